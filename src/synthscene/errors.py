@@ -1,0 +1,45 @@
+"""Errors that synthscene raises for bad input.
+
+Every error a user can cause (a bad scenario file, a missing or broken asset, an impossible
+placement, an unwritable output folder) is a :class:`SynthsceneError`. The CLI prints its message
+on one line and exits with status 2, without a traceback; Python callers can catch it.
+"""
+
+from __future__ import annotations
+
+
+class SynthsceneError(Exception):
+    """Base class of every error caused by the user's input or environment."""
+
+
+class ConfigError(SynthsceneError):
+    """A scenario file is malformed: unknown key, wrong type, value out of range.
+
+    Parameters
+    ----------
+    source : str
+        The file (or ``"<dict>"`` for a Python dict) the scenario came from.
+    field : str
+        Dotted path of the offending field, e.g. ``"camera.fov_deg"``.
+    message : str
+        What is wrong, including the allowed values where there is a fixed set.
+    """
+
+    def __init__(self, source: str, field: str, message: str) -> None:
+        self.source = source
+        self.field = field
+        self.message = message
+        where = f"{source}: {field}" if field else source
+        super().__init__(f"{where}: {message}")
+
+
+class AssetError(SynthsceneError):
+    """An asset cannot be found, read or used (missing file, unreadable mesh, empty mesh)."""
+
+
+class PlacementError(SynthsceneError):
+    """Objects or the camera cannot be placed as the scenario asks."""
+
+
+class OutputError(SynthsceneError):
+    """The output folder cannot be created or written, or holds a dataset already."""

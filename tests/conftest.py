@@ -1,0 +1,76 @@
+"""Shared fixtures: small hand-made scenes with analytically known geometry."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+import trimesh
+
+from synthscene.gl_platform import ensure_gl_platform
+from synthscene.state import Camera, Ground, Light, Material, SceneObject, SceneState
+
+# Choose EGL before any test module imports pyrender or OpenGL (PyOpenGL binds its platform at
+# first import).
+ensure_gl_platform()
+
+GREY = Material(base_color=(0.6, 0.6, 0.6, 1.0))
+
+
+class UnitCubeLibrary:
+    """Stands in for AssetLibrary: one asset 'cube', a unit cube centred on its origin."""
+
+    keys = ("cube",)
+    categories = ("cube",)
+
+    def __init__(self) -> None:
+        self._asset = types.SimpleNamespace(
+            key="cube", category="cube", mesh=trimesh.creation.box((1.0, 1.0, 1.0)),
+            collision_hulls=(trimesh.creation.box((1.0, 1.0, 1.0)).vertices.copy(),),
+            source_path=None,
+        )
+
+    def get(self, key: str):
+        return self._asset
+
+    def category_of(self, key: str) -> str:
+        return "cube"
+
+    def __len__(self) -> int:
+        return 1
+
+
+def top_down_camera(width: int, height: int, f: float = 300.0, z: float = 1.0) -> Camera:
+    """A camera at (0, 0, z) looking straight down; image x = world x, image y = world -y."""
+    K = np.array([[f, 0.0, (width - 1) / 2], [0.0, f, (height - 1) / 2], [0.0, 0.0, 1.0]])
+    pose = np.eye(4)
+    pose[:3, :3] = np.diag([1.0, -1.0, -1.0])
+    pose[2, 3] = z
+    return Camera(K=K, width=width, height=height, world_from_camera=pose)
+
+
+def pose(xyz, rotation=None) -> np.ndarray:
+    T = np.eye(4)
+    if rotation is not None:
+        T[:3, :3] = rotation
+    T[:3, 3] = xyz
+    return T
+
+
+def cube(instance_id: int, xyz, edge: float, rotation=None, labelled: bool = True) -> SceneObject:
+    return SceneObject(instance_id=instance_id, asset_key="cube", category="cube", scale=edge,
+                       world_from_object=pose(xyz, rotation), material=GREY, labelled=labelled)
+
+
+def scene(objects, camera: Camera, ground: bool = True) -> SceneState:
+    light = Light(kind="directional", world_from_light=np.eye(4), color=(1.0, 1.0, 1.0),
+                  intensity=3.0)
+    return SceneState(objects=tuple(objects), lights=(light,), camera=camera,
+                      ground=Ground(2.0, GREY) if ground else None,
+                      drop_region=((-1.0, -1.0), (1.0, 1.0)))
+
+
+@pytest.fixture
+def cube_library() -> UnitCubeLibrary:
+    return UnitCubeLibrary()

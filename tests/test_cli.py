@@ -1,0 +1,64 @@
+"""The command line: bad input gives one clear line and exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GOOD = """
+image: {width: 160, height: 120}
+assets: [{source: "primitive:box"}]
+objects: {count: 3}
+"""
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "synthscene.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.startswith("synthscene: error")]
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "fragments"),
+    [
+        (GOOD + "colour: red\n", ["scene.yaml: colour: unknown field"]),
+        (GOOD.replace("objects: {count: 3}", "objects: {count: 3, size_m: -0.1}"),
+         ["scene.yaml: objects.size_m: must be > 0"]),
+        (GOOD.replace('"primitive:box"', '"file:missing/cup.obj"'),
+         ["scene.yaml: assets[0].source", "cup.obj"]),
+        (GOOD.replace('"primitive:box"', '"file:broken.obj"'),
+         ["scene.yaml: assets[0].source", "broken.obj"]),
+    ],
+)
+def test_bad_scenario(tmp_path, yaml_text, fragments):
+    (tmp_path / "scene.yaml").write_text(yaml_text)
+    (tmp_path / "broken.obj").write_bytes(b"\x00\x01 this is not a mesh \xff" * 10)
+    result = run("generate", "scene.yaml", "--out", "out", "--frames", "1", "--quiet",
+                 cwd=tmp_path)
+    assert_clean_error(result, *fragments)
+    assert not (tmp_path / "out" / "annotations.json").exists()
+
+
+@pytest.mark.gl
+def test_unwritable_output_and_success(tmp_path):
+    (tmp_path / "scene.yaml").write_text(GOOD)
+    (tmp_path / "a_file").write_text("")
+    result = run("generate", "scene.yaml", "--out", "a_file/out", "--frames", "1", "--quiet",
+                 cwd=tmp_path)
+    assert_clean_error(result, "a_file")
+    result = run("generate", "scene.yaml", "--out", "out", "--frames", "2", "--quiet",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "2 frames" in result.stdout and "frames/s" in result.stdout
+    assert (tmp_path / "out" / "annotations.json").is_file()

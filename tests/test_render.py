@@ -1,0 +1,112 @@
+"""Rendering against analytic geometry (needs GL: Mesa EGL here, NVIDIA EGL on a GPU)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+from scipy.spatial.transform import Rotation
+
+from conftest import cube, pose, scene, top_down_camera
+
+pytestmark = pytest.mark.gl
+
+
+def test_numpy2_infty_shim():
+    import pyrender
+    import trimesh
+
+    import synthscene.render  # noqa: F401  (chooses EGL and applies the shim: import it first)
+
+    mesh = pyrender.Mesh.from_trimesh(trimesh.creation.box((1.0, 2.0, 3.0)))
+    np.testing.assert_allclose(mesh.bounds, [[-0.5, -1.0, -1.5], [0.5, 1.0, 1.5]])
+    s = pyrender.Scene()
+    s.add(mesh)
+    np.testing.assert_allclose(s.bounds, mesh.bounds)
+    assert np.infty == np.inf
+
+
+def _project(K, camera_from_world, points):
+    p = (camera_from_world[:3, :3] @ points.T).T + camera_from_world[:3, 3]
+    uv = (K @ (p / p[:, 2:3]).T).T[:, :2]
+    return uv
+
+
+def test_known_cube_projects_to_analytic_box(cube_library):
+    from synthscene.render import Renderer
+
+    width, height = 320, 240
+    cam = top_down_camera(width, height, f=280.0, z=1.2)
+    R = Rotation.from_euler("xyz", [0.3, -0.2, 0.7]).as_matrix()
+    center, edge = np.array([0.05, -0.03, 0.12]), 0.15
+    state = scene([cube(1, center, edge, R)], cam)
+    with Renderer(cube_library, width, height) as renderer:
+        out = renderer.render(state)
+    mask = np.asfortranarray((out.instance_ids == 1).astype(np.uint8))
+    bbox = mask_utils.toBbox(mask_utils.encode(mask))
+    corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)]) * edge / 2
+    world = (R @ corners.T).T + center
+    uv = _project(cam.K, np.linalg.inv(cam.world_from_camera), world)
+    # K puts pixel centres at integers; COCO boxes run along pixel edges, hence + 0.5.
+    x0, y0 = uv.min(axis=0) + 0.5
+    x1, y1 = uv.max(axis=0) + 0.5
+    np.testing.assert_allclose(bbox, [x0, y0, x1 - x0, y1 - y0], atol=1.0)
+    assert out.instance_ids.dtype == np.int32 and out.depth.dtype == np.float32
+    assert out.rgb.shape == (height, width, 3) and out.rgb.dtype == np.uint8
+
+
+def test_depth_is_metric_and_positive_on_objects(cube_library):
+    from synthscene.render import Renderer
+
+    width, height = 160, 120
+    cam = top_down_camera(width, height, f=150.0, z=1.0)
+    state = scene([cube(7, (0.0, 0.0, 0.1), 0.2)], cam)
+    with Renderer(cube_library, width, height) as renderer:
+        out = renderer.render(state)
+    ids, depth = out.instance_ids, out.depth
+    assert set(np.unique(ids)) <= {0, 7}
+    assert np.all(depth[ids > 0] > 0)
+    # Top face at z = 0.2 seen from z = 1.0: 0.8 m along the optical axis.
+    np.testing.assert_allclose(depth[ids == 7], 0.8, atol=1e-4)
+    # The ground (id 0) is at 1.0 m; with no ground nothing is hit: depth 0.
+    np.testing.assert_allclose(depth[ids == 0], 1.0, atol=1e-4)
+    with Renderer(cube_library, width, height) as renderer:
+        out = renderer.render(scene([cube(7, (0.0, 0.0, 0.1), 0.2)], cam, ground=False))
+    assert np.all(out.depth[out.instance_ids == 0] == 0)
+    assert np.all(out.depth[out.instance_ids == 7] > 0)
+
+
+def test_more_than_255_instances_and_hidden_object(cube_library):
+    from synthscene.render import Renderer
+
+    width, height = 400, 400
+    cam = top_down_camera(width, height, f=400.0, z=1.5)
+    objects = []
+    n = 18  # 18 x 18 = 324 cubes
+    for i in range(n):
+        for j in range(n):
+            objects.append(cube(1000 + i * n + j, (-0.595 + 0.07 * i, -0.595 + 0.07 * j, 0.02),
+                                0.04))
+    # A small cube fully inside a big one: rendered, never visible.
+    hidden = [cube(5000, (0.0, 0.0, 0.5), 0.2), cube(5001, (0.0, 0.0, 0.5), 0.05)]
+    with Renderer(cube_library, width, height) as renderer:
+        out = renderer.render(scene(objects, cam))
+        out_hidden = renderer.render(scene(hidden, cam))
+    ids = set(np.unique(out.instance_ids).tolist()) - {0}
+    assert ids == {o.instance_id for o in objects}
+    assert set(np.unique(out_hidden.instance_ids).tolist()) == {0, 5000}
+
+
+def test_renderer_lifecycle(cube_library):
+    from synthscene.render import Renderer, RenderError
+
+    cam = top_down_camera(64, 48)
+    renderer = Renderer(cube_library, 64, 48)
+    with renderer:
+        renderer.render(scene([cube(1, (0, 0, 0.05), 0.1)], cam))
+        with pytest.raises(RenderError, match="camera is 32x24"):
+            renderer.render(scene([], top_down_camera(32, 24)))
+    with pytest.raises(RenderError, match="not open"):
+        renderer.render(scene([], cam))
+    renderer.close()  # idempotent
+    assert pose((1, 2, 3))[0, 3] == 1
