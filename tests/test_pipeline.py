@@ -128,3 +128,20 @@ def test_existing_dataset_is_refused_without_overwrite(tmp_path):
         synthscene.generate(small(objects={"count": 1}), tmp_path, frames=1, seed=0)
     synthscene.generate(small(objects={"count": 1}), tmp_path, frames=2, seed=0, overwrite=True)
     assert len(json.loads((tmp_path / "annotations.json").read_text())["images"]) == 2
+
+
+@pytest.mark.slow
+def test_default_scene_100_frames(tmp_path):
+    """README's main job: 100 frames of the bundled default scene load in pycocotools."""
+    from synthscene.resources import default_scene_path
+
+    summary = synthscene.generate(synthscene.load_scenario(default_scene_path()), tmp_path,
+                                  frames=100, seed=0)
+    coco = COCO(str(summary.annotations))
+    assert len(coco.getImgIds()) == 100
+    cats = {c["name"] for c in coco.loadCats(coco.getCatIds())}
+    assert len(cats) >= 8
+    for ann in coco.loadAnns(coco.getAnnIds()):
+        m = coco.annToMask(ann)
+        assert ann["area"] == int(m.sum()) > 0
+        assert ann["bbox"] == mask_utils.toBbox(ann["segmentation"]).tolist()

@@ -168,9 +168,9 @@ class LightsSpec(_Spec):
     elevation_deg: AngleDist = Uniform(30.0, 85.0).scaled(math.pi / 180)
     azimuth_deg: AngleDist = Uniform(0.0, 360.0).scaled(math.pi / 180)
     distance_m: PositiveDist = Uniform(1.5, 3.0)
-    directional_intensity: NonNegativeDist = Uniform(1.5, 4.0)
-    point_intensity: NonNegativeDist = Uniform(8.0, 30.0)
-    spot_intensity: NonNegativeDist = Uniform(15.0, 50.0)
+    directional_intensity: NonNegativeDist = Uniform(1.0, 2.5)
+    point_intensity: NonNegativeDist = Uniform(2.0, 8.0)
+    spot_intensity: NonNegativeDist = Uniform(4.0, 12.0)
     spot_outer_cone_deg: AngleDist = Uniform(25.0, 45.0).scaled(math.pi / 180)
     color: UnitDist = Uniform((0.85, 0.85, 0.85), (1.0, 1.0, 1.0))
     ambient: UnitDist = Uniform((0.08, 0.08, 0.08), (0.25, 0.25, 0.25))
@@ -201,7 +201,7 @@ class PhysicsSpec(_Spec):
     """pybullet settling (see :class:`synthscene.physics.PhysicsSettings`)."""
 
     enabled: bool = True
-    timestep_s: float = Field(1.0 / 240.0, gt=0, le=0.05)
+    timestep_s: float = Field(1.0 / 120.0, gt=0, le=0.05)
     max_steps: int = Field(1500, gt=0)
     lateral_friction: float = Field(0.6, ge=0)
     restitution: float = Field(0.0, ge=0, le=1)
