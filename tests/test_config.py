@@ -70,3 +70,16 @@ def test_distributions_syntax():
                 {"loguniform": [0, 1]}, {"choice": []}, {"uniform": [1, 2], "normal": [0, 1]}):
         with pytest.raises(ValueError):
             parse_distribution(bad)
+
+
+def test_physics_defaults_come_from_physics_settings():
+    from synthscene.physics import PhysicsSettings
+    from synthscene.pipeline import physics_settings
+
+    assert physics_settings(scenario_from_dict(MINIMAL)) == PhysicsSettings()
+    given = scenario_from_dict({**MINIMAL, "physics": {"timestep_s": 0.005, "max_steps": 10}})
+    settings = physics_settings(given)
+    assert (settings.timestep, settings.max_steps) == (0.005, 10)
+    assert settings.lateral_friction == PhysicsSettings().lateral_friction
+    with pytest.raises(ConfigError, match="physics.timestep_s"):
+        scenario_from_dict({**MINIMAL, "physics": {"timestep_s": 0}})

@@ -198,13 +198,14 @@ class CameraSpec(_Spec):
 
 
 class PhysicsSpec(_Spec):
-    """pybullet settling (see :class:`synthscene.physics.PhysicsSettings`)."""
+    """pybullet settling. A field left out keeps the default of
+    :class:`synthscene.physics.PhysicsSettings`, the one place those defaults live."""
 
     enabled: bool = True
-    timestep_s: float = Field(1.0 / 120.0, gt=0, le=0.05)
-    max_steps: int = Field(1500, gt=0)
-    lateral_friction: float = Field(0.6, ge=0)
-    restitution: float = Field(0.0, ge=0, le=1)
+    timestep_s: float | None = Field(None, gt=0, le=0.05)
+    max_steps: int | None = Field(None, gt=0)
+    lateral_friction: float | None = Field(None, ge=0)
+    restitution: float | None = Field(None, ge=0, le=1)
 
 
 class RenderSpec(_Spec):

@@ -55,10 +55,13 @@ def build_library(scenario: Scenario) -> AssetLibrary:
 
 
 def physics_settings(scenario: Scenario) -> PhysicsSettings:
-    """The :class:`PhysicsSettings` a scenario asks for."""
+    """The :class:`PhysicsSettings` a scenario asks for (its defaults where the scenario is
+    silent)."""
     p = scenario.spec.physics
-    return PhysicsSettings(enabled=p.enabled, timestep=p.timestep_s, max_steps=p.max_steps,
-                           lateral_friction=p.lateral_friction, restitution=p.restitution)
+    given = {"timestep": p.timestep_s, "max_steps": p.max_steps,
+             "lateral_friction": p.lateral_friction, "restitution": p.restitution}
+    return PhysicsSettings(enabled=p.enabled,
+                           **{name: value for name, value in given.items() if value is not None})
 
 
 def render_settings(scenario: Scenario) -> RenderSettings:
