@@ -110,3 +110,68 @@ def test_renderer_lifecycle(cube_library):
         renderer.render(scene([], cam))
     renderer.close()  # idempotent
     assert pose((1, 2, 3))[0, 3] == 1
+
+
+def test_submitted_frames_match_rendered_frames_and_survive_the_next_submit(cube_library):
+    from synthscene.render import Renderer
+
+    cam = top_down_camera(160, 120)
+    a = scene([cube(1, (0.1, 0.0, 0.05), 0.1)], cam)
+    b = scene([cube(2, (-0.1, 0.05, 0.05), 0.12)], cam)
+    with Renderer(cube_library, 160, 120) as renderer:
+        direct_a = renderer.render(a)
+        pending_a = renderer.submit(a)
+        pending_b = renderer.submit(b)  # finishes a first
+        out_b = pending_b.result()
+        out_a = pending_a.result()
+    np.testing.assert_array_equal(out_a.rgb, direct_a.rgb)
+    np.testing.assert_array_equal(out_a.instance_ids, direct_a.instance_ids)
+    assert set(np.unique(out_a.instance_ids)) == {0, 1}
+    assert set(np.unique(out_b.instance_ids)) == {0, 2}
+
+
+def test_a_frame_not_collected_before_close_raises(cube_library):
+    from synthscene.render import Renderer, RenderError
+
+    cam = top_down_camera(64, 48)
+    with Renderer(cube_library, 64, 48) as renderer:
+        pending = renderer.submit(scene([cube(1, (0.0, 0.0, 0.05), 0.1)], cam))
+    with pytest.raises(RenderError, match="closed"):
+        pending.result()
+
+
+@pytest.mark.parametrize("samples", [1, 4])
+def test_msaa_changes_colour_edges_only_never_labels(cube_library, samples):
+    from synthscene.render import Renderer, RenderSettings
+
+    cam = top_down_camera(160, 120)
+    R = Rotation.from_euler("z", 0.4).as_matrix()
+    state = scene([cube(1, (0.0, 0.0, 0.05), 0.2, R)], cam, ground=False)
+    with Renderer(cube_library, 160, 120) as renderer:
+        reference = renderer.render(state)
+    with Renderer(cube_library, 160, 120, RenderSettings(msaa_samples=samples)) as renderer:
+        out = renderer.render(state)
+    np.testing.assert_array_equal(out.instance_ids, reference.instance_ids)
+    np.testing.assert_array_equal(out.depth, reference.depth)
+    differ = np.any(out.rgb != reference.rgb, axis=2)
+    if samples == 1:
+        assert not differ.any()
+    else:
+        # Anti-aliasing blends colours only along the cube's silhouette.
+        ids = reference.instance_ids
+        edge = np.zeros_like(differ)
+        inner = ids[1:-1, 1:-1]
+        edge[1:-1, 1:-1] = (inner != ids[:-2, 1:-1]) | (inner != ids[2:, 1:-1]) \
+            | (inner != ids[1:-1, :-2]) | (inner != ids[1:-1, 2:])
+        near_edge = np.zeros_like(edge)
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                near_edge |= np.roll(np.roll(edge, dy, 0), dx, 1)
+        assert differ.any() and not (differ & ~near_edge).any()
+
+
+def test_msaa_samples_must_be_a_power_of_two_up_to_8():
+    from synthscene.render import RenderSettings
+
+    with pytest.raises(ValueError, match="msaa_samples"):
+        RenderSettings(msaa_samples=3)

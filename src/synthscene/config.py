@@ -213,6 +213,8 @@ class RenderSpec(_Spec):
 
     shading: Literal["lit", "flat"] = "lit"
     shadows: bool = False
+    msaa_samples: Literal[1, 2, 4, 8] = 1
+    """Multisample anti-aliasing of the colour image (1: none); labels are never blended."""
     png_compression: int = Field(1, ge=0, le=9)
 
 

@@ -67,7 +67,7 @@ def physics_settings(scenario: Scenario) -> PhysicsSettings:
 def render_settings(scenario: Scenario) -> RenderSettings:
     """The :class:`RenderSettings` a scenario asks for."""
     r = scenario.spec.render
-    return RenderSettings(shading=r.shading, shadows=r.shadows)
+    return RenderSettings(shading=r.shading, shadows=r.shadows, msaa_samples=r.msaa_samples)
 
 
 def iter_samples(scenario: Scenario, *, frames: int, seed: int = 0, start: int = 0,
@@ -105,20 +105,36 @@ def iter_samples(scenario: Scenario, *, frames: int, seed: int = 0, start: int =
     with PhysicsSimulator(library, physics_settings(scenario)) as physics, \
             Renderer(library, spec.image.width, spec.image.height,
                      render_settings(scenario)) as renderer:
-        for index in range(start, start + frames):
-            t0 = time.perf_counter()
-            state = sample_scene(scenario, library, rng=frame_rng(seed, index),
-                                 seed=(seed, index))
-            t1 = time.perf_counter()
-            state = physics.settle(state)
-            t2 = time.perf_counter()
-            output = renderer.render(state)
-            t3 = time.perf_counter()
-            labels = annotate(state, output)
-            t4 = time.perf_counter()
-            yield Sample(frame_index=index, state=state, render=output, labels=labels,
-                         timings={"sample": t1 - t0, "physics": t2 - t1, "render": t3 - t2,
-                                  "labels": t4 - t3})
+        # Software pipeline: frame i's GL work is submitted, then frame i + 1 is sampled and
+        # settled (physics, on this thread) while the GL driver rasterises frame i in its own
+        # threads; then frame i's pixels are collected and labelled.
+        pending = None
+        for index in range(start, start + frames + 1):
+            state = None
+            if index < start + frames:
+                t0 = time.perf_counter()
+                state = sample_scene(scenario, library, rng=frame_rng(seed, index),
+                                     seed=(seed, index))
+                t1 = time.perf_counter()
+                state = physics.settle(state)
+                t2 = time.perf_counter()
+                timings = {"sample": t1 - t0, "physics": t2 - t1}
+            if pending is not None:
+                done_index, done_state, done_timings, frame = pending
+                t3 = time.perf_counter()
+                output = frame.result()
+                t4 = time.perf_counter()
+                labels = annotate(done_state, output)
+                done_timings["render"] += t4 - t3
+                done_timings["labels"] = time.perf_counter() - t4
+                pending = None
+                yield Sample(frame_index=done_index, state=done_state, render=output,
+                             labels=labels, timings=done_timings)
+            if state is not None:
+                t5 = time.perf_counter()
+                frame = renderer.submit(state)
+                timings["render"] = time.perf_counter() - t5
+                pending = (index, state, timings, frame)
 
 
 @dataclass

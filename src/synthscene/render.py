@@ -5,16 +5,23 @@ This is the only module that touches pyrender and OpenGL. One :class:`Renderer` 
 
 Two passes per frame:
 
-1. **Colour**: pyrender's own forward renderer (PBR metallic-roughness shading, 4x MSAA) gives the
-   RGB image. ``shading="flat"`` uses pyrender's unlit mode (base colour only).
-   Back faces are culled in both passes (closed meshes look the same; through an open mesh both
-   passes see what lies behind it).
+1. **Colour**: pyrender's own forward renderer (PBR metallic-roughness shading) gives the RGB
+   image, drawn into a framebuffer this module owns (single-sampled by default;
+   ``RenderSettings.msaa_samples`` turns on MSAA), opaque meshes front to back so that hidden
+   fragments are rejected before shading. ``shading="flat"`` uses pyrender's unlit mode (base
+   colour only). Back faces are culled in both passes (closed meshes look the same; through an
+   open mesh both passes see what lies behind it).
 2. **Labels**: our own small GL pass draws every object into a non-multisampled framebuffer with
    two colour attachments: a ``GL_R32I`` instance-id image and a ``GL_R32F`` image of camera-z
    depth in metres. Because it is integer and single-sampled, every pixel holds exactly the id of
    the nearest surface at the pixel centre (pyrender's ``RenderFlags.SEG`` blends ids at edges
    through its MSAA resolve), and ids are not limited to 255. Depth and ids come from the same
    rasterisation, so depth > 0 wherever an id is.
+
+:meth:`Renderer.submit` queues both passes and returns at once; the GL driver rasterises in its
+own threads (llvmpipe) or on the GPU while the caller prepares the next frame (physics), and
+:meth:`PendingFrame.result` waits for the pixels. On a 2-core CPU this hides most of the
+rendering time behind physics.
 
 GL resources are built once per asset and reused: each asset's mesh is uploaded once as a set of
 "base" primitives; each object of a frame gets light-weight proxy primitives that share the base's
@@ -55,6 +62,9 @@ logger = logging.getLogger(__name__)
 
 Shading = Literal["lit", "flat"]
 
+BACKDROP = "synthscene-backdrop"
+"""pyrender node name of surfaces behind the objects (ground), drawn after them."""
+
 CV_FROM_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 """(4, 4) float64: flips y and z between OpenCV's and OpenGL's camera frames (it is its own
 inverse)."""
@@ -89,6 +99,116 @@ class RenderError(SynthsceneError):
     """The GL context cannot be created, or a frame cannot be rendered."""
 
 
+class _ColourRenderer(pyrender.Renderer):
+    """pyrender's forward renderer, drawing into a framebuffer that :class:`Renderer` owns.
+
+    pyrender 0.1.45's offscreen path always renders with 4x MSAA, resolves by a blit, reads back
+    and linearises a depth image we do not use, and draws opaque meshes back to front (the worst
+    order for early depth rejection). This subclass overrides exactly those three private hooks
+    (``_configure_forward_pass_viewport``, ``_read_main_framebuffer``, ``_sorted_mesh_nodes``;
+    pyrender is pinned to 0.1.45 in ``pyproject.toml``) and keeps its shaders, lights, shadow
+    maps and materials. Measured on llvmpipe, 640x480, 20 objects, lit: 59 ms -> 35 ms a frame.
+
+    Parameters
+    ----------
+    width, height : int
+        Viewport in pixels.
+    samples : int
+        MSAA samples of the colour framebuffer; 1 renders single-sampled (no resolve blit).
+    """
+
+    def __init__(self, width: int, height: int, samples: int) -> None:
+        super().__init__(width, height)
+        self._samples = int(samples)
+        self._fbos: list[int] = []
+        self._rbs: list[int] = []
+        self._draw_fbo, self._read_fbo = self._build_framebuffers(width, height)
+
+    def _build_framebuffers(self, width: int, height: int) -> tuple[int, int]:
+        """Create the colour framebuffer(s); return (draw target, resolved read source)."""
+
+        def framebuffer(samples: int) -> int:
+            fbo = GL.glGenFramebuffers(1)
+            colour, depth = GL.glGenRenderbuffers(2)
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
+            for rb, fmt, attachment in ((colour, GL.GL_RGBA8, GL.GL_COLOR_ATTACHMENT0),
+                                        (depth, GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)):
+                GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, rb)
+                if samples > 1:
+                    GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, samples, fmt,
+                                                        width, height)
+                else:
+                    GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, fmt, width, height)
+                GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, attachment,
+                                             GL.GL_RENDERBUFFER, rb)
+            status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+            self._fbos.append(fbo)
+            self._rbs.extend([colour, depth])
+            if status != GL.GL_FRAMEBUFFER_COMPLETE:
+                raise RenderError(f"the colour framebuffer is incomplete (GL status {status:#x})")
+            return fbo
+
+        resolved = framebuffer(1)
+        return (framebuffer(self._samples) if self._samples > 1 else resolved), resolved
+
+    def _configure_forward_pass_viewport(self, flags):  # noqa: ARG002 (pyrender's signature)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._draw_fbo)
+        GL.glViewport(0, 0, self.viewport_width, self.viewport_height)
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glDepthFunc(GL.GL_LESS)
+        GL.glDepthRange(0.0, 1.0)
+
+    def _read_main_framebuffer(self, scene, flags):  # noqa: ARG002 (pyrender's signature)
+        # Called by pyrender at the end of its forward pass: resolve MSAA and start the
+        # rasteriser (glFlush) but do not wait for it; read_colour() collects the pixels.
+        w, h = self.viewport_width, self.viewport_height
+        if self._draw_fbo != self._read_fbo:
+            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._draw_fbo)
+            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._read_fbo)
+            GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        GL.glFlush()
+        return None
+
+    def read_colour(self) -> np.ndarray:
+        """Wait for the last forward pass and return its colour image, (H, W, 3) uint8, top row
+        first."""
+        w, h = self.viewport_width, self.viewport_height
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._read_fbo)
+        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        buf = GL.glReadPixels(0, 0, w, h, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        return np.ascontiguousarray(np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3)[::-1])
+
+    def _sorted_mesh_nodes(self, scene):
+        # Opaque meshes front to back, so that hidden fragments fail the depth test before
+        # they are shaded; transparent ones back to front after them (as pyrender does).
+        cam = scene.get_pose(scene.main_camera_node)[:3, 3]
+        solid, transparent = [], []
+        for node in scene.mesh_nodes:
+            (transparent if node.mesh.is_transparent else solid).append(node)
+        solid.sort(key=lambda n: _node_distance(scene, n, cam))
+        transparent.sort(key=lambda n: -_node_distance(scene, n, cam))
+        return solid + transparent
+
+    def delete(self) -> None:
+        if self._fbos:
+            GL.glDeleteFramebuffers(len(self._fbos), self._fbos)
+            GL.glDeleteRenderbuffers(len(self._rbs), self._rbs)
+            self._fbos, self._rbs = [], []
+        super().delete()
+
+
+def _node_distance(scene: pyrender.Scene, node: pyrender.Node, point: np.ndarray) -> float:
+    """Sort key of an opaque node: distance in metres from ``point`` (3,) to the node's origin;
+    nodes named ``BACKDROP`` (ground, walls) sort after every object, as they lie behind them."""
+    distance = float(np.linalg.norm(scene.get_pose(node)[:3, 3] - point))
+    return distance + (1e6 if node.name == BACKDROP else 0.0)
+
+
 @dataclass(frozen=True)
 class RenderSettings:
     """How frames are rendered.
@@ -101,11 +221,24 @@ class RenderSettings:
         Directional and spot-light shadow maps (pyrender has no point-light shadows).
     background_color : (3,) tuple of float
         Linear RGB in [0, 1] where nothing is hit.
+    msaa_samples : {1, 2, 4, 8}
+        Multisample anti-aliasing of the colour image (1: none). Labels are never anti-aliased.
+        On llvmpipe 4x costs about 20 ms a frame at 640x480.
+
+    Raises
+    ------
+    ValueError
+        If ``msaa_samples`` is not 1, 2, 4 or 8.
     """
 
     shading: Shading = "lit"
     shadows: bool = False
     background_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    msaa_samples: int = 1
+
+    def __post_init__(self) -> None:
+        if self.msaa_samples not in (1, 2, 4, 8):
+            raise ValueError(f"msaa_samples must be 1, 2, 4 or 8, got {self.msaa_samples!r}")
 
 
 class _SharedPrimitive(pyrender.Primitive):
@@ -197,6 +330,7 @@ class Renderer:
         self._uniforms: dict[str, int] = {}
         self._fbo = None
         self._renderbuffers: list[int] = []
+        self._pending: PendingFrame | None = None
 
     # -- context management ------------------------------------------------------------------
     def __enter__(self) -> Renderer:
@@ -208,6 +342,14 @@ class Renderer:
                 + platform_hint()
             ) from None
         self._make_current()
+        try:
+            colour = _ColourRenderer(self.width, self.height, self.settings.msaa_samples)
+        except Exception:
+            self._renderer.delete()
+            self._renderer = None
+            raise
+        self._renderer._renderer.delete()
+        self._renderer._renderer = colour  # OffscreenRenderer.delete() frees it
         self._build_id_pass()
         return self
 
@@ -218,6 +360,7 @@ class Renderer:
         """Free every GL resource and the context. Idempotent."""
         if self._renderer is None:
             return
+        self._pending = None
         self._make_current()
         for prims in list(self._base_primitives.values()) + list(self._ground_sizes.values()):
             for prim in prims:
@@ -302,7 +445,8 @@ class Renderer:
         draws = []
         if state.ground is not None:
             bases = self._ground_primitives(float(state.ground.size))
-            scene.add(self._proxy_mesh(bases, state.ground.material), pose=np.eye(4))
+            scene.add(self._proxy_mesh(bases, state.ground.material), pose=np.eye(4),
+                      name=BACKDROP)
             draws.append((0, np.eye(4), bases))
         for obj in state.objects:
             bases = self._asset_primitives(obj.asset_key)
@@ -332,7 +476,8 @@ class Renderer:
             flags |= pyrender.RenderFlags.SHADOWS_DIRECTIONAL | pyrender.RenderFlags.SHADOWS_SPOT
         return flags
 
-    def _id_pass(self, camera: Camera, draws: list) -> tuple[np.ndarray, np.ndarray]:
+    def _draw_id_pass(self, camera: Camera, draws: list) -> None:
+        """Queue the id/depth pass of one frame (the GL driver starts it on glFlush)."""
         w, h = self.width, self.height
         camera_from_world = np.linalg.inv(camera.world_from_camera @ CV_FROM_GL)
         projection = _gl_camera(camera).get_projection_matrix(w, h)
@@ -369,6 +514,13 @@ class Renderer:
                     GL.glDrawArrays(prim.mode, 0, len(prim.positions))
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        GL.glFlush()
+
+    def _read_id_pass(self) -> tuple[np.ndarray, np.ndarray]:
+        """Wait for the id/depth pass; return ids (H, W) int32 and depth (H, W) float32."""
+        w, h = self.width, self.height
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._fbo)
         GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
         ids = GL.glReadPixels(0, 0, w, h, GL.GL_RED_INTEGER, GL.GL_INT)
         GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT1)
@@ -379,7 +531,7 @@ class Renderer:
         return np.ascontiguousarray(ids), np.ascontiguousarray(depth)
 
     def render(self, state: SceneState) -> RenderOutput:
-        """Render one frame.
+        """Render one frame and wait for it: ``submit(state).result()``.
 
         Parameters
         ----------
@@ -397,6 +549,20 @@ class Renderer:
         RenderError
             If the renderer is not open, or the camera size differs from the renderer's.
         """
+        return self.submit(state).result()
+
+    def submit(self, state: SceneState) -> PendingFrame:
+        """Queue one frame's GL work and return at once; ``.result()`` waits for the pixels.
+
+        The GL driver rasterises in its own threads (llvmpipe) or on the GPU while the caller
+        goes on, e.g. with the next frame's physics. One frame may be pending at a time: a new
+        ``submit`` first finishes the pending one (its ``result()`` stays valid).
+
+        Raises
+        ------
+        RenderError
+            If the renderer is not open, or the camera size differs from the renderer's.
+        """
         if self._renderer is None:
             raise RenderError("Renderer is not open: use it as a context manager")
         cam = state.camera
@@ -404,8 +570,42 @@ class Renderer:
             raise RenderError(
                 f"camera is {cam.width}x{cam.height} but the renderer is {self.width}x{self.height}"
             )
-        self._make_current()
+        if self._pending is not None:
+            self._pending.result()
         scene, draws = self._build_scene(state)
-        rgb, _ = self._renderer.render(scene, flags=self._flags())
-        ids, depth = self._id_pass(cam, draws)
-        return RenderOutput(rgb=np.ascontiguousarray(rgb[..., :3]), depth=depth, instance_ids=ids)
+        self._renderer.render(scene, flags=self._flags())  # makes the context current
+        self._make_current()
+        self._draw_id_pass(cam, draws)
+        self._pending = PendingFrame(self)
+        return self._pending
+
+    def _finish(self) -> RenderOutput:
+        self._make_current()
+        rgb = self._renderer._renderer.read_colour()
+        ids, depth = self._read_id_pass()
+        self._pending = None
+        return RenderOutput(rgb=rgb, depth=depth, instance_ids=ids)
+
+
+class PendingFrame:
+    """A frame submitted to a :class:`Renderer` whose pixels may not be ready yet."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self._renderer: Renderer | None = renderer
+        self._output: RenderOutput | None = None
+
+    def result(self) -> RenderOutput:
+        """Wait for the frame and return its :class:`~synthscene.state.RenderOutput`.
+
+        Raises
+        ------
+        RenderError
+            If the renderer was closed before the frame was collected.
+        """
+        if self._output is None:
+            renderer = self._renderer
+            if renderer is None or renderer._renderer is None:
+                raise RenderError("the Renderer was closed before this frame was collected")
+            self._output = renderer._finish()
+            self._renderer = None
+        return self._output
