@@ -2,14 +2,26 @@
 """Benchmark synthscene end to end: labelled frames written to disk per second, and per stage.
 
 Standard workload (issue #2): the bundled default scenario, 640x480, exactly 20 objects, default
-lit shading, one process, PNG images + COCO annotations written to a temporary folder.
+lit shading, PNG images + COCO annotations written to a temporary folder.
 
-    python scripts/benchmark.py                    # standard workload, 3 runs of 60 frames
+    python scripts/benchmark.py                    # standard workload, 1 process, 3 runs of 60
     python scripts/benchmark.py --frames 200 --runs 5 --objects 30 --shading flat
+    python scripts/benchmark.py --workers 2        # synthscene.generate with 2 worker processes
+    python scripts/benchmark.py --workers 2 --soak 5000   # memory of each worker over 5000 frames
 
 Prints the machine, every run's frames/s, the median, and the median milliseconds per frame of
 each stage (sample, physics, render, labels, write). Start-up (asset loading, GL context) is timed
 separately and excluded from frames/s; the first ``--warmup`` frames of each run are excluded too.
+
+Without ``--workers`` the frame loop runs in this process (``iter_samples`` + ``CocoWriter``).
+With ``--workers N`` each run is a real ``synthscene.generate(..., workers=N)`` (``N`` spawned
+processes, 1 = in this process) into a fresh folder: the clock starts when ``warmup * N`` frames
+are on disk and stops when ``annotations.json`` is written, so process start-up is excluded and
+the final merge included. Stage times are then per frame, summed over workers.
+
+``--soak FRAMES`` makes one run of FRAMES frames and prints each worker's resident memory (RSS,
+from ``/proc/self/statm``) once it has made 10 % of its share of the frames (at least
+``--warmup``; by then every asset and cache has been used) and at its last frame, and the growth.
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ import yaml
 
 import synthscene
 from synthscene.config import scenario_from_dict
-from synthscene.pipeline import STAGES, build_library, iter_samples
+from synthscene.pipeline import STAGES, FrameDone, build_library, generate, iter_samples
 from synthscene.resources import default_scene_path
 from synthscene.writers.coco import CocoWriter
 
@@ -43,7 +55,16 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--shading", choices=["lit", "flat"], default=None)
     p.add_argument("--seed", type=int, default=0)
-    return p.parse_args()
+    p.add_argument("--workers", type=int, default=None,
+                   help="measure synthscene.generate with N worker processes (1: in-process)")
+    p.add_argument("--soak", type=int, default=None, metavar="FRAMES",
+                   help="one long run of FRAMES frames; print each worker's RSS growth")
+    args = p.parse_args()
+    if args.workers is not None and args.workers < 1:
+        p.error("--workers must be >= 1")
+    if args.soak is not None and args.soak <= args.warmup:
+        p.error("--soak needs more frames than --warmup")
+    return args
 
 
 def machine() -> str:
@@ -95,6 +116,62 @@ def one_run(scenario, library, args, run: int) -> tuple[float, dict[str, list[fl
     return args.frames / elapsed, per_stage
 
 
+def generate_run(scenario, args, workers: int, frames: int,
+                 on_frame=None) -> tuple[float, dict[str, list[float]], list[FrameDone]]:
+    """One ``generate`` run of ``frames`` frames into a temporary folder.
+
+    Returns frames/s after the first ``warmup * workers`` frames (merge included), the
+    per-frame milliseconds of each stage after warm-up, and every FrameDone in arrival order.
+    """
+    skip = args.warmup * workers
+    events: list[FrameDone] = []
+    t_start = None
+
+    def on_done(done: FrameDone) -> None:
+        nonlocal t_start
+        events.append(done)
+        if len(events) == skip:
+            t_start = time.perf_counter()
+        if on_frame is not None:
+            on_frame(done)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(scenario, Path(tmp) / "out", frames=frames, seed=args.seed, workers=workers,
+                 on_frame=on_done)
+        elapsed = time.perf_counter() - t_start
+    per_stage = {s: [d.timings.get(s, 0.0) * 1000 for d in events[skip:]] for s in STAGES}
+    return (frames - skip) / elapsed, per_stage, events
+
+
+def soak(scenario, args, workers: int) -> None:
+    """Print each worker's RSS after warm-up and at the end of one long run."""
+    baseline = max(args.warmup, args.soak // workers // 10)
+    seen: dict[int, int] = {}
+    first: dict[int, tuple[int, int]] = {}  # worker -> (frames made, RSS) after its warm-up
+    last: dict[int, tuple[int, int]] = {}
+
+    def on_frame(done: FrameDone) -> None:
+        n = seen[done.worker] = seen.get(done.worker, 0) + 1
+        if n == baseline:
+            first[done.worker] = (n, done.rss_bytes)
+        last[done.worker] = (n, done.rss_bytes)
+        total = sum(seen.values())
+        if total % 500 == 0:
+            print(f"  {total} frames", flush=True)
+
+    print(f"soak: {args.soak} frames, {workers} worker(s); RSS of each worker after its "
+          f"frame {baseline} and at its last frame")
+    fps, _, _ = generate_run(scenario, args, workers, args.soak, on_frame)
+    for worker in sorted(last):
+        if worker not in first:
+            print(f"worker {worker}: made {last[worker][0]} frames, fewer than the warm-up")
+            continue
+        (n0, rss0), (n1, rss1) = first[worker], last[worker]
+        print(f"worker {worker}: RSS {rss0 / 2**20:.1f} MiB after frame {n0}, "
+              f"{rss1 / 2**20:.1f} MiB after frame {n1}: {100 * (rss1 - rss0) / rss0:+.2f} %")
+    print(f"throughput: {fps:.1f} labelled frames/s written to disk")
+
+
 def main() -> None:
     args = parse_args()
     path = args.scene or default_scene_path()
@@ -108,16 +185,28 @@ def main() -> None:
     t0 = time.perf_counter()
     library = build_library(scenario)
     startup = time.perf_counter() - t0
+    workers = args.workers if args.soak is None else (args.workers or 1)
     print(f"synthscene {synthscene.__version__} benchmark")
     print(f"machine : {machine()}")
     print(f"GL      : {gl_renderer()}")
+    how = ("1 process (iter_samples + CocoWriter)" if workers is None else
+           f"synthscene.generate with {workers} worker{'s' if workers > 1 else ''}")
+    runs = (f"1 run x {args.soak} frames" if args.soak is not None else
+            f"{args.runs} runs x {args.frames} frames (+{args.warmup} warm-up per worker)")
     print(f"workload: {path.name}, {args.width}x{args.height}, {args.objects} objects, "
           f"shading={scenario.spec.render.shading}, shadows={scenario.spec.render.shadows}, "
-          f"1 process, {args.runs} runs x {args.frames} frames (+{args.warmup} warm-up)")
+          f"{how}, {runs}")
     print(f"start-up (asset loading): {startup * 1000:.0f} ms")
+    if args.soak is not None:
+        soak(scenario, args, workers)
+        return
     rates, stages = [], {s: [] for s in STAGES}
     for run in range(args.runs):
-        fps, per_stage = one_run(scenario, library, args, run)
+        if workers is None:
+            fps, per_stage = one_run(scenario, library, args, run)
+        else:
+            fps, per_stage, _ = generate_run(scenario, args, workers,
+                                             args.frames + args.warmup * workers)
         rates.append(fps)
         for s, values in per_stage.items():
             stages[s].append(statistics.median(values) if values else 0.0)

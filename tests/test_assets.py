@@ -344,8 +344,11 @@ def test_urdf_mesh_scale_and_several_visuals(tmp_path: Path) -> None:
 def test_bundled_assets() -> None:
     root = bundled_assets_dir()
     assert (root / "LICENSE").is_file() and "CC0" in (root / "LICENSE").read_text()
-    total = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-    assert total < 200_000
+    def size(folder):
+        return sum(p.stat().st_size for p in (root / folder).rglob("*") if p.is_file())
+
+    assert size("meshes") < 200_000
+    assert size("textures") < 1_500_000
     library = AssetLibrary([AssetSource("assets:meshes")])
     assert library.categories == ("bracket", "gear", "hex_nut", "washer")
     assert "assets:meshes/bracket/l_bracket.urdf" in library.keys

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -57,8 +58,31 @@ def test_unwritable_output_and_success(tmp_path):
     result = run("generate", "scene.yaml", "--out", "a_file/out", "--frames", "1", "--quiet",
                  cwd=tmp_path)
     assert_clean_error(result, "a_file")
-    result = run("generate", "scene.yaml", "--out", "out", "--frames", "2", "--quiet",
-                 cwd=tmp_path)
+    args = ("generate", "scene.yaml", "--out", "out", "--frames", "3", "--quiet")
+    result = run(*args, "--workers", "2", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "2 frames" in result.stdout and "frames/s" in result.stdout
-    assert (tmp_path / "out" / "annotations.json").is_file()
+    annotations = (tmp_path / "out" / "annotations.json").read_bytes()
+    instances = len(json.loads(annotations)["annotations"])
+    assert f"3 frames, {instances} instances" in result.stdout
+    assert "frames/s with 2 workers" in result.stdout
+    assert "time per stage, summed over workers: sample" in result.stdout
+    # --resume of a finished run: nothing to make, nothing rewritten
+    result = run(*args, "--resume", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "nothing to make" in result.stdout
+    assert (tmp_path / "out" / "annotations.json").read_bytes() == annotations
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--resume", "--overwrite"], "--resume and --overwrite exclude each other"),
+        (["--address", "auto"], "--address needs --executor ray"),
+    ],
+)
+def test_conflicting_options(tmp_path, args, fragment):
+    (tmp_path / "scene.yaml").write_text(GOOD)
+    result = run("generate", "scene.yaml", "--out", "out", "--frames", "1", "--quiet", *args,
+                 cwd=tmp_path)
+    assert_clean_error(result, fragment)
+    assert not (tmp_path / "out").exists()

@@ -260,3 +260,20 @@ def test_bad_input_raises(tmp_path):
     with CocoWriter(tmp_path / "other", ["other"]) as writer:
         with pytest.raises(ValueError, match="not one of"):
             writer.write(_sample(1))
+
+
+def test_streamed_file_is_plain_compact_json(tmp_path):
+    """write_dataset streams the file; its bytes are json.dumps of the whole dataset."""
+    path = _write(tmp_path, _samples())
+    data = path.read_bytes()
+    assert data == json.dumps(json.loads(data), separators=(",", ":")).encode()
+
+
+def test_write_dataset_needs_increasing_image_ids(tmp_path):
+    from synthscene.writers.coco import frame_record, write_dataset
+
+    records = [frame_record(_sample(i), {c: k + 1 for k, c in enumerate(CATEGORIES)})
+               for i in (1, 0)]
+    with pytest.raises(ValueError, match="image ids must increase"):
+        write_dataset(tmp_path / "annotations.json", records, categories=CATEGORIES)
+    assert list(tmp_path.iterdir()) == []  # no file, no temporary left

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -28,6 +29,11 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_BAD_INPUT)
 
 
+class _Executor(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 @app.command()
 def generate(
     scene: Annotated[Optional[Path], typer.Argument(  # noqa: UP045 (typer needs Optional)
@@ -37,6 +43,19 @@ def generate(
     frames: Annotated[int, typer.Option("--frames", "-n", min=0, help="Frames to make.")] = 100,
     seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Run seed.")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace a dataset already in --out.")] = False,
+    resume: Annotated[bool, typer.Option(
+        help="Complete the interrupted run in --out (same scene, seed and frames), keeping "
+             "its finished frames.")] = False,
+    workers: Annotated[Optional[int], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--workers", "-j", min=1, show_default=False,
+        help="Worker processes (or Ray actors); default: every core, or every CPU of the "
+             "Ray cluster.")] = None,
+    executor: Annotated[_Executor, typer.Option(
+        help="local: worker processes on this machine; ray: Ray actors on a cluster "
+             "(pip install 'synthscene\\[ray]').")] = _Executor.local,
+    address: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional)
+        help="Ray cluster address, e.g. auto, HEAD_IP:6379 or ray://HEAD_IP:10001; "
+             "default: start Ray on this machine.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Make a COCO instance-segmentation dataset: OUT/images/*.png and OUT/annotations.json."""
@@ -45,27 +64,60 @@ def generate(
     from synthscene.config import load_scenario
     from synthscene.resources import default_scene_path
 
+    if resume and overwrite:
+        raise _fail("--resume and --overwrite exclude each other")
+    if address is not None and executor is not _Executor.ray:
+        raise _fail("--address needs --executor ray")
+    bars: list[tqdm] = []
     try:
         scenario = load_scenario(scene if scene is not None else default_scene_path())
         from synthscene.pipeline import generate as run
 
-        with tqdm(total=frames, unit="frame", disable=quiet, dynamic_ncols=True,
-                  desc=scenario.spec.name) as bar:
-            summary = run(scenario, out, frames=frames, seed=seed, overwrite=overwrite,
-                          on_frame=lambda _sample: bar.update(1))
+        def on_start(total: int, finished: int) -> None:
+            bars.append(tqdm(total=total, initial=finished, unit="frame", disable=quiet,
+                             dynamic_ncols=True, desc=scenario.spec.name, smoothing=0.1))
+
+        summary = run(scenario, out, frames=frames, seed=seed, overwrite=overwrite,
+                      resume=resume, workers=workers, executor=executor.value,
+                      address=address, on_start=on_start,
+                      on_frame=lambda _done: bars[0].update(1))
     except SynthsceneError as exc:
+        _close(bars)
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
-        typer.echo("synthscene: interrupted; no annotations.json was written", err=True)
+        _close(bars)
+        typer.echo("synthscene: interrupted; no annotations.json was written. Finished frames "
+                   "are kept: run the same command with --resume to complete the dataset.",
+                   err=True)
         raise typer.Exit(130) from None
-    stages = ", ".join(f"{k} {1000 * v / max(summary.frames, 1):.1f}"
-                       for k, v in summary.stage_seconds.items())
-    typer.echo(
-        f"{summary.frames} frames, {summary.instances} instances in {summary.seconds:.1f} s "
-        f"({summary.frames_per_second:.1f} frames/s)\n"
-        f"per frame (ms): {stages}\n"
-        f"dataset: {summary.out_dir.resolve()} (COCO: {summary.annotations.resolve()})"
-    )
+    _close(bars)
+    typer.echo(_summary_text(summary))
+
+
+def _close(bars: list) -> None:
+    for bar in bars:
+        bar.close()
+
+
+def _summary_text(summary) -> str:
+    """The end-of-run report: frames, instances, throughput, time per stage."""
+    kept = summary.frames - summary.made
+    made = f" ({summary.made} made now, {kept} kept from the interrupted run)" if kept else ""
+    if summary.workers == 0:
+        how = "nothing to make: the dataset was complete"
+    else:
+        how = (f"{summary.frames_per_second:.1f} frames/s with {summary.workers} "
+               f"worker{'s' if summary.workers > 1 else ''}")
+    lines = [f"{summary.frames} frames{made}, {summary.instances} instances in "
+             f"{summary.seconds:.1f} s ({how})"]
+    if summary.made:
+        stages = summary.stage_seconds
+        lines.append("time per stage, summed over workers: " + ", ".join(
+            f"{k} {v:.1f} s" for k, v in stages.items()))
+        lines.append("per frame (ms): " + ", ".join(
+            f"{k} {1000 * v / summary.made:.1f}" for k, v in stages.items()))
+    lines.append(f"dataset: {summary.out_dir.resolve()} (COCO: {summary.annotations.resolve()})")
+    return "\n".join(lines)
 
 
 @app.callback()
@@ -82,6 +134,112 @@ def main() -> None:
     except SynthsceneError as exc:  # pragma: no cover - commands catch their own
         typer.echo(f"synthscene: error: {exc}", err=True)
         sys.exit(EXIT_BAD_INPUT)
+
+
+# ---------------------------------------------------------------- dataset tools (issue 4 §4-5)
+EXIT_INVALID = 1
+_DATASET_HELP = "Dataset folder (annotations.json + images/) or a COCO JSON file."
+_IMAGES_HELP = "Image folder that file_name is relative to [default: images/ next to the JSON]."
+
+
+@app.command()
+def validate(
+    dataset: Annotated[Path, typer.Argument(help=_DATASET_HELP, show_default=False)],
+    images: Annotated[Optional[Path], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--images", help=_IMAGES_HELP, show_default=False)] = None,
+    max_problems: Annotated[int, typer.Option(
+        "--max-problems", min=1, help="Problems listed per failed check.")] = 10,
+) -> None:
+    """Check a COCO dataset: schema, ids, files and sizes, RLE, boxes, areas, overlaps.
+
+    Prints a report; exits with status 1 if a check fails, 2 if the dataset cannot be read.
+    """
+    from synthscene.tools.validate import validate_dataset
+
+    try:
+        report = validate_dataset(dataset, image_dir=images)
+    except SynthsceneError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(report.format(max_problems=max_problems))
+    if not report.ok:
+        raise typer.Exit(EXIT_INVALID)
+
+
+@app.command()
+def visualize(
+    dataset: Annotated[Path, typer.Argument(help=_DATASET_HELP, show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the overlay PNGs.",
+                                      show_default=False)],
+    limit: Annotated[int, typer.Option("-n", "--limit", min=0,
+                                       help="Images to draw (the first by id).")] = 16,
+    images: Annotated[Optional[Path], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--images", help=_IMAGES_HELP, show_default=False)] = None,
+) -> None:
+    """Draw masks, boxes, class names and keypoints over the first N images."""
+    from synthscene.tools.visualize import visualize_dataset
+
+    try:
+        written = visualize_dataset(dataset, out, limit=limit, image_dir=images)
+    except SynthsceneError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{len(written)} overlays in {out.resolve()}")
+
+
+@app.command()
+def stats(
+    dataset: Annotated[Path, typer.Argument(help=_DATASET_HELP, show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for plots and summaries.",
+                                      show_default=False)],
+) -> None:
+    """Plot class, per-image, box size/aspect, visibility and box-centre statistics.
+
+    Writes PNG plots, stats.json and stats.md into --out.
+    """
+    from synthscene.tools.stats import write_stats
+
+    try:
+        figures = write_stats(dataset, out)
+    except SynthsceneError as exc:
+        raise _fail(str(exc)) from None
+    for note in figures["notes"]:
+        typer.echo(f"note: {note}")
+    typer.echo(f"{figures['images']} images, {figures['annotations']} annotations; "
+               f"{len(figures['plots'])} plots, stats.json and stats.md in {out.resolve()}")
+
+
+@app.command()
+def export(
+    dataset: Annotated[Path, typer.Argument(help=_DATASET_HELP, show_default=False)],
+    to: Annotated[str, typer.Option(
+        "--to", help="Format: yolo, bop, coco-polygons or panoptic.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.",
+                                      show_default=False)],
+    split: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--split", help="Split by image, e.g. train=0.8,val=0.1,test=0.1 [default: none].",
+        show_default=False)] = None,
+    split_seed: Annotated[int, typer.Option("--split-seed", min=0,
+                                            help="Seed of the split.")] = 0,
+    task: Annotated[str, typer.Option("--task", help="YOLO labels: detect or segment.")
+                    ] = "detect",
+    overwrite: Annotated[bool, typer.Option(help="Replace an export already in --out.")] = False,
+    images: Annotated[Optional[Path], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--images", help=_IMAGES_HELP, show_default=False)] = None,
+) -> None:
+    """Convert a dataset to YOLO, BOP, COCO polygons or COCO panoptic."""
+    from synthscene.exporters import export_dataset, parse_split
+
+    try:
+        fractions = parse_split(split) if split is not None else None
+        summary = export_dataset(dataset, out, to=to, split=fractions, split_seed=split_seed,
+                                 task=task, overwrite=overwrite, image_dir=images)
+    except SynthsceneError as exc:
+        raise _fail(str(exc)) from None
+    splits = ", ".join(f"{name} {n}" for name, n in summary.images.items() if name)
+    total = sum(summary.images.values())
+    typer.echo(f"{summary.format}: {total} images{f' ({splits})' if splits else ''}, "
+               f"{summary.annotations} annotations in {summary.out_dir.resolve()}")
+    for note in summary.notes:
+        typer.echo(f"note: {note}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,6 +28,7 @@ from synthscene.randomize.distributions import (
     Uniform,
     parse_distribution,
 )
+from synthscene.randomize.registry import EffectsField, TextureField
 
 LIGHT_KINDS = ("directional", "point", "spot")
 
@@ -79,6 +80,14 @@ def _degrees(value: Any) -> Distribution:
     return parse_distribution(value).scaled(math.pi / 180.0)
 
 
+def _kelvin(value: Any) -> Distribution:
+    d = parse_distribution(value)
+    lo, hi = d.support()
+    if not (1667 <= lo and hi <= 25000):
+        raise ValueError(f"colour temperatures must lie in [1667, 25000] K, got {value!r}")
+    return d
+
+
 def _light_kind(value: Any) -> Distribution:
     d = parse_distribution(value, numeric=False)
     options = d.options if isinstance(d, Choice) else (d.value,)
@@ -94,6 +103,7 @@ NonNegativeDist = Annotated[Distribution, PlainValidator(_non_negative)]
 UnitDist = Annotated[Distribution, PlainValidator(_unit)]
 CountDist = Annotated[Distribution, PlainValidator(_count)]
 AngleDist = Annotated[Distribution, PlainValidator(_degrees)]
+KelvinDist = Annotated[Distribution, PlainValidator(_kelvin)]
 LightKindDist = Annotated[Distribution, PlainValidator(_light_kind)]
 
 
@@ -132,11 +142,18 @@ class Box3(_Spec):
 
 
 class MaterialSpec(_Spec):
-    """PBR metallic-roughness parameters, drawn per object (linear RGB in [0, 1])."""
+    """PBR metallic-roughness parameters, drawn per object (linear RGB in [0, 1]).
+
+    ``texture`` (see ``docs/randomizers.md``) draws a base-colour texture that replaces
+    ``base_color`` when drawn; ``keep_asset_texture`` renders assets that come with their own
+    texture (a textured OBJ or glTF) with it, and randomizes the others.
+    """
 
     base_color: UnitDist = Uniform((0.05, 0.05, 0.05), (0.95, 0.95, 0.95))
     metallic: UnitDist = Uniform(0.0, 0.2)
     roughness: UnitDist = Uniform(0.3, 0.9)
+    texture: TextureField = None
+    keep_asset_texture: bool = False
 
 
 class ObjectsSpec(_Spec):
@@ -173,28 +190,120 @@ class LightsSpec(_Spec):
     spot_intensity: NonNegativeDist = Uniform(4.0, 12.0)
     spot_outer_cone_deg: AngleDist = Uniform(25.0, 45.0).scaled(math.pi / 180)
     color: UnitDist = Uniform((0.85, 0.85, 0.85), (1.0, 1.0, 1.0))
+    color_temperature_k: KelvinDist | None = None
+    """Black-body colour temperature in kelvin (1667-25000); replaces ``color`` when given."""
     ambient: UnitDist = Uniform((0.08, 0.08, 0.08), (0.25, 0.25, 0.25))
+
+    @model_validator(mode="after")
+    def _one_colour(self) -> LightsSpec:
+        if self.color_temperature_k is not None and "color" in self.model_fields_set:
+            raise ValueError("give either color or color_temperature_k, not both")
+        return self
+
+
+class CameraPose(_Spec):
+    """A fixed camera pose: where the camera is and the point it looks at, in metres."""
+
+    position_m: tuple[float, float, float]
+    look_at_m: tuple[float, float, float]
 
 
 class CameraSpec(_Spec):
-    """A camera on a spherical shell around a random look-at point, looking at it."""
+    """Where the camera is (a pose sampler), its intrinsics, and a visibility constraint.
 
+    Samplers: ``shell`` (on a spherical shell around a random look-at point, looking at it),
+    ``top_down`` (``height_m`` above a random look-at point, looking straight down) and
+    ``fixed`` (one of ``poses``, uniformly). ``roll_deg`` then turns the camera about its optical
+    axis. Intrinsics: a vertical ``fov_deg``, then ``focal_jitter`` (a factor, drawn separately for
+    fx and fy) and ``principal_point_jitter_px`` (drawn separately for cx and cy).
+    ``min_visible_objects``: the camera is redrawn (after physics, at most ``max_tries`` times)
+    until at least that many labelled objects have their centre in the image.
+    """
+
+    sampler: Literal["shell", "top_down", "fixed"] = "shell"
     look_at: Box3 = Box3(x_m=(-0.1, 0.1), y_m=(-0.1, 0.1), z_m=(0.0, 0.05))
     elevation_deg: AngleDist = Uniform(25.0, 75.0).scaled(math.pi / 180)
     azimuth_deg: AngleDist = Uniform(0.0, 360.0).scaled(math.pi / 180)
     distance_m: PositiveDist = Uniform(0.9, 1.5)
+    height_m: PositiveDist = Uniform(0.8, 1.2)
+    poses: list[CameraPose] = Field(default_factory=list)
+    roll_deg: AngleDist = Constant(0.0)
     fov_deg: AngleDist = Uniform(45.0, 60.0).scaled(math.pi / 180)
+    focal_jitter: PositiveDist = Constant(1.0)
+    principal_point_jitter_px: Dist = Constant(0.0)
     znear_m: float = Field(0.01, gt=0)
     zfar_m: float = Field(100.0, gt=0)
+    min_visible_objects: int = Field(0, ge=0)
+    max_tries: int = Field(20, ge=1, le=1000)
 
     @model_validator(mode="after")
-    def _fov_in_range(self) -> CameraSpec:
+    def _consistent(self) -> CameraSpec:
         lo, hi = self.fov_deg.support()
         if not (0 < lo and hi < math.pi):
             raise ValueError("fov_deg must lie in (0, 180) degrees")
         if self.znear_m >= self.zfar_m:
             raise ValueError("znear_m must be smaller than zfar_m")
+        if self.sampler == "fixed" and not self.poses:
+            raise ValueError("sampler 'fixed' needs a non-empty list of poses")
         return self
+
+
+class DistractorsSpec(_Spec):
+    """Objects that are rendered and occlude but are never labelled.
+
+    A distractor is dropped with the objects (physics, in ``objects.drop_region``) or, with
+    probability ``floating_probability``, floats in front of the camera: at a uniformly random
+    pixel, at ``floating_depth`` times the distance from the camera to its look-at point.
+    """
+
+    count: CountDist = Constant(0)
+    assets: list[AssetEntry] = Field(default_factory=lambda: [
+        AssetEntry(source=f"primitive:{name}")
+        for name in ("box", "sphere", "cylinder", "capsule", "cone", "torus")
+    ])
+    size_m: PositiveDist = Uniform(0.04, 0.15)
+    floating_probability: float = Field(0.5, ge=0, le=1)
+    floating_depth: UnitDist = Uniform(0.3, 0.8)
+    material: MaterialSpec = MaterialSpec()
+
+
+class FixtureSpec(_Spec):
+    """A static scene element (tote, tray, shelf): rendered, collides, never labelled.
+
+    ``size_m`` is its longest bounding-box edge; it stands on the ground (bounding box bottom at
+    z = 0) at ``position_m`` (x, y), turned by ``yaw_deg`` about the vertical.
+    """
+
+    source: str = Field(min_length=1)
+    size_m: PositiveDist = Constant(0.6)
+    position_m: tuple[float, float] = (0.0, 0.0)
+    yaw_deg: AngleDist = Constant(0.0)
+    material: MaterialSpec = MaterialSpec()
+
+
+class RoomSpec(_Spec):
+    """Four walls around the ground's square, facing inwards (rendering only)."""
+
+    enabled: bool = False
+    height_m: float = Field(1.5, gt=0)
+    material: MaterialSpec = MaterialSpec(
+        base_color=Uniform((0.3, 0.3, 0.3), (0.9, 0.9, 0.9)),
+        metallic=Constant(0.0), roughness=Uniform(0.6, 1.0),
+    )
+
+
+class BackgroundSpec(_Spec):
+    """What shows where nothing was rendered: a colour, or an image from a folder.
+
+    ``images``: a folder (relative to the scenario file, or ``"assets:NAME"`` for one of the
+    bundled ``assets/``) of PNG/JPEG files; with probability
+    ``image_probability`` a random one, randomly cropped to the image's aspect and resized, is
+    composited behind the rendered pixels (the labels do not change).
+    """
+
+    color: UnitDist = Constant(0.0)
+    images: str | None = None
+    image_probability: float = Field(1.0, ge=0, le=1)
 
 
 class PhysicsSpec(_Spec):
@@ -218,6 +327,41 @@ class RenderSpec(_Spec):
     png_compression: int = Field(1, ge=0, le=9)
 
 
+class OutputsSpec(_Spec):
+    """Which labels are made beyond RGB, COCO masks and boxes.
+
+    Per image (files next to the RGB image; encodings in :mod:`synthscene.writers.maps`):
+    ``depth_png`` (16-bit PNG, millimetres), ``depth_npy`` (float32 metres), ``normals``
+    (camera-frame normals as an 8-bit RGB PNG), ``semantic_mask`` (16-bit PNG of category ids,
+    with "ground" and "background" stuff ids), ``instance_mask`` (16-bit PNG of instance ids).
+    Per instance: ``amodal`` (amodal box, area and RLE mask, ``visib_fract``, ``truncation``;
+    one extra small GL pass), ``pose`` (``cam_R_m2c``, ``cam_t_m2c``, ``world_from_object``),
+    ``keypoints`` (COCO keypoints of the 3D bounding box). The per-instance ones are cheap and on
+    by default; the image files are off.
+    """
+
+    depth_png: bool = False
+    depth_npy: bool = False
+    normals: bool = False
+    semantic_mask: bool = False
+    instance_mask: bool = False
+    amodal: bool = True
+    pose: bool = True
+    keypoints: bool = True
+
+
+class LabelsSpec(_Spec):
+    """Which visible objects get an annotation; the others get none (and are void, 0, in the
+    semantic and instance masks)."""
+
+    min_visible_px: int = Field(1, ge=1)
+    """Minimum visible pixel count (COCO ``area``)."""
+    min_visib_fract: float = Field(0.0, ge=0.0, le=1.0)
+    """Minimum visible fraction (visible / amodal pixels, BOP's ``visib_fract``)."""
+    label_truncated: bool = True
+    """False: objects partly outside the image (``truncation > 0``) get no annotation."""
+
+
 class ScenarioSpec(_Spec):
     """A whole scenario: the root of a scenario YAML file."""
 
@@ -229,8 +373,27 @@ class ScenarioSpec(_Spec):
     ground: GroundSpec = GroundSpec()
     lights: LightsSpec = LightsSpec()
     camera: CameraSpec = CameraSpec()
+    distractors: DistractorsSpec = DistractorsSpec()
+    fixtures: list[FixtureSpec] = Field(default_factory=list)
+    room: RoomSpec = RoomSpec()
+    background: BackgroundSpec = BackgroundSpec()
     physics: PhysicsSpec = PhysicsSpec()
     render: RenderSpec = RenderSpec()
+    effects: EffectsField = Field(default_factory=list)
+    """Sensor effects applied to the RGB after labelling (see ``docs/randomizers.md``)."""
+    outputs: OutputsSpec = OutputsSpec()
+    labels: LabelsSpec = LabelsSpec()
+
+    @model_validator(mode="after")
+    def _filters_have_amodal(self) -> ScenarioSpec:
+        if not self.outputs.amodal:
+            if self.labels.min_visib_fract > 0:
+                raise ValueError("labels.min_visib_fract > 0 needs the amodal masks: set "
+                                 "outputs.amodal: true")
+            if not self.labels.label_truncated:
+                raise ValueError("labels.label_truncated: false needs the amodal masks: set "
+                                 "outputs.amodal: true")
+        return self
 
 
 @dataclass(frozen=True)
@@ -289,6 +452,11 @@ def _format_error(err: dict) -> tuple[str, str]:
             msg = msg[len(prefix):]
     if err["type"] == "missing":
         msg = "this field is required"
+    if loc and loc[-1] in ("texture", "effects") and ": " in msg:
+        # The randomizer registries report "SUBFIELD: message"; join it to the dotted path.
+        sub, rest = msg.split(": ", 1)
+        if sub and " " not in sub:
+            field, msg = field + ("" if sub.startswith("[") else ".") + sub, rest
     return field, msg
 
 
@@ -318,7 +486,8 @@ def scenario_from_dict(data: Any, *, source: str = "<dict>",
         raise ConfigError(source, "", f"a scenario must be a mapping of fields, got "
                                       f"{type(data).__name__}")
     try:
-        spec = ScenarioSpec.model_validate(data)
+        spec = ScenarioSpec.model_validate(
+            data, context={"base_dir": (base_dir or Path.cwd()).resolve()})
     except ValidationError as exc:
         errors = exc.errors()
         field, msg = _format_error(errors[0])

@@ -554,7 +554,9 @@ class PhysicsSimulator:
             order and every other field; new ``world_from_object``, (4, 4) float64 with an
             orthonormal rotation) and ``physics_steps`` set to the number of steps simulated.
             Objects whose settled centre lies outside ``state.drop_region`` (in x, y), beyond
-            the ground's square, or below z = -0.05 m are removed. With ``settings.enabled``
+            the ground's square, or below z = -0.05 m are removed. Objects with
+            ``physics="static"`` collide but never move; ``physics="none"`` ones are left out
+            of the simulation; both are returned as they were. With ``settings.enabled``
             False, ``state`` itself is returned (``physics_steps`` 0).
 
         Raises
@@ -575,25 +577,40 @@ class PhysicsSimulator:
             raise RuntimeError("PhysicsSimulator.settle must be called inside its `with` block")
         cid = self._client
 
-        models = [self._body(obj.asset_key) for obj in state.objects]
-        scales = [self._scale(obj) for obj in state.objects]
-        masses = [max(settings.density * m.volume * s**3, MIN_MASS) for m, s in zip(models, scales)]
+        simulated = [obj for obj in state.objects if obj.physics != "none"]
+        models = [self._body(obj.asset_key) for obj in simulated]
+        scales = [self._scale(obj) for obj in simulated]
+        masses = [
+            max(settings.density * m.volume * s**3, MIN_MASS) if obj.physics == "dynamic" else 0.0
+            for obj, m, s in zip(simulated, models, scales)
+        ]
         min_mass = max(masses, default=0.0) / settings.max_mass_ratio
         self._reset_world(state)
         bodies = [
-            self._add_object(obj, model, scale, max(mass, min_mass))
-            for obj, model, scale, mass in zip(state.objects, models, scales, masses)
+            self._add_object(obj, model, scale, max(mass, min_mass) if mass > 0 else 0.0)
+            for obj, model, scale, mass in zip(simulated, models, scales, masses)
         ]
-        steps = self._step_until_rest([body for body, _ in bodies], scales)
+        moving = [
+            (body, scale) for (body, _), obj, scale in zip(bodies, simulated, scales)
+            if obj.physics == "dynamic"
+        ]
+        steps = self._step_until_rest([b for b, _ in moving], [s for _, s in moving])
 
-        new_objects: list[SceneObject] = []
-        for obj, (body, inertial_from_object) in zip(state.objects, bodies):
+        settled: dict[int, SceneObject | None] = {}
+        for obj, (body, inertial_from_object) in zip(simulated, bodies):
+            if obj.physics != "dynamic":
+                continue
             position, quat_xyzw = pb.getBasePositionAndOrientation(body, physicsClientId=cid)
             world_from_object = _pose(position, quat_xyzw) @ inertial_from_object
             world_from_object[3] = (0.0, 0.0, 0.0, 1.0)
-            if self._kept(world_from_object[:3, 3], state):
-                new_objects.append(dataclasses.replace(obj, world_from_object=world_from_object))
-        return dataclasses.replace(state, objects=tuple(new_objects), physics_steps=steps)
+            settled[id(obj)] = (
+                dataclasses.replace(obj, world_from_object=world_from_object)
+                if self._kept(world_from_object[:3, 3], state) else None
+            )
+        new_objects = [settled.get(id(obj), obj) for obj in state.objects]
+        return dataclasses.replace(
+            state, objects=tuple(o for o in new_objects if o is not None), physics_steps=steps
+        )
 
     @staticmethod
     def _scale(obj: SceneObject) -> float:

@@ -1,73 +1,46 @@
-"""The frame loop: sample -> settle -> render -> annotate -> write.
+"""The frame loop and the dataset run: sample -> settle -> render -> annotate -> write.
 
 :func:`iter_samples` yields labelled frames without writing anything (for notebooks and training
-loops); :func:`generate` writes a COCO dataset. Frame ``i`` of a run with seed ``s`` draws from
+loops); :func:`generate` writes a COCO dataset, in this process or sharded over worker processes
+(:mod:`synthscene.parallel`) or Ray actors (:mod:`synthscene.ray_executor`), and can resume an
+interrupted run (:mod:`synthscene.runfolder`). Frame ``i`` of a run with seed ``s`` draws from
 ``Generator(PCG64(SeedSequence([s, i])))`` (:func:`synthscene.seeding.frame_rng`), so a frame's
-content does not depend on which frames were made before it.
+content does not depend on which frames were made before it, nor by which process: the dataset is
+byte-identical whatever the number of workers, and after any number of resumes.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from synthscene.assets import AssetLibrary, AssetSource
+from synthscene.assets import AssetLibrary
 from synthscene.config import Scenario
-from synthscene.errors import OutputError
-from synthscene.labels import annotate
-from synthscene.physics import PhysicsSettings, PhysicsSimulator
-from synthscene.randomize.scene import sample_scene
-from synthscene.render import Renderer, RenderSettings
-from synthscene.seeding import frame_rng
+from synthscene.frames import (
+    PRELOAD_LIMIT,
+    STAGES,
+    FrameMaker,
+    build_library,
+    physics_settings,
+    render_settings,
+)
+from synthscene.parallel import run_in_process, run_processes
+from synthscene.ray_executor import require_ray, run_ray
+from synthscene.runfolder import RunFolder, RunManifest, scenario_sha256
 from synthscene.state import Sample
-from synthscene.writers.coco import CocoWriter
+from synthscene.worker import FrameDone, FrameJob
+
+__all__ = ["PRELOAD_LIMIT", "STAGES", "FrameDone", "GenerateSummary", "build_library",
+           "generate", "iter_samples", "physics_settings", "render_settings"]
 
 logger = logging.getLogger(__name__)
 
-PRELOAD_LIMIT = 200
-"""Libraries with at most this many assets are loaded up front, so a broken asset fails before
-any frame is made; larger ones (globs over thousands of files) load each asset on first use."""
-
-STAGES = ("sample", "physics", "render", "labels", "write")
-
-
-def build_library(scenario: Scenario) -> AssetLibrary:
-    """Index (and, for small libraries, load) the scenario's assets.
-
-    Raises
-    ------
-    AssetError
-        Naming the scenario file and the ``assets[i].source`` field of a bad source.
-    """
-    sources = [
-        AssetSource(source=e.source, category=e.category, base_dir=scenario.base_dir,
-                    where=f"{scenario.source}: assets[{i}].source")
-        for i, e in enumerate(scenario.spec.assets)
-    ]
-    library = AssetLibrary(sources)
-    if len(library) <= PRELOAD_LIMIT:
-        library.preload()
-    return library
-
-
-def physics_settings(scenario: Scenario) -> PhysicsSettings:
-    """The :class:`PhysicsSettings` a scenario asks for (its defaults where the scenario is
-    silent)."""
-    p = scenario.spec.physics
-    given = {"timestep": p.timestep_s, "max_steps": p.max_steps,
-             "lateral_friction": p.lateral_friction, "restitution": p.restitution}
-    return PhysicsSettings(enabled=p.enabled,
-                           **{name: value for name, value in given.items() if value is not None})
-
-
-def render_settings(scenario: Scenario) -> RenderSettings:
-    """The :class:`RenderSettings` a scenario asks for."""
-    r = scenario.spec.render
-    return RenderSettings(shading=r.shading, shadows=r.shadows, msaa_samples=r.msaa_samples)
+Executor = Literal["local", "ray"]
 
 
 def iter_samples(scenario: Scenario, *, frames: int, seed: int = 0, start: int = 0,
@@ -95,46 +68,16 @@ def iter_samples(scenario: Scenario, *, frames: int, seed: int = 0, start: int =
 
     Raises
     ------
+    ValueError
+        If ``frames``, ``seed`` or ``start`` is negative.
     SynthsceneError
         For bad assets, a GL context that cannot be created, and similar.
     """
     if frames < 0 or seed < 0 or start < 0:
         raise ValueError("frames, seed and start must be >= 0")
     library = library or build_library(scenario)
-    spec = scenario.spec
-    with PhysicsSimulator(library, physics_settings(scenario)) as physics, \
-            Renderer(library, spec.image.width, spec.image.height,
-                     render_settings(scenario)) as renderer:
-        # Software pipeline: frame i's GL work is submitted, then frame i + 1 is sampled and
-        # settled (physics, on this thread) while the GL driver rasterises frame i in its own
-        # threads; then frame i's pixels are collected and labelled.
-        pending = None
-        for index in range(start, start + frames + 1):
-            state = None
-            if index < start + frames:
-                t0 = time.perf_counter()
-                state = sample_scene(scenario, library, rng=frame_rng(seed, index),
-                                     seed=(seed, index))
-                t1 = time.perf_counter()
-                state = physics.settle(state)
-                t2 = time.perf_counter()
-                timings = {"sample": t1 - t0, "physics": t2 - t1}
-            if pending is not None:
-                done_index, done_state, done_timings, frame = pending
-                t3 = time.perf_counter()
-                output = frame.result()
-                t4 = time.perf_counter()
-                labels = annotate(done_state, output)
-                done_timings["render"] += t4 - t3
-                done_timings["labels"] = time.perf_counter() - t4
-                pending = None
-                yield Sample(frame_index=done_index, state=done_state, render=output,
-                             labels=labels, timings=done_timings)
-            if state is not None:
-                t5 = time.perf_counter()
-                frame = renderer.submit(state)
-                timings["render"] = time.perf_counter() - t5
-                pending = (index, state, timings, frame)
+    with FrameMaker(scenario, library, seed=seed) as maker:
+        yield from maker.frames(range(start, start + frames))
 
 
 @dataclass
@@ -144,15 +87,22 @@ class GenerateSummary:
     Attributes
     ----------
     frames : int
+        Frames in the dataset.
     instances : int
-        Annotations written (visible, labelled instances).
+        Annotations in the dataset (visible, labelled instances).
     seconds : float
-        Wall-clock time of the whole run, including start-up.
+        Wall-clock time of this call, including start-up and the merge of ``annotations.json``.
     out_dir : Path
     annotations : Path
         The COCO instances file.
     stage_seconds : dict of str to float
-        Total seconds per stage (``sample``, ``physics``, ``render``, ``labels``, ``write``).
+        Seconds per stage (``sample``, ``physics``, ``render``, ``labels``, ``write``) summed
+        over every worker, for the frames made by this call.
+    made : int
+        Frames made by this call; ``frames - made`` were finished by an earlier, interrupted run
+        and kept (``resume=True``).
+    workers : int
+        Worker processes (or Ray actors) used; 1 means frames were made in this process.
     """
 
     frames: int
@@ -161,34 +111,34 @@ class GenerateSummary:
     out_dir: Path
     annotations: Path
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    made: int = -1
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.made < 0:
+            self.made = self.frames
 
     @property
     def frames_per_second(self) -> float:
-        """Frames per second over the whole run."""
-        return self.frames / self.seconds if self.seconds > 0 else float("inf")
+        """Frames made by this call per second of its wall-clock time."""
+        return self.made / self.seconds if self.seconds > 0 else float("inf")
 
 
-def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError(f"{out_dir}: exists and is not a folder")
-    existing = [p for p in (out_dir / "annotations.json", out_dir / "images") if p.exists()]
-    if existing and not overwrite:
-        raise OutputError(f"{out_dir}: holds a dataset already ({existing[0].name}); choose "
-                          "another folder or pass --overwrite")
-    try:
-        for p in existing:
-            shutil.rmtree(p) if p.is_dir() else p.unlink()
-    except OSError as exc:
-        raise OutputError(f"{out_dir}: cannot remove the old dataset ({exc.strerror})") from None
+def _default_workers() -> int:
+    return os.cpu_count() or 1
 
 
 def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int = 0,
-             overwrite: bool = False,
-             on_frame: Callable[[Sample], None] | None = None) -> GenerateSummary:
+             overwrite: bool = False, resume: bool = False, workers: int | None = 1,
+             executor: Executor = "local", address: str | None = None,
+             on_start: Callable[[int, int], None] | None = None,
+             on_frame: Callable[[FrameDone], None] | None = None) -> GenerateSummary:
     """Make ``frames`` labelled frames of ``scenario`` and write them as a COCO dataset.
 
     Writes ``out_dir/images/000001.png ...`` and, once every frame is done,
-    ``out_dir/annotations.json`` (atomically: an interrupted run leaves no annotation file).
+    ``out_dir/annotations.json`` (atomically: an interrupted run leaves no annotation file, but
+    its finished frames, which ``resume=True`` keeps). The layout and the crash-safety rules are
+    described in :mod:`synthscene.runfolder`.
 
     Parameters
     ----------
@@ -197,12 +147,29 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
     frames : int
         >= 0.
     seed : int
-        >= 0; the same seed gives byte-identical files.
+        >= 0; the same seed gives byte-identical files, whatever ``workers`` and ``executor``.
     overwrite : bool
-        Replace a dataset already in ``out_dir`` (only its ``images/`` and
-        ``annotations.json`` are removed).
+        Replace a dataset already in ``out_dir`` (only its ``images/``, ``annotations.json`` and
+        ``.synthscene/`` are removed).
+    resume : bool
+        Complete the interrupted run in ``out_dir`` (same scenario, seed and frames): finished
+        frames are kept, the others made. Starts a new run if ``out_dir`` holds none; does
+        nothing if the run is complete already.
+    workers : int or None
+        Worker processes (``executor="local"``) or Ray actors (``"ray"``), >= 1. With 1 and the
+        local executor, frames are made in this process. None: every core of this machine
+        (``os.cpu_count()``), or every CPU of the Ray cluster. A script that uses more than one
+        local worker must guard its entry point with ``if __name__ == "__main__":`` (workers are
+        spawned, see :mod:`synthscene.parallel`).
+    executor : {"local", "ray"}
+    address : str, optional
+        Ray cluster address for ``executor="ray"`` (see :func:`synthscene.ray_executor.run_ray`).
+    on_start : callable, optional
+        Called once before the first frame with ``(frames, finished)``: the dataset's frame count
+        and how many of them an earlier run finished.
     on_frame : callable, optional
-        Called with each :class:`Sample` after it is written (progress bars).
+        Called in this process with a :class:`~synthscene.worker.FrameDone` as each frame is
+        written (progress bars), from the calling thread.
 
     Returns
     -------
@@ -210,31 +177,80 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
 
     Raises
     ------
+    ValueError
+        If ``frames`` or ``seed`` is negative, ``workers`` < 1, ``executor`` is unknown, or both
+        ``overwrite`` and ``resume`` are set.
     OutputError
-        If ``out_dir`` cannot be written, or holds a dataset and ``overwrite`` is False.
+        If ``out_dir`` cannot be written (also when the disk fills up during the run: frames
+        finished so far stay resumable), holds a dataset and neither ``overwrite`` nor ``resume``
+        is set, or holds another run than the one to resume.
     SynthsceneError
-        For bad assets and rendering failures.
+        For bad assets and rendering failures, raised in the worker that met them and re-raised
+        here after every worker was stopped.
     """
     start_time = time.perf_counter()
+    if frames < 0 or seed < 0:
+        raise ValueError(f"frames and seed must be >= 0, got {frames}, {seed}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if executor not in ("local", "ray"):
+        raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
+    if overwrite and resume:
+        raise ValueError("overwrite and resume exclude each other")
+    if executor == "ray":
+        require_ray()  # before touching the folder
     out_dir = Path(out_dir)
     library = build_library(scenario)
-    _prepare_out_dir(out_dir, overwrite)
+    manifest = RunManifest(scenario_sha256=scenario_sha256(scenario, library.keys,
+                                                           library.categories),
+                           seed=seed, frames=frames)
+    description = f"synthscene: {scenario.spec.name}"
     totals = dict.fromkeys(STAGES, 0.0)
-    instances = 0
-    writer = CocoWriter(out_dir, library.categories,
-                        description=f"synthscene: {scenario.spec.name}",
-                        png_compression=scenario.spec.render.png_compression)
-    with writer:
-        for sample in iter_samples(scenario, frames=frames, seed=seed, library=library):
-            t0 = time.perf_counter()
-            writer.write(sample)
-            sample.timings["write"] = time.perf_counter() - t0
-            for stage, seconds in sample.timings.items():
+    used = 1
+    with RunFolder(out_dir) as folder:
+        begun = folder.prepare(manifest, overwrite=overwrite, resume=resume)
+        if on_start is not None:
+            on_start(frames, len(begun.finished))
+        if begun.complete:
+            logger.info("%s holds the complete dataset of this run already", out_dir)
+            return GenerateSummary(frames=frames, instances=folder.count_annotations(),
+                                   seconds=time.perf_counter() - start_time, out_dir=out_dir,
+                                   annotations=folder.annotations_path, stage_seconds=totals,
+                                   made=0, workers=0)
+        pending = [i for i in range(frames) if i not in begun.finished]
+
+        def on_done(done: FrameDone) -> None:
+            for stage, seconds in done.timings.items():
                 totals[stage] = totals.get(stage, 0.0) + seconds
-            instances += len(sample.labels)
             if on_frame is not None:
-                on_frame(sample)
-    annotations = out_dir / "annotations.json"
+                on_frame(done)
+
+        job = FrameJob(scenario=scenario, library=library, seed=seed,
+                       out_dir=out_dir.resolve(),
+                       log_level=logging.getLogger("synthscene").getEffectiveLevel())
+        if pending:
+            try:
+                used = _run(job, pending, workers=workers, executor=executor, address=address,
+                            on_done=on_done)
+            finally:
+                if executor == "local":
+                    folder.remove_temporaries()
+        instances = folder.finalize(frames, categories=library.categories,
+                                    description=description)
     return GenerateSummary(frames=frames, instances=instances,
                            seconds=time.perf_counter() - start_time, out_dir=out_dir,
-                           annotations=annotations, stage_seconds=totals)
+                           annotations=folder.annotations_path, stage_seconds=totals,
+                           made=len(pending), workers=used if pending else 0)
+
+
+def _run(job: FrameJob, pending: list[int], *, workers: int | None, executor: Executor,
+         address: str | None, on_done: Callable[[FrameDone], None]) -> int:
+    """Make ``pending`` with the chosen executor; return the number of workers used."""
+    if executor == "ray":
+        return run_ray(job, pending, workers=workers, address=address, on_done=on_done)
+    count = min(workers or _default_workers(), len(pending))
+    if count == 1:
+        run_in_process(job, pending, on_done)
+    else:
+        run_processes(job, pending, count, on_done)
+    return count

@@ -3,7 +3,7 @@
 This is the only module that touches pyrender and OpenGL. One :class:`Renderer` owns one
 ``pyrender.OffscreenRenderer`` (hence one GL context) and is a context manager.
 
-Two passes per frame:
+Passes per frame:
 
 1. **Colour**: pyrender's own forward renderer (PBR metallic-roughness shading) gives the RGB
    image, drawn into a framebuffer this module owns (single-sampled by default;
@@ -16,9 +16,14 @@ Two passes per frame:
    depth in metres. Because it is integer and single-sampled, every pixel holds exactly the id of
    the nearest surface at the pixel centre (pyrender's ``RenderFlags.SEG`` blends ids at edges
    through its MSAA resolve), and ids are not limited to 255. Depth and ids come from the same
-   rasterisation, so depth > 0 wherever an id is.
+   rasterisation, so depth > 0 wherever an id is. With ``RenderSettings.normals`` a third
+   attachment (``GL_RGBA32F``) gets each fragment's camera-frame surface normal, the normal of
+   the rasterised triangle's plane (exact per face, the same surface as the depth).
+3. **Amodal** (with ``RenderSettings.amodal``): every labelled object drawn alone into its own
+   cell of an atlas, with an off-axis projection that keeps the full image's pixel sample
+   positions and reaches beyond the image's borders (:class:`_AmodalPass`).
 
-:meth:`Renderer.submit` queues both passes and returns at once; the GL driver rasterises in its
+:meth:`Renderer.submit` queues every pass and returns at once; the GL driver rasterises in its
 own threads (llvmpipe) or on the GPU while the caller prepares the next frame (physics), and
 :meth:`PendingFrame.result` waits for the pixels. On a 2-core CPU this hides most of the
 rendering time behind physics.
@@ -46,7 +51,8 @@ import numpy as np
 from synthscene._compat import patch_pyrender_numpy2
 from synthscene.errors import SynthsceneError
 from synthscene.gl_platform import ensure_gl_platform, platform_hint
-from synthscene.state import Camera, Material, RenderOutput, SceneState
+from synthscene.state import AmodalMask, Camera, Material, RenderOutput, SceneState
+from synthscene.uv import box_uv
 
 ensure_gl_platform()
 patch_pyrender_numpy2()
@@ -74,25 +80,50 @@ _ID_VERTEX_SHADER = """
 layout(location = 0) in vec3 position;
 uniform mat4 camera_from_model;
 uniform mat4 projection;
-out float camera_depth;
+out vec3 camera_position;
 void main() {
     vec4 p = camera_from_model * vec4(position, 1.0);
-    camera_depth = -p.z;
+    camera_position = p.xyz;
     gl_Position = projection * p;
 }
 """
 
+# WITH_NORMALS (defined when RenderSettings.normals is on) adds a third output: the normal of the
+# rasterised triangle's plane, whose screen-space derivatives dFdx, dFdy of the (perspective-
+# correctly interpolated) camera-space position both lie in; so it is exact per face and belongs
+# to the same surface as the depth. It is turned to the side facing the camera, then to OpenCV's
+# camera axes (y and z flipped).
 _ID_FRAGMENT_SHADER = """
 #version 330 core
 uniform int instance_id;
-in float camera_depth;
+in vec3 camera_position;
 layout(location = 0) out int out_id;
 layout(location = 1) out float out_depth;
+#ifdef WITH_NORMALS
+layout(location = 2) out vec4 out_normal;
+#endif
 void main() {
     out_id = instance_id;
-    out_depth = camera_depth;
+    out_depth = -camera_position.z;
+#ifdef WITH_NORMALS
+    vec3 n = normalize(cross(dFdx(camera_position), dFdy(camera_position)));
+    if (dot(n, camera_position) > 0.0) n = -n;
+    out_normal = vec4(n.x, -n.y, -n.z, 0.0);
+#endif
 }
 """
+
+_AMODAL_FRAGMENT_SHADER = """
+#version 330 core
+layout(location = 0) out float out_mask;
+void main() {
+    out_mask = 1.0;
+}
+"""
+
+AMODAL_ATLAS_SIZE = (2048, 4096)
+"""(width, height) in pixels of the GL_R8 atlas that the amodal pass draws every labelled object
+into, each in its own cell (capped by the GL implementation's limits)."""
 
 
 class RenderError(SynthsceneError):
@@ -190,8 +221,8 @@ class _ColourRenderer(pyrender.Renderer):
         solid, transparent = [], []
         for node in scene.mesh_nodes:
             (transparent if node.mesh.is_transparent else solid).append(node)
-        solid.sort(key=lambda n: _node_distance(scene, n, cam))
-        transparent.sort(key=lambda n: -_node_distance(scene, n, cam))
+        solid.sort(key=lambda n: (_node_distance(scene, n, cam), n.name))
+        transparent.sort(key=lambda n: (-_node_distance(scene, n, cam), n.name))
         return solid + transparent
 
     def delete(self) -> None:
@@ -200,6 +231,20 @@ class _ColourRenderer(pyrender.Renderer):
             GL.glDeleteRenderbuffers(len(self._rbs), self._rbs)
             self._fbos, self._rbs = [], []
         super().delete()
+
+
+class _OrderedScene(pyrender.Scene):
+    """A pyrender scene whose lights come out in a fixed order.
+
+    pyrender keeps light nodes in sets, whose order follows object addresses; the shader sums
+    the lights in that order, so floating-point rounding (one level of 255 here and there) would
+    change from run to run. Sorting by node name (``light-000``, ``light-001``, ...) makes the
+    same scene give the same bytes.
+    """
+
+    @property
+    def light_nodes(self):
+        return sorted(super().light_nodes, key=lambda node: node.name)
 
 
 def _node_distance(scene: pyrender.Scene, node: pyrender.Node, point: np.ndarray) -> float:
@@ -219,11 +264,14 @@ class RenderSettings:
         ``"lit"``: pyrender's PBR shading with the scene's lights. ``"flat"``: base colour only.
     shadows : bool
         Directional and spot-light shadow maps (pyrender has no point-light shadows).
-    background_color : (3,) tuple of float
-        Linear RGB in [0, 1] where nothing is hit.
     msaa_samples : {1, 2, 4, 8}
         Multisample anti-aliasing of the colour image (1: none). Labels are never anti-aliased.
         On llvmpipe 4x costs about 20 ms a frame at 640x480.
+    normals : bool
+        Also render camera-frame surface normals (``RenderOutput.normals``) in the id pass.
+    amodal : bool
+        Also render every labelled object alone (``RenderOutput.amodal``), for amodal masks,
+        ``visib_fract`` and ``truncation``.
 
     Raises
     ------
@@ -233,8 +281,9 @@ class RenderSettings:
 
     shading: Shading = "lit"
     shadows: bool = False
-    background_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
     msaa_samples: int = 1
+    normals: bool = False
+    amodal: bool = False
 
     def __post_init__(self) -> None:
         if self.msaa_samples not in (1, 2, 4, 8):
@@ -267,13 +316,42 @@ class _SharedPrimitive(pyrender.Primitive):
         pass
 
 
-def _pyrender_material(material: Material) -> pyrender.MetallicRoughnessMaterial:
-    """Convert a :class:`~synthscene.state.Material` to a single-sided pyrender material."""
+def _pyrender_material(material: Material, base: pyrender.Primitive) -> pyrender.Material:
+    """The single-sided pyrender material of a :class:`~synthscene.state.Material` drawn on the
+    base primitive ``base``.
+
+    ``material.use_asset_texture`` with a base that has its own base-colour texture gives the
+    asset's own material. ``material.texture`` on a base with texture coordinates gives that
+    texture (uploaded by pyrender for this frame only, freed when it leaves the scene), with a
+    white base-colour factor. Otherwise the plain base colour.
+    """
+    own = base.material
+    if material.use_asset_texture and getattr(own, "baseColorTexture", None) is not None:
+        return own
+    texture = None
+    color = np.asarray(material.base_color, dtype=np.float64)
+    if material.texture is not None and base.texcoord_0 is not None:
+        texture = pyrender.Texture(source=np.ascontiguousarray(material.texture),
+                                   source_channels="RGB")
+        color = np.array([1.0, 1.0, 1.0, color[3]])
     return pyrender.MetallicRoughnessMaterial(
-        baseColorFactor=np.asarray(material.base_color, dtype=np.float64),
+        baseColorFactor=color,
+        baseColorTexture=texture,
         metallicFactor=float(material.metallic),
         roughnessFactor=float(material.roughness),
     )
+
+
+def _with_texture_coordinates(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """``mesh`` itself if it has texture coordinates, else a box-projected copy (un-merged
+    vertices; :func:`synthscene.uv.box_uv`, one texture repeat per normalised unit)."""
+    uv = getattr(mesh.visual, "uv", None)
+    if isinstance(mesh.visual, trimesh.visual.TextureVisuals) and uv is not None \
+            and len(uv) == len(mesh.vertices):
+        return mesh
+    projected = box_uv(mesh.vertices, mesh.faces, scale=1.0)
+    return trimesh.Trimesh(vertices=projected.vertices, faces=projected.faces, process=False,
+                           visual=trimesh.visual.TextureVisuals(uv=projected.uv))
 
 
 def _gl_camera(camera: Camera) -> pyrender.IntrinsicsCamera:
@@ -284,12 +362,15 @@ def _gl_camera(camera: Camera) -> pyrender.IntrinsicsCamera:
     )
 
 
-def _ground_mesh(size: float) -> trimesh.Trimesh:
-    """A square of side ``size`` metres in the z = 0 plane, normal +z, two triangles."""
-    h = size / 2.0
-    vertices = np.array([[-h, -h, 0.0], [h, -h, 0.0], [h, h, 0.0], [-h, h, 0.0]])
+def _rectangle_mesh(width: float, height: float) -> trimesh.Trimesh:
+    """A ``width`` x ``height`` metre rectangle centred in the z = 0 plane, normal +z, two
+    triangles; a texture repeats every metre (texture coordinates in metres)."""
+    w, h = width / 2.0, height / 2.0
+    vertices = np.array([[-w, -h, 0.0], [w, -h, 0.0], [w, h, 0.0], [-w, h, 0.0]])
     faces = np.array([[0, 1, 2], [0, 2, 3]])
-    return trimesh.Trimesh(vertices=vertices, faces=faces, process=False)
+    uv = np.array([[0.0, height], [width, height], [width, 0.0], [0.0, 0.0]])
+    return trimesh.Trimesh(vertices=vertices, faces=faces, process=False,
+                           visual=trimesh.visual.TextureVisuals(uv=uv))
 
 
 class Renderer:
@@ -325,11 +406,12 @@ class Renderer:
         self.settings = settings or RenderSettings()
         self._renderer: pyrender.OffscreenRenderer | None = None
         self._base_primitives: dict[str, list[pyrender.Primitive]] = {}
-        self._ground_sizes: dict[float, list[pyrender.Primitive]] = {}
+        self._ground_sizes: dict[tuple[float, float], list[pyrender.Primitive]] = {}
         self._program = None
         self._uniforms: dict[str, int] = {}
         self._fbo = None
         self._renderbuffers: list[int] = []
+        self._amodal_pass: _AmodalPass | None = None
         self._pending: PendingFrame | None = None
 
     # -- context management ------------------------------------------------------------------
@@ -375,6 +457,9 @@ class Renderer:
         if self._program is not None:
             GL.glDeleteProgram(self._program)
             self._program = None
+        if self._amodal_pass is not None:
+            self._amodal_pass.delete()
+            self._amodal_pass = None
         self._renderer.delete()
         self._renderer = None
 
@@ -383,24 +468,22 @@ class Renderer:
 
     # -- GL resources ------------------------------------------------------------------------
     def _build_id_pass(self) -> None:
-        from OpenGL.GL import shaders
-
-        self._program = shaders.compileProgram(
-            shaders.compileShader(_ID_VERTEX_SHADER, GL.GL_VERTEX_SHADER),
-            shaders.compileShader(_ID_FRAGMENT_SHADER, GL.GL_FRAGMENT_SHADER),
-            validate=False,
-        )
+        """Build the id/depth(/normals) framebuffer and program, and the amodal pass if asked."""
+        fragment = _ID_FRAGMENT_SHADER
+        if self.settings.normals:
+            fragment = fragment.replace("#version 330 core\n", "#version 330 core\n"
+                                        "#define WITH_NORMALS\n", 1)
+        self._program = _compile_program(_ID_VERTEX_SHADER, fragment)
         for name in ("camera_from_model", "projection", "instance_id"):
             self._uniforms[name] = GL.glGetUniformLocation(self._program, name)
         self._fbo = GL.glGenFramebuffers(1)
-        ids_rb, depth_rb, zbuffer_rb = GL.glGenRenderbuffers(3)
-        self._renderbuffers = [ids_rb, depth_rb, zbuffer_rb]
+        formats = [(GL.GL_R32I, GL.GL_COLOR_ATTACHMENT0), (GL.GL_R32F, GL.GL_COLOR_ATTACHMENT1),
+                   (GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)]
+        if self.settings.normals:
+            formats.append((GL.GL_RGBA32F, GL.GL_COLOR_ATTACHMENT2))
+        self._renderbuffers = [int(rb) for rb in np.atleast_1d(GL.glGenRenderbuffers(len(formats)))]
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
-        for rb, fmt, attachment in (
-            (ids_rb, GL.GL_R32I, GL.GL_COLOR_ATTACHMENT0),
-            (depth_rb, GL.GL_R32F, GL.GL_COLOR_ATTACHMENT1),
-            (zbuffer_rb, GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT),
-        ):
+        for rb, (fmt, attachment) in zip(self._renderbuffers, formats):
             GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, rb)
             GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, fmt, self.width, self.height)
             GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, attachment, GL.GL_RENDERBUFFER, rb)
@@ -408,6 +491,8 @@ class Renderer:
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
         if status != GL.GL_FRAMEBUFFER_COMPLETE:
             raise RenderError(f"the id framebuffer is incomplete (GL status {status:#x})")
+        if self.settings.amodal:
+            self._amodal_pass = _AmodalPass(self.width, self.height)
 
     def _upload(self, trimesh_mesh: trimesh.Trimesh) -> list[pyrender.Primitive]:
         mesh = pyrender.Mesh.from_trimesh(trimesh_mesh, smooth=False)
@@ -418,42 +503,47 @@ class Renderer:
     def _asset_primitives(self, key: str) -> list[pyrender.Primitive]:
         prims = self._base_primitives.get(key)
         if prims is None:
-            prims = self._upload(self._library.get(key).mesh)
+            prims = self._upload(_with_texture_coordinates(self._library.get(key).mesh))
             self._base_primitives[key] = prims
         return prims
 
-    def _ground_primitives(self, size: float) -> list[pyrender.Primitive]:
-        prims = self._ground_sizes.get(size)
+    def _rectangle_primitives(self, width: float, height: float) -> list[pyrender.Primitive]:
+        prims = self._ground_sizes.get((width, height))
         if prims is None:
-            prims = self._upload(_ground_mesh(size))
-            self._ground_sizes[size] = prims
+            prims = self._upload(_rectangle_mesh(width, height))
+            self._ground_sizes[(width, height)] = prims
         return prims
 
     # -- per frame ---------------------------------------------------------------------------
     def _proxy_mesh(self, bases: list[pyrender.Primitive], material: Material) -> pyrender.Mesh:
-        prims = [
-            _SharedPrimitive(b, _pyrender_material(material)) for b in bases
-        ]
+        prims = [_SharedPrimitive(b, _pyrender_material(material, b)) for b in bases]
         return pyrender.Mesh(primitives=prims)
 
     def _build_scene(self, state: SceneState) -> tuple[pyrender.Scene, list]:
         """Return the pyrender scene and the id pass draw list of (id, pose, primitives)."""
-        scene = pyrender.Scene(
+        scene = _OrderedScene(
             ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
-            bg_color=np.array([*self.settings.background_color, 1.0]),
+            bg_color=np.array([*state.background_color, 1.0]),
         )
         draws = []
         if state.ground is not None:
-            bases = self._ground_primitives(float(state.ground.size))
+            size = float(state.ground.size)
+            bases = self._rectangle_primitives(size, size)
             scene.add(self._proxy_mesh(bases, state.ground.material), pose=np.eye(4),
                       name=BACKDROP)
             draws.append((0, np.eye(4), bases))
+        for wall in state.walls:
+            bases = self._rectangle_primitives(float(wall.width), float(wall.height))
+            scene.add(self._proxy_mesh(bases, wall.material), pose=wall.world_from_wall,
+                      name=BACKDROP)
+            draws.append((0, wall.world_from_wall, bases))
         for obj in state.objects:
             bases = self._asset_primitives(obj.asset_key)
             world_from_model = obj.world_from_object @ np.diag([obj.scale] * 3 + [1.0])
-            scene.add(self._proxy_mesh(bases, obj.material), pose=world_from_model)
+            scene.add(self._proxy_mesh(bases, obj.material), pose=world_from_model,
+                      name=f"object-{obj.instance_id:06d}")
             draws.append((obj.instance_id, world_from_model, bases))
-        for light in state.lights:
+        for index, light in enumerate(state.lights):
             color = np.asarray(light.color, dtype=np.float64)
             if light.kind == "directional":
                 pl = pyrender.DirectionalLight(color=color, intensity=light.intensity)
@@ -464,7 +554,7 @@ class Renderer:
                     color=color, intensity=light.intensity,
                     innerConeAngle=light.inner_cone_angle, outerConeAngle=light.outer_cone_angle,
                 )
-            scene.add(pl, pose=light.world_from_light)
+            scene.add(pl, pose=light.world_from_light, name=f"light-{index:03d}")
         scene.add(_gl_camera(state.camera), pose=state.camera.world_from_camera @ CV_FROM_GL)
         return scene, draws
 
@@ -482,7 +572,10 @@ class Renderer:
         camera_from_world = np.linalg.inv(camera.world_from_camera @ CV_FROM_GL)
         projection = _gl_camera(camera).get_projection_matrix(w, h)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
-        GL.glDrawBuffers(2, [GL.GL_COLOR_ATTACHMENT0, GL.GL_COLOR_ATTACHMENT1])
+        attachments = [GL.GL_COLOR_ATTACHMENT0, GL.GL_COLOR_ATTACHMENT1]
+        if self.settings.normals:
+            attachments.append(GL.GL_COLOR_ATTACHMENT2)
+        GL.glDrawBuffers(len(attachments), attachments)
         GL.glViewport(0, 0, w, h)
         GL.glDisable(GL.GL_BLEND)
         # Cull back faces exactly as pyrender's colour pass does (counter-clockwise front faces),
@@ -496,6 +589,8 @@ class Renderer:
         GL.glDepthFunc(GL.GL_LESS)
         GL.glClearBufferiv(GL.GL_COLOR, 0, np.zeros(4, dtype=np.int32))
         GL.glClearBufferfv(GL.GL_COLOR, 1, np.zeros(4, dtype=np.float32))
+        if self.settings.normals:
+            GL.glClearBufferfv(GL.GL_COLOR, 2, np.zeros(4, dtype=np.float32))
         GL.glClearBufferfv(GL.GL_DEPTH, 0, np.ones(1, dtype=np.float32))
         GL.glUseProgram(self._program)
         GL.glUniformMatrix4fv(self._uniforms["projection"], 1, GL.GL_TRUE,
@@ -517,18 +612,46 @@ class Renderer:
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
         GL.glFlush()
 
-    def _read_id_pass(self) -> tuple[np.ndarray, np.ndarray]:
-        """Wait for the id/depth pass; return ids (H, W) int32 and depth (H, W) float32."""
+    def _read_id_pass(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Wait for the id/depth pass; return ids (H, W) int32, depth (H, W) float32 and
+        normals (H, W, 3) float32 (None unless ``settings.normals``), top row first."""
         w, h = self.width, self.height
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._fbo)
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 4)
         GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
         ids = GL.glReadPixels(0, 0, w, h, GL.GL_RED_INTEGER, GL.GL_INT)
         GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT1)
         depth = GL.glReadPixels(0, 0, w, h, GL.GL_RED, GL.GL_FLOAT)
+        normals = None
+        if self.settings.normals:
+            GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT2)
+            rgba = GL.glReadPixels(0, 0, w, h, GL.GL_RGBA, GL.GL_FLOAT)
+            normals = np.ascontiguousarray(
+                np.frombuffer(rgba, dtype=np.float32).reshape(h, w, 4)[::-1, :, :3])
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
         ids = np.frombuffer(ids, dtype=np.int32).reshape(h, w)[::-1]
         depth = np.frombuffer(depth, dtype=np.float32).reshape(h, w)[::-1]
-        return np.ascontiguousarray(ids), np.ascontiguousarray(depth)
+        return np.ascontiguousarray(ids), np.ascontiguousarray(depth), normals
+
+    def _draw_amodal_pass(self, state: SceneState) -> None:
+        """Queue the solo render of every labelled object (see :class:`_AmodalPass`)."""
+        camera = state.camera
+        camera_from_world_gl = np.linalg.inv(camera.world_from_camera @ CV_FROM_GL)
+        items = []
+        for obj in state.objects:
+            if not obj.labelled:
+                continue
+            world_from_model = obj.world_from_object @ np.diag([obj.scale] * 3 + [1.0])
+            # The same float64 product as the id pass, so both rasterise the same vertices.
+            camera_from_model_gl = camera_from_world_gl @ world_from_model
+            camera_from_model = CV_FROM_GL @ camera_from_model_gl  # OpenCV camera frame
+            bounds = np.asarray(self._library.get(obj.asset_key).mesh.bounds, dtype=np.float64)
+            corners = np.array([[x, y, z] for x in bounds[:, 0] for y in bounds[:, 1]
+                                for z in bounds[:, 2]])
+            corners = corners @ camera_from_model[:3, :3].T + camera_from_model[:3, 3]
+            items.append(_AmodalItem(int(obj.instance_id), camera_from_model_gl,
+                                     self._asset_primitives(obj.asset_key), corners))
+        self._amodal_pass.submit(camera, items)
 
     def render(self, state: SceneState) -> RenderOutput:
         """Render one frame and wait for it: ``submit(state).result()``.
@@ -576,15 +699,19 @@ class Renderer:
         self._renderer.render(scene, flags=self._flags())  # makes the context current
         self._make_current()
         self._draw_id_pass(cam, draws)
+        if self._amodal_pass is not None:
+            self._draw_amodal_pass(state)
         self._pending = PendingFrame(self)
         return self._pending
 
     def _finish(self) -> RenderOutput:
         self._make_current()
         rgb = self._renderer._renderer.read_colour()
-        ids, depth = self._read_id_pass()
+        ids, depth, normals = self._read_id_pass()
+        amodal = self._amodal_pass.result() if self._amodal_pass is not None else None
         self._pending = None
-        return RenderOutput(rgb=rgb, depth=depth, instance_ids=ids)
+        return RenderOutput(rgb=rgb, depth=depth, instance_ids=ids, normals=normals,
+                            amodal=amodal)
 
 
 class PendingFrame:
@@ -609,3 +736,262 @@ class PendingFrame:
             self._output = renderer._finish()
             self._renderer = None
         return self._output
+
+
+# -- label passes: helpers ---------------------------------------------------------------------
+def _compile_program(vertex: str, fragment: str) -> int:
+    """Compile and link a GL program from GLSL sources."""
+    from OpenGL.GL import shaders
+
+    return shaders.compileProgram(
+        shaders.compileShader(vertex, GL.GL_VERTEX_SHADER),
+        shaders.compileShader(fragment, GL.GL_FRAGMENT_SHADER),
+        validate=False,
+    )
+
+
+def _draw_primitives(prims: list[pyrender.Primitive]) -> None:
+    """Draw base primitives' vertex arrays with the bound program (positions at location 0)."""
+    for prim in prims:
+        GL.glBindVertexArray(prim._vaid)
+        if prim.indices is not None:
+            GL.glDrawElements(prim.mode, prim.indices.size, GL.GL_UNSIGNED_INT,
+                              ctypes.c_void_p(0))
+        else:
+            GL.glDrawArrays(prim.mode, 0, len(prim.positions))
+
+
+@dataclass(frozen=True, eq=False)
+class _AmodalItem:
+    """One labelled object for the amodal pass.
+
+    Attributes
+    ----------
+    instance_id : int
+    camera_from_model_gl : (4, 4) float64
+        Model (scaled mesh) to OpenGL camera frame, as the id pass computes it.
+    prims : list of pyrender.Primitive
+        The asset's uploaded base primitives.
+    corners : (8, 3) float64
+        The mesh's bounding-box corners in the OpenCV camera frame, metres.
+    """
+
+    instance_id: int
+    camera_from_model_gl: np.ndarray
+    prims: list
+    corners: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """A tile of one object's image rectangle, placed in the atlas.
+
+    ``x0, y0`` (image column and row of the tile's top-left pixel, may be negative), ``w, h``
+    (pixels), ``ax, ay`` (GL coordinates of the cell's bottom-left corner in the atlas)."""
+
+    instance_id: int
+    x0: int
+    y0: int
+    w: int
+    h: int
+    ax: int
+    ay: int
+
+
+def _amodal_rect(corners: np.ndarray, K: np.ndarray, znear: float, width: int,
+                 height: int) -> tuple[int, int, int, int] | None:
+    """The image pixels an object can cover, from its bounding box, as ``(x0, y0, x1, y1)``
+    (x1, y1 exclusive; may extend beyond the image), or None if it cannot be seen at all.
+
+    The box's projection contains the projection of the mesh inside it. It is widened by a
+    pixel each way and clamped to ``[-W, 2W) x [-H, 2H)``; a box that crosses the near plane
+    (its projection is unbounded) gets that whole region.
+    """
+    z = corners[:, 2]
+    if np.all(z <= znear):
+        return None
+    if np.any(z <= znear):
+        x0, y0, x1, y1 = -width, -height, 2 * width, 2 * height
+    else:
+        uvw = corners @ np.asarray(K, dtype=np.float64).T
+        u, v = uvw[:, 0] / z, uvw[:, 1] / z
+        # Pixel (column c, row r) has its centre at (c, r) in K's convention.
+        x0, x1 = int(np.floor(u.min())) - 1, int(np.ceil(u.max())) + 2
+        y0, y1 = int(np.floor(v.min())) - 1, int(np.ceil(v.max())) + 2
+        x0, x1 = max(x0, -width), min(x1, 2 * width)
+        y0, y1 = max(y0, -height), min(y1, 2 * height)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1, y1
+
+
+def _pack(rects: dict[int, tuple[int, int, int, int]], atlas_w: int,
+          atlas_h: int) -> list[list[_Cell]]:
+    """Shelf-pack the rectangles (cut into tiles of at most ``atlas_w`` x ``atlas_h``) into
+    atlas pages: tallest first, left to right, shelves bottom to top. Deterministic."""
+    tiles = []
+    for instance_id, (x0, y0, x1, y1) in rects.items():
+        for ty in range(y0, y1, atlas_h):
+            for tx in range(x0, x1, atlas_w):
+                tiles.append((instance_id, tx, ty, min(atlas_w, x1 - tx), min(atlas_h, y1 - ty)))
+    tiles.sort(key=lambda t: (-t[4], -t[3], t[0], t[2], t[1]))
+    pages: list[list[_Cell]] = [[]]
+    cursor_x = shelf_y = shelf_h = 0
+    for instance_id, x0, y0, w, h in tiles:
+        if cursor_x + w > atlas_w:
+            cursor_x, shelf_y, shelf_h = 0, shelf_y + shelf_h, 0
+        if shelf_y + h > atlas_h:
+            pages.append([])
+            cursor_x = shelf_y = shelf_h = 0
+        pages[-1].append(_Cell(instance_id, x0, y0, w, h, cursor_x, shelf_y))
+        cursor_x += w
+        shelf_h = max(shelf_h, h)
+    return [page for page in pages if page]
+
+
+def _cell_projection(projection: np.ndarray, cell: _Cell, width: int, height: int) -> np.ndarray:
+    """The off-axis projection that renders image pixels ``[x0, x0 + w) x [y0, y0 + h)`` of the
+    full ``width`` x ``height`` image into a ``w`` x ``h`` viewport, at the same sample positions.
+
+    A full-image window coordinate ``x_w = (ndc_x + 1) W / 2`` must land at ``x_w - x0`` in the
+    cell: ``ndc'_x = (W / w) ndc_x + (W - 2 x0) / w - 1``, applied to clip coordinates (times
+    ``w_clip``); likewise in y with the cell's bottom edge ``H - y0 - h`` (GL's y points up). Depth
+    is unchanged, so near/far clipping is the full image's.
+    """
+    bottom = height - cell.y0 - cell.h
+    A = np.eye(4)
+    A[0, 0], A[0, 3] = width / cell.w, (width - 2.0 * cell.x0) / cell.w - 1.0
+    A[1, 1], A[1, 3] = height / cell.h, (height - 2.0 * bottom) / cell.h - 1.0
+    return A @ projection
+
+
+class _AmodalPass:
+    """Solo renders of labelled objects, for amodal masks: one GL pass into an atlas.
+
+    Each labelled object gets the rectangle of image pixels its bounding box can cover
+    (:func:`_amodal_rect`; it may extend beyond the image, which gives truncation), and that
+    rectangle its own cell in a ``GL_R8`` atlas (:func:`_pack`; several pages, drawn one after
+    another, if they do not fit; tiles if a rectangle is larger than the atlas). The object
+    alone is drawn into its cell with glViewport/glScissor and an off-axis projection shifted by
+    the rectangle's integer origin (:func:`_cell_projection`): the same pixel sample positions as
+    the full image, the same near/far clipping and back-face culling, no depth test (the union
+    of its front faces). One readback per page; the first page is queued by :meth:`submit` with
+    the frame's other passes and read by :meth:`result`.
+    """
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = int(width), int(height)
+        self._program = _compile_program(_ID_VERTEX_SHADER, _AMODAL_FRAGMENT_SHADER)
+        self._uniforms = {name: GL.glGetUniformLocation(self._program, name)
+                          for name in ("camera_from_model", "projection")}
+        limit = int(GL.glGetIntegerv(GL.GL_MAX_RENDERBUFFER_SIZE))
+        viewport = np.atleast_1d(GL.glGetIntegerv(GL.GL_MAX_VIEWPORT_DIMS))
+        self.atlas_w = min(AMODAL_ATLAS_SIZE[0], limit, int(viewport[0]))
+        self.atlas_h = min(AMODAL_ATLAS_SIZE[1], limit, int(viewport[-1]))
+        self._fbo = GL.glGenFramebuffers(1)
+        self._rb = GL.glGenRenderbuffers(1)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
+        GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._rb)
+        GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_R8, self.atlas_w, self.atlas_h)
+        GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0,
+                                     GL.GL_RENDERBUFFER, self._rb)
+        status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        if status != GL.GL_FRAMEBUFFER_COMPLETE:
+            self.delete()
+            raise RenderError(f"the amodal framebuffer is incomplete (GL status {status:#x})")
+        self._frame: tuple | None = None  # (items by id, projection, pages, rects) of a frame
+
+    def delete(self) -> None:
+        """Free the GL resources (the context must be current). Idempotent."""
+        if self._fbo is not None:
+            GL.glDeleteFramebuffers(1, [self._fbo])
+            GL.glDeleteRenderbuffers(1, [self._rb])
+            GL.glDeleteProgram(self._program)
+            self._fbo = self._rb = self._program = None
+
+    def submit(self, camera: Camera, items: list[_AmodalItem]) -> None:
+        """Lay the objects out and queue the first atlas page."""
+        rects = {}
+        for item in items:
+            rect = _amodal_rect(item.corners, camera.K, camera.znear, self.width, self.height)
+            if rect is not None:
+                rects[item.instance_id] = rect
+        pages = _pack(rects, self.atlas_w, self.atlas_h) if rects else []
+        projection = _gl_camera(camera).get_projection_matrix(self.width, self.height)
+        self._frame = ({item.instance_id: item for item in items}, projection, pages, rects)
+        if pages:
+            self._draw(pages[0])
+
+    def result(self) -> dict[int, AmodalMask]:
+        """Wait for the pages, draw and read any further ones, and return every submitted
+        object's mask (an empty ``(0, 0)`` mask for one that cannot be seen at all)."""
+        items, _, pages, rects = self._frame
+        self._frame = (items, _, [], rects)
+        masks = {}
+        for instance_id, (x0, y0, x1, y1) in rects.items():
+            masks[instance_id] = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+        for index, page in enumerate(pages):
+            if index > 0:
+                self._draw(page)
+            atlas = self._read(page)
+            rows = atlas.shape[0]
+            for cell in page:
+                x0, y0 = rects[cell.instance_id][:2]
+                crop = atlas[rows - cell.ay - cell.h:rows - cell.ay, cell.ax:cell.ax + cell.w]
+                masks[cell.instance_id][cell.y0 - y0:cell.y0 - y0 + cell.h,
+                                        cell.x0 - x0:cell.x0 - x0 + cell.w] = crop > 0
+        out = {}
+        for instance_id in items:
+            if instance_id in rects:
+                x0, y0 = rects[instance_id][:2]
+                out[instance_id] = AmodalMask(x0=x0, y0=y0, mask=masks[instance_id])
+            else:
+                out[instance_id] = AmodalMask(x0=0, y0=0, mask=np.zeros((0, 0), dtype=bool))
+        self._frame = None
+        return out
+
+    def _draw(self, page: list[_Cell]) -> None:
+        items, projection, _, _ = self._frame
+        used_w = max(c.ax + c.w for c in page)
+        used_h = max(c.ay + c.h for c in page)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
+        GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
+        GL.glDisable(GL.GL_BLEND)
+        GL.glDisable(GL.GL_DEPTH_TEST)
+        GL.glDepthMask(GL.GL_FALSE)
+        GL.glEnable(GL.GL_CULL_FACE)  # as in the id pass
+        GL.glCullFace(GL.GL_BACK)
+        GL.glFrontFace(GL.GL_CCW)
+        GL.glDisable(GL.GL_MULTISAMPLE)
+        GL.glEnable(GL.GL_SCISSOR_TEST)
+        GL.glScissor(0, 0, used_w, used_h)
+        GL.glClearBufferfv(GL.GL_COLOR, 0, np.zeros(4, dtype=np.float32))
+        GL.glUseProgram(self._program)
+        for cell in page:
+            item = items[cell.instance_id]
+            GL.glViewport(cell.ax, cell.ay, cell.w, cell.h)
+            GL.glScissor(cell.ax, cell.ay, cell.w, cell.h)
+            cell_projection = _cell_projection(projection, cell, self.width, self.height)
+            GL.glUniformMatrix4fv(self._uniforms["projection"], 1, GL.GL_TRUE,
+                                  cell_projection.astype(np.float32))
+            GL.glUniformMatrix4fv(self._uniforms["camera_from_model"], 1, GL.GL_TRUE,
+                                  item.camera_from_model_gl.astype(np.float32))
+            _draw_primitives(item.prims)
+        GL.glBindVertexArray(0)
+        GL.glUseProgram(0)
+        GL.glDisable(GL.GL_SCISSOR_TEST)
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        GL.glFlush()
+
+    def _read(self, page: list[_Cell]) -> np.ndarray:
+        """The used part of the atlas, (rows, columns) uint8, top row first."""
+        used_w = max(c.ax + c.w for c in page)
+        used_h = max(c.ay + c.h for c in page)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._fbo)
+        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        buf = GL.glReadPixels(0, 0, used_w, used_h, GL.GL_RED, GL.GL_UNSIGNED_BYTE)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        return np.frombuffer(buf, dtype=np.uint8).reshape(used_h, used_w)[::-1]

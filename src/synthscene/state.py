@@ -17,9 +17,10 @@ from typing import Literal
 import numpy as np
 
 LightKind = Literal["directional", "point", "spot"]
+PhysicsRole = Literal["dynamic", "static", "none"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Material:
     """A PBR metallic-roughness material (glTF 2.0 conventions).
 
@@ -31,11 +32,19 @@ class Material:
         In [0, 1].
     roughness : float
         In [0, 1].
+    texture : (h, w, 3) uint8 or None
+        sRGB base-colour texture; when given it replaces ``base_color`` (mapped through the
+        mesh's texture coordinates, or a box projection for meshes without them).
+    use_asset_texture : bool
+        Render the asset's own texture where it has one (this material's other fields still
+        apply to assets without one).
     """
 
     base_color: tuple[float, float, float, float]
     metallic: float = 0.0
     roughness: float = 0.6
+    texture: np.ndarray | None = None
+    use_asset_texture: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,7 +67,10 @@ class SceneObject:
     material : Material
         The object's material for this frame.
     labelled : bool
-        False for distractors, which are rendered but never labelled.
+        False for distractors and fixtures, which are rendered but never labelled.
+    physics : {"dynamic", "static", "none"}
+        ``"dynamic"``: dropped and settled; ``"static"``: an immovable collider (a tote, a
+        shelf); ``"none"``: ignored by physics and left where it is (floating distractors).
     """
 
     instance_id: int
@@ -68,6 +80,7 @@ class SceneObject:
     world_from_object: np.ndarray
     material: Material
     labelled: bool = True
+    physics: PhysicsRole = "dynamic"
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,6 +150,46 @@ class Ground:
 
 
 @dataclass(frozen=True, eq=False)
+class Wall:
+    """A rectangle seen from its front side (rendering only; no physics).
+
+    Attributes
+    ----------
+    world_from_wall : (4, 4) float64
+        Pose of the rectangle's centre; it spans local x in [-width/2, width/2] and y in
+        [-height/2, height/2], and faces its local +z axis.
+    width, height : float
+        Metres.
+    material : Material
+    """
+
+    world_from_wall: np.ndarray
+    width: float
+    height: float
+    material: Material
+
+
+@dataclass(frozen=True)
+class BackgroundImage:
+    """A background image, composited where nothing was rendered.
+
+    Attributes
+    ----------
+    path : str
+        Image file.
+    zoom : float
+        In (0, 1]: the part used is this fraction (in width and height) of the largest region
+        of the image with the frame's aspect ratio; it is resized to the frame's size.
+    offset : (2,) tuple of float
+        In [0, 1]: where that part lies in the largest region (0: left/top, 1: right/bottom).
+    """
+
+    path: str
+    zoom: float = 1.0
+    offset: tuple[float, float] = (0.5, 0.5)
+
+
+@dataclass(frozen=True, eq=False)
 class SceneState:
     """Everything that defines one frame, as plain data.
 
@@ -156,6 +209,15 @@ class SceneState:
         removed by physics.
     physics_steps : int
         Simulation steps physics took to settle the frame (0 before physics).
+    walls : tuple of Wall
+        Backdrop surfaces besides the ground (never labelled).
+    background_color : (3,) tuple of float
+        Linear RGB in [0, 1] where nothing is hit.
+    background_image : BackgroundImage or None
+        Composited where nothing is hit, after rendering.
+    pending_floating : int
+        Floating distractors drawn but not yet placed: they are put in front of the final
+        camera after physics (``randomize.scene.finish_scene``), then this is 0.
     """
 
     objects: tuple[SceneObject, ...]
@@ -166,6 +228,10 @@ class SceneState:
     seed: tuple[int, int] = (0, 0)
     drop_region: tuple[tuple[float, float], tuple[float, float]] | None = None
     physics_steps: int = 0
+    walls: tuple[Wall, ...] = ()
+    background_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    background_image: BackgroundImage | None = None
+    pending_floating: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,11 +246,48 @@ class RenderOutput:
     instance_ids : (H, W) int32
         ``SceneObject.instance_id`` of the nearest surface at each pixel centre, 0 for background
         and ground. Exact: no blended edge pixels.
+    normals : (H, W, 3) float32 or None
+        Unit surface normal of the nearest surface at each pixel centre, in the OpenCV camera
+        frame (x right, y down, z forward), on the side facing the camera (``dot(n, p) < 0``
+        for the camera-frame point ``p`` seen at the pixel; ``n = (0, 0, -1)`` for a surface
+        seen head-on on the optical axis); ``(0, 0, 0)`` where nothing was hit. Flat per
+        triangle (the geometric normal of the rasterised face, not interpolated vertex normals).
+        None unless the renderer was asked for normals.
+    amodal : dict of int to AmodalMask, or None
+        For each *labelled* object (``SceneObject.labelled``), keyed by ``instance_id``: its
+        silhouette rendered alone, including the parts hidden by other objects and the parts
+        outside the image. None unless the renderer was asked for amodal masks.
     """
 
     rgb: np.ndarray
     depth: np.ndarray
     instance_ids: np.ndarray
+    normals: np.ndarray | None = None
+    amodal: dict[int, AmodalMask] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class AmodalMask:
+    """The full (amodal) silhouette of one object rendered alone, in a crop of the image plane.
+
+    The crop is a rectangle of the *image* pixel grid that may extend beyond the image: crop
+    pixel ``(r, c)`` is image pixel ``(row y0 + r, column x0 + c)``, sampled at the same pixel
+    centre as the full image (so the in-image part is directly comparable to
+    ``RenderOutput.instance_ids``).
+
+    Attributes
+    ----------
+    x0, y0 : int
+        Image column and row of the crop's top-left pixel; negative when the object extends
+        beyond the image's left or top edge.
+    mask : (h, w) bool
+        True where the object, drawn alone (same camera, same back-face culling), covers the
+        pixel centre.
+    """
+
+    x0: int
+    y0: int
+    mask: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -203,6 +306,34 @@ class InstanceLabel:
         Number of visible pixels.
     segmentation : dict
         Compressed COCO RLE ``{"size": [H, W], "counts": str}``.
+    amodal_bbox : (4,) tuple of float or None
+        COCO ``[x, y, width, height]`` in image pixels, tight to the amodal mask (the whole
+        object, hidden parts included); may extend beyond the image (negative ``x``, ``y``, or
+        ``x + width > W``). Contains ``bbox``.
+    amodal_area : int or None
+        Pixel count of the amodal mask, including the pixels outside the image. ``>= area``.
+    amodal_segmentation : dict or None
+        Compressed COCO RLE of the amodal mask clipped to the image.
+    visib_fract : float or None
+        ``area / amodal_area`` (the BOP definition), in (0, 1].
+    truncation : float or None
+        Fraction of the amodal mask's pixels that lie outside the image, in [0, 1).
+    cam_R_m2c : (9,) tuple of float or None
+        Rotation from the object (model) frame to the OpenCV camera frame, 3x3 row-major (BOP).
+    cam_t_m2c : (3,) tuple of float or None
+        Position of the object frame's origin in the OpenCV camera frame, millimetres (BOP).
+    world_from_object : (4, 4) tuple of tuples of float or None
+        The object's pose in the world, metres (``SceneObject.world_from_object``).
+    object_scale_m : float or None
+        ``SceneObject.scale``: metres per unit of the asset's normalised mesh, so model
+        coordinates in metres are the mesh's vertices times ``object_scale_m``.
+    keypoints : (27,) tuple of float and int, or None
+        COCO keypoints ``[x1, y1, v1, ..., x9, y9, v9]``: the 8 corners of the object's 3D
+        bounding box and its centre (order: :data:`synthscene.labels.KEYPOINT_NAMES`), ``x``,
+        ``y`` floats in COCO pixel coordinates (pixel edges at integers), ``v`` an int: 2
+        visible, 1 occluded, 0 outside the image or behind the camera (then ``x = y = 0``).
+    num_keypoints : int or None
+        Number of keypoints with ``v > 0``.
     """
 
     instance_id: int
@@ -210,6 +341,17 @@ class InstanceLabel:
     bbox: tuple[float, float, float, float]
     area: int
     segmentation: dict
+    amodal_bbox: tuple[float, float, float, float] | None = None
+    amodal_area: int | None = None
+    amodal_segmentation: dict | None = None
+    visib_fract: float | None = None
+    truncation: float | None = None
+    cam_R_m2c: tuple[float, ...] | None = None
+    cam_t_m2c: tuple[float, float, float] | None = None
+    world_from_object: tuple[tuple[float, ...], ...] | None = None
+    object_scale_m: float | None = None
+    keypoints: tuple[float | int, ...] | None = None
+    num_keypoints: int | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from synthscene.config import Box3, CameraSpec, LightsSpec, MaterialSpec, ObjectsSpec, Scenario
-from synthscene.randomize.geometry import (
-    aim_negative_z,
-    intrinsics_from_fov,
-    look_at_opencv,
-    random_rotation,
-    spherical_offset,
+from synthscene.config import (
+    BackgroundSpec,
+    DistractorsSpec,
+    LightsSpec,
+    MaterialSpec,
+    ObjectsSpec,
+    RoomSpec,
+    Scenario,
 )
-from synthscene.state import Camera, Ground, Light, Material, SceneObject, SceneState
+from synthscene.errors import ConfigError
+from synthscene.randomize.camera import frame_the_objects, sample_camera
+from synthscene.randomize.color import kelvin_to_rgb
+from synthscene.randomize.geometry import aim_negative_z, random_rotation, spherical_offset
+from synthscene.state import (
+    BackgroundImage,
+    Ground,
+    Light,
+    Material,
+    SceneObject,
+    SceneState,
+    Wall,
+)
 
 if TYPE_CHECKING:
     from synthscene.assets import AssetLibrary
@@ -24,21 +39,31 @@ HALF_DIAGONAL = np.sqrt(3.0) / 2.0
 
 MAX_PLACEMENT_TRIES = 30
 
+OBJECT_TEXTURE_PX = 64
+"""Side in pixels of the textures drawn for objects and distractors."""
 
-def sample_material(spec: MaterialSpec, *, rng: np.random.Generator) -> Material:
-    """Draw a material; ``base_color`` may be an RGB or RGBA draw (alpha defaults to 1)."""
+BACKDROP_TEXTURE_PX = 256
+"""Side in pixels of the textures drawn for the ground and walls."""
+
+
+def sample_material(spec: MaterialSpec, *, rng: np.random.Generator,
+                    texture_size: int = OBJECT_TEXTURE_PX) -> Material:
+    """Draw a material; ``base_color`` may be an RGB or RGBA draw (alpha defaults to 1).
+
+    Draw order: base colour, metallic, roughness, then the texture (``texture_size`` pixels
+    square) if ``spec.texture`` is set.
+    """
     color = np.atleast_1d(np.asarray(spec.base_color.sample(rng), dtype=float))
     if color.size == 1:
         color = np.repeat(color, 3)
     rgba = tuple(float(c) for c in color[:3]) + (float(color[3]) if color.size > 3 else 1.0,)
-    return Material(base_color=rgba, metallic=float(spec.metallic.sample(rng)),
-                    roughness=float(spec.roughness.sample(rng)))
-
-
-def _uniform_in(box: Box3, rng: np.random.Generator) -> np.ndarray:
-    lo = np.array([box.x_m[0], box.y_m[0], box.z_m[0]])
-    hi = np.array([box.x_m[1], box.y_m[1], box.z_m[1]])
-    return rng.uniform(lo, hi)
+    metallic = float(spec.metallic.sample(rng))
+    roughness = float(spec.roughness.sample(rng))
+    texture = None
+    if spec.texture is not None:
+        texture = spec.texture.sample(rng=rng, size=texture_size)
+    return Material(base_color=rgba, metallic=metallic, roughness=roughness, texture=texture,
+                    use_asset_texture=spec.keep_asset_texture)
 
 
 def _choose_assets(spec: ObjectsSpec, library: AssetLibrary, count: int,
@@ -68,14 +93,29 @@ def sample_objects(spec: ObjectsSpec, library: AssetLibrary, *,
     """
     count = int(spec.count.sample(rng))
     keys = _choose_assets(spec, library, count, rng)
+    return _drop(keys, [library.category_of(k) for k in keys], spec.size_m, spec.material,
+                 spec, first_id=1, labelled=True, rng=rng)
+
+
+def _drop(keys: list[str], categories: list[str], size_m, material: MaterialSpec,
+          spec: ObjectsSpec, *, first_id: int, labelled: bool, rng: np.random.Generator,
+          placed: tuple[SceneObject, ...] = ()) -> tuple[SceneObject, ...]:
+    """Place objects of the given assets in the drop region, clear of each other and of
+    ``placed`` (see :func:`sample_objects`)."""
+    count = len(keys)
     objects: list[SceneObject] = []
-    centres = np.empty((count, 3))
-    radii = np.empty(count)
+    n_old = len(placed)
+    centres = np.empty((n_old + count, 3))
+    radii = np.empty(n_old + count)
+    for j, obj in enumerate(placed):
+        centres[j] = obj.world_from_object[:3, 3]
+        radii[j] = HALF_DIAGONAL * obj.scale
     region = spec.drop_region
     lo = np.array([region.x_m[0], region.y_m[0], region.z_m[0]])
     hi = np.array([region.x_m[1], region.y_m[1], region.z_m[1]])
-    for i, key in enumerate(keys):
-        scale = float(spec.size_m.sample(rng))
+    for n, key in enumerate(keys):
+        i = n_old + n
+        scale = float(size_m.sample(rng))
         radius = HALF_DIAGONAL * scale
         position = None
         for _ in range(MAX_PLACEMENT_TRIES):
@@ -93,10 +133,108 @@ def sample_objects(spec: ObjectsSpec, library: AssetLibrary, *,
         centres[i] = position
         radii[i] = radius
         objects.append(SceneObject(
-            instance_id=i + 1, asset_key=key, category=library.category_of(key), scale=scale,
-            world_from_object=pose, material=sample_material(spec.material, rng=rng),
+            instance_id=first_id + n, asset_key=key, category=categories[n], scale=scale,
+            world_from_object=pose, material=sample_material(material, rng=rng),
+            labelled=labelled,
         ))
     return tuple(objects)
+
+
+def _distractor_keys(spec: DistractorsSpec, library, rng: np.random.Generator) -> list[str]:
+    distractors = getattr(library, "distractors", None)  # a plain AssetLibrary has none
+    keys = list(distractors.keys) if distractors is not None else []
+    count = int(spec.count.sample(rng))
+    if not keys or count == 0:
+        return []
+    return [keys[i] for i in rng.integers(0, len(keys), size=count)]
+
+
+def sample_fixtures(scenario: Scenario, library, *, first_id: int,
+                    rng: np.random.Generator) -> tuple[SceneObject, ...]:
+    """Static, unlabelled scene elements standing on the ground (see ``FixtureSpec``)."""
+    out = []
+    fixture_keys = getattr(library, "fixture_keys", ())  # a plain AssetLibrary has none
+    for i, (spec, key) in enumerate(zip(scenario.spec.fixtures, fixture_keys)):
+        scale = float(spec.size_m.sample(rng))
+        yaw = float(spec.yaw_deg.sample(rng))
+        lo, _ = np.asarray(library.get(key).mesh.bounds)
+        pose = np.eye(4)
+        c, s_ = np.cos(yaw), np.sin(yaw)
+        pose[:2, :2] = [[c, -s_], [s_, c]]
+        pose[:3, 3] = (spec.position_m[0], spec.position_m[1], -lo[2] * scale)
+        out.append(SceneObject(
+            instance_id=first_id + i, asset_key=key, category="fixture", scale=scale,
+            world_from_object=pose, material=sample_material(spec.material, rng=rng),
+            labelled=False, physics="static",
+        ))
+    return tuple(out)
+
+
+def sample_walls(spec: RoomSpec, ground_size: float, *,
+                 rng: np.random.Generator) -> tuple[Wall, ...]:
+    """Four walls on the edges of the ground's square, facing its centre, one material."""
+    if not spec.enabled:
+        return ()
+    material = sample_material(spec.material, rng=rng, texture_size=BACKDROP_TEXTURE_PX)
+    h = ground_size / 2.0
+    walls = []
+    for angle in (0.0, 0.5 * np.pi, np.pi, 1.5 * np.pi):
+        # Local +z (the wall's front) points at the centre; local y is world up.
+        inward = np.array([-np.cos(angle), -np.sin(angle), 0.0])
+        up = np.array([0.0, 0.0, 1.0])
+        pose = np.eye(4)
+        pose[:3, 0] = np.cross(up, inward)
+        pose[:3, 1] = up
+        pose[:3, 2] = inward
+        pose[:3, 3] = -inward * h + up * (spec.height_m / 2.0)
+        walls.append(Wall(world_from_wall=pose, width=ground_size, height=spec.height_m,
+                          material=material))
+    return tuple(walls)
+
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def background_images(scenario: Scenario) -> tuple[str, ...]:
+    """Sorted image files of ``background.images`` (empty if not set): a folder relative to
+    the scenario file, or ``"assets:NAME"`` inside the bundled ``assets/``.
+
+    Raises
+    ------
+    ConfigError
+        If the folder does not exist or holds no image.
+    """
+    folder = scenario.spec.background.images
+    if folder is None:
+        return ()
+    if folder.startswith("assets:"):
+        from synthscene.assets import bundled_assets_dir
+
+        path = bundled_assets_dir() / folder[len("assets:"):]
+    else:
+        path = Path(folder).expanduser()
+        if not path.is_absolute():
+            path = scenario.base_dir / path
+    if not path.is_dir():
+        raise ConfigError(scenario.source, "background.images", f"no such folder: {path}")
+    files = sorted(str(f) for f in path.rglob("*") if f.suffix.lower() in _IMAGE_SUFFIXES)
+    if not files:
+        raise ConfigError(scenario.source, "background.images",
+                          f"{path} holds no image ({', '.join(_IMAGE_SUFFIXES)})")
+    return tuple(files)
+
+
+def sample_background(spec: BackgroundSpec, images: tuple[str, ...], *,
+                      rng: np.random.Generator) -> tuple[tuple, BackgroundImage | None]:
+    """Draw the background colour (linear RGB) and, maybe, a background image and its crop."""
+    color = tuple(float(c) for c in np.broadcast_to(spec.color.sample(rng), (3,)))
+    image = None
+    if images and rng.uniform() < spec.image_probability:
+        path = images[int(rng.integers(0, len(images)))]
+        zoom = float(rng.uniform(0.5, 1.0))
+        offset = (float(rng.uniform()), float(rng.uniform()))
+        image = BackgroundImage(path=path, zoom=zoom, offset=offset)
+    return color, image
 
 
 def sample_lights(spec: LightsSpec, *, rng: np.random.Generator) -> tuple[Light, ...]:
@@ -108,23 +246,15 @@ def sample_lights(spec: LightsSpec, *, rng: np.random.Generator) -> tuple[Light,
                                     spec.distance_m.sample(rng))
         intensity = {"directional": spec.directional_intensity, "point": spec.point_intensity,
                      "spot": spec.spot_intensity}[kind].sample(rng)
-        color = tuple(float(c) for c in np.broadcast_to(spec.color.sample(rng), (3,)))
+        if spec.color_temperature_k is not None:
+            color = kelvin_to_rgb(float(spec.color_temperature_k.sample(rng)))
+        else:
+            color = tuple(float(c) for c in np.broadcast_to(spec.color.sample(rng), (3,)))
         outer = float(spec.spot_outer_cone_deg.sample(rng))
         lights.append(Light(kind=kind, world_from_light=aim_negative_z(position, np.zeros(3)),
                             color=color, intensity=float(intensity),
                             inner_cone_angle=0.5 * outer, outer_cone_angle=outer))
     return tuple(lights)
-
-
-def sample_camera(spec: CameraSpec, width: int, height: int, *,
-                  rng: np.random.Generator) -> Camera:
-    """Draw a camera on a spherical shell around a random look-at point, looking at it."""
-    target = _uniform_in(spec.look_at, rng)
-    eye = target + spherical_offset(spec.elevation_deg.sample(rng), spec.azimuth_deg.sample(rng),
-                                    spec.distance_m.sample(rng))
-    K = intrinsics_from_fov(float(spec.fov_deg.sample(rng)), width, height)
-    return Camera(K=K, width=width, height=height, world_from_camera=look_at_opencv(eye, target),
-                  znear=spec.znear_m, zfar=spec.zfar_m)
 
 
 def sample_scene(scenario: Scenario, library: AssetLibrary, *, rng: np.random.Generator,
@@ -151,12 +281,88 @@ def sample_scene(scenario: Scenario, library: AssetLibrary, *, rng: np.random.Ge
     ground = None
     region = None
     if spec.ground.enabled:
-        ground = Ground(size=spec.ground.size_m, material=sample_material(spec.ground.material,
-                                                                          rng=rng))
+        ground = Ground(size=spec.ground.size_m, material=sample_material(
+            spec.ground.material, rng=rng, texture_size=BACKDROP_TEXTURE_PX))
         h = spec.ground.size_m / 2.0
         region = ((-h, -h), (h, h))
     lights = sample_lights(spec.lights, rng=rng)
     ambient = tuple(float(c) for c in np.broadcast_to(spec.lights.ambient.sample(rng), (3,)))
     camera = sample_camera(spec.camera, spec.image.width, spec.image.height, rng=rng)
-    return SceneState(objects=objects, lights=lights, camera=camera, ground=ground,
-                      ambient_light=ambient, seed=seed, drop_region=region)
+    # Randomizers added after the core ones draw after them, so adding one to a scenario does
+    # not change what the others draw.
+    fixtures = sample_fixtures(scenario, library, first_id=len(objects) + 1, rng=rng)
+    keys = _distractor_keys(spec.distractors, library, rng)
+    floating = rng.uniform(size=len(keys)) < spec.distractors.floating_probability
+    dropped = _drop([k for k, f in zip(keys, floating) if not f], ["distractor"] * len(keys),
+                    spec.distractors.size_m, spec.distractors.material, spec.objects,
+                    first_id=len(objects) + len(fixtures) + 1, labelled=False, rng=rng,
+                    placed=objects)
+    walls = sample_walls(spec.room, spec.ground.size_m, rng=rng) if spec.ground.enabled else ()
+    color, image = sample_background(spec.background, background_images(scenario), rng=rng)
+    return SceneState(objects=objects + fixtures + dropped, lights=lights, camera=camera,
+                      ground=ground, ambient_light=ambient, seed=seed, drop_region=region,
+                      walls=walls, background_color=color, background_image=image,
+                      pending_floating=int(np.count_nonzero(floating)))
+
+
+def finish_scene(scenario: Scenario, library, state: SceneState, *,
+                 rng: np.random.Generator) -> SceneState:
+    """The randomizers that need the settled scene: redraw the camera until enough objects are
+    in view (``camera.min_visible_objects``), then place the floating distractors in front of
+    it.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    library : SceneLibraries
+    state : SceneState
+        The settled frame from physics.
+    rng : numpy.random.Generator
+        The frame's generator, after :func:`sample_scene` and physics.
+
+    Returns
+    -------
+    SceneState
+    """
+    spec = scenario.spec
+    state = frame_the_objects(spec.camera, state, rng=rng)
+    n = state.pending_floating
+    if n == 0:
+        return state
+    keys = _distractor_keys_fixed(library, n, rng)
+    camera = state.camera
+    first_id = max((o.instance_id for o in state.objects), default=0) + 1
+    target_distance = _look_distance(state)
+    floating = []
+    K_inv = np.linalg.inv(camera.K)
+    for i, key in enumerate(keys):
+        scale = float(spec.distractors.size_m.sample(rng))
+        u = rng.uniform(0.0, camera.width) - 0.5
+        v = rng.uniform(0.0, camera.height) - 0.5
+        depth = max(float(spec.distractors.floating_depth.sample(rng)) * target_distance,
+                    camera.znear + scale)
+        ray = K_inv @ np.array([u, v, 1.0])
+        pose = np.eye(4)
+        pose[:3, :3] = random_rotation(rng=rng)
+        pose[:3, 3] = (camera.world_from_camera @ np.append(ray * depth, 1.0))[:3]
+        floating.append(SceneObject(
+            instance_id=first_id + i, asset_key=key, category="distractor", scale=scale,
+            world_from_object=pose, material=sample_material(spec.distractors.material, rng=rng),
+            labelled=False, physics="none",
+        ))
+    return dataclasses.replace(state, objects=state.objects + tuple(floating), pending_floating=0)
+
+
+def _distractor_keys_fixed(library, count: int, rng: np.random.Generator) -> list[str]:
+    keys = list(library.distractors.keys)
+    return [keys[i] for i in rng.integers(0, len(keys), size=count)]
+
+
+def _look_distance(state: SceneState) -> float:
+    """Distance in metres from the camera to what it looks at: the median depth of the
+    labelled objects' centres in front of it, else 1 m."""
+    camera_from_world = np.linalg.inv(state.camera.world_from_camera)
+    z = [float((camera_from_world @ np.append(o.world_from_object[:3, 3], 1.0))[2])
+         for o in state.objects if o.labelled]
+    z = [d for d in z if d > 0]
+    return float(np.median(z)) if z else 1.0

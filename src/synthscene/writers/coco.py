@@ -1,19 +1,29 @@
-"""COCO "instances" dataset writer.
+"""COCO "instances" dataset writing: per-frame records, PNGs, and the merge into one JSON file.
 
 Layout of a finished dataset folder ``OUT``::
 
     OUT/images/000001.png      RGB PNG of frame 0 (image id 1), 000002.png of frame 1, ...
-    OUT/annotations.json       written last, atomically, by ``close()``
+    OUT/annotations.json       written last, atomically
 
 COCO's ``file_name`` is relative to the image folder, so an image entry says
 ``"file_name": "000001.png"`` and a loader reads ``OUT/images/<file_name>``
 (``pycocotools.coco.COCO("OUT/annotations.json")`` with ``image_dir = "OUT/images"``).
 
-A folder with ``annotations.json`` is complete; a folder without one is unfinished (a crash or an
-exception inside the ``with`` block leaves it so). The files hold no date or time, so the same
-samples give byte-identical files.
+The writing is split in three steps, so that frames can be made by many processes and merged by
+one (:mod:`synthscene.pipeline`):
 
-The writer only formats: masks, boxes and areas come from :func:`synthscene.labels.annotate`.
+1. :func:`frame_record` formats one frame: its COCO image entry and its annotations *without*
+   annotation ids (ids depend on every earlier frame, so only the merge can give them).
+2. :func:`encode_png` and :func:`write_png` save its image (atomically).
+3. :func:`write_dataset` merges the records of every frame, in frame order, into
+   ``annotations.json``: image id = frame index + 1, annotation ids 1, 2, ... in (frame,
+   ``instance_id``) order. It streams, so memory stays flat for a million frames.
+
+:class:`CocoWriter` does all three in one process (records kept in memory). A folder with
+``annotations.json`` is complete; a folder without one is unfinished. The files hold no date or
+time, so the same frames give byte-identical files whatever order or process made them.
+
+This module only formats: masks, boxes and areas come from :func:`synthscene.labels.annotate`.
 It never imports a rendering or physics backend.
 """
 
@@ -21,23 +31,26 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import tempfile
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 import cv2
 import numpy as np
 
 import synthscene
 from synthscene.errors import OutputError
+from synthscene.fileio import probe_writable, write_atomic, write_atomic_stream
 from synthscene.state import Sample
 
-__all__ = ["CocoWriter"]
+__all__ = [
+    "ANNOTATIONS_NAME", "IMAGES_DIR", "CocoWriter", "encode_png", "frame_record",
+    "image_file_name", "write_dataset", "write_png",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +60,234 @@ MAX_PENDING_IMAGES = 4
 """Frames whose PNG may wait for the encoder thread before :meth:`CocoWriter.write` blocks."""
 
 
-class CocoWriter:
-    """Context manager that writes a COCO instances dataset.
+def image_file_name(frame_index: int) -> str:
+    """``"000001.png"`` for frame 0: the image's COCO ``file_name`` (relative to ``images/``)."""
+    return f"{int(frame_index) + 1:06d}.png"
 
-    Images go to ``out_dir/images/{frame_index + 1:06d}.png`` as they are written; the image
-    entries and annotations are kept in memory and written to ``out_dir/annotations.json`` by
-    :meth:`close` (called by ``__exit__`` when the block ends without an exception).
+
+def frame_record(sample: Sample, category_ids: Mapping[str, int]) -> dict[str, Any]:
+    """Format one frame as its COCO image entry and its annotations, without annotation ids.
+
+    Parameters
+    ----------
+    sample : Sample
+        ``render.rgb : (H, W, 3) uint8`` gives the size; ``labels`` (from
+        :func:`synthscene.labels.annotate`) the annotations; ``state.camera`` the camera fields.
+    category_ids : mapping of str to int
+        COCO category id of each category name.
+
+    Returns
+    -------
+    dict
+        JSON-ready ``{"image": entry, "annotations": [...]}``. ``entry`` holds ``id``
+        (``frame_index + 1``), ``file_name``, ``width``, ``height``, ``K`` (3x3, pixels),
+        ``world_from_camera`` (4x4, metres, OpenCV camera frame), ``seed`` and
+        ``physics_steps``. Each annotation holds ``image_id``, ``category_id``, ``bbox``
+        ``[x, y, width, height]`` (pixels, floats), ``area`` (int), ``iscrowd`` 0,
+        ``segmentation`` (compressed RLE, ``counts`` a str) and ``instance_id``; they are in
+        increasing ``instance_id`` order.
+
+    Raises
+    ------
+    ValueError
+        If the frame index is negative, the image is not ``(H, W, 3) uint8``, a label's category
+        is not in ``category_ids``, or a label's mask size is not ``[H, W]``.
+    """
+    frame_index = int(sample.frame_index)
+    if frame_index < 0:
+        raise ValueError(f"frame_index must be >= 0, got {frame_index}")
+    image_id = frame_index + 1
+    rgb = sample.render.rgb
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(
+            f"render.rgb must be (H, W, 3) uint8, got shape {rgb.shape} dtype {rgb.dtype}"
+        )
+    height, width = int(rgb.shape[0]), int(rgb.shape[1])
+
+    annotations = []
+    for label in sorted(sample.labels, key=lambda lab: lab.instance_id):
+        category_id = category_ids.get(label.category)
+        if category_id is None:
+            raise ValueError(
+                f"frame {frame_index}: instance {label.instance_id} has category "
+                f"{label.category!r}, which is not one of {sorted(category_ids)}"
+            )
+        size = [int(v) for v in label.segmentation["size"]]
+        if size != [height, width]:
+            raise ValueError(
+                f"frame {frame_index}: instance {label.instance_id} has a mask of size "
+                f"{size}, but the image is [H, W] = {[height, width]}"
+            )
+        counts = label.segmentation["counts"]
+        if isinstance(counts, bytes):
+            counts = counts.decode("ascii")
+        annotations.append(
+            {
+                "image_id": image_id,
+                "category_id": int(category_id),
+                "bbox": [float(v) for v in label.bbox],
+                "area": int(label.area),
+                "iscrowd": 0,
+                "segmentation": {"size": size, "counts": counts},
+                "instance_id": int(label.instance_id),
+            }
+        )
+
+    state = sample.state
+    camera = state.camera
+    entry = {
+        "id": image_id,
+        "file_name": image_file_name(frame_index),
+        "width": width,
+        "height": height,
+        "K": _nested_floats(camera.K, (3, 3), "camera.K"),
+        "world_from_camera": _nested_floats(
+            camera.world_from_camera, (4, 4), "camera.world_from_camera"
+        ),
+        "seed": [int(v) for v in state.seed],
+        "physics_steps": int(state.physics_steps),
+    }
+    return {"image": entry, "annotations": annotations}
+
+
+def encode_png(rgb: np.ndarray, compression: int) -> bytes:
+    """Encode an RGB image as PNG bytes (lossless, 8-bit RGB).
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+    compression : int
+        zlib level 0-9 (OpenCV's ``IMWRITE_PNG_COMPRESSION``); 1 is fast.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ValueError
+        If ``rgb`` is not ``(H, W, 3) uint8`` or ``compression`` is not in 0-9.
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(
+            f"rgb must be (H, W, 3) uint8, got shape {rgb.shape} dtype {rgb.dtype}"
+        )
+    if not 0 <= int(compression) <= 9:
+        raise ValueError(f"png compression must be in 0-9, got {compression}")
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    ok, buffer = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
+    if not ok:  # pragma: no cover - OpenCV fails only on bad input, checked above
+        raise ValueError("OpenCV could not encode the image as PNG")
+    return buffer.tobytes()
+
+
+def write_png(path: Path, png: bytes) -> None:
+    """Write encoded PNG bytes to ``path`` atomically (temporary file + ``os.replace``).
+
+    Raises
+    ------
+    synthscene.errors.OutputError
+        If the file cannot be written (no space left, read-only folder, ...).
+    """
+    try:
+        write_atomic(path, png)
+    except OutputError as exc:
+        raise OutputError(f"cannot write image {path}: {_reason(exc)}") from None
+
+
+def write_dataset(
+    path: Path,
+    records: Iterable[Mapping[str, Any]],
+    *,
+    categories: Sequence[str],
+    description: str = "synthscene dataset",
+) -> int:
+    """Merge per-frame records into a COCO instances file, atomically and in flat memory.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        ``OUT/annotations.json``; written through a fsynced temporary file and renamed, so it
+        appears complete or not at all.
+    records : iterable of dict
+        :func:`frame_record` results in increasing image id order (read one at a time).
+    categories : sequence of str
+        Category names; ``categories[i]`` has id ``i + 1``.
+    description : str
+        ``info.description``.
+
+    Returns
+    -------
+    int
+        The number of annotations written.
+
+    Raises
+    ------
+    ValueError
+        If image ids are not strictly increasing.
+    synthscene.errors.OutputError
+        If the file cannot be written; no ``annotations.json`` is left then.
+
+    Notes
+    -----
+    The bytes equal ``json.dumps(dataset, separators=(",", ":"))`` of the whole dataset dict
+    (keys ``info``, ``licenses``, ``images``, ``annotations``, ``categories``); annotations are
+    spooled to an unnamed temporary file while images are written, then appended.
+    """
+    info = {
+        "description": str(description),
+        "version": str(getattr(synthscene, "__version__", "0.1.0")),
+        "contributor": "synthscene",
+    }
+    category_list = [
+        {"id": i + 1, "name": str(name), "supercategory": "object"}
+        for i, name in enumerate(categories)
+    ]
+    count = 0
+
+    def fill(handle: BinaryIO) -> None:
+        nonlocal count
+        last_id = 0
+        with tempfile.TemporaryFile(dir=path.parent) as spool:
+            handle.write(b'{"info":' + _dumps(info) + b',"licenses":[],"images":[')
+            for record in records:
+                image = record["image"]
+                if image["id"] <= last_id:
+                    raise ValueError(f"image ids must increase: {image['id']} after {last_id}")
+                handle.write((b"," if last_id else b"") + _dumps(image))
+                last_id = image["id"]
+                for annotation in record["annotations"]:
+                    count += 1
+                    spool.write((b"," if count > 1 else b"") +
+                                _dumps({"id": count, **annotation}))
+            handle.write(b'],"annotations":[')
+            spool.seek(0)
+            while chunk := spool.read(1 << 20):
+                handle.write(chunk)
+            handle.write(b'],"categories":' + _dumps(category_list) + b"}")
+
+    write_atomic_stream(path, fill, durable=True)
+    logger.info("wrote %s (%d annotations)", path, count)
+    return count
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def _reason(exc: OutputError) -> str:
+    """The system's reason at the end of an OutputError message from :mod:`synthscene.fileio`."""
+    return str(exc).rsplit(": ", 1)[-1]
+
+
+class CocoWriter:
+    """Context manager that writes a COCO instances dataset from one process.
+
+    Images go to ``out_dir/images/{frame_index + 1:06d}.png`` as they are written; the frame
+    records are kept in memory and merged into ``out_dir/annotations.json`` by :meth:`close`
+    (called by ``__exit__`` when the block ends without an exception). For many processes and
+    resumable runs, :func:`synthscene.generate` uses the same functions through
+    :mod:`synthscene.runfolder`.
 
     Parameters
     ----------
@@ -100,9 +335,9 @@ class CocoWriter:
         self._categories = names
         self._category_ids = {name: i + 1 for i, name in enumerate(names)}
         self._description = str(description)
-        self._png_params = [cv2.IMWRITE_PNG_COMPRESSION, int(png_compression)]
-        # image id -> (image entry, annotations without "id", sorted by instance_id)
-        self._frames: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        self._png_compression = int(png_compression)
+        # image id -> frame record (image entry + annotations without "id")
+        self._frames: dict[int, dict[str, Any]] = {}
         self._entered = False
         self._closed = False
         # PNG encoding runs on one background thread (OpenCV releases the GIL while encoding),
@@ -129,7 +364,7 @@ class CocoWriter:
         try:
             self.images_dir.mkdir(parents=True, exist_ok=True)
             for folder in (self.out_dir, self.images_dir):
-                _probe_writable(folder)
+                probe_writable(folder)
             if self.annotations_path.exists():
                 logger.warning(
                     "removing stale %s before writing a new dataset", self.annotations_path
@@ -167,7 +402,7 @@ class CocoWriter:
 
     # ------------------------------------------------------------------ writing
     def write(self, sample: Sample) -> None:
-        """Write a frame's PNG and keep its image entry and annotations for :meth:`close`.
+        """Write a frame's PNG and keep its record for :meth:`close`.
 
         Frames may come in any order (e.g. from parallel workers); the annotation file does not
         depend on the order.
@@ -187,74 +422,23 @@ class CocoWriter:
             ``(H, W, 3) uint8``, a label's category is not one of ``categories``, or a label's
             mask size is not ``[H, W]``.
         synthscene.errors.OutputError
-            If the PNG cannot be written.
+            If the PNG cannot be written (raised by this call or a later one, since PNGs are
+            written on a background thread).
         """
         if not self._entered or self._closed:
             raise RuntimeError("CocoWriter.write() needs an open writer: use it in a with block")
         frame_index = int(sample.frame_index)
-        if frame_index < 0:
-            raise ValueError(f"frame_index must be >= 0, got {frame_index}")
-        image_id = frame_index + 1
-        if image_id in self._frames:
+        if frame_index + 1 in self._frames:
             raise ValueError(f"frame {frame_index} was written already")
+        record = frame_record(sample, self._category_ids)
+        path = self.images_dir / record["image"]["file_name"]
         rgb = np.asarray(sample.render.rgb)
-        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise ValueError(
-                f"render.rgb must be (H, W, 3) uint8, got shape {rgb.shape} dtype {rgb.dtype}"
-            )
-        height, width = int(rgb.shape[0]), int(rgb.shape[1])
-
-        annotations = []
-        for label in sorted(sample.labels, key=lambda lab: lab.instance_id):
-            category_id = self._category_ids.get(label.category)
-            if category_id is None:
-                raise ValueError(
-                    f"frame {frame_index}: instance {label.instance_id} has category "
-                    f"{label.category!r}, which is not one of {self._categories}"
-                )
-            size = [int(v) for v in label.segmentation["size"]]
-            if size != [height, width]:
-                raise ValueError(
-                    f"frame {frame_index}: instance {label.instance_id} has a mask of size "
-                    f"{size}, but the image is [H, W] = {[height, width]}"
-                )
-            counts = label.segmentation["counts"]
-            if isinstance(counts, bytes):
-                counts = counts.decode("ascii")
-            annotations.append(
-                {
-                    "image_id": image_id,
-                    "category_id": category_id,
-                    "bbox": [float(v) for v in label.bbox],
-                    "area": int(label.area),
-                    "iscrowd": 0,
-                    "segmentation": {"size": size, "counts": counts},
-                    "instance_id": int(label.instance_id),
-                }
-            )
-
-        file_name = f"{image_id:06d}.png"
-        state = sample.state
-        camera = state.camera
-        entry = {
-            "id": image_id,
-            "file_name": file_name,
-            "width": width,
-            "height": height,
-            "K": _nested_floats(camera.K, (3, 3), "camera.K"),
-            "world_from_camera": _nested_floats(
-                camera.world_from_camera, (4, 4), "camera.world_from_camera"
-            ),
-            "seed": [int(v) for v in state.seed],
-            "physics_steps": int(state.physics_steps),
-        }
-
-        path = self.images_dir / file_name
-        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         while len(self._pending) >= MAX_PENDING_IMAGES:
             self._pending.popleft().result()
-        self._pending.append(self._encoder.submit(_write_png, path, bgr, self._png_params))
-        self._frames[image_id] = (entry, annotations)
+        self._pending.append(
+            self._encoder.submit(_encode_and_write, path, rgb, self._png_compression)
+        )
+        self._frames[record["image"]["id"]] = record
 
     def _shutdown_encoder(self, *, raise_errors: bool) -> None:
         """Wait for every pending PNG; re-raise the first failure if ``raise_errors``."""
@@ -275,9 +459,8 @@ class CocoWriter:
         """Write ``annotations.json`` atomically and return its path.
 
         Annotation ids are given here, 1, 2, ... in (image id, instance_id) order, so they do not
-        depend on the order of :meth:`write` calls. The file is written to a temporary file in
-        ``out_dir``, flushed and fsynced, then renamed over ``annotations.json``. Calling
-        ``close`` again returns the path without writing.
+        depend on the order of :meth:`write` calls (see :func:`write_dataset`). Calling ``close``
+        again returns the path without writing.
 
         Returns
         -------
@@ -300,35 +483,11 @@ class CocoWriter:
                 )
             return self.annotations_path
         self._shutdown_encoder(raise_errors=True)
-        data = json.dumps(self._dataset(), separators=(",", ":"), allow_nan=False)
-        _write_atomic(self.annotations_path, data.encode("utf-8"))
+        write_dataset(self.annotations_path, (self._frames[i] for i in sorted(self._frames)),
+                      categories=self._categories, description=self._description)
         self._closed = True
         logger.info("wrote %s (%d images)", self.annotations_path, len(self._frames))
         return self.annotations_path
-
-    def _dataset(self) -> dict[str, Any]:
-        """The COCO dataset as a JSON-ready dict (keys in the conventional order)."""
-        images = []
-        annotations = []
-        for image_id in sorted(self._frames):
-            entry, frame_annotations = self._frames[image_id]
-            images.append(entry)
-            for annotation in frame_annotations:
-                annotations.append({"id": len(annotations) + 1, **annotation})
-        return {
-            "info": {
-                "description": self._description,
-                "version": str(getattr(synthscene, "__version__", "0.1.0")),
-                "contributor": "synthscene",
-            },
-            "licenses": [],
-            "images": images,
-            "annotations": annotations,
-            "categories": [
-                {"id": self._category_ids[name], "name": name, "supercategory": "object"}
-                for name in self._categories
-            ],
-        }
 
 
 def _nested_floats(matrix: Any, shape: tuple[int, int], name: str) -> list[list[float]]:
@@ -339,60 +498,6 @@ def _nested_floats(matrix: Any, shape: tuple[int, int], name: str) -> list[list[
     return array.tolist()
 
 
-def _write_png(path: Path, bgr: np.ndarray, params: list[int]) -> None:
+def _encode_and_write(path: Path, rgb: np.ndarray, compression: int) -> None:
     """Encode and write one PNG (runs on the encoder thread)."""
-    try:
-        ok = cv2.imwrite(str(path), bgr, params)
-    except cv2.error as exc:
-        raise OutputError(f"cannot write image {path}: {exc}") from None
-    if not ok:
-        raise OutputError(f"cannot write image {path}")
-
-
-def _probe_writable(folder: Path) -> None:
-    """Create and delete a file in ``folder``; raise ``OSError`` if that fails."""
-    fd, probe = tempfile.mkstemp(prefix=".probe-", dir=folder)
-    os.close(fd)
-    os.unlink(probe)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a fsynced temporary file and ``os.replace``.
-
-    Raises
-    ------
-    synthscene.errors.OutputError
-        If the file cannot be written.
-    """
-    tmp_name = None
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-        tmp_name = None
-        _fsync_dir(path.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        if tmp_name is not None:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Best effort: make a rename in ``folder`` durable (not supported everywhere)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_png(path, encode_png(rgb, compression))

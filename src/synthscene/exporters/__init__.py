@@ -1,0 +1,94 @@
+"""Exporters: convert a synthscene (or any COCO instances) dataset on disk to other formats.
+
+Each is a function ``export_X(dataset_dir, out_dir, ...)`` returning an
+:class:`ExportSummary`; :func:`export_dataset` picks one by name (what ``synthscene export
+DATASET --to FORMAT`` calls). They read the dataset with
+:func:`synthscene.tools.dataset.load_dataset` and never import a rendering or physics backend.
+
+========================= ===============================================================
+``--to``                  what
+========================= ===============================================================
+``coco-polygons``         COCO instances with polygon masks (RLE kept for masks with holes)
+``panoptic``              COCO panoptic PNGs + JSON, things and stuff
+``yolo``                  Ultralytics detection or segmentation labels + ``data.yaml``
+``bop``                   BOP scene_gt / scene_gt_info / scene_camera, masks, models_info
+========================= ===============================================================
+
+Every exporter takes ``split={"train": 0.8, ...}`` and ``split_seed`` for a deterministic
+train/val/test split by image (:mod:`synthscene.exporters.split`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from synthscene.errors import ConfigError
+from synthscene.exporters._common import ExportSummary
+from synthscene.exporters.bop import export_bop
+from synthscene.exporters.coco_polygons import export_coco_polygons
+from synthscene.exporters.panoptic import export_panoptic
+from synthscene.exporters.split import assign_splits, parse_split
+from synthscene.exporters.yolo import export_yolo
+
+__all__ = [
+    "FORMATS", "ExportSummary", "assign_splits", "export_bop", "export_coco_polygons",
+    "export_dataset", "export_panoptic", "export_yolo", "parse_split",
+]
+
+FORMATS = ("yolo", "bop", "coco-polygons", "panoptic")
+"""Names accepted by :func:`export_dataset` (``synthscene export --to``)."""
+
+
+def export_dataset(dataset_dir: str | Path, out_dir: str | Path, *, to: str,
+                   split: Mapping[str, float] | None = None, split_seed: int = 0,
+                   task: str = "detect", overwrite: bool = False,
+                   image_dir: str | Path | None = None) -> ExportSummary:
+    """Export a dataset to the format named ``to``.
+
+    Parameters
+    ----------
+    dataset_dir : str or pathlib.Path
+        Source dataset folder (``annotations.json`` + ``images/``) or COCO JSON file.
+    out_dir : str or pathlib.Path
+        Output folder.
+    to : str
+        One of :data:`FORMATS`.
+    split : mapping of str to float, optional
+        Split fractions by name (:func:`parse_split`); None for no split.
+    split_seed : int
+        Seed of the split's shuffle, >= 0.
+    task : {"detect", "segment"}
+        YOLO label kind; only ``"detect"`` is accepted for the other formats.
+    overwrite : bool
+        Replace an earlier export of this format in ``out_dir``.
+    image_dir : str or pathlib.Path, optional
+        Source image folder, if not ``images/`` next to the annotation file.
+
+    Returns
+    -------
+    ExportSummary
+
+    Raises
+    ------
+    synthscene.errors.ConfigError
+        If ``to`` or ``task`` is unknown, ``split_seed`` is negative, or the exporter refuses
+        the dataset (see each ``export_*``).
+    synthscene.errors.AssetError, synthscene.errors.OutputError
+        From the exporter.
+    """
+    if to not in FORMATS:
+        raise ConfigError("--to", "", f"must be one of {', '.join(FORMATS)}, got {to!r}")
+    if task != "detect" and to != "yolo":
+        raise ConfigError("--task", "", f"applies to the yolo export only, not {to}")
+    if split_seed < 0:
+        raise ConfigError("--split-seed", "", f"must be >= 0, got {split_seed}")
+    common = {"split": split, "split_seed": split_seed, "overwrite": overwrite,
+              "image_dir": image_dir}
+    if to == "yolo":
+        return export_yolo(dataset_dir, out_dir, task=task, **common)
+    if to == "bop":
+        return export_bop(dataset_dir, out_dir, **common)
+    if to == "coco-polygons":
+        return export_coco_polygons(dataset_dir, out_dir, **common)
+    return export_panoptic(dataset_dir, out_dir, **common)

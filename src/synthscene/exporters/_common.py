@@ -1,0 +1,216 @@
+"""What every exporter shares: the output folder, splits, file writing, the summary."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from synthscene.errors import AssetError, OutputError
+from synthscene.exporters.split import assign_splits, split_rng
+from synthscene.fileio import probe_writable, write_atomic
+from synthscene.tools.dataset import CocoDataset
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SPLIT = "train"
+"""Name of the one split of formats that always have split folders, when no split is asked."""
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What an exporter wrote.
+
+    Attributes
+    ----------
+    format : str
+        ``"yolo"``, ``"bop"``, ``"coco-polygons"`` or ``"panoptic"``.
+    out_dir : pathlib.Path
+        The output folder.
+    images : dict
+        Images written per split name (``""`` when the format was written without splits).
+    annotations : int
+        Object instances written.
+    notes : tuple of str
+        Anything the user should know (fallbacks, skipped crowd annotations, missing models).
+    """
+
+    format: str
+    out_dir: Path
+    images: dict[str, int]
+    annotations: int
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def plan_splits(dataset: CocoDataset, split: Mapping[str, float] | None, split_seed: int,
+                default: str | None) -> list[tuple[str | None, list[dict]]]:
+    """Group the dataset's images by split.
+
+    Parameters
+    ----------
+    dataset : CocoDataset
+    split : mapping of str to float, optional
+        From :func:`synthscene.exporters.split.parse_split`; None for no split.
+    split_seed : int
+        Seed of the shuffle (:func:`synthscene.exporters.split.split_rng`).
+    default : str or None
+        Split name used when ``split`` is None (None: the format writes no split folder).
+
+    Returns
+    -------
+    list of (name, image entries sorted by id)
+    """
+    if split is None:
+        return [(default, list(dataset.images))]
+    groups = assign_splits([image["id"] for image in dataset.images], split,
+                           rng=split_rng(split_seed))
+    return [(name, [dataset.image_by_id[i] for i in ids]) for name, ids in groups.items()]
+
+
+def prepare_out_dir(out_dir: str | Path, dataset: CocoDataset, owned: Iterable[str], *,
+                    overwrite: bool) -> Path:
+    """Create the output folder; refuse to replace an export there unless ``overwrite``.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+    dataset : CocoDataset
+        The source; ``out_dir`` may not be its folder or its image folder.
+    owned : iterable of str
+        Top-level names in ``out_dir`` that the export writes (``"images"``, ``"data.yaml"``).
+        If any exists, the export is refused, or with ``overwrite`` those entries (only those)
+        are removed first.
+    overwrite : bool
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    synthscene.errors.OutputError
+        If ``out_dir`` is a file, is the source dataset's folder, holds an export and
+        ``overwrite`` is False, or cannot be created or written.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder")
+    resolved = out.resolve()
+    if resolved in (dataset.root.resolve(), dataset.image_dir.resolve()):
+        raise OutputError(f"{out}: is the source dataset's folder; export to another folder")
+    existing = [out / name for name in sorted(set(owned)) if (out / name).exists()]
+    if existing and not overwrite:
+        raise OutputError(f"{out}: holds an export already ({existing[0].name}); choose another "
+                          "folder or pass --overwrite")
+    try:
+        for path in existing:
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        out.mkdir(parents=True, exist_ok=True)
+        probe_writable(out)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create or write the folder "
+                          f"({exc.strerror or exc})") from None
+    return out
+
+
+def make_dirs(*folders: Path) -> None:
+    """Create folders (with parents).
+
+    Raises
+    ------
+    synthscene.errors.OutputError
+    """
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{folder}: cannot create the folder "
+                              f"({exc.strerror or exc})") from None
+
+
+def write_json(path: Path, data: Any, *, durable: bool = False) -> None:
+    """Write compact JSON (no NaN) atomically.
+
+    Raises
+    ------
+    synthscene.errors.OutputError
+    """
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    write_atomic(path, text.encode("utf-8"), durable=durable)
+
+
+def copy_file(source: Path, target: Path) -> None:
+    """Copy an image (or another file) of the dataset.
+
+    Raises
+    ------
+    synthscene.errors.AssetError
+        If ``source`` is missing or unreadable.
+    synthscene.errors.OutputError
+        If ``target`` cannot be written.
+    """
+    if not source.is_file():
+        raise AssetError(f"{source}: is missing")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    except OSError as exc:
+        if exc.filename is not None and Path(exc.filename) == source:
+            raise AssetError(f"{source}: cannot be read ({exc.strerror or exc})") from None
+        raise OutputError(f"{target}: cannot be written ({exc.strerror or exc})") from None
+
+
+EXTRA_IMAGE_FILES = ("depth_file", "instance_mask_file", "semantic_file")
+"""Image fields naming extra per-image files, relative to the dataset folder."""
+
+
+def copy_image_files(dataset: CocoDataset, image: dict, folder: Path, image_subdir: str) -> None:
+    """Copy an image to ``folder/image_subdir/file_name`` and its extra files (depth,
+    instance and semantic PNGs) to the same relative paths under ``folder``, so that the
+    image entry stays valid in the exported JSON.
+
+    Raises
+    ------
+    synthscene.errors.AssetError, synthscene.errors.OutputError
+    """
+    copy_file(dataset.image_path(image), inside(dataset, image, "file_name", folder / image_subdir))
+    for key in EXTRA_IMAGE_FILES:
+        if key in image:
+            copy_file(dataset.extra_file(image, key), inside(dataset, image, key, folder))
+
+
+def inside(dataset: CocoDataset, image: dict, key: str, folder: Path) -> Path:
+    """``folder / image[key]``, refusing a relative path that leaves ``folder``.
+
+    Raises
+    ------
+    synthscene.errors.ConfigError
+        If ``image[key]`` is absolute or climbs out with ``..``.
+    """
+    relative = Path(image[key])
+    if relative.is_absolute() or ".." in relative.parts:
+        raise dataset.error(image, key, f"{image[key]!r} must be a relative path inside the "
+                            "dataset (no '..')")
+    return folder / relative
+
+
+def write_png(path: Path, array: np.ndarray) -> None:
+    """Write a PNG atomically: ``(H, W)`` grey (uint8 or uint16) or ``(H, W, 3)`` RGB uint8.
+
+    Raises
+    ------
+    synthscene.errors.OutputError
+    """
+    if array.ndim == 3:
+        array = np.ascontiguousarray(array[:, :, ::-1])  # RGB -> OpenCV's BGR
+    ok, encoded = cv2.imencode(".png", array)
+    if not ok:
+        raise OutputError(f"{path}: cannot encode the PNG")
+    write_atomic(path, encoded.tobytes())

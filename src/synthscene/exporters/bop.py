@@ -1,0 +1,238 @@
+"""BOP (Benchmark for 6D Object Pose estimation) scene-wise format.
+
+Follows ``docs/bop_datasets_format.md`` and ``scripts/calc_gt_info.py`` of the BOP toolkit
+(github.com/thodan/bop_toolkit). Layout::
+
+    OUT/<split>/<scene_id:06d>/
+        rgb/<im_id:06d>.png                  copies of the source images
+        depth/<im_id:06d>.png                copies of the 16-bit depth PNGs, if the source has them
+        mask/<im_id:06d>_<gt_id:06d>.png     amodal mask of each object (in the image), 0/255
+        mask_visib/<im_id:06d>_<gt_id:06d>.png   visible mask, 0/255
+        scene_camera.json   {im_id: {cam_K, depth_scale, cam_R_w2c, cam_t_w2c}}
+        scene_gt.json       {im_id: [{obj_id, cam_R_m2c, cam_t_m2c}, ...]}
+        scene_gt_info.json  {im_id: [{bbox_obj, bbox_visib, px_count_all, px_count_valid,
+                                      px_count_visib, visib_fract}, ...]}
+    OUT/models/models_info.json   {obj_id: {diameter, min_x, min_y, min_z, size_x, size_y,
+                                           size_z}} (mm); written last
+
+Without ``--split`` the one split is ``train``. Images are grouped into scenes of up to
+``images_per_scene`` (1000, like BlenderProc's BOP writer) in id order; ``im_id`` is the COCO
+image id, so each BOP image can be traced back; ``gt_id`` is the annotation's position in its
+image (annotations sorted by id). ``obj_id`` is the COCO ``category_id``.
+
+Fields, from the source's optional synthscene fields (an export fails, naming the missing
+field, when one is absent):
+
+- ``cam_K`` = image ``K`` (row-major); ``cam_R_w2c``, ``cam_t_w2c`` (mm) = the inverse of
+  ``world_from_camera`` (left out if the image has none); ``depth_scale`` = the image's
+  ``depth_scale`` (mm per depth-PNG unit) or 1 (the PNG holds millimetres).
+- ``cam_R_m2c``, ``cam_t_m2c`` (mm) = the annotation's.
+- ``bbox_obj`` = ``amodal_bbox`` (the whole silhouette, may reach outside the image);
+  ``bbox_visib`` = ``bbox``; ``px_count_all`` = ``amodal_area`` (whole silhouette, outside
+  pixels included, as ``calc_gt_info.py`` counts it); ``px_count_visib`` = ``area``;
+  ``px_count_valid`` = pixels of the amodal mask in the image with depth > 0 (all of them when
+  there is no depth image: a rendered object always has depth); ``visib_fract`` =
+  ``px_count_visib / px_count_all``.
+- ``mask/`` = ``amodal_segmentation``; ``mask_visib/`` = ``segmentation``.
+- ``models_info.json`` = the source's top-level ``models`` (``diameter`` from ``diameter_mm``);
+  without it, an empty entry per object id is written and a note says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthscene.exporters._common import (
+    DEFAULT_SPLIT,
+    ExportSummary,
+    copy_file,
+    make_dirs,
+    plan_splits,
+    prepare_out_dir,
+    write_json,
+    write_png,
+)
+from synthscene.tools.dataset import CocoDataset, load_dataset
+
+__all__ = ["IMAGES_PER_SCENE", "export_bop"]
+
+logger = logging.getLogger(__name__)
+
+IMAGES_PER_SCENE = 1000
+ANNOTATION_FIELDS = ("cam_R_m2c", "cam_t_m2c", "amodal_bbox", "amodal_area",
+                     "amodal_segmentation")
+MODEL_FIELDS = ("min_x", "min_y", "min_z", "size_x", "size_y", "size_z")
+
+
+def export_bop(dataset_dir: str | Path, out_dir: str | Path, *,
+               split: Mapping[str, float] | None = None, split_seed: int = 0,
+               images_per_scene: int = IMAGES_PER_SCENE, overwrite: bool = False,
+               image_dir: str | Path | None = None) -> ExportSummary:
+    """Write a BOP dataset (see the module docstring).
+
+    Parameters
+    ----------
+    dataset_dir : str or pathlib.Path
+        Source dataset folder or COCO JSON file; it must carry the 6D-pose and amodal fields.
+    out_dir : str or pathlib.Path
+        Output folder.
+    split : mapping of str to float, optional
+        One split folder per name; None puts every image in ``train``.
+    split_seed : int
+        Seed of the split's shuffle.
+    images_per_scene : int
+        Largest number of images in one scene folder (>= 1).
+    overwrite : bool
+        Replace an earlier export in ``out_dir`` (its split folders and ``models/``).
+    image_dir : str or pathlib.Path, optional
+        Source image folder, if not the default.
+
+    Returns
+    -------
+    ExportSummary
+
+    Raises
+    ------
+    ValueError
+        If ``images_per_scene`` < 1.
+    synthscene.errors.ConfigError
+        If the source is malformed or lacks a needed field (image ``K``; annotation
+        ``cam_R_m2c``, ``cam_t_m2c``, ``amodal_bbox``, ``amodal_area``,
+        ``amodal_segmentation``), naming the first entry that lacks it.
+    synthscene.errors.AssetError
+        If a source image or depth PNG is missing.
+    synthscene.errors.OutputError
+        If ``out_dir`` holds an export (and not ``overwrite``) or cannot be written.
+    """
+    if images_per_scene < 1:
+        raise ValueError(f"images_per_scene must be >= 1, got {images_per_scene}")
+    dataset = load_dataset(dataset_dir, image_dir=image_dir)
+    dataset.require(dataset.images, ["K"], "the bop export (scene_camera.json cam_K)")
+    dataset.require(dataset.annotations, ANNOTATION_FIELDS, "the bop export")
+    plan = plan_splits(dataset, split, split_seed, default=DEFAULT_SPLIT)
+    out = prepare_out_dir(out_dir, dataset, [name for name, _ in plan] + ["models"],
+                          overwrite=overwrite)
+    written = 0
+    counts: dict[str, int] = {}
+    for name, images in plan:
+        for first in range(0, len(images), images_per_scene):
+            scene = out / name / f"{first // images_per_scene:06d}"
+            written += _write_scene(dataset, images[first:first + images_per_scene], scene)
+        counts[name] = len(images)
+    models, notes = _models_info(dataset)
+    make_dirs(out / "models")
+    write_json(out / "models" / "models_info.json", models, durable=True)
+    logger.info("bop export to %s: %d object instances", out, written)
+    return ExportSummary("bop", out, counts, written, notes)
+
+
+def _write_scene(dataset: CocoDataset, images: list[dict], scene: Path) -> int:
+    """Write one scene folder; return the number of object instances."""
+    has_depth = any("depth_file" in image for image in images)
+    make_dirs(scene / "rgb", scene / "mask", scene / "mask_visib")
+    if has_depth:
+        dataset.require(images, ["depth_file"], "the bop export (some images have one)")
+        make_dirs(scene / "depth")
+    scene_camera: dict[str, Any] = {}
+    scene_gt: dict[str, list] = {}
+    scene_gt_info: dict[str, list] = {}
+    instances = 0
+    for image in images:
+        im_id = int(image["id"])
+        suffix = Path(image["file_name"]).suffix.lower() or ".png"
+        copy_file(dataset.image_path(image), scene / "rgb" / f"{im_id:06d}{suffix}")
+        depth = None
+        if has_depth:
+            copy_file(dataset.extra_file(image, "depth_file"), scene / "depth" / f"{im_id:06d}.png")
+            depth = dataset.read_extra_png(image, "depth_file")
+        scene_camera[str(im_id)] = _camera(image)
+        gts, infos = [], []
+        for gt_id, ann in enumerate(dataset.annotations_of(image)):
+            amodal = dataset.mask(ann, image, "amodal_segmentation")
+            visible = dataset.mask(ann, image, "segmentation")
+            write_png(scene / "mask" / f"{im_id:06d}_{gt_id:06d}.png",
+                      amodal.astype(np.uint8) * 255)
+            write_png(scene / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png",
+                      visible.astype(np.uint8) * 255)
+            gts.append({"cam_R_m2c": [float(v) for v in ann["cam_R_m2c"]],
+                        "cam_t_m2c": [float(v) for v in ann["cam_t_m2c"]],
+                        "obj_id": int(ann["category_id"])})
+            infos.append(_gt_info(ann, amodal, visible, depth))
+        scene_gt[str(im_id)] = gts
+        scene_gt_info[str(im_id)] = infos
+        instances += len(gts)
+    write_json(scene / "scene_camera.json", scene_camera)
+    write_json(scene / "scene_gt.json", scene_gt)
+    write_json(scene / "scene_gt_info.json", scene_gt_info)
+    return instances
+
+
+def _camera(image: dict) -> dict[str, Any]:
+    """``scene_camera.json`` entry of one image."""
+    entry: dict[str, Any] = {
+        "cam_K": [float(v) for row in image["K"] for v in row],
+        "depth_scale": float(image.get("depth_scale", 1.0)),
+    }
+    if "world_from_camera" in image:
+        world_from_camera = np.asarray(image["world_from_camera"], dtype=np.float64)
+        rotation = world_from_camera[:3, :3].T
+        translation_mm = -rotation @ world_from_camera[:3, 3] * 1000.0
+        entry["cam_R_w2c"] = [float(v) for v in rotation.ravel()]
+        entry["cam_t_w2c"] = [float(v) for v in translation_mm]
+    return entry
+
+
+def _gt_info(ann: dict, amodal: np.ndarray, visible: np.ndarray,
+             depth: np.ndarray | None) -> dict[str, Any]:
+    """``scene_gt_info.json`` entry of one object (definitions of ``calc_gt_info.py``)."""
+    px_count_all = int(ann["amodal_area"])
+    px_count_visib = int(ann["area"])
+    px_count_valid = int(np.count_nonzero(amodal if depth is None else amodal & (depth > 0)))
+    visible_any = bool(visible.any())
+    return {
+        "bbox_obj": [int(round(float(v))) for v in ann["amodal_bbox"]],
+        "bbox_visib": [int(round(float(v))) for v in ann["bbox"]] if visible_any
+        else [-1, -1, -1, -1],
+        "px_count_all": px_count_all,
+        "px_count_valid": px_count_valid,
+        "px_count_visib": px_count_visib,
+        "visib_fract": px_count_visib / px_count_all if px_count_all > 0 else 0.0,
+    }
+
+
+def _models_info(dataset: CocoDataset) -> tuple[dict[str, dict], tuple[str, ...]]:
+    """``models_info.json`` content and notes."""
+    obj_ids = sorted({int(ann["category_id"]) for ann in dataset.annotations}
+                     | {int(cat["id"]) for cat in dataset.categories})
+    models = dataset.data.get("models")
+    if not isinstance(models, list):
+        logger.warning("%s has no 'models': models_info.json holds no diameters or extents",
+                       dataset.annotations_path)
+        return ({str(i): {} for i in obj_ids},
+                ("the source has no 'models': models_info.json lists the object ids without "
+                 "diameter or extent (BOP pose metrics need them)",))
+    info: dict[str, dict] = {}
+    notes = []
+    for index, model in enumerate(models):
+        where = f"models[{index}]"
+        if not isinstance(model, dict) or "category_id" not in model:
+            raise dataset.error(None, where, "must be an object with a category_id")
+        key = str(int(model["category_id"]))
+        if key in info:
+            notes.append(f"several models share obj_id {key}; models_info.json keeps the first")
+            continue
+        entry: dict[str, float] = {}
+        if "diameter_mm" in model:
+            entry["diameter"] = float(model["diameter_mm"])
+        for name in MODEL_FIELDS:
+            if name in model:
+                entry[name] = float(model[name])
+        info[key] = entry
+    for i in obj_ids:
+        info.setdefault(str(i), {})
+    return dict(sorted(info.items(), key=lambda item: int(item[0]))), tuple(notes)

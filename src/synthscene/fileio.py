@@ -1,0 +1,138 @@
+"""Atomic file writing: a reader (or a resumed run) never sees half a file.
+
+Every file synthscene writes goes to a temporary file in the same folder first and is then renamed
+over its final name with :func:`os.replace`, which POSIX makes atomic within one file system
+(``rename(2)``): after a crash or ``kill -9`` the final name holds either the old content or the
+whole new content, never a prefix. Temporary files are named ``.<name>.<random>.tmp``; a run that
+dies leaves at most some of them behind, and :func:`remove_stale_temporaries` deletes them.
+
+Durability against power loss (not just process death) needs ``fsync``: :func:`write_atomic`
+takes ``durable=True`` for files that mark a dataset complete (``annotations.json``, the run
+manifest); per-frame files skip it, since a lost frame file only means the frame is made again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from synthscene.errors import OutputError
+
+__all__ = ["probe_writable", "remove_stale_temporaries", "write_atomic", "write_atomic_stream"]
+
+TMP_SUFFIX = ".tmp"
+
+
+def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
+    """Write ``data`` to ``path`` through a temporary file and :func:`os.replace`.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Final file name; its folder must exist.
+    data : bytes
+    durable : bool
+        Also ``fsync`` the file and its folder, so that the rename survives a power loss.
+
+    Raises
+    ------
+    synthscene.errors.OutputError
+        Naming ``path`` and the system's reason (no space left, read-only file system, ...).
+        No temporary file is left behind.
+    """
+    write_atomic_stream(path, lambda handle: handle.write(data), durable=durable)
+
+
+def write_atomic_stream(path: Path, fill: Callable[[BinaryIO], object], *,
+                        durable: bool = False) -> None:
+    """Like :func:`write_atomic`, but ``fill(handle)`` writes the content to a binary handle.
+
+    Use it for files too large to build in memory. An exception raised by ``fill`` propagates
+    (an :class:`OSError` becomes an :class:`~synthscene.errors.OutputError`) and the final file is
+    left untouched.
+    """
+    path = Path(path)
+    with _temporary(path) as (handle, tmp_name):
+        fill(handle)
+        handle.flush()
+        if durable:
+            os.fsync(handle.fileno())
+        handle.close()
+        os.replace(tmp_name, path)
+    if durable:
+        _fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def _temporary(path: Path) -> Iterator[tuple[BinaryIO, str]]:
+    """Open ``.<name>.<random>.tmp`` next to ``path``; remove it unless it was renamed."""
+    tmp_name = None
+    try:
+        # Not tempfile.mkstemp: its files are mode 0600; os.open applies the umask to 0666,
+        # so the dataset gets the permissions of any file the user creates.
+        tmp_name = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}{TMP_SUFFIX}")
+        fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as handle:
+            yield handle, tmp_name
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if tmp_name is not None and os.path.lexists(tmp_name):
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Best effort: make a rename in ``folder`` durable (not every platform allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def probe_writable(folder: Path) -> None:
+    """Create and delete a file in ``folder``.
+
+    Raises
+    ------
+    OSError
+        If that fails (the caller turns it into an :class:`~synthscene.errors.OutputError`
+        naming its own context).
+    """
+    fd, probe = tempfile.mkstemp(prefix=".probe-", dir=folder)
+    os.close(fd)
+    os.unlink(probe)
+
+
+def remove_stale_temporaries(folder: Path) -> int:
+    """Delete the ``.*.tmp`` files a killed run left in ``folder``; return how many.
+
+    Only call it while no other process writes to ``folder``.
+
+    Raises
+    ------
+    synthscene.errors.OutputError
+        If a stale file cannot be removed.
+    """
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for entry in os.scandir(folder):
+        if entry.name.startswith(".") and entry.name.endswith(TMP_SUFFIX) and entry.is_file():
+            try:
+                os.unlink(entry.path)
+            except OSError as exc:
+                raise OutputError(f"cannot remove the stale file {entry.path}: "
+                                  f"{exc.strerror or exc}") from None
+            removed += 1
+    return removed

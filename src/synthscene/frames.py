@@ -1,0 +1,240 @@
+"""Making one labelled frame: sample -> settle -> render -> annotate, for any frame index.
+
+:class:`FrameMaker` owns one :class:`~synthscene.physics.PhysicsSimulator` (one pybullet client)
+and one :class:`~synthscene.render.Renderer` (one GL context) and makes frames in any order:
+frame ``i`` of a run with seed ``s`` draws from ``Generator(PCG64(SeedSequence([s, i])))``
+(:func:`synthscene.seeding.frame_rng`) and nothing else, so its bytes do not depend on which
+frames the same maker made before. That is what lets :mod:`synthscene.pipeline` shard frames over
+processes and resume a run. One maker per process; a process that holds one must not fork.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+
+from synthscene.assets import AssetLibrary, AssetSource
+from synthscene.config import Scenario
+from synthscene.labels import annotate
+from synthscene.physics import PhysicsSettings, PhysicsSimulator
+from synthscene.randomize.scene import sample_scene
+from synthscene.render import Renderer, RenderSettings
+from synthscene.seeding import frame_rng
+from synthscene.state import Sample, SceneState
+
+__all__ = ["PRELOAD_LIMIT", "STAGES", "FrameMaker", "build_library", "physics_settings",
+           "render_settings"]
+
+logger = logging.getLogger(__name__)
+
+PRELOAD_LIMIT = 200
+"""Libraries with at most this many assets are loaded up front, so a broken asset fails before
+any frame is made; larger ones (globs over thousands of files) load each asset on first use."""
+
+STAGES = ("sample", "physics", "render", "labels", "write")
+"""Stages timed per frame, in pipeline order (``write`` is timed by whoever writes)."""
+
+
+def build_library(scenario: Scenario) -> AssetLibrary:
+    """Index (and, for small libraries, load) the scenario's assets.
+
+    Raises
+    ------
+    AssetError
+        Naming the scenario file and the ``assets[i].source`` field of a bad source.
+    """
+    sources = [
+        AssetSource(source=e.source, category=e.category, base_dir=scenario.base_dir,
+                    where=f"{scenario.source}: assets[{i}].source")
+        for i, e in enumerate(scenario.spec.assets)
+    ]
+    library = AssetLibrary(sources)
+    preload_small(library)
+    return library
+
+
+def preload_small(library: AssetLibrary) -> None:
+    """Load every asset of ``library`` now if it has at most :data:`PRELOAD_LIMIT` of them.
+
+    Raises
+    ------
+    AssetError
+        For a missing or unreadable asset.
+    """
+    if len(library) <= PRELOAD_LIMIT:
+        library.preload()
+
+
+def physics_settings(scenario: Scenario) -> PhysicsSettings:
+    """The :class:`PhysicsSettings` a scenario asks for (its defaults where the scenario is
+    silent)."""
+    p = scenario.spec.physics
+    given = {"timestep": p.timestep_s, "max_steps": p.max_steps,
+             "lateral_friction": p.lateral_friction, "restitution": p.restitution}
+    return PhysicsSettings(enabled=p.enabled,
+                           **{name: value for name, value in given.items() if value is not None})
+
+
+def render_settings(scenario: Scenario) -> RenderSettings:
+    """The :class:`RenderSettings` a scenario asks for."""
+    r = scenario.spec.render
+    return RenderSettings(shading=r.shading, shadows=r.shadows, msaa_samples=r.msaa_samples)
+
+
+class FrameMaker:
+    """Context manager that makes labelled frames of one scenario and seed, in any order.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    library : AssetLibrary
+        The scenario's assets (:func:`build_library`); meshes are uploaded to GL and their
+        collision shapes built once, on first use, and reused for every frame.
+    seed : int
+        Run seed, >= 0.
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` is negative.
+
+    Examples
+    --------
+    >>> with FrameMaker(scenario, build_library(scenario), seed=0) as maker:  # doctest: +SKIP
+    ...     sample = maker.make(41)   # the same bytes as frame 41 of any other run with seed 0
+    """
+
+    def __init__(self, scenario: Scenario, library: AssetLibrary, *, seed: int) -> None:
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        self.scenario = scenario
+        self.library = library
+        self.seed = int(seed)
+        self._physics: PhysicsSimulator | None = None
+        self._renderer: Renderer | None = None
+
+    def __enter__(self) -> FrameMaker:
+        """Open the pybullet client and the GL context.
+
+        Raises
+        ------
+        synthscene.render.RenderError
+            If no GL context can be made.
+        """
+        spec = self.scenario.spec
+        physics = PhysicsSimulator(self.library, physics_settings(self.scenario))
+        renderer = Renderer(self.library, spec.image.width, spec.image.height,
+                            render_settings(self.scenario))
+        physics.__enter__()
+        try:
+            renderer.__enter__()
+        except BaseException:
+            physics.close()
+            raise
+        self._physics, self._renderer = physics, renderer
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the GL context and the pybullet client; idempotent."""
+        renderer, self._renderer = self._renderer, None
+        physics, self._physics = self._physics, None
+        try:
+            if renderer is not None:
+                renderer.close()
+        finally:
+            if physics is not None:
+                physics.close()
+
+    def make(self, frame_index: int) -> Sample:
+        """Make frame ``frame_index`` (``next(self.frames([frame_index]))``).
+
+        Parameters
+        ----------
+        frame_index : int
+            >= 0.
+
+        Returns
+        -------
+        Sample
+            As yielded by :meth:`frames`.
+
+        Raises
+        ------
+        RuntimeError, ValueError, SynthsceneError
+            As :meth:`frames`.
+        """
+        return next(self.frames([frame_index]))
+
+    def frames(self, indices: Iterable[int]) -> Iterator[Sample]:
+        """Make the frames ``indices``, in that order, overlapping rendering with physics.
+
+        Software pipeline (one frame deep): frame ``i``'s GL work is submitted, then frame
+        ``i + 1`` is sampled and settled on this thread while the GL driver rasterises frame ``i``
+        in its own threads (llvmpipe) or on the GPU; then frame ``i``'s pixels are collected and
+        labelled. ``indices`` is read lazily, one index ahead of the frame yielded, so it may be
+        fed from a queue. The frames are the same bytes as made one by one.
+
+        Parameters
+        ----------
+        indices : iterable of int
+            Frame indices, each >= 0, in any order.
+
+        Yields
+        ------
+        Sample
+            ``render.rgb`` (H, W, 3) uint8, ``render.depth`` (H, W) float32 metres,
+            ``render.instance_ids`` (H, W) int32, ``labels`` (COCO-ready per-instance labels),
+            ``state`` (the settled scene) and ``timings``: seconds spent in ``sample``,
+            ``physics``, ``render`` (submitting plus waiting for the pixels) and ``labels``.
+
+        Raises
+        ------
+        RuntimeError
+            If the maker is not open.
+        ValueError
+            If an index is negative.
+        SynthsceneError
+            For an asset that cannot be loaded, an impossible placement, a failed render.
+        """
+        if self._physics is None or self._renderer is None:
+            raise RuntimeError("FrameMaker needs to be open: use it in a with block")
+        pending = None
+        for index in indices:
+            index = int(index)
+            if index < 0:
+                raise ValueError(f"frame_index must be >= 0, got {index}")
+            state, timings = self._settled(index)
+            if pending is not None:
+                yield self._collect(*pending)
+            t0 = time.perf_counter()
+            frame = self._renderer.submit(state)
+            timings["render"] = time.perf_counter() - t0
+            pending = (index, state, timings, frame)
+        if pending is not None:
+            yield self._collect(*pending)
+
+    def _settled(self, index: int) -> tuple[SceneState, dict[str, float]]:
+        t0 = time.perf_counter()
+        state = sample_scene(self.scenario, self.library, rng=frame_rng(self.seed, index),
+                             seed=(self.seed, index))
+        t1 = time.perf_counter()
+        state = self._physics.settle(state)
+        t2 = time.perf_counter()
+        return state, {"sample": t1 - t0, "physics": t2 - t1}
+
+    @staticmethod
+    def _collect(index: int, state: SceneState, timings: dict[str, float], frame) -> Sample:
+        t0 = time.perf_counter()
+        output = frame.result()
+        t1 = time.perf_counter()
+        labels = annotate(state, output)
+        timings["render"] += t1 - t0
+        timings["labels"] = time.perf_counter() - t1
+        return Sample(frame_index=index, state=state, render=output, labels=labels,
+                      timings=timings)

@@ -1,0 +1,117 @@
+"""The asset libraries of a scenario: labelled objects, distractors and fixtures.
+
+Only the objects' library gives COCO categories; distractor and fixture meshes are rendered (and
+collide) but are never labelled. :class:`SceneLibraries` looks like an
+:class:`~synthscene.assets.AssetLibrary` of the objects (``keys``, ``categories``,
+``category_of``) to the code that labels, and serves every mesh through ``get`` to the code that
+renders and simulates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from synthscene.assets import Asset, AssetLibrary, AssetSource
+from synthscene.config import Scenario
+from synthscene.errors import AssetError
+
+PRELOAD_LIMIT = 200
+"""Libraries with at most this many assets are loaded up front, so a broken asset fails before
+any frame is made; larger ones (globs over thousands of files) load each asset on first use."""
+
+
+@dataclass
+class SceneLibraries:
+    """Every mesh a scenario uses.
+
+    Attributes
+    ----------
+    objects : AssetLibrary
+        Labelled objects; its categories are the dataset's.
+    distractors : AssetLibrary or None
+    fixture_keys : tuple of str
+        The asset key of each entry of ``scenario.fixtures``, in order.
+    fixtures : AssetLibrary or None
+    """
+
+    objects: AssetLibrary
+    distractors: AssetLibrary | None = None
+    fixtures: AssetLibrary | None = None
+    fixture_keys: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Keys of the labelled objects' assets."""
+        return self.objects.keys
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Sorted category names of the labelled objects (COCO ids are positions + 1)."""
+        return self.objects.categories
+
+    def category_of(self, key: str) -> str:
+        """Category of an object asset."""
+        return self.objects.category_of(key)
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def get(self, key: str) -> Asset:
+        """The loaded asset ``key`` from whichever library holds it.
+
+        Raises
+        ------
+        KeyError
+            If no library holds ``key``.
+        AssetError
+            If the asset cannot be loaded.
+        """
+        for library in (self.objects, self.distractors, self.fixtures):
+            if library is not None and key in library.keys:
+                return library.get(key)
+        raise KeyError(key)
+
+    def preload(self) -> None:
+        """Load every asset of the small libraries now (see ``PRELOAD_LIMIT``)."""
+        for library in (self.objects, self.distractors, self.fixtures):
+            if library is not None and len(library) <= PRELOAD_LIMIT:
+                library.preload()
+
+
+def build_libraries(scenario: Scenario) -> SceneLibraries:
+    """Index (and, for small libraries, load) the scenario's assets.
+
+    Raises
+    ------
+    AssetError
+        Naming the scenario file and the field (``assets[i].source``,
+        ``distractors.assets[i].source``, ``fixtures[i].source``) of a bad source.
+    """
+    spec = scenario.spec
+
+    def library(entries, field: str) -> AssetLibrary:
+        return AssetLibrary([
+            AssetSource(source=e.source, category=getattr(e, "category", None),
+                        base_dir=scenario.base_dir,
+                        where=f"{scenario.source}: {field}[{i}].source")
+            for i, e in enumerate(entries)
+        ])
+
+    objects = library(spec.assets, "assets")
+    distractors = None
+    if spec.distractors.count.support()[1] > 0:
+        distractors = library(spec.distractors.assets, "distractors.assets")
+    fixtures = None
+    keys: list[str] = []
+    if spec.fixtures:
+        fixtures = library(spec.fixtures, "fixtures")
+        for i, entry in enumerate(spec.fixtures):
+            matching = [k for k in fixtures.keys if k == entry.source or k.endswith(entry.source)]
+            if len(matching) != 1:
+                raise AssetError(f"{scenario.source}: fixtures[{i}].source: must name exactly one "
+                                 f"mesh file, got {entry.source!r}")
+            keys.append(matching[0])
+    libs = SceneLibraries(objects=objects, distractors=distractors, fixtures=fixtures,
+                          fixture_keys=tuple(keys))
+    libs.preload()
+    return libs

@@ -1,0 +1,439 @@
+"""The output folder of a run: what is finished, what is not, and how a run is resumed.
+
+Layout while a run is going (and after a crash)::
+
+    OUT/images/000001.png ...            PNGs, each written atomically
+    OUT/.synthscene/manifest.json        what the run makes (scenario hash, seed, frames, version)
+    OUT/.synthscene/frames/000001.json   one record per finished frame (see below)
+    OUT/annotations.json                 only once every frame has a record
+
+Rules that make a crash or ``kill -9`` at any moment harmless:
+
+1. The manifest is written (atomically, fsynced) before any frame.
+2. A frame is *finished* when its record exists. The record (the frame's COCO image entry, its
+   annotations without ids, and the PNG's size in bytes) is written atomically *after* the PNG
+   was written atomically, so a finished frame always has its whole PNG. A PNG without a record
+   is made again.
+3. ``annotations.json`` is written atomically (and fsynced) only when every frame is finished;
+   it is the only mark of a complete dataset. Only then are the per-frame records deleted (they
+   duplicate ``annotations.json``); the manifest is kept, so ``--resume`` on a complete dataset
+   can check that it is the same run and do nothing.
+
+A resumed run checks that the manifest matches its own (else :class:`~synthscene.errors.OutputError`
+says which field differs), removes temporary files a killed run left, checks every record against
+its PNG's size, and makes only the frames without a valid record. Since frame ``i`` depends only on
+``(seed, i)``, the result is byte-identical to an uninterrupted run.
+
+While a run is going, it holds an exclusive ``flock`` on ``OUT`` (where the platform has one), so
+a second run into the same folder fails at once instead of mixing frames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import synthscene
+from synthscene.config import Scenario
+from synthscene.errors import OutputError
+from synthscene.fileio import (
+    probe_writable,
+    remove_stale_temporaries,
+    write_atomic,
+)
+from synthscene.writers.coco import (
+    ANNOTATIONS_NAME,
+    IMAGES_DIR,
+    image_file_name,
+    write_dataset,
+    write_png,
+)
+
+try:  # POSIX only; elsewhere two runs into one folder are not detected
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["MANIFEST_FORMAT", "RunFolder", "RunManifest", "RunStart", "scenario_sha256"]
+
+logger = logging.getLogger(__name__)
+
+STATE_DIR = ".synthscene"
+MANIFEST_NAME = "manifest.json"
+FRAMES_DIR = "frames"
+MANIFEST_FORMAT = 1
+
+
+def scenario_sha256(scenario: Scenario, asset_keys: Sequence[str],
+                    categories: Sequence[str]) -> str:
+    """A hash of what a scenario makes: its validated fields and its resolved asset index.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    asset_keys, categories : sequence of str
+        The asset library's keys and sorted categories.
+
+    Returns
+    -------
+    str
+        Hex SHA-256 of the canonical JSON (sorted keys) of ``scenario.spec`` (after validation,
+        so comments, key order and formatting of the YAML file do not count) and of the assets.
+    """
+    payload = {"spec": scenario.spec.model_dump(mode="json"), "assets": list(asset_keys),
+               "categories": list(categories)}
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class RunManifest:
+    """What a run makes; two runs with equal manifests make byte-identical datasets.
+
+    Attributes
+    ----------
+    scenario_sha256 : str
+        :func:`scenario_sha256` of the scenario.
+    seed : int
+    frames : int
+    synthscene_version : str
+    format : int
+        Version of this folder layout (:data:`MANIFEST_FORMAT`).
+    """
+
+    scenario_sha256: str
+    seed: int
+    frames: int
+    synthscene_version: str = synthscene.__version__
+    format: int = MANIFEST_FORMAT
+
+    def to_bytes(self) -> bytes:
+        """The manifest as JSON (keys sorted, one line)."""
+        return (json.dumps(asdict(self), sort_keys=True) + "\n").encode("utf-8")
+
+    @classmethod
+    def from_file(cls, path: Path) -> RunManifest:
+        """Read a manifest.
+
+        Raises
+        ------
+        synthscene.errors.OutputError
+            If the file cannot be read or is not a manifest.
+        """
+        try:
+            data = json.loads(path.read_bytes())
+            return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        except OSError as exc:
+            raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except (ValueError, TypeError, KeyError) as exc:
+            raise OutputError(f"{path}: not a synthscene run manifest ({exc!r}); "
+                              "pass --overwrite to start again") from None
+
+    def difference(self, other: RunManifest) -> str | None:
+        """Describe the first field in which ``other`` differs, or None if they are equal."""
+        names = {"scenario_sha256": "scenario (hash of its fields and assets)",
+                 "synthscene_version": "synthscene version"}
+        for name in ("format", "synthscene_version", "scenario_sha256", "seed", "frames"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine != theirs:
+                return f"{names.get(name, name)} {theirs!r}, not {mine!r}"
+        return None
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """Where a prepared run starts.
+
+    Attributes
+    ----------
+    finished : frozenset of int
+        Indices of frames already made (by an earlier, interrupted run).
+    complete : bool
+        The folder holds the complete dataset of this run already (``--resume`` of a finished
+        run): nothing is left to do.
+    """
+
+    finished: frozenset[int]
+    complete: bool = False
+
+
+class RunFolder:
+    """The output folder of one run (layout and rules in the module docstring).
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        The dataset folder. Workers that only write frames use :meth:`save_frame`; the process
+        that drives the run uses :meth:`prepare` (in a ``with`` block, which holds the folder's
+        lock) and :meth:`finalize`.
+    """
+
+    def __init__(self, out_dir: str | Path) -> None:
+        self.out_dir = Path(out_dir)
+        self.images_dir = self.out_dir / IMAGES_DIR
+        self.annotations_path = self.out_dir / ANNOTATIONS_NAME
+        self.state_dir = self.out_dir / STATE_DIR
+        self.manifest_path = self.state_dir / MANIFEST_NAME
+        self.frames_dir = self.state_dir / FRAMES_DIR
+        self._lock_fd: int | None = None
+
+    # ------------------------------------------------------------------ lifetime
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Release the folder's lock; idempotent."""
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the flock
+
+    def _lock(self) -> None:
+        if fcntl is None or self._lock_fd is not None:
+            return
+        fd = os.open(self.out_dir, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise OutputError(f"{self.out_dir}: another synthscene run is writing to this "
+                              "folder") from None
+        self._lock_fd = fd
+
+    # ------------------------------------------------------------------ preparing
+    def prepare(self, manifest: RunManifest, *, overwrite: bool = False,
+                resume: bool = False) -> RunStart:
+        """Lock the folder, check what it holds, and get it ready for ``manifest``'s run.
+
+        Parameters
+        ----------
+        manifest : RunManifest
+        overwrite : bool
+            Delete a dataset (complete or not) already in the folder: its ``images/``,
+            ``annotations.json`` and ``.synthscene/``; nothing else is touched.
+        resume : bool
+            Keep the finished frames of an interrupted run of the same manifest. A missing or
+            empty folder just starts a new run.
+
+        Returns
+        -------
+        RunStart
+
+        Raises
+        ------
+        ValueError
+            If both ``overwrite`` and ``resume`` are set.
+        synthscene.errors.OutputError
+            If the folder cannot be created or written; if it holds a dataset and neither
+            ``overwrite`` nor ``resume`` is set; if ``resume`` is set and the folder holds another
+            run (the message names the differing field) or a dataset with no manifest; if another
+            run holds the folder's lock.
+        """
+        if overwrite and resume:
+            raise ValueError("overwrite and resume exclude each other")
+        out = self.out_dir
+        if out.exists() and not out.is_dir():
+            raise OutputError(f"{out}: exists and is not a folder")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the output folder {out}: "
+                              f"{exc.strerror or exc}") from None
+        self._lock()
+        try:
+            return self._prepare_locked(manifest, overwrite=overwrite, resume=resume)
+        except BaseException:
+            self.release()
+            raise
+
+    def _prepare_locked(self, manifest: RunManifest, *, overwrite: bool,
+                        resume: bool) -> RunStart:
+        held = self._holds_dataset()
+        previous = None
+        if overwrite:
+            self._remove([p for p in (self.annotations_path, self.images_dir, self.state_dir)
+                          if p.exists()])
+        elif held and resume:
+            if not self.manifest_path.exists():
+                raise OutputError(
+                    f"{self.out_dir}: cannot resume: it holds a dataset with no run manifest "
+                    f"({STATE_DIR}/{MANIFEST_NAME}); choose another folder or pass --overwrite")
+            previous = RunManifest.from_file(self.manifest_path)
+            difference = manifest.difference(previous)
+            if difference:
+                raise OutputError(
+                    f"{self.out_dir}: cannot resume: the run in this folder has {difference} "
+                    "as asked now; resume with the same scenario, seed and frames, or pass "
+                    "--overwrite to start again")
+        elif held:
+            if self.annotations_path.exists():
+                what = f"holds a dataset already ({ANNOTATIONS_NAME})"
+                hint = "choose another folder or pass --overwrite"
+            else:
+                what = "holds an unfinished dataset"
+                hint = "pass --resume to complete it, --overwrite to start again, " \
+                       "or choose another folder"
+            raise OutputError(f"{self.out_dir}: {what}; {hint}")
+
+        try:
+            for folder in (self.images_dir, self.frames_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+            for folder in (self.out_dir, self.images_dir, self.state_dir, self.frames_dir):
+                probe_writable(folder)
+        except OSError as exc:
+            raise OutputError(f"cannot create or write the output folder {self.out_dir}: "
+                              f"{exc.strerror or exc}") from None
+        for folder in (self.out_dir, self.images_dir, self.state_dir, self.frames_dir):
+            removed = remove_stale_temporaries(folder)
+            if removed:
+                logger.info("removed %d temporary files left in %s by a killed run",
+                            removed, folder)
+        if previous is None:
+            write_atomic(self.manifest_path, manifest.to_bytes(), durable=True)
+            return RunStart(finished=frozenset())
+        if self.annotations_path.exists():
+            self._remove_records()
+            return RunStart(finished=frozenset(range(manifest.frames)), complete=True)
+        finished = self._finished_frames(manifest.frames)
+        logger.info("resuming %s: %d of %d frames are finished", self.out_dir, len(finished),
+                    manifest.frames)
+        return RunStart(finished=finished)
+
+    def _holds_dataset(self) -> bool:
+        """True if the folder holds a dataset, finished or not (empty folders do not count)."""
+        if self.annotations_path.exists() or self.manifest_path.exists():
+            return True
+        try:
+            with os.scandir(self.images_dir) as entries:
+                return any(True for _ in entries)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise OutputError(f"cannot read {self.images_dir}: {exc.strerror or exc}") from None
+
+    def _remove(self, paths: list[Path]) -> None:
+        try:
+            for p in paths:
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+        except OSError as exc:
+            raise OutputError(f"{self.out_dir}: cannot remove the old dataset "
+                              f"({exc.strerror or exc})") from None
+
+    def _finished_frames(self, frames: int) -> frozenset[int]:
+        """Frames with a record whose PNG exists with the recorded size; drop bad records."""
+        images = {entry.name: entry.stat().st_size for entry in os.scandir(self.images_dir)
+                  if entry.is_file()}
+        finished = set()
+        for entry in os.scandir(self.frames_dir):
+            stem, dot, ext = entry.name.partition(".")
+            if ext != "json" or not stem.isdigit():
+                continue
+            index = int(stem) - 1
+            if not 0 <= index < frames:
+                continue
+            reason = None
+            try:
+                record = json.loads(Path(entry.path).read_bytes())
+                if record["image"]["id"] != index + 1:
+                    reason = "it is the record of another frame"
+                elif images.get(image_file_name(index)) != record["png_size"]:
+                    reason = "its PNG is missing or has another size"
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                reason = f"it cannot be read ({exc!r})"
+            if reason is None:
+                finished.add(index)
+            else:
+                logger.warning("frame %d will be made again: %s (%s)", index, reason, entry.path)
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+        return frozenset(finished)
+
+    # ------------------------------------------------------------------ frames
+    def record_path(self, frame_index: int) -> Path:
+        """``.synthscene/frames/000001.json`` for frame 0."""
+        return self.frames_dir / f"{frame_index + 1:06d}.json"
+
+    def save_frame(self, frame_index: int, png: bytes, record: dict[str, Any]) -> None:
+        """Write a frame's PNG, then its record, each atomically (rule 2).
+
+        Parameters
+        ----------
+        frame_index : int
+        png : bytes
+            The encoded image.
+        record : dict
+            :func:`synthscene.writers.coco.frame_record` of the frame; ``png_size`` is added.
+
+        Raises
+        ------
+        synthscene.errors.OutputError
+            If either file cannot be written (no space left, folder removed, ...).
+        """
+        write_png(self.images_dir / image_file_name(frame_index), png)
+        data = json.dumps({**record, "png_size": len(png)}, separators=(",", ":"),
+                          allow_nan=False)
+        write_atomic(self.record_path(frame_index), data.encode("utf-8"))
+
+    def _records(self, frames: int) -> Iterator[dict[str, Any]]:
+        for index in range(frames):
+            path = self.record_path(index)
+            try:
+                yield json.loads(path.read_bytes())
+            except FileNotFoundError:
+                raise OutputError(f"{self.out_dir}: frame {index} is not finished ({path} is "
+                                  "missing); run again with --resume") from None
+            except (OSError, ValueError) as exc:
+                raise OutputError(f"cannot read {path}: {exc}; run again with --resume") from None
+
+    # ------------------------------------------------------------------ finishing
+    def finalize(self, frames: int, *, categories: Sequence[str], description: str) -> int:
+        """Merge every frame's record into ``annotations.json`` (rule 3); return annotations.
+
+        Raises
+        ------
+        synthscene.errors.OutputError
+            If a record is missing or unreadable, or the file cannot be written; the folder is
+            left unfinished and resumable.
+        """
+        count = write_dataset(self.annotations_path, self._records(frames),
+                              categories=categories, description=description)
+        self._remove_records()
+        return count
+
+    def _remove_records(self) -> None:
+        try:
+            shutil.rmtree(self.frames_dir)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            logger.warning("could not remove the frame records in %s (%s); they are not "
+                           "needed any more", self.frames_dir, exc.strerror or exc)
+
+    def count_annotations(self) -> int:
+        """Annotations in the finished ``annotations.json`` (reads the whole file).
+
+        Raises
+        ------
+        synthscene.errors.OutputError
+            If it cannot be read.
+        """
+        try:
+            return len(json.loads(self.annotations_path.read_bytes())["annotations"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise OutputError(f"cannot read {self.annotations_path}: {exc}") from None
+
+    def remove_temporaries(self) -> None:
+        """Best effort: delete temporary files of stopped workers (no worker may be running)."""
+        for folder in (self.out_dir, self.images_dir, self.state_dir, self.frames_dir):
+            with contextlib.suppress(OutputError, OSError):
+                remove_stale_temporaries(folder)
