@@ -250,3 +250,23 @@ def test_a_texture_shows_on_a_mesh_without_texture_coordinates(cube_library):
     red = (colours[:, 0] > 2 * colours[:, 2]).mean()
     blue = (colours[:, 2] > 2 * colours[:, 0]).mean()
     assert red > 0.3 and blue > 0.3                         # both checker colours show
+
+
+@pytest.mark.gl
+def test_sensor_effects_change_the_rgb_but_not_the_labels():
+    import synthscene
+
+    base = {"assets": BOX, "image": {"width": 160, "height": 120},
+            "objects": {"count": 4}, "physics": {"enabled": False}}
+    plain = scenario_from_dict(base)
+    noisy = scenario_from_dict({**base, "effects": [
+        {"name": "gaussian_noise", "sigma": 5}, {"name": "motion_blur", "length_px": 5},
+        {"name": "jpeg", "quality": 50}, {"name": "vignetting", "strength": 0.3}]})
+    a = list(synthscene.iter_samples(plain, frames=2, seed=3))
+    b = list(synthscene.iter_samples(noisy, frames=2, seed=3))
+    c = list(synthscene.iter_samples(noisy, frames=2, seed=3))
+    for x, y, z in zip(a, b, c):
+        assert x.labels == y.labels and len(x.labels) > 0
+        np.testing.assert_array_equal(x.render.instance_ids, y.render.instance_ids)
+        assert np.abs(x.render.rgb.astype(int) - y.render.rgb.astype(int)).mean() > 1.0
+        np.testing.assert_array_equal(y.render.rgb, z.render.rgb)  # reproducible

@@ -242,5 +242,37 @@ def export(
         typer.echo(f"note: {note}")
 
 
+
+@app.command()
+def preview(
+    scene: Annotated[Optional[Path], typer.Argument(  # noqa: UP045 (typer needs Optional)
+        help="Scenario YAML file [default: the bundled scenes/tabletop.yaml].",
+        show_default=False)] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Contact sheet image (PNG).")] = Path(
+        "preview.png"),
+    grid: Annotated[str, typer.Option("--grid", help="COLUMNSxROWS of frames.")] = "4x4",
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Run seed.")] = 0,
+    tile_width: Annotated[int, typer.Option("--tile-width", min=32, max=4096,
+                                            help="Width of each frame, pixels.")] = 320,
+) -> None:
+    """Render a contact sheet of random frames with mask and box overlays (writes no dataset)."""
+    from synthscene.config import load_scenario
+    from synthscene.resources import default_scene_path
+    from synthscene.tools.preview import parse_grid, preview_sheet, write_preview
+
+    try:
+        columns, rows = parse_grid(grid)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        scenario = load_scenario(scene or default_scene_path())
+        sheet = preview_sheet(scenario, columns=columns, rows=rows, seed=seed,
+                              tile_width=tile_width)
+        path = write_preview(sheet, out)
+    except SynthsceneError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{columns * rows} frames of {scenario.spec.name} in {path.resolve()}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

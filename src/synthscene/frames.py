@@ -10,16 +10,20 @@ processes and resume a run. One maker per process; a process that holds one must
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 
-from synthscene.assets import AssetLibrary, AssetSource
+from synthscene.assets import AssetLibrary
+from synthscene.compose import BackgroundLoader, composite_background
 from synthscene.config import Scenario
 from synthscene.labels import annotate
+from synthscene.libraries import PRELOAD_LIMIT, SceneLibraries, build_libraries
 from synthscene.physics import PhysicsSettings, PhysicsSimulator
-from synthscene.randomize.scene import sample_scene
+from synthscene.randomize.registry import apply_effects
+from synthscene.randomize.scene import finish_scene, sample_scene
 from synthscene.render import Renderer, RenderSettings
 from synthscene.seeding import frame_rng
 from synthscene.state import Sample, SceneState
@@ -29,33 +33,23 @@ __all__ = ["PRELOAD_LIMIT", "STAGES", "FrameMaker", "build_library", "physics_se
 
 logger = logging.getLogger(__name__)
 
-PRELOAD_LIMIT = 200
-"""Libraries with at most this many assets are loaded up front, so a broken asset fails before
-any frame is made; larger ones (globs over thousands of files) load each asset on first use."""
-
 STAGES = ("sample", "physics", "render", "labels", "write")
 """Stages timed per frame, in pipeline order (``write`` is timed by whoever writes)."""
 
 
-def build_library(scenario: Scenario) -> AssetLibrary:
-    """Index (and, for small libraries, load) the scenario's assets.
+def build_library(scenario: Scenario) -> SceneLibraries:
+    """Index (and, for small libraries, load) the scenario's assets: labelled objects,
+    distractors and fixtures (:func:`synthscene.libraries.build_libraries`).
 
     Raises
     ------
     AssetError
-        Naming the scenario file and the ``assets[i].source`` field of a bad source.
+        Naming the scenario file and the field (``assets[i].source``, ...) of a bad source.
     """
-    sources = [
-        AssetSource(source=e.source, category=e.category, base_dir=scenario.base_dir,
-                    where=f"{scenario.source}: assets[{i}].source")
-        for i, e in enumerate(scenario.spec.assets)
-    ]
-    library = AssetLibrary(sources)
-    preload_small(library)
-    return library
+    return build_libraries(scenario)
 
 
-def preload_small(library: AssetLibrary) -> None:
+def preload_small(library: AssetLibrary | SceneLibraries) -> None:
     """Load every asset of ``library`` now if it has at most :data:`PRELOAD_LIMIT` of them.
 
     Raises
@@ -114,6 +108,7 @@ class FrameMaker:
         self.seed = int(seed)
         self._physics: PhysicsSimulator | None = None
         self._renderer: Renderer | None = None
+        self._backgrounds = BackgroundLoader()
 
     def __enter__(self) -> FrameMaker:
         """Open the pybullet client and the GL context.
@@ -209,31 +204,45 @@ class FrameMaker:
             index = int(index)
             if index < 0:
                 raise ValueError(f"frame_index must be >= 0, got {index}")
-            state, timings = self._settled(index)
+            state, timings, rng = self._settled(index)
             if pending is not None:
                 yield self._collect(*pending)
             t0 = time.perf_counter()
             frame = self._renderer.submit(state)
             timings["render"] = time.perf_counter() - t0
-            pending = (index, state, timings, frame)
+            pending = (index, state, timings, frame, rng)
         if pending is not None:
             yield self._collect(*pending)
 
-    def _settled(self, index: int) -> tuple[SceneState, dict[str, float]]:
+    def _settled(self, index: int):
+        """Sample and settle frame ``index``; return the state, timings and the frame's
+        generator (its later draws make the sensor effects)."""
+        rng = frame_rng(self.seed, index)
         t0 = time.perf_counter()
-        state = sample_scene(self.scenario, self.library, rng=frame_rng(self.seed, index),
-                             seed=(self.seed, index))
+        state = sample_scene(self.scenario, self.library, rng=rng, seed=(self.seed, index))
         t1 = time.perf_counter()
         state = self._physics.settle(state)
+        state = finish_scene(self.scenario, self.library, state, rng=rng)
         t2 = time.perf_counter()
-        return state, {"sample": t1 - t0, "physics": t2 - t1}
+        return state, {"sample": t1 - t0, "physics": t2 - t1}, rng
 
-    @staticmethod
-    def _collect(index: int, state: SceneState, timings: dict[str, float], frame) -> Sample:
+    def _collect(self, index: int, state: SceneState, timings: dict[str, float], frame,
+                 rng) -> Sample:
+        """Wait for a submitted frame, label it, then composite its background and apply the
+        sensor effects to its RGB (neither moves a labelled pixel)."""
         t0 = time.perf_counter()
         output = frame.result()
         t1 = time.perf_counter()
         labels = annotate(state, output)
+        rgb = output.rgb
+        if state.background_image is not None:
+            background = self._backgrounds.frame(state.background_image, rgb.shape[1],
+                                                 rgb.shape[0])
+            rgb = composite_background(rgb, output.depth, background)
+        if self.scenario.spec.effects:
+            rgb = apply_effects(self.scenario.spec.effects, rgb, rng=rng)
+        if rgb is not output.rgb:
+            output = dataclasses.replace(output, rgb=rgb)
         timings["render"] += t1 - t0
         timings["labels"] = time.perf_counter() - t1
         return Sample(frame_index=index, state=state, render=output, labels=labels,

@@ -11,6 +11,7 @@ always gives the same files.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -64,27 +65,73 @@ def draw_annotations(dataset: CocoDataset, image: dict) -> np.ndarray:
         If a segmentation cannot be decoded.
     """
     rgb = dataset.read_rgb(image)
-    annotations = dataset.annotations_of(image)
+    items = []
+    for ann in dataset.annotations_of(image):
+        category = dataset.category_by_id.get(ann["category_id"], {})
+        items.append(OverlayItem(
+            mask=dataset.mask(ann, image), bbox=tuple(float(v) for v in ann["bbox"]),
+            name=str(category.get("name", ann["category_id"])),
+            keypoints=ann.get("keypoints"), skeleton=category.get("skeleton", []),
+        ))
+    return draw_overlay(rgb, items)
+
+
+@dataclass(frozen=True, eq=False)
+class OverlayItem:
+    """One labelled instance to draw.
+
+    Attributes
+    ----------
+    mask : (H, W) bool
+    bbox : (4,) tuple of float
+        COCO ``[x, y, width, height]`` in pixels.
+    name : str
+        Class name written at the box.
+    keypoints : list of float or None
+        COCO ``[x1, y1, v1, ...]``.
+    skeleton : list of (int, int)
+        1-based keypoint pairs to join.
+    """
+
+    mask: np.ndarray
+    bbox: tuple[float, float, float, float]
+    name: str
+    keypoints: list[float] | None = None
+    skeleton: list = field(default_factory=list)
+
+
+def draw_overlay(rgb: np.ndarray, items: list[OverlayItem]) -> np.ndarray:
+    """Draw semi-transparent masks, their outlines, boxes, class names and keypoints.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+    items : list of OverlayItem
+
+    Returns
+    -------
+    (H, W, 3) uint8
+        A new RGB image.
+    """
     fill = rgb.copy()
-    colours = [_colour(k) for k in range(len(annotations))]
-    masks = [dataset.mask(ann, image) for ann in annotations]
-    for mask, colour in zip(masks, colours):
-        fill[mask] = colour
+    colours = [_colour(k) for k in range(len(items))]
+    for item, colour in zip(items, colours):
+        fill[item.mask] = colour
     canvas = cv2.addWeighted(rgb, 1.0 - MASK_ALPHA, fill, MASK_ALPHA, 0.0)
-    scale = max(0.35, min(image["width"], image["height"]) / 900.0)
+    height, width = rgb.shape[:2]
+    scale = max(0.35, min(width, height) / 900.0)
     thickness = 1 if scale < 0.7 else 2
-    for ann, mask, colour in zip(annotations, masks, colours):
-        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP,
+    for item, colour in zip(items, colours):
+        contours, _ = cv2.findContours(item.mask.astype(np.uint8), cv2.RETR_CCOMP,
                                        cv2.CHAIN_APPROX_SIMPLE)
         cv2.drawContours(canvas, contours, -1, colour, 1, cv2.LINE_8)
-        x, y, w, h = (float(v) for v in ann["bbox"])
+        x, y, w, h = item.bbox
         top_left = (int(round(x)), int(round(y)))
         bottom_right = (int(round(x + w)) - 1, int(round(y + h)) - 1)
         cv2.rectangle(canvas, top_left, bottom_right, colour, thickness, cv2.LINE_8)
-        category = dataset.category_by_id.get(ann["category_id"], {})
-        _label(canvas, str(category.get("name", ann["category_id"])), top_left, colour, scale)
-        if "keypoints" in ann:
-            _keypoints(canvas, ann["keypoints"], category.get("skeleton", []), colour)
+        _label(canvas, item.name, top_left, colour, scale)
+        if item.keypoints is not None:
+            _keypoints(canvas, item.keypoints, item.skeleton, colour)
     return canvas
 
 
