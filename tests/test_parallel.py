@@ -29,9 +29,7 @@ SCENE = {
                {"source": "primitive:cylinder"}],
     "objects": {"count": {"randint": [2, 5]}, "size_m": {"uniform": [0.08, 0.15]},
                 "drop_region": {"x_m": [-0.2, 0.2], "y_m": [-0.2, 0.2], "z_m": [0.05, 0.2]}},
-    # One light: pyrender keeps lights in sets ordered by memory address, so with several the
-    # shader's sum can round differently from run to run (a render.py issue, reported).
-    "lights": {"count": 1},
+    "lights": {"count": {"randint": [2, 4]}},  # several: their order must not vary by process
     "camera": {"distance_m": {"uniform": [0.7, 1.0]}},
     "physics": {"max_steps": 300},
 }

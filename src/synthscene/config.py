@@ -330,7 +330,8 @@ class RenderSpec(_Spec):
 class OutputsSpec(_Spec):
     """Which labels are made beyond RGB, COCO masks and boxes.
 
-    Per image (files next to the RGB image; encodings in :mod:`synthscene.writers.maps`):
+    Per image (files in folders beside ``images/``, named like the image; encodings and
+    folders in :mod:`synthscene.writers.maps`):
     ``depth_png`` (16-bit PNG, millimetres), ``depth_npy`` (float32 metres), ``normals``
     (camera-frame normals as an 8-bit RGB PNG), ``semantic_mask`` (16-bit PNG of category ids,
     with "ground" and "background" stuff ids), ``instance_mask`` (16-bit PNG of instance ids).

@@ -19,7 +19,7 @@ from types import TracebackType
 from synthscene.assets import AssetLibrary
 from synthscene.compose import BackgroundLoader, composite_background
 from synthscene.config import Scenario
-from synthscene.labels import annotate
+from synthscene.labels import LabelFilter, annotate
 from synthscene.libraries import PRELOAD_LIMIT, SceneLibraries, build_libraries
 from synthscene.physics import PhysicsSettings, PhysicsSimulator
 from synthscene.randomize.registry import apply_effects
@@ -73,8 +73,16 @@ def physics_settings(scenario: Scenario) -> PhysicsSettings:
 
 def render_settings(scenario: Scenario) -> RenderSettings:
     """The :class:`RenderSettings` a scenario asks for."""
-    r = scenario.spec.render
-    return RenderSettings(shading=r.shading, shadows=r.shadows, msaa_samples=r.msaa_samples)
+    r, outputs = scenario.spec.render, scenario.spec.outputs
+    return RenderSettings(shading=r.shading, shadows=r.shadows, msaa_samples=r.msaa_samples,
+                          normals=outputs.normals, amodal=outputs.amodal)
+
+
+def label_filter(scenario: Scenario) -> LabelFilter:
+    """The :class:`~synthscene.labels.LabelFilter` of a scenario's ``labels:`` section."""
+    f = scenario.spec.labels
+    return LabelFilter(min_visible_px=f.min_visible_px, min_visib_fract=f.min_visib_fract,
+                       label_truncated=f.label_truncated)
 
 
 class FrameMaker:
@@ -109,6 +117,8 @@ class FrameMaker:
         self._physics: PhysicsSimulator | None = None
         self._renderer: Renderer | None = None
         self._backgrounds = BackgroundLoader()
+        self._label_filter = label_filter(scenario)
+        self._model_bounds: dict[str, object] = {}  # asset key -> (2, 3) mesh bounds
 
     def __enter__(self) -> FrameMaker:
         """Open the pybullet client and the GL context.
@@ -226,6 +236,13 @@ class FrameMaker:
         t2 = time.perf_counter()
         return state, {"sample": t1 - t0, "physics": t2 - t1}, rng
 
+    def _bounds_of(self, state: SceneState) -> dict[str, object]:
+        """Bounds of the normalised mesh of every labelled object's asset (cached)."""
+        for obj in state.objects:
+            if obj.labelled and obj.asset_key not in self._model_bounds:
+                self._model_bounds[obj.asset_key] = self.library.get(obj.asset_key).mesh.bounds
+        return self._model_bounds
+
     def _collect(self, index: int, state: SceneState, timings: dict[str, float], frame,
                  rng) -> Sample:
         """Wait for a submitted frame, label it, then composite its background and apply the
@@ -233,7 +250,10 @@ class FrameMaker:
         t0 = time.perf_counter()
         output = frame.result()
         t1 = time.perf_counter()
-        labels = annotate(state, output)
+        outputs = self.scenario.spec.outputs
+        labels = annotate(state, output, pose=outputs.pose, keypoints=outputs.keypoints,
+                          model_bounds=self._bounds_of(state) if outputs.keypoints else None,
+                          filters=self._label_filter)
         rgb = output.rgb
         if state.background_image is not None:
             background = self._backgrounds.frame(state.background_image, rgb.shape[1],

@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import trimesh
 
-from synthscene.errors import AssetError
+from synthscene.errors import AssetError, SynthsceneError
 
 if TYPE_CHECKING:
     from synthscene.state import SceneObject, SceneState
@@ -690,7 +690,11 @@ class PhysicsSimulator:
             meshes = [(hull.shrunk(shrink), hull.faces) for hull in model.hulls]
             suffix = ".stl" if len(meshes) == 1 else ".obj"
             file = self._folder / f"asset{model.index}_scale{bucket}{suffix}"
-            (_write_stl if len(meshes) == 1 else _write_obj)(file, meshes)
+            try:
+                (_write_stl if len(meshes) == 1 else _write_obj)(file, meshes)
+            except OSError as exc:
+                raise SynthsceneError(f"cannot write the collision shape file {file}: "
+                                      f"{exc.strerror or exc}") from None
             path = str(file)
             self._files[(model.index, bucket)] = path
         return path

@@ -34,6 +34,7 @@ from synthscene.ray_executor import require_ray, run_ray
 from synthscene.runfolder import RunFolder, RunManifest, scenario_sha256
 from synthscene.state import Sample
 from synthscene.worker import FrameDone, FrameJob
+from synthscene.writers.maps import stuff_categories
 
 __all__ = ["PRELOAD_LIMIT", "STAGES", "FrameDone", "GenerateSummary", "build_library",
            "generate", "iter_samples", "physics_settings", "render_settings"]
@@ -235,8 +236,12 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
             finally:
                 if executor == "local":
                     folder.remove_temporaries()
-        instances = folder.finalize(frames, categories=library.categories,
-                                    description=description)
+        outputs = scenario.spec.outputs
+        category_ids = {name: i + 1 for i, name in enumerate(library.categories)}
+        instances = folder.finalize(
+            frames, categories=library.categories, description=description,
+            keypoints=outputs.keypoints,
+            stuff_categories=stuff_categories(category_ids) if outputs.semantic_mask else None)
     return GenerateSummary(frames=frames, instances=instances,
                            seconds=time.perf_counter() - start_time, out_dir=out_dir,
                            annotations=folder.annotations_path, stage_seconds=totals,

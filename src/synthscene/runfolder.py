@@ -36,7 +36,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ from synthscene.writers.coco import (
     write_dataset,
     write_png,
 )
+from synthscene.writers.maps import MAP_FOLDERS
 
 try:  # POSIX only; elsewhere two runs into one folder are not detected
     import fcntl
@@ -261,7 +262,8 @@ class RunFolder:
         held = self._holds_dataset()
         previous = None
         if overwrite:
-            self._remove([p for p in (self.annotations_path, self.images_dir, self.state_dir)
+            self._remove([p for p in (self.annotations_path, self.images_dir, self.state_dir,
+                                      *(self.out_dir / f for f in set(MAP_FOLDERS.values())))
                           if p.exists()])
         elif held and resume:
             if not self.manifest_path.exists():
@@ -363,7 +365,8 @@ class RunFolder:
         """``.synthscene/frames/000001.json`` for frame 0."""
         return self.frames_dir / f"{frame_index + 1:06d}.json"
 
-    def save_frame(self, frame_index: int, png: bytes, record: dict[str, Any]) -> None:
+    def save_frame(self, frame_index: int, png: bytes, record: dict[str, Any],
+                   extra_files: Mapping[str, bytes] | None = None) -> None:
         """Write a frame's PNG, then its record, each atomically (rule 2).
 
         Parameters
@@ -380,6 +383,11 @@ class RunFolder:
             If either file cannot be written (no space left, folder removed, ...).
         """
         write_png(self.images_dir / image_file_name(frame_index), png)
+        for name, content in (extra_files or {}).items():  # depth, normals, masks
+            path = self.out_dir / name
+            if not path.parent.is_dir():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, content)
         data = json.dumps({**record, "png_size": len(png)}, separators=(",", ":"),
                           allow_nan=False)
         write_atomic(self.record_path(frame_index), data.encode("utf-8"))
@@ -396,7 +404,9 @@ class RunFolder:
                 raise OutputError(f"cannot read {path}: {exc}; run again with --resume") from None
 
     # ------------------------------------------------------------------ finishing
-    def finalize(self, frames: int, *, categories: Sequence[str], description: str) -> int:
+    def finalize(self, frames: int, *, categories: Sequence[str], description: str,
+                 keypoints: bool = False,
+                 stuff_categories: Sequence[Mapping[str, Any]] | None = None) -> int:
         """Merge every frame's record into ``annotations.json`` (rule 3); return annotations.
 
         Raises
@@ -406,7 +416,8 @@ class RunFolder:
             left unfinished and resumable.
         """
         count = write_dataset(self.annotations_path, self._records(frames),
-                              categories=categories, description=description)
+                              categories=categories, description=description,
+                              keypoints=keypoints, stuff_categories=stuff_categories)
         self._remove_records()
         return count
 

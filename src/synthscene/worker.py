@@ -31,6 +31,7 @@ from synthscene.frames import FrameMaker, preload_small
 from synthscene.runfolder import RunFolder
 from synthscene.state import Sample
 from synthscene.writers.coco import encode_png, frame_record
+from synthscene.writers.maps import encode_frame_maps
 
 __all__ = ["ErrorReport", "FrameDone", "FrameJob", "FrameWorker", "error_from_report",
            "error_report", "rss_bytes"]
@@ -207,8 +208,13 @@ class FrameWorker:
     def _write(self, sample: Sample) -> None:
         t0 = time.perf_counter()
         record = frame_record(sample, self._category_ids)
+        maps, fields = encode_frame_maps(sample.frame_index, sample.render, sample.labels,
+                                         self.job.scenario.spec.outputs,
+                                         category_ids=self._category_ids,
+                                         compression=self._compression)
+        record["image"].update(fields)
         png = encode_png(sample.render.rgb, self._compression)
-        self._folder.save_frame(sample.frame_index, png, record)
+        self._folder.save_frame(sample.frame_index, png, record, extra_files=maps)
         timings = {**sample.timings, "write": time.perf_counter() - t0}
         self._on_done(FrameDone(frame_index=sample.frame_index,
                                 instances=len(record["annotations"]), timings=timings,

@@ -45,6 +45,7 @@ import numpy as np
 import synthscene
 from synthscene.errors import OutputError
 from synthscene.fileio import probe_writable, write_atomic, write_atomic_stream
+from synthscene.labels import KEYPOINT_NAMES, KEYPOINT_SKELETON
 from synthscene.state import Sample
 
 __all__ = [
@@ -56,6 +57,13 @@ logger = logging.getLogger(__name__)
 
 ANNOTATIONS_NAME = "annotations.json"
 IMAGES_DIR = "images"
+ANNOTATION_EXTRAS = (
+    "amodal_bbox", "amodal_area", "amodal_segmentation", "visib_fract", "truncation",
+    "cam_R_m2c", "cam_t_m2c", "world_from_object", "object_scale_m", "keypoints",
+    "num_keypoints",
+)
+"""Optional :class:`~synthscene.state.InstanceLabel` fields copied into an annotation when set."""
+
 MAX_PENDING_IMAGES = 4
 """Frames whose PNG may wait for the encoder thread before :meth:`CocoWriter.write` blocks."""
 
@@ -130,6 +138,8 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int]) -> dict[str, A
                 "iscrowd": 0,
                 "segmentation": {"size": size, "counts": counts},
                 "instance_id": int(label.instance_id),
+                **{name: _json_ready(getattr(label, name)) for name in ANNOTATION_EXTRAS
+                   if getattr(label, name) is not None},
             }
         )
 
@@ -201,6 +211,8 @@ def write_dataset(
     *,
     categories: Sequence[str],
     description: str = "synthscene dataset",
+    keypoints: bool = False,
+    stuff_categories: Sequence[Mapping[str, Any]] | None = None,
 ) -> int:
     """Merge per-frame records into a COCO instances file, atomically and in flat memory.
 
@@ -243,6 +255,13 @@ def write_dataset(
         {"id": i + 1, "name": str(name), "supercategory": "object"}
         for i, name in enumerate(categories)
     ]
+    if keypoints:
+        for entry in category_list:
+            entry["keypoints"] = list(KEYPOINT_NAMES)
+            entry["skeleton"] = [list(edge) for edge in KEYPOINT_SKELETON]
+    stuff = b""
+    if stuff_categories is not None:
+        stuff = b',"stuff_categories":' + _dumps([dict(s) for s in stuff_categories])
     count = 0
 
     def fill(handle: BinaryIO) -> None:
@@ -264,11 +283,18 @@ def write_dataset(
             spool.seek(0)
             while chunk := spool.read(1 << 20):
                 handle.write(chunk)
-            handle.write(b'],"categories":' + _dumps(category_list) + b"}")
+            handle.write(b'],"categories":' + _dumps(category_list) + stuff + b"}")
 
     write_atomic_stream(path, fill, durable=True)
     logger.info("wrote %s (%d annotations)", path, count)
     return count
+
+
+def _json_ready(value: Any) -> Any:
+    """Tuples (nested) as lists, for json."""
+    if isinstance(value, (tuple, list)):
+        return [_json_ready(v) for v in value]
+    return value
 
 
 def _dumps(value: Any) -> bytes:
