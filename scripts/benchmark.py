@@ -55,6 +55,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--shading", choices=["lit", "flat"], default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--textures", action="store_true",
+                   help="the randomized workload: a random procedural texture on every object "
+                        "and on the ground (issue 3's benchmark)")
+    p.add_argument("--all-outputs", action="store_true",
+                   help="every optional output on (depth, normals, semantic and instance masks)")
     p.add_argument("--workers", type=int, default=None,
                    help="measure synthscene.generate with N worker processes (1: in-process)")
     p.add_argument("--soak", type=int, default=None, metavar="FRAMES",
@@ -180,6 +185,14 @@ def main() -> None:
     data["image"] = {"width": args.width, "height": args.height}
     if args.shading:
         data.setdefault("render", {})["shading"] = args.shading
+    if args.textures:
+        for section in ("objects", "ground"):
+            material = data.setdefault(section, {}).setdefault("material", {})
+            material["texture"] = {"probability": 1.0}
+    if args.all_outputs:
+        from synthscene.config import OutputsSpec
+
+        data["outputs"] = dict.fromkeys(OutputsSpec.model_fields, True)
     scenario = scenario_from_dict(data, source=str(path), base_dir=path.parent)
 
     t0 = time.perf_counter()
@@ -195,6 +208,8 @@ def main() -> None:
             f"{args.runs} runs x {args.frames} frames (+{args.warmup} warm-up per worker)")
     print(f"workload: {path.name}, {args.width}x{args.height}, {args.objects} objects, "
           f"shading={scenario.spec.render.shading}, shadows={scenario.spec.render.shadows}, "
+          f"textures={'on' if args.textures else 'as the scene says'}, "
+          f"all outputs={'on' if args.all_outputs else 'off'}, "
           f"{how}, {runs}")
     print(f"start-up (asset loading): {startup * 1000:.0f} ms")
     if args.soak is not None:

@@ -600,13 +600,7 @@ class Renderer:
             GL.glUniformMatrix4fv(self._uniforms["camera_from_model"], 1, GL.GL_TRUE,
                                   camera_from_model)
             GL.glUniform1i(self._uniforms["instance_id"], int(instance_id))
-            for prim in prims:
-                GL.glBindVertexArray(prim._vaid)
-                if prim.indices is not None:
-                    GL.glDrawElements(prim.mode, prim.indices.size, GL.GL_UNSIGNED_INT,
-                                      ctypes.c_void_p(0))
-                else:
-                    GL.glDrawArrays(prim.mode, 0, len(prim.positions))
+            _draw_primitives(prims)
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
