@@ -29,6 +29,7 @@ from synthscene.frames import (
     physics_settings,
     render_settings,
 )
+from synthscene.models_info import model_entries
 from synthscene.parallel import run_in_process, run_processes
 from synthscene.ray_executor import require_ray, run_ray
 from synthscene.runfolder import RunFolder, RunManifest, scenario_sha256
@@ -241,7 +242,8 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
         instances = folder.finalize(
             frames, categories=library.categories, description=description,
             keypoints=outputs.keypoints,
-            stuff_categories=stuff_categories(category_ids) if outputs.semantic_mask else None)
+            stuff_categories=stuff_categories(category_ids) if outputs.semantic_mask else None,
+            models=model_entries(scenario, library) if outputs.pose else None)
     return GenerateSummary(frames=frames, instances=instances,
                            seconds=time.perf_counter() - start_time, out_dir=out_dir,
                            annotations=folder.annotations_path, stage_seconds=totals,

@@ -406,7 +406,8 @@ class RunFolder:
     # ------------------------------------------------------------------ finishing
     def finalize(self, frames: int, *, categories: Sequence[str], description: str,
                  keypoints: bool = False,
-                 stuff_categories: Sequence[Mapping[str, Any]] | None = None) -> int:
+                 stuff_categories: Sequence[Mapping[str, Any]] | None = None,
+                 models: Sequence[Mapping[str, Any]] | None = None) -> int:
         """Merge every frame's record into ``annotations.json`` (rule 3); return annotations.
 
         Raises
@@ -417,7 +418,8 @@ class RunFolder:
         """
         count = write_dataset(self.annotations_path, self._records(frames),
                               categories=categories, description=description,
-                              keypoints=keypoints, stuff_categories=stuff_categories)
+                              keypoints=keypoints, stuff_categories=stuff_categories,
+                              models=models)
         self._remove_records()
         return count
 

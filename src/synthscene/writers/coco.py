@@ -213,6 +213,7 @@ def write_dataset(
     description: str = "synthscene dataset",
     keypoints: bool = False,
     stuff_categories: Sequence[Mapping[str, Any]] | None = None,
+    models: Sequence[Mapping[str, Any]] | None = None,
 ) -> int:
     """Merge per-frame records into a COCO instances file, atomically and in flat memory.
 
@@ -227,6 +228,12 @@ def write_dataset(
         Category names; ``categories[i]`` has id ``i + 1``.
     description : str
         ``info.description``.
+    keypoints : bool
+        Give every category COCO ``keypoints`` names and a ``skeleton``.
+    stuff_categories : sequence of dict, optional
+        Written as the top-level ``stuff_categories`` (the semantic masks' stuff ids).
+    models : sequence of dict, optional
+        Written as the top-level ``models`` (see :mod:`synthscene.models_info`), when not empty.
 
     Returns
     -------
@@ -262,6 +269,8 @@ def write_dataset(
     stuff = b""
     if stuff_categories is not None:
         stuff = b',"stuff_categories":' + _dumps([dict(s) for s in stuff_categories])
+    if models:
+        stuff += b',"models":' + _dumps([dict(m) for m in models])
     count = 0
 
     def fill(handle: BinaryIO) -> None:
