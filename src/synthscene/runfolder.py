@@ -31,6 +31,7 @@ a second run into the same folder fails at once instead of mixing frames.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -40,6 +41,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
 
 import synthscene
 from synthscene.config import Scenario
@@ -89,10 +93,37 @@ def scenario_sha256(scenario: Scenario, asset_keys: Sequence[str],
         Hex SHA-256 of the canonical JSON (sorted keys) of ``scenario.spec`` (after validation,
         so comments, key order and formatting of the YAML file do not count) and of the assets.
     """
-    payload = {"spec": scenario.spec.model_dump(mode="json"), "assets": list(asset_keys),
+    payload = {"spec": _canonical(scenario.spec), "assets": list(asset_keys),
                "categories": list(categories)}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """A JSON-able form of a validated scenario value that names every type, so that e.g.
+    ``{uniform: [1, 2]}`` and ``{loguniform: [1, 2]}`` differ; functions and classes (inside
+    configured randomizers) become their qualified names, other objects their ``repr``."""
+    if isinstance(value, BaseModel):
+        return {"__type__": type(value).__name__,
+                **{name: _canonical(getattr(value, name)) for name in type(value).model_fields}}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"__type__": type(value).__name__,
+                **{f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}}
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, type) or callable(value):
+        return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '?')}"
+    return repr(value)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, PlainValidator, ValidationError, ValidationInfo
+from pydantic import (
+    BaseModel,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+)
 
 from synthscene import effects as fx
 from synthscene.errors import AssetError, ConfigError
@@ -602,11 +608,26 @@ def _texture_validator(value: Any, info: ValidationInfo) -> TextureSpec | None:
         raise _pydantic_error(exc) from None
 
 
-EffectsField = Annotated[list[ConfiguredEffect], PlainValidator(_effects_validator)]
+def _effects_json(effects: list[ConfiguredEffect]) -> list[dict[str, Any]]:
+    """JSON form of configured effects (``model_dump(mode="json")`` of a scenario, run hashes)."""
+    return [{"name": e.randomizer.name, **e.params.model_dump(mode="json")} for e in effects]
+
+
+def _texture_json(spec: TextureSpec | None) -> dict[str, Any] | None:
+    """JSON form of a configured texture spec (see :func:`_effects_json`)."""
+    if spec is None:
+        return None
+    return {"probability": spec.probability, "kinds": repr(spec.kinds),
+            **{name: c.params.model_dump(mode="json") for name, c in spec.configured.items()}}
+
+
+EffectsField = Annotated[list[ConfiguredEffect], PlainValidator(_effects_validator),
+                         PlainSerializer(_effects_json)]
 """Annotation for a pydantic field holding a list of effects (parsed by :func:`parse_effects`;
 errors name the item, e.g. ``[1].sigma: ...``)."""
 
-TextureField = Annotated[TextureSpec | None, PlainValidator(_texture_validator)]
+TextureField = Annotated[TextureSpec | None, PlainValidator(_texture_validator),
+                         PlainSerializer(_texture_json)]
 """Annotation for a pydantic field holding an optional texture spec (parsed by
 :func:`parse_texture_spec`); relative image folders resolve against the validation context's
 ``base_dir`` (``Model.model_validate(data, context={"base_dir": folder})``), else the current
