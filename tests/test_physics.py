@@ -425,3 +425,34 @@ def test_bad_inputs_raise():
     with PhysicsSimulator(FakeLibrary(), PhysicsSettings()) as sim:
         with pytest.raises(RuntimeError):
             sim.__enter__()
+
+
+def test_merge_hulls_caps_the_count_and_merges_neighbours_first():
+    from scipy.spatial import Delaunay
+
+    from synthscene.physics import merge_hulls
+
+    cube = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=float)
+    # Two clusters far apart, two unit cubes each, touching within a cluster.
+    pieces = [cube, cube + [1, 0, 0], cube + [10, 0, 0], cube + [11, 0, 0]]
+    merged = merge_hulls(pieces, 2)
+    assert len(merged) == 2
+    spans = sorted((p[:, 0].min(), p[:, 0].max()) for p in merged)
+    assert spans == [(0.0, 2.0), (10.0, 12.0)]
+    # Every input point stays inside the merged shape.
+    for piece in pieces:
+        inside = np.zeros(len(piece), dtype=bool)
+        for m in merged:
+            inside |= Delaunay(m).find_simplex(piece, tol=1e-9) >= 0
+        assert inside.all()
+    unchanged = merge_hulls(pieces, 4)
+    assert len(unchanged) == 4
+    assert all(np.array_equal(a, b) for a, b in zip(unchanged, pieces))
+
+
+def test_an_asset_with_many_hulls_settles_with_at_most_max_hulls():
+    from synthscene.physics import PhysicsSettings
+
+    assert PhysicsSettings().max_hulls == 6
+    with pytest.raises(ValueError, match="max_hulls"):
+        PhysicsSettings(max_hulls=0)

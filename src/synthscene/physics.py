@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import trimesh
+from scipy.spatial import ConvexHull, QhullError
 
 from synthscene.errors import AssetError, SynthsceneError
 
@@ -169,6 +170,10 @@ class PhysicsSettings:
         (their density raised). An iterative contact solver cannot hold a heavy object on one a
         hundred times lighter: the light one is pressed into the ground. Resting poses hardly
         depend on the masses.
+    max_hulls : int
+        Most convex hulls per collision shape: an asset with more (a VHACD decomposition) has
+        its closest hulls merged (see :func:`merge_hulls`). Contact cost grows with the hull
+        count (20 teddies of 15 hulls settle in about 120 ms, of 6 hulls in about half).
     """
 
     timestep: float = 1 / 120
@@ -191,6 +196,7 @@ class PhysicsSettings:
     settle_angular_damping: float = 0.999
     settle_rolling_friction: float = 0.03
     max_mass_ratio: float = 2.0
+    max_hulls: int = 6
 
     def __post_init__(self) -> None:
         positive = {
@@ -200,6 +206,7 @@ class PhysicsSettings:
             "check_every": self.check_every,
             "density": self.density,
             "solver_iterations": self.solver_iterations,
+            "max_hulls": self.max_hulls,
         }
         for name, value in positive.items():
             if not value > 0:
@@ -367,6 +374,62 @@ def _box_mesh(points: np.ndarray) -> trimesh.Trimesh:
     middle = (lo + hi) / 2
     signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
     return trimesh.convex.convex_hull(center + (middle + signs * extent / 2) @ axes.T)
+
+
+def _hull_volume(points: np.ndarray) -> float:
+    try:
+        return float(ConvexHull(points).volume)
+    except (QhullError, ValueError):  # flat or too few points
+        return 0.0
+
+
+def merge_hulls(hulls: Sequence[np.ndarray], max_hulls: int) -> list[np.ndarray]:
+    """Merge convex pieces until at most ``max_hulls`` remain.
+
+    Greedy: each step merges the pair whose joint convex hull adds the least volume to the two
+    hulls' volumes (so adjacent pieces of one limb merge before pieces across a gap). The
+    result covers everything the input covered; it fills the concavities between merged pieces.
+
+    Parameters
+    ----------
+    hulls : sequence of (n_i, 3) float64
+        Convex pieces' points, in the asset's normalised frame.
+    max_hulls : int
+        >= 1.
+
+    Returns
+    -------
+    list of (m_j, 3) float64
+        The pieces' points (merged pieces hold the vertices of their joint hull); the input
+        itself when it has at most ``max_hulls`` pieces.
+    """
+    pieces = [np.asarray(h, dtype=np.float64).reshape(-1, 3) for h in hulls]
+    if len(pieces) <= max_hulls:
+        return pieces
+    volumes = [_hull_volume(p) for p in pieces]
+    joint: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
+
+    def pair(i: int, j: int) -> tuple[float, np.ndarray]:
+        key = (i, j) if i < j else (j, i)
+        if key not in joint:
+            points = np.vstack([pieces[i], pieces[j]])
+            try:
+                hull = ConvexHull(points)
+                points, volume = points[hull.vertices], float(hull.volume)
+            except (QhullError, ValueError):
+                volume = 0.0
+            joint[key] = (volume - volumes[i] - volumes[j], points)
+        return joint[key]
+
+    alive = list(range(len(pieces)))
+    while len(alive) > max_hulls:
+        best = min(((pair(i, j)[0], i, j) for n, i in enumerate(alive) for j in alive[n + 1:]),
+                   key=lambda item: item[0])
+        _, i, j = best
+        pieces.append(pair(i, j)[1])
+        volumes.append(_hull_volume(pieces[-1]))
+        alive = [k for k in alive if k not in (i, j)] + [len(pieces) - 1]
+    return [pieces[k] for k in alive]
 
 
 def _hull(points: np.ndarray) -> _Hull:
@@ -640,6 +703,7 @@ class PhysicsSimulator:
             if len(raw) == 0:
                 raise AssetError(f"asset {key!r} has no collision hull")
             try:
+                raw = merge_hulls(raw, self._settings.max_hulls)
                 hulls = tuple(_hull(points) for points in raw)
             except AssetError as error:
                 raise AssetError(f"asset {key!r}: {error}") from error
