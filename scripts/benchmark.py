@@ -59,7 +59,8 @@ def parse_args() -> argparse.Namespace:
                    help="the randomized workload: a random procedural texture on every object "
                         "and on the ground (issue 3's benchmark)")
     p.add_argument("--all-outputs", action="store_true",
-                   help="every optional output on (depth, normals, semantic and instance masks)")
+                   help="every optional output on (depth, normals, semantic and instance masks); "
+                        "measured through synthscene.generate, which writes their files")
     p.add_argument("--workers", type=int, default=None,
                    help="measure synthscene.generate with N worker processes (1: in-process)")
     p.add_argument("--soak", type=int, default=None, metavar="FRAMES",
@@ -199,6 +200,8 @@ def main() -> None:
     library = build_library(scenario)
     startup = time.perf_counter() - t0
     workers = args.workers if args.soak is None else (args.workers or 1)
+    if args.all_outputs and workers is None:
+        workers = 1  # the per-image map files are written by generate's frame writer
     print(f"synthscene {synthscene.__version__} benchmark")
     print(f"machine : {machine()}")
     print(f"GL      : {gl_renderer()}")
