@@ -316,30 +316,44 @@ class _SharedPrimitive(pyrender.Primitive):
         pass
 
 
-def _pyrender_material(material: Material, base: pyrender.Primitive) -> pyrender.Material:
-    """The single-sided pyrender material of a :class:`~synthscene.state.Material` drawn on the
-    base primitive ``base``.
+def _pyrender_materials(material: Material,
+                        bases: list[pyrender.Primitive]) -> list[pyrender.Material]:
+    """The single-sided pyrender material of a :class:`~synthscene.state.Material` for each base
+    primitive of one object.
 
     ``material.use_asset_texture`` with a base that has its own base-colour texture gives the
     asset's own material. ``material.texture`` on a base with texture coordinates gives that
     texture (uploaded by pyrender for this frame only, freed when it leaves the scene), with a
-    white base-colour factor. Otherwise the plain base colour.
+    white base-colour factor. Otherwise the plain base colour. The textured and the plain
+    material are each made once per object, so a texture is uploaded once whatever the number
+    of primitives.
     """
-    own = base.material
-    if material.use_asset_texture and getattr(own, "baseColorTexture", None) is not None:
-        return own
-    texture = None
-    color = np.asarray(material.base_color, dtype=np.float64)
-    if material.texture is not None and base.texcoord_0 is not None:
-        texture = pyrender.Texture(source=np.ascontiguousarray(material.texture),
-                                   source_channels="RGB")
-        color = np.array([1.0, 1.0, 1.0, color[3]])
-    return pyrender.MetallicRoughnessMaterial(
-        baseColorFactor=color,
-        baseColorTexture=texture,
-        metallicFactor=float(material.metallic),
-        roughnessFactor=float(material.roughness),
-    )
+    made: dict[bool, pyrender.MetallicRoughnessMaterial] = {}
+
+    def plain_or_textured(textured: bool) -> pyrender.MetallicRoughnessMaterial:
+        if textured not in made:
+            color = np.asarray(material.base_color, dtype=np.float64)
+            texture = None
+            if textured:
+                texture = pyrender.Texture(source=np.ascontiguousarray(material.texture),
+                                           source_channels="RGB")
+                color = np.array([1.0, 1.0, 1.0, color[3]])
+            made[textured] = pyrender.MetallicRoughnessMaterial(
+                baseColorFactor=color, baseColorTexture=texture,
+                metallicFactor=float(material.metallic),
+                roughnessFactor=float(material.roughness),
+            )
+        return made[textured]
+
+    out = []
+    for base in bases:
+        own = base.material
+        if material.use_asset_texture and getattr(own, "baseColorTexture", None) is not None:
+            out.append(own)
+        else:
+            out.append(plain_or_textured(material.texture is not None
+                                         and base.texcoord_0 is not None))
+    return out
 
 
 def _with_texture_coordinates(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
@@ -516,7 +530,8 @@ class Renderer:
 
     # -- per frame ---------------------------------------------------------------------------
     def _proxy_mesh(self, bases: list[pyrender.Primitive], material: Material) -> pyrender.Mesh:
-        prims = [_SharedPrimitive(b, _pyrender_material(material, b)) for b in bases]
+        materials = _pyrender_materials(material, bases)
+        prims = [_SharedPrimitive(b, m) for b, m in zip(bases, materials)]
         return pyrender.Mesh(primitives=prims)
 
     def _build_scene(self, state: SceneState) -> tuple[pyrender.Scene, list]:
