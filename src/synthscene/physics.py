@@ -407,6 +407,7 @@ def merge_hulls(hulls: Sequence[np.ndarray], max_hulls: int) -> list[np.ndarray]
     if len(pieces) <= max_hulls:
         return pieces
     volumes = [_hull_volume(p) for p in pieces]
+    # (i, j) -> (joint hull volume, joint hull vertices)
     joint: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
 
     def pair(i: int, j: int) -> tuple[float, np.ndarray]:
@@ -418,16 +419,20 @@ def merge_hulls(hulls: Sequence[np.ndarray], max_hulls: int) -> list[np.ndarray]
                 points, volume = points[hull.vertices], float(hull.volume)
             except (QhullError, ValueError):
                 volume = 0.0
-            joint[key] = (volume - volumes[i] - volumes[j], points)
+            joint[key] = (volume, points)
         return joint[key]
+
+    def added_volume(i: int, j: int) -> float:
+        return pair(i, j)[0] - volumes[i] - volumes[j]
 
     alive = list(range(len(pieces)))
     while len(alive) > max_hulls:
-        best = min(((pair(i, j)[0], i, j) for n, i in enumerate(alive) for j in alive[n + 1:]),
-                   key=lambda item: item[0])
-        _, i, j = best
-        pieces.append(pair(i, j)[1])
-        volumes.append(_hull_volume(pieces[-1]))
+        _, i, j = min(((added_volume(i, j), i, j)
+                       for n, i in enumerate(alive) for j in alive[n + 1:]),
+                      key=lambda item: item[0])
+        volume, points = pair(i, j)
+        pieces.append(points)
+        volumes.append(volume)
         alive = [k for k in alive if k not in (i, j)] + [len(pieces) - 1]
     return [pieces[k] for k in alive]
 
