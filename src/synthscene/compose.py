@@ -103,7 +103,10 @@ class BackgroundLoader:
         if image is not None:
             self._cache.move_to_end(path)
             return image
-        data = np.fromfile(path, dtype=np.uint8) if _exists(path) else None
+        try:
+            data = np.fromfile(path, dtype=np.uint8)
+        except OSError:
+            data = None
         bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data is not None and data.size else None
         if bgr is None:
             raise AssetError(f"{path}: cannot read this background image")
@@ -117,11 +120,3 @@ class BackgroundLoader:
         """The background of one frame, (height, width, 3) uint8 RGB."""
         return crop_to_frame(self.load(background.path), width, height, background.zoom,
                              background.offset)
-
-
-def _exists(path: str) -> bool:
-    try:
-        with open(path, "rb"):
-            return True
-    except OSError:
-        return False
