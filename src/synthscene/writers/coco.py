@@ -39,7 +39,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 
-import cv2
 import numpy as np
 
 import synthscene
@@ -47,6 +46,7 @@ from synthscene.errors import OutputError
 from synthscene.fileio import probe_writable, write_atomic, write_atomic_stream
 from synthscene.labels import KEYPOINT_NAMES, KEYPOINT_SKELETON
 from synthscene.state import Sample
+from synthscene.writers.maps import png_bytes
 
 __all__ = [
     "ANNOTATIONS_NAME", "IMAGES_DIR", "CocoWriter", "encode_png", "frame_record",
@@ -182,13 +182,7 @@ def encode_png(rgb: np.ndarray, compression: int) -> bytes:
         raise ValueError(
             f"rgb must be (H, W, 3) uint8, got shape {rgb.shape} dtype {rgb.dtype}"
         )
-    if not 0 <= int(compression) <= 9:
-        raise ValueError(f"png compression must be in 0-9, got {compression}")
-    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    ok, buffer = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, int(compression)])
-    if not ok:  # pragma: no cover - OpenCV fails only on bad input, checked above
-        raise ValueError("OpenCV could not encode the image as PNG")
-    return buffer.tobytes()
+    return png_bytes(rgb, compression)
 
 
 def write_png(path: Path, png: bytes) -> None:
