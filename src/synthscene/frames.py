@@ -20,7 +20,7 @@ from synthscene.assets import AssetLibrary
 from synthscene.compose import BackgroundLoader, composite_background
 from synthscene.config import Scenario
 from synthscene.labels import LabelFilter, annotate
-from synthscene.libraries import PRELOAD_LIMIT, SceneLibraries, build_libraries
+from synthscene.libraries import SceneLibraries, build_libraries, scene_libraries
 from synthscene.physics import PhysicsSettings, PhysicsSimulator
 from synthscene.randomize.registry import apply_effects
 from synthscene.randomize.scene import finish_scene, sample_scene
@@ -28,7 +28,7 @@ from synthscene.render import Renderer, RenderSettings
 from synthscene.seeding import frame_rng
 from synthscene.state import Sample, SceneState
 
-__all__ = ["PRELOAD_LIMIT", "STAGES", "FrameMaker", "build_library", "physics_settings",
+__all__ = ["STAGES", "FrameMaker", "build_library", "physics_settings",
            "render_settings"]
 
 logger = logging.getLogger(__name__)
@@ -47,18 +47,6 @@ def build_library(scenario: Scenario) -> SceneLibraries:
         Naming the scenario file and the field (``assets[i].source``, ...) of a bad source.
     """
     return build_libraries(scenario)
-
-
-def preload_small(library: AssetLibrary | SceneLibraries) -> None:
-    """Load every asset of ``library`` now if it has at most :data:`PRELOAD_LIMIT` of them.
-
-    Raises
-    ------
-    AssetError
-        For a missing or unreadable asset.
-    """
-    if len(library) <= PRELOAD_LIMIT:
-        library.preload()
 
 
 def physics_settings(scenario: Scenario) -> PhysicsSettings:
@@ -91,9 +79,10 @@ class FrameMaker:
     Parameters
     ----------
     scenario : Scenario
-    library : AssetLibrary
-        The scenario's assets (:func:`build_library`); meshes are uploaded to GL and their
-        collision shapes built once, on first use, and reused for every frame.
+    library : SceneLibraries or AssetLibrary
+        The scenario's assets (:func:`build_library`); a plain library of ``scenario.assets``
+        gets the scenario's distractor and fixture libraries added. Meshes are uploaded to GL and
+        their collision shapes built once, on first use, and reused for every frame.
     seed : int
         Run seed, >= 0.
 
@@ -101,6 +90,9 @@ class FrameMaker:
     ------
     ValueError
         If ``seed`` is negative.
+    AssetError, ConfigError
+        If ``library`` is a plain library and the scenario's other assets or background images
+        cannot be indexed.
 
     Examples
     --------
@@ -108,11 +100,12 @@ class FrameMaker:
     ...     sample = maker.make(41)   # the same bytes as frame 41 of any other run with seed 0
     """
 
-    def __init__(self, scenario: Scenario, library: AssetLibrary, *, seed: int) -> None:
+    def __init__(self, scenario: Scenario, library: AssetLibrary | SceneLibraries, *,
+                 seed: int) -> None:
         if seed < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
         self.scenario = scenario
-        self.library = library
+        self.library = scene_libraries(scenario, library)
         self.seed = int(seed)
         self._physics: PhysicsSimulator | None = None
         self._renderer: Renderer | None = None

@@ -10,10 +10,11 @@ renders and simulates.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from synthscene.assets import Asset, AssetLibrary, AssetSource
+from synthscene.assets import Asset, AssetLibrary, AssetSource, bundled_assets_dir
 from synthscene.config import Scenario
-from synthscene.errors import AssetError
+from synthscene.errors import AssetError, ConfigError
 
 PRELOAD_LIMIT = 200
 """Libraries with at most this many assets are loaded up front, so a broken asset fails before
@@ -32,12 +33,15 @@ class SceneLibraries:
     fixture_keys : tuple of str
         The asset key of each entry of ``scenario.fixtures``, in order.
     fixtures : AssetLibrary or None
+    backgrounds : tuple of str
+        The image files of ``background.images`` (see :func:`background_images`).
     """
 
     objects: AssetLibrary
     distractors: AssetLibrary | None = None
     fixtures: AssetLibrary | None = None
     fixture_keys: tuple[str, ...] = ()
+    backgrounds: tuple[str, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -78,14 +82,53 @@ class SceneLibraries:
                 library.preload()
 
 
-def build_libraries(scenario: Scenario) -> SceneLibraries:
-    """Index (and, for small libraries, load) the scenario's assets.
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def background_images(scenario: Scenario) -> tuple[str, ...]:
+    """Sorted image files of ``background.images`` (empty if not set): a folder relative to
+    the scenario file, or ``"assets:NAME"`` inside the bundled ``assets/``.
+
+    Raises
+    ------
+    ConfigError
+        If the folder does not exist or holds no image.
+    """
+    folder = scenario.spec.background.images
+    if folder is None:
+        return ()
+    if folder.startswith("assets:"):
+        path = bundled_assets_dir() / folder[len("assets:"):]
+    else:
+        path = Path(folder).expanduser()
+        if not path.is_absolute():
+            path = scenario.base_dir / path
+    if not path.is_dir():
+        raise ConfigError(scenario.source, "background.images", f"no such folder: {path}")
+    files = sorted(str(f) for f in path.rglob("*") if f.suffix.lower() in _IMAGE_SUFFIXES)
+    if not files:
+        raise ConfigError(scenario.source, "background.images",
+                          f"{path} holds no image ({', '.join(_IMAGE_SUFFIXES)})")
+    return tuple(files)
+
+
+def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
+                    ) -> SceneLibraries:
+    """Index (and, for small libraries, load) the scenario's assets and background images.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    objects : AssetLibrary, optional
+        An already built library of ``scenario.assets`` to reuse.
 
     Raises
     ------
     AssetError
         Naming the scenario file and the field (``assets[i].source``,
         ``distractors.assets[i].source``, ``fixtures[i].source``) of a bad source.
+    ConfigError
+        If ``background.images`` is not a folder of images.
     """
     spec = scenario.spec
 
@@ -97,7 +140,8 @@ def build_libraries(scenario: Scenario) -> SceneLibraries:
             for i, e in enumerate(entries)
         ])
 
-    objects = library(spec.assets, "assets")
+    if objects is None:
+        objects = library(spec.assets, "assets")
     distractors = None
     if spec.distractors.count.support()[1] > 0:
         distractors = library(spec.distractors.assets, "distractors.assets")
@@ -112,6 +156,21 @@ def build_libraries(scenario: Scenario) -> SceneLibraries:
                                  f"mesh file, got {entry.source!r}")
             keys.append(matching[0])
     libs = SceneLibraries(objects=objects, distractors=distractors, fixtures=fixtures,
-                          fixture_keys=tuple(keys))
+                          fixture_keys=tuple(keys), backgrounds=background_images(scenario))
     libs.preload()
     return libs
+
+
+def scene_libraries(scenario: Scenario,
+                    library: AssetLibrary | SceneLibraries | None = None) -> SceneLibraries:
+    """``library`` itself if it is a :class:`SceneLibraries`; else the scenario's libraries
+    built around it (its objects' library, when given).
+
+    Raises
+    ------
+    AssetError, ConfigError
+        As :func:`build_libraries`.
+    """
+    if isinstance(library, SceneLibraries):
+        return library
+    return build_libraries(scenario, objects=library)

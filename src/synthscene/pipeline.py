@@ -22,13 +22,13 @@ from typing import Literal
 from synthscene.assets import AssetLibrary
 from synthscene.config import Scenario
 from synthscene.frames import (
-    PRELOAD_LIMIT,
     STAGES,
     FrameMaker,
     build_library,
     physics_settings,
     render_settings,
 )
+from synthscene.libraries import PRELOAD_LIMIT, SceneLibraries
 from synthscene.models_info import model_entries
 from synthscene.parallel import run_in_process, run_processes
 from synthscene.ray_executor import require_ray, run_ray
@@ -46,7 +46,7 @@ Executor = Literal["local", "ray"]
 
 
 def iter_samples(scenario: Scenario, *, frames: int, seed: int = 0, start: int = 0,
-                 library: AssetLibrary | None = None) -> Iterator[Sample]:
+                 library: SceneLibraries | AssetLibrary | None = None) -> Iterator[Sample]:
     """Yield labelled frames of ``scenario`` without writing anything.
 
     Parameters
@@ -58,8 +58,9 @@ def iter_samples(scenario: Scenario, *, frames: int, seed: int = 0, start: int =
         Run seed, >= 0.
     start : int
         Index of the first frame (frames ``start .. start + frames - 1`` are made).
-    library : AssetLibrary, optional
-        Reuse an already built library.
+    library : SceneLibraries or AssetLibrary, optional
+        Reuse already built libraries (:func:`build_library`), or a library of the scenario's
+        ``assets`` (its other libraries are then built).
 
     Yields
     ------
@@ -77,7 +78,6 @@ def iter_samples(scenario: Scenario, *, frames: int, seed: int = 0, start: int =
     """
     if frames < 0 or seed < 0 or start < 0:
         raise ValueError("frames, seed and start must be >= 0")
-    library = library or build_library(scenario)
     with FrameMaker(scenario, library, seed=seed) as maker:
         yield from maker.frames(range(start, start + frames))
 

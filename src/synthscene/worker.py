@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from synthscene.assets import AssetLibrary
 from synthscene.config import Scenario
 from synthscene.errors import SynthsceneError
-from synthscene.frames import FrameMaker, preload_small
+from synthscene.frames import FrameMaker
+from synthscene.libraries import SceneLibraries
 from synthscene.runfolder import RunFolder
 from synthscene.state import Sample
 from synthscene.writers.coco import encode_png, frame_record
@@ -49,7 +49,7 @@ class FrameJob:
     Attributes
     ----------
     scenario : Scenario
-    library : AssetLibrary
+    library : SceneLibraries
         Pickles as its index only; each worker loads the meshes once.
     seed : int
     out_dir : pathlib.Path
@@ -59,7 +59,7 @@ class FrameJob:
     """
 
     scenario: Scenario
-    library: AssetLibrary
+    library: SceneLibraries
     seed: int
     out_dir: Path
     log_level: int = logging.WARNING
@@ -148,7 +148,7 @@ class FrameWorker:
         self._pending: deque[Future] = deque()
 
     def __enter__(self) -> FrameWorker:
-        preload_small(self.job.library)
+        self.job.library.preload()  # loads small libraries now (a pickled one is empty)
         self._maker = FrameMaker(self.job.scenario, self.job.library, seed=self.job.seed)
         self._maker.__enter__()
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="synthscene-write")

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from synthscene.config import (
     BackgroundSpec,
-    DistractorsSpec,
     LightsSpec,
     MaterialSpec,
     ObjectsSpec,
     RoomSpec,
     Scenario,
 )
-from synthscene.errors import ConfigError
 from synthscene.randomize.camera import frame_the_objects, sample_camera
 from synthscene.randomize.color import kelvin_to_rgb
 from synthscene.randomize.geometry import aim_negative_z, random_rotation, spherical_offset
@@ -33,6 +30,7 @@ from synthscene.state import (
 
 if TYPE_CHECKING:
     from synthscene.assets import AssetLibrary
+    from synthscene.libraries import SceneLibraries
 
 HALF_DIAGONAL = np.sqrt(3.0) / 2.0
 """Bounding-sphere radius of a normalised asset (its bounding box has edges <= 1)."""
@@ -140,21 +138,20 @@ def _drop(keys: list[str], categories: list[str], size_m, material: MaterialSpec
     return tuple(objects)
 
 
-def _distractor_keys(spec: DistractorsSpec, library, rng: np.random.Generator) -> list[str]:
-    distractors = getattr(library, "distractors", None)  # a plain AssetLibrary has none
-    keys = list(distractors.keys) if distractors is not None else []
-    count = int(spec.count.sample(rng))
-    if not keys or count == 0:
+def _distractor_keys(library: SceneLibraries, count: int,
+                     rng: np.random.Generator) -> list[str]:
+    """``count`` distractor assets drawn uniformly (none without a distractor library)."""
+    if library.distractors is None or count == 0:
         return []
+    keys = library.distractors.keys
     return [keys[i] for i in rng.integers(0, len(keys), size=count)]
 
 
-def sample_fixtures(scenario: Scenario, library, *, first_id: int,
+def sample_fixtures(scenario: Scenario, library: SceneLibraries, *, first_id: int,
                     rng: np.random.Generator) -> tuple[SceneObject, ...]:
     """Static, unlabelled scene elements standing on the ground (see ``FixtureSpec``)."""
     out = []
-    fixture_keys = getattr(library, "fixture_keys", ())  # a plain AssetLibrary has none
-    for i, (spec, key) in enumerate(zip(scenario.spec.fixtures, fixture_keys)):
+    for i, (spec, key) in enumerate(zip(scenario.spec.fixtures, library.fixture_keys)):
         scale = float(spec.size_m.sample(rng))
         yaw = float(spec.yaw_deg.sample(rng))
         lo, _ = np.asarray(library.get(key).mesh.bounds)
@@ -192,38 +189,6 @@ def sample_walls(spec: RoomSpec, ground_size: float, *,
     return tuple(walls)
 
 
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
-
-def background_images(scenario: Scenario) -> tuple[str, ...]:
-    """Sorted image files of ``background.images`` (empty if not set): a folder relative to
-    the scenario file, or ``"assets:NAME"`` inside the bundled ``assets/``.
-
-    Raises
-    ------
-    ConfigError
-        If the folder does not exist or holds no image.
-    """
-    folder = scenario.spec.background.images
-    if folder is None:
-        return ()
-    if folder.startswith("assets:"):
-        from synthscene.assets import bundled_assets_dir
-
-        path = bundled_assets_dir() / folder[len("assets:"):]
-    else:
-        path = Path(folder).expanduser()
-        if not path.is_absolute():
-            path = scenario.base_dir / path
-    if not path.is_dir():
-        raise ConfigError(scenario.source, "background.images", f"no such folder: {path}")
-    files = sorted(str(f) for f in path.rglob("*") if f.suffix.lower() in _IMAGE_SUFFIXES)
-    if not files:
-        raise ConfigError(scenario.source, "background.images",
-                          f"{path} holds no image ({', '.join(_IMAGE_SUFFIXES)})")
-    return tuple(files)
-
-
 def sample_background(spec: BackgroundSpec, images: tuple[str, ...], *,
                       rng: np.random.Generator) -> tuple[tuple, BackgroundImage | None]:
     """Draw the background colour (linear RGB) and, maybe, a background image and its crop."""
@@ -257,15 +222,15 @@ def sample_lights(spec: LightsSpec, *, rng: np.random.Generator) -> tuple[Light,
     return tuple(lights)
 
 
-def sample_scene(scenario: Scenario, library: AssetLibrary, *, rng: np.random.Generator,
+def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.Generator,
                  seed: tuple[int, int] = (0, 0)) -> SceneState:
     """Draw one frame of ``scenario``.
 
     Parameters
     ----------
     scenario : Scenario
-    library : AssetLibrary
-        Indexes the scenario's assets (only keys and categories are used here).
+    library : SceneLibraries
+        The scenario's assets (keys, categories, fixture bounds) and background images.
     rng : numpy.random.Generator
         The frame's generator; every draw of the frame comes from it, in a fixed order.
     seed : (2,) tuple of int
@@ -291,21 +256,21 @@ def sample_scene(scenario: Scenario, library: AssetLibrary, *, rng: np.random.Ge
     # Randomizers added after the core ones draw after them, so adding one to a scenario does
     # not change what the others draw.
     fixtures = sample_fixtures(scenario, library, first_id=len(objects) + 1, rng=rng)
-    keys = _distractor_keys(spec.distractors, library, rng)
+    keys = _distractor_keys(library, int(spec.distractors.count.sample(rng)), rng)
     floating = rng.uniform(size=len(keys)) < spec.distractors.floating_probability
     dropped = _drop([k for k, f in zip(keys, floating) if not f], ["distractor"] * len(keys),
                     spec.distractors.size_m, spec.distractors.material, spec.objects,
                     first_id=len(objects) + len(fixtures) + 1, labelled=False, rng=rng,
                     placed=objects)
     walls = sample_walls(spec.room, spec.ground.size_m, rng=rng) if spec.ground.enabled else ()
-    color, image = sample_background(spec.background, background_images(scenario), rng=rng)
+    color, image = sample_background(spec.background, library.backgrounds, rng=rng)
     return SceneState(objects=objects + fixtures + dropped, lights=lights, camera=camera,
                       ground=ground, ambient_light=ambient, seed=seed, drop_region=region,
                       walls=walls, background_color=color, background_image=image,
                       pending_floating=int(np.count_nonzero(floating)))
 
 
-def finish_scene(scenario: Scenario, library, state: SceneState, *,
+def finish_scene(scenario: Scenario, library: SceneLibraries, state: SceneState, *,
                  rng: np.random.Generator) -> SceneState:
     """The randomizers that need the settled scene: redraw the camera until enough objects are
     in view (``camera.min_visible_objects``), then place the floating distractors in front of
@@ -329,7 +294,7 @@ def finish_scene(scenario: Scenario, library, state: SceneState, *,
     n = state.pending_floating
     if n == 0:
         return state
-    keys = _distractor_keys_fixed(library, n, rng)
+    keys = _distractor_keys(library, n, rng)
     camera = state.camera
     first_id = max((o.instance_id for o in state.objects), default=0) + 1
     target_distance = _look_distance(state)
@@ -351,11 +316,6 @@ def finish_scene(scenario: Scenario, library, state: SceneState, *,
             labelled=False, physics="none",
         ))
     return dataclasses.replace(state, objects=state.objects + tuple(floating), pending_floating=0)
-
-
-def _distractor_keys_fixed(library, count: int, rng: np.random.Generator) -> list[str]:
-    keys = list(library.distractors.keys)
-    return [keys[i] for i in rng.integers(0, len(keys), size=count)]
 
 
 def _look_distance(state: SceneState) -> float:
