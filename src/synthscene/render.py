@@ -1,16 +1,18 @@
 """Rendering of a :class:`~synthscene.state.SceneState` with pyrender, offscreen through EGL.
 
-This is the only module that touches pyrender and OpenGL. One :class:`Renderer` owns one
-``pyrender.OffscreenRenderer`` (hence one GL context) and is a context manager.
+This module and :mod:`synthscene.colour_pass` are the only ones that touch pyrender and OpenGL.
+One :class:`Renderer` owns one ``pyrender.OffscreenRenderer`` (hence one GL context) and is a
+context manager.
 
 Passes per frame:
 
-1. **Colour**: pyrender's own forward renderer (PBR metallic-roughness shading) gives the RGB
-   image, drawn into a framebuffer this module owns (single-sampled by default;
-   ``RenderSettings.msaa_samples`` turns on MSAA), opaque meshes front to back so that hidden
-   fragments are rejected before shading. ``shading="flat"`` uses pyrender's unlit mode (base
-   colour only). Back faces are culled in both passes (closed meshes look the same; through an
-   open mesh both passes see what lies behind it).
+1. **Colour**: pyrender's shaders (PBR metallic-roughness shading), driven by the lean forward
+   pass of :class:`~synthscene.colour_pass.ColourRenderer` (pyrender's own, with shadow maps,
+   when ``RenderSettings.shadows`` is on), give the RGB image, drawn into a framebuffer it owns
+   (single-sampled by default; ``RenderSettings.msaa_samples`` turns on MSAA), opaque meshes
+   front to back so that hidden fragments are rejected before shading. ``shading="flat"`` uses
+   pyrender's unlit mode (base colour only). Back faces are culled in both passes (closed
+   meshes look the same; through an open mesh both passes see what lies behind it).
 2. **Labels**: our own small GL pass draws every object into a non-multisampled framebuffer with
    two colour attachments: a ``GL_R32I`` instance-id image and a ``GL_R32F`` image of camera-z
    depth in metres. Because it is integer and single-sampled, every pixel holds exactly the id of
@@ -61,15 +63,19 @@ import pyrender  # noqa: E402  (the GL platform must be chosen first)
 import trimesh  # noqa: E402
 from OpenGL import GL  # noqa: E402
 
+from synthscene.colour_pass import (  # noqa: E402
+    BACKDROP,
+    ColourItem,
+    ColourRenderer,
+    OrderedScene,
+)
+
 if TYPE_CHECKING:
     from synthscene.assets import AssetLibrary
 
 logger = logging.getLogger(__name__)
 
 Shading = Literal["lit", "flat"]
-
-BACKDROP = "synthscene-backdrop"
-"""pyrender node name of surfaces behind the objects (ground), drawn after them."""
 
 CV_FROM_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 """(4, 4) float64: flips y and z between OpenCV's and OpenGL's camera frames (it is its own
@@ -128,130 +134,6 @@ into, each in its own cell (capped by the GL implementation's limits)."""
 
 class RenderError(SynthsceneError):
     """The GL context cannot be created, or a frame cannot be rendered."""
-
-
-class _ColourRenderer(pyrender.Renderer):
-    """pyrender's forward renderer, drawing into a framebuffer that :class:`Renderer` owns.
-
-    pyrender 0.1.45's offscreen path always renders with 4x MSAA, resolves by a blit, reads back
-    and linearises a depth image we do not use, and draws opaque meshes back to front (the worst
-    order for early depth rejection). This subclass overrides exactly those three private hooks
-    (``_configure_forward_pass_viewport``, ``_read_main_framebuffer``, ``_sorted_mesh_nodes``;
-    pyrender is pinned to 0.1.45 in ``pyproject.toml``) and keeps its shaders, lights, shadow
-    maps and materials. Measured on llvmpipe, 640x480, 20 objects, lit: 59 ms -> 35 ms a frame.
-
-    Parameters
-    ----------
-    width, height : int
-        Viewport in pixels.
-    samples : int
-        MSAA samples of the colour framebuffer; 1 renders single-sampled (no resolve blit).
-    """
-
-    def __init__(self, width: int, height: int, samples: int) -> None:
-        super().__init__(width, height)
-        self._samples = int(samples)
-        self._fbos: list[int] = []
-        self._rbs: list[int] = []
-        self._draw_fbo, self._read_fbo = self._build_framebuffers(width, height)
-
-    def _build_framebuffers(self, width: int, height: int) -> tuple[int, int]:
-        """Create the colour framebuffer(s); return (draw target, resolved read source)."""
-
-        def framebuffer(samples: int) -> int:
-            fbo = GL.glGenFramebuffers(1)
-            colour, depth = GL.glGenRenderbuffers(2)
-            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
-            for rb, fmt, attachment in ((colour, GL.GL_RGBA8, GL.GL_COLOR_ATTACHMENT0),
-                                        (depth, GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)):
-                GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, rb)
-                if samples > 1:
-                    GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, samples, fmt,
-                                                        width, height)
-                else:
-                    GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, fmt, width, height)
-                GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, attachment,
-                                             GL.GL_RENDERBUFFER, rb)
-            status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
-            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-            self._fbos.append(fbo)
-            self._rbs.extend([colour, depth])
-            if status != GL.GL_FRAMEBUFFER_COMPLETE:
-                raise RenderError(f"the colour framebuffer is incomplete (GL status {status:#x})")
-            return fbo
-
-        resolved = framebuffer(1)
-        return (framebuffer(self._samples) if self._samples > 1 else resolved), resolved
-
-    def _configure_forward_pass_viewport(self, flags):  # noqa: ARG002 (pyrender's signature)
-        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._draw_fbo)
-        GL.glViewport(0, 0, self.viewport_width, self.viewport_height)
-        GL.glEnable(GL.GL_DEPTH_TEST)
-        GL.glDepthMask(GL.GL_TRUE)
-        GL.glDepthFunc(GL.GL_LESS)
-        GL.glDepthRange(0.0, 1.0)
-
-    def _read_main_framebuffer(self, scene, flags):  # noqa: ARG002 (pyrender's signature)
-        # Called by pyrender at the end of its forward pass: resolve MSAA and start the
-        # rasteriser (glFlush) but do not wait for it; read_colour() collects the pixels.
-        w, h = self.viewport_width, self.viewport_height
-        if self._draw_fbo != self._read_fbo:
-            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._draw_fbo)
-            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._read_fbo)
-            GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-        GL.glFlush()
-        return None
-
-    def read_colour(self) -> np.ndarray:
-        """Wait for the last forward pass and return its colour image, (H, W, 3) uint8, top row
-        first."""
-        w, h = self.viewport_width, self.viewport_height
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._read_fbo)
-        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
-        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
-        buf = GL.glReadPixels(0, 0, w, h, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-        return np.ascontiguousarray(np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3)[::-1])
-
-    def _sorted_mesh_nodes(self, scene):
-        # Opaque meshes front to back, so that hidden fragments fail the depth test before
-        # they are shaded; transparent ones back to front after them (as pyrender does).
-        cam = scene.get_pose(scene.main_camera_node)[:3, 3]
-        solid, transparent = [], []
-        for node in scene.mesh_nodes:
-            (transparent if node.mesh.is_transparent else solid).append(node)
-        solid.sort(key=lambda n: (_node_distance(scene, n, cam), n.name))
-        transparent.sort(key=lambda n: (-_node_distance(scene, n, cam), n.name))
-        return solid + transparent
-
-    def delete(self) -> None:
-        if self._fbos:
-            GL.glDeleteFramebuffers(len(self._fbos), self._fbos)
-            GL.glDeleteRenderbuffers(len(self._rbs), self._rbs)
-            self._fbos, self._rbs = [], []
-        super().delete()
-
-
-class _OrderedScene(pyrender.Scene):
-    """A pyrender scene whose lights come out in a fixed order.
-
-    pyrender keeps light nodes in sets, whose order follows object addresses; the shader sums
-    the lights in that order, so floating-point rounding (one level of 255 here and there) would
-    change from run to run. Sorting by node name (``light-000``, ``light-001``, ...) makes the
-    same scene give the same bytes.
-    """
-
-    @property
-    def light_nodes(self):
-        return sorted(super().light_nodes, key=lambda node: node.name)
-
-
-def _node_distance(scene: pyrender.Scene, node: pyrender.Node, point: np.ndarray) -> float:
-    """Sort key of an opaque node: distance in metres from ``point`` (3,) to the node's origin;
-    nodes named ``BACKDROP`` (ground, walls) sort after every object, as they lie behind them."""
-    distance = float(np.linalg.norm(scene.get_pose(node)[:3, 3] - point))
-    return distance + (1e6 if node.name == BACKDROP else 0.0)
 
 
 @dataclass(frozen=True)
@@ -439,7 +321,7 @@ class Renderer:
             ) from None
         self._make_current()
         try:
-            colour = _ColourRenderer(self.width, self.height, self.settings.msaa_samples)
+            colour = ColourRenderer(self.width, self.height, self.settings.msaa_samples)
         except Exception:
             self._renderer.delete()
             self._renderer = None
@@ -529,35 +411,59 @@ class Renderer:
         return prims
 
     # -- per frame ---------------------------------------------------------------------------
-    def _proxy_mesh(self, bases: list[pyrender.Primitive], material: Material) -> pyrender.Mesh:
-        materials = _pyrender_materials(material, bases)
-        prims = [_SharedPrimitive(b, m) for b, m in zip(bases, materials)]
-        return pyrender.Mesh(primitives=prims)
-
-    def _build_scene(self, state: SceneState) -> tuple[pyrender.Scene, list]:
-        """Return the pyrender scene and the id pass draw list of (id, pose, primitives)."""
-        scene = _OrderedScene(
-            ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
-            bg_color=np.array([*state.background_color, 1.0]),
-        )
-        draws = []
+    def _colour_items(self, state: SceneState) -> tuple[list[ColourItem], list]:
+        """Return the colour pass items and the id pass draw list of (id, pose, primitives)."""
+        items, draws = [], []
         if state.ground is not None:
             size = float(state.ground.size)
             bases = self._rectangle_primitives(size, size)
-            scene.add(self._proxy_mesh(bases, state.ground.material), pose=np.eye(4),
-                      name=BACKDROP)
+            items.append(self._item(BACKDROP, np.eye(4), bases, state.ground.material))
             draws.append((0, np.eye(4), bases))
         for wall in state.walls:
             bases = self._rectangle_primitives(float(wall.width), float(wall.height))
-            scene.add(self._proxy_mesh(bases, wall.material), pose=wall.world_from_wall,
-                      name=BACKDROP)
+            items.append(self._item(BACKDROP, wall.world_from_wall, bases, wall.material))
             draws.append((0, wall.world_from_wall, bases))
         for obj in state.objects:
             bases = self._asset_primitives(obj.asset_key)
             world_from_model = obj.world_from_object @ np.diag([obj.scale] * 3 + [1.0])
-            scene.add(self._proxy_mesh(bases, obj.material), pose=world_from_model,
-                      name=f"object-{obj.instance_id:06d}")
+            items.append(self._item(f"object-{obj.instance_id:06d}", world_from_model, bases,
+                                    obj.material))
             draws.append((obj.instance_id, world_from_model, bases))
+        return items, draws
+
+    @staticmethod
+    def _item(name: str, world_from_model: np.ndarray, bases: list[pyrender.Primitive],
+              material: Material) -> ColourItem:
+        materials = _pyrender_materials(material, bases)
+        return ColourItem(name, np.asarray(world_from_model, dtype=np.float64),
+                          [_SharedPrimitive(b, m) for b, m in zip(bases, materials)])
+
+    def _draw_colour_pass(self, state: SceneState, items: list[ColourItem]) -> None:
+        """Queue the colour pass: the lean pass, or pyrender's own with shadow maps or with more
+        lights of a kind than its shader takes (it then uses each object's nearest ones)."""
+        colour = self._renderer._renderer
+        world_from_camera_gl = state.camera.world_from_camera @ CV_FROM_GL
+        if not self.settings.shadows and colour.takes(state.lights):
+            colour.draw(items, state.lights,
+                        ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
+                        bg_color=np.array([*state.background_color, 1.0]),
+                        world_from_camera_gl=world_from_camera_gl,
+                        projection=_gl_camera(state.camera).get_projection_matrix(
+                            self.width, self.height),
+                        flat=self.settings.shading == "flat")
+            return
+        self._renderer.render(self._pyrender_scene(state, items), flags=self._flags())
+
+    @staticmethod
+    def _pyrender_scene(state: SceneState, items: list[ColourItem]) -> OrderedScene:
+        """The frame as a pyrender scene, for pyrender's own forward pass (shadow maps)."""
+        scene = OrderedScene(
+            ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
+            bg_color=np.array([*state.background_color, 1.0]),
+        )
+        for item in items:
+            scene.add(pyrender.Mesh(primitives=list(item.primitives)),
+                      pose=item.world_from_model, name=item.name)
         for index, light in enumerate(state.lights):
             color = np.asarray(light.color, dtype=np.float64)
             if light.kind == "directional":
@@ -571,7 +477,7 @@ class Renderer:
                 )
             scene.add(pl, pose=light.world_from_light, name=f"light-{index:03d}")
         scene.add(_gl_camera(state.camera), pose=state.camera.world_from_camera @ CV_FROM_GL)
-        return scene, draws
+        return scene
 
     def _flags(self) -> int:
         flags = pyrender.RenderFlags.NONE  # back faces culled, as in the id pass
@@ -704,8 +610,9 @@ class Renderer:
             )
         if self._pending is not None:
             self._pending.result()
-        scene, draws = self._build_scene(state)
-        self._renderer.render(scene, flags=self._flags())  # makes the context current
+        self._make_current()
+        items, draws = self._colour_items(state)
+        self._draw_colour_pass(state, items)
         self._make_current()
         self._draw_id_pass(cam, draws)
         if self._amodal_pass is not None:

@@ -1,0 +1,103 @@
+"""The lean colour pass against pyrender's own forward pass (needs GL)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from conftest import cube, pose, scene, top_down_camera
+from synthscene.seeding import frame_rng
+from synthscene.state import Light, Material
+
+pytestmark = pytest.mark.gl
+
+
+def _lit_scene(width: int, height: int):
+    """Cubes under every kind of light: plain, metallic, textured and see-through materials."""
+    rng = frame_rng(5, 0)
+    texture = rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
+    materials = [
+        Material(base_color=(0.8, 0.2, 0.1, 1.0)),
+        Material(base_color=(0.3, 0.7, 0.9, 1.0), metallic=0.9, roughness=0.2),
+        Material(base_color=(1.0, 1.0, 1.0, 1.0), texture=texture),
+        Material(base_color=(0.2, 0.9, 0.3, 0.5)),  # transparent: drawn last, blended
+    ]
+    objects = []
+    for i, material in enumerate(materials):
+        R = Rotation.from_euler("xyz", rng.uniform(-1.0, 1.0, 3)).as_matrix()
+        obj = cube(i + 1, [0.15 * (i - 1.5), 0.05 * (-1) ** i, 0.08], 0.12, R)
+        objects.append(dataclasses.replace(obj, material=material))
+    state = scene(objects, top_down_camera(width, height, f=260.0, z=1.0))
+    spot = pose([0.2, 0.1, 0.8], Rotation.from_euler("x", 0.2).as_matrix())
+    lights = (
+        Light("directional", pose([0, 0, 1], Rotation.from_euler("y", 0.4).as_matrix()),
+              (1.0, 0.9, 0.8), 2.5),
+        Light("point", pose([-0.3, 0.2, 0.5]), (0.8, 0.8, 1.0), 4.0),
+        Light("spot", spot, (1.0, 1.0, 1.0), 6.0, inner_cone_angle=0.2, outer_cone_angle=0.6),
+        Light("directional", pose([0, 0, 1], Rotation.from_euler("x", -0.5).as_matrix()),
+              (0.5, 0.5, 0.5), 1.0),
+    )
+    return dataclasses.replace(state, lights=lights, ambient_light=(0.1, 0.1, 0.12))
+
+
+@pytest.mark.parametrize("shading", ["lit", "flat"])
+def test_lean_pass_gives_pyrenders_pixels(cube_library, shading):
+    import pyrender
+
+    from synthscene.render import Renderer, RenderSettings
+
+    width, height = 160, 120
+    state = _lit_scene(width, height)
+    flags = pyrender.RenderFlags.FLAT if shading == "flat" else pyrender.RenderFlags.NONE
+    with Renderer(cube_library, width, height, RenderSettings(shading=shading)) as renderer:
+        lean = renderer.render(state).rgb
+        # The same items through pyrender's Renderer.render (its scene graph, its uniforms).
+        items, _ = renderer._colour_items(state)
+        renderer._renderer.render(renderer._pyrender_scene(state, items), flags=flags)
+        reference = renderer._renderer._renderer.read_colour()
+    assert lean.std() > 10  # a lit, textured picture, not a blank one
+    assert np.unique(lean.reshape(-1, 3), axis=0).shape[0] > 100
+    # pyrender rebuilds each model matrix from translation, quaternion and scale; float32
+    # rounding of the two matrices may move a few edge pixels, nothing else.
+    differ = np.abs(lean.astype(int) - reference.astype(int)).max(axis=-1) > 1
+    assert differ.sum() <= 0.001 * width * height
+
+
+def test_more_lights_of_a_kind_than_the_shader_takes(cube_library):
+    from synthscene.render import Renderer
+
+    state = _lit_scene(64, 48)
+    five = dataclasses.replace(state, lights=(state.lights[0],) * 5)
+    four = dataclasses.replace(state, lights=(state.lights[0],) * 4)
+    with Renderer(cube_library, 64, 48) as renderer:
+        colour = renderer._renderer._renderer
+        assert colour.takes(four.lights) and not colour.takes(five.lights)
+        items, _ = renderer._colour_items(five)
+        with pytest.raises(ValueError, match="at most 4"):
+            colour.draw(items, five.lights, ambient_light=np.zeros(3), bg_color=np.ones(4),
+                        world_from_camera_gl=np.eye(4), projection=np.eye(4), flat=False)
+        # The renderer hands such a frame to pyrender's pass, which uses four of them (the
+        # nearest to each object): the same picture as four identical lights.
+        np.testing.assert_array_equal(renderer.render(five).rgb, renderer.render(four).rgb)
+
+
+def test_shadows_darken_the_ground_and_leave_the_labels(cube_library):
+    from synthscene.render import Renderer, RenderSettings
+
+    state = _lit_scene(160, 120)
+    sun = Light("directional", pose([0, 0, 1], Rotation.from_euler("y", 0.5).as_matrix()),
+                (1.0, 1.0, 1.0), 3.0)
+    state = dataclasses.replace(state, lights=(sun,))
+    outputs = {}
+    for shadows in (False, True):
+        with Renderer(cube_library, 160, 120, RenderSettings(shadows=shadows)) as renderer:
+            outputs[shadows] = renderer.render(state)
+    plain, shadowed = outputs[False], outputs[True]
+    np.testing.assert_array_equal(plain.instance_ids, shadowed.instance_ids)
+    ground = plain.instance_ids == 0
+    darker = plain.rgb.astype(int).sum(-1) - shadowed.rgb.astype(int).sum(-1) > 30
+    assert (darker & ground).sum() > 200  # the cubes' shadows on the ground
+    assert (darker & ~ground).sum() < (darker & ground).sum()
