@@ -101,3 +101,28 @@ def test_shadows_darken_the_ground_and_leave_the_labels(cube_library):
     darker = plain.rgb.astype(int).sum(-1) - shadowed.rgb.astype(int).sum(-1) > 30
     assert (darker & ground).sum() > 200  # the cubes' shadows on the ground
     assert (darker & ~ground).sum() < (darker & ground).sum()
+
+
+@pytest.mark.parametrize("metallic", [0.0, 0.9])
+def test_edited_shaders_match_pyrenders_own_within_two_levels(cube_library, metallic):
+    from pyrender.shader_program import ShaderProgramCache
+
+    from synthscene.render import Renderer
+
+    width, height = 160, 120
+    state = _lit_scene(width, height)
+    objects = tuple(dataclasses.replace(o, material=dataclasses.replace(o.material,
+                                                                       metallic=metallic))
+                    for o in state.objects)
+    state = dataclasses.replace(state, objects=objects)
+    with Renderer(cube_library, width, height) as renderer:
+        ours = renderer.render(state).rgb
+        colour = renderer._renderer._renderer
+        edited = colour._program_cache
+        colour._program_cache, colour._programs = ShaderProgramCache(), {}  # pyrender's own
+        theirs = renderer.render(state).rgb
+        colour._program_cache.clear()
+        colour._program_cache = edited
+    difference = np.abs(ours.astype(int) - theirs.astype(int))
+    assert difference.max() <= 2
+    assert (difference > 0).mean() < 0.2
