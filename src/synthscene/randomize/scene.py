@@ -119,7 +119,7 @@ def _drop(keys: list[str], categories: list[str], size_m, material: MaterialSpec
         for _ in range(MAX_PLACEMENT_TRIES):
             p = rng.uniform(lo, hi)
             gaps = np.sqrt(((centres[:i] - p) ** 2).sum(axis=1)) - radii[:i]
-            if not np.any(gaps < radius):
+            if not (gaps < radius).any():
                 position = p
                 break
         if position is None:
