@@ -15,6 +15,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from synthscene.config import Scenario
 from synthscene.randomize.distributions import Constant
+from synthscene.writers.coco import category_ids
 
 __all__ = ["model_entries"]
 
@@ -59,7 +60,7 @@ def model_entries(scenario: Scenario, library) -> list[dict[str, Any]]:
     for key in library.keys:
         by_category.setdefault(library.category_of(key), []).append(key)
     entries = []
-    for category_id, name in enumerate(library.categories, start=1):
+    for name, category_id in category_ids(library.categories).items():
         keys = by_category.get(name, [])
         if len(keys) != 1:
             continue

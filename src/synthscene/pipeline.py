@@ -238,11 +238,11 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
                 if executor == "local":
                     folder.remove_temporaries()
         outputs = scenario.spec.outputs
-        category_ids = {name: i + 1 for i, name in enumerate(library.categories)}
         instances = folder.finalize(
             frames, categories=library.categories, description=description,
             keypoints=outputs.keypoints,
-            stuff_categories=stuff_categories(category_ids) if outputs.semantic_mask else None,
+            stuff_categories=(stuff_categories(job.category_ids) if outputs.semantic_mask
+                              else None),
             models=model_entries(scenario, library) if outputs.pose else None)
     return GenerateSummary(frames=frames, instances=instances,
                            seconds=time.perf_counter() - start_time, out_dir=out_dir,

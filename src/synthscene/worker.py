@@ -30,7 +30,7 @@ from synthscene.frames import FrameMaker
 from synthscene.libraries import SceneLibraries
 from synthscene.runfolder import RunFolder
 from synthscene.state import Sample
-from synthscene.writers.coco import encode_png, frame_record
+from synthscene.writers.coco import category_ids, encode_png, frame_record
 from synthscene.writers.maps import encode_frame_maps
 
 __all__ = ["ErrorReport", "FrameDone", "FrameJob", "FrameWorker", "error_from_report",
@@ -67,7 +67,7 @@ class FrameJob:
     @property
     def category_ids(self) -> dict[str, int]:
         """COCO category id of each category: position in the sorted list, from 1."""
-        return {name: i + 1 for i, name in enumerate(self.library.categories)}
+        return category_ids(self.library.categories)
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,22 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int]) -> dict[str, A
     return {"image": entry, "annotations": annotations}
 
 
+def category_ids(categories: Sequence[str]) -> dict[str, int]:
+    """COCO category id of each category name: its position in ``categories`` (a library's
+    sorted, unique category list), counted from 1. Ids are therefore stable across runs and
+    never 0 (COCO reserves 0 for the background in panoptic and semantic maps).
+
+    Parameters
+    ----------
+    categories : sequence of str
+
+    Returns
+    -------
+    dict of str to int
+    """
+    return {str(name): i for i, name in enumerate(categories, start=1)}
+
+
 def encode_png(rgb: np.ndarray, compression: int) -> bytes:
     """Encode an RGB image as PNG bytes (lossless, 8-bit RGB).
 
@@ -253,8 +269,8 @@ def write_dataset(
         "contributor": "synthscene",
     }
     category_list = [
-        {"id": i + 1, "name": str(name), "supercategory": "object"}
-        for i, name in enumerate(categories)
+        {"id": category_id, "name": name, "supercategory": "object"}
+        for name, category_id in category_ids(categories).items()
     ]
     if keypoints:
         for entry in category_list:
@@ -362,7 +378,7 @@ class CocoWriter:
         self.images_dir = self.out_dir / IMAGES_DIR
         self.annotations_path = self.out_dir / ANNOTATIONS_NAME
         self._categories = names
-        self._category_ids = {name: i + 1 for i, name in enumerate(names)}
+        self._category_ids = category_ids(names)
         self._description = str(description)
         self._png_compression = int(png_compression)
         # image id -> frame record (image entry + annotations without "id")
