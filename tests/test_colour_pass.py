@@ -47,7 +47,7 @@ def _lit_scene(width: int, height: int):
 def test_lean_pass_gives_pyrenders_pixels(cube_library, shading):
     import pyrender
 
-    from synthscene.render import Renderer, RenderSettings
+    from synthscene.render import Renderer, RenderSettings, _GLView
 
     width, height = 160, 120
     state = _lit_scene(width, height)
@@ -56,7 +56,8 @@ def test_lean_pass_gives_pyrenders_pixels(cube_library, shading):
         lean = renderer.render(state).rgb
         # The same items through pyrender's Renderer.render (its scene graph, its uniforms).
         items, _ = renderer._colour_items(state)
-        renderer._renderer.render(renderer._pyrender_scene(state, items), flags=flags)
+        scene = renderer._pyrender_scene(state, items, _GLView.of(state.camera))
+        renderer._renderer.render(scene, flags=flags)
         reference = renderer._renderer._renderer.read_colour()
     assert lean.std() > 10  # a lit, textured picture, not a blank one
     assert np.unique(lean.reshape(-1, 3), axis=0).shape[0] > 100

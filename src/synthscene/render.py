@@ -258,6 +258,32 @@ def _gl_camera(camera: Camera) -> pyrender.IntrinsicsCamera:
     )
 
 
+@dataclass(frozen=True, eq=False)
+class _GLView:
+    """A frame's camera in OpenGL's conventions, computed once per frame and shared by every
+    pass, so that they all rasterise from the same float64 matrices.
+
+    Attributes
+    ----------
+    world_from_camera : (4, 4) float64
+        ``Camera.world_from_camera @ CV_FROM_GL``.
+    camera_from_world : (4, 4) float64
+        Its inverse.
+    projection : (4, 4) float64
+        OpenGL projection of the image (:func:`_gl_camera`).
+    """
+
+    world_from_camera: np.ndarray
+    camera_from_world: np.ndarray
+    projection: np.ndarray
+
+    @classmethod
+    def of(cls, camera: Camera) -> _GLView:
+        world_from_camera = camera.world_from_camera @ CV_FROM_GL
+        return cls(world_from_camera, np.linalg.inv(world_from_camera),
+                   _gl_camera(camera).get_projection_matrix(camera.width, camera.height))
+
+
 def _rectangle_mesh(width: float, height: float) -> trimesh.Trimesh:
     """A ``width`` x ``height`` metre rectangle centred in the z = 0 plane, normal +z, two
     triangles; a texture repeats every metre (texture coordinates in metres)."""
@@ -438,24 +464,24 @@ class Renderer:
         return ColourItem(name, np.asarray(world_from_model, dtype=np.float64),
                           [_SharedPrimitive(b, m) for b, m in zip(bases, materials)])
 
-    def _draw_colour_pass(self, state: SceneState, items: list[ColourItem]) -> None:
+    def _draw_colour_pass(self, state: SceneState, items: list[ColourItem],
+                          view: _GLView) -> None:
         """Queue the colour pass: the lean pass, or pyrender's own with shadow maps or with more
         lights of a kind than its shader takes (it then uses each object's nearest ones)."""
         colour = self._renderer._renderer
-        world_from_camera_gl = state.camera.world_from_camera @ CV_FROM_GL
         if not self.settings.shadows and colour.takes(state.lights):
             colour.draw(items, state.lights,
                         ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
                         bg_color=np.array([*state.background_color, 1.0]),
-                        world_from_camera_gl=world_from_camera_gl,
-                        projection=_gl_camera(state.camera).get_projection_matrix(
-                            self.width, self.height),
+                        world_from_camera_gl=view.world_from_camera,
+                        projection=view.projection,
                         flat=self.settings.shading == "flat")
             return
-        self._renderer.render(self._pyrender_scene(state, items), flags=self._flags())
+        self._renderer.render(self._pyrender_scene(state, items, view), flags=self._flags())
 
     @staticmethod
-    def _pyrender_scene(state: SceneState, items: list[ColourItem]) -> OrderedScene:
+    def _pyrender_scene(state: SceneState, items: list[ColourItem],
+                        view: _GLView) -> OrderedScene:
         """The frame as a pyrender scene, for pyrender's own forward pass (shadow maps)."""
         scene = OrderedScene(
             ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
@@ -476,7 +502,7 @@ class Renderer:
                     innerConeAngle=light.inner_cone_angle, outerConeAngle=light.outer_cone_angle,
                 )
             scene.add(pl, pose=light.world_from_light, name=f"light-{index:03d}")
-        scene.add(_gl_camera(state.camera), pose=state.camera.world_from_camera @ CV_FROM_GL)
+        scene.add(_gl_camera(state.camera), pose=view.world_from_camera)
         return scene
 
     def _flags(self) -> int:
@@ -487,11 +513,9 @@ class Renderer:
             flags |= pyrender.RenderFlags.SHADOWS_DIRECTIONAL | pyrender.RenderFlags.SHADOWS_SPOT
         return flags
 
-    def _draw_id_pass(self, camera: Camera, draws: list) -> None:
+    def _draw_id_pass(self, view: _GLView, draws: list) -> None:
         """Queue the id/depth pass of one frame (the GL driver starts it on glFlush)."""
         w, h = self.width, self.height
-        camera_from_world = np.linalg.inv(camera.world_from_camera @ CV_FROM_GL)
-        projection = _gl_camera(camera).get_projection_matrix(w, h)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
         attachments = [GL.GL_COLOR_ATTACHMENT0, GL.GL_COLOR_ATTACHMENT1]
         if self.settings.normals:
@@ -515,9 +539,9 @@ class Renderer:
         GL.glClearBufferfv(GL.GL_DEPTH, 0, np.ones(1, dtype=np.float32))
         GL.glUseProgram(self._program)
         GL.glUniformMatrix4fv(self._uniforms["projection"], 1, GL.GL_TRUE,
-                              projection.astype(np.float32))
+                              view.projection.astype(np.float32))
         for instance_id, world_from_model, prims in draws:
-            camera_from_model = (camera_from_world @ world_from_model).astype(np.float32)
+            camera_from_model = (view.camera_from_world @ world_from_model).astype(np.float32)
             GL.glUniformMatrix4fv(self._uniforms["camera_from_model"], 1, GL.GL_TRUE,
                                   camera_from_model)
             GL.glUniform1i(self._uniforms["instance_id"], int(instance_id))
@@ -548,17 +572,15 @@ class Renderer:
         depth = np.frombuffer(depth, dtype=np.float32).reshape(h, w)[::-1]
         return np.ascontiguousarray(ids), np.ascontiguousarray(depth), normals
 
-    def _draw_amodal_pass(self, state: SceneState) -> None:
+    def _draw_amodal_pass(self, state: SceneState, view: _GLView, draws: list) -> None:
         """Queue the solo render of every labelled object (see :class:`_AmodalPass`)."""
-        camera = state.camera
-        camera_from_world_gl = np.linalg.inv(camera.world_from_camera @ CV_FROM_GL)
+        world_from_models = {instance_id: pose for instance_id, pose, _ in draws}
         items = []
         for obj in state.objects:
             if not obj.labelled:
                 continue
-            world_from_model = obj.world_from_object @ np.diag([obj.scale] * 3 + [1.0])
-            # The same float64 product as the id pass, so both rasterise the same vertices.
-            camera_from_model_gl = camera_from_world_gl @ world_from_model
+            # The id pass's float64 product, so both passes rasterise the same vertices.
+            camera_from_model_gl = view.camera_from_world @ world_from_models[obj.instance_id]
             camera_from_model = CV_FROM_GL @ camera_from_model_gl  # OpenCV camera frame
             bounds = np.asarray(self._library.get(obj.asset_key).mesh.bounds, dtype=np.float64)
             corners = np.array([[x, y, z] for x in bounds[:, 0] for y in bounds[:, 1]
@@ -566,7 +588,7 @@ class Renderer:
             corners = corners @ camera_from_model[:3, :3].T + camera_from_model[:3, 3]
             items.append(_AmodalItem(int(obj.instance_id), camera_from_model_gl,
                                      self._asset_primitives(obj.asset_key), corners))
-        self._amodal_pass.submit(camera, items)
+        self._amodal_pass.submit(state.camera, view.projection, items)
 
     def render(self, state: SceneState) -> RenderOutput:
         """Render one frame and wait for it: ``submit(state).result()``.
@@ -611,12 +633,13 @@ class Renderer:
         if self._pending is not None:
             self._pending.result()
         self._make_current()
+        view = _GLView.of(cam)
         items, draws = self._colour_items(state)
-        self._draw_colour_pass(state, items)
+        self._draw_colour_pass(state, items, view)
         self._make_current()
-        self._draw_id_pass(cam, draws)
+        self._draw_id_pass(view, draws)
         if self._amodal_pass is not None:
-            self._draw_amodal_pass(state)
+            self._draw_amodal_pass(state, view, draws)
         self._pending = PendingFrame(self)
         return self._pending
 
@@ -826,15 +849,15 @@ class _AmodalPass:
             GL.glDeleteProgram(self._program)
             self._fbo = self._rb = self._program = None
 
-    def submit(self, camera: Camera, items: list[_AmodalItem]) -> None:
-        """Lay the objects out and queue the first atlas page."""
+    def submit(self, camera: Camera, projection: np.ndarray, items: list[_AmodalItem]) -> None:
+        """Lay the objects out and queue the first atlas page (``projection``: the image's
+        OpenGL projection, (4, 4) float64)."""
         rects = {}
         for item in items:
             rect = _amodal_rect(item.corners, camera.K, camera.znear, self.width, self.height)
             if rect is not None:
                 rects[item.instance_id] = rect
         pages = _pack(rects, self.atlas_w, self.atlas_h) if rects else []
-        projection = _gl_camera(camera).get_projection_matrix(self.width, self.height)
         self._frame = ({item.instance_id: item for item in items}, projection, pages, rects)
         if pages:
             self._draw(pages[0])
