@@ -43,9 +43,10 @@ from __future__ import annotations
 import ctypes
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -158,13 +159,6 @@ class ColourItem:
         return any(p.is_transparent for p in self.primitives)
 
 
-def sort_key(name: str, world_from_model: np.ndarray, camera_position: np.ndarray) -> tuple:
-    """Front-to-back sort key of an opaque item: (distance in metres from ``camera_position``
-    (3,) to the model origin, plus 1e6 for :data:`BACKDROP`; name)."""
-    distance = float(np.linalg.norm(world_from_model[:3, 3] - camera_position))
-    return distance + (1e6 if name == BACKDROP else 0.0), name
-
-
 class OrderedScene(pyrender.Scene):
     """A pyrender scene whose lights come out in a fixed order (for the shadow path).
 
@@ -271,13 +265,8 @@ class ColourRenderer(pyrender.Renderer):
 
     def _sorted_mesh_nodes(self, scene):
         # pyrender's own pass (the shadow path): the order of :meth:`draw`.
-        cam = scene.get_pose(scene.main_camera_node)[:3, 3]
-        solid, transparent = [], []
-        for node in scene.mesh_nodes:
-            (transparent if node.mesh.is_transparent else solid).append(node)
-        solid.sort(key=lambda n: sort_key(n.name, scene.get_pose(n), cam))
-        transparent.sort(key=lambda n: _reversed(sort_key(n.name, scene.get_pose(n), cam)))
-        return solid + transparent
+        return _draw_order(scene.mesh_nodes, scene.get_pose(scene.main_camera_node)[:3, 3],
+                           lambda n: (n.name, scene.get_pose(n), n.mesh.is_transparent))
 
     # -- the lean forward pass ---------------------------------------------------------------
     @staticmethod
@@ -333,7 +322,8 @@ class ColourRenderer(pyrender.Renderer):
         ready: set[int] = set()  # programs whose per-frame uniforms are set
         current = None
         state = None  # (blend, double-sided) last set
-        for item in _draw_order(items, world_from_camera_gl[:3, 3]):
+        for item in _draw_order(items, world_from_camera_gl[:3, 3],
+                                lambda i: (i.name, i.world_from_model, i.transparent)):
             model = item.world_from_model.astype(np.float32)
             for primitive in item.primitives:
                 program = self._program(primitive, flags)
@@ -506,16 +496,24 @@ def _f32(value) -> np.ndarray:
     return np.asarray(value, dtype=np.float32)
 
 
-def _reversed(key: tuple) -> tuple:
-    return -key[0], key[1]
+def _draw_order(entries: Iterable, camera_position: np.ndarray,
+                describe: Callable[[Any], tuple[str, np.ndarray, bool]]) -> list:
+    """Opaque entries front to back, then transparent ones back to front (as pyrender orders
+    them), the same rule for :class:`ColourItem` and for pyrender's mesh nodes.
 
-
-def _draw_order(items: Sequence[ColourItem], camera_position: np.ndarray) -> list[ColourItem]:
-    """Opaque items front to back (backdrops last), then transparent ones back to front."""
+    ``describe(entry)`` gives (name, world_from_model (4, 4), transparent). An entry's distance
+    is from ``camera_position`` (3,) to its model origin, in metres, plus 1e6 for
+    :data:`BACKDROP` (drawn after every object); ties are broken by name.
+    """
     solid, transparent = [], []
-    for item in items:
-        (transparent if item.transparent else solid).append(item)
-    solid.sort(key=lambda i: sort_key(i.name, i.world_from_model, camera_position))
-    transparent.sort(
-        key=lambda i: _reversed(sort_key(i.name, i.world_from_model, camera_position)))
-    return solid + transparent
+    for entry in entries:
+        name, world_from_model, is_transparent = describe(entry)
+        distance = float(np.linalg.norm(world_from_model[:3, 3] - camera_position))
+        distance += 1e6 if name == BACKDROP else 0.0
+        if is_transparent:
+            transparent.append((-distance, name, entry))
+        else:
+            solid.append((distance, name, entry))
+    solid.sort(key=lambda t: t[:2])
+    transparent.sort(key=lambda t: t[:2])
+    return [t[2] for t in solid + transparent]
