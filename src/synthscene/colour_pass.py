@@ -22,12 +22,21 @@ driven:
 * **Front to back.** Opaque items are drawn nearest first, so that hidden fragments fail the
   depth test before they are shaded (pyrender draws back to front); backdrop items (ground,
   walls) after every object; transparent ones back to front at the end.
-* **Two cheaper lines in pyrender's lit shaders** (:class:`_ShaderCache`), patched into copies
-  of its ``mesh.vert`` and ``mesh.frag`` at start-up: the normal matrix is the model matrix
-  itself, not ``transpose(inverse(M))`` per vertex, which is the same direction for the
-  rotation-times-uniform-scale matrices synthscene draws; and Schlick's Fresnel term
-  ``(1 - v.h)^5`` is multiplied out instead of a ``pow``. On llvmpipe a lit 640x480 frame of 20
-  objects costs 51 instead of 60 ms of CPU; pixels move by at most a level or two.
+* **Edits of pyrender's lit shaders** (:class:`_ShaderCache`), patched into copies of its
+  ``mesh.vert`` and ``mesh.frag`` at start-up:
+
+  - the normal matrix is the model matrix itself, not ``transpose(inverse(M))`` per vertex,
+    which is the same direction for the rotation-times-uniform-scale matrices synthscene draws;
+  - Schlick's Fresnel term ``(1 - v.h)^5`` is multiplied out instead of a ``pow``;
+  - the three light loops run to compile-time counts: the lean pass builds each lit program for
+    the frame's (directional, point, spot) light counts (at most 34 variants of a program; a
+    variant is compiled on first use, and Mesa keeps compiled shaders in its on-disk cache).
+    pyrender's loops run to uniform counts and index the light arrays with a loop variable,
+    which llvmpipe executes as masked work over the arrays for every fragment.
+
+  On llvmpipe a lit 640x480 frame of 20 objects costs 60 ms of CPU with pyrender's shaders, 51
+  with the first two edits, and 27 with all three (2-core AMD EPYC, colour and label passes);
+  pixels move by at most a level or two.
 * **Shadows** need pyrender's shadow-map passes, which work on a ``pyrender.Scene``: with shadows
   the caller renders a scene through ``pyrender.Renderer.render`` (the ``_configure_forward_pass
   _viewport``, ``_read_main_framebuffer`` and ``_sorted_mesh_nodes`` hooks below give it the same
@@ -82,15 +91,29 @@ _TEXTURE_SLOTS = (
 )
 
 
+_LIGHT_KINDS = ("directional", "point", "spot")
+"""Light kinds in the order ``mesh.frag`` sums them."""
+
 #: Edits of pyrender 0.1.45's shaders: file -> (its text, ours) pairs (see the module notes).
 _SHADER_EDITS = {
     "mesh.vert": (("mat4 N = transpose(inverse(M * inst_m));", "mat4 N = M * inst_m;"),),
-    "mesh.frag": ((
-        "vec3 res = info.f0 + (1.0 - info.f0) * pow(clamp(1.0 - info.vh, 0.0, 1.0), 5.0);",
-        "float x = clamp(1.0 - info.vh, 0.0, 1.0);\n"
-        "     float x2 = x * x;\n"
-        "     vec3 res = info.f0 + (1.0 - info.f0) * (x2 * x2 * x);",
-    ),),
+    "mesh.frag": (
+        (
+            "vec3 res = info.f0 + (1.0 - info.f0) * pow(clamp(1.0 - info.vh, 0.0, 1.0), 5.0);",
+            "float x = clamp(1.0 - info.vh, 0.0, 1.0);\n"
+            "     float x2 = x * x;\n"
+            "     vec3 res = info.f0 + (1.0 - info.f0) * (x2 * x2 * x);",
+        ),
+        # Light loops bounded by compile-time counts when the program is built for them
+        # (N_*_LIGHTS defined), else by the uniforms as in pyrender's shader.
+        (
+            "uniform vec3 cam_pos;",
+            "".join(f"#ifndef N_{k.upper()}_LIGHTS\n#define N_{k.upper()}_LIGHTS n_{k}_lights\n"
+                    "#endif\n" for k in _LIGHT_KINDS) + "uniform vec3 cam_pos;",
+        ),
+        *((f"for (int i = 0; i < n_{k}_lights; i++) {{",
+           f"for (int i = 0; i < N_{k.upper()}_LIGHTS; i++) {{") for k in _LIGHT_KINDS),
+    ),
 }
 
 
@@ -102,6 +125,11 @@ class _ShaderCache(ShaderProgramCache):
     """pyrender's program cache, serving the edited ``mesh.vert`` and ``mesh.frag``
     (:data:`_SHADER_EDITS`) from a temporary folder it owns, and pyrender's other shaders as
     they are.
+
+    While :attr:`light_counts` is set to (directional, point, spot) counts, ``mesh.frag``
+    programs are built for exactly those counts (``N_*_LIGHTS`` defines: loops of fixed length,
+    lights indexed by constants); while it is None, the loops run to the ``n_*_lights``
+    uniforms, as in pyrender.
 
     Raises
     ------
@@ -123,8 +151,13 @@ class _ShaderCache(ShaderProgramCache):
                 text = text.replace(old, new)
             (self._folder / name).write_text(text)
             self._edited[name] = str(self._folder / name)  # absolute: os.path.join keeps it
+        self.light_counts: tuple[int, int, int] | None = None
 
     def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
+        if self.light_counts is not None and fragment_shader == "mesh.frag":
+            defines = dict(defines or {})
+            defines.update((f"N_{kind.upper()}_LIGHTS", count)
+                           for kind, count in zip(_LIGHT_KINDS, self.light_counts))
         return super().get_program(self._edited.get(vertex_shader, vertex_shader),
                                    self._edited.get(fragment_shader, fragment_shader),
                                    geometry_shader, defines)
@@ -307,6 +340,8 @@ class ColourRenderer(pyrender.Renderer):
             raise ValueError(f"at most {MAX_N_LIGHTS} lights of each kind, got "
                              f"{sorted(light.kind for light in lights)}")
         flags = RenderFlags.FLAT if flat else RenderFlags.NONE
+        counts = None if flat else tuple(sum(light.kind == kind for light in lights)
+                                         for kind in _LIGHT_KINDS)
         self._update_textures(items)
         self._configure_forward_pass_viewport(flags)
         GL.glClearColor(*(float(c) for c in bg_color))
@@ -326,7 +361,7 @@ class ColourRenderer(pyrender.Renderer):
                                 lambda i: (i.name, i.world_from_model, i.transparent)):
             model = item.world_from_model.astype(np.float32)
             for primitive in item.primitives:
-                program = self._program(primitive, flags)
+                program = self._program(primitive, flags, counts)
                 if program is not current:
                     program._bind()
                     current = program
@@ -352,13 +387,21 @@ class ColourRenderer(pyrender.Renderer):
             texture.delete()
         self._frame_textures = textures
 
-    def _program(self, primitive: pyrender.Primitive, flags: int):
-        """pyrender's program for a primitive (by its vertex buffers and material kind)."""
+    def _program(self, primitive: pyrender.Primitive, flags: int,
+                 light_counts: tuple[int, int, int] | None):
+        """pyrender's program for a primitive (by its vertex buffers and material kind), lit
+        programs built for the frame's (directional, point, spot) light counts."""
         material = primitive.material
-        key = (primitive.buf_flags, material.tex_flags, type(material), flags)
+        key = (primitive.buf_flags, material.tex_flags, type(material), flags, light_counts)
         program = self._programs.get(key)
         if program is None:
-            program = self._get_primitive_program(primitive, flags, ProgramFlags.USE_MATERIAL)
+            cache = self._program_cache
+            cache.light_counts = light_counts
+            try:
+                program = self._get_primitive_program(primitive, flags,
+                                                      ProgramFlags.USE_MATERIAL)
+            finally:
+                cache.light_counts = None
             self._programs[key] = program
         return program
 

