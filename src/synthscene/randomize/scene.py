@@ -84,9 +84,10 @@ def sample_objects(spec: ObjectsSpec, library: AssetLibrary, *,
                    rng: np.random.Generator) -> tuple[SceneObject, ...]:
     """Draw the objects: count, assets, sizes, materials, drop positions and orientations.
 
-    Drop positions are uniform in ``spec.drop_region``; a position whose bounding sphere meets an
-    earlier object's is redrawn (up to ``MAX_PLACEMENT_TRIES`` times), after which the object is
-    stacked above the highest one, so objects never start interpenetrating. Orientations are
+    Drop positions are uniform in ``spec.drop_region``: ``MAX_PLACEMENT_TRIES`` positions are
+    drawn per object and the first whose bounding sphere meets no earlier object's is taken; if
+    none is clear, the object is stacked above the highest one, so objects never start
+    interpenetrating. Orientations are
     uniform on SO(3). Instance ids are 1..N in drawing order.
     """
     count = int(spec.count.sample(rng))
@@ -115,16 +116,15 @@ def _drop(keys: list[str], categories: list[str], size_m, material: MaterialSpec
         i = n_old + n
         scale = float(size_m.sample(rng))
         radius = HALF_DIAGONAL * scale
-        position = None
-        for _ in range(MAX_PLACEMENT_TRIES):
-            p = rng.uniform(lo, hi)
-            gaps = np.sqrt(((centres[:i] - p) ** 2).sum(axis=1)) - radii[:i]
-            if not (gaps < radius).any():
-                position = p
-                break
-        if position is None:
+        # Every try drawn at once (the same draws whichever is taken); the first clear one wins.
+        tries = rng.uniform(lo, hi, size=(MAX_PLACEMENT_TRIES, 3))
+        gaps = np.sqrt(((tries[:, None, :] - centres[None, :i]) ** 2).sum(axis=2)) - radii[:i]
+        clear = np.flatnonzero((gaps >= radius).all(axis=1))
+        if clear.size:
+            position = tries[clear[0]]
+        else:
             top = float(np.max(centres[:i, 2] + radii[:i]))
-            position = np.array([p[0], p[1], top + radius])
+            position = np.array([tries[-1, 0], tries[-1, 1], top + radius])
         pose = np.eye(4)
         pose[:3, :3] = random_rotation(rng=rng)
         pose[:3, 3] = position
