@@ -133,3 +133,24 @@ def test_edited_shaders_match_pyrenders_own_within_two_levels(cube_library, meta
     difference = np.abs(ours.astype(int) - theirs.astype(int))
     assert difference.max() <= 2
     assert (difference > 0).mean() < 0.2
+
+
+@pytest.mark.parametrize("shading", ["lit", "flat"])
+def test_colour_pass_labels_match_the_separate_label_pass(cube_library, shading):
+    from synthscene.render import Renderer, RenderSettings
+
+    width, height = 160, 120
+    state = _lit_scene(width, height)  # with a see-through cube, drawn last and blended
+    with Renderer(cube_library, width, height, RenderSettings(shading=shading)) as renderer:
+        assert renderer._labels_in_colour_pass(state)
+        merged = renderer.render(state)
+    # Normals need the separate label pass (its third attachment).
+    settings = RenderSettings(shading=shading, normals=True)
+    with Renderer(cube_library, width, height, settings) as renderer:
+        assert not renderer._labels_in_colour_pass(state)
+        separate = renderer.render(state)
+    assert set(np.unique(merged.instance_ids)) == {0, 1, 2, 3, 4}
+    np.testing.assert_array_equal(merged.instance_ids, separate.instance_ids)
+    np.testing.assert_allclose(merged.depth, separate.depth, rtol=0, atol=1e-6)
+    # Blending never reaches the labels: the see-through cube's depth is its own surface's.
+    np.testing.assert_array_equal(merged.rgb, separate.rgb)

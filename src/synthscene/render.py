@@ -13,14 +13,19 @@ Passes per frame:
    front to back so that hidden fragments are rejected before shading. ``shading="flat"`` uses
    pyrender's unlit mode (base colour only). Back faces are culled in both passes (closed
    meshes look the same; through an open mesh both passes see what lies behind it).
-2. **Labels**: our own small GL pass draws every object into a non-multisampled framebuffer with
-   two colour attachments: a ``GL_R32I`` instance-id image and a ``GL_R32F`` image of camera-z
-   depth in metres. Because it is integer and single-sampled, every pixel holds exactly the id of
-   the nearest surface at the pixel centre (pyrender's ``RenderFlags.SEG`` blends ids at edges
-   through its MSAA resolve), and ids are not limited to 255. Depth and ids come from the same
-   rasterisation, so depth > 0 wherever an id is. With ``RenderSettings.normals`` a third
-   attachment (``GL_RGBA32F``) gets each fragment's camera-frame surface normal, the normal of
-   the rasterised triangle's plane (exact per face, the same surface as the depth).
+2. **Labels**: a ``GL_R32I`` instance-id image and a ``GL_R32F`` image of camera-z depth in
+   metres, in a single-sampled framebuffer. Because it is integer and single-sampled, every
+   pixel holds exactly the id of the nearest surface at the pixel centre (pyrender's
+   ``RenderFlags.SEG`` blends ids at edges through its MSAA resolve), and ids are not limited to
+   255. Depth and ids come from the same rasterisation, so depth > 0 wherever an id is. By
+   default (the lean colour pass, single-sampled, no normals) the colour pass writes them
+   itself, as two more outputs of the same fragments as the RGB image
+   (:meth:`~synthscene.colour_pass.ColourRenderer.draw` with ``labels=True``): no second
+   rasterisation of the scene. Otherwise (MSAA, shadows, more than 4 lights of a kind, normals)
+   our own small GL pass draws every object into a framebuffer of its own; with
+   ``RenderSettings.normals`` a third attachment (``GL_RGBA32F``) gets each fragment's
+   camera-frame surface normal, the normal of the rasterised triangle's plane (exact per face,
+   the same surface as the depth). Both give the same ids; depths agree to float32 rounding.
 3. **Amodal** (with ``RenderSettings.amodal``): every labelled object drawn alone into its own
    cell of an atlas, with an off-axis projection that keeps the full image's pixel sample
    positions and reaches beyond the image's borders (:class:`_AmodalPass`).
@@ -68,6 +73,7 @@ from synthscene.colour_pass import (  # noqa: E402
     ColourItem,
     ColourRenderer,
     OrderedScene,
+    read_label_images,
 )
 
 if TYPE_CHECKING:
@@ -453,21 +459,30 @@ class Renderer:
             bases = self._asset_primitives(obj.asset_key)
             world_from_model = obj.world_from_object @ np.diag([obj.scale] * 3 + [1.0])
             items.append(self._item(f"object-{obj.instance_id:06d}", world_from_model, bases,
-                                    obj.material))
+                                    obj.material, obj.instance_id))
             draws.append((obj.instance_id, world_from_model, bases))
         return items, draws
 
     @staticmethod
     def _item(name: str, world_from_model: np.ndarray, bases: list[pyrender.Primitive],
-              material: Material) -> ColourItem:
+              material: Material, instance_id: int = 0) -> ColourItem:
         materials = _pyrender_materials(material, bases)
         return ColourItem(name, np.asarray(world_from_model, dtype=np.float64),
-                          [_SharedPrimitive(b, m) for b, m in zip(bases, materials)])
+                          [_SharedPrimitive(b, m) for b, m in zip(bases, materials)],
+                          int(instance_id))
+
+    def _labels_in_colour_pass(self, state: SceneState) -> bool:
+        """Whether this frame's ids and depth come from the colour pass itself: the lean pass
+        (no shadows, at most 4 lights of a kind), single-sampled, no normals asked."""
+        colour = self._renderer._renderer
+        return (not self.settings.shadows and colour.carries_labels
+                and not self.settings.normals and colour.takes(state.lights))
 
     def _draw_colour_pass(self, state: SceneState, items: list[ColourItem],
-                          view: _GLView) -> None:
-        """Queue the colour pass: the lean pass, or pyrender's own with shadow maps or with more
-        lights of a kind than its shader takes (it then uses each object's nearest ones)."""
+                          view: _GLView, labels: bool) -> None:
+        """Queue the colour pass (with the label images if ``labels``): the lean pass, or
+        pyrender's own with shadow maps or with more lights of a kind than its shader takes (it
+        then uses each object's nearest ones)."""
         colour = self._renderer._renderer
         if not self.settings.shadows and colour.takes(state.lights):
             colour.draw(items, state.lights,
@@ -475,7 +490,7 @@ class Renderer:
                         bg_color=np.array([*state.background_color, 1.0]),
                         world_from_camera_gl=view.world_from_camera,
                         projection=view.projection,
-                        flat=self.settings.shading == "flat")
+                        flat=self.settings.shading == "flat", labels=labels)
             return
         self._renderer.render(self._pyrender_scene(state, items, view), flags=self._flags())
 
@@ -555,22 +570,16 @@ class Renderer:
         """Wait for the id/depth pass; return ids (H, W) int32, depth (H, W) float32 and
         normals (H, W, 3) float32 (None unless ``settings.normals``), top row first."""
         w, h = self.width, self.height
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._fbo)
-        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 4)
-        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
-        ids = GL.glReadPixels(0, 0, w, h, GL.GL_RED_INTEGER, GL.GL_INT)
-        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT1)
-        depth = GL.glReadPixels(0, 0, w, h, GL.GL_RED, GL.GL_FLOAT)
+        ids, depth = read_label_images(self._fbo, GL.GL_COLOR_ATTACHMENT0, w, h)
         normals = None
         if self.settings.normals:
+            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._fbo)
             GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT2)
             rgba = GL.glReadPixels(0, 0, w, h, GL.GL_RGBA, GL.GL_FLOAT)
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
             normals = np.ascontiguousarray(
                 np.frombuffer(rgba, dtype=np.float32).reshape(h, w, 4)[::-1, :, :3])
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-        ids = np.frombuffer(ids, dtype=np.int32).reshape(h, w)[::-1]
-        depth = np.frombuffer(depth, dtype=np.float32).reshape(h, w)[::-1]
-        return np.ascontiguousarray(ids), np.ascontiguousarray(depth), normals
+        return ids, depth, normals
 
     def _draw_amodal_pass(self, state: SceneState, view: _GLView, draws: list) -> None:
         """Queue the solo render of every labelled object (see :class:`_AmodalPass`)."""
@@ -635,18 +644,24 @@ class Renderer:
         self._make_current()
         view = _GLView.of(cam)
         items, draws = self._colour_items(state)
-        self._draw_colour_pass(state, items, view)
+        labels = self._labels_in_colour_pass(state)
+        self._draw_colour_pass(state, items, view, labels)
         self._make_current()
-        self._draw_id_pass(view, draws)
+        if not labels:
+            self._draw_id_pass(view, draws)
         if self._amodal_pass is not None:
             self._draw_amodal_pass(state, view, draws)
-        self._pending = PendingFrame(self)
+        self._pending = PendingFrame(self, labels_in_colour=labels)
         return self._pending
 
-    def _finish(self) -> RenderOutput:
+    def _finish(self, labels_in_colour: bool) -> RenderOutput:
         self._make_current()
-        rgb = self._renderer._renderer.read_colour()
-        ids, depth, normals = self._read_id_pass()
+        colour = self._renderer._renderer
+        rgb = colour.read_colour()
+        if labels_in_colour:
+            (ids, depth), normals = colour.read_labels(), None
+        else:
+            ids, depth, normals = self._read_id_pass()
         amodal = self._amodal_pass.result() if self._amodal_pass is not None else None
         self._pending = None
         return RenderOutput(rgb=rgb, depth=depth, instance_ids=ids, normals=normals,
@@ -656,8 +671,9 @@ class Renderer:
 class PendingFrame:
     """A frame submitted to a :class:`Renderer` whose pixels may not be ready yet."""
 
-    def __init__(self, renderer: Renderer) -> None:
+    def __init__(self, renderer: Renderer, *, labels_in_colour: bool) -> None:
         self._renderer: Renderer | None = renderer
+        self._labels_in_colour = labels_in_colour
         self._output: RenderOutput | None = None
 
     def result(self) -> RenderOutput:
@@ -672,7 +688,7 @@ class PendingFrame:
             renderer = self._renderer
             if renderer is None or renderer._renderer is None:
                 raise RenderError("the Renderer was closed before this frame was collected")
-            self._output = renderer._finish()
+            self._output = renderer._finish(self._labels_in_colour)
             self._renderer = None
         return self._output
 
