@@ -284,7 +284,7 @@ class ColourRenderer(pyrender.Renderer):
             fbo = GL.glGenFramebuffers(1)
             formats = [(GL.GL_RGBA8, GL.GL_COLOR_ATTACHMENT0),
                        (GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)]
-            if samples == 1 and self.carries_labels:
+            if self.carries_labels:  # single-sampled: one framebuffer
                 formats += [(GL.GL_R32I, GL.GL_COLOR_ATTACHMENT1),  # instance ids
                             (GL.GL_R32F, GL.GL_COLOR_ATTACHMENT2)]  # camera-z depth, metres
             buffers = [int(rb) for rb in np.atleast_1d(GL.glGenRenderbuffers(len(formats)))]

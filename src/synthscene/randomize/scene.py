@@ -87,8 +87,7 @@ def sample_objects(spec: ObjectsSpec, library: AssetLibrary, *,
     Drop positions are uniform in ``spec.drop_region``: ``MAX_PLACEMENT_TRIES`` positions are
     drawn per object and the first whose bounding sphere meets no earlier object's is taken; if
     none is clear, the object is stacked above the highest one, so objects never start
-    interpenetrating. Orientations are
-    uniform on SO(3). Instance ids are 1..N in drawing order.
+    interpenetrating. Orientations are uniform on SO(3). Instance ids are 1..N in drawing order.
     """
     count = int(spec.count.sample(rng))
     keys = _choose_assets(spec, library, count, rng)
