@@ -267,7 +267,6 @@ class ColourRenderer(pyrender.Renderer):
     def __init__(self, width: int, height: int, samples: int) -> None:
         super().__init__(width, height)
         self._samples = int(samples)
-        self.carries_labels = self._samples == 1
         self._fbos: list[int] = []
         self._rbs: list[int] = []
         self._draw_fbo, self._read_fbo = self._build_framebuffers(width, height)
@@ -275,6 +274,11 @@ class ColourRenderer(pyrender.Renderer):
         self._locations: dict[tuple[int, str], int] = {}
         self._frame_textures: set = set()
         self._program_cache = _ShaderCache()
+
+    @property
+    def carries_labels(self) -> bool:
+        """Whether the framebuffer holds the label images (single-sampled)."""
+        return self._samples == 1
 
     # -- framebuffers ------------------------------------------------------------------------
     def _build_framebuffers(self, width: int, height: int) -> tuple[int, int]:

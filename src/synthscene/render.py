@@ -360,7 +360,8 @@ class Renderer:
             raise
         self._renderer._renderer.delete()
         self._renderer._renderer = colour  # OffscreenRenderer.delete() frees it
-        self._build_id_pass()
+        if self.settings.amodal:
+            self._amodal_pass = _AmodalPass(self.width, self.height)
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -396,7 +397,8 @@ class Renderer:
 
     # -- GL resources ------------------------------------------------------------------------
     def _build_id_pass(self) -> None:
-        """Build the id/depth(/normals) framebuffer and program, and the amodal pass if asked."""
+        """Build the separate label pass's id/depth(/normals) framebuffer and program (on its
+        first use: by default the colour pass writes the label images itself)."""
         fragment = _ID_FRAGMENT_SHADER
         if self.settings.normals:
             fragment = fragment.replace("#version 330 core\n", "#version 330 core\n"
@@ -419,8 +421,6 @@ class Renderer:
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
         if status != GL.GL_FRAMEBUFFER_COMPLETE:
             raise RenderError(f"the id framebuffer is incomplete (GL status {status:#x})")
-        if self.settings.amodal:
-            self._amodal_pass = _AmodalPass(self.width, self.height)
 
     def _upload(self, trimesh_mesh: trimesh.Trimesh) -> list[pyrender.Primitive]:
         mesh = pyrender.Mesh.from_trimesh(trimesh_mesh, smooth=False)
@@ -471,26 +471,29 @@ class Renderer:
                           [_SharedPrimitive(b, m) for b, m in zip(bases, materials)],
                           int(instance_id))
 
+    def _lean_colour_pass(self, state: SceneState) -> bool:
+        """Whether the frame's colour pass is the lean one: no shadows, at most 4 lights of a
+        kind (else pyrender's own pass)."""
+        return not self.settings.shadows and self._renderer._renderer.takes(state.lights)
+
     def _labels_in_colour_pass(self, state: SceneState) -> bool:
-        """Whether this frame's ids and depth come from the colour pass itself: the lean pass
-        (no shadows, at most 4 lights of a kind), single-sampled, no normals asked."""
-        colour = self._renderer._renderer
-        return (not self.settings.shadows and colour.carries_labels
-                and not self.settings.normals and colour.takes(state.lights))
+        """Whether this frame's ids and depth come from the colour pass itself: the lean pass,
+        single-sampled, no normals asked."""
+        return (self._lean_colour_pass(state) and self._renderer._renderer.carries_labels
+                and not self.settings.normals)
 
     def _draw_colour_pass(self, state: SceneState, items: list[ColourItem],
                           view: _GLView, labels: bool) -> None:
         """Queue the colour pass (with the label images if ``labels``): the lean pass, or
         pyrender's own with shadow maps or with more lights of a kind than its shader takes (it
         then uses each object's nearest ones)."""
-        colour = self._renderer._renderer
-        if not self.settings.shadows and colour.takes(state.lights):
-            colour.draw(items, state.lights,
-                        ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
-                        bg_color=np.array([*state.background_color, 1.0]),
-                        world_from_camera_gl=view.world_from_camera,
-                        projection=view.projection,
-                        flat=self.settings.shading == "flat", labels=labels)
+        if self._lean_colour_pass(state):
+            self._renderer._renderer.draw(
+                items, state.lights,
+                ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
+                bg_color=np.array([*state.background_color, 1.0]),
+                world_from_camera_gl=view.world_from_camera, projection=view.projection,
+                flat=self.settings.shading == "flat", labels=labels)
             return
         self._renderer.render(self._pyrender_scene(state, items, view), flags=self._flags())
 
@@ -530,6 +533,8 @@ class Renderer:
 
     def _draw_id_pass(self, view: _GLView, draws: list) -> None:
         """Queue the id/depth pass of one frame (the GL driver starts it on glFlush)."""
+        if self._fbo is None:
+            self._build_id_pass()
         w, h = self.width, self.height
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
         attachments = [GL.GL_COLOR_ATTACHMENT0, GL.GL_COLOR_ATTACHMENT1]
