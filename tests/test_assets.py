@@ -320,6 +320,66 @@ def test_urdf_origin_rpy(tmp_path: Path, rpy: str, extents: tuple[float, float, 
     assert np.all(asset.mesh.visual.face_colors == [0, 0, 255, 255])
 
 
+def solid_points(solid, count: int = 4000) -> np.ndarray:
+    """(count, 3) points on the surface of a collision solid, in the asset's frame, from
+    trimesh's own primitives (independent of synthscene's conversion)."""
+    if solid.kind == "box":
+        mesh = trimesh.creation.box(extents=2 * np.asarray(solid.half_extents))
+    elif solid.kind == "sphere":
+        mesh = trimesh.creation.icosphere(subdivisions=4, radius=solid.radius)
+    elif solid.kind == "cylinder":
+        mesh = trimesh.creation.cylinder(radius=solid.radius, height=solid.length, sections=64)
+    else:
+        mesh = trimesh.creation.capsule(height=solid.length, radius=solid.radius, count=(32, 32))
+    mesh.apply_transform(solid.object_from_primitive)
+    return np.asarray(mesh.vertices)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("box", "box"), ("sphere", "sphere"), ("cylinder", "cylinder"), ("capsule", "capsule"),
+     ("cone", None), ("torus", None)],
+)
+def test_primitive_collision_solid_fills_the_normalised_box(name: str, kind: str | None) -> None:
+    asset = AssetLibrary([AssetSource(f"primitive:{name}")]).get(f"primitive:{name}")
+    solid = asset.collision_primitive
+    if kind is None:
+        assert solid is None
+        return
+    assert solid.kind == kind
+    # The solid is the visual mesh's shape: same bounding box, longest edge 1.
+    points = solid_points(solid)
+    assert np.allclose(points.min(0), asset.mesh.bounds[0], atol=1e-3)
+    assert np.allclose(points.max(0), asset.mesh.bounds[1], atol=1e-3)
+
+
+def test_urdf_single_primitive_collision_becomes_the_solid(tmp_path: Path) -> None:
+    (tmp_path / "can.urdf").write_text(
+        '<robot name="r"><link name="l">'
+        '<collision><origin xyz="3 2 1" rpy="1.5707963267948966 0 0"/>'
+        '<geometry><cylinder radius="0.25" length="2"/></geometry></collision>'
+        "</link></robot>"
+    )
+    asset = AssetLibrary([AssetSource("file:can.urdf", base_dir=tmp_path)]).get(
+        f"file:{(tmp_path / 'can.urdf').resolve().as_posix()}"
+    )
+    solid = asset.collision_primitive
+    assert solid.kind == "cylinder"
+    # Rolled a quarter turn about x: the axis lies along y. Normalised by the longest edge, 2.
+    assert solid.radius == pytest.approx(0.125) and solid.length == pytest.approx(1.0)
+    assert np.allclose(solid.object_from_primitive[:3, 3], 0.0, atol=1e-9)
+    assert np.allclose(np.abs(solid.object_from_primitive[:3, 2]), [0, 1, 0], atol=1e-9)
+    points = solid_points(solid)
+    assert np.allclose(points.max(0) - points.min(0), [0.25, 1.0, 0.25], atol=2e-3)
+
+
+def test_pybullet_data_solids_only_where_the_file_gives_one(pybullet_library) -> None:
+    soccer = pybullet_library.get("pybullet_data:soccerball.urdf").collision_primitive
+    assert soccer.kind == "sphere" and 0.49 < soccer.radius < 0.51
+    assert pybullet_library.get("pybullet_data:objects/mug.urdf").collision_primitive is None
+    assert pybullet_library.get("pybullet_data:bunny.obj").collision_primitive is None
+
+
 def test_urdf_mesh_scale_and_several_visuals(tmp_path: Path) -> None:
     trimesh.creation.box(extents=(1.0, 1.0, 1.0)).export(tmp_path / "cube.obj")
     (tmp_path / "two.urdf").write_text(

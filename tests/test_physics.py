@@ -14,6 +14,7 @@ import pybullet
 import pytest
 import trimesh
 
+from synthscene.assets import CollisionPrimitive
 from synthscene.errors import AssetError
 from synthscene.physics import PhysicsSettings, PhysicsSimulator
 from synthscene.state import Camera, Ground, Material, SceneObject, SceneState
@@ -31,6 +32,12 @@ HALF = 0.25 * _CORNERS
 PAIR = (HALF + [-0.25, 0.0, 0.0], HALF + [0.25, 0.0, 0.0])
 # Three half-cubes in an L (a compound whose centre of mass is off its frame's origin).
 L_SHAPE = (HALF + [-0.25, -0.25, 0.0], HALF + [0.25, -0.25, 0.0], HALF + [-0.25, 0.25, 0.0])
+# A capsule of length 1 along z (radius 0.2, hemisphere centres 0.6 apart), and a 1 x 0.5 x 0.2
+# slab whose box is rotated a quarter turn about z and lifted 0.3 in the object frame (as a URDF
+# <origin> does): both collide as exact solids, their hulls give the mass properties.
+ROD = trimesh.creation.capsule(height=0.6, radius=0.2, count=(16, 16)).vertices
+_QUARTER_Z = np.array([[0.0, -1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0.3], [0, 0, 0, 1]])
+SLAB = (0.5 * _CORNERS * [1.0, 0.5, 0.2]) @ _QUARTER_Z[:3, :3].T + _QUARTER_Z[:3, 3]
 # Four coplanar points: a degenerate, flat hull.
 FLAT = np.array([[-0.5, -0.5, 0.0], [0.5, -0.5, 0.0], [0.5, 0.5, 0.0], [-0.5, 0.5, 0.0]])
 
@@ -49,6 +56,14 @@ class FakeLibrary:
         "ell": L_SHAPE,
         "flat": (FLAT,),
         "empty": (),
+        "ball": (SPHERE,),
+        "rod": (ROD,),
+        "slab": (SLAB,),
+    }
+    SOLIDS = {
+        "ball": CollisionPrimitive("sphere", np.eye(4), radius=0.5),
+        "rod": CollisionPrimitive("capsule", np.eye(4), radius=0.2, length=0.6),
+        "slab": CollisionPrimitive("box", _QUARTER_Z, half_extents=(0.5, 0.25, 0.1)),
     }
 
     def __init__(self) -> None:
@@ -56,7 +71,9 @@ class FakeLibrary:
 
     def get(self, key: str) -> types.SimpleNamespace:
         self.calls += 1
-        return types.SimpleNamespace(collision_hulls=self.HULLS[key])
+        return types.SimpleNamespace(
+            collision_hulls=self.HULLS[key], collision_primitive=self.SOLIDS.get(key)
+        )
 
 
 def rotation(axis, angle: float) -> np.ndarray:
@@ -141,6 +158,33 @@ def test_both_friction_models_rest_a_tilted_cube_face_down_where_it_fell(cone_fr
 def test_dropped_sphere_rests_at_its_radius():
     out = settle(make_state([make_object(1, "sphere", 0.12, [0.0, 0.0, 0.25])]))
     assert abs(out.objects[0].world_from_object[2, 3] - 0.06) < POS_TOL
+
+
+def test_sphere_solid_rests_at_its_radius():
+    out = settle(make_state([make_object(1, "ball", 0.12, [0.0, 0.0, 0.25])]))
+    assert abs(out.objects[0].world_from_object[2, 3] - 0.06) < 1e-3  # Bullet's contact slop
+
+
+def test_capsule_solid_comes_to_rest_lying_on_its_side():
+    tilt = rotation([1.0, 0.2, 0.0], 0.4)  # dropped nearly upright: it topples
+    out = settle(make_state([make_object(1, "rod", 0.2, [0.0, 0.0, 0.2], tilt)]))
+    (rod,) = out.objects
+    assert out.physics_steps < PhysicsSettings().max_steps
+    axis = rod.world_from_object[:3, 2]
+    assert abs(axis[2]) < np.sin(ANGLE_TOL)  # its axis lies flat
+    assert abs(rod.world_from_object[2, 3] - 0.2 * 0.2) < 1e-3  # the radius, 0.04 m
+
+
+def test_box_solid_placed_in_its_object_frame():
+    # The slab's box sits 0.3 * scale above the object frame: resting flat (its 0.2 edge
+    # vertical), the frame is 0.03 + 0.02 below the box's centre, i.e. 0.02 - 0.03 = -0.01 m.
+    yaw = rotation([0, 0, 1], 0.3)
+    out = settle(make_state([make_object(1, "slab", 0.1, [0.0, 0.0, -0.02 + 0.001], yaw)]))
+    (slab,) = out.objects
+    T = slab.world_from_object
+    assert abs(T[2, 3] - (0.01 - 0.03)) < 1e-3
+    assert np.allclose(T[:3, :3], yaw, atol=np.sin(np.deg2rad(0.5)))
+    assert abs(world_points(slab)[:, 2].min()) < 1e-3
 
 
 def test_pose_is_the_object_frame_not_the_centre_of_mass():

@@ -14,7 +14,9 @@ Construction indexes keys and categories eagerly (files must exist, globs must m
 must be known) but loads meshes lazily: :meth:`AssetLibrary.get` loads an asset on first use and
 caches it. Every loaded :class:`Asset` is *normalised*: its mesh's axis-aligned bounding box is
 centred on the origin and its longest edge is exactly 1, so ``SceneObject.scale`` is the object's
-longest bounding-box edge in metres. Collision hulls are point sets in the same frame.
+longest bounding-box edge in metres. Collision hulls are point sets in the same frame, and so is
+an asset's :class:`CollisionPrimitive` (the exact box, sphere, cylinder or capsule of a built-in
+primitive or of a URDF whose one collision element is such a solid).
 
 Every problem a user can cause raises :class:`~synthscene.errors.AssetError` with a one-line
 message naming the file and the config location (``AssetSource.where``).
@@ -46,6 +48,7 @@ __all__ = [
     "Asset",
     "AssetLibrary",
     "AssetSource",
+    "CollisionPrimitive",
     "bundled_assets_dir",
 ]
 
@@ -121,6 +124,58 @@ class AssetSource:
 
 
 @dataclass(frozen=True, eq=False)
+class CollisionPrimitive:
+    """An exact convex solid that collides in place of an asset's hulls.
+
+    pybullet collides its own box, sphere, cylinder and capsule shapes exactly, and faster than
+    a hull of many points (a ball's hull has up to ``MAX_HULL_POINTS``); a ball or a cylinder on
+    its side then rolls as a round body, not on facets.
+
+    Attributes
+    ----------
+    kind : {"box", "sphere", "cylinder", "capsule"}
+    object_from_primitive : (4, 4) float64
+        Pose of the solid in the asset's frame; cylinders and capsules lie along its z axis.
+    half_extents : (3,) tuple of float
+        Half edge lengths of a box (zeros for the other kinds).
+    radius : float
+        Radius of a sphere, cylinder or capsule (0 for a box).
+    length : float
+        Height of a cylinder; for a capsule, the length of its cylindrical part, between the
+        centres of its two hemispheres (URDF's and pybullet's convention); 0 otherwise.
+
+    Lengths are in the asset's units: normalised units (longest bounding-box edge 1) once the
+    asset is loaded, so metres after multiplying by ``SceneObject.scale``.
+    """
+
+    kind: Literal["box", "sphere", "cylinder", "capsule"]
+    object_from_primitive: np.ndarray
+    half_extents: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    radius: float = 0.0
+    length: float = 0.0
+
+    def normalised(self, centre: np.ndarray, longest: float) -> CollisionPrimitive:
+        """The same solid in the frame where ``p`` becomes ``(p - centre) / longest``.
+
+        Parameters
+        ----------
+        centre : (3,) float64
+            Bounding-box centre of the asset's mesh, in the asset's units.
+        longest : float
+            Longest bounding-box edge, > 0.
+        """
+        pose = np.array(self.object_from_primitive, dtype=np.float64)
+        pose[:3, 3] = (pose[:3, 3] - centre) / longest
+        return CollisionPrimitive(
+            kind=self.kind,
+            object_from_primitive=pose,
+            half_extents=tuple(float(h) / longest for h in self.half_extents),
+            radius=self.radius / longest,
+            length=self.length / longest,
+        )
+
+
+@dataclass(frozen=True, eq=False)
 class Asset:
     """One loaded, normalised asset. Shared through the library's cache: do not modify it.
 
@@ -139,6 +194,11 @@ class Asset:
         parts) whose convex hull is one collision part, in the mesh's normalised frame.
     source_path : Path or None
         The file the asset was loaded from (None for primitives).
+    collision_primitive : CollisionPrimitive or None
+        The exact solid that collides in place of ``collision_hulls`` (which still give the
+        mass properties): set for ``primitive:box``, ``sphere``, ``cylinder`` and ``capsule``
+        and for a URDF whose only ``<collision>`` is a ``<box>``, ``<sphere>``, ``<cylinder>``
+        or ``<capsule>``; None otherwise. In the normalised frame.
     """
 
     key: str
@@ -146,6 +206,7 @@ class Asset:
     mesh: trimesh.Trimesh
     collision_hulls: tuple[np.ndarray, ...]
     source_path: Path | None
+    collision_primitive: CollisionPrimitive | None = None
 
 
 @dataclass(frozen=True)
@@ -614,6 +675,14 @@ def _torus_hulls(sectors: int = 12, tube_points: int = 12) -> list[np.ndarray]:
     return hulls
 
 
+#: The exact solid of each primitive that has one, in the primitive mesh's own frame.
+_PRIMITIVE_SOLIDS: dict[str, CollisionPrimitive] = {
+    "box": CollisionPrimitive("box", np.eye(4), half_extents=(0.5, 0.3, 0.2)),
+    "sphere": CollisionPrimitive("sphere", np.eye(4), radius=0.5),
+    "cylinder": CollisionPrimitive("cylinder", np.eye(4), radius=0.3, length=1.0),
+    "capsule": CollisionPrimitive("capsule", np.eye(4), radius=0.25, length=0.5),
+}
+
 _PRIMITIVES: dict[str, Callable[[], trimesh.Trimesh]] = {
     "box": _box,
     "sphere": _sphere,
@@ -632,12 +701,14 @@ PRIMITIVE_NAMES: tuple[str, ...] = tuple(_PRIMITIVES)
 
 def _load(entry: _Entry) -> Asset:
     log.debug("loading asset %s", entry.key)
+    solid = None
     if entry.kind == "primitive":
         mesh = _PRIMITIVES[entry.primitive]()
         raw_hulls = _torus_hulls() if entry.primitive == "torus" else [mesh.vertices]
+        solid = _PRIMITIVE_SOLIDS.get(entry.primitive)
     elif entry.kind == "urdf":
         assert entry.path is not None
-        mesh, raw_hulls = _load_urdf(entry.path, entry.where)
+        mesh, raw_hulls, solid = _load_urdf(entry.path, entry.where)
     else:
         assert entry.path is not None
         mesh = _load_mesh(entry.path, entry.where)
@@ -646,20 +717,26 @@ def _load(entry: _Entry) -> Asset:
         else:
             raw_hulls = [mesh.vertices]
     subject = entry.path if entry.path is not None else entry.key
-    mesh, hulls = _normalise(mesh, raw_hulls, entry.where, subject)
+    mesh, hulls, solid = _normalise(mesh, raw_hulls, solid, entry.where, subject)
     return Asset(
         key=entry.key,
         category=entry.category,
         mesh=mesh,
         collision_hulls=hulls,
         source_path=entry.path,
+        collision_primitive=solid,
     )
 
 
 def _normalise(
-    mesh: trimesh.Trimesh, raw_hulls: Sequence[np.ndarray], where: str, subject: object
-) -> tuple[trimesh.Trimesh, tuple[np.ndarray, ...]]:
-    """Centre the mesh's bounding box on the origin and scale its longest edge to 1."""
+    mesh: trimesh.Trimesh,
+    raw_hulls: Sequence[np.ndarray],
+    solid: CollisionPrimitive | None,
+    where: str,
+    subject: object,
+) -> tuple[trimesh.Trimesh, tuple[np.ndarray, ...], CollisionPrimitive | None]:
+    """Centre the mesh's bounding box on the origin and scale its longest edge to 1 (the hulls
+    and the collision primitive with it)."""
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
     if len(mesh.faces) == 0 or len(vertices) == 0:
         raise _error(where, subject, "mesh is empty (no triangles)")
@@ -683,7 +760,9 @@ def _normalise(
         hulls.append(_hull_points(np.asarray(mesh.vertices, dtype=np.float64)))
     for hull in hulls:
         hull.flags.writeable = False
-    return mesh, tuple(hulls)
+    if solid is not None:
+        solid = solid.normalised(centre, longest)
+    return mesh, tuple(hulls), solid
 
 
 def _hull_points(points: np.ndarray, max_points: int = MAX_HULL_POINTS) -> np.ndarray:
@@ -814,8 +893,24 @@ def _primitive_geometry(geometry: UrdfGeometry) -> trimesh.Trimesh:
     return trimesh.creation.capsule(height=geometry.length, radius=geometry.radius, count=(16, 16))
 
 
-def _load_urdf(path: Path, where: str) -> tuple[trimesh.Trimesh, list[np.ndarray]]:
-    """Visual mesh and collision point sets of a single-link URDF, in the link frame."""
+def _collision_solid(geometry: UrdfGeometry) -> CollisionPrimitive | None:
+    """The exact solid of a URDF ``<box>``, ``<sphere>``, ``<cylinder>`` or ``<capsule>``."""
+    if geometry.kind == "mesh":
+        return None
+    return CollisionPrimitive(
+        kind=geometry.kind,
+        object_from_primitive=np.asarray(geometry.link_from_geometry, dtype=np.float64),
+        half_extents=tuple(float(s) / 2.0 for s in geometry.size),
+        radius=float(geometry.radius),
+        length=float(geometry.length),
+    )
+
+
+def _load_urdf(
+    path: Path, where: str
+) -> tuple[trimesh.Trimesh, list[np.ndarray], CollisionPrimitive | None]:
+    """Visual mesh, collision point sets and (when its one collision element is a box,
+    sphere, cylinder or capsule) collision solid of a single-link URDF, in the link frame."""
     link = parse_urdf(path, where)
     visual_geometries = link.visuals or link.collisions  # pybullet draws collisions if no visual
     if not visual_geometries:
@@ -875,4 +970,5 @@ def _load_urdf(path: Path, where: str) -> tuple[trimesh.Trimesh, list[np.ndarray
     if not hulls:
         log.debug("%s has no <collision>: using the visual mesh's convex hull", path)
         hulls = [np.asarray(visual.vertices)]
-    return visual, hulls
+    solid = _collision_solid(link.collisions[0]) if len(link.collisions) == 1 else None
+    return visual, hulls, solid

@@ -21,12 +21,17 @@ Model
 * **Objects**: one rigid body per object, whose collision shape is its asset's
   ``collision_hulls`` (convex point sets in the normalised frame) times ``SceneObject.scale``:
   a convex hull for one hull, a compound of convex hulls for several. Shapes are loaded from
-  small mesh files (STL for one hull, OBJ with one object per hull for several) that the
-  simulator writes once per asset and size range into a temporary folder it owns: pybullet
-  builds compounds from files only, and never frees the memory of shapes made from vertex
-  lists. The body's link frame is the object frame; its inertial frame is the exact centre of
-  mass and principal axes of the hulls (pybullet would otherwise use a bounding-box estimate).
-  pybullet reports the inertial frame's pose, which is converted back.
+  small OBJ files (one object per hull) that the simulator writes once per asset and size
+  range into a temporary folder it owns: pybullet builds compounds from files only, and never
+  frees the memory of shapes made from vertex lists. An asset with a ``collision_primitive``
+  (a built-in box, sphere, cylinder or capsule, or a URDF whose one collision element is one)
+  collides as pybullet's own exact solid instead, which is cheaper than a hull of many points,
+  and a ball rolls as a ball; its hulls still give its mass properties. The body's link frame
+  is the object frame; its inertial frame is the exact centre of mass and principal axes of
+  the hulls (pybullet would otherwise use a bounding-box estimate). pybullet reports the
+  inertial frame's pose, which is converted back.
+* **Ground**: a static rigid body, as the objects are (a multibody ground would send every
+  contact with it through Bullet's slower multibody solver).
 * **Mass**: ``density * volume``, but no object lighter than half the frame's heaviest
   (``max_mass_ratio``): an iterative contact solver cannot hold a heavy object on a very light
   one. Resting poses hardly depend on masses.
@@ -46,12 +51,12 @@ Model
   the start because it lets boxes come to rest balanced on an edge.
 
 Speed and quality, measured on one core of a 2-core AMD EPYC with 20 objects of 5-20 cm dropped
-from up to 0.3 m (median per frame): 38 ms for the default tabletop scenario (pybullet_data
-meshes and primitives, at most ``max_hulls`` = 6 hulls each; 50 ms with pybullet's implicit
-friction cone instead of the pyramid), of which about 11 ms go to creating the bodies. Settled
-objects interpenetrate by about 0.5 mm (rarely up to 4 mm) and sink into the ground by under
-1.5 mm. ``settle_after=0.5, settle_rolling_friction=0.05`` is about 15% faster, but then about
-1% of boxes in crowded scenes end balanced on an edge.
+from up to 0.3 m (median per frame): 23 ms for the default tabletop scenario (pybullet_data
+meshes and primitives, at most ``max_hulls`` = 6 hulls each; about the same with pybullet's
+implicit friction cone instead of the pyramid), of which about 5 ms go to creating the bodies
+and 14 ms to stepping. Settled objects interpenetrate by about 0.5 mm (rarely up to 4 mm) and
+sink into the ground by under 1.5 mm. ``settle_after=0.5, settle_rolling_friction=0.05`` is
+about 15% faster, but then about 1% of boxes in crowded scenes end balanced on an edge.
 """
 
 from __future__ import annotations
@@ -73,6 +78,7 @@ from scipy.spatial import ConvexHull, QhullError
 from synthscene.errors import AssetError, SynthsceneError
 
 if TYPE_CHECKING:
+    from synthscene.assets import CollisionPrimitive
     from synthscene.state import SceneObject, SceneState
 
 
@@ -116,6 +122,8 @@ _MARGIN = 1e-3
 _SLEEP_AFTER_CHECKS = 2
 #: Thickness (normalised units) given to a flat or degenerate hull along its thin axes.
 _MIN_HULL_EXTENT = 1e-3
+#: Name of pybullet's statically linked TinyRenderer plugin (unloaded: see ``__enter__``).
+_TINY_RENDERER_PLUGIN = "tinyRendererPlugin"
 #: Hulls are shrunk for scales on a geometric grid of this ratio, so that their files are
 #: reused; the shrink is then within 12% of the margin (0.1 mm).
 _SCALE_BUCKET_RATIO = 1.25
@@ -176,8 +184,8 @@ class PhysicsSettings:
         depend on the masses.
     cone_friction : bool
         pybullet's implicit friction cone (its default) instead of Bullet's pyramid
-        approximation (two independent friction directions). The pyramid settles a frame about
-        20% faster (20 pybullet_data objects: 50 -> 39 ms) with the same resting heights.
+        approximation (two independent friction directions). Both settle the default scenario
+        in about the same time (23 ms a frame), with the same resting heights.
     max_hulls : int
         Most convex hulls per collision shape: an asset with more (a VHACD decomposition) has
         its closest hulls merged (see :func:`merge_hulls`). Contact cost grows with the hull
@@ -250,6 +258,7 @@ class PhysicsSettings:
 
 class _HasHulls(Protocol):
     collision_hulls: tuple[np.ndarray, ...]
+    collision_primitive: CollisionPrimitive | None
 
 
 class _Library(Protocol):
@@ -264,8 +273,6 @@ class _Hull:
     ----------
     vertices : (n, 3) float64
         The hull's extreme points.
-    faces : (m, 3) int64
-        Its triangles (counter-clockwise seen from outside).
     inward : (n, 3) float64
         Per vertex, the displacement that moves every face through it inward by a unit
         distance: ``vertices + d * inward`` is the hull shrunk by ``d`` (exact where three faces
@@ -282,7 +289,6 @@ class _Hull:
     """
 
     vertices: np.ndarray
-    faces: np.ndarray
     inward: np.ndarray
     max_shrink: np.ndarray
     volume: float
@@ -313,6 +319,8 @@ class _Body:
         Rotation ``object_from_principal`` of the principal axes of inertia.
     inertia : (3,) float64
         Principal moments of inertia about ``center`` for unit density.
+    primitive : CollisionPrimitive or None
+        The exact solid that collides in place of the hulls, if the asset has one.
     """
 
     key: str
@@ -322,6 +330,7 @@ class _Body:
     center: np.ndarray
     quat_xyzw: np.ndarray
     inertia: np.ndarray
+    primitive: CollisionPrimitive | None = None
 
 
 def _quat_xyzw_from_matrix(rotation: np.ndarray) -> np.ndarray:
@@ -474,7 +483,6 @@ def _hull(points: np.ndarray) -> _Hull:
     if mesh is None or not volume > _MIN_HULL_EXTENT * max(size, 1e-9) ** 2:
         mesh = _box_mesh(points)  # flat or degenerate: give it some thickness
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
-    faces = np.asarray(mesh.faces, dtype=np.int64)
     normals = np.asarray(mesh.face_normals, dtype=np.float64)
     inward = np.zeros_like(vertices)
     for v, incident in enumerate(mesh.vertex_faces):
@@ -490,7 +498,6 @@ def _hull(points: np.ndarray) -> _Hull:
     tensor = np.asarray(mesh.moment_inertia, dtype=np.float64) / float(mesh.density)
     return _Hull(
         vertices=vertices,
-        faces=faces,
         inward=inward,
         max_shrink=max_shrink,
         volume=float(mesh.volume),
@@ -499,7 +506,9 @@ def _hull(points: np.ndarray) -> _Hull:
     )
 
 
-def _body(key: str, index: int, hulls: tuple[_Hull, ...]) -> _Body:
+def _body(
+    key: str, index: int, hulls: tuple[_Hull, ...], primitive: CollisionPrimitive | None = None
+) -> _Body:
     """Mass properties of a union of hulls (the parallel axis theorem for the inertia)."""
     volumes = np.array([h.volume for h in hulls])
     volume = float(volumes.sum())
@@ -509,41 +518,30 @@ def _body(key: str, index: int, hulls: tuple[_Hull, ...]) -> _Body:
         d = h.center - center
         tensor += h.inertia + v * (float(d @ d) * np.eye(3) - np.outer(d, d))
     moments, axes = _principal_axes(tensor)
-    return _Body(key, index, hulls, volume, center, _quat_xyzw_from_matrix(axes), moments)
+    return _Body(
+        key, index, hulls, volume, center, _quat_xyzw_from_matrix(axes), moments, primitive
+    )
 
 
-def _write_stl(path: Path, meshes: list[tuple[np.ndarray, np.ndarray]]) -> None:
-    """Write one triangle mesh, ``[(vertices (n, 3), faces (m, 3))]``, as binary STL.
+def _write_hulls_obj(path: Path, hulls: Sequence[np.ndarray]) -> None:
+    """Write convex point sets ``[(n, 3) float64, ...]`` as one Wavefront OBJ file with one
+    object per set, which pybullet turns into a convex hull (one set) or a compound of hulls.
 
-    pybullet parses binary STL twice as fast as OBJ. Written under a temporary name and renamed,
-    so pybullet never reads a partial file.
+    pybullet builds each hull from the corners of the object's triangles, so each point is
+    listed once, in triangles that chain the points (the last one repeated to fill the last
+    triangle): a closed mesh would list each point about six times, and pybullet would parse
+    and sort six times as many points for the same hull. Written under a temporary name and
+    renamed, so pybullet never reads a partial file.
     """
-    ((vertices, faces),) = meshes
-    triangles = vertices[faces]  # (m, 3, 3)
-    normals = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
-    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-300)
-    record = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attribute", "<u2")])
-    data = np.zeros(len(faces), dtype=record)
-    data["normal"] = normals
-    data["vertices"] = triangles
-    partial = path.with_suffix(".part")
-    with partial.open("wb") as stream:
-        stream.write(b"synthscene collision hull".ljust(80, b" "))
-        stream.write(np.uint32(len(faces)).tobytes())
-        stream.write(data.tobytes())
-    partial.replace(path)
-
-
-def _write_obj(path: Path, meshes: list[tuple[np.ndarray, np.ndarray]]) -> None:
-    """Write triangle meshes ``[(vertices (n, 3), faces (m, 3)), ...]`` as one Wavefront OBJ
-    file with one object each (atomically, like :func:`_write_stl`)."""
     lines: list[str] = []
     offset = 1
-    for i, (vertices, faces) in enumerate(meshes):
+    for i, points in enumerate(hulls):
         lines.append(f"o hull{i}\n")
-        lines += [f"v {x:.9g} {y:.9g} {z:.9g}\n" for x, y, z in vertices.tolist()]
-        lines += [f"f {a} {b} {c}\n" for a, b, c in (faces + offset).tolist()]
-        offset += len(vertices)
+        lines += [f"v {x:.9g} {y:.9g} {z:.9g}\n" for x, y, z in points.tolist()]
+        corners = list(range(offset, offset + len(points)))
+        corners += corners[-1:] * (-len(corners) % 3)
+        lines += [f"f {a} {b} {c}\n" for a, b, c in zip(*[iter(corners)] * 3)]
+        offset += len(points)
     partial = path.with_suffix(".part")
     partial.write_text("".join(lines), encoding="ascii")
     partial.replace(path)
@@ -588,6 +586,13 @@ class PhysicsSimulator:
         if client < 0:
             raise RuntimeError("pybullet could not open a DIRECT client")
         self._client = client
+        # pybullet's built-in TinyRenderer plugin builds a render mesh (the convex hull of the
+        # collision shape) of every new body, for getCameraImage, which is never called here:
+        # about half of createMultiBody's time. Loading a statically linked plugin by name
+        # returns its id; once it is unloaded, no body gets a render mesh.
+        renderer = pb.loadPlugin(_TINY_RENDERER_PLUGIN, physicsClientId=client)
+        if renderer >= 0:
+            pb.unloadPlugin(renderer, physicsClientId=client)
         self._folder = Path(tempfile.mkdtemp(prefix="synthscene-physics-"))
         return self
 
@@ -713,7 +718,8 @@ class PhysicsSimulator:
         """Collision and mass properties of an asset, computed once."""
         model = self._bodies.get(key)
         if model is None:
-            raw = self._library.get(key).collision_hulls
+            asset = self._library.get(key)
+            raw = asset.collision_hulls
             if len(raw) == 0:
                 raise AssetError(f"asset {key!r} has no collision hull")
             try:
@@ -721,7 +727,7 @@ class PhysicsSimulator:
                 hulls = tuple(_hull(points) for points in raw)
             except AssetError as error:
                 raise AssetError(f"asset {key!r}: {error}") from error
-            model = _body(key, len(self._bodies), hulls)
+            model = _body(key, len(self._bodies), hulls, asset.collision_primitive)
             self._bodies[key] = model
         return model
 
@@ -742,8 +748,13 @@ class PhysicsSimulator:
         if state.ground is None:
             return
         shape = pb.createCollisionShape(pb.GEOM_PLANE, physicsClientId=cid)
+        # A plain rigid body, like the objects: a multibody ground would send every contact
+        # with it through Bullet's multibody solver (about a quarter of the settling time).
         ground = pb.createMultiBody(
-            baseMass=0.0, baseCollisionShapeIndex=shape, physicsClientId=cid
+            baseMass=0.0,
+            baseCollisionShapeIndex=shape,
+            useMaximalCoordinates=True,
+            physicsClientId=cid,
         )
         pb.changeDynamics(
             ground,
@@ -757,8 +768,8 @@ class PhysicsSimulator:
         """Mesh file of an asset's hulls in normalised units, shrunk by the collision margin for
         about this scale (on a grid of scales, so that files are reused).
 
-        One hull: a binary STL file, which pybullet turns into a convex hull. Several: an OBJ
-        file with one object per hull, which pybullet turns into a compound of convex hulls.
+        An OBJ file with one object per hull (:func:`_write_hulls_obj`): pybullet makes a convex
+        hull of one, a compound of convex hulls of several.
         """
         bucket = int(round(np.log(scale) / np.log(_SCALE_BUCKET_RATIO)))
         path = self._files.get((model.index, bucket))
@@ -766,17 +777,35 @@ class PhysicsSimulator:
             if self._folder is None:
                 raise RuntimeError("PhysicsSimulator is not open")
             shrink = _MARGIN / _SCALE_BUCKET_RATIO**bucket
-            meshes = [(hull.shrunk(shrink), hull.faces) for hull in model.hulls]
-            suffix = ".stl" if len(meshes) == 1 else ".obj"
-            file = self._folder / f"asset{model.index}_scale{bucket}{suffix}"
+            file = self._folder / f"asset{model.index}_scale{bucket}.obj"
             try:
-                (_write_stl if len(meshes) == 1 else _write_obj)(file, meshes)
+                _write_hulls_obj(file, [hull.shrunk(shrink) for hull in model.hulls])
             except OSError as exc:
                 raise SynthsceneError(f"cannot write the collision shape file {file}: "
                                       f"{exc.strerror or exc}") from None
             path = str(file)
             self._files[(model.index, bucket)] = path
         return path
+
+    def _primitive_shape(self, primitive: CollisionPrimitive, scale: float) -> int:
+        """pybullet's own shape for an exact solid, ``scale`` metres per normalised unit, placed
+        in the object (link) frame. Its size is exact: Bullet keeps the collision margin
+        inside these shapes."""
+        pose = primitive.object_from_primitive
+        frame = {
+            "collisionFramePosition": (pose[:3, 3] * scale).tolist(),
+            "collisionFrameOrientation": _quat_xyzw_from_matrix(pose[:3, :3]).tolist(),
+            "physicsClientId": self._client,
+        }
+        if primitive.kind == "box":
+            half_extents = [h * scale for h in primitive.half_extents]
+            return pb.createCollisionShape(pb.GEOM_BOX, halfExtents=half_extents, **frame)
+        if primitive.kind == "sphere":
+            return pb.createCollisionShape(pb.GEOM_SPHERE, radius=primitive.radius * scale, **frame)
+        kind = pb.GEOM_CYLINDER if primitive.kind == "cylinder" else pb.GEOM_CAPSULE
+        return pb.createCollisionShape(
+            kind, radius=primitive.radius * scale, height=primitive.length * scale, **frame
+        )
 
     def _add_object(
         self, obj: SceneObject, model: _Body, scale: float, mass: float
@@ -807,15 +836,18 @@ class PhysicsSimulator:
             raise ValueError(
                 f"object {obj.instance_id}: world_from_object must be a finite (4, 4) array"
             )
-        # Shapes come from files: pybullet never frees the vertices of shapes made with
-        # ``vertices=`` (about 30 kB per shape, even across resetSimulation), and
-        # createCollisionShapeArray leaks a little per call too.
-        shape = pb.createCollisionShape(
-            pb.GEOM_MESH,
-            fileName=self._shape_file(model, scale),
-            meshScale=[scale, scale, scale],
-            physicsClientId=cid,
-        )
+        if model.primitive is not None:
+            shape = self._primitive_shape(model.primitive, scale)
+        else:
+            # Hulls come from files: pybullet never frees the vertices of shapes made with
+            # ``vertices=`` (about 30 kB per shape, even across resetSimulation), and
+            # createCollisionShapeArray leaks a little per call too.
+            shape = pb.createCollisionShape(
+                pb.GEOM_MESH,
+                fileName=self._shape_file(model, scale),
+                meshScale=[scale, scale, scale],
+                physicsClientId=cid,
+            )
         body = pb.createMultiBody(
             baseMass=mass,
             baseCollisionShapeIndex=shape,
