@@ -17,7 +17,10 @@ Without ``--workers`` the frame loop runs in this process (``iter_samples`` + ``
 With ``--workers N`` each run is a real ``synthscene.generate(..., workers=N)`` (``N`` spawned
 processes, 1 = in this process) into a fresh folder: the clock starts when ``warmup * N`` frames
 are on disk and stops when ``annotations.json`` is written, so process start-up is excluded and
-the final merge included. Stage times are then per frame, summed over workers.
+the final merge included. Stage times are then per frame, summed over workers; the CPU line gives
+the workers' CPU time per frame, every thread (llvmpipe's rasteriser and the PNG writer too), and
+how many cores that keeps busy: a scaling efficiency below 100 % from 1 to N workers is either
+work one worker already spreads over more than one core, or contention (CPU per frame grows).
 
 ``--soak FRAMES`` makes one run of FRAMES frames and prints each worker's resident memory (RSS,
 from ``/proc/self/statm``) once it has made 10 % of its share of the frames (at least
@@ -122,12 +125,34 @@ def one_run(scenario, library, args, run: int) -> tuple[float, dict[str, list[fl
     return args.frames / elapsed, per_stage
 
 
+def cpu_per_frame(events: list[FrameDone], skip: int) -> tuple[float, float]:
+    """CPU seconds the workers spent per frame after the first ``skip`` frames, and the frames
+    that covers: per worker, its ``cpu_seconds`` at its last frame minus at its last frame
+    among the first ``skip`` (or its first frame after them, which then is not counted)."""
+    cpu = counted = 0.0
+    for worker in {done.worker for done in events}:
+        mine = [(n, done) for n, done in enumerate(events) if done.worker == worker]
+        before = [done for n, done in mine if n < skip]
+        after = [done for n, done in mine if n >= skip]
+        if before:
+            base = before[-1]
+        elif len(after) > 1:
+            base, after = after[0], after[1:]
+        else:
+            continue
+        if after:
+            cpu += after[-1].cpu_seconds - base.cpu_seconds
+            counted += len(after)
+    return (cpu / counted if counted else 0.0), counted
+
+
 def generate_run(scenario, args, workers: int, frames: int,
                  on_frame=None) -> tuple[float, dict[str, list[float]], list[FrameDone]]:
     """One ``generate`` run of ``frames`` frames into a temporary folder.
 
     Returns frames/s after the first ``warmup * workers`` frames (merge included), the
     per-frame milliseconds of each stage after warm-up, and every FrameDone in arrival order.
+    The stage ``cpu`` holds the workers' CPU milliseconds per frame (every thread), once.
     """
     skip = args.warmup * workers
     events: list[FrameDone] = []
@@ -146,6 +171,7 @@ def generate_run(scenario, args, workers: int, frames: int,
                  on_frame=on_done)
         elapsed = time.perf_counter() - t_start
     per_stage = {s: [d.timings.get(s, 0.0) * 1000 for d in events[skip:]] for s in STAGES}
+    per_stage["cpu"] = [cpu_per_frame(events, skip)[0] * 1000]
     return (frames - skip) / elapsed, per_stage, events
 
 
@@ -218,7 +244,7 @@ def main() -> None:
     if args.soak is not None:
         soak(scenario, args, workers)
         return
-    rates, stages = [], {s: [] for s in STAGES}
+    rates, stages, cpus = [], {s: [] for s in STAGES}, []
     for run in range(args.runs):
         if workers is None:
             fps, per_stage = one_run(scenario, library, args, run)
@@ -226,12 +252,18 @@ def main() -> None:
             fps, per_stage, _ = generate_run(scenario, args, workers,
                                              args.frames + args.warmup * workers)
         rates.append(fps)
+        cpus += per_stage.pop("cpu", [])
         for s, values in per_stage.items():
             stages[s].append(statistics.median(values) if values else 0.0)
         print(f"run {run + 1}: {fps:.1f} frames/s")
     print(f"median  : {statistics.median(rates):.1f} labelled frames/s written to disk")
     print("per frame, median ms: " + ", ".join(
         f"{s} {statistics.median(v):.1f}" for s, v in stages.items()))
+    if cpus:
+        cpu = statistics.median(cpus)
+        busy = cpu / 1000 * statistics.median(rates)
+        print(f"CPU     : {cpu:.1f} ms per frame, all worker threads (rendering included): "
+              f"{busy:.2f} of {os.cpu_count()} cores busy")
 
 
 if __name__ == "__main__":

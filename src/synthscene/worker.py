@@ -86,6 +86,10 @@ class FrameDone:
         Index of the worker that made it.
     rss_bytes : int
         The worker process's resident memory after the frame, in bytes (0 where unknown).
+    cpu_seconds : float
+        CPU time the worker process has used so far, every thread, user and system
+        (``time.process_time()``), in seconds: the difference between two frames of a worker
+        is what making the frames between them cost, rendering threads included.
     """
 
     frame_index: int
@@ -93,6 +97,7 @@ class FrameDone:
     timings: dict[str, float] = field(default_factory=dict)
     worker: int = 0
     rss_bytes: int = 0
+    cpu_seconds: float = 0.0
 
 
 def rss_bytes() -> int:
@@ -218,7 +223,8 @@ class FrameWorker:
         timings = {**sample.timings, "write": time.perf_counter() - t0}
         self._on_done(FrameDone(frame_index=sample.frame_index,
                                 instances=len(record["annotations"]), timings=timings,
-                                worker=self.worker, rss_bytes=rss_bytes()))
+                                worker=self.worker, rss_bytes=rss_bytes(),
+                                cpu_seconds=time.process_time()))
 
 
 @dataclass(frozen=True)
