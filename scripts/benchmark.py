@@ -22,6 +22,10 @@ the workers' CPU time per frame, every thread (llvmpipe's rasteriser and the PNG
 how many cores that keeps busy: a scaling efficiency below 100 % from 1 to N workers is either
 work one worker already spreads over more than one core, or contention (CPU per frame grows).
 
+``--render-only`` times rendering alone (the shading modes' own cost): each run's frames are
+sampled and settled first, untimed, then rendered one after another, each read back (RGB,
+instance ids, depth, and the amodal masks) before the next is drawn.
+
 ``--soak FRAMES`` makes one run of FRAMES frames and prints each worker's resident memory (RSS,
 from ``/proc/self/statm``) once it has made 10 % of its share of the frames (at least
 ``--warmup``; by then every asset and cache has been used) and at its last frame, and the growth.
@@ -66,6 +70,8 @@ def parse_args() -> argparse.Namespace:
                         "measured through synthscene.generate, which writes their files")
     p.add_argument("--workers", type=int, default=None,
                    help="measure synthscene.generate with N worker processes (1: in-process)")
+    p.add_argument("--render-only", action="store_true",
+                   help="time rendering alone, on frames sampled and settled beforehand")
     p.add_argument("--soak", type=int, default=None, metavar="FRAMES",
                    help="one long run of FRAMES frames; print each worker's RSS growth")
     args = p.parse_args()
@@ -73,6 +79,9 @@ def parse_args() -> argparse.Namespace:
         p.error("--workers must be >= 1")
     if args.soak is not None and args.soak <= args.warmup:
         p.error("--soak needs more frames than --warmup")
+    if args.render_only and (args.workers is not None or args.soak is not None
+                             or args.all_outputs):
+        p.error("--render-only runs in this process, without --workers, --soak, --all-outputs")
     return args
 
 
@@ -123,6 +132,37 @@ def one_run(scenario, library, args, run: int) -> tuple[float, dict[str, list[fl
         # Leaving the with block wrote annotations.json: it counts in the run's time.
         elapsed = time.perf_counter() - t_start
     return args.frames / elapsed, per_stage
+
+
+def render_only_run(scenario, library, args, run: int) -> tuple[float, dict[str, list[float]]]:
+    """Frames/s of rendering alone: the run's frames are sampled and settled first (untimed),
+    then each is submitted and read back before the next."""
+    from synthscene.frames import physics_settings, render_settings
+    from synthscene.physics import PhysicsSimulator
+    from synthscene.randomize.scene import finish_scene, sample_scene
+    from synthscene.render import Renderer
+    from synthscene.seeding import frame_rng
+
+    total = args.warmup + args.frames
+    states = []
+    with PhysicsSimulator(library, physics_settings(scenario)) as physics:
+        for index in range(run * total, (run + 1) * total):
+            rng = frame_rng(args.seed, index)
+            state = sample_scene(scenario, library, rng=rng, seed=(args.seed, index))
+            states.append(finish_scene(scenario, library, physics.settle(state), rng=rng))
+    spec = scenario.spec
+    per_frame: list[float] = []
+    with Renderer(library, spec.image.width, spec.image.height,
+                  render_settings(scenario)) as renderer:
+        for n, state in enumerate(states):
+            if n == args.warmup:
+                t_start = time.perf_counter()
+            t0 = time.perf_counter()
+            renderer.submit(state).result()
+            if n >= args.warmup:
+                per_frame.append((time.perf_counter() - t0) * 1000)
+        elapsed = time.perf_counter() - t_start
+    return args.frames / elapsed, {"render": per_frame}
 
 
 def cpu_per_frame(events: list[FrameDone], skip: int) -> tuple[float, float]:
@@ -233,6 +273,8 @@ def main() -> None:
     print(f"GL      : {gl_renderer()}")
     how = ("1 process (iter_samples + CocoWriter)" if workers is None else
            f"synthscene.generate with {workers} worker{'s' if workers > 1 else ''}")
+    if args.render_only:
+        how = "rendering only, 1 process (frames settled beforehand)"
     runs = (f"1 run x {args.soak} frames" if args.soak is not None else
             f"{args.runs} runs x {args.frames} frames (+{args.warmup} warm-up per worker)")
     print(f"workload: {path.name}, {args.width}x{args.height}, {args.objects} objects, "
@@ -246,7 +288,9 @@ def main() -> None:
         return
     rates, stages, cpus = [], {s: [] for s in STAGES}, []
     for run in range(args.runs):
-        if workers is None:
+        if args.render_only:
+            fps, per_stage = render_only_run(scenario, library, args, run)
+        elif workers is None:
             fps, per_stage = one_run(scenario, library, args, run)
         else:
             fps, per_stage, _ = generate_run(scenario, args, workers,
@@ -256,9 +300,11 @@ def main() -> None:
         for s, values in per_stage.items():
             stages[s].append(statistics.median(values) if values else 0.0)
         print(f"run {run + 1}: {fps:.1f} frames/s")
-    print(f"median  : {statistics.median(rates):.1f} labelled frames/s written to disk")
+    what = "rendered frames/s (read back)" if args.render_only else (
+        "labelled frames/s written to disk")
+    print(f"median  : {statistics.median(rates):.1f} {what}")
     print("per frame, median ms: " + ", ".join(
-        f"{s} {statistics.median(v):.1f}" for s, v in stages.items()))
+        f"{s} {statistics.median(v):.1f}" for s, v in stages.items() if v))
     if cpus:
         cpu = statistics.median(cpus)
         busy = cpu / 1000 * statistics.median(rates)
