@@ -182,9 +182,8 @@ def test_unwritable_folder_is_a_clean_error(tmp_path):
     assert multiprocessing.active_children() == []
 
 
-@pytest.mark.slow
 def test_local_ray_gives_the_same_bytes(reference, tmp_path):
-    pytest.importorskip("ray")
+    pytest.importorskip("ray")  # in the test extras; a local Ray instance with 2 CPUs
     made = []
     summary = synthscene.generate(scenario(), tmp_path, frames=FRAMES, seed=SEED,
                                   executor="ray", workers=2, on_frame=made.append)
