@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -205,6 +206,8 @@ def _process_main(job: FrameJob, worker: int, tasks: Any, events: Any) -> None:
     events.close()
     events.join_thread()
     logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
     os._exit(0)
 
 

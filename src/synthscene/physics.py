@@ -749,7 +749,7 @@ class PhysicsSimulator:
             return
         shape = pb.createCollisionShape(pb.GEOM_PLANE, physicsClientId=cid)
         # A plain rigid body, like the objects: a multibody ground would send every contact
-        # with it through Bullet's multibody solver (about a quarter of the settling time).
+        # with it through Bullet's multibody solver (about a fifth of the settling time).
         ground = pb.createMultiBody(
             baseMass=0.0,
             baseCollisionShapeIndex=shape,
