@@ -270,10 +270,10 @@ def test_streamed_file_is_plain_compact_json(tmp_path):
 
 
 def test_write_dataset_needs_increasing_image_ids(tmp_path):
-    from synthscene.writers.coco import frame_record, write_dataset
+    from synthscene.writers.coco import encode_frame, frame_record, write_dataset
 
-    records = [frame_record(_sample(i), {c: k + 1 for k, c in enumerate(CATEGORIES)})
-               for i in (1, 0)]
+    frames = [encode_frame(frame_record(_sample(i), {c: k + 1 for k, c in enumerate(CATEGORIES)}))
+              for i in (1, 0)]
     with pytest.raises(ValueError, match="image ids must increase"):
-        write_dataset(tmp_path / "annotations.json", records, categories=CATEGORIES)
+        write_dataset(tmp_path / "annotations.json", frames, categories=CATEGORIES)
     assert list(tmp_path.iterdir()) == []  # no file, no temporary left

@@ -149,6 +149,35 @@ def test_killed_run_resumes_to_the_same_bytes(reference, tmp_path):
     assert folder_bytes(out) == reference
 
 
+class _Stop(Exception):
+    pass
+
+
+def test_damaged_record_is_made_again_on_resume(reference, tmp_path):
+    """A record is JSON lines (a header that counts the annotations, then one per line); one
+    that lost a line is not taken for a finished frame."""
+    def stop_after_four(done) -> None:
+        if done.frame_index == 3:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        synthscene.generate(scenario(), tmp_path, frames=FRAMES, seed=SEED,
+                            on_frame=stop_after_four)
+    records = tmp_path / ".synthscene" / "frames"
+    finished = {int(p.stem) - 1 for p in records.glob("*.json")}
+    assert {0, 1, 2, 3} <= finished and len(finished) < FRAMES  # the writer may be ahead
+    damaged = records / "000003.json"
+    lines = damaged.read_bytes().splitlines()
+    header = json.loads(lines[0])
+    assert header["image"]["id"] == 3 and header["annotations"] == len(lines) - 1 > 0
+    damaged.write_bytes(b"\n".join(lines[:-1]) + b"\n")  # one annotation lost
+    made = []
+    synthscene.generate(scenario(), tmp_path, frames=FRAMES, seed=SEED, resume=True,
+                        on_frame=made.append)
+    assert sorted(d.frame_index for d in made) == sorted(set(range(FRAMES)) - finished | {2})
+    assert folder_bytes(tmp_path) == reference
+
+
 def test_worker_error_stops_the_run_cleanly_and_resume_completes_it(reference, tmp_path):
     """A worker that cannot write its images (here ``images`` is swapped for a file once the run
     has started, as when a disk fails) stops the run with its own message; nothing is marked

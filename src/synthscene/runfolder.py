@@ -13,7 +13,9 @@ Rules that make a crash or ``kill -9`` at any moment harmless:
 2. A frame is *finished* when its record exists. The record (the frame's COCO image entry, its
    annotations without ids, and the PNG's size in bytes) is written atomically *after* the PNG
    was written atomically, so a finished frame always has its whole PNG. A PNG without a record
-   is made again.
+   is made again. A record is JSON lines: ``{"image":{...},"png_size":N,"annotations":K}``, then
+   the frame's K annotations, one compact JSON object per line, as they go into
+   ``annotations.json`` (the merge only puts an id in front of each).
 3. ``annotations.json`` is written atomically (and fsynced) only when every frame is finished;
    it is the only mark of a complete dataset. Only then are the per-frame records deleted (they
    duplicate ``annotations.json``); the manifest is kept, so ``--resume`` on a complete dataset
@@ -56,6 +58,8 @@ from synthscene.fileio import (
 from synthscene.writers.coco import (
     ANNOTATIONS_NAME,
     IMAGES_DIR,
+    EncodedFrame,
+    encode_frame,
     image_file_name,
     write_dataset,
     write_png,
@@ -74,7 +78,7 @@ logger = logging.getLogger(__name__)
 STATE_DIR = ".synthscene"
 MANIFEST_NAME = "manifest.json"
 FRAMES_DIR = "frames"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 
 
 def scenario_sha256(scenario: Scenario, asset_keys: Sequence[str],
@@ -195,6 +199,23 @@ class RunStart:
 
     finished: frozenset[int]
     complete: bool = False
+
+
+def _read_record(path: Path) -> tuple[EncodedFrame, int]:
+    """A frame record (rule 2) and the size of its PNG in bytes.
+
+    Raises
+    ------
+    OSError, ValueError, KeyError, TypeError
+        If it cannot be read, is not JSON lines, or holds another number of annotations than
+        its first line says.
+    """
+    header, *annotations = path.read_bytes().splitlines()
+    fields = json.loads(header)
+    if len(annotations) != fields["annotations"]:
+        raise ValueError(f"{len(annotations)} annotations where the record says "
+                         f"{fields['annotations']}")
+    return EncodedFrame(fields["image"], annotations), int(fields["png_size"])
 
 
 class RunFolder:
@@ -376,10 +397,10 @@ class RunFolder:
                 continue
             reason = None
             try:
-                record = json.loads(Path(entry.path).read_bytes())
-                if record["image"]["id"] != index + 1:
+                frame, png_size = _read_record(Path(entry.path))
+                if frame.image["id"] != index + 1:
                     reason = "it is the record of another frame"
-                elif images.get(image_file_name(index)) != record["png_size"]:
+                elif images.get(image_file_name(index)) != png_size:
                     reason = "its PNG is missing or has another size"
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 reason = f"it cannot be read ({exc!r})"
@@ -419,19 +440,22 @@ class RunFolder:
             if not path.parent.is_dir():
                 path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, content)
-        data = json.dumps({**record, "png_size": len(png)}, separators=(",", ":"),
-                          allow_nan=False)
-        write_atomic(self.record_path(frame_index), data.encode("utf-8"))
+        frame = encode_frame(record)
+        header = json.dumps({"image": frame.image, "png_size": len(png),
+                             "annotations": len(frame.annotations)},
+                            separators=(",", ":"), allow_nan=False).encode("utf-8")
+        write_atomic(self.record_path(frame_index),
+                     b"\n".join([header, *frame.annotations]) + b"\n")
 
-    def _records(self, frames: int) -> Iterator[dict[str, Any]]:
+    def _records(self, frames: int) -> Iterator[EncodedFrame]:
         for index in range(frames):
             path = self.record_path(index)
             try:
-                yield json.loads(path.read_bytes())
+                yield _read_record(path)[0]
             except FileNotFoundError:
                 raise OutputError(f"{self.out_dir}: frame {index} is not finished ({path} is "
                                   "missing); run again with --resume") from None
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise OutputError(f"cannot read {path}: {exc}; run again with --resume") from None
 
     # ------------------------------------------------------------------ finishing

@@ -13,11 +13,13 @@ The writing is split in three steps, so that frames can be made by many processe
 one (:mod:`synthscene.pipeline`):
 
 1. :func:`frame_record` formats one frame: its COCO image entry and its annotations *without*
-   annotation ids (ids depend on every earlier frame, so only the merge can give them).
+   annotation ids (ids depend on every earlier frame, so only the merge can give them), and
+   :func:`encode_frame` encodes its annotations as JSON once, where the frame is made.
 2. :func:`encode_png` and :func:`write_png` save its image (atomically).
-3. :func:`write_dataset` merges the records of every frame, in frame order, into
-   ``annotations.json``: image id = frame index + 1, annotation ids 1, 2, ... in (frame,
-   ``instance_id``) order. It streams, so memory stays flat for a million frames.
+3. :func:`write_dataset` merges the encoded frames, in frame order, into ``annotations.json``:
+   image id = frame index + 1, annotation ids 1, 2, ... in (frame, ``instance_id``) order. It
+   streams, so memory stays flat for a million frames, and puts each id in front of its
+   annotation's JSON text without parsing or formatting any number again.
 
 :class:`CocoWriter` does all three in one process (records kept in memory). A folder with
 ``annotations.json`` is complete; a folder without one is unfinished. The files hold no date or
@@ -35,6 +37,7 @@ import tempfile
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
@@ -49,8 +52,8 @@ from synthscene.state import Sample
 from synthscene.writers.maps import png_bytes
 
 __all__ = [
-    "ANNOTATIONS_NAME", "IMAGES_DIR", "CocoWriter", "encode_png", "frame_record",
-    "image_file_name", "write_dataset", "write_png",
+    "ANNOTATIONS_NAME", "IMAGES_DIR", "CocoWriter", "EncodedFrame", "encode_annotation",
+    "encode_frame", "encode_png", "frame_record", "image_file_name", "write_dataset", "write_png",
 ]
 
 logger = logging.getLogger(__name__)
@@ -66,6 +69,42 @@ ANNOTATION_EXTRAS = (
 
 MAX_PENDING_IMAGES = 4
 """Frames whose PNG may wait for the encoder thread before :meth:`CocoWriter.write` blocks."""
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """A frame as :func:`write_dataset` merges it.
+
+    Attributes
+    ----------
+    image : mapping
+        The frame's COCO image entry (``frame_record(...)["image"]``).
+    annotations : sequence of bytes
+        Its annotations, each :func:`encode_annotation` of one ``frame_record`` annotation.
+    """
+
+    image: Mapping[str, Any]
+    annotations: Sequence[bytes]
+
+
+def encode_annotation(annotation: Mapping[str, Any]) -> bytes:
+    """Compact JSON (UTF-8) of one annotation without its id, as it will appear in
+    ``annotations.json`` after its ``"id"``: ``{"image_id":1,"category_id":3,...}``.
+
+    Raises
+    ------
+    ValueError
+        If it holds a NaN or infinite number (not JSON), or nothing (an annotation has
+        ``image_id`` at least).
+    """
+    if not annotation:
+        raise ValueError("an annotation needs at least an image_id")
+    return _dumps(annotation)
+
+
+def encode_frame(record: Mapping[str, Any]) -> EncodedFrame:
+    """:class:`EncodedFrame` of a :func:`frame_record` result (see :func:`encode_annotation`)."""
+    return EncodedFrame(record["image"], [encode_annotation(a) for a in record["annotations"]])
 
 
 def image_file_name(frame_index: int) -> str:
@@ -217,7 +256,7 @@ def write_png(path: Path, png: bytes) -> None:
 
 def write_dataset(
     path: Path,
-    records: Iterable[Mapping[str, Any]],
+    frames: Iterable[EncodedFrame],
     *,
     categories: Sequence[str],
     description: str = "synthscene dataset",
@@ -232,8 +271,9 @@ def write_dataset(
     path : pathlib.Path
         ``OUT/annotations.json``; written through a fsynced temporary file and renamed, so it
         appears complete or not at all.
-    records : iterable of dict
-        :func:`frame_record` results in increasing image id order (read one at a time).
+    frames : iterable of EncodedFrame
+        Every frame (:func:`encode_frame` of its :func:`frame_record`) in increasing image id
+        order, read one at a time.
     categories : sequence of str
         Category names; ``categories[i]`` has id ``i + 1``.
     description : str
@@ -260,8 +300,9 @@ def write_dataset(
     Notes
     -----
     The bytes equal ``json.dumps(dataset, separators=(",", ":"))`` of the whole dataset dict
-    (keys ``info``, ``licenses``, ``images``, ``annotations``, ``categories``); annotations are
-    spooled to an unnamed temporary file while images are written, then appended.
+    (keys ``info``, ``licenses``, ``images``, ``annotations``, ``categories``; an annotation's
+    ``id`` first); annotations are spooled to an unnamed temporary file while images are
+    written, then appended.
     """
     info = {
         "description": str(description),
@@ -288,16 +329,15 @@ def write_dataset(
         last_id = 0
         with tempfile.TemporaryFile(dir=path.parent) as spool:
             handle.write(b'{"info":' + _dumps(info) + b',"licenses":[],"images":[')
-            for record in records:
-                image = record["image"]
+            for frame in frames:
+                image = frame.image
                 if image["id"] <= last_id:
                     raise ValueError(f"image ids must increase: {image['id']} after {last_id}")
                 handle.write((b"," if last_id else b"") + _dumps(image))
                 last_id = image["id"]
-                for annotation in record["annotations"]:
+                for text in frame.annotations:  # b'{"image_id":...}' -> b'{"id":N,"image_id":...}'
                     count += 1
-                    spool.write((b"," if count > 1 else b"") +
-                                _dumps({"id": count, **annotation}))
+                    spool.write(b'%s{"id":%d,%s' % (b"," if count > 1 else b"", count, text[1:]))
             handle.write(b'],"annotations":[')
             spool.seek(0)
             while chunk := spool.read(1 << 20):
@@ -528,7 +568,8 @@ class CocoWriter:
                 )
             return self.annotations_path
         self._shutdown_encoder(raise_errors=True)
-        write_dataset(self.annotations_path, (self._frames[i] for i in sorted(self._frames)),
+        write_dataset(self.annotations_path,
+                      (encode_frame(self._frames[i]) for i in sorted(self._frames)),
                       categories=self._categories, description=self._description)
         self._closed = True
         logger.info("wrote %s (%d images)", self.annotations_path, len(self._frames))
