@@ -427,7 +427,8 @@ class RunFolder:
         png : bytes
             The encoded image.
         record : dict
-            :func:`synthscene.writers.coco.frame_record` of the frame; ``png_size`` is added.
+            :func:`synthscene.writers.coco.frame_record` of the frame, written as JSON lines
+            with the PNG's size (rule 2).
 
         Raises
         ------
