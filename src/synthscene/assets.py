@@ -627,21 +627,33 @@ def _urdf_mesh_files(urdf: Path) -> set[Path]:
 # Primitives
 
 
+#: The exact solid of each primitive that has one, in the primitive mesh's own frame; the
+#: primitive's mesh is made from it (one place for its size).
+_PRIMITIVE_SOLIDS: dict[str, CollisionPrimitive] = {
+    "box": CollisionPrimitive("box", np.eye(4), half_extents=(0.5, 0.3, 0.2)),
+    "sphere": CollisionPrimitive("sphere", np.eye(4), radius=0.5),
+    "cylinder": CollisionPrimitive("cylinder", np.eye(4), radius=0.3, length=1.0),
+    # ``length`` is the distance between the two hemisphere centres: total length 1.0.
+    "capsule": CollisionPrimitive("capsule", np.eye(4), radius=0.25, length=0.5),
+}
+
+
 def _box() -> trimesh.Trimesh:
-    return trimesh.creation.box(extents=(1.0, 0.6, 0.4))
+    return trimesh.creation.box(extents=2 * np.asarray(_PRIMITIVE_SOLIDS["box"].half_extents))
 
 
 def _sphere() -> trimesh.Trimesh:
-    return trimesh.creation.icosphere(subdivisions=3, radius=0.5)
+    return trimesh.creation.icosphere(subdivisions=3, radius=_PRIMITIVE_SOLIDS["sphere"].radius)
 
 
 def _cylinder() -> trimesh.Trimesh:
-    return trimesh.creation.cylinder(radius=0.3, height=1.0, sections=32)
+    solid = _PRIMITIVE_SOLIDS["cylinder"]
+    return trimesh.creation.cylinder(radius=solid.radius, height=solid.length, sections=32)
 
 
 def _capsule() -> trimesh.Trimesh:
-    # ``height`` is the distance between the two hemisphere centres: total length 1.0.
-    return trimesh.creation.capsule(height=0.5, radius=0.25, count=(32, 32))
+    solid = _PRIMITIVE_SOLIDS["capsule"]
+    return trimesh.creation.capsule(height=solid.length, radius=solid.radius, count=(32, 32))
 
 
 def _cone() -> trimesh.Trimesh:
@@ -674,14 +686,6 @@ def _torus_hulls(sectors: int = 12, tube_points: int = 12) -> list[np.ndarray]:
         hulls.append(ring.reshape(-1, 3))
     return hulls
 
-
-#: The exact solid of each primitive that has one, in the primitive mesh's own frame.
-_PRIMITIVE_SOLIDS: dict[str, CollisionPrimitive] = {
-    "box": CollisionPrimitive("box", np.eye(4), half_extents=(0.5, 0.3, 0.2)),
-    "sphere": CollisionPrimitive("sphere", np.eye(4), radius=0.5),
-    "cylinder": CollisionPrimitive("cylinder", np.eye(4), radius=0.3, length=1.0),
-    "capsule": CollisionPrimitive("capsule", np.eye(4), radius=0.25, length=0.5),
-}
 
 _PRIMITIVES: dict[str, Callable[[], trimesh.Trimesh]] = {
     "box": _box,
