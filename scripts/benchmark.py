@@ -135,21 +135,14 @@ def one_run(scenario, library, args, run: int) -> tuple[float, dict[str, list[fl
 
 
 def render_only_run(scenario, library, args, run: int) -> tuple[float, dict[str, list[float]]]:
-    """Frames/s of rendering alone: the run's frames are sampled and settled first (untimed),
-    then each is submitted and read back before the next."""
-    from synthscene.frames import physics_settings, render_settings
-    from synthscene.physics import PhysicsSimulator
-    from synthscene.randomize.scene import finish_scene, sample_scene
+    """Frames/s of rendering alone: the run's frames are made first by ``iter_samples``
+    (untimed), then their settled scenes are rendered again, each read back before the next."""
+    from synthscene.frames import render_settings
     from synthscene.render import Renderer
-    from synthscene.seeding import frame_rng
 
     total = args.warmup + args.frames
-    states = []
-    with PhysicsSimulator(library, physics_settings(scenario)) as physics:
-        for index in range(run * total, (run + 1) * total):
-            rng = frame_rng(args.seed, index)
-            state = sample_scene(scenario, library, rng=rng, seed=(args.seed, index))
-            states.append(finish_scene(scenario, library, physics.settle(state), rng=rng))
+    states = [sample.state for sample in iter_samples(scenario, frames=total, seed=args.seed,
+                                                      start=run * total, library=library)]
     spec = scenario.spec
     per_frame: list[float] = []
     with Renderer(library, spec.image.width, spec.image.height,
