@@ -36,6 +36,7 @@ import numpy as np
 import trimesh
 from scipy.spatial import ConvexHull, QhullError
 
+from synthscene.appearance import VisualPart, visual_parts, with_urdf_material
 from synthscene.errors import AssetError
 from synthscene.resources import bundled_dir
 from synthscene.urdf import UrdfGeometry, parse_urdf
@@ -189,6 +190,7 @@ class Asset:
         Normalised visual mesh: axis-aligned bounding box centred on the origin, longest edge
         1.0 (unitless; multiply by ``SceneObject.scale`` for metres). Keeps the file's texture
         and UVs when it has them; otherwise a URDF ``<color rgba>`` becomes its face colour.
+        Its texture coordinates map drawn textures (``asset_appearance: randomize``).
     collision_hulls : tuple of (n, 3) float64
         Each array holds 4 <= n <= ``MAX_HULL_POINTS`` points (fewer only for degenerate
         parts) whose convex hull is one collision part, in the mesh's normalised frame.
@@ -199,6 +201,10 @@ class Asset:
         mass properties): set for ``primitive:box``, ``sphere``, ``cylinder`` and ``capsule``
         and for a URDF whose only ``<collision>`` is a ``<box>``, ``<sphere>``, ``<cylinder>``
         or ``<capsule>``; None otherwise. In the normalised frame.
+    visual_parts : tuple of VisualPart
+        The same surface as ``mesh``, one part per material the asset's files declare, in the
+        normalised frame (see :mod:`synthscene.appearance`): what ``asset_appearance: keep``
+        and ``jitter`` render.
     """
 
     key: str
@@ -207,6 +213,7 @@ class Asset:
     collision_hulls: tuple[np.ndarray, ...]
     source_path: Path | None
     collision_primitive: CollisionPrimitive | None = None
+    visual_parts: tuple[VisualPart, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -710,18 +717,19 @@ def _load(entry: _Entry) -> Asset:
         mesh = _PRIMITIVES[entry.primitive]()
         raw_hulls = _torus_hulls() if entry.primitive == "torus" else [mesh.vertices]
         solid = _PRIMITIVE_SOLIDS.get(entry.primitive)
+        parts = visual_parts([mesh], None)
     elif entry.kind == "urdf":
         assert entry.path is not None
-        mesh, raw_hulls, solid = _load_urdf(entry.path, entry.where)
+        mesh, parts, raw_hulls, solid = _load_urdf(entry.path, entry.where)
     else:
         assert entry.path is not None
-        mesh = _load_mesh(entry.path, entry.where)
+        mesh, parts = _load_mesh(entry.path, entry.where)
         if entry.path.suffix.lower() == ".obj" and "vhacd" in entry.path.name.lower():
             raw_hulls = _load_parts(entry.path, entry.where)
         else:
             raw_hulls = [mesh.vertices]
     subject = entry.path if entry.path is not None else entry.key
-    mesh, hulls, solid = _normalise(mesh, raw_hulls, solid, entry.where, subject)
+    mesh, transform, hulls, solid = _normalise(mesh, raw_hulls, solid, entry.where, subject)
     return Asset(
         key=entry.key,
         category=entry.category,
@@ -729,6 +737,7 @@ def _load(entry: _Entry) -> Asset:
         collision_hulls=hulls,
         source_path=entry.path,
         collision_primitive=solid,
+        visual_parts=tuple(part.transformed(transform) for part in parts),
     )
 
 
@@ -738,9 +747,9 @@ def _normalise(
     solid: CollisionPrimitive | None,
     where: str,
     subject: object,
-) -> tuple[trimesh.Trimesh, tuple[np.ndarray, ...], CollisionPrimitive | None]:
+) -> tuple[trimesh.Trimesh, np.ndarray, tuple[np.ndarray, ...], CollisionPrimitive | None]:
     """Centre the mesh's bounding box on the origin and scale its longest edge to 1 (the hulls
-    and the collision primitive with it)."""
+    and the collision primitive with it); the (4, 4) transform applied is returned too."""
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
     if len(mesh.faces) == 0 or len(vertices) == 0:
         raise _error(where, subject, "mesh is empty (no triangles)")
@@ -766,7 +775,7 @@ def _normalise(
         hull.flags.writeable = False
     if solid is not None:
         solid = solid.normalised(centre, longest)
-    return mesh, tuple(hulls), solid
+    return mesh, transform, tuple(hulls), solid
 
 
 def _hull_points(points: np.ndarray, max_points: int = MAX_HULL_POINTS) -> np.ndarray:
@@ -850,8 +859,9 @@ def _scene_meshes(scene: trimesh.Scene) -> list[trimesh.Trimesh]:
     return meshes
 
 
-def _load_mesh(path: Path, where: str) -> trimesh.Trimesh:
-    """The visual mesh of a file: all its triangle geometry, concatenated, texture kept."""
+def _load_mesh(path: Path, where: str) -> tuple[trimesh.Trimesh, tuple[VisualPart, ...]]:
+    """The visual mesh of a file (all its triangle geometry, concatenated, texture kept) and
+    the same geometry as parts with the materials the files declare."""
     meshes = _scene_meshes(_read_scene(path, where))
     if not meshes:
         raise _error(where, path, "mesh file contains no triangles")
@@ -859,13 +869,13 @@ def _load_mesh(path: Path, where: str) -> trimesh.Trimesh:
         mesh = meshes[0] if len(meshes) == 1 else trimesh.util.concatenate(meshes)
     except Exception as exc:
         raise _error(where, path, f"cannot combine the file's meshes ({_summary(exc)})") from None
-    return mesh
+    return mesh, visual_parts(meshes, path, where)
 
 
 def _load_parts(path: Path, where: str) -> list[np.ndarray]:
     """Vertices of each ``o`` object of an OBJ file (one array per part), else of the mesh."""
     if path.suffix.lower() != ".obj":
-        return [_load_mesh(path, where).vertices]
+        return [_load_mesh(path, where)[0].vertices]
     scene = _read_scene(path, where, split_objects=True, group_material=False, process=False)
     parts = [np.asarray(m.vertices[np.unique(m.faces)]) for m in _scene_meshes(scene)]
     if not parts:
@@ -912,31 +922,40 @@ def _collision_solid(geometry: UrdfGeometry) -> CollisionPrimitive | None:
 
 def _load_urdf(
     path: Path, where: str
-) -> tuple[trimesh.Trimesh, list[np.ndarray], CollisionPrimitive | None]:
-    """Visual mesh, collision point sets and (when its one collision element is a box,
-    sphere, cylinder or capsule) collision solid of a single-link URDF, in the link frame."""
+) -> tuple[trimesh.Trimesh, tuple[VisualPart, ...], list[np.ndarray], CollisionPrimitive | None]:
+    """Visual mesh, visual parts, collision point sets and (when its one collision element is
+    a box, sphere, cylinder or capsule) collision solid of a single-link URDF, in the link
+    frame."""
     link = parse_urdf(path, where)
     visual_geometries = link.visuals or link.collisions  # pybullet draws collisions if no visual
     if not visual_geometries:
         raise _error(where, path, "URDF link has no <visual> and no <collision> geometry")
-    file_meshes: dict[Path, trimesh.Trimesh] = {}
+    file_meshes: dict[Path, tuple[trimesh.Trimesh, tuple[VisualPart, ...]]] = {}
+    sub_where = f"{where}: {path}" if where else str(path)
 
-    def file_mesh(mesh_path: Path) -> trimesh.Trimesh:
+    def file_mesh(mesh_path: Path) -> tuple[trimesh.Trimesh, tuple[VisualPart, ...]]:
         if mesh_path not in file_meshes:
-            file_meshes[mesh_path] = _load_mesh(
-                mesh_path, f"{where}: {path}" if where else str(path)
-            )
-        return file_meshes[mesh_path].copy()
+            file_meshes[mesh_path] = _load_mesh(mesh_path, sub_where)
+        mesh, parts = file_meshes[mesh_path]
+        return mesh.copy(), parts
 
     visuals = []
+    looks: list[VisualPart] = []
     for geometry in visual_geometries:
         if geometry.kind == "mesh":
             assert geometry.mesh_path is not None
-            mesh = file_mesh(geometry.mesh_path)
-            mesh.apply_transform(np.diag([*geometry.mesh_scale, 1.0]))
+            mesh, own_parts = file_mesh(geometry.mesh_path)
+            scale = np.diag([*geometry.mesh_scale, 1.0])
+            mesh.apply_transform(scale)
         else:
             mesh = _primitive_geometry(geometry)
+            own_parts, scale = visual_parts([mesh], None), np.eye(4)
         mesh.apply_transform(geometry.link_from_geometry)
+        link_from_file = geometry.link_from_geometry @ scale
+        looks += with_urdf_material(
+            tuple(p.transformed(link_from_file) for p in own_parts),
+            geometry.rgba,
+            geometry.texture_path, sub_where)
         if geometry.rgba is not None and not _has_texture(mesh):
             rgba = np.round(np.asarray(geometry.rgba) * 255).astype(np.uint8)
             mesh.visual = trimesh.visual.ColorVisuals(
@@ -975,4 +994,4 @@ def _load_urdf(
         log.debug("%s has no <collision>: using the visual mesh's convex hull", path)
         hulls = [np.asarray(visual.vertices)]
     solid = _collision_solid(link.collisions[0]) if len(link.collisions) == 1 else None
-    return visual, hulls, solid
+    return visual, tuple(looks), hulls, solid

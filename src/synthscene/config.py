@@ -31,6 +31,7 @@ from synthscene.randomize.distributions import (
 from synthscene.randomize.registry import EffectsField, TextureField
 
 LIGHT_KINDS = ("directional", "point", "spot")
+ASSET_APPEARANCES = ("randomize", "keep", "jitter")
 
 
 def _dist(value: Any) -> Distribution:
@@ -88,13 +89,18 @@ def _kelvin(value: Any) -> Distribution:
     return d
 
 
-def _light_kind(value: Any) -> Distribution:
-    d = parse_distribution(value, numeric=False)
-    options = d.options if isinstance(d, Choice) else (d.value,)
-    bad = [o for o in options if o not in LIGHT_KINDS]
-    if bad or not isinstance(d, (Choice, Constant)):
-        raise ValueError(f"light kinds must be among {', '.join(LIGHT_KINDS)}, got {value!r}")
-    return d
+def _one_of(allowed: tuple[str, ...], what: str):
+    """A validator of a constant or ``{choice: [...]}`` over the names ``allowed``."""
+
+    def validate(value: Any) -> Distribution:
+        d = parse_distribution(value, numeric=False)
+        options = d.options if isinstance(d, Choice) else (getattr(d, "value", None),)
+        bad = [o for o in options if o not in allowed]
+        if bad or not isinstance(d, (Choice, Constant)):
+            raise ValueError(f"{what} must be among {', '.join(allowed)}, got {value!r}")
+        return d
+
+    return validate
 
 
 Dist = Annotated[Distribution, PlainValidator(_dist)]
@@ -104,7 +110,10 @@ UnitDist = Annotated[Distribution, PlainValidator(_unit)]
 CountDist = Annotated[Distribution, PlainValidator(_count)]
 AngleDist = Annotated[Distribution, PlainValidator(_degrees)]
 KelvinDist = Annotated[Distribution, PlainValidator(_kelvin)]
-LightKindDist = Annotated[Distribution, PlainValidator(_light_kind)]
+LightKindDist = Annotated[Distribution, PlainValidator(_one_of(LIGHT_KINDS, "light kinds"))]
+AppearanceDist = Annotated[
+    Distribution, PlainValidator(_one_of(ASSET_APPEARANCES, "asset_appearance"))
+]
 
 
 class _Spec(BaseModel):
@@ -141,19 +150,51 @@ class Box3(_Spec):
         return self
 
 
+class JitterSpec(_Spec):
+    """How ``asset_appearance: jitter`` changes an asset's own colours, drawn per object.
+
+    ``hue_deg`` is added to the hue (degrees in YAML, radians once parsed); ``saturation`` and
+    ``value`` multiply the HSV saturation and value (clipped to [0, 1]).
+    """
+
+    hue_deg: AngleDist = Uniform(-15.0, 15.0).scaled(math.pi / 180)
+    saturation: PositiveDist = Uniform(0.8, 1.2)
+    value: PositiveDist = Uniform(0.8, 1.2)
+
+
 class MaterialSpec(_Spec):
     """PBR metallic-roughness parameters, drawn per object (linear RGB in [0, 1]).
 
     ``texture`` (see ``docs/randomizers.md``) draws a base-colour texture that replaces
-    ``base_color`` when drawn; ``keep_asset_texture`` renders assets that come with their own
-    texture (a textured OBJ or glTF) with it, and randomizes the others.
+    ``base_color`` when drawn. ``asset_appearance`` (objects, distractors and fixtures; a
+    constant or ``{choice: [...]}`` drawn per object) says what an asset looks like:
+    ``randomize`` (the default) draws ``base_color``, ``metallic``, ``roughness`` and
+    ``texture``; ``keep`` renders the colours, textures and PBR values the asset's files declare
+    (``metallic`` and ``roughness`` are drawn only when the scenario gives them); ``jitter``
+    keeps the asset's own colours and textures with the hue, saturation and value changes of
+    ``jitter``.
     """
 
     base_color: UnitDist = Uniform((0.05, 0.05, 0.05), (0.95, 0.95, 0.95))
     metallic: UnitDist = Uniform(0.0, 0.2)
     roughness: UnitDist = Uniform(0.3, 0.9)
     texture: TextureField = None
-    keep_asset_texture: bool = False
+    asset_appearance: AppearanceDist = Constant("randomize")
+    jitter: JitterSpec = JitterSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "keep_asset_texture" in data:
+            raise ValueError("keep_asset_texture was replaced by asset_appearance: keep "
+                             "(or jitter, or randomize)")
+        return data
+
+
+def _no_asset_appearance(material: MaterialSpec, what: str) -> None:
+    if {"asset_appearance", "jitter"} & material.model_fields_set:
+        raise ValueError(f"{what} has no asset: asset_appearance and jitter apply to objects, "
+                         "distractors and fixtures")
 
 
 class ObjectsSpec(_Spec):
@@ -175,6 +216,11 @@ class GroundSpec(_Spec):
         base_color=Uniform((0.2, 0.2, 0.2), (0.8, 0.8, 0.8)),
         metallic=Constant(0.0), roughness=Uniform(0.6, 1.0),
     )
+
+    @model_validator(mode="after")
+    def _backdrop(self) -> GroundSpec:
+        _no_asset_appearance(self.material, "the ground")
+        return self
 
 
 class LightsSpec(_Spec):
@@ -290,6 +336,11 @@ class RoomSpec(_Spec):
         base_color=Uniform((0.3, 0.3, 0.3), (0.9, 0.9, 0.9)),
         metallic=Constant(0.0), roughness=Uniform(0.6, 1.0),
     )
+
+    @model_validator(mode="after")
+    def _backdrop(self) -> RoomSpec:
+        _no_asset_appearance(self.material, "the room")
+        return self
 
 
 class BackgroundSpec(_Spec):

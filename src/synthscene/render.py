@@ -58,7 +58,8 @@ import numpy as np
 from synthscene._compat import patch_pyrender_numpy2
 from synthscene.errors import SynthsceneError
 from synthscene.gl_platform import ensure_gl_platform, platform_hint
-from synthscene.state import AmodalMask, Camera, Material, RenderOutput, SceneState
+from synthscene.appearance import AssetMaterial, VisualPart, jitter_colors, jitter_image
+from synthscene.state import AmodalMask, Camera, HsvJitter, Material, RenderOutput, SceneState
 from synthscene.uv import box_uv
 
 ensure_gl_platform()
@@ -206,11 +207,10 @@ class _SharedPrimitive(pyrender.Primitive):
 
 def _pyrender_materials(material: Material,
                         bases: list[pyrender.Primitive]) -> list[pyrender.Material]:
-    """The single-sided pyrender material of a :class:`~synthscene.state.Material` for each base
-    primitive of one object.
+    """The single-sided pyrender material of a drawn (``randomize``)
+    :class:`~synthscene.state.Material` for each base primitive of one object.
 
-    ``material.use_asset_texture`` with a base that has its own base-colour texture gives the
-    asset's own material. ``material.texture`` on a base with texture coordinates gives that
+    ``material.texture`` on a base with texture coordinates gives that
     texture (uploaded by pyrender for this frame only, freed when it leaves the scene), with a
     white base-colour factor. Otherwise the plain base colour. The textured and the plain
     material are each made once per object, so a texture is uploaded once whatever the number
@@ -233,15 +233,62 @@ def _pyrender_materials(material: Material,
             )
         return made[textured]
 
-    out = []
-    for base in bases:
-        own = base.material
-        if material.use_asset_texture and getattr(own, "baseColorTexture", None) is not None:
-            out.append(own)
-        else:
-            out.append(plain_or_textured(material.texture is not None
-                                         and base.texcoord_0 is not None))
-    return out
+    return [plain_or_textured(material.texture is not None and base.texcoord_0 is not None)
+            for base in bases]
+
+
+@dataclass
+class _LookPart:
+    """One :class:`~synthscene.appearance.VisualPart` uploaded: its base primitive (with the
+    declared material), its texture (uploaded while drawn) and the part itself."""
+
+    base: pyrender.Primitive
+    texture: pyrender.Texture | None
+    part: VisualPart
+
+
+def _texture(image: np.ndarray) -> pyrender.Texture:
+    return pyrender.Texture(source=np.ascontiguousarray(image),
+                            source_channels="RGBA" if image.shape[2] == 4 else "RGB")
+
+
+def _look_material(declared: AssetMaterial, texture: pyrender.Texture | None,
+                   factor: tuple[float, ...] | None = None, metallic: float | None = None,
+                   roughness: float | None = None) -> pyrender.MetallicRoughnessMaterial:
+    """pyrender's single-sided material of a declared material, with optional overrides."""
+    return pyrender.MetallicRoughnessMaterial(
+        baseColorFactor=np.asarray(factor or declared.base_color_factor, dtype=np.float64),
+        baseColorTexture=texture,
+        metallicFactor=float(declared.metallic if metallic is None else metallic),
+        roughnessFactor=float(declared.roughness if roughness is None else roughness),
+        alphaMode=declared.alpha_mode,
+        alphaCutoff=float(declared.alpha_cutoff),
+    )
+
+
+def _look_primitive(part: VisualPart, material: pyrender.Material,
+                    vertex_colors: np.ndarray | None) -> pyrender.Primitive:
+    """A flat-shaded primitive of a part: un-merged vertices, each triangle's own normal (as
+    ``pyrender.Mesh.from_trimesh(..., smooth=False)`` builds them)."""
+    corners = part.vertices[part.faces]  # (m, 3, 3)
+    normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    length = np.linalg.norm(normals, axis=1, keepdims=True)
+    normals = np.divide(normals, length, out=np.zeros_like(normals), where=length > 0)
+    return pyrender.Primitive(
+        positions=corners.reshape(-1, 3).astype(np.float32),
+        normals=np.repeat(normals, 3, axis=0).astype(np.float32),
+        texcoord_0=None if part.uv is None
+        else part.uv[part.faces].reshape(-1, 2).astype(np.float32),
+        color_0=None if vertex_colors is None
+        else (vertex_colors[part.faces].reshape(-1, 4).astype(np.float32) / 255.0),
+        material=material,
+        mode=pyrender.constants.GLTF.TRIANGLES,
+    )
+
+
+def _jittered_factor(declared: AssetMaterial, jitter: HsvJitter) -> tuple[float, ...]:
+    rgb = jitter_colors(np.asarray(declared.base_color_factor[:3]), jitter)
+    return (*(float(c) for c in rgb), float(declared.base_color_factor[3]))
 
 
 def _with_texture_coordinates(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
@@ -334,6 +381,8 @@ class Renderer:
         self.settings = settings or RenderSettings()
         self._renderer: pyrender.OffscreenRenderer | None = None
         self._base_primitives: dict[str, list[pyrender.Primitive]] = {}
+        self._looks: dict[str, list[_LookPart]] = {}
+        self._frame_primitives: list[pyrender.Primitive] = []
         self._ground_sizes: dict[tuple[float, float], list[pyrender.Primitive]] = {}
         self._program = None
         self._uniforms: dict[str, int] = {}
@@ -373,10 +422,14 @@ class Renderer:
             return
         self._pending = None
         self._make_current()
-        for prims in list(self._base_primitives.values()) + list(self._ground_sizes.values()):
+        looks = [[look.base for look in parts] for parts in self._looks.values()]
+        for prims in [*self._base_primitives.values(), *self._ground_sizes.values(), *looks,
+                      self._frame_primitives]:
             for prim in prims:
                 pyrender.Primitive.delete(prim)
         self._base_primitives.clear()
+        self._looks.clear()
+        self._frame_primitives = []
         self._ground_sizes.clear()
         if self._fbo is not None:
             GL.glDeleteFramebuffers(1, [self._fbo])
@@ -435,6 +488,53 @@ class Renderer:
             self._base_primitives[key] = prims
         return prims
 
+    def _asset_look(self, key: str) -> list[_LookPart]:
+        """The asset's visual parts uploaded with their declared materials (once per asset)."""
+        look = self._looks.get(key)
+        if look is None:
+            look = []
+            for part in self._library.get(key).visual_parts:
+                image = part.material.base_color_texture
+                texture = None if image is None else _texture(image)
+                base = _look_primitive(part, _look_material(part.material, texture),
+                                       part.vertex_colors)
+                base._add_to_context()
+                look.append(_LookPart(base, texture, part))
+            self._looks[key] = look
+        return look
+
+    def _look_primitives(self, key: str, material: Material) -> list[pyrender.Primitive]:
+        """The primitives that draw an object in its asset's own look (``keep``) or in a
+        jittered copy of it (``jitter``): the declared materials (shared), or per-object
+        materials with the drawn metallic/roughness, jittered colour factor and texture; parts
+        with vertex colours get a per-frame primitive with jittered colours (freed at the next
+        frame)."""
+        out: list[pyrender.Primitive] = []
+        jitter = material.appearance == "jitter"
+        for look in self._asset_look(key):
+            declared = look.part.material
+            if not jitter and material.metallic is None and material.roughness is None:
+                out.append(_SharedPrimitive(look.base, look.base.material))
+                continue
+            texture, factor = look.texture, None
+            if jitter:
+                factor = _jittered_factor(declared, material.jitter)
+                if declared.base_color_texture is not None:
+                    texture = _texture(jitter_image(declared.base_color_texture, material.jitter))
+            made = _look_material(declared, texture, factor, material.metallic,
+                                  material.roughness)
+            if jitter and look.part.vertex_colors is not None:
+                colors = look.part.vertex_colors.copy()
+                colors[:, :3] = np.round(jitter_colors(colors[:, :3] / 255.0,
+                                                       material.jitter) * 255.0)
+                prim = _look_primitive(look.part, made, colors)
+                prim._add_to_context()
+                self._frame_primitives.append(prim)
+                out.append(prim)
+            else:
+                out.append(_SharedPrimitive(look.base, made))
+        return out
+
     def _rectangle_primitives(self, width: float, height: float) -> list[pyrender.Primitive]:
         prims = self._ground_sizes.get((width, height))
         if prims is None:
@@ -456,10 +556,17 @@ class Renderer:
             items.append(self._item(BACKDROP, wall.world_from_wall, bases, wall.material))
             draws.append((0, wall.world_from_wall, bases))
         for obj in state.objects:
-            bases = self._asset_primitives(obj.asset_key)
             world_from_model = obj.world_from_object @ np.diag([obj.scale] * 3 + [1.0])
-            items.append(self._item(f"object-{obj.instance_id:06d}", world_from_model, bases,
-                                    obj.material, obj.instance_id))
+            name = f"object-{obj.instance_id:06d}"
+            if obj.material.appearance == "randomize":
+                bases = self._asset_primitives(obj.asset_key)
+                items.append(self._item(name, world_from_model, bases, obj.material,
+                                        obj.instance_id))
+            else:
+                bases = [look.base for look in self._asset_look(obj.asset_key)]
+                items.append(ColourItem(name, np.asarray(world_from_model, dtype=np.float64),
+                                        self._look_primitives(obj.asset_key, obj.material),
+                                        int(obj.instance_id)))
             draws.append((obj.instance_id, world_from_model, bases))
         return items, draws
 
@@ -647,6 +754,9 @@ class Renderer:
         if self._pending is not None:
             self._pending.result()
         self._make_current()
+        for prim in self._frame_primitives:  # the previous frame's, drawn and read by now
+            pyrender.Primitive.delete(prim)
+        self._frame_primitives = []
         view = _GLView.of(cam)
         items, draws = self._colour_items(state)
         labels = self._labels_in_colour_pass(state)

@@ -20,6 +20,26 @@ LightKind = Literal["directional", "point", "spot"]
 PhysicsRole = Literal["dynamic", "static", "none"]
 
 
+@dataclass(frozen=True)
+class HsvJitter:
+    """An identity-preserving colour change, applied in HSV (see
+    :func:`synthscene.appearance.jitter_colors`).
+
+    Attributes
+    ----------
+    hue_shift_rad : float
+        Added to the hue, radians (wraps around).
+    saturation_scale : float
+        Multiplies the saturation (clipped to [0, 1]).
+    value_scale : float
+        Multiplies the value (clipped to [0, 1]).
+    """
+
+    hue_shift_rad: float = 0.0
+    saturation_scale: float = 1.0
+    value_scale: float = 1.0
+
+
 @dataclass(frozen=True, eq=False)
 class Material:
     """A PBR metallic-roughness material (glTF 2.0 conventions).
@@ -28,23 +48,27 @@ class Material:
     ----------
     base_color : (4,) tuple of float
         Linear RGBA in [0, 1].
-    metallic : float
-        In [0, 1].
-    roughness : float
-        In [0, 1].
+    metallic : float or None
+        In [0, 1]; None (``keep`` and ``jitter`` only) renders the value the asset declares.
+    roughness : float or None
+        In [0, 1]; None (``keep`` and ``jitter`` only) renders the value the asset declares.
     texture : (h, w, 3) uint8 or None
         sRGB base-colour texture; when given it replaces ``base_color`` (mapped through the
         mesh's texture coordinates, or a box projection for meshes without them).
-    use_asset_texture : bool
-        Render the asset's own texture where it has one (this material's other fields still
-        apply to assets without one).
+    appearance : {"randomize", "keep", "jitter"}
+        ``randomize``: the fields above. ``keep``: the colours and textures the asset's files
+        declare (:mod:`synthscene.appearance`). ``jitter``: those, changed by ``jitter``.
+        Backdrops (ground, walls) are always ``randomize``.
+    jitter : HsvJitter
+        The hue shift and saturation and value scales of ``jitter`` (identity otherwise).
     """
 
     base_color: tuple[float, float, float, float]
-    metallic: float = 0.0
-    roughness: float = 0.6
+    metallic: float | None = 0.0
+    roughness: float | None = 0.6
     texture: np.ndarray | None = None
-    use_asset_texture: bool = False
+    appearance: Literal["randomize", "keep", "jitter"] = "randomize"
+    jitter: HsvJitter = HsvJitter()
 
 
 @dataclass(frozen=True, eq=False)

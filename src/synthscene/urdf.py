@@ -47,6 +47,10 @@ class UrdfGeometry:
         Per-axis scale applied to the mesh file's coordinates before ``link_from_geometry``.
     rgba : (4,) tuple of float or None
         ``<material><color rgba>`` in [0, 1] (visuals only), None when the URDF gives none.
+    texture_path : Path or None
+        ``<material><texture filename>`` resolved like a mesh file name (visuals only), None
+        when the URDF gives none. It may not exist: a missing texture is a warning where the
+        appearance is read (:mod:`synthscene.appearance`), not an error.
     """
 
     kind: GeometryKind
@@ -57,6 +61,7 @@ class UrdfGeometry:
     mesh_path: Path | None = None
     mesh_scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
     rgba: tuple[float, float, float, float] | None = None
+    texture_path: Path | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,22 +156,23 @@ def parse_urdf(path: Path, where: str = "") -> UrdfLink:
     link = links[0]
 
     # Robot-level named materials, which <visual><material name="..."/> may refer to.
-    named_colors: dict[str, tuple[float, float, float, float]] = {}
-    for material in root.findall("material"):
-        rgba = _material_rgba(material, fail)
-        if material.get("name") and rgba is not None:
-            named_colors[material.get("name", "")] = rgba
+    named: dict[str, ET.Element] = {
+        material.get("name", ""): material
+        for material in root.findall("material") if material.get("name")
+    }
 
     visuals = []
     for i, element in enumerate(link.findall("visual")):
         geometry = _parse_geometry(element, f"<visual> #{i}", path, fail)
         material = element.find("material")
-        rgba = None
+        rgba = texture = None
         if material is not None:
-            rgba = _material_rgba(material, fail)
-            if rgba is None:
-                rgba = named_colors.get(material.get("name", ""))
-        visuals.append(_replace_rgba(geometry, rgba))
+            declared = [material, named.get(material.get("name", ""))]
+            rgba = next((c for c in (_material_rgba(m, fail) for m in declared if m is not None)
+                         if c is not None), None)
+            texture = next((t for t in (_material_texture(m, path) for m in declared
+                                        if m is not None) if t is not None), None)
+        visuals.append(_with_material(geometry, rgba, texture))
     collisions = tuple(
         _parse_geometry(element, f"<collision> #{i}", path, fail)
         for i, element in enumerate(link.findall("collision"))
@@ -174,8 +180,9 @@ def parse_urdf(path: Path, where: str = "") -> UrdfLink:
     return UrdfLink(path, link.get("name", ""), tuple(visuals), collisions)
 
 
-def _replace_rgba(
-    geometry: UrdfGeometry, rgba: tuple[float, float, float, float] | None
+def _with_material(
+    geometry: UrdfGeometry, rgba: tuple[float, float, float, float] | None,
+    texture_path: Path | None,
 ) -> UrdfGeometry:
     return UrdfGeometry(
         kind=geometry.kind,
@@ -186,6 +193,7 @@ def _replace_rgba(
         mesh_path=geometry.mesh_path,
         mesh_scale=geometry.mesh_scale,
         rgba=rgba,
+        texture_path=texture_path,
     )
 
 
@@ -206,6 +214,15 @@ def _material_rgba(material: ET.Element, fail) -> tuple[float, float, float, flo
         return None
     rgba = _floats(color.get("rgba"), 4, "<color rgba>", fail)
     return tuple(float(np.clip(v, 0.0, 1.0)) for v in rgba)  # type: ignore[return-value]
+
+
+def _material_texture(material: ET.Element, urdf_path: Path) -> Path | None:
+    texture = material.find("texture")
+    filename = None if texture is None else texture.get("filename")
+    if not filename:
+        return None
+    candidates = _candidates(filename, urdf_path)
+    return next((c.resolve() for c in candidates if c.is_file()), candidates[0])
 
 
 def _parse_geometry(element: ET.Element, what: str, urdf_path: Path, fail) -> UrdfGeometry:
@@ -265,6 +282,17 @@ def _parse_geometry(element: ET.Element, what: str, urdf_path: Path, fail) -> Ur
 
 def _resolve_mesh(filename: str, urdf_path: Path, what: str, fail) -> Path:
     """Find a ``<mesh filename>`` on disk, relative to the URDF's folder."""
+    candidates = _candidates(filename, urdf_path)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    raise fail(f"{what} mesh file {filename!r} not found (looked for {candidates[0]})")
+
+
+def _candidates(filename: str, urdf_path: Path) -> list[Path]:
+    """Where a file name of a URDF (``<mesh>`` or ``<texture>``) may be, most likely first:
+    relative to the URDF's folder; ``package://NAME/`` looked up among its ancestors, then
+    inside its folder; ``file://`` stripped."""
     folder = urdf_path.parent
     candidates: list[Path] = []
     if filename.startswith("package://"):
@@ -279,7 +307,4 @@ def _resolve_mesh(filename: str, urdf_path: Path, what: str, fail) -> Path:
         candidates.append(Path(filename[len("file://") :]))
     else:
         candidates.append(folder / filename)
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    raise fail(f"{what} mesh file {filename!r} not found (looked for {candidates[0]})")
+    return candidates

@@ -21,6 +21,7 @@ from synthscene.randomize.geometry import aim_negative_z, random_rotation, spher
 from synthscene.state import (
     BackgroundImage,
     Ground,
+    HsvJitter,
     Light,
     Material,
     SceneObject,
@@ -48,9 +49,24 @@ def sample_material(spec: MaterialSpec, *, rng: np.random.Generator,
                     texture_size: int = OBJECT_TEXTURE_PX) -> Material:
     """Draw a material; ``base_color`` may be an RGB or RGBA draw (alpha defaults to 1).
 
-    Draw order: base colour, metallic, roughness, then the texture (``texture_size`` pixels
-    square) if ``spec.texture`` is set.
+    Draw order: the appearance mode (no draw when it is a constant); for ``randomize``, base
+    colour, metallic, roughness, then the texture (``texture_size`` pixels square) if
+    ``spec.texture`` is set; for ``keep`` and ``jitter``, metallic and roughness only where the
+    scenario gives them (else the asset's own values are rendered), then for ``jitter`` the hue
+    shift, saturation scale and value scale.
     """
+    appearance = str(spec.asset_appearance.sample(rng))
+    if appearance != "randomize":
+        given = spec.model_fields_set
+        metallic = float(spec.metallic.sample(rng)) if "metallic" in given else None
+        roughness = float(spec.roughness.sample(rng)) if "roughness" in given else None
+        jitter = HsvJitter()
+        if appearance == "jitter":
+            jitter = HsvJitter(hue_shift_rad=float(spec.jitter.hue_deg.sample(rng)),
+                               saturation_scale=float(spec.jitter.saturation.sample(rng)),
+                               value_scale=float(spec.jitter.value.sample(rng)))
+        return Material(base_color=(1.0, 1.0, 1.0, 1.0), metallic=metallic, roughness=roughness,
+                        appearance=appearance, jitter=jitter)  # type: ignore[arg-type]
     color = np.atleast_1d(np.asarray(spec.base_color.sample(rng), dtype=float))
     if color.size == 1:
         color = np.repeat(color, 3)
@@ -60,8 +76,7 @@ def sample_material(spec: MaterialSpec, *, rng: np.random.Generator,
     texture = None
     if spec.texture is not None:
         texture = spec.texture.sample(rng=rng, size=texture_size)
-    return Material(base_color=rgba, metallic=metallic, roughness=roughness, texture=texture,
-                    use_asset_texture=spec.keep_asset_texture)
+    return Material(base_color=rgba, metallic=metallic, roughness=roughness, texture=texture)
 
 
 def _choose_assets(spec: ObjectsSpec, library: AssetLibrary, count: int,
