@@ -26,7 +26,7 @@ URDF ``<material>``    ``<color rgba>`` replaces the mesh's base colour factor a
                        pybullet's precedence (its ``getCameraImage`` draws texture x URDF
                        colour and ignores the MTL's ``Kd``), except that a mesh ``Kd`` is kept
                        when the URDF gives no colour (pybullet draws white there).
-nothing declared       neutral grey (:data:`NEUTRAL_GREY`).
+nothing declared       neutral grey (:data:`NEUTRAL_GREY`); white under vertex colours.
 =====================  =========================================================================
 
 A referenced MTL or texture file that is missing (or unreadable) logs one warning naming it, and
@@ -101,6 +101,9 @@ class AssetMaterial:
 
 NEUTRAL_GREY = AssetMaterial(base_color_factor=(0.5, 0.5, 0.5, 1.0), roughness=0.6)
 """The material of a part whose files declare none (and of primitives)."""
+
+VERTEX_COLOURED = AssetMaterial(roughness=0.6, declared_by="vertex colours")
+"""The material of a part whose only declaration is its vertex colours (white factor)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -431,15 +434,16 @@ def _part(mesh: trimesh.Trimesh, obj: _ObjMaterials | None) -> VisualPart:
             material = obj.material(getattr(own, "name", None))
     elif obj is not None and obj.entries:
         material = obj.material(None)
+    colors = _vertex_colors(mesh)
     if material is None:
-        material = NEUTRAL_GREY
+        material = NEUTRAL_GREY if colors is None else VERTEX_COLOURED
     if material.base_color_texture is not None and uv is None:
         material = replace(material, base_color_texture=None)
     return VisualPart(
         vertices=np.asarray(mesh.vertices, dtype=np.float64),
         faces=np.asarray(mesh.faces, dtype=np.int64),
         uv=uv,
-        vertex_colors=_vertex_colors(mesh),
+        vertex_colors=colors,
         material=material,
     )
 
