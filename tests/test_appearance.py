@@ -255,9 +255,12 @@ def gltf_box(path: Path, **material) -> None:
 
 
 def test_gltf_base_colour_factor(tmp_path):
-    gltf_box(tmp_path / "box.glb", baseColorFactor=[0.8, 0.3, 0.6, 1.0])
+    # glTF 2.0 (sec. 3.9.2): baseColorFactor is linear; the image shows its sRGB encoding
+    # (IEC 61966-2-1: 1.055 v^(1/2.4) - 0.055 above 0.0031308).
+    linear = np.array([0.8, 0.3, 0.6])
+    gltf_box(tmp_path / "box.glb", baseColorFactor=[*linear, 1.0])
     np.testing.assert_allclose(flat_colour(tmp_path, "box.glb").mean(axis=0),
-                               np.array([0.8, 0.3, 0.6]) * 255, atol=1.5)
+                               (1.055 * linear ** (1 / 2.4) - 0.055) * 255, atol=1.5)
 
 
 def test_gltf_base_colour_texture(tmp_path):

@@ -8,7 +8,7 @@ model: base colour factor and texture, metallic, roughness, alpha mode). This is
 What each file format gives (the one table of it; README repeats it for users):
 
 =====================  =========================================================================
-OBJ + MTL              ``Kd`` -> base colour factor (when the material has no ``map_Kd``);
+OBJ + MTL              ``Kd`` (sRGB) -> base colour factor (when the material has no ``map_Kd``);
                        ``map_Kd`` -> base colour texture (factor white, as pybullet and
                        Blender's importer ignore ``Kd`` beside a texture); ``d`` (or
                        ``1 - Tr``) -> alpha, ``BLEND`` when below 1; ``Ns`` and ``Ks`` ->
@@ -19,15 +19,21 @@ OBJ + MTL              ``Kd`` -> base colour factor (when the material has no ``
 glTF / GLB             ``baseColorFactor``, ``baseColorTexture``, ``metallicFactor``,
                        ``roughnessFactor``, ``alphaMode`` and ``alphaCutoff`` as declared
                        (glTF defaults where absent).
-PLY / OBJ / GLB        per-vertex (or per-face) colours -> vertex colours, multiplied with the
-colours                base colour as glTF's ``COLOR_0``.
-URDF ``<material>``    ``<color rgba>`` replaces the mesh's base colour factor and multiplies
+PLY / OBJ / GLB        per-vertex (or per-face) colours (taken as sRGB, as PLY and OBJ files
+colours                mean them) -> vertex colours, multiplied with the base colour as glTF's
+                       ``COLOR_0``.
+URDF ``<material>``    ``<color rgba>`` (sRGB) replaces the mesh's base colour factor and multiplies
                        its texture; ``<texture filename>`` replaces the mesh's texture. This is
                        pybullet's precedence (its ``getCameraImage`` draws texture x URDF
                        colour and ignores the MTL's ``Kd``), except that a mesh ``Kd`` is kept
                        when the URDF gives no colour (pybullet draws white there).
 nothing declared       neutral grey (:data:`NEUTRAL_GREY`); white under vertex colours.
 =====================  =========================================================================
+
+Colour spaces: ``AssetMaterial.base_color_factor`` is linear, as in glTF; the colours of MTL,
+URDF and vertex colours are display (sRGB) colours, as their authors see them in pybullet and
+in modelling tools, and are converted with IEC 61966-2-1's transfer function
+(:func:`srgb_to_linear`), so that a red declared as ``1 0.2 0.2`` renders as that red.
 
 A referenced MTL or texture file that is missing (or unreadable) logs one warning naming it, and
 the next source in that order is used: never black, never an error.
@@ -61,6 +67,8 @@ __all__ = [
     "AssetMaterial",
     "VisualPart",
     "jitter_colors",
+    "linear_to_srgb",
+    "srgb_to_linear",
     "jitter_image",
     "mtl_roughness",
     "visual_parts",
@@ -75,7 +83,7 @@ class AssetMaterial:
     Attributes
     ----------
     base_color_factor : (4,) tuple of float
-        RGBA in [0, 1], used as pyrender's ``baseColorFactor`` (glTF: linear).
+        Linear RGBA in [0, 1] (glTF's ``baseColorFactor``).
     base_color_texture : (h, w, 3) or (h, w, 4) uint8 or None
         sRGB base-colour texture (rows top to bottom), multiplied by the factor.
     metallic : float
@@ -99,13 +107,6 @@ class AssetMaterial:
     declared_by: str = "default"
 
 
-NEUTRAL_GREY = AssetMaterial(base_color_factor=(0.5, 0.5, 0.5, 1.0), roughness=0.6)
-"""The material of a part whose files declare none (and of primitives)."""
-
-VERTEX_COLOURED = AssetMaterial(roughness=0.6, declared_by="vertex colours")
-"""The material of a part whose only declaration is its vertex colours (white factor)."""
-
-
 @dataclass(frozen=True, eq=False)
 class VisualPart:
     """Triangles drawn with one material.
@@ -119,7 +120,7 @@ class VisualPart:
     uv : (n, 2) float64 or None
         Texture coordinates (glTF/OpenGL convention: v up), None when the file has none.
     vertex_colors : (n, 4) uint8 or None
-        Per-vertex RGBA, None when the file has none.
+        Per-vertex RGBA, sRGB, None when the file has none.
     material : AssetMaterial
     """
 
@@ -136,6 +137,51 @@ class VisualPart:
         if np.linalg.det(matrix[:3, :3]) < 0:  # a mirror turns the winding around
             faces = faces[:, ::-1]
         return replace(self, vertices=vertices, faces=faces)
+
+
+def srgb_to_linear(values: np.ndarray) -> np.ndarray:
+    """sRGB-encoded values in [0, 1] to linear (IEC 61966-2-1; the formula of pyrender's
+    ``srgb_to_linear`` shader function).
+
+    Parameters
+    ----------
+    values : array_like of float in [0, 1]
+
+    Returns
+    -------
+    ndarray of float64, the same shape
+    """
+    v = np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(values: np.ndarray) -> np.ndarray:
+    """Linear values in [0, 1] to sRGB encoding (IEC 61966-2-1), the inverse of
+    :func:`srgb_to_linear`.
+
+    Parameters
+    ----------
+    values : array_like of float in [0, 1]
+
+    Returns
+    -------
+    ndarray of float64, the same shape
+    """
+    v = np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
+    return np.where(v <= 0.0031308, v * 12.92, 1.055 * v ** (1.0 / 2.4) - 0.055)
+
+
+def _linear_rgba(rgba) -> tuple[float, float, float, float]:
+    """A display (sRGB) RGBA colour as a linear base colour factor (alpha unchanged)."""
+    rgb = srgb_to_linear(np.asarray(rgba[:3], dtype=np.float64))
+    return (float(rgb[0]), float(rgb[1]), float(rgb[2]), float(rgba[3]))
+
+
+NEUTRAL_GREY = AssetMaterial(base_color_factor=_linear_rgba((0.5, 0.5, 0.5, 1.0)), roughness=0.6)
+"""The material of a part whose files declare none (and of primitives): display mid-grey."""
+
+VERTEX_COLOURED = AssetMaterial(roughness=0.6, declared_by="vertex colours")
+"""The material of a part whose only declaration is its vertex colours (white factor)."""
 
 
 def jitter_colors(rgb: np.ndarray, jitter: HsvJitter) -> np.ndarray:
@@ -357,7 +403,7 @@ class _ObjMaterials:
             factor = (1.0, 1.0, 1.0, entry.alpha)
             declared = f"{mtl.name}: map_Kd"
         elif entry.kd is not None:
-            factor = (*entry.kd, entry.alpha)
+            factor = _linear_rgba((*entry.kd, entry.alpha))
             declared = f"{mtl.name}: Kd"
         else:
             factor = (*NEUTRAL_GREY.base_color_factor[:3], entry.alpha)
@@ -482,7 +528,7 @@ def with_urdf_material(parts: tuple[VisualPart, ...],
     ----------
     parts : tuple of VisualPart
     rgba : (4,) tuple of float or None
-        ``<color rgba>``: replaces each part's base colour factor (pybullet's rule).
+        ``<color rgba>``, sRGB: replaces each part's base colour factor (pybullet's rule).
     texture_path : Path or None
         ``<texture filename>``: replaces each part's texture where the part has texture
         coordinates; a missing file logs a warning and keeps the mesh's own.
@@ -509,7 +555,7 @@ def with_urdf_material(parts: tuple[VisualPart, ...],
             material = replace(material, base_color_texture=texture,
                                declared_by="URDF <texture>")
         if rgba is not None:
-            material = replace(material, base_color_factor=tuple(float(c) for c in rgba),
+            material = replace(material, base_color_factor=_linear_rgba(rgba),
                                alpha_mode="BLEND" if rgba[3] < 1.0 else material.alpha_mode,
                                declared_by="URDF <color>")
         out.append(replace(part, material=material))

@@ -58,7 +58,14 @@ import numpy as np
 from synthscene._compat import patch_pyrender_numpy2
 from synthscene.errors import SynthsceneError
 from synthscene.gl_platform import ensure_gl_platform, platform_hint
-from synthscene.appearance import AssetMaterial, VisualPart, jitter_colors, jitter_image
+from synthscene.appearance import (
+    AssetMaterial,
+    VisualPart,
+    jitter_colors,
+    jitter_image,
+    linear_to_srgb,
+    srgb_to_linear,
+)
 from synthscene.state import AmodalMask, Camera, HsvJitter, Material, RenderOutput, SceneState
 from synthscene.uv import box_uv
 
@@ -252,12 +259,21 @@ def _texture(image: np.ndarray) -> pyrender.Texture:
                             source_channels="RGBA" if image.shape[2] == 4 else "RGB")
 
 
-def _look_material(declared: AssetMaterial, texture: pyrender.Texture | None,
+def _look_material(declared: AssetMaterial, texture: pyrender.Texture | None, *, flat: bool,
                    factor: tuple[float, ...] | None = None, metallic: float | None = None,
                    roughness: float | None = None) -> pyrender.MetallicRoughnessMaterial:
-    """pyrender's single-sided material of a declared material, with optional overrides."""
+    """pyrender's single-sided material of a declared material, with optional overrides.
+
+    ``factor`` is linear RGBA. pyrender's lit shader takes the base colour factor as linear
+    and encodes its result to sRGB; its flat shader writes factor x texel x vertex colour as
+    they are, so for ``flat`` the factor is given sRGB-encoded (the texel is sRGB already):
+    either way a declared colour renders as itself.
+    """
+    rgba = np.asarray(factor or declared.base_color_factor, dtype=np.float64)
+    if flat:
+        rgba = np.concatenate([linear_to_srgb(rgba[:3]), rgba[3:]])
     return pyrender.MetallicRoughnessMaterial(
-        baseColorFactor=np.asarray(factor or declared.base_color_factor, dtype=np.float64),
+        baseColorFactor=rgba,
         baseColorTexture=texture,
         metallicFactor=float(declared.metallic if metallic is None else metallic),
         roughnessFactor=float(declared.roughness if roughness is None else roughness),
@@ -267,9 +283,11 @@ def _look_material(declared: AssetMaterial, texture: pyrender.Texture | None,
 
 
 def _look_primitive(part: VisualPart, material: pyrender.Material,
-                    vertex_colors: np.ndarray | None) -> pyrender.Primitive:
+                    vertex_colors: np.ndarray | None, *, flat: bool) -> pyrender.Primitive:
     """A flat-shaded primitive of a part: un-merged vertices, each triangle's own normal (as
-    ``pyrender.Mesh.from_trimesh(..., smooth=False)`` builds them)."""
+    ``pyrender.Mesh.from_trimesh(..., smooth=False)`` builds them). ``vertex_colors`` ((n, 4)
+    uint8, sRGB) become linear ``COLOR_0`` for the lit shader (which multiplies them into its
+    linear result) and stay sRGB for the flat one."""
     corners = part.vertices[part.faces]  # (m, 3, 3)
     normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     length = np.linalg.norm(normals, axis=1, keepdims=True)
@@ -279,15 +297,24 @@ def _look_primitive(part: VisualPart, material: pyrender.Material,
         normals=np.repeat(normals, 3, axis=0).astype(np.float32),
         texcoord_0=None if part.uv is None
         else part.uv[part.faces].reshape(-1, 2).astype(np.float32),
-        color_0=None if vertex_colors is None
-        else (vertex_colors[part.faces].reshape(-1, 4).astype(np.float32) / 255.0),
+        color_0=None if vertex_colors is None else _color_0(vertex_colors[part.faces], flat),
         material=material,
         mode=pyrender.constants.GLTF.TRIANGLES,
     )
 
 
+def _color_0(colors: np.ndarray, flat: bool) -> np.ndarray:
+    """(..., 4) uint8 sRGB vertex colours as pyrender's (k, 4) float32 ``COLOR_0``."""
+    values = colors.reshape(-1, 4).astype(np.float64) / 255.0
+    if not flat:
+        values[:, :3] = srgb_to_linear(values[:, :3])
+    return values.astype(np.float32)
+
+
 def _jittered_factor(declared: AssetMaterial, jitter: HsvJitter) -> tuple[float, ...]:
-    rgb = jitter_colors(np.asarray(declared.base_color_factor[:3]), jitter)
+    """The linear factor with ``jitter`` applied to its display (sRGB) colour."""
+    shown = linear_to_srgb(np.asarray(declared.base_color_factor[:3]))
+    rgb = srgb_to_linear(jitter_colors(shown, jitter))
     return (*(float(c) for c in rgb), float(declared.base_color_factor[3]))
 
 
@@ -492,12 +519,12 @@ class Renderer:
         """The asset's visual parts uploaded with their declared materials (once per asset)."""
         look = self._looks.get(key)
         if look is None:
-            look = []
+            look, flat = [], self.settings.shading == "flat"
             for part in self._library.get(key).visual_parts:
                 image = part.material.base_color_texture
                 texture = None if image is None else _texture(image)
-                base = _look_primitive(part, _look_material(part.material, texture),
-                                       part.vertex_colors)
+                base = _look_primitive(part, _look_material(part.material, texture, flat=flat),
+                                       part.vertex_colors, flat=flat)
                 base._add_to_context()
                 look.append(_LookPart(base, texture, part))
             self._looks[key] = look
@@ -511,6 +538,7 @@ class Renderer:
         frame)."""
         out: list[pyrender.Primitive] = []
         jitter = material.appearance == "jitter"
+        flat = self.settings.shading == "flat"
         for look in self._asset_look(key):
             declared = look.part.material
             if not jitter and material.metallic is None and material.roughness is None:
@@ -521,13 +549,13 @@ class Renderer:
                 factor = _jittered_factor(declared, material.jitter)
                 if declared.base_color_texture is not None:
                     texture = _texture(jitter_image(declared.base_color_texture, material.jitter))
-            made = _look_material(declared, texture, factor, material.metallic,
-                                  material.roughness)
+            made = _look_material(declared, texture, flat=flat, factor=factor,
+                                  metallic=material.metallic, roughness=material.roughness)
             if jitter and look.part.vertex_colors is not None:
                 colors = look.part.vertex_colors.copy()
                 colors[:, :3] = np.round(jitter_colors(colors[:, :3] / 255.0,
                                                        material.jitter) * 255.0)
-                prim = _look_primitive(look.part, made, colors)
+                prim = _look_primitive(look.part, made, colors, flat=flat)
                 prim._add_to_context()
                 self._frame_primitives.append(prim)
                 out.append(prim)
