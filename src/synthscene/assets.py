@@ -28,7 +28,7 @@ import logging
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -190,7 +190,6 @@ class Asset:
         Normalised visual mesh: axis-aligned bounding box centred on the origin, longest edge
         1.0 (unitless; multiply by ``SceneObject.scale`` for metres). Keeps the file's texture
         and UVs when it has them; otherwise a URDF ``<color rgba>`` becomes its face colour.
-        Its texture coordinates map drawn textures (``asset_appearance: randomize``).
     collision_hulls : tuple of (n, 3) float64
         Each array holds 4 <= n <= ``MAX_HULL_POINTS`` points (fewer only for degenerate
         parts) whose convex hull is one collision part, in the mesh's normalised frame.
@@ -201,10 +200,8 @@ class Asset:
         mass properties): set for ``primitive:box``, ``sphere``, ``cylinder`` and ``capsule``
         and for a URDF whose only ``<collision>`` is a ``<box>``, ``<sphere>``, ``<cylinder>``
         or ``<capsule>``; None otherwise. In the normalised frame.
-    visual_parts : tuple of VisualPart
-        The same surface as ``mesh``, one part per material the asset's files declare, in the
-        normalised frame (see :mod:`synthscene.appearance`): what ``asset_appearance: keep``
-        and ``jitter`` render.
+    normalised_from_file : (4, 4) float64
+        The similarity transform from the file's (or URDF link's) frame to the normalised one.
     """
 
     key: str
@@ -213,7 +210,7 @@ class Asset:
     collision_hulls: tuple[np.ndarray, ...]
     source_path: Path | None
     collision_primitive: CollisionPrimitive | None = None
-    visual_parts: tuple[VisualPart, ...] = ()
+    normalised_from_file: np.ndarray = field(default_factory=lambda: np.eye(4))
 
 
 @dataclass(frozen=True)
@@ -264,8 +261,8 @@ class AssetLibrary:
 
     Notes
     -----
-    ``get`` is thread-safe. Pickling a library (to send it to worker processes) keeps its index
-    and drops its cache, so every process loads each asset at most once.
+    ``get`` and ``look`` are thread-safe. Pickling a library (to send it to worker processes)
+    keeps its index and drops its caches, so every process loads each asset at most once.
     """
 
     def __init__(self, sources: Sequence[AssetSource]) -> None:
@@ -286,6 +283,7 @@ class AssetLibrary:
         self.keys: tuple[str, ...] = tuple(entries)
         self.categories: tuple[str, ...] = tuple(sorted({e.category for e in entries.values()}))
         self._cache: dict[str, Asset] = {}
+        self._looks: dict[str, tuple[VisualPart, ...]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -302,6 +300,7 @@ class AssetLibrary:
         self.keys = tuple(self._entries)
         self.categories = tuple(sorted({e.category for e in self._entries.values()}))
         self._cache = {}
+        self._looks = {}
         self._lock = threading.Lock()
 
     def _entry(self, key: str) -> _Entry:
@@ -339,6 +338,29 @@ class AssetLibrary:
                 asset = _load(entry)
                 self._cache[key] = asset
         return asset
+
+    def look(self, key: str) -> tuple[VisualPart, ...]:
+        """The asset's own look: its surface as parts with the materials its files declare, in
+        the normalised frame of :meth:`get`'s mesh (read on first call, then cached; see
+        :mod:`synthscene.appearance`). What ``asset_appearance: keep`` and ``jitter`` render.
+
+        Raises
+        ------
+        KeyError
+            If the library has no such key.
+        AssetError
+            If the asset's file cannot be read (as :meth:`get`). A missing material or texture
+            file is a logged warning, not an error.
+        """
+        asset = self.get(key)
+        entry = self._entry(key)
+        with self._lock:
+            parts = self._looks.get(key)
+            if parts is None:
+                parts = tuple(p.transformed(asset.normalised_from_file)
+                              for p in _load_look(entry))
+                self._looks[key] = parts
+        return parts
 
     def preload(self) -> None:
         """Load every asset now, so that a broken one fails before any frame is made.
@@ -717,13 +739,12 @@ def _load(entry: _Entry) -> Asset:
         mesh = _PRIMITIVES[entry.primitive]()
         raw_hulls = _torus_hulls() if entry.primitive == "torus" else [mesh.vertices]
         solid = _PRIMITIVE_SOLIDS.get(entry.primitive)
-        parts = visual_parts([mesh], None)
     elif entry.kind == "urdf":
         assert entry.path is not None
-        mesh, parts, raw_hulls, solid = _load_urdf(entry.path, entry.where)
+        mesh, raw_hulls, solid = _load_urdf(entry.path, entry.where)
     else:
         assert entry.path is not None
-        mesh, parts = _load_mesh(entry.path, entry.where)
+        mesh = _load_mesh(entry.path, entry.where)
         if entry.path.suffix.lower() == ".obj" and "vhacd" in entry.path.name.lower():
             raw_hulls = _load_parts(entry.path, entry.where)
         else:
@@ -737,8 +758,33 @@ def _load(entry: _Entry) -> Asset:
         collision_hulls=hulls,
         source_path=entry.path,
         collision_primitive=solid,
-        visual_parts=tuple(part.transformed(transform) for part in parts),
+        normalised_from_file=transform,
     )
+
+
+def _load_look(entry: _Entry) -> tuple[VisualPart, ...]:
+    """The visual parts of an indexed asset, in its file's (or URDF link's) frame."""
+    if entry.kind == "primitive":
+        return visual_parts([_PRIMITIVES[entry.primitive]()], None)
+    assert entry.path is not None
+    if entry.kind == "mesh":
+        return visual_parts(_scene_meshes(_read_scene(entry.path, entry.where)), entry.path,
+                            entry.where)
+    link = parse_urdf(entry.path, entry.where)
+    where = f"{entry.where}: {entry.path}" if entry.where else str(entry.path)
+    looks: list[VisualPart] = []
+    for geometry in link.visuals or link.collisions:  # as _load_urdf
+        if geometry.kind == "mesh":
+            assert geometry.mesh_path is not None
+            meshes = _scene_meshes(_read_scene(geometry.mesh_path, where))
+            own = visual_parts(meshes, geometry.mesh_path, where)
+            link_from_file = geometry.link_from_geometry @ np.diag([*geometry.mesh_scale, 1.0])
+        else:
+            own = visual_parts([_primitive_geometry(geometry)], None)
+            link_from_file = geometry.link_from_geometry
+        looks += with_urdf_material(tuple(p.transformed(link_from_file) for p in own),
+                                    geometry.rgba, geometry.texture_path, where)
+    return tuple(looks)
 
 
 def _normalise(
@@ -859,9 +905,8 @@ def _scene_meshes(scene: trimesh.Scene) -> list[trimesh.Trimesh]:
     return meshes
 
 
-def _load_mesh(path: Path, where: str) -> tuple[trimesh.Trimesh, tuple[VisualPart, ...]]:
-    """The visual mesh of a file (all its triangle geometry, concatenated, texture kept) and
-    the same geometry as parts with the materials the files declare."""
+def _load_mesh(path: Path, where: str) -> trimesh.Trimesh:
+    """The visual mesh of a file: all its triangle geometry, concatenated, texture kept."""
     meshes = _scene_meshes(_read_scene(path, where))
     if not meshes:
         raise _error(where, path, "mesh file contains no triangles")
@@ -869,13 +914,13 @@ def _load_mesh(path: Path, where: str) -> tuple[trimesh.Trimesh, tuple[VisualPar
         mesh = meshes[0] if len(meshes) == 1 else trimesh.util.concatenate(meshes)
     except Exception as exc:
         raise _error(where, path, f"cannot combine the file's meshes ({_summary(exc)})") from None
-    return mesh, visual_parts(meshes, path, where)
+    return mesh
 
 
 def _load_parts(path: Path, where: str) -> list[np.ndarray]:
     """Vertices of each ``o`` object of an OBJ file (one array per part), else of the mesh."""
     if path.suffix.lower() != ".obj":
-        return [_load_mesh(path, where)[0].vertices]
+        return [_load_mesh(path, where).vertices]
     scene = _read_scene(path, where, split_objects=True, group_material=False, process=False)
     parts = [np.asarray(m.vertices[np.unique(m.faces)]) for m in _scene_meshes(scene)]
     if not parts:
@@ -922,40 +967,31 @@ def _collision_solid(geometry: UrdfGeometry) -> CollisionPrimitive | None:
 
 def _load_urdf(
     path: Path, where: str
-) -> tuple[trimesh.Trimesh, tuple[VisualPart, ...], list[np.ndarray], CollisionPrimitive | None]:
-    """Visual mesh, visual parts, collision point sets and (when its one collision element is
-    a box, sphere, cylinder or capsule) collision solid of a single-link URDF, in the link
-    frame."""
+) -> tuple[trimesh.Trimesh, list[np.ndarray], CollisionPrimitive | None]:
+    """Visual mesh, collision point sets and (when its one collision element is a box,
+    sphere, cylinder or capsule) collision solid of a single-link URDF, in the link frame."""
     link = parse_urdf(path, where)
     visual_geometries = link.visuals or link.collisions  # pybullet draws collisions if no visual
     if not visual_geometries:
         raise _error(where, path, "URDF link has no <visual> and no <collision> geometry")
-    file_meshes: dict[Path, tuple[trimesh.Trimesh, tuple[VisualPart, ...]]] = {}
-    sub_where = f"{where}: {path}" if where else str(path)
+    file_meshes: dict[Path, trimesh.Trimesh] = {}
 
-    def file_mesh(mesh_path: Path) -> tuple[trimesh.Trimesh, tuple[VisualPart, ...]]:
+    def file_mesh(mesh_path: Path) -> trimesh.Trimesh:
         if mesh_path not in file_meshes:
-            file_meshes[mesh_path] = _load_mesh(mesh_path, sub_where)
-        mesh, parts = file_meshes[mesh_path]
-        return mesh.copy(), parts
+            file_meshes[mesh_path] = _load_mesh(
+                mesh_path, f"{where}: {path}" if where else str(path)
+            )
+        return file_meshes[mesh_path].copy()
 
     visuals = []
-    looks: list[VisualPart] = []
     for geometry in visual_geometries:
         if geometry.kind == "mesh":
             assert geometry.mesh_path is not None
-            mesh, own_parts = file_mesh(geometry.mesh_path)
-            scale = np.diag([*geometry.mesh_scale, 1.0])
-            mesh.apply_transform(scale)
+            mesh = file_mesh(geometry.mesh_path)
+            mesh.apply_transform(np.diag([*geometry.mesh_scale, 1.0]))
         else:
             mesh = _primitive_geometry(geometry)
-            own_parts, scale = visual_parts([mesh], None), np.eye(4)
         mesh.apply_transform(geometry.link_from_geometry)
-        link_from_file = geometry.link_from_geometry @ scale
-        looks += with_urdf_material(
-            tuple(p.transformed(link_from_file) for p in own_parts),
-            geometry.rgba,
-            geometry.texture_path, sub_where)
         if geometry.rgba is not None and not _has_texture(mesh):
             rgba = np.round(np.asarray(geometry.rgba) * 255).astype(np.uint8)
             mesh.visual = trimesh.visual.ColorVisuals(
@@ -994,4 +1030,4 @@ def _load_urdf(
         log.debug("%s has no <collision>: using the visual mesh's convex hull", path)
         hulls = [np.asarray(visual.vertices)]
     solid = _collision_solid(link.collisions[0]) if len(link.collisions) == 1 else None
-    return visual, tuple(looks), hulls, solid
+    return visual, hulls, solid

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from synthscene.appearance import VisualPart
 from synthscene.assets import Asset, AssetLibrary, AssetSource, bundled_assets_dir
 from synthscene.config import Scenario
 from synthscene.errors import AssetError, ConfigError
@@ -70,9 +71,24 @@ class SceneLibraries:
         AssetError
             If the asset cannot be loaded.
         """
+        return self._holder(key).get(key)
+
+    def look(self, key: str) -> tuple[VisualPart, ...]:
+        """The asset's own look (:meth:`AssetLibrary.look`) from whichever library holds it.
+
+        Raises
+        ------
+        KeyError
+            If no library holds ``key``.
+        AssetError
+            If the asset cannot be loaded.
+        """
+        return self._holder(key).look(key)
+
+    def _holder(self, key: str) -> AssetLibrary:
         for library in (self.objects, self.distractors, self.fixtures):
             if library is not None and key in library.keys:
-                return library.get(key)
+                return library
         raise KeyError(key)
 
     def preload(self) -> None:

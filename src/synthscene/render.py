@@ -56,8 +56,6 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from synthscene._compat import patch_pyrender_numpy2
-from synthscene.errors import SynthsceneError
-from synthscene.gl_platform import ensure_gl_platform, platform_hint
 from synthscene.appearance import (
     AssetMaterial,
     VisualPart,
@@ -66,6 +64,8 @@ from synthscene.appearance import (
     linear_to_srgb,
     srgb_to_linear,
 )
+from synthscene.errors import SynthsceneError
+from synthscene.gl_platform import ensure_gl_platform, platform_hint
 from synthscene.state import AmodalMask, Camera, HsvJitter, Material, RenderOutput, SceneState
 from synthscene.uv import box_uv
 
@@ -520,7 +520,7 @@ class Renderer:
         look = self._looks.get(key)
         if look is None:
             look, flat = [], self.settings.shading == "flat"
-            for part in self._library.get(key).visual_parts:
+            for part in self._library.look(key):
                 image = part.material.base_color_texture
                 texture = None if image is None else _texture(image)
                 base = _look_primitive(part, _look_material(part.material, texture, flat=flat),
