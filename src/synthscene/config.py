@@ -281,6 +281,13 @@ class CameraSpec(_Spec):
     zfar_m: float = Field(100.0, gt=0)
     min_visible_objects: int = Field(0, ge=0)
     max_tries: int = Field(20, ge=1, le=1000)
+    views_per_scene: int = Field(1, ge=1, le=1000)
+    """K: each scene is sampled and settled once and seen from K cameras drawn from the sampler
+    (frame ``i`` is view ``i % K`` of scene ``i // K``)."""
+    redraw_per_view: list[Literal["lights", "background", "effects"]] = Field(
+        default_factory=list)
+    """What each view draws anew (default: every view of a scene shares its lights, background
+    and sensor-effect draws); objects, materials and poses always stay."""
 
     @model_validator(mode="after")
     def _consistent(self) -> CameraSpec:
@@ -291,6 +298,8 @@ class CameraSpec(_Spec):
             raise ValueError("znear_m must be smaller than zfar_m")
         if self.sampler == "fixed" and not self.poses:
             raise ValueError("sampler 'fixed' needs a non-empty list of poses")
+        if len(set(self.redraw_per_view)) != len(self.redraw_per_view):
+            raise ValueError("redraw_per_view lists an item twice")
         return self
 
 
@@ -376,6 +385,10 @@ class RenderSpec(_Spec):
     msaa_samples: Literal[1, 2, 4, 8] = 1
     """Multisample anti-aliasing of the colour image (1: none); labels are never blended."""
     png_compression: int = Field(1, ge=0, le=9)
+    image_format: Literal["png", "jpg"] = "png"
+    """Encoding of the RGB images; labels never depend on it (effects are applied before)."""
+    jpeg_quality: int = Field(95, ge=1, le=100)
+    """libjpeg quality of ``jpg`` images."""
 
 
 class OutputsSpec(_Spec):

@@ -23,9 +23,9 @@ from synthscene.labels import LabelFilter, annotate
 from synthscene.libraries import SceneLibraries, build_libraries, scene_libraries
 from synthscene.physics import PhysicsSettings, PhysicsSimulator
 from synthscene.randomize.registry import apply_effects
-from synthscene.randomize.scene import finish_scene, sample_scene
+from synthscene.randomize.scene import finish_scene, sample_scene, sample_view
 from synthscene.render import Renderer, RenderSettings
-from synthscene.seeding import frame_rng
+from synthscene.seeding import frame_rng, scene_rng
 from synthscene.state import Sample, SceneState
 
 __all__ = ["STAGES", "FrameMaker", "build_library", "physics_settings",
@@ -112,6 +112,7 @@ class FrameMaker:
         self._backgrounds = BackgroundLoader()
         self._label_filter = label_filter(scenario)
         self._model_bounds: dict[str, object] = {}  # asset key -> (2, 3) mesh bounds
+        self._scene: tuple[int, SceneState] | None = None  # the last settled scene (K > 1)
 
     def __enter__(self) -> FrameMaker:
         """Open the pybullet client and the GL context.
@@ -219,7 +220,17 @@ class FrameMaker:
 
     def _settled(self, index: int):
         """Sample and settle frame ``index``; return the state, timings and the frame's
-        generator (its later draws make the sensor effects)."""
+        generator (its later draws make the sensor effects).
+
+        With ``camera.views_per_scene`` K > 1, frame ``index`` is view ``index % K`` of scene
+        ``index // K``: the scene is sampled and settled once (kept for the next frame of the
+        same scene) and each view drawn from it (:func:`sample_view`); the effects draw from
+        the view's generator if ``redraw_per_view`` lists ``effects``, else from the scene's
+        shared child stream (the same draws for every view).
+        """
+        views = self.scenario.spec.camera.views_per_scene
+        if views > 1:
+            return self._view(*divmod(index, views), views)
         rng = frame_rng(self.seed, index)
         t0 = time.perf_counter()
         state = sample_scene(self.scenario, self.library, rng=rng, seed=(self.seed, index))
@@ -228,6 +239,25 @@ class FrameMaker:
         state = finish_scene(self.scenario, self.library, state, rng=rng)
         t2 = time.perf_counter()
         return state, {"sample": t1 - t0, "physics": t2 - t1}, rng
+
+    def _view(self, scene: int, view: int, views: int):
+        """The state, timings and effects generator of view ``view`` of scene ``scene``."""
+        t0 = time.perf_counter()
+        timings = {"sample": 0.0, "physics": 0.0}
+        if self._scene is None or self._scene[0] != scene:
+            state = sample_scene(self.scenario, self.library, rng=scene_rng(self.seed, scene),
+                                 seed=(self.seed, scene))
+            t1 = time.perf_counter()
+            self._scene = (scene, self._physics.settle(state))
+            timings = {"sample": t1 - t0, "physics": time.perf_counter() - t1}
+        t2 = time.perf_counter()
+        rng = scene_rng(self.seed, scene, child=view)
+        state = sample_view(self.scenario, self.library, self._scene[1], rng=rng,
+                            view=(scene, view))
+        timings["sample"] += time.perf_counter() - t2
+        if "effects" not in self.scenario.spec.camera.redraw_per_view:
+            rng = scene_rng(self.seed, scene, child=views)
+        return state, timings, rng
 
     def _bounds_of(self, state: SceneState) -> dict[str, object]:
         """Bounds of the normalised mesh of every labelled object's asset (cached)."""

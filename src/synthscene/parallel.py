@@ -34,6 +34,7 @@ from synthscene.worker import (
     FrameWorker,
     error_from_report,
     error_report,
+    scene_groups,
 )
 
 __all__ = ["run_in_process", "run_processes"]
@@ -124,8 +125,8 @@ def run_processes(job: FrameJob, frames: Sequence[int], workers: int,
     context = multiprocessing.get_context("spawn")
     tasks = context.Queue()
     events = context.Queue()
-    for index in frames:
-        tasks.put(int(index))
+    for group in scene_groups(frames, job.scenario.spec.camera.views_per_scene):
+        tasks.put(group)  # a worker takes a whole scene: it is settled once
     for _ in range(count):
         tasks.put(None)
     processes: list[Any] = []
@@ -188,14 +189,15 @@ def _stop(processes: list[Any]) -> None:
 
 
 def _process_main(job: FrameJob, worker: int, tasks: Any, events: Any) -> None:
-    """Entry point of a worker process: take frame indices until ``None``, report on events."""
+    """Entry point of a worker process: take groups of frame indices (one scene's) until
+    ``None``, report on events."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides what Ctrl-C stops
     _exit_with_parent()
     logging.basicConfig(level=job.log_level,
                         format=f"%(levelname)s %(name)s [worker {worker}]: %(message)s")
     try:
         with FrameWorker(job, worker, on_done=lambda done: events.put(("frame", done))) as w:
-            w.run(iter(tasks.get, None))
+            w.run(index for group in iter(tasks.get, None) for index in group)
         events.put(("done", worker))
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the main process
         events.put(("error", error_report(worker, exc)))

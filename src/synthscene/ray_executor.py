@@ -29,6 +29,7 @@ from synthscene.worker import (
     FrameWorker,
     error_from_report,
     error_report,
+    scene_groups,
 )
 
 __all__ = ["require_ray", "run_ray"]
@@ -88,8 +89,15 @@ class _FrameActor:
             worker.__exit__(None, None, None)
 
 
-def _chunks(frames: Sequence[int], size: int) -> deque[list[int]]:
-    return deque(list(frames[i:i + size]) for i in range(0, len(frames), size))
+def _chunks(frames: Sequence[int], size: int, views_per_scene: int) -> deque[list[int]]:
+    """Tasks of about ``size`` frames, each made of whole scenes (:func:`scene_groups`)."""
+    chunks: deque[list[int]] = deque()
+    for group in scene_groups(frames, views_per_scene):
+        if chunks and len(chunks[-1]) + len(group) <= size:
+            chunks[-1].extend(group)
+        else:
+            chunks.append(list(group))
+    return chunks
 
 
 def run_ray(job: FrameJob, frames: Sequence[int], *, workers: int | None,
@@ -144,7 +152,7 @@ def run_ray(job: FrameJob, frames: Sequence[int], *, workers: int | None,
         count = workers or int(ray.cluster_resources().get("CPU", 1))
         count = max(1, min(count, len(frames)))
         size = max(1, min(MAX_CHUNK, len(frames) // (4 * count)))
-        chunks = _chunks(frames, size)
+        chunks = _chunks(frames, size, job.scenario.spec.camera.views_per_scene)
         actor_class = ray.remote(num_cpus=1, max_restarts=0)(_FrameActor)
         actors = [actor_class.remote(job, worker) for worker in range(count)]
         logger.info("Ray: %d actors, %d frames in chunks of %d", count, len(frames), size)

@@ -60,7 +60,6 @@ from synthscene.writers.coco import (
     IMAGES_DIR,
     EncodedFrame,
     encode_frame,
-    image_file_name,
     write_dataset,
     write_png,
 )
@@ -400,8 +399,8 @@ class RunFolder:
                 frame, png_size = _read_record(Path(entry.path))
                 if frame.image["id"] != index + 1:
                     reason = "it is the record of another frame"
-                elif images.get(image_file_name(index)) != png_size:
-                    reason = "its PNG is missing or has another size"
+                elif images.get(frame.image["file_name"]) != png_size:
+                    reason = "its image is missing or has another size"
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 reason = f"it cannot be read ({exc!r})"
             if reason is None:
@@ -425,7 +424,8 @@ class RunFolder:
         ----------
         frame_index : int
         png : bytes
-            The encoded image.
+            The encoded image (PNG or JPEG), written as ``images/`` + the record's
+            ``file_name``.
         record : dict
             :func:`synthscene.writers.coco.frame_record` of the frame, written as JSON lines
             with the PNG's size (rule 2).
@@ -435,7 +435,7 @@ class RunFolder:
         synthscene.errors.OutputError
             If either file cannot be written (no space left, folder removed, ...).
         """
-        write_png(self.images_dir / image_file_name(frame_index), png)
+        write_png(self.images_dir / record["image"]["file_name"], png)
         for name, content in (extra_files or {}).items():  # depth, normals, masks
             path = self.out_dir / name
             if not path.parent.is_dir():

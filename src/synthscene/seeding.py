@@ -4,6 +4,12 @@ Frame ``i`` of a run with seed ``s`` draws every random number from
 ``Generator(PCG64(SeedSequence([s, i])))``, so any worker can make any frame and the dataset does
 not depend on the number of workers (the pattern of Gymnasium's ``seeding.np_random`` and NumPy's
 guide to parallel random number generation, numpy.org/doc/stable/reference/random/parallel.html).
+
+With several views per settled scene (``camera.views_per_scene: K`` > 1), scene ``c`` draws its
+content from ``Generator(PCG64(SeedSequence([s, c])))`` and its view ``v`` from the ``v``-th child
+of that sequence (what ``SeedSequence.spawn`` would give as its ``v``-th child, made directly so
+that it does not depend on earlier spawns); the draws shared by every view of a scene (lights,
+background, effects unless redrawn per view) come from the child ``K``.
 """
 
 from __future__ import annotations
@@ -34,3 +40,35 @@ def frame_rng(seed: int, frame_index: int) -> np.random.Generator:
     if seed < 0 or frame_index < 0:
         raise ValueError(f"seed and frame_index must be >= 0, got {seed}, {frame_index}")
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, frame_index])))
+
+
+def scene_rng(seed: int, scene_index: int, child: int | None = None) -> np.random.Generator:
+    """Return the generator of scene ``scene_index`` (``child`` None) or of its child stream.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed, >= 0.
+    scene_index : int
+        The scene's index, >= 0 (frame ``i`` belongs to scene ``i // views_per_scene``).
+    child : int or None
+        None for the scene's own generator (``SeedSequence([seed, scene_index])``, the same as
+        :func:`frame_rng` of that index); else the ``child``-th child of that sequence
+        (``SeedSequence(entropy, spawn_key=(child,))``, what ``spawn`` numbers ``child``).
+
+    Returns
+    -------
+    numpy.random.Generator
+
+    Raises
+    ------
+    ValueError
+        If an argument is negative.
+    """
+    if child is None:
+        return frame_rng(seed, scene_index)
+    if seed < 0 or scene_index < 0 or child < 0:
+        raise ValueError(f"seed, scene_index and child must be >= 0, got {seed}, "
+                         f"{scene_index}, {child}")
+    sequence = np.random.SeedSequence([seed, scene_index], spawn_key=(int(child),))
+    return np.random.Generator(np.random.PCG64(sequence))

@@ -242,6 +242,10 @@ class SceneState:
     pending_floating : int
         Floating distractors drawn but not yet placed: they are put in front of the final
         camera after physics (``randomize.scene.finish_scene``), then this is 0.
+    view : (2,) tuple of int or None
+        ``(scene_id, view_id)`` when the run renders several views of each settled scene
+        (``camera.views_per_scene`` > 1): frame ``i`` is view ``i % K`` of scene ``i // K``.
+        None otherwise.
     """
 
     objects: tuple[SceneObject, ...]
@@ -255,6 +259,7 @@ class SceneState:
     walls: tuple[Wall, ...] = ()
     background_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
     background_image: BackgroundImage | None = None
+    view: tuple[int, int] | None = None
     pending_floating: int = 0
 
 

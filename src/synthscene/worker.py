@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +30,7 @@ from synthscene.frames import FrameMaker
 from synthscene.libraries import SceneLibraries
 from synthscene.runfolder import RunFolder
 from synthscene.state import Sample
-from synthscene.writers.coco import category_ids, encode_png, frame_record
+from synthscene.writers.coco import category_ids, encode_image, frame_record
 from synthscene.writers.maps import encode_frame_maps
 
 __all__ = ["ErrorReport", "FrameDone", "FrameJob", "FrameWorker", "error_from_report",
@@ -98,6 +98,35 @@ class FrameDone:
     worker: int = 0
     rss_bytes: int = 0
     cpu_seconds: float = 0.0
+
+
+def scene_groups(frames: Sequence[int], views_per_scene: int) -> list[list[int]]:
+    """``frames`` cut into the runs of consecutive frames of one scene: the unit of work.
+
+    A worker that makes a whole group settles the scene once (frame ``i`` is view
+    ``i % views_per_scene`` of scene ``i // views_per_scene``); with one view per scene every
+    frame is its own group.
+
+    Parameters
+    ----------
+    frames : sequence of int
+        Frame indices, in the order they are to be made.
+    views_per_scene : int
+        >= 1.
+
+    Returns
+    -------
+    list of list of int
+        The frames in their order, split where the scene changes.
+    """
+    groups: list[list[int]] = []
+    for index in frames:
+        index = int(index)
+        if groups and groups[-1][-1] // views_per_scene == index // views_per_scene:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return groups
 
 
 def rss_bytes() -> int:
@@ -212,14 +241,17 @@ class FrameWorker:
 
     def _write(self, sample: Sample) -> None:
         t0 = time.perf_counter()
-        record = frame_record(sample, self._category_ids)
+        render = self.job.scenario.spec.render
+        record = frame_record(sample, self._category_ids, image_format=render.image_format)
         maps, fields = encode_frame_maps(sample.frame_index, sample.render, sample.labels,
                                          self.job.scenario.spec.outputs,
                                          category_ids=self._category_ids,
                                          compression=self._compression)
         record["image"].update(fields)
-        png = encode_png(sample.render.rgb, self._compression)
-        self._folder.save_frame(sample.frame_index, png, record, extra_files=maps)
+        image = encode_image(sample.render.rgb, render.image_format,
+                             png_compression=self._compression,
+                             jpeg_quality=render.jpeg_quality)
+        self._folder.save_frame(sample.frame_index, image, record, extra_files=maps)
         timings = {**sample.timings, "write": time.perf_counter() - t0}
         self._on_done(FrameDone(frame_index=sample.frame_index,
                                 instances=len(record["annotations"]), timings=timings,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,12 +66,28 @@ def plan_splits(dataset: CocoDataset, split: Mapping[str, float] | None, split_s
     Returns
     -------
     list of (name, image entries sorted by id)
+        When every image has a ``scene_id`` (views of one settled scene), whole scenes are
+        assigned to splits, so that no scene is seen in two of them.
     """
     if split is None:
         return [(default, list(dataset.images))]
-    groups = assign_splits([image["id"] for image in dataset.images], split,
-                           rng=split_rng(split_seed))
-    return [(name, [dataset.image_by_id[i] for i in ids]) for name, ids in groups.items()]
+    scenes = scene_ids(dataset.images)
+    if scenes is None:
+        groups = assign_splits([image["id"] for image in dataset.images], split,
+                               rng=split_rng(split_seed))
+        return [(name, [dataset.image_by_id[i] for i in ids]) for name, ids in groups.items()]
+    groups = assign_splits(sorted(set(scenes)), split, rng=split_rng(split_seed))
+    return [(name, [image for image, scene in zip(dataset.images, scenes) if scene in chosen])
+            for name, chosen in ((name, set(ids)) for name, ids in groups.items())]
+
+
+def scene_ids(images: Sequence[dict]) -> list[int] | None:
+    """Each image's ``scene_id`` (a dataset made with ``camera.views_per_scene`` > 1), or None
+    unless every image has an integer one."""
+    scenes = [image.get("scene_id") for image in images]
+    if not scenes or not all(isinstance(s, int) and not isinstance(s, bool) for s in scenes):
+        return None
+    return scenes  # type: ignore[return-value]
 
 
 def prepare_out_dir(out_dir: str | Path, dataset: CocoDataset, owned: Iterable[str], *,

@@ -17,7 +17,9 @@ Follows ``docs/bop_datasets_format.md`` and ``scripts/calc_gt_info.py`` of the B
 
 Without ``--split`` the one split is ``train``. Images are grouped into scenes of up to
 ``images_per_scene`` (1000, like BlenderProc's BOP writer) in id order; ``im_id`` is the COCO
-image id, so each BOP image can be traced back; ``gt_id`` is the annotation's position in its
+image id, so each BOP image can be traced back. A dataset made with several views per settled
+scene (images with ``scene_id`` and ``view_id``) keeps its scenes: ``scene_id`` names the scene
+folder and ``view_id`` is ``im_id``; ``gt_id`` is the annotation's position in its
 image (annotations sorted by id). ``obj_id`` is the COCO ``category_id``.
 
 Fields, from the source's optional synthscene fields (an export fails, naming the missing
@@ -41,7 +43,7 @@ field, when one is absent):
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,7 @@ from synthscene.exporters._common import (
     make_dirs,
     plan_splits,
     prepare_out_dir,
+    scene_ids,
     write_json,
     write_png,
 )
@@ -120,9 +123,8 @@ def export_bop(dataset_dir: str | Path, out_dir: str | Path, *,
     written = 0
     counts: dict[str, int] = {}
     for name, images in plan:
-        for first in range(0, len(images), images_per_scene):
-            scene = out / name / f"{first // images_per_scene:06d}"
-            written += _write_scene(dataset, images[first:first + images_per_scene], scene)
+        for scene_id, members, im_ids in _scenes(images, images_per_scene):
+            written += _write_scene(dataset, members, out / name / f"{scene_id:06d}", im_ids)
         counts[name] = len(images)
     models, notes = _models_info(dataset)
     make_dirs(out / "models")
@@ -131,8 +133,28 @@ def export_bop(dataset_dir: str | Path, out_dir: str | Path, *,
     return ExportSummary("bop", out, counts, written, notes)
 
 
-def _write_scene(dataset: CocoDataset, images: list[dict], scene: Path) -> int:
-    """Write one scene folder; return the number of object instances."""
+def _scenes(images: list[dict], images_per_scene: int
+            ) -> Iterator[tuple[int, list[dict], list[int]]]:
+    """BOP scenes of a split: ``(scene_id, images, im_ids)``. Views of one settled scene
+    (images with ``scene_id`` and ``view_id``) keep their scene and take their view as image
+    id; other images fill scenes of ``images_per_scene`` in order, keeping their COCO ids."""
+    if scene_ids(images) is not None and all(
+            isinstance(image.get("view_id"), int) for image in images):
+        by_scene: dict[int, list[dict]] = {}
+        for image in images:
+            by_scene.setdefault(int(image["scene_id"]), []).append(image)
+        for scene_id, members in sorted(by_scene.items()):
+            yield scene_id, members, [int(image["view_id"]) for image in members]
+        return
+    for first in range(0, len(images), images_per_scene):
+        members = images[first:first + images_per_scene]
+        yield first // images_per_scene, members, [int(image["id"]) for image in members]
+
+
+def _write_scene(dataset: CocoDataset, images: list[dict], scene: Path,
+                 im_ids: list[int]) -> int:
+    """Write one scene folder (``im_ids``: each image's BOP image id); return the number of
+    object instances."""
     has_depth = any("depth_file" in image for image in images)
     make_dirs(scene / "rgb", scene / "mask", scene / "mask_visib")
     if has_depth:
@@ -142,8 +164,7 @@ def _write_scene(dataset: CocoDataset, images: list[dict], scene: Path) -> int:
     scene_gt: dict[str, list] = {}
     scene_gt_info: dict[str, list] = {}
     instances = 0
-    for image in images:
-        im_id = int(image["id"])
+    for image, im_id in zip(images, im_ids):
         suffix = Path(image["file_name"]).suffix.lower() or ".png"
         copy_file(dataset.image_path(image), scene / "rgb" / f"{im_id:06d}{suffix}")
         depth = None

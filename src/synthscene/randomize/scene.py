@@ -284,6 +284,45 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
                       pending_floating=int(np.count_nonzero(floating)))
 
 
+def sample_view(scenario: Scenario, library: SceneLibraries, settled: SceneState, *,
+                rng: np.random.Generator, view: tuple[int, int]) -> SceneState:
+    """One view of a settled scene (``camera.views_per_scene`` > 1).
+
+    Draw order, all from ``rng`` (the view's generator): a camera from the camera sampler, then
+    the lights and ambient light if ``camera.redraw_per_view`` lists ``lights``, then the
+    background if it lists ``background``, then :func:`finish_scene` (the camera redraws for
+    ``min_visible_objects`` and the floating distractors, placed in front of this camera).
+    Objects, their poses and materials are the settled scene's.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    library : SceneLibraries
+    settled : SceneState
+        The scene after physics, before :func:`finish_scene`.
+    rng : numpy.random.Generator
+        The view's generator (:func:`synthscene.seeding.scene_rng` with ``child=view_id``).
+    view : (2,) tuple of int
+        ``(scene_id, view_id)``, recorded in the state.
+
+    Returns
+    -------
+    SceneState
+    """
+    spec = scenario.spec
+    redraw = set(spec.camera.redraw_per_view)
+    changes: dict = {"camera": sample_camera(spec.camera, spec.image.width, spec.image.height,
+                                             rng=rng), "view": tuple(int(v) for v in view)}
+    if "lights" in redraw:
+        changes["lights"] = sample_lights(spec.lights, rng=rng)
+        changes["ambient_light"] = tuple(
+            float(c) for c in np.broadcast_to(spec.lights.ambient.sample(rng), (3,)))
+    if "background" in redraw:
+        changes["background_color"], changes["background_image"] = sample_background(
+            spec.background, library.backgrounds, rng=rng)
+    return finish_scene(scenario, library, dataclasses.replace(settled, **changes), rng=rng)
+
+
 def finish_scene(scenario: Scenario, library: SceneLibraries, state: SceneState, *,
                  rng: np.random.Generator) -> SceneState:
     """The randomizers that need the settled scene: redraw the camera until enough objects are

@@ -42,6 +42,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 
+import cv2
 import numpy as np
 
 import synthscene
@@ -107,12 +108,26 @@ def encode_frame(record: Mapping[str, Any]) -> EncodedFrame:
     return EncodedFrame(record["image"], [encode_annotation(a) for a in record["annotations"]])
 
 
-def image_file_name(frame_index: int) -> str:
-    """``"000001.png"`` for frame 0: the image's COCO ``file_name`` (relative to ``images/``)."""
-    return f"{int(frame_index) + 1:06d}.png"
+IMAGE_FORMATS = ("png", "jpg")
+"""Encodings of the RGB images (``render.image_format``); the file name's suffix is the name."""
 
 
-def frame_record(sample: Sample, category_ids: Mapping[str, int]) -> dict[str, Any]:
+def image_file_name(frame_index: int, image_format: str = "png") -> str:
+    """``"000001.png"`` for frame 0 (``"000001.jpg"`` for JPEG): the image's COCO
+    ``file_name`` (relative to ``images/``).
+
+    Raises
+    ------
+    ValueError
+        If ``image_format`` is not in :data:`IMAGE_FORMATS`.
+    """
+    if image_format not in IMAGE_FORMATS:
+        raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, got {image_format!r}")
+    return f"{int(frame_index) + 1:06d}.{image_format}"
+
+
+def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
+                 image_format: str = "png") -> dict[str, Any]:
     """Format one frame as its COCO image entry and its annotations, without annotation ids.
 
     Parameters
@@ -122,6 +137,8 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int]) -> dict[str, A
         :func:`synthscene.labels.annotate`) the annotations; ``state.camera`` the camera fields.
     category_ids : mapping of str to int
         COCO category id of each category name.
+    image_format : {"png", "jpg"}
+        The suffix of ``file_name``.
 
     Returns
     -------
@@ -129,7 +146,8 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int]) -> dict[str, A
         JSON-ready ``{"image": entry, "annotations": [...]}``. ``entry`` holds ``id``
         (``frame_index + 1``), ``file_name``, ``width``, ``height``, ``K`` (3x3, pixels),
         ``world_from_camera`` (4x4, metres, OpenCV camera frame), ``seed`` and
-        ``physics_steps``. Each annotation holds ``image_id``, ``category_id``, ``bbox``
+        ``physics_steps``, and, for a run of several views per scene, ``scene_id`` and
+        ``view_id`` (``state.view``). Each annotation holds ``image_id``, ``category_id``, ``bbox``
         ``[x, y, width, height]`` (pixels, floats), ``area`` (int), ``iscrowd`` 0,
         ``segmentation`` (compressed RLE, ``counts`` a str) and ``instance_id``; they are in
         increasing ``instance_id`` order.
@@ -186,7 +204,7 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int]) -> dict[str, A
     camera = state.camera
     entry = {
         "id": image_id,
-        "file_name": image_file_name(frame_index),
+        "file_name": image_file_name(frame_index, image_format),
         "width": width,
         "height": height,
         "K": _nested_floats(camera.K, (3, 3), "camera.K"),
@@ -196,6 +214,8 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int]) -> dict[str, A
         "seed": [int(v) for v in state.seed],
         "physics_steps": int(state.physics_steps),
     }
+    if state.view is not None:
+        entry["scene_id"], entry["view_id"] = (int(v) for v in state.view)
     return {"image": entry, "annotations": annotations}
 
 
@@ -240,8 +260,52 @@ def encode_png(rgb: np.ndarray, compression: int) -> bytes:
     return png_bytes(rgb, compression)
 
 
+def encode_image(rgb: np.ndarray, image_format: str, *, png_compression: int = 1,
+                 jpeg_quality: int = 95) -> bytes:
+    """Encode an RGB image in ``image_format``.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+    image_format : {"png", "jpg"}
+        ``png``: :func:`encode_png` (lossless). ``jpg``: OpenCV's libjpeg(-turbo) baseline
+        encoder at ``jpeg_quality`` (``IMWRITE_JPEG_QUALITY``), 4:2:0 chroma; the same pixels
+        give the same bytes.
+    png_compression : int
+        zlib level 0-9, for ``png``.
+    jpeg_quality : int
+        1-100, for ``jpg``.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ValueError
+        If ``rgb`` is not ``(H, W, 3) uint8``, the format is unknown, or a level is out of
+        range.
+    """
+    if image_format == "png":
+        return encode_png(rgb, png_compression)
+    if image_format != "jpg":
+        raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, got {image_format!r}")
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(
+            f"rgb must be (H, W, 3) uint8, got shape {rgb.shape} dtype {rgb.dtype}"
+        )
+    if not 1 <= int(jpeg_quality) <= 100:
+        raise ValueError(f"jpeg_quality must be in 1-100, got {jpeg_quality}")
+    ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(rgb[:, :, ::-1]),
+                               [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
+    if not ok:  # pragma: no cover - OpenCV fails only on impossible input
+        raise ValueError("OpenCV could not encode the image as JPEG")
+    return encoded.tobytes()
+
+
 def write_png(path: Path, png: bytes) -> None:
-    """Write encoded PNG bytes to ``path`` atomically (temporary file + ``os.replace``).
+    """Write an encoded image (PNG or JPEG bytes) to ``path`` atomically (temporary file +
+    ``os.replace``).
 
     Raises
     ------
