@@ -26,6 +26,13 @@ work one worker already spreads over more than one core, or contention (CPU per 
 sampled and settled first, untimed, then rendered one after another, each read back (RGB,
 instance ids, depth, and the amodal masks) before the next is drawn.
 
+``--suite`` (issue 15's report) measures, in one sitting, ``generate`` frames/s with 1 and 2
+workers of: the standard workload (one view per scene), ``camera.views_per_scene: 4``, and
+``views_per_scene: 4`` with flat shading and JPEG images, each with the workers' CPU ms per
+frame; and, as the reference every figure is divided by, pyrender's stock ``OffscreenRenderer``
+rendering the same settled scenes (colour + depth, default lit shading, one mesh per asset
+uploaded once, a new ``pyrender.Scene`` per frame, as a pyrender user writes it).
+
 ``--soak FRAMES`` makes one run of FRAMES frames and prints each worker's resident memory (RSS,
 from ``/proc/self/statm``) once it has made 10 % of its share of the frames (at least
 ``--warmup``; by then every asset and cache has been used) and at its last frame, and the growth.
@@ -34,6 +41,7 @@ from ``/proc/self/statm``) once it has made 10 % of its share of the frames (at 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -41,6 +49,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import trimesh
 import yaml
 
 import synthscene
@@ -72,6 +82,9 @@ def parse_args() -> argparse.Namespace:
                    help="measure synthscene.generate with N worker processes (1: in-process)")
     p.add_argument("--render-only", action="store_true",
                    help="time rendering alone, on frames sampled and settled beforehand")
+    p.add_argument("--suite", action="store_true",
+                   help="issue 15's report: standard, 4 views, 4 views + flat + JPEG, with 1 "
+                        "and 2 workers, and pyrender's stock renderer as the reference")
     p.add_argument("--soak", type=int, default=None, metavar="FRAMES",
                    help="one long run of FRAMES frames; print each worker's RSS growth")
     args = p.parse_args()
@@ -237,6 +250,87 @@ def soak(scenario, args, workers: int) -> None:
     print(f"throughput: {fps:.1f} labelled frames/s written to disk")
 
 
+def stock_pyrender_run(scenario, library, args, run: int) -> float:
+    """Frames/s of pyrender's own ``OffscreenRenderer`` (colour + depth, lit) on the settled
+    scenes of the run's frames (made first, untimed)."""
+    import pyrender
+
+    from synthscene.render import CV_FROM_GL
+
+    total = args.warmup + args.frames
+    states = [sample.state for sample in iter_samples(scenario, frames=total, seed=args.seed,
+                                                      start=run * total, library=library)]
+    spec = scenario.spec
+    meshes: dict = {}
+    renderer = pyrender.OffscreenRenderer(spec.image.width, spec.image.height)
+    try:
+        ground = pyrender.Mesh.from_trimesh(trimesh.creation.box((3.0, 3.0, 0.01)))
+        for n, state in enumerate(states):
+            if n == args.warmup:
+                t_start = time.perf_counter()
+            scene = pyrender.Scene(ambient_light=state.ambient_light)
+            if state.ground is not None:
+                scene.add(ground, pose=np.diag([1.0, 1.0, 1.0, 1.0]))
+            for obj in state.objects:
+                if obj.asset_key not in meshes:
+                    meshes[obj.asset_key] = pyrender.Mesh.from_trimesh(
+                        library.get(obj.asset_key).mesh, smooth=False)
+                scene.add(meshes[obj.asset_key],
+                          pose=obj.world_from_object @ np.diag([obj.scale] * 3 + [1.0]))
+            for light in state.lights:
+                kind = {"directional": pyrender.DirectionalLight, "point": pyrender.PointLight,
+                        "spot": pyrender.SpotLight}[light.kind]
+                scene.add(kind(color=light.color, intensity=light.intensity),
+                          pose=light.world_from_light)
+            K = state.camera.K
+            camera = pyrender.IntrinsicsCamera(K[0, 0], K[1, 1], K[0, 2] + 0.5, K[1, 2] + 0.5,
+                                               znear=0.01, zfar=100.0)
+            scene.add(camera, pose=state.camera.world_from_camera @ CV_FROM_GL)
+            renderer.render(scene)  # colour and depth, read back
+        elapsed = time.perf_counter() - t_start
+    finally:
+        renderer.delete()
+    return args.frames / elapsed
+
+
+def suite(path: Path, data: dict, args) -> None:
+    """Issue 15's table: each mode's median frames/s and CPU per frame, and its ratio to
+    pyrender's stock renderer measured in the same sitting."""
+    modes = {
+        "standard (1 view per scene)": {},
+        "views_per_scene: 4": {"camera": {"views_per_scene": 4}},
+        "views_per_scene: 4, flat, JPEG": {"camera": {"views_per_scene": 4},
+                                           "render": {"shading": "flat",
+                                                      "image_format": "jpg"}},
+    }
+
+    def scenario_of(changes: dict):
+        merged = json.loads(json.dumps(data))
+        for section, fields in changes.items():
+            merged.setdefault(section, {}).update(fields)
+        return scenario_from_dict(merged, source=str(path), base_dir=path.parent)
+
+    standard = scenario_of({})
+    library = build_library(standard)
+    stock = [stock_pyrender_run(standard, library, args, run) for run in range(args.runs)]
+    reference = statistics.median(stock)
+    print(f"reference: pyrender OffscreenRenderer, same settled scenes, colour + depth, lit: "
+          f"{reference:.1f} frames/s (runs: {', '.join(f'{r:.1f}' for r in stock)})")
+    print(f"{'mode':34s} {'workers':>7s} {'frames/s':>9s} {'x stock':>8s} {'CPU ms/frame':>13s}")
+    for name, changes in modes.items():
+        scenario = scenario_of(changes)
+        for workers in (1, 2):
+            rates, cpus = [], []
+            for _ in range(args.runs):
+                fps, per_stage, _ = generate_run(scenario, args, workers,
+                                                 args.frames + args.warmup * workers)
+                rates.append(fps)
+                cpus += per_stage["cpu"]
+            fps = statistics.median(rates)
+            print(f"{name:34s} {workers:7d} {fps:9.1f} {fps / reference:8.2f} "
+                  f"{statistics.median(cpus):13.1f}", flush=True)
+
+
 def main() -> None:
     args = parse_args()
     path = args.scene or default_scene_path()
@@ -253,6 +347,15 @@ def main() -> None:
         from synthscene.config import OutputsSpec
 
         data["outputs"] = dict.fromkeys(OutputsSpec.model_fields, True)
+    if args.suite:
+        print(f"synthscene {synthscene.__version__} benchmark suite (issue 15)")
+        print(f"machine : {machine()}")
+        print(f"GL      : {gl_renderer()}")
+        print(f"workload: {path.name}, {args.width}x{args.height}, {args.objects} objects, "
+              f"labels and files written, {args.runs} runs x {args.frames} frames "
+              f"(+{args.warmup} warm-up per worker), medians")
+        suite(path, data, args)
+        return
     scenario = scenario_from_dict(data, source=str(path), base_dir=path.parent)
 
     t0 = time.perf_counter()
