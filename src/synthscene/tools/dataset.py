@@ -17,6 +17,7 @@ runs add up to more than ``height * width`` pixels makes it write past its buffe
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,12 +29,14 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from synthscene.errors import AssetError, ConfigError
+from synthscene.errors import AssetError, DatasetError
+from synthscene.tools import json_stream
 
 __all__ = [
-    "ANNOTATIONS_NAME", "IMAGES_DIR", "CocoDataset", "Problem", "category_names", "entry_name",
-    "load_dataset", "locate_dataset", "read_annotation_file", "rle_counts", "schema_problems",
-    "to_rle",
+    "ANNOTATIONS_NAME", "IMAGES_DIR", "CocoDataset", "Problem", "category_names",
+    "entry_name", "entry_problems", "load_dataset", "locate_dataset", "path_problem",
+    "read_annotation_file", "resolve_inside", "rle_counts", "schema_problems", "to_rle",
+    "top_level_problems",
 ]
 
 ANNOTATIONS_NAME = "annotations.json"
@@ -82,60 +85,64 @@ def locate_dataset(dataset: str | Path, image_dir: str | Path | None = None) -> 
 
     Raises
     ------
-    synthscene.errors.ConfigError
+    synthscene.errors.DatasetError
         If ``dataset`` does not exist, or is a folder without ``annotations.json``.
     """
     path = Path(dataset)
     if path.is_dir():
         annotations_path = path / ANNOTATIONS_NAME
         if not annotations_path.is_file():
-            raise ConfigError(str(path), "", f"no {ANNOTATIONS_NAME} in this folder (a dataset "
+            raise DatasetError(str(path), "", f"no {ANNOTATIONS_NAME} in this folder (a dataset "
                               f"folder holds {ANNOTATIONS_NAME} and {IMAGES_DIR}/; an unfinished "
                               "run has no annotation file)")
     elif path.is_file():
         annotations_path = path
     else:
-        raise ConfigError(str(path), "", "no such dataset folder or annotation file")
+        raise DatasetError(str(path), "", "no such dataset folder or annotation file")
     if image_dir is None:
         default = annotations_path.parent / IMAGES_DIR
         images = default if default.is_dir() else annotations_path.parent
     else:
         images = Path(image_dir)
         if not images.is_dir():
-            raise ConfigError(str(images), "", "the image folder does not exist")
+            raise DatasetError(str(images), "", "the image folder does not exist")
     return annotations_path, images
 
 
 def read_annotation_file(annotations_path: Path) -> Any:
-    """Parse a JSON annotation file.
+    """Parse a JSON annotation file whole (for small files: tests, exporters' extra keys).
 
+    The file is read through :mod:`synthscene.tools.json_stream`, so nesting is bounded.
     Optional fields whose value is ``null`` (see :data:`OPTIONAL_FIELDS`) are removed from their
     image or annotation entry: a ``null`` optional field means the same as an absent one.
 
     Raises
     ------
-    synthscene.errors.ConfigError
-        If the file cannot be read or is not valid JSON (with line and column).
+    synthscene.errors.DatasetError
+        If the file cannot be read, is not valid JSON (naming where), or nests too deep.
     """
-    try:
-        with open(annotations_path, "rb") as handle:
-            data = json.load(handle)
-    except OSError as exc:
-        raise ConfigError(str(annotations_path), "",
-                          f"cannot read: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = (f"line {exc.lineno} column {exc.colno}: {exc.msg}"
-                 if isinstance(exc, json.JSONDecodeError) else str(exc))
-        raise ConfigError(str(annotations_path), "", f"not valid JSON: {where}") from None
-    if isinstance(data, dict):
-        for kind, fields in OPTIONAL_FIELDS.items():
-            entries = data.get(kind)
-            for entry in entries if isinstance(entries, list) else ():
-                if isinstance(entry, dict):
-                    for key in fields:
-                        if key in entry and entry[key] is None:
-                            del entry[key]
+    layout = json_stream.scan_layout(annotations_path)
+    if layout.top != "object":
+        return _PLACEHOLDER.get(layout.top)
+    data = {key: json_stream.read_value(annotations_path, key) for key in layout.keys}
+    for kind in OPTIONAL_FIELDS:
+        entries = data.get(kind)
+        for entry in entries if isinstance(entries, list) else ():
+            drop_null_optional(kind, entry)
     return data
+
+
+_PLACEHOLDER = {"array": [], "string": "", "number": 0, "true": True, "false": False,
+                "null": None, "empty": None}
+"""A value of each JSON type, standing for a top level that is not an object (not read)."""
+
+
+def drop_null_optional(kind: str, entry: Any) -> None:
+    """Remove the optional fields of ``entry`` (of list ``kind``) whose value is ``null``."""
+    if isinstance(entry, dict):
+        for key in OPTIONAL_FIELDS.get(kind, ()):
+            if key in entry and entry[key] is None:
+                del entry[key]
 
 
 # ---------------------------------------------------------------------------- schema
@@ -202,22 +209,67 @@ def _segmentation_problem(seg: Any) -> str | None:
 _IMAGE_REQUIRED = {"id": "an integer", "file_name": "a non-empty string",
                    "width": "an integer > 0", "height": "an integer > 0"}
 _ANNOTATION_REQUIRED = {"id": "an integer", "image_id": "an integer",
-                        "category_id": "an integer", "bbox": "[x, y, width, height] numbers",
-                        "area": "a number", "iscrowd": "0 or 1",
+                        "category_id": "an integer",
+                        "bbox": "[x, y, width, height] numbers, width and height >= 0",
+                        "area": "a number >= 0", "iscrowd": "0 or 1 (an integer)",
                         "segmentation": "an RLE dict or a list of polygons"}
 _CATEGORY_REQUIRED = {"id": "an integer", "name": "a non-empty string"}
 
 
+def path_problem(value: str) -> str | None:
+    """Why ``value`` is not a relative path that stays inside its folder, or None.
+
+    Refused: an absolute path (``/x``, ``C:x``, ``\\\\server``), a ``..`` part (with ``/`` or
+    ``\\`` as separator), a NUL character. Symbolic links are followed by
+    :func:`resolve_inside`, which checks where the path really leads.
+    """
+    if "\0" in value:
+        return "holds a NUL character"
+    parts = value.replace("\\", "/").split("/")
+    if value.startswith(("/", "\\")) or (len(value) > 1 and value[1] == ":"):
+        return f"{_short(value)} is an absolute path; it must be relative to its folder"
+    if ".." in parts:
+        return f"{_short(value)} climbs out with '..'; it must stay inside its folder"
+    if not any(part not in ("", ".") for part in parts):
+        return f"{_short(value)} names no file"
+    return None
+
+
+def resolve_inside(folder: Path, relative: str) -> Path | None:
+    """``folder / relative`` if it really lies inside ``folder`` (symbolic links followed),
+    else None.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The image folder (or the dataset folder, for extra files).
+    relative : str
+        A path that passed :func:`path_problem`.
+    """
+    path = folder / relative
+    try:
+        inside = path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return path if inside else None
+
+
 def _image_problems(image: dict) -> Iterable[tuple[str, str]]:
+    file_name = image.get("file_name")
     checks = {
         "id": _is_int(image.get("id")),
-        "file_name": isinstance(image.get("file_name"), str) and bool(image.get("file_name")),
+        "file_name": isinstance(file_name, str) and bool(file_name),
         "width": _is_int(image.get("width")) and image.get("width") > 0,
         "height": _is_int(image.get("height")) and image.get("height") > 0,
     }
     for key, ok in checks.items():
         if not ok:
             yield key, _need(image, key, _IMAGE_REQUIRED[key])
+    for key in ("file_name", "depth_file", "instance_mask_file", "semantic_file"):
+        value = image.get(key)
+        why = path_problem(value) if isinstance(value, str) and value else None
+        if why:
+            yield key, why
     optional = {
         "K": (lambda v: _matrix(v, 3, 3), "a 3x3 list of numbers"),
         "world_from_camera": (lambda v: _matrix(v, 4, 4), "a 4x4 list of numbers"),
@@ -320,42 +372,71 @@ def schema_problems(data: Any) -> tuple[list[Problem], bool]:
         False if the top level itself is broken (not an object, or a list missing), so that no
         other check can run.
     """
-    problems: list[Problem] = []
     if not isinstance(data, dict):
-        return [Problem("schema", "", f"the file must hold a JSON object, got "
-                        f"{type(data).__name__}")], False
-    usable = True
-    for key in TOP_LEVEL_LISTS:
-        if not isinstance(data.get(key), list):
-            problems.append(Problem("schema", key, "missing" if key not in data
-                                    else f"must be a list, got {type(data[key]).__name__}"))
-            usable = False
+        return top_level_problems(type(data).__name__, {})
+    problems, usable = top_level_problems(
+        "object", {key: type(value).__name__ for key, value in data.items()})
     if not usable:
         return problems, False
-    checkers = {"images": _image_problems, "annotations": _annotation_problems,
-                "categories": _category_problems}
-    for kind, check in checkers.items():
+    for kind in ("images", "annotations", "categories"):
         for index, entry in enumerate(data[kind]):
-            name = entry_name(kind, index, entry)
-            if not isinstance(entry, dict):
-                problems.append(Problem("schema", name, f"must be an object, got "
-                                        f"{type(entry).__name__}"))
-                continue
-            for key, message in check(entry):
-                problems.append(Problem("schema", f"{name}.{key}", message))
+            problems.extend(entry_problems(kind, index, entry))
     stuff = data.get("stuff_categories")
     if stuff is not None:
         if not isinstance(stuff, list):
             problems.append(Problem("schema", "stuff_categories", "must be a list"))
         else:
             for index, entry in enumerate(stuff):
-                name = entry_name("stuff_categories", index, entry)
-                if not isinstance(entry, dict):
-                    problems.append(Problem("schema", name, "must be an object"))
-                    continue
-                for key, message in _category_problems(entry):
-                    problems.append(Problem("schema", f"{name}.{key}", message))
+                problems.extend(entry_problems("stuff_categories", index, entry))
     return problems, True
+
+
+_JSON_NAMES = {"dict": "object", "list": "array", "str": "string", "int": "number",
+               "float": "number", "bool": "boolean", "NoneType": "null", "true": "boolean",
+               "false": "boolean"}
+
+
+def top_level_problems(top: str, keys: Mapping[str, str]) -> tuple[list[Problem], bool]:
+    """Check the top level: an object with lists ``images``, ``annotations``, ``categories``.
+
+    Parameters
+    ----------
+    top : str
+        Type of the top-level value (a JSON type name, or a Python one).
+    keys : mapping of str to str
+        The top-level keys and the types of their values.
+
+    Returns
+    -------
+    problems : list of Problem
+    usable : bool
+        False if no entry can be checked.
+    """
+    def name(kind: str | None) -> str:
+        return _JSON_NAMES.get(kind, kind) if kind is not None else "missing"
+
+    if name(top) != "object":
+        return [Problem("schema", "", f"the file must hold a JSON object, got {name(top)}")
+                ], False
+    problems = [Problem("schema", key, "missing" if key not in keys else
+                        f"must be a list, got {name(keys[key])}")
+                for key in TOP_LEVEL_LISTS if name(keys.get(key)) != "array"]
+    if "stuff_categories" in keys and name(keys["stuff_categories"]) not in ("array", "null"):
+        problems.append(Problem("schema", "stuff_categories", "must be a list"))
+    return problems, not problems
+
+
+def entry_problems(kind: str, index: int, entry: Any) -> list[Problem]:
+    """Schema problems of the ``index``-th entry of list ``kind`` (``"images"``,
+    ``"annotations"``, ``"categories"`` or ``"stuff_categories"``); see
+    :func:`schema_problems`."""
+    name = entry_name(kind, index, entry)
+    if not isinstance(entry, dict):
+        return [Problem("schema", name, f"must be an object, got "
+                        f"{_JSON_NAMES.get(type(entry).__name__, type(entry).__name__)}")]
+    check = {"images": _image_problems, "annotations": _annotation_problems}.get(
+        kind, _category_problems)
+    return [Problem("schema", f"{name}.{key}", message) for key, message in check(entry)]
 
 
 # ---------------------------------------------------------------------------- RLE
@@ -487,9 +568,21 @@ class CocoDataset:
         Category entries sorted by ``id``.
     image_by_id, category_by_id : dict
         Entries by ``id``.
+
+    Parameters
+    ----------
+    annotations_path, image_dir : pathlib.Path
+    data : dict
+        The parsed JSON, or the part of it that was kept (see :func:`load_dataset`'s
+        ``limit``).
+    positions : dict, optional
+        ``{"images": [k, ...], "annotations": [k, ...]}``: the index in the file of each entry
+        of ``data["images"]`` and ``data["annotations"]``, when ``data`` holds only some of
+        them (default: their positions in ``data``).
     """
 
-    def __init__(self, annotations_path: Path, image_dir: Path, data: dict) -> None:
+    def __init__(self, annotations_path: Path, image_dir: Path, data: dict,
+                 positions: Mapping[str, Sequence[int]] | None = None) -> None:
         self.annotations_path = Path(annotations_path)
         self.image_dir = Path(image_dir)
         self.root = self.annotations_path.parent
@@ -497,8 +590,11 @@ class CocoDataset:
         self.images = sorted(data["images"], key=lambda image: image["id"])
         self.categories = sorted(data["categories"], key=lambda cat: cat["id"])
         self._by_image: dict[int, list[dict]] = {image["id"]: [] for image in self.images}
-        self._index = {id(ann): k for k, ann in enumerate(data["annotations"])}
-        self._image_index = {id(image): k for k, image in enumerate(data["images"])}
+        positions = positions or {}
+        self._index = {id(ann): k for ann, k in zip(
+            data["annotations"], positions.get("annotations", range(len(data["annotations"]))))}
+        self._image_index = {id(image): k for image, k in zip(
+            data["images"], positions.get("images", range(len(data["images"]))))}
         for ann in sorted(data["annotations"], key=lambda a: a["id"]):
             self._by_image.setdefault(ann["image_id"], []).append(ann)
         self.category_by_id = {cat["id"]: cat for cat in self.categories}
@@ -519,14 +615,29 @@ class CocoDataset:
             return entry_name("annotations", self._index[id(entry)], entry)
         return entry_name("images", self._image_index.get(id(entry), -1), entry)
 
-    def error(self, entry: dict | None, field: str, message: str) -> ConfigError:
-        """A :class:`~synthscene.errors.ConfigError` naming this file and ``entry.field``."""
+    def error(self, entry: dict | None, field: str, message: str) -> DatasetError:
+        """A :class:`~synthscene.errors.DatasetError` naming this file and ``entry.field``."""
         where = f"{self.where(entry)}.{field}" if entry is not None else field
-        return ConfigError(str(self.annotations_path), where, message)
+        return DatasetError(str(self.annotations_path), where, message)
 
     def image_path(self, image: dict) -> Path:
-        """Path of the image file of ``image`` (``image_dir / file_name``)."""
-        return self.image_dir / image["file_name"]
+        """Path of the image file of ``image`` (``image_dir / file_name``).
+
+        Raises
+        ------
+        synthscene.errors.DatasetError
+            If the path leads outside ``image_dir`` (through a symbolic link; ``..`` and
+            absolute paths are refused by the schema already).
+        """
+        return self._inside(self.image_dir, image, "file_name")
+
+    def _inside(self, folder: Path, image: dict, field: str) -> Path:
+        why = path_problem(image[field])
+        path = resolve_inside(folder, image[field]) if why is None else None
+        if path is None:
+            raise self.error(image, field, why or f"{image[field]!r} leads outside {folder} "
+                             "(through a symbolic link)")
+        return path
 
     def read_rgb(self, image: dict) -> np.ndarray:
         """Read the image of ``image``.
@@ -563,7 +674,7 @@ class CocoDataset:
 
         Raises
         ------
-        synthscene.errors.ConfigError
+        synthscene.errors.DatasetError
             If the field is missing or malformed, naming the annotation and field.
         """
         if field not in ann:
@@ -583,7 +694,7 @@ class CocoDataset:
 
         Raises
         ------
-        synthscene.errors.ConfigError
+        synthscene.errors.DatasetError
             If the field is missing or malformed.
         """
         return mask_utils.decode(self.rle(ann, image, field)).astype(bool)
@@ -593,14 +704,14 @@ class CocoDataset:
 
         Raises
         ------
-        synthscene.errors.ConfigError
+        synthscene.errors.DatasetError
             If the entry has no such field.
         synthscene.errors.AssetError
             If the file does not exist.
         """
         if field not in image:
             raise self.error(image, field, "missing")
-        path = self.root / image[field]
+        path = self._inside(self.root, image, field)
         if not path.is_file():
             raise AssetError(f"{path}: is missing ({self.where(image)}.{field})")
         return path
@@ -615,7 +726,7 @@ class CocoDataset:
 
         Raises
         ------
-        synthscene.errors.ConfigError, synthscene.errors.AssetError
+        synthscene.errors.DatasetError, synthscene.errors.AssetError
             If the field is missing, or the file is missing, unreadable, not single-channel or
             not ``height x width``.
         """
@@ -633,7 +744,7 @@ class CocoDataset:
 
         Raises
         ------
-        synthscene.errors.ConfigError
+        synthscene.errors.DatasetError
             Naming the first entry and field that is missing and what needs it.
         """
         for entry in entries:
@@ -644,8 +755,14 @@ class CocoDataset:
                                      f"{len(entries)} entries lack it)")
 
 
-def load_dataset(dataset: str | Path, *, image_dir: str | Path | None = None) -> CocoDataset:
-    """Read a dataset and check its schema and ids.
+def load_dataset(dataset: str | Path, *, image_dir: str | Path | None = None,
+                 limit: int | None = None, progress: json_stream.Progress | None = None
+                 ) -> CocoDataset:
+    """Read a dataset and check its schema and ids, streaming its entries.
+
+    The file is read entry by entry (:mod:`synthscene.tools.json_stream`); every entry is
+    schema-checked, but with ``limit`` only the first ``limit`` images by id and their
+    annotations are kept, so memory grows with what is kept, not with the file.
 
     Parameters
     ----------
@@ -653,6 +770,10 @@ def load_dataset(dataset: str | Path, *, image_dir: str | Path | None = None) ->
         A dataset folder holding ``annotations.json``, or a COCO JSON file.
     image_dir : str or pathlib.Path, optional
         See :func:`locate_dataset`.
+    limit : int, optional
+        Keep only this many images (the smallest ids) and their annotations.
+    progress : callable, optional
+        ``progress(bytes_read, total_bytes)`` while each pass reads the file.
 
     Returns
     -------
@@ -660,35 +781,79 @@ def load_dataset(dataset: str | Path, *, image_dir: str | Path | None = None) ->
 
     Raises
     ------
-    synthscene.errors.ConfigError
+    synthscene.errors.DatasetError
         If the dataset cannot be found or parsed, breaks the schema (see
         :func:`schema_problems`), or has duplicate image or category ids, or an annotation whose
         ``image_id`` or ``category_id`` is unknown. The message names the file and the first bad
         entry; ``synthscene validate`` lists them all.
     """
-    annotations_path, images = locate_dataset(dataset, image_dir)
-    data = read_annotation_file(annotations_path)
-    problems, _ = schema_problems(data)
+    annotations_path, images_path = locate_dataset(dataset, image_dir)
+    source = str(annotations_path)
+    layout = json_stream.scan_layout(annotations_path, progress)
+    problems, _ = top_level_problems(layout.top, layout.keys)
+    if layout.duplicates:
+        problems.insert(0, Problem("schema", layout.duplicates[0], "this top-level key appears "
+                                   "more than once"))
     if problems:
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more schema problems)" if len(problems) > 1 else ""
-        raise ConfigError(str(annotations_path), first.where, first.message + more)
-    for kind in ("images", "categories"):
-        seen: set[int] = set()
-        for index, entry in enumerate(data[kind]):
-            if entry["id"] in seen:
-                raise ConfigError(str(annotations_path), entry_name(kind, index, entry),
-                                  f"duplicate {kind[:-1]} id {entry['id']}")
-            seen.add(entry["id"])
-    image_ids = {image["id"] for image in data["images"]}
-    category_ids = {cat["id"] for cat in data["categories"]}
-    for index, ann in enumerate(data["annotations"]):
+        json_stream.check_syntax(annotations_path, progress)
+        raise DatasetError(source, problems[0].where, problems[0].message)
+
+    def entries(kind: str) -> Iterable[tuple[int, dict]]:
+        for index, entry in enumerate(json_stream.iter_items(annotations_path, f"{kind}.item",
+                                                             progress)):
+            drop_null_optional(kind, entry)
+            bad = entry_problems(kind, index, entry)
+            if bad:
+                raise DatasetError(source, bad[0].where, bad[0].message)
+            yield index, entry
+
+    data: dict[str, Any] = {}
+    for key in layout.keys:
+        if key not in ("images", "annotations", "categories"):
+            data[key] = json_stream.read_value(annotations_path, key)
+    if isinstance(data.get("stuff_categories"), list):
+        for index, entry in enumerate(data["stuff_categories"]):
+            bad = entry_problems("stuff_categories", index, entry)
+            if bad:
+                raise DatasetError(source, bad[0].where, bad[0].message)
+    data["categories"] = [entry for _, entry in entries("categories")]
+    category_ids = _unique_ids(source, "categories", enumerate(data["categories"]))
+    kept: list[tuple[int, int, dict]] = []  # (id, file index, entry)
+    image_ids: set[int] = set()
+    for index, image in entries("images"):
+        if image["id"] in image_ids:
+            raise DatasetError(source, entry_name("images", index, image),
+                               f"duplicate image id {image['id']}")
+        image_ids.add(image["id"])
+        kept.append((image["id"], index, image))
+        if limit is not None and len(kept) > 2 * limit + 64:
+            kept = heapq.nsmallest(limit, kept, key=lambda item: item[0])
+    kept = sorted(kept, key=lambda item: item[0])[:limit]
+    keep_ids = {image_id for image_id, _, _ in kept}
+    data["images"] = [image for _, _, image in kept]
+    annotations: list[dict] = []
+    annotation_positions: list[int] = []
+    for index, ann in entries("annotations"):
         for key, known in (("image_id", image_ids), ("category_id", category_ids)):
             if ann[key] not in known:
-                raise ConfigError(str(annotations_path),
-                                  f"{entry_name('annotations', index, ann)}.{key}",
-                                  f"no {key[:-3]} has id {ann[key]}")
-    return CocoDataset(annotations_path, images, data)
+                raise DatasetError(source, f"{entry_name('annotations', index, ann)}.{key}",
+                                   f"no {key[:-3]} has id {ann[key]}")
+        if limit is None or ann["image_id"] in keep_ids:
+            annotations.append(ann)
+            annotation_positions.append(index)
+    data["annotations"] = annotations
+    return CocoDataset(annotations_path, images_path, data, positions={
+        "images": [index for _, index, _ in kept], "annotations": annotation_positions})
+
+
+def _unique_ids(source: str, kind: str, entries: Iterable[tuple[int, dict]]) -> set[int]:
+    seen: set[int] = set()
+    for index, entry in entries:
+        if entry["id"] in seen:
+            raise DatasetError(source, entry_name(kind, index, entry),
+                               f"duplicate {kind[:-1]} id {entry['id']}")
+        seen.add(entry["id"])
+    return seen
 
 
 def category_names(categories: Iterable[Mapping[str, Any]]) -> dict[int, str]:
