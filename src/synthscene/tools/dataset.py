@@ -27,6 +27,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from PIL import Image
 from pycocotools import mask as mask_utils
 
 from synthscene.errors import AssetError, DatasetError
@@ -42,6 +43,9 @@ __all__ = [
 ANNOTATIONS_NAME = "annotations.json"
 IMAGES_DIR = "images"
 TOP_LEVEL_LISTS = ("images", "annotations", "categories")
+MAX_IMAGE_PIXELS = 1 << 28
+"""Largest ``width * height`` accepted (268 million pixels): a mask of that size takes 268 MB
+decoded, so the tools' memory stays bounded whatever an entry claims."""
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,10 @@ def _image_problems(image: dict) -> Iterable[tuple[str, str]]:
         "width": _is_int(image.get("width")) and image.get("width") > 0,
         "height": _is_int(image.get("height")) and image.get("height") > 0,
     }
+    if checks["width"] and checks["height"] and image["width"] * image["height"] > \
+            MAX_IMAGE_PIXELS:
+        yield "width", (f"{image['width']}x{image['height']} is more than "
+                        f"{MAX_IMAGE_PIXELS} pixels (the largest image the tools accept)")
     for key, ok in checks.items():
         if not ok:
             yield key, _need(image, key, _IMAGE_REQUIRED[key])
@@ -283,6 +291,24 @@ def _image_problems(image: dict) -> Iterable[tuple[str, str]]:
             yield key, f"must be {what}, got {_short(image[key])}"
 
 
+_ANNOTATION_OPTIONAL: dict[str, tuple[Any, str]] = {
+    "amodal_bbox": (lambda v: _numbers(v, 4) and v[2] >= 0 and v[3] >= 0,
+                    "[x, y, width, height] numbers"),
+    "amodal_area": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "visib_fract": (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "truncation": (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "cam_R_m2c": (lambda v: _numbers(v, 9), "9 numbers (3x3 row-major)"),
+    "cam_t_m2c": (lambda v: _numbers(v, 3), "3 numbers (mm)"),
+    "world_from_object": (lambda v: _matrix(v, 4, 4), "a 4x4 list of numbers"),
+    "keypoints": (lambda v: _numbers(v) and len(v) % 3 == 0, "[x1, y1, v1, ...] numbers"),
+    "num_keypoints": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "amodal_segmentation": (lambda v: _segmentation_problem(v) is None,
+                            "an RLE dict or a list of polygons"),
+    "instance_id": (_is_int, "an integer"),
+    "object_scale_m": (lambda v: _is_number(v) and v > 0, "a number > 0"),
+}
+
+
 def _annotation_problems(ann: dict) -> Iterable[tuple[str, str]]:
     bbox = ann.get("bbox")
     checks = {
@@ -302,23 +328,7 @@ def _annotation_problems(ann: dict) -> Iterable[tuple[str, str]]:
         why = _segmentation_problem(ann["segmentation"])
         if why:
             yield "segmentation", why
-    optional = {
-        "amodal_bbox": (lambda v: _numbers(v, 4) and v[2] >= 0 and v[3] >= 0,
-                        "[x, y, width, height] numbers"),
-        "amodal_area": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
-        "visib_fract": (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
-        "truncation": (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
-        "cam_R_m2c": (lambda v: _numbers(v, 9), "9 numbers (3x3 row-major)"),
-        "cam_t_m2c": (lambda v: _numbers(v, 3), "3 numbers (mm)"),
-        "world_from_object": (lambda v: _matrix(v, 4, 4), "a 4x4 list of numbers"),
-        "keypoints": (lambda v: _numbers(v) and len(v) % 3 == 0, "[x1, y1, v1, ...] numbers"),
-        "num_keypoints": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
-        "amodal_segmentation": (lambda v: _segmentation_problem(v) is None,
-                                "an RLE dict or a list of polygons"),
-        "instance_id": (_is_int, "an integer"),
-        "object_scale_m": (lambda v: _is_number(v) and v > 0, "a number > 0"),
-    }
-    for key, (ok, what) in optional.items():
+    for key, (ok, what) in _ANNOTATION_OPTIONAL.items():
         if key in ann and not ok(ann[key]):
             yield key, f"must be {what}, got {_short(ann[key])}"
 
@@ -464,6 +474,8 @@ def rle_counts(counts: str) -> np.ndarray:
         If the string holds characters outside ``'0'``..``'o'``, ends inside a number, or
         decodes to a negative run length.
     """
+    if len(counts) <= _SHORT_COUNTS:
+        return _rle_counts_short(counts)
     try:
         raw = np.frombuffer(counts.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
     except UnicodeEncodeError:
@@ -494,6 +506,45 @@ def rle_counts(counts: str) -> np.ndarray:
     return runs
 
 
+_SHORT_COUNTS = 96
+"""Compressed ``counts`` up to this length are decoded by a Python loop (faster than numpy's
+set-up for a few runs); longer ones by the vectorised decoder. Both give the same runs."""
+
+
+def _rle_counts_short(counts: str) -> np.ndarray:
+    """:func:`rle_counts` as a loop (``maskApi.c``'s ``rleFrString``), for short strings."""
+    runs: list[int] = []
+    k = 0
+    n = len(counts)
+    while k < n:
+        value = shift = 0
+        while True:
+            if k >= n:
+                raise ValueError("RLE counts ends in the middle of a number")
+            c = ord(counts[k]) - 48
+            if c < 0 or c > 63:
+                raise ValueError("RLE counts holds characters outside '0'..'o'"
+                                 if ord(counts[k]) < 128 else
+                                 "RLE counts holds non-ASCII characters")
+            value |= (c & 0x1F) << (5 * shift)
+            more = c & 0x20
+            k += 1
+            shift += 1
+            if not more:
+                if c & 0x10:
+                    value -= 1 << (5 * shift)
+                break
+            if shift >= 12:
+                raise ValueError("RLE counts holds a number too large for any image")
+        if len(runs) > 2:
+            value += runs[-2]
+        runs.append(value)
+    result = np.asarray(runs, dtype=np.int64)
+    if (result < 0).any():
+        raise ValueError("RLE counts decodes to a negative run length")
+    return result
+
+
 def to_rle(segmentation: Any, height: int, width: int) -> dict[str, Any]:
     """Turn a checked COCO segmentation into compressed RLE for an ``height x width`` image.
 
@@ -521,6 +572,7 @@ def to_rle(segmentation: Any, height: int, width: int) -> dict[str, Any]:
         if why:
             raise ValueError(why)
         polygons = [[float(v) for v in polygon] for polygon in segmentation]
+        _check_polygons(polygons, height, width)
         return mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
     why = _segmentation_problem(segmentation)
     if why:
@@ -531,7 +583,13 @@ def to_rle(segmentation: Any, height: int, width: int) -> dict[str, Any]:
                          f"{[height, width]}" + (" (height and width swapped?)"
                                                  if size == [width, height] else ""))
     counts = segmentation["counts"]
-    runs = rle_counts(counts) if isinstance(counts, str) else np.asarray(counts, dtype=np.int64)
+    try:
+        runs = (rle_counts(counts) if isinstance(counts, str)
+                else np.asarray(counts, dtype=np.int64))
+    except ValueError as exc:
+        hint = (" (it looks like a Python bytes repr: write counts.decode('ascii'))"
+                if isinstance(counts, str) and counts.startswith(("b'", 'b"')) else "")
+        raise ValueError(f"{exc}{hint}") from None
     if (runs < 0).any():
         raise ValueError("RLE counts holds a negative run length")
     total = int(runs.sum())
@@ -542,6 +600,27 @@ def to_rle(segmentation: Any, height: int, width: int) -> dict[str, Any]:
         return {"size": size, "counts": counts.encode("ascii")}
     return mask_utils.frPyObjects({"size": size, "counts": [int(v) for v in runs]},
                                   height, width)
+
+
+MAX_POLYGON_PERIMETER_PX = 2_000_000
+"""Longest total polygon outline accepted, in pixels: pycocotools rasterizes a polygon through
+arrays as long as its outline (5 samples a pixel), so a hostile one could fill memory."""
+
+
+def _check_polygons(polygons: list[list[float]], height: int, width: int) -> None:
+    """Refuse polygons far outside the image or with an absurdly long outline."""
+    perimeter = 0.0
+    for k, polygon in enumerate(polygons):
+        xy = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+        if (xy[:, 0] < -width).any() or (xy[:, 0] > 2 * width).any() \
+                or (xy[:, 1] < -height).any() or (xy[:, 1] > 2 * height).any():
+            raise ValueError(f"polygon {k} has a vertex far outside the {width}x{height} image "
+                             "(more than the image's size beyond its edge)")
+        step = np.abs(np.roll(xy, -1, axis=0) - xy).max(axis=1)
+        perimeter += float(step.sum())
+    if perimeter > MAX_POLYGON_PERIMETER_PX:
+        raise ValueError(f"the polygons' outline is {perimeter:.0f} px long (at most "
+                         f"{MAX_POLYGON_PERIMETER_PX} accepted)")
 
 
 # ---------------------------------------------------------------------------- the dataset
@@ -653,6 +732,14 @@ class CocoDataset:
             If the file is missing, unreadable, or not ``width x height``.
         """
         path = self.image_path(image)
+        try:
+            with Image.open(path) as handle:
+                size = handle.size  # the header only: refuse a wrong size before decoding
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            size = None
+        if size is not None and size != (image["width"], image["height"]):
+            raise AssetError(f"{path}: is {size[0]}x{size[1]} (width x height), but "
+                             f"{self.where(image)} says {image['width']}x{image['height']}")
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bgr is None:
             what = "is missing" if not path.exists() else "cannot be read as an image"

@@ -30,7 +30,7 @@ __all__ = ["MAX_DEPTH", "JsonLayout", "check_syntax", "iter_items", "read_value"
 MAX_DEPTH = 64
 """Deepest nesting of arrays and objects accepted; a COCO instances file needs 5."""
 
-CHUNK_BYTES = 1 << 23
+CHUNK_BYTES = 1 << 20
 """Bytes read at a time by :func:`scan_layout`."""
 
 _KEY_WINDOW = 4096

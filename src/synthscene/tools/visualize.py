@@ -61,7 +61,7 @@ def draw_annotations(dataset: CocoDataset, image: dict) -> np.ndarray:
     ------
     synthscene.errors.AssetError
         If the image file is missing or has the wrong size.
-    synthscene.errors.ConfigError
+    synthscene.errors.DatasetError
         If a segmentation cannot be decoded.
     """
     rgb = dataset.read_rgb(image)
@@ -170,6 +170,9 @@ def visualize_dataset(dataset_dir: str | Path, out_dir: str | Path, *, limit: in
                       image_dir: str | Path | None = None) -> list[Path]:
     """Write overlays of the first ``limit`` images (by id) of a dataset.
 
+    The annotation file is streamed: only those images and their annotations are kept in
+    memory (:func:`~synthscene.tools.dataset.load_dataset` with ``limit``).
+
     Parameters
     ----------
     dataset_dir : str or pathlib.Path
@@ -190,14 +193,15 @@ def visualize_dataset(dataset_dir: str | Path, out_dir: str | Path, *, limit: in
     ------
     ValueError
         If ``limit`` is negative.
-    synthscene.errors.ConfigError, synthscene.errors.AssetError
-        If the dataset is malformed or an image is missing.
+    synthscene.errors.DatasetError, synthscene.errors.AssetError
+        If the dataset is malformed, a ``file_name`` leads outside the image folder, or an
+        image is missing.
     synthscene.errors.OutputError
         If ``out_dir`` cannot be written.
     """
     if limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
-    dataset = load_dataset(dataset_dir, image_dir=image_dir)
+    dataset = load_dataset(dataset_dir, image_dir=image_dir, limit=limit)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
