@@ -203,12 +203,15 @@ class ValidationReport:
             if found > min(max_problems, len(check.problems)):
                 lines.append(f"          ... and {found - min(max_problems, len(check.problems))}"
                              " more")
-        names = {"mask": "the mask's", "polygon": "the polygons'"}
-        for kind, what in (("bbox", "tight box"), ("area", "area")):
+        names = {"bbox": {"mask": "the mask's tight box", "polygon": "the polygons' vertex "
+                          "extent (COCO 2017)"},
+                 "area": {"mask": "the mask's pixel count", "polygon": "the polygons' area "
+                          "(COCO 2017)"}}
+        for kind in ("bbox", "area"):
             used = self.conventions.get(kind, {})
             if used:
                 lines.append(f"  {kind} convention: " + ", ".join(
-                    f"{names[k]} {what} ({n} annotations)" for k, n in sorted(used.items())))
+                    f"{names[kind][k]} ({n} annotations)" for k, n in sorted(used.items())))
         failed = self.failed()
         lines.append("result: valid" if not failed else
                      f"result: INVALID ({len(failed)} of {len(self.checks)} checks failed or "
