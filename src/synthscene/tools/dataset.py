@@ -513,32 +513,30 @@ set-up for a few runs); longer ones by the vectorised decoder. Both give the sam
 
 def _rle_counts_short(counts: str) -> np.ndarray:
     """:func:`rle_counts` as a loop (``maskApi.c``'s ``rleFrString``), for short strings."""
+    try:
+        raw = counts.encode("ascii")
+    except UnicodeEncodeError:
+        raise ValueError("RLE counts holds non-ASCII characters") from None
     runs: list[int] = []
-    k = 0
-    n = len(counts)
-    while k < n:
-        value = shift = 0
-        while True:
-            if k >= n:
-                raise ValueError("RLE counts ends in the middle of a number")
-            c = ord(counts[k]) - 48
-            if c < 0 or c > 63:
-                raise ValueError("RLE counts holds characters outside '0'..'o'"
-                                 if ord(counts[k]) < 128 else
-                                 "RLE counts holds non-ASCII characters")
-            value |= (c & 0x1F) << (5 * shift)
-            more = c & 0x20
-            k += 1
-            shift += 1
-            if not more:
-                if c & 0x10:
-                    value -= 1 << (5 * shift)
-                break
+    value = shift = 0
+    for byte in raw:
+        c = byte - 48
+        if c < 0 or c > 63:
+            raise ValueError("RLE counts holds characters outside '0'..'o'")
+        value |= (c & 0x1F) << (5 * shift)
+        shift += 1
+        if c & 0x20:
             if shift >= 12:
                 raise ValueError("RLE counts holds a number too large for any image")
+            continue
+        if c & 0x10:
+            value -= 1 << (5 * shift)
         if len(runs) > 2:
             value += runs[-2]
         runs.append(value)
+        value = shift = 0
+    if shift:
+        raise ValueError("RLE counts ends in the middle of a number")
     result = np.asarray(runs, dtype=np.int64)
     if (result < 0).any():
         raise ValueError("RLE counts decodes to a negative run length")
