@@ -445,6 +445,19 @@ def test_missing_dataset_and_folder_without_annotations(tmp_path):
             _one_line_error(output, str(target))
 
 
+def test_special_files_are_refused(tmp_path):
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    (tmp_path / "ds" / "annotations.json").mkdir(parents=True)
+    for target, words in ((fifo, "not a regular file or folder"),
+                          (Path("/dev/zero"), "not a regular file or folder"),
+                          (tmp_path / "ds", "annotations.json: is not a regular file")):
+        for tool in TOOLS:
+            status, output, took = _run(tool, target, tmp_path)
+            assert status == 2 and took < TIME_LIMIT_S
+            _one_line_error(output, str(target), words)
+
+
 def test_dataset_error_is_a_config_error(tmp_path):
     (tmp_path / "annotations.json").write_text(_deep(1000))
     with pytest.raises(DatasetError, match="more than 64 deep") as caught:

@@ -95,12 +95,17 @@ def locate_dataset(dataset: str | Path, image_dir: str | Path | None = None) -> 
     path = Path(dataset)
     if path.is_dir():
         annotations_path = path / ANNOTATIONS_NAME
+        if annotations_path.exists() and not annotations_path.is_file():
+            raise DatasetError(str(annotations_path), "", "is not a regular file")
         if not annotations_path.is_file():
             raise DatasetError(str(path), "", f"no {ANNOTATIONS_NAME} in this folder (a dataset "
                               f"folder holds {ANNOTATIONS_NAME} and {IMAGES_DIR}/; an unfinished "
                               "run has no annotation file)")
     elif path.is_file():
         annotations_path = path
+    elif path.exists():
+        raise DatasetError(str(path), "", "is not a regular file or folder (a device, FIFO or "
+                           "socket cannot be a dataset)")
     else:
         raise DatasetError(str(path), "", "no such dataset folder or annotation file")
     if image_dir is None:
