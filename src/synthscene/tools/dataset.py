@@ -1,8 +1,12 @@
 """Read a COCO instances dataset from disk: locate it, check its schema, decode its masks.
 
-The tools (:mod:`~synthscene.tools.validate`, :mod:`~synthscene.tools.visualize`,
-:mod:`~synthscene.tools.stats`) and the exporters (:mod:`synthscene.exporters`) all read a
-dataset through :func:`load_dataset`. A dataset is given either as
+The tools (:mod:`~synthscene.tools.visualize`, :mod:`~synthscene.tools.stats`) and the
+exporters (:mod:`synthscene.exporters`) read a dataset through :func:`load_dataset`;
+:mod:`~synthscene.tools.validate` runs the same per-entry schema checks (:func:`entry_problems`)
+while it streams. Both read the file entry by entry (:mod:`synthscene.tools.json_stream`), with
+its nesting bounded. Every ``file_name`` must be a relative path that stays inside the image
+folder (:func:`path_problem`, :func:`resolve_inside`), for every tool. A dataset is given either
+as
 
 - a folder holding ``annotations.json`` and ``images/`` (what ``synthscene generate`` writes), or
 - a COCO JSON file; its images are looked up in ``<its folder>/images/`` if that folder exists,
@@ -36,7 +40,7 @@ from synthscene.tools import json_stream
 __all__ = [
     "ANNOTATIONS_NAME", "IMAGES_DIR", "CocoDataset", "Problem", "category_names",
     "entry_name", "entry_problems", "load_dataset", "locate_dataset", "path_problem",
-    "read_annotation_file", "resolve_inside", "rle_counts", "schema_problems", "to_rle",
+    "resolve_inside", "rle_counts", "schema_problems", "to_rle",
     "top_level_problems",
 ]
 
@@ -116,34 +120,6 @@ def locate_dataset(dataset: str | Path, image_dir: str | Path | None = None) -> 
         if not images.is_dir():
             raise DatasetError(str(images), "", "the image folder does not exist")
     return annotations_path, images
-
-
-def read_annotation_file(annotations_path: Path) -> Any:
-    """Parse a JSON annotation file whole (for small files: tests, exporters' extra keys).
-
-    The file is read through :mod:`synthscene.tools.json_stream`, so nesting is bounded.
-    Optional fields whose value is ``null`` (see :data:`OPTIONAL_FIELDS`) are removed from their
-    image or annotation entry: a ``null`` optional field means the same as an absent one.
-
-    Raises
-    ------
-    synthscene.errors.DatasetError
-        If the file cannot be read, is not valid JSON (naming where), or nests too deep.
-    """
-    layout = json_stream.scan_layout(annotations_path)
-    if layout.top != "object":
-        return _PLACEHOLDER.get(layout.top)
-    data = {key: json_stream.read_value(annotations_path, key) for key in layout.keys}
-    for kind in OPTIONAL_FIELDS:
-        entries = data.get(kind)
-        for entry in entries if isinstance(entries, list) else ():
-            drop_null_optional(kind, entry)
-    return data
-
-
-_PLACEHOLDER = {"array": [], "string": "", "number": 0, "true": True, "false": False,
-                "null": None, "empty": None}
-"""A value of each JSON type, standing for a top level that is not an object (not read)."""
 
 
 def drop_null_optional(kind: str, entry: Any) -> None:
