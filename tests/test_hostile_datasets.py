@@ -592,3 +592,37 @@ def test_command_line_prints_one_line_and_exits_2(dataset, tmp_path, tool, chang
     assert took < 60
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert peak_mib < 1500, peak_mib
+
+
+# ---------------------------------------------------------------- the nesting pre-scan
+def _nested(depth: int) -> object:
+    """``depth - 1`` nested containers around a string."""
+    value: object = "x"
+    for k in range(depth - 1):
+        value = [value] if k % 2 else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("chunk", [3, 7, 1 << 20])
+def test_scan_layout_skips_brackets_in_strings_across_chunks(tmp_path, monkeypatch, chunk):
+    from synthscene.tools import json_stream
+
+    monkeypatch.setattr(json_stream, "CHUNK_BYTES", chunk)
+    tricky = ['[[[[{{{{' * 20, 'quote \\" then [[[[' * 10, "ends in a backslash \\",
+              "\\\\\\\" [[[", '"' * 3]
+    path = tmp_path / "a.json"
+    for depth, refused in ((json_stream.MAX_DEPTH, False), (json_stream.MAX_DEPTH + 1, True)):
+        # the top object, the annotations list, then depth - 2 containers
+        data = {"info": tricky, "images": [], "annotations": [_nested(depth - 1)],
+                "categories": [], "tricky \\\"key": 1}
+        text = json.dumps(data)
+        assert json.loads(text) == data  # the reference parser reads it
+        path.write_text(text)
+        if refused:
+            with pytest.raises(DatasetError, match="more than 64 deep"):
+                json_stream.scan_layout(path)
+            continue
+        layout = json_stream.scan_layout(path)
+        assert layout.top == "object"
+        assert layout.keys == {"info": "array", "images": "array", "annotations": "array",
+                               "categories": "array", 'tricky \\"key': "number"}
