@@ -390,6 +390,8 @@ UNREADABLE = [
      "not valid JSON"),
     ("\x00\x01\x02binary", "", "not valid JSON"),
     ('{"images": [{"id": 1, "file_name": "a\\', "images[0].file_name", "not valid JSON"),
+    ('{"images": [{"id": 1, "file_name": "\xff\xfe.png"}]}', "images[0].file_name",
+     "invalid bytes in UTF8 string"),
 ]
 
 
@@ -443,6 +445,16 @@ def test_missing_dataset_and_folder_without_annotations(tmp_path):
             status, output, _ = _run(tool, target, tmp_path)
             assert status == 2
             _one_line_error(output, str(target))
+
+
+def test_a_byte_order_mark_is_skipped(mixed, tmp_path):
+    """RFC 8259 §8.1 lets a parser ignore a UTF-8 byte-order mark; json.load does."""
+    root = tmp_path / "bom"
+    shutil.copytree(mixed, root)
+    path = root / "annotations.json"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert validate_dataset(root).ok
+    assert len(load_dataset(root).annotations) == 7
 
 
 def test_special_files_are_refused(tmp_path):

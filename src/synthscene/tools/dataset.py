@@ -47,9 +47,11 @@ __all__ = [
 ANNOTATIONS_NAME = "annotations.json"
 IMAGES_DIR = "images"
 TOP_LEVEL_LISTS = ("images", "annotations", "categories")
-MAX_IMAGE_PIXELS = 1 << 28
-"""Largest ``width * height`` accepted (268 million pixels): a mask of that size takes 268 MB
-decoded, so the tools' memory stays bounded whatever an entry claims."""
+MAX_IMAGE_PIXELS = 1 << 27
+"""Largest ``width * height`` accepted (134 million pixels, e.g. 11585 x 11585): the tools
+decode an image (3 bytes a pixel) and a mask (1 byte a pixel) at a time, so their memory stays
+bounded whatever an entry claims. It is below PIL's decompression-bomb limit, so such an image
+still opens."""
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,8 @@ def scan_layout(path: Path, progress: Progress | None = None) -> JsonLayout:
     key_offsets: list[int] = []
     with handle:
         size = _size(handle)
+        _skip_bom(handle)
+        offset = handle.tell()
         while True:
             try:
                 chunk = handle.read(CHUNK_BYTES)
@@ -190,6 +192,15 @@ def _key_at(handle: BinaryIO, start: int) -> tuple[str, str] | None:
     return key, _json_type(ord(value[0]))
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def _skip_bom(handle: BinaryIO) -> None:
+    """Step over a UTF-8 byte-order mark, which RFC 8259 §8.1 lets a parser ignore."""
+    if handle.read(len(_BOM)) != _BOM:
+        handle.seek(0)
+
+
 class _Counted:
     """A binary file whose ``read`` reports progress."""
 
@@ -223,6 +234,7 @@ def iter_items(path: Path, prefix: str, progress: Progress | None = None) -> Ite
         raise DatasetError(str(path), "", f"cannot read: {exc.strerror or exc}") from None
     with handle:
         source = _Counted(handle, _size(handle), progress)
+        _skip_bom(handle)
         try:
             yield from ijson.items(source, prefix, use_float=True)
         except ijson.JSONError as exc:
@@ -258,9 +270,18 @@ def read_value(path: Path, key: str) -> Any:
 
 def _syntax_error(path: Path, exc: Exception) -> DatasetError:
     """Name where the JSON breaks: the field path (ijson events) and line and column."""
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if "invalid char" in reason:
-        reason += " (NaN, Infinity, comments and single quotes are not JSON)"
+    text = exc.args[0] if exc.args else ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    lines = str(text).strip().splitlines()
+    reason = lines[0].strip() if lines else type(exc).__name__
+    context = lines[1] if len(lines) > 1 else ""
+    hints = [what for words, what in (
+        (("NaN", "Infinity"), "NaN and Infinity are not JSON"),
+        (("//", "/*"), "comments are not JSON"),
+        (("'",), "strings take double quotes")) if any(w in context for w in words)]
+    if "invalid char" in reason and hints:
+        reason += f" ({'; '.join(hints)})"
     field = _last_field(path)
     if path.stat().st_size <= _EXACT_POSITION_BYTES:
         try:
@@ -274,28 +295,29 @@ def _syntax_error(path: Path, exc: Exception) -> DatasetError:
 
 
 def _last_field(path: Path) -> str:
-    """The path (``annotations[5].area``) of the last value ijson read before the error."""
+    """The path (``annotations[5].area``) where ijson stops: the key being read, or the array
+    element after the last one read."""
     stack: list[Any] = []   # per open container: its current key (object) or index (array)
-    last = ""
     try:
         with open(path, "rb") as handle:
+            _skip_bom(handle)
             for event, value in ijson.basic_parse(handle):
                 if event == "map_key":
                     stack[-1] = value
-                    last = _format_path(stack)
-                    continue
-                if stack and isinstance(stack[-1], int):
-                    stack[-1] += 1
-                    last = _format_path(stack)
-                if event == "start_map":
-                    stack.append("")
-                elif event == "start_array":
-                    stack.append(-1)
                 elif event in ("end_map", "end_array"):
                     stack.pop()
+                else:
+                    if stack and isinstance(stack[-1], int):  # a value in an array
+                        stack[-1] += 1
+                    if event == "start_map":
+                        stack.append("")
+                    elif event == "start_array":
+                        stack.append(-1)
     except (ijson.JSONError, OSError):
-        return last
-    return last
+        if stack and isinstance(stack[-1], int):
+            stack[-1] += 1  # the element that did not parse
+        return _format_path(stack)
+    return ""
 
 
 def _format_path(stack: list[Any]) -> str:

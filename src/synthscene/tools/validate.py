@@ -321,6 +321,8 @@ def validate_dataset(dataset: str | Path, *, image_dir: str | Path | None = None
 
     state = _State(out)
     for kind in ("categories", "images", "annotations"):
+        logger.info("%s: reading the %s (%d MiB file)", annotations_path, kind,
+                    layout.size >> 20)
         visit = {"categories": state.category, "images": state.image,
                  "annotations": state.annotation}[kind]
         for index, entry in enumerate(json_stream.iter_items(annotations_path, f"{kind}.item",
