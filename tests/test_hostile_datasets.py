@@ -392,6 +392,7 @@ UNREADABLE = [
     ('{"images": [{"id": 1, "file_name": "a\\', "images[0].file_name", "not valid JSON"),
     ('{"images": [{"id": 1, "file_name": "\xff\xfe.png"}]}', "images[0].file_name",
      "invalid bytes in UTF8 string"),
+    ('{"images": [{"id": 99999999999999999999999}]}', "images[0].id", "beyond 64 bits"),
 ]
 
 

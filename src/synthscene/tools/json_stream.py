@@ -282,6 +282,8 @@ def _syntax_error(path: Path, exc: Exception) -> DatasetError:
         (("'",), "strings take double quotes")) if any(w in context for w in words)]
     if "invalid char" in reason and hints:
         reason += f" ({'; '.join(hints)})"
+    if "integer overflow" in reason:
+        reason += " (an integer beyond 64 bits)"
     field = _last_field(path)
     if path.stat().st_size <= _EXACT_POSITION_BYTES:
         try:
@@ -301,7 +303,7 @@ def _last_field(path: Path) -> str:
     try:
         with open(path, "rb") as handle:
             _skip_bom(handle)
-            for event, value in ijson.basic_parse(handle):
+            for event, value in ijson.basic_parse(handle, use_float=True):
                 if event == "map_key":
                     stack[-1] = value
                 elif event in ("end_map", "end_array"):
