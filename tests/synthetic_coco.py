@@ -177,3 +177,85 @@ def write_json(root: Path, data: dict) -> None:
 
 def read_json(root: Path) -> dict:
     return json.loads((root / "annotations.json").read_text())
+
+
+# ---------------------------------------------------------------------------- every mask format
+def uncompressed_rle(mask: np.ndarray) -> dict:
+    """COCO uncompressed RLE (``counts`` a list of run lengths, column-major, 0s first)."""
+    flat = mask.astype(np.uint8).ravel(order="F")
+    edges = np.flatnonzero(np.diff(flat)) + 1
+    bounds = np.concatenate([[0], edges, [flat.size]])
+    runs = np.diff(bounds).tolist()
+    if flat[0]:
+        runs = [0] + runs
+    return {"size": [int(v) for v in mask.shape], "counts": [int(v) for v in runs]}
+
+
+HOLED_POLYGON = [30.5, 2.5, 45.5, 2.5, 45.5, 17.5, 30.5, 17.5, 30.5, 7.5, 35.5, 7.5,
+                 35.5, 12.5, 40.5, 12.5, 40.5, 7.5, 30.5, 7.5]
+"""A square with a square hole, one polygon joined by a zero-width bridge along y = 7.5."""
+
+TWO_PART_POLYGON = [[5.2, 25.3, 15.7, 25.3, 15.7, 33.9, 5.2, 33.9],
+                    [20.1, 30.4, 28.8, 30.4, 24.5, 40.6]]
+"""Two parts: a rectangle and a triangle, vertices off the pixel grid."""
+
+
+def build_mixed_dataset(root: Path) -> dict:
+    """A valid COCO set with every segmentation format, written to ``root``.
+
+    Image 1 (64 x 48): a compressed RLE rectangle, an uncompressed RLE L-shape, a polygon with
+    a hole, a polygon in two parts, and a crowd region (uncompressed RLE) that overlaps the
+    L-shape (allowed: crowd regions are not visible instances). Image 2: two RLE masks.
+    Image 3: no annotation. RLE labels are pycocotools' ``toBbox`` and ``area``; polygon labels
+    follow COCO 2017: ``bbox`` the vertex extent (floats), ``area`` pycocotools' pixel count of
+    the rasterized polygons.
+    """
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    rng = np.random.Generator(np.random.PCG64(8))
+    rect = np.zeros((H, W), bool)
+    rect[2:10, 3:15] = True
+    ell = np.zeros((H, W), bool)
+    ell[2:12, 20:24] = True
+    ell[8:12, 24:28] = True
+    crowd = np.zeros((H, W), bool)
+    crowd[10:20, 18:30] = True
+    second = [np.zeros((H, W), bool), np.zeros((H, W), bool)]
+    second[0][5:20, 5:9] = True
+    second[1][30:33, 40:60] = True
+    annotations = []
+
+    def add(image_id: int, category: int, segmentation, *, iscrowd: int = 0,
+            polygon: bool = False) -> None:
+        if polygon:
+            encoded = mask_utils.merge(mask_utils.frPyObjects(segmentation, H, W))
+            points = np.concatenate([np.reshape(p, (-1, 2)) for p in segmentation])
+            low, high = points.min(axis=0), points.max(axis=0)
+            bbox = [float(low[0]), float(low[1]), float(high[0] - low[0]),
+                    float(high[1] - low[1])]
+        else:
+            encoded = mask_utils.frPyObjects(segmentation, H, W) \
+                if isinstance(segmentation["counts"], list) else \
+                {"size": segmentation["size"], "counts": segmentation["counts"].encode()}
+            bbox = [float(v) for v in mask_utils.toBbox(encoded)]
+        annotations.append({"id": len(annotations) + 1, "image_id": image_id,
+                            "category_id": category, "bbox": bbox,
+                            "area": int(mask_utils.area(encoded)), "iscrowd": iscrowd,
+                            "segmentation": segmentation})
+
+    add(1, 1, rle(rect))
+    add(1, 2, uncompressed_rle(ell))
+    add(1, 3, [HOLED_POLYGON], polygon=True)
+    add(1, 1, TWO_PART_POLYGON, polygon=True)
+    add(1, 2, uncompressed_rle(crowd), iscrowd=1)
+    add(2, 1, rle(second[0]))
+    add(2, 3, rle(second[1]))
+    images = []
+    for image_id in (1, 2, 3):
+        name = f"{image_id:06d}.png"
+        cv2.imwrite(str(root / "images" / name), rng.integers(0, 256, (H, W, 3), np.uint8))
+        images.append({"id": image_id, "file_name": name, "width": W, "height": H})
+    data = {"info": {"description": "every mask format"}, "images": images,
+            "annotations": annotations,
+            "categories": [{"id": k + 1, "name": n} for k, n in enumerate(CATEGORIES)]}
+    write_json(root, data)
+    return data

@@ -17,6 +17,7 @@ from synthscene.config import Scenario, load_scenario, scenario_from_dict
 from synthscene.errors import (
     AssetError,
     ConfigError,
+    DatasetError,
     OutputError,
     PlacementError,
     SynthsceneError,
@@ -25,7 +26,8 @@ from synthscene.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "AssetError", "ConfigError", "OutputError", "PlacementError", "Scenario", "SynthsceneError",
+    "AssetError", "ConfigError", "DatasetError", "OutputError", "PlacementError", "Scenario",
+    "SynthsceneError",
     "__version__", "generate", "iter_samples", "load_scenario", "scenario_from_dict",
 ]
 

@@ -153,13 +153,33 @@ def validate(
     """Check a COCO dataset: schema, ids, files and sizes, RLE, boxes, areas, overlaps.
 
     Prints a report; exits with status 1 if a check fails, 2 if the dataset cannot be read.
+    Shows its progress through the file on stderr when that is a terminal.
     """
+    from tqdm import tqdm
+
     from synthscene.tools.validate import validate_dataset
 
+    bar = tqdm(total=0, unit="B", unit_scale=True, disable=None, dynamic_ncols=True,
+               file=sys.stderr)
+
+    shown = {"stage": "", "done": 0}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if bar.disable:
+            return
+        if shown["stage"] != stage:
+            shown.update(stage=stage, done=0)
+            bar.reset(total=total)
+            bar.set_description(stage, refresh=False)
+        bar.update(done - shown["done"])
+        shown["done"] = done
+
     try:
-        report = validate_dataset(dataset, image_dir=images)
+        report = validate_dataset(dataset, image_dir=images, progress=progress)
     except SynthsceneError as exc:
+        bar.close()
         raise _fail(str(exc)) from None
+    bar.close()
     typer.echo(report.format(max_problems=max_problems))
     if not report.ok:
         raise typer.Exit(EXIT_INVALID)

@@ -43,3 +43,14 @@ class PlacementError(SynthsceneError):
 
 class OutputError(SynthsceneError):
     """The output folder cannot be created or written, or holds a dataset already."""
+
+
+class DatasetError(ConfigError):
+    """A dataset on disk cannot be read or used: not found, not valid JSON, nested too deep,
+    a field of the wrong type, a ``file_name`` that leaves the image folder, labels that
+    contradict their image.
+
+    A :class:`ConfigError` (same ``source``, ``field``, ``message``), so code that caught
+    ``ConfigError`` from the dataset tools keeps working; catch ``DatasetError`` to tell a bad
+    dataset from a bad scenario.
+    """

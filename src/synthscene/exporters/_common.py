@@ -13,10 +13,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from synthscene.errors import AssetError, OutputError
+from synthscene.errors import AssetError, DatasetError, OutputError
 from synthscene.exporters.split import assign_splits, split_rng
 from synthscene.fileio import probe_writable, write_atomic
-from synthscene.tools.dataset import CocoDataset
+from synthscene.tools.checks import check_image_file, check_mask
+from synthscene.tools.dataset import CocoDataset, Problem
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,13 @@ def plan_splits(dataset: CocoDataset, split: Mapping[str, float] | None, split_s
     list of (name, image entries sorted by id)
         When every image has a ``scene_id`` (views of one settled scene), whole scenes are
         assigned to splits, so that no scene is seen in two of them.
+
+    Raises
+    ------
+    synthscene.errors.DatasetError
+        If the source fails a check of :func:`check_source` (nothing is written then).
     """
+    check_source(dataset)
     if split is None:
         return [(default, list(dataset.images))]
     scenes = scene_ids(dataset.images)
@@ -88,6 +95,38 @@ def scene_ids(images: Sequence[dict]) -> list[int] | None:
     if not scenes or not all(isinstance(s, int) and not isinstance(s, bool) for s in scenes):
         return None
     return scenes  # type: ignore[return-value]
+
+
+def check_source(dataset: CocoDataset) -> None:
+    """Run ``synthscene validate``'s checks of what an export reads, on every image.
+
+    Each image file must lie inside the image folder, exist, decode completely and be
+    ``width x height``; each annotation's segmentation must decode, and its ``bbox`` and
+    ``area`` must agree with the mask (:func:`synthscene.tools.checks.check_mask`: inside the
+    image, tight, the right area, not empty). An export of labels that contradict their images
+    would be silently wrong, so the export is refused.
+
+    Raises
+    ------
+    synthscene.errors.DatasetError
+        Naming the first problem, with how many there are in how many images.
+    """
+    first: Problem | None = None
+    found = images_with = 0
+    for image in dataset.images:
+        where = dataset.where(image)
+        problems = check_image_file(dataset.image_path(image), image, where)
+        for ann in dataset.annotations_of(image):
+            problems.extend(check_mask(ann, image, dataset.where(ann)).problems)
+        if problems:
+            first = first or problems[0]
+            found += len(problems)
+            images_with += 1
+    if first is not None:
+        more = (f" (and {found - 1} more problems in {images_with} images)" if found > 1
+                else "")
+        raise DatasetError(str(dataset.annotations_path), first.where,
+                           f"{first.message}{more}; nothing exported (run synthscene validate)")
 
 
 def prepare_out_dir(out_dir: str | Path, dataset: CocoDataset, owned: Iterable[str], *,

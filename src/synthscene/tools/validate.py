@@ -7,16 +7,19 @@ format (cocodataset.org/#format-data) and synthscene's label conventions (``DESI
 ========== ================================================================================
 check      what
 ========== ================================================================================
-schema     required COCO keys and their types; optional synthscene fields when present
+schema     required COCO keys and their types; optional synthscene fields when present;
+           ``file_name`` (and extra file paths) relative, without ``..``
 ids        image, annotation and category ids are >= 1 and unique; every annotation's
            ``image_id`` and ``category_id`` exist
 category   category ids are >= 1 (COCO reserves 0 for "no object"), in ``categories`` and in
            every annotation
-files      every image file exists and can be read
+files      every image file lies inside the image folder, exists and decodes completely
 image_size every image file is ``width x height`` as its entry says
 rle        every segmentation decodes (pycocotools) to a mask of size ``[height, width]``
-bbox       ``bbox`` equals ``pycocotools.mask.toBbox`` of the mask (within 1e-6 px): tight
-area       ``area`` equals the mask's pixel count (``pycocotools.mask.area``)
+bbox       ``bbox`` lies inside the image and equals ``pycocotools.mask.toBbox`` of the mask
+           (within 1e-6 px) or, for polygons, their vertex extent (within 0.01 px)
+area       ``area`` equals the mask's pixel count (``pycocotools.mask.area``) or, for
+           polygons, their area (within 1 px² + 1 %)
 nonempty   no annotation has an empty mask or ``area`` 0
 overlap    the visible masks (``iscrowd`` 0) of an image do not overlap
 extras     optional synthscene fields are consistent: ``amodal_bbox`` contains ``bbox``,
@@ -25,50 +28,62 @@ extras     optional synthscene fields are consistent: ``amodal_bbox`` contains `
 ========== ================================================================================
 
 :func:`validate_dataset` returns a :class:`ValidationReport`; the CLI prints
-:meth:`ValidationReport.format` and exits with status 1 if a check failed.
+:meth:`ValidationReport.format` and exits with status 1 if a check failed. The report says which
+``bbox`` and ``area`` convention the annotations follow (:mod:`synthscene.tools.checks`): the
+mask's (synthscene's, COCO's for RLE) or the polygons' (COCO 2017's polygon annotations).
+The file is read entry by entry, so memory does not grow with the number of annotations.
 """
 
 from __future__ import annotations
 
 import logging
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 from pycocotools import mask as mask_utils
 
+from synthscene.tools import json_stream
+from synthscene.tools.checks import (
+    BBOX_TOLERANCE_PX,
+    check_image_file,
+    check_mask,
+    mask_areas,
+    overlaps,
+)
 from synthscene.tools.dataset import (
     Problem,
+    drop_null_optional,
     entry_name,
+    entry_problems,
     locate_dataset,
-    read_annotation_file,
-    schema_problems,
-    to_rle,
+    resolve_inside,
+    top_level_problems,
 )
 
 __all__ = [
-    "BBOX_TOLERANCE_PX", "CHECKS", "CheckResult", "ValidationReport", "mask_areas",
-    "validate_dataset",
+    "BBOX_TOLERANCE_PX", "CHECKS", "MAX_KEPT_PROBLEMS", "CheckResult", "ValidationReport",
+    "mask_areas", "validate_dataset",
 ]
 
 logger = logging.getLogger(__name__)
 
-BBOX_TOLERANCE_PX = 1e-6
-"""Largest difference, in pixels, between ``bbox`` and ``pycocotools.mask.toBbox`` of the mask."""
+MAX_KEPT_PROBLEMS = 1000
+"""Problems kept per check by :func:`validate_dataset`; the rest are only counted."""
 
 CHECKS: dict[str, str] = {
     "schema": "required COCO keys and types",
     "ids": "ids >= 1 and unique; annotations point to existing images and categories",
     "category": "category ids >= 1",
-    "files": "image files exist and can be read",
+    "files": "image files inside the image folder, exist and decode",
     "image_size": "image files are width x height as their entries say",
     "rle": "segmentations decode to a mask of size [height, width]",
-    "bbox": "bbox tight to the mask (pycocotools.mask.toBbox, within 1e-6 px)",
-    "area": "area = the mask's pixel count",
+    "bbox": "bbox inside the image, tight to the mask (or to the polygons' vertices)",
+    "area": "area = the mask's pixel count (or the polygons' area)",
     "nonempty": "no empty mask, no area 0",
     "overlap": "visible masks of an image do not overlap",
     "extras": "optional synthscene fields consistent (amodal_bbox, keypoints, extra files)",
@@ -90,12 +105,21 @@ class CheckResult:
         Every defect found, in file order.
     skipped : str or None
         Why the check could not run (e.g. the top level of the file is broken), else None.
+    count : int or None
+        How many problems were found; ``problems`` keeps only the first ones
+        (:data:`MAX_KEPT_PROBLEMS`). None: ``len(problems)``.
     """
 
     name: str
     checked: int
     problems: tuple[Problem, ...] = ()
     skipped: str | None = None
+    count: int | None = None
+
+    @property
+    def problem_count(self) -> int:
+        """Number of problems found (kept or not)."""
+        return len(self.problems) if self.count is None else max(self.count, len(self.problems))
 
     @property
     def ok(self) -> bool:
@@ -117,12 +141,16 @@ class ValidationReport:
         ``{"images": n, "annotations": n, "categories": n}`` as listed in the file.
     checks : tuple of CheckResult
         One per entry of :data:`CHECKS`, in that order.
+    conventions : dict
+        ``{"bbox": {"mask": n, "polygon": m}, "area": {...}}``: how many annotations follow
+        each convention (:mod:`synthscene.tools.checks`).
     """
 
     annotations_path: Path
     image_dir: Path
     counts: dict[str, int]
     checks: tuple[CheckResult, ...] = field(default_factory=tuple)
+    conventions: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -166,14 +194,24 @@ class ValidationReport:
                              f"{check.skipped}")
                 continue
             status = "ok  " if check.ok else "FAIL"
+            found = check.problem_count
             tail = (f"{check.checked} checked" if check.ok else
-                    f"{len(check.problems)} problem{'s' if len(check.problems) != 1 else ''} "
-                    f"in {check.checked} checked")
+                    f"{found} problem{'s' if found != 1 else ''} in {check.checked} checked")
             lines.append(f"  {status}  {check.name:<{width}}  {CHECKS[check.name]} ({tail})")
             for problem in check.problems[:max_problems]:
                 lines.append(f"          - {problem}")
-            if len(check.problems) > max_problems:
-                lines.append(f"          ... and {len(check.problems) - max_problems} more")
+            if found > min(max_problems, len(check.problems)):
+                lines.append(f"          ... and {found - min(max_problems, len(check.problems))}"
+                             " more")
+        names = {"bbox": {"mask": "the mask's tight box", "polygon": "the polygons' vertex "
+                          "extent (COCO 2017)"},
+                 "area": {"mask": "the mask's pixel count", "polygon": "the polygons' area "
+                          "(COCO 2017)"}}
+        for kind in ("bbox", "area"):
+            used = self.conventions.get(kind, {})
+            if used:
+                lines.append(f"  {kind} convention: " + ", ".join(
+                    f"{names[kind][k]} ({n} annotations)" for k, n in sorted(used.items())))
         failed = self.failed()
         lines.append("result: valid" if not failed else
                      f"result: INVALID ({len(failed)} of {len(self.checks)} checks failed or "
@@ -187,9 +225,10 @@ class ValidationReport:
             "image_dir": str(self.image_dir),
             "counts": dict(self.counts),
             "ok": self.ok,
+            "conventions": {k: dict(v) for k, v in self.conventions.items()},
             "checks": [
                 {"name": c.name, "description": CHECKS[c.name], "ok": c.ok, "checked": c.checked,
-                 "skipped": c.skipped,
+                 "skipped": c.skipped, "problem_count": c.problem_count,
                  "problems": [{"where": p.where, "message": p.message} for p in c.problems]}
                 for c in self.checks
             ],
@@ -197,24 +236,40 @@ class ValidationReport:
 
 
 class _Collector:
-    """Problems and examined-entry counts per check, while validating."""
+    """Problems and examined-entry counts per check, while validating; keeps the first
+    ``keep`` problems of each check and counts the rest."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
         self.problems: dict[str, list[Problem]] = defaultdict(list)
+        self.counts: dict[str, int] = defaultdict(int)
         self.checked: dict[str, int] = defaultdict(int)
         self.skipped: dict[str, str] = {}
+        self.conventions: dict[str, dict[str, int]] = {"bbox": defaultdict(int),
+                                                       "area": defaultdict(int)}
 
     def add(self, check: str, where: str, message: str) -> None:
-        self.problems[check].append(Problem(check, where, message))
+        self.extend([Problem(check, where, message)])
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        for problem in problems:
+            self.counts[problem.check] += 1
+            if len(self.problems[problem.check]) < self.keep:
+                self.problems[problem.check].append(problem)
 
     def result(self) -> tuple[CheckResult, ...]:
         return tuple(CheckResult(name, self.checked[name], tuple(self.problems[name]),
-                                 self.skipped.get(name)) for name in CHECKS)
+                                 self.skipped.get(name), self.counts[name]) for name in CHECKS)
 
 
-def validate_dataset(dataset: str | Path, *, image_dir: str | Path | None = None
-                     ) -> ValidationReport:
-    """Run every check of :data:`CHECKS` on a dataset.
+def validate_dataset(dataset: str | Path, *, image_dir: str | Path | None = None,
+                     progress: Callable[[str, int, int], None] | None = None,
+                     keep_problems: int = MAX_KEPT_PROBLEMS) -> ValidationReport:
+    """Run every check of :data:`CHECKS` on a dataset, reading its entries one at a time.
+
+    The annotation file is streamed (:mod:`synthscene.tools.json_stream`): memory holds the
+    images and categories, one annotation at a time, the masks of one image at a time, and
+    the first ``keep_problems`` problems of each check.
 
     Parameters
     ----------
@@ -223,6 +278,11 @@ def validate_dataset(dataset: str | Path, *, image_dir: str | Path | None = None
     image_dir : str or pathlib.Path, optional
         Folder that image ``file_name`` entries are relative to (default: ``images/`` next to
         the annotation file, see :func:`synthscene.tools.dataset.locate_dataset`).
+    progress : callable, optional
+        ``progress(stage, bytes_read, total_bytes)`` as each pass reads the file; ``stage`` is
+        ``"scan"``, ``"categories"``, ``"images"`` or ``"annotations"``.
+    keep_problems : int
+        Problems kept per check (the rest are counted in :attr:`CheckResult.count`).
 
     Returns
     -------
@@ -232,240 +292,239 @@ def validate_dataset(dataset: str | Path, *, image_dir: str | Path | None = None
 
     Raises
     ------
-    synthscene.errors.ConfigError
-        If the dataset cannot be found, or the annotation file cannot be read or parsed as JSON
-        (there is nothing to check then).
+    synthscene.errors.DatasetError
+        If the dataset cannot be found, or the annotation file cannot be read, is not valid
+        JSON, or nests too deep (there is nothing to check then).
     """
     annotations_path, images_path = locate_dataset(dataset, image_dir)
-    data = read_annotation_file(annotations_path)
-    out = _Collector()
-    problems, usable = schema_problems(data)
-    counts = {key: len(data[key]) if isinstance(data, dict) and isinstance(data.get(key), list)
-              else 0 for key in ("images", "annotations", "categories")}
-    out.problems["schema"].extend(problems)
-    out.checked["schema"] = sum(counts.values())
+
+    def stage(name: str) -> Callable[[int, int], None] | None:
+        return None if progress is None else (lambda done, total: progress(name, done, total))
+
+    layout = json_stream.scan_layout(annotations_path, stage("scan"))
+    out = _Collector(keep_problems)
+    problems, usable = top_level_problems(layout.top, layout.keys)
+    for key in layout.duplicates:
+        out.add("schema", key, "this top-level key appears more than once")
+    out.extend(problems)
+    counts = {"images": 0, "annotations": 0, "categories": 0}
     if not usable:
+        json_stream.check_syntax(annotations_path, stage("syntax"))
         for name in CHECKS:
             if name != "schema":
                 out.skipped[name] = "the file's top level is broken (see schema)"
         return ValidationReport(annotations_path, images_path, counts, out.result())
+    if layout.keys.get("stuff_categories") == "array":
+        stuff = json_stream.read_value(annotations_path, "stuff_categories")
+        for index, entry in enumerate(stuff):
+            out.extend(entry_problems("stuff_categories", index, entry))
 
-    bad = {f"{p.where.split('.')[0]}" for p in problems}
-    images = _valid_entries(data["images"], "images", bad)
-    annotations = _valid_entries(data["annotations"], "annotations", bad)
-    categories = _valid_entries(data["categories"], "categories", bad)
-
-    known_images = _check_ids(data, out)
-    _check_category_ids(data, out)
-    _check_files(images, images_path, out)
-    _check_masks(images, annotations, known_images, out)
-    _check_extras(images, annotations, categories, annotations_path.parent, out)
-    report = ValidationReport(annotations_path, images_path, counts, out.result())
+    state = _State(out)
+    for kind in ("categories", "images", "annotations"):
+        logger.info("%s: reading the %s (%d MiB file)", annotations_path, kind,
+                    layout.size >> 20)
+        visit = {"categories": state.category, "images": state.image,
+                 "annotations": state.annotation}[kind]
+        for index, entry in enumerate(json_stream.iter_items(annotations_path, f"{kind}.item",
+                                                             stage(kind))):
+            counts[kind] += 1
+            drop_null_optional(kind, entry)
+            bad = entry_problems(kind, index, entry)
+            out.extend(bad)
+            out.checked["schema"] += 1
+            visit(index, entry, not bad, images_path, annotations_path.parent)
+        state.finish(kind)
+    report = ValidationReport(annotations_path, images_path, counts, out.result(),
+                              {key: dict(value) for key, value in out.conventions.items()})
     logger.info("validated %s: %s", annotations_path, "valid" if report.ok else
                 f"failed {report.failed()}")
     return report
 
 
-def _valid_entries(entries: list, kind: str, bad: set[str]) -> list[tuple[str, dict]]:
-    """``(name, entry)`` of the entries of ``kind`` that passed the schema check."""
-    named = ((entry_name(kind, index, entry), entry) for index, entry in enumerate(entries))
-    return [(name, entry) for name, entry in named if name not in bad]
+class _State:
+    """What validation keeps between entries: ids, the valid images, the current image's
+    masks. Its methods take ``(index, entry, schema_ok, image_dir, root)``."""
 
+    def __init__(self, out: _Collector) -> None:
+        self.out = out
+        self.category_ids: dict[int, int] = {}
+        self.keypoint_names: dict[int, list | None] = {}
+        self.image_ids: dict[int, int] = {}
+        self.images: dict[int, tuple[str, dict]] = {}  # schema-valid images (first of an id)
+        self.annotation_ids = array("q")
+        self.annotation_wheres: list[int] = []
+        self.group: tuple[int | None, list[tuple[str, dict]]] = (None, [])
+        self.unions: dict[int, dict] = {}
 
-def _ids(entries: Iterable[Any]) -> Iterable[tuple[int, int]]:
-    for index, entry in enumerate(entries):
-        if isinstance(entry, dict) and isinstance(entry.get("id"), int) \
-                and not isinstance(entry.get("id"), bool):
-            yield index, entry["id"]
-
-
-def _check_ids(data: dict, out: _Collector) -> dict[int, dict]:
-    """Ids >= 1 and unique, references resolve; return the images by id (first of a duplicate)."""
-    by_kind: dict[str, dict[int, dict]] = {}
-    for kind in ("images", "annotations", "categories"):
-        seen: dict[int, int] = {}
-        for index, value in _ids(data[kind]):
-            out.checked["ids"] += 1
-            where = entry_name(kind, index, data[kind][index])
-            if value < 1 and kind != "categories":  # categories: reported by "category"
-                out.add("ids", where, f"id {value} must be >= 1")
-            if value in seen:
-                out.add("ids", where, f"duplicate {kind[:-1]} id {value} (also {kind}"
-                        f"[{seen[value]}])")
-            else:
-                seen[value] = index
-        by_kind[kind] = {value: data[kind][index] for value, index in seen.items()}
-    for index, ann in enumerate(data["annotations"]):
-        if not isinstance(ann, dict):
-            continue
-        where = entry_name("annotations", index, ann)
-        for key, kind in (("image_id", "images"), ("category_id", "categories")):
-            value = ann.get(key)
-            if isinstance(value, int) and value not in by_kind[kind]:
-                out.add("ids", f"{where}.{key}", f"no {key[:-3]} has id {value}")
-    return by_kind["images"]
-
-
-def _check_category_ids(data: dict, out: _Collector) -> None:
-    for index, value in _ids(data["categories"]):
-        out.checked["category"] += 1
+    # ---------------------------------------------------------------- per entry
+    def category(self, index: int, cat: Any, ok: bool, image_dir: Path, root: Path) -> None:
+        value = _int_id(cat)
+        if value is None:
+            return
+        where = entry_name("categories", index, cat)
+        self._unique("categories", self.category_ids, value, index, where)
+        self.out.checked["category"] += 1
         if value < 1:
-            out.add("category", entry_name("categories", index, data["categories"][index]),
-                    f"category id {value} must be >= 1 (COCO reserves 0 for no object)")
-    for index, ann in enumerate(data["annotations"]):
-        value = ann.get("category_id") if isinstance(ann, dict) else None
-        if isinstance(value, int) and not isinstance(value, bool):
-            out.checked["category"] += 1
-            if value < 1:
-                out.add("category", f"{entry_name('annotations', index, ann)}.category_id",
-                        f"category id {value} must be >= 1 (COCO reserves 0 for no object)")
+            self.out.add("category", where, f"category id {value} must be >= 1 (COCO reserves "
+                         "0 for no object)")
+        if ok:
+            self.keypoint_names.setdefault(value, cat.get("keypoints"))
 
-
-def _check_files(images: list[tuple[str, dict]], image_dir: Path, out: _Collector) -> None:
-    """Check that image files exist, can be read, and have the entry's size.
-
-    PIL's ``Image.open`` reads only the file header, so this does not decode the pixels.
-    """
-    for where, image in images:
-        out.checked["files"] += 1
-        path = image_dir / image["file_name"]
-        if not path.is_file():
-            out.add("files", f"{where}.file_name", f"{path} is missing")
-            continue
-        try:
-            with Image.open(path) as handle:
-                width, height = handle.size
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            out.add("files", f"{where}.file_name", f"{path} cannot be read as an image ({exc})")
-            continue
-        out.checked["image_size"] += 1
-        expected = (image["width"], image["height"])
-        if (width, height) != expected:
-            swapped = " (width and height swapped)" if (height, width) == expected else ""
-            out.add("image_size", where, f"{path.name} is {width}x{height} (width x height) but "
-                    f"the entry says {expected[0]}x{expected[1]}{swapped}")
-
-
-def _check_masks(images: list[tuple[str, dict]], annotations: list[tuple[str, dict]],
-                 known_images: dict[int, dict], out: _Collector) -> None:
-    """rle, bbox, area, nonempty and overlap checks, on RLE (no mask is decoded to pixels).
-
-    Masks are checked against the size their image entry gives, whether or not the image file
-    is there (a missing file is reported by the files check).
-    """
-    valid_image_ids = {image["id"] for _, image in images}
-    by_image: dict[int, list[tuple[str, dict, dict]]] = defaultdict(list)
-    for where, ann in annotations:
-        image = known_images.get(ann["image_id"])
-        if image is None or image["id"] not in valid_image_ids:
-            continue  # reported by ids or schema
-        out.checked["rle"] += 1
-        try:
-            rle = to_rle(ann["segmentation"], image["height"], image["width"])
-        except ValueError as exc:
-            out.add("rle", f"{where}.segmentation", str(exc))
-            continue
-        by_image[image["id"]].append((where, ann, rle))
-
-    for image_id in sorted(by_image):
-        entries = by_image[image_id]
-        rles = [rle for _, _, rle in entries]
-        boxes = mask_utils.toBbox(rles).reshape(-1, 4)
-        areas = mask_areas(rles)
-        for (where, ann, _), box, pixels in zip(entries, boxes, areas):
-            out.checked["bbox"] += 1
-            out.checked["area"] += 1
-            out.checked["nonempty"] += 1
-            if pixels == 0 or ann["area"] == 0:
-                out.add("nonempty", where, "the mask is empty" if pixels == 0 else "area is 0")
-            bbox = np.asarray(ann["bbox"], dtype=np.float64)
-            if pixels > 0 and np.abs(bbox - box).max() > BBOX_TOLERANCE_PX:
-                out.add("bbox", f"{where}.bbox", f"{_fmt(bbox)} but the mask's tight box is "
-                        f"{_fmt(box)}")
-            if abs(float(ann["area"]) - float(pixels)) > 1e-6:
-                hint = " (= width x height of the box?)" if abs(
-                    float(ann["area"]) - float(box[2] * box[3])) < 1e-6 and pixels > 0 else ""
-                out.add("area", f"{where}.area", f"{ann['area']} but the mask has {int(pixels)} "
-                        f"pixels{hint}")
-        _check_overlap(entries, out)
-
-
-def mask_areas(rles: list[dict]) -> np.ndarray:
-    """Pixel counts of RLE masks, ``(n,) int64``: ``pycocotools.mask.area`` in chunks of 255.
-
-    pycocotools 2.0.x fails (``OverflowError ... uint8``) when ``area`` is given more than 255
-    masks at once, so an image with more than 255 instances is counted in chunks.
-    """
-    chunks = [np.asarray(mask_utils.area(rles[k:k + 255]), dtype=np.int64).reshape(-1)
-              for k in range(0, len(rles), 255)]
-    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
-
-
-def _check_overlap(entries: list[tuple[str, dict, dict]], out: _Collector) -> None:
-    """Visible masks of one image must not overlap: their union's area is the sum of areas."""
-    visible = [(where, rle) for where, ann, rle in entries if ann["iscrowd"] == 0]
-    out.checked["overlap"] += len(visible)
-    if len(visible) < 2:
-        return
-    rles = [rle for _, rle in visible]
-    union = int(mask_utils.area(mask_utils.merge(rles, intersect=False)))
-    total = int(mask_areas(rles).sum())
-    if union == total:
-        return
-    # Some masks overlap: find which pairs, among those whose boxes meet.
-    boxes = mask_utils.toBbox(rles).reshape(-1, 4)
-    for i in range(len(visible)):
-        for j in range(i + 1, len(visible)):
-            if not _boxes_meet(boxes[i], boxes[j]):
-                continue
-            shared = int(mask_utils.area(mask_utils.merge([rles[i], rles[j]], intersect=True)))
-            if shared:
-                out.add("overlap", visible[j][0], f"its mask shares {shared} pixels with "
-                        f"{visible[i][0]}")
-
-
-def _boxes_meet(a: np.ndarray, b: np.ndarray) -> bool:
-    return bool(a[0] < b[0] + b[2] and b[0] < a[0] + a[2]
-                and a[1] < b[1] + b[3] and b[1] < a[1] + a[3])
-
-
-def _check_extras(images: list[tuple[str, dict]], annotations: list[tuple[str, dict]],
-                  categories: list[tuple[str, dict]], root: Path, out: _Collector) -> None:
-    """Consistency of the optional synthscene fields, where present."""
-    for where, image in images:
+    def image(self, index: int, image: Any, ok: bool, image_dir: Path, root: Path) -> None:
+        value = _int_id(image)
+        if value is None:
+            return
+        where = entry_name("images", index, image)
+        if value < 1:
+            self.out.add("ids", where, f"id {value} must be >= 1")
+        first = self._unique("images", self.image_ids, value, index, where)
+        if not ok:
+            return
+        if first:
+            self.images[value] = (where, image)
+        self.out.checked["files"] += 1
+        path = resolve_inside(image_dir, image["file_name"])
+        if path is None:
+            self.out.add("files", f"{where}.file_name", f"{image['file_name']!r} leads outside "
+                         f"{image_dir} (through a symbolic link)")
+        else:
+            found = check_image_file(path, image, where)
+            if not any(p.check == "files" for p in found):
+                self.out.checked["image_size"] += 1
+            self.out.extend(found)
         for key in ("depth_file", "instance_mask_file", "semantic_file"):
             if key in image:
-                out.checked["extras"] += 1
-                if not (root / image[key]).is_file():
-                    out.add("extras", f"{where}.{key}", f"{root / image[key]} is missing")
-    keypoint_names = {cat["id"]: cat.get("keypoints") for _, cat in categories}
-    for where, ann in annotations:
-        if "amodal_bbox" in ann:
-            out.checked["extras"] += 1
-            ax, ay, aw, ah = ann["amodal_bbox"]
-            x, y, w, h = ann["bbox"]
-            tol = BBOX_TOLERANCE_PX
-            if not (ax <= x + tol and ay <= y + tol and x + w <= ax + aw + tol
-                    and y + h <= ay + ah + tol):
-                out.add("extras", f"{where}.amodal_bbox", f"{_fmt(ann['amodal_bbox'])} does not "
-                        f"contain bbox {_fmt(ann['bbox'])}")
-        if "amodal_area" in ann:
-            out.checked["extras"] += 1
-            if ann["amodal_area"] < ann["area"]:
-                out.add("extras", f"{where}.amodal_area", f"{ann['amodal_area']} is smaller than "
-                        f"the visible area {ann['area']}")
-        if "keypoints" in ann:
-            out.checked["extras"] += 1
-            flags = ann["keypoints"][2::3]
-            names = keypoint_names.get(ann["category_id"])
-            if any(v not in (0, 1, 2) for v in flags):
-                out.add("extras", f"{where}.keypoints", "visibility flags must be 0, 1 or 2")
-            if names is not None and len(flags) != len(names):
-                out.add("extras", f"{where}.keypoints", f"{len(flags)} points, but the category "
-                        f"lists {len(names)} keypoint names")
-            if "num_keypoints" in ann and ann["num_keypoints"] != sum(1 for v in flags if v > 0):
-                out.add("extras", f"{where}.num_keypoints", f"{ann['num_keypoints']}, but "
-                        f"{sum(1 for v in flags if v > 0)} keypoints have v > 0")
+                self.out.checked["extras"] += 1
+                extra = resolve_inside(root, image[key])
+                if extra is None or not extra.is_file():
+                    self.out.add("extras", f"{where}.{key}", f"{root / image[key]} is missing"
+                                 if extra is not None else f"{image[key]!r} leads outside {root}")
+
+    def annotation(self, index: int, ann: Any, ok: bool, image_dir: Path, root: Path) -> None:
+        value = _int_id(ann)
+        where = entry_name("annotations", index, ann)
+        if value is not None:
+            self.out.checked["ids"] += 1
+            if value < 1:
+                self.out.add("ids", where, f"id {value} must be >= 1")
+            self.annotation_ids.append(value)
+            self.annotation_wheres.append(index)
+        if not isinstance(ann, dict):
+            return
+        for key, known in (("image_id", self.image_ids), ("category_id", self.category_ids)):
+            ref = ann.get(key)
+            if _is_int(ref) and ref not in known:
+                self.out.add("ids", f"{where}.{key}", f"no {key[:-3]} has id {ref}")
+        category_id = ann.get("category_id")
+        if _is_int(category_id):
+            self.out.checked["category"] += 1
+            if category_id < 1:
+                self.out.add("category", f"{where}.category_id", f"category id {category_id} "
+                             "must be >= 1 (COCO reserves 0 for no object)")
+        if not ok or ann["image_id"] not in self.images:
+            return  # reported by schema or ids
+        image = self.images[ann["image_id"]][1]
+        for name in ("rle", "bbox", "area", "nonempty"):
+            self.out.checked[name] += 1
+        found = check_mask(ann, image, where)
+        self.out.extend(found.problems)
+        for kind, convention in (("bbox", found.bbox_convention),
+                                 ("area", found.area_convention)):
+            if convention is not None:
+                self.out.conventions[kind][convention] += 1
+        if found.rle is not None and ann["iscrowd"] == 0:
+            self.out.checked["overlap"] += 1
+            if self.group[0] != ann["image_id"]:
+                self._flush()
+                self.group = (ann["image_id"], [])
+            self.group[1].append((where, found.rle))
+        _check_extras(where, ann, self.keypoint_names, self.out)
+
+    # ---------------------------------------------------------------- helpers
+    def _unique(self, kind: str, seen: dict[int, int], value: int, index: int,
+                where: str) -> bool:
+        self.out.checked["ids"] += 1
+        if value in seen:
+            self.out.add("ids", where, f"duplicate {kind[:-1]} id {value} (also {kind}"
+                         f"[{seen[value]}])")
+            return False
+        seen[value] = index
+        return True
+
+    def _flush(self) -> None:
+        """Check the overlap of the current image's visible masks, and against masks of the
+        same image listed earlier in the file (kept as their union)."""
+        image_id, group = self.group
+        if image_id is None or not group:
+            return
+        self.out.extend(overlaps(group))
+        union = mask_utils.merge([rle for _, rle in group], intersect=False)
+        earlier = self.unions.get(image_id)
+        if earlier is not None:
+            shared = int(mask_utils.area(mask_utils.merge([earlier, union], intersect=True)))
+            if shared:
+                self.out.add("overlap", group[0][0], f"the masks from here on share {shared} "
+                             f"pixels with masks of image {image_id} listed earlier")
+            union = mask_utils.merge([earlier, union], intersect=False)
+        self.unions[image_id] = union
+        self.group = (None, [])
+
+    def finish(self, kind: str) -> None:
+        if kind != "annotations":
+            return
+        self._flush()
+        ids = np.frombuffer(self.annotation_ids, dtype=np.int64) if self.annotation_ids \
+            else np.zeros(0, np.int64)
+        order = np.argsort(ids, kind="stable")
+        repeated = np.flatnonzero(ids[order][1:] == ids[order][:-1]) + 1
+        first_of: dict[int, int] = {}
+        for k in order[np.unique(np.concatenate([repeated - 1, repeated]))]:
+            value = int(ids[k])
+            index = self.annotation_wheres[k]
+            if value in first_of:
+                self.out.add("ids", f"annotations[{index}] (id {value})", f"duplicate "
+                             f"annotation id {value} (also annotations[{first_of[value]}])")
+            else:
+                first_of[value] = index
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_id(entry: Any) -> int | None:
+    return entry["id"] if isinstance(entry, dict) and _is_int(entry.get("id")) else None
+
+
+def _check_extras(where: str, ann: dict, keypoint_names: dict[int, list | None],
+                  out: _Collector) -> None:
+    """Consistency of the optional synthscene fields of one annotation, where present."""
+    if "amodal_bbox" in ann:
+        out.checked["extras"] += 1
+        ax, ay, aw, ah = ann["amodal_bbox"]
+        x, y, w, h = ann["bbox"]
+        tol = BBOX_TOLERANCE_PX
+        if not (ax <= x + tol and ay <= y + tol and x + w <= ax + aw + tol
+                and y + h <= ay + ah + tol):
+            out.add("extras", f"{where}.amodal_bbox", f"{_fmt(ann['amodal_bbox'])} does not "
+                    f"contain bbox {_fmt(ann['bbox'])}")
+    if "amodal_area" in ann:
+        out.checked["extras"] += 1
+        if ann["amodal_area"] < ann["area"]:
+            out.add("extras", f"{where}.amodal_area", f"{ann['amodal_area']} is smaller than "
+                    f"the visible area {ann['area']}")
+    if "keypoints" in ann:
+        out.checked["extras"] += 1
+        flags = ann["keypoints"][2::3]
+        names = keypoint_names.get(ann["category_id"])
+        if any(v not in (0, 1, 2) for v in flags):
+            out.add("extras", f"{where}.keypoints", "visibility flags must be 0, 1 or 2")
+        if names is not None and len(flags) != len(names):
+            out.add("extras", f"{where}.keypoints", f"{len(flags)} points, but the category "
+                    f"lists {len(names)} keypoint names")
+        if "num_keypoints" in ann and ann["num_keypoints"] != sum(1 for v in flags if v > 0):
+            out.add("extras", f"{where}.num_keypoints", f"{ann['num_keypoints']}, but "
+                    f"{sum(1 for v in flags if v > 0)} keypoints have v > 0")
 
 
 def _fmt(values: Any) -> str:

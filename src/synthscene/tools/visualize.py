@@ -11,7 +11,8 @@ always gives the same files.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -61,19 +62,21 @@ def draw_annotations(dataset: CocoDataset, image: dict) -> np.ndarray:
     ------
     synthscene.errors.AssetError
         If the image file is missing or has the wrong size.
-    synthscene.errors.ConfigError
+    synthscene.errors.DatasetError
         If a segmentation cannot be decoded.
     """
     rgb = dataset.read_rgb(image)
-    items = []
-    for ann in dataset.annotations_of(image):
-        category = dataset.category_by_id.get(ann["category_id"], {})
-        items.append(OverlayItem(
-            mask=dataset.mask(ann, image), bbox=tuple(float(v) for v in ann["bbox"]),
-            name=str(category.get("name", ann["category_id"])),
-            keypoints=ann.get("keypoints"), skeleton=category.get("skeleton", []),
-        ))
-    return draw_overlay(rgb, items)
+
+    def items() -> Iterator[OverlayItem]:  # one decoded mask at a time
+        for ann in dataset.annotations_of(image):
+            category = dataset.category_by_id.get(ann["category_id"], {})
+            yield OverlayItem(
+                mask=dataset.mask(ann, image), bbox=tuple(float(v) for v in ann["bbox"]),
+                name=str(category.get("name", ann["category_id"])),
+                keypoints=ann.get("keypoints"), skeleton=category.get("skeleton", []),
+            )
+
+    return draw_overlay(rgb, items())
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +85,8 @@ class OverlayItem:
 
     Attributes
     ----------
-    mask : (H, W) bool
+    mask : (H, W) bool or None
+        None once drawn.
     bbox : (4,) tuple of float
         COCO ``[x, y, width, height]`` in pixels.
     name : str
@@ -93,20 +97,22 @@ class OverlayItem:
         1-based keypoint pairs to join.
     """
 
-    mask: np.ndarray
+    mask: np.ndarray | None
     bbox: tuple[float, float, float, float]
     name: str
     keypoints: list[float] | None = None
     skeleton: list = field(default_factory=list)
 
 
-def draw_overlay(rgb: np.ndarray, items: list[OverlayItem]) -> np.ndarray:
+def draw_overlay(rgb: np.ndarray, items: Iterable[OverlayItem]) -> np.ndarray:
     """Draw semi-transparent masks, their outlines, boxes, class names and keypoints.
 
     Parameters
     ----------
     rgb : (H, W, 3) uint8
-    items : list of OverlayItem
+    items : iterable of OverlayItem
+        Read once; each mask is dropped once filled and outlined, so a generator keeps one
+        mask in memory at a time.
 
     Returns
     -------
@@ -114,16 +120,18 @@ def draw_overlay(rgb: np.ndarray, items: list[OverlayItem]) -> np.ndarray:
         A new RGB image.
     """
     fill = rgb.copy()
-    colours = [_colour(k) for k in range(len(items))]
-    for item, colour in zip(items, colours):
+    outlined = []
+    for k, item in enumerate(items):
+        colour = _colour(k)
         fill[item.mask] = colour
+        contours, _ = cv2.findContours(item.mask.astype(np.uint8), cv2.RETR_CCOMP,
+                                       cv2.CHAIN_APPROX_SIMPLE)
+        outlined.append((replace(item, mask=None), colour, contours))  # drop the mask
     canvas = cv2.addWeighted(rgb, 1.0 - MASK_ALPHA, fill, MASK_ALPHA, 0.0)
     height, width = rgb.shape[:2]
     scale = max(0.35, min(width, height) / 900.0)
     thickness = 1 if scale < 0.7 else 2
-    for item, colour in zip(items, colours):
-        contours, _ = cv2.findContours(item.mask.astype(np.uint8), cv2.RETR_CCOMP,
-                                       cv2.CHAIN_APPROX_SIMPLE)
+    for item, colour, contours in outlined:
         cv2.drawContours(canvas, contours, -1, colour, 1, cv2.LINE_8)
         x, y, w, h = item.bbox
         top_left = (int(round(x)), int(round(y)))
@@ -170,6 +178,9 @@ def visualize_dataset(dataset_dir: str | Path, out_dir: str | Path, *, limit: in
                       image_dir: str | Path | None = None) -> list[Path]:
     """Write overlays of the first ``limit`` images (by id) of a dataset.
 
+    The annotation file is streamed: only those images and their annotations are kept in
+    memory (:func:`~synthscene.tools.dataset.load_dataset` with ``limit``).
+
     Parameters
     ----------
     dataset_dir : str or pathlib.Path
@@ -190,14 +201,15 @@ def visualize_dataset(dataset_dir: str | Path, out_dir: str | Path, *, limit: in
     ------
     ValueError
         If ``limit`` is negative.
-    synthscene.errors.ConfigError, synthscene.errors.AssetError
-        If the dataset is malformed or an image is missing.
+    synthscene.errors.DatasetError, synthscene.errors.AssetError
+        If the dataset is malformed, a ``file_name`` leads outside the image folder, or an
+        image is missing.
     synthscene.errors.OutputError
         If ``out_dir`` cannot be written.
     """
     if limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
-    dataset = load_dataset(dataset_dir, image_dir=image_dir)
+    dataset = load_dataset(dataset_dir, image_dir=image_dir, limit=limit)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
