@@ -197,6 +197,8 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
                 "instance_id": int(label.instance_id),
                 **{name: _json_ready(getattr(label, name)) for name in ANNOTATION_EXTRAS
                    if getattr(label, name) is not None},
+                **({} if sample.state.sequence is None else
+                   {"track_id": track_id(sample.state.sequence[0], label.instance_id)}),
             }
         )
 
@@ -216,7 +218,19 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
     }
     if state.view is not None:
         entry["scene_id"], entry["view_id"] = (int(v) for v in state.view)
+    if state.sequence is not None:
+        entry["sequence_id"], entry["frame_index"] = (int(v) for v in state.sequence)
     return {"image": entry, "annotations": annotations}
+
+
+TRACK_STRIDE = 100_000
+"""Track ids of sequence ``s`` are ``s * TRACK_STRIDE + instance_id`` (instance ids stay below
+it): stable over a sequence and unique in the dataset."""
+
+
+def track_id(sequence_id: int, instance_id: int) -> int:
+    """The dataset-wide track id of an object of a sequence (see :data:`TRACK_STRIDE`)."""
+    return int(sequence_id) * TRACK_STRIDE + int(instance_id)
 
 
 def category_ids(categories: Sequence[str]) -> dict[str, int]:

@@ -41,7 +41,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from synthscene.state import InstanceLabel, RenderOutput
+from synthscene.state import FrameMotion, InstanceLabel, RenderOutput
 
 __all__ = [
     "DEPTH_SCALE_MM", "MAP_FOLDERS", "STUFF_NAMES", "decode_depth_png", "decode_normals_png",
@@ -62,6 +62,9 @@ MAP_FOLDERS = {
     "normals": "normals",
     "semantic_mask": "semantic",
     "instance_mask": "instance_masks",
+    "flow": "flow",
+    "flow_backward": "flow_backward",
+    "flow_valid": "flow_valid",
 }
 """Folder (relative to the dataset folder) of each per-image output's files."""
 
@@ -368,7 +371,8 @@ def npy_bytes(array: np.ndarray) -> bytes:
 
 def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[InstanceLabel],
                       outputs: Any, *, category_ids: Mapping[str, int],
-                      compression: int = 1) -> tuple[dict[str, bytes], dict[str, Any]]:
+                      compression: int = 1, motion: FrameMotion | None = None
+                      ) -> tuple[dict[str, bytes], dict[str, Any]]:
     """Encode a frame's per-image outputs and the image-entry fields that point at them.
 
     Parameters
@@ -386,6 +390,12 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
         COCO id of each thing category (stuff ids follow them, see :func:`stuff_categories`).
     compression : int
         PNG zlib level 0-9.
+    motion : FrameMotion, optional
+        A sequence frame's optical flow (``outputs.flow``): written as ``flow/000001.npy``
+        (forward, (H, W, 2) float32 pixels, 0 where not valid), ``flow_backward/000001.npy``
+        and ``flow_valid/000001.png`` (8-bit: 1 where the forward flow is valid, + 2 where the
+        backward flow is), with the fields ``flow_file``, ``flow_backward_file`` and
+        ``flow_valid_file``.
 
     Returns
     -------
@@ -431,4 +441,11 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
     if outputs.instance_mask:
         add("instance_mask", "instance_mask_file", ".png",
             png_bytes(instance_mask(render.instance_ids, labels), compression))
+    if motion is not None:
+        add("flow", "flow_file", ".npy", npy_bytes(motion.forward.astype(np.float32)))
+        add("flow_backward", "flow_backward_file", ".npy",
+            npy_bytes(motion.backward.astype(np.float32)))
+        valid = motion.forward_valid.astype(np.uint8) | (motion.backward_valid.astype(np.uint8)
+                                                         << 1)
+        add("flow_valid", "flow_valid_file", ".png", png_bytes(valid, compression))
     return files, fields
