@@ -30,7 +30,7 @@ from synthscene.randomize.scene import finish_scene, sample_scene, sample_view
 from synthscene.randomize.trajectory import sample_trajectory
 from synthscene.render import Renderer, RenderSettings
 from synthscene.seeding import frame_rng, scene_rng
-from synthscene.state import FrameMotion, Sample, SceneState
+from synthscene.state import FrameMotion, Sample, SceneState, SequenceFrame
 
 __all__ = ["STAGES", "FrameMaker", "build_library", "physics_settings",
            "render_settings"]
@@ -318,7 +318,8 @@ class FrameMaker:
                              rng=scene_rng(self.seed, scene, child=1))
         floating = first.objects[len(simulated[0].objects):]
         states = [dataclasses.replace(s, camera=c, objects=s.objects + floating,
-                                      pending_floating=0, sequence=(scene, t))
+                                      pending_floating=0,
+                                      sequence=SequenceFrame(scene, t, float(sequence.fps)))
                   for t, (s, c) in enumerate(zip(simulated, cameras))]
         wanted = [index % length for index in indices]
         flow = spec.outputs.flow

@@ -220,6 +220,27 @@ class BackgroundImage:
     offset: tuple[float, float] = (0.5, 0.5)
 
 
+@dataclass(frozen=True)
+class SequenceFrame:
+    """A frame's place in a run of sequences (``sequence.length`` T frames at ``fps``): frame
+    ``i`` of the run is frame ``i % T`` of sequence ``i // T``.
+
+    Attributes
+    ----------
+    sequence_id : int
+        >= 0.
+    frame_index : int
+        0 .. T - 1, the frame's position in its sequence; its time is ``frame_index / fps``
+        seconds after the sequence's start.
+    fps : float
+        Frames per second.
+    """
+
+    sequence_id: int
+    frame_index: int
+    fps: float
+
+
 @dataclass(frozen=True, eq=False)
 class SceneState:
     """Everything that defines one frame, as plain data.
@@ -253,9 +274,8 @@ class SceneState:
         ``(scene_id, view_id)`` when the run renders several views of each settled scene
         (``camera.views_per_scene`` > 1): frame ``i`` is view ``i % K`` of scene ``i // K``.
         None otherwise.
-    sequence : (2,) tuple of int or None
-        ``(sequence_id, frame_index)`` in a run of sequences (``sequence.length`` T): frame
-        ``i`` of the run is frame ``i % T`` of sequence ``i // T``. None otherwise.
+    sequence : SequenceFrame or None
+        Where the frame stands in a run of sequences; None otherwise.
     """
 
     objects: tuple[SceneObject, ...]
@@ -270,7 +290,7 @@ class SceneState:
     background_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
     background_image: BackgroundImage | None = None
     view: tuple[int, int] | None = None
-    sequence: tuple[int, int] | None = None
+    sequence: SequenceFrame | None = None
     pending_floating: int = 0
 
 
