@@ -19,6 +19,7 @@ from scipy.spatial.transform import Rotation
 import synthscene
 from conftest import pose, top_down_camera
 from synthscene.config import scenario_from_dict
+from synthscene.seeding import frame_rng
 from synthscene.state import Light, Material, SceneObject, SceneState
 
 pytestmark = pytest.mark.gl
@@ -276,3 +277,59 @@ def test_youtube_vis_export_holds_every_mask_of_every_track(sequence_dataset, tm
                                               coco.annToMask(same[0]))
                 seen += 1
     assert seen == len(coco.anns)
+
+
+def test_point_tracks_follow_a_translating_cube(cube_library):
+    from synthscene.motion import point_tracks
+    from synthscene.render import Renderer
+
+    edge, centre, step = 0.2, np.array([0.0, 0.0, 0.1]), np.array([0.05, 0.03, 0.0])
+    # The cube moves right and up across three frames, then leaves the image.
+    states = [cube_state(pose(centre + k * step), edge) for k in range(3)]
+    states.append(cube_state(pose(centre + np.array([3.0, 0.0, 0.0])), edge))
+    with Renderer(cube_library, WIDTH, HEIGHT) as renderer:
+        outs = [renderer.render(s) for s in states]
+    frames = [(s.camera, {1: s.objects[0].world_from_object}, o.depth, o.instance_ids)
+              for s, o in zip(states, outs)]
+    target, occluded, ids = point_tracks(
+        outs[0].depth, outs[0].instance_ids, states[0].camera, frames[0][1], {1}, 50, frames,
+        rng=frame_rng(0, 0))
+    assert target.shape == (50, 4, 2) and occluded.shape == (50, 4) and set(ids) == {1}
+    assert not occluded[:, 0].any()  # drawn on visible pixels
+    assert occluded[:, 3].all()  # out of view
+    on_top = np.isclose(outs[0].depth[np.round(target[:, 0, 1]).astype(int),
+                                      np.round(target[:, 0, 0]).astype(int)],
+                        CAMERA_Z - (centre[2] + edge / 2), atol=1e-4)
+    assert on_top.sum() > 10
+    distance = CAMERA_Z - (centre[2] + edge / 2)
+    per_frame = np.array([F * step[0] / distance, -F * step[1] / distance])
+    for k in (1, 2):
+        np.testing.assert_allclose(target[on_top, k] - target[on_top, 0],
+                                   np.broadcast_to(k * per_frame, target[on_top, k].shape),
+                                   atol=1e-3)
+        assert not occluded[on_top, k].any()
+
+
+def test_point_tracks_and_motion_blur_in_a_dataset(sequence_dataset, tmp_path):
+    data = json.loads(json.dumps(SEQUENCE))
+    data["outputs"] = {"flow": True, "point_tracks": 64}
+    data["render"] = {"motion_blur": {"shutter_s": 0.04, "samples": 3}}
+    synthscene.generate(scenario_from_dict(data), tmp_path, frames=FRAMES, seed=4)
+    sharp = json.loads((sequence_dataset / "annotations.json").read_text())
+    blurred = json.loads((tmp_path / "annotations.json").read_text())
+    # Blur changes pixels only: the labels are the central instant's.
+    assert blurred["annotations"] == sharp["annotations"]
+    differ = [np.abs(cv2.imread(str(tmp_path / "images" / im["file_name"])).astype(int)
+                     - cv2.imread(str(sequence_dataset / "images" / im["file_name"]))).mean()
+              for im in sharp["images"]]
+    assert max(differ) > 0.2
+    coco = COCO(str(tmp_path / "annotations.json"))
+    for image in coco.imgs.values():
+        tracks = np.load(tmp_path / image["point_tracks_file"])
+        assert tracks["target_points"].shape == (64, 5, 2)
+        assert tracks["occluded"].shape == (64, 5) and not tracks["occluded"][:, 0].any()
+        assert set(tracks["track_ids"].tolist()) <= {
+            a["track_id"] for a in coco.anns.values()
+            if coco.imgs[a["image_id"]]["sequence_id"] == image["sequence_id"]}
+        if image["frame_index"] == 0:  # the query frame: each point on its own object
+            np.testing.assert_array_equal(tracks["query_points"][:, 0], 0)

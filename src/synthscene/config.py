@@ -397,6 +397,15 @@ class PhysicsSpec(_Spec):
     restitution: float | None = Field(None, ge=0, le=1)
 
 
+class MotionBlurSpec(_Spec):
+    """Motion blur from the simulation: a frame's RGB is the mean of ``samples`` renders at
+    times spread evenly over ``shutter_s`` seconds centred on the frame's time (clamped at the
+    sequence's start); its labels, depth and flow are those of the central instant."""
+
+    shutter_s: float = Field(gt=0, le=1.0)
+    samples: int = Field(5, ge=2, le=64)
+
+
 class RenderSpec(_Spec):
     """Shading and output encoding."""
 
@@ -409,6 +418,8 @@ class RenderSpec(_Spec):
     """Encoding of the RGB images; labels never depend on it (effects are applied before)."""
     jpeg_quality: int = Field(95, ge=1, le=100)
     """libjpeg quality of ``jpg`` images."""
+    motion_blur: MotionBlurSpec | None = None
+    """Motion blur of a sequence's frames (``sequence:`` only)."""
 
 
 class OutputsSpec(_Spec):
@@ -429,6 +440,8 @@ class OutputsSpec(_Spec):
     depth_npy: bool = False
     flow: bool = False
     """Optical flow of a sequence's frames (``flow/``, ``flow_backward/``, ``flow_valid/``)."""
+    point_tracks: int = Field(0, ge=0, le=100_000)
+    """Points tracked through each sequence (``tracks/seq-000000.npz``; TAP-Vid's layout)."""
     normals: bool = False
     semantic_mask: bool = False
     instance_mask: bool = False
@@ -510,8 +523,9 @@ class ScenarioSpec(_Spec):
         if self.sequence is None:
             if "initial_velocity" in self.objects.model_fields_set:
                 raise ValueError("objects.initial_velocity needs a sequence: section")
-            if self.outputs.flow:
-                raise ValueError("outputs.flow needs a sequence: section")
+            if self.outputs.flow or self.outputs.point_tracks or self.render.motion_blur:
+                raise ValueError("outputs.flow, outputs.point_tracks and render.motion_blur "
+                                 "need a sequence: section")
             return self
         if self.camera.views_per_scene != 1:
             raise ValueError("camera.views_per_scene and sequence exclude each other")

@@ -23,14 +23,15 @@ from synthscene.compose import BackgroundLoader, composite_background
 from synthscene.config import Scenario
 from synthscene.labels import LabelFilter, annotate
 from synthscene.libraries import SceneLibraries, build_libraries, scene_libraries
-from synthscene.motion import rigid_flow
+from synthscene.motion import point_tracks, rigid_flow
 from synthscene.physics import PhysicsSettings, PhysicsSimulator
 from synthscene.randomize.registry import apply_effects
 from synthscene.randomize.scene import finish_scene, sample_scene, sample_view
 from synthscene.randomize.trajectory import sample_trajectory
 from synthscene.render import Renderer, RenderSettings
 from synthscene.seeding import frame_rng, scene_rng
-from synthscene.state import FrameMotion, Sample, SceneState, SequenceFrame
+from synthscene.state import FrameMotion, PointTracks, Sample, SceneState, SequenceFrame
+from synthscene.writers.coco import track_id
 
 __all__ = ["STAGES", "FrameMaker", "build_library", "physics_settings",
            "render_settings"]
@@ -294,51 +295,93 @@ class FrameMaker:
 
         Sequence ``s`` (frames ``s * T .. s * T + T - 1``) is sampled from
         ``scene_rng(seed, s)`` (with the objects' initial velocities), simulated once through
-        every frame time ``t / fps``, and seen along a camera trajectory drawn from its child
-        stream 0; floating distractors are placed in front of the first camera (child 1) and
-        stay; frame ``t``'s sensor effects draw from child ``2 + t``. Every frame of the
-        sequence is rendered when flow is on (a frame's flow needs its neighbours' depth),
-        else only those asked for.
+        every frame time ``t / fps`` (and the motion-blur sub-frame times), and seen along a
+        camera path drawn from its child stream 0; floating distractors are placed in front of
+        the first camera (child 1) and stay; frame ``t``'s sensor effects draw from child
+        ``2 + t``, the point tracks from child ``2 + T``. Every frame of the sequence is
+        rendered when flow or point tracks are on (they need the other frames' depth), else
+        only those asked for.
         """
         spec = self.scenario.spec
         sequence = spec.sequence
         length, scene = sequence.length, indices[0] // sequence.length
+        times = [t / sequence.fps for t in range(length)]
+        blur = spec.render.motion_blur
+        sub_times = [[max(0.0, time_s + blur.shutter_s * (k / (blur.samples - 1) - 0.5))
+                      for k in range(blur.samples)] for time_s in times] if blur else []
         t0 = time.perf_counter()
         state = sample_scene(self.scenario, self.library, rng=scene_rng(self.seed, scene),
                              seed=(self.seed, scene))
-        times = [t / sequence.fps for t in range(length)]
-        cameras = sample_trajectory(sequence.trajectory, spec.camera, spec.image.width,
-                                    spec.image.height, times,
-                                    rng=scene_rng(self.seed, scene, child=0))
+        path = sample_trajectory(sequence.trajectory, spec.camera, spec.image.width,
+                                 spec.image.height, times[-1],
+                                 rng=scene_rng(self.seed, scene, child=0))
         t1 = time.perf_counter()
-        simulated = self._physics.simulate(state, times)
+        every = sorted(set(times).union(*sub_times))
+        at = dict(zip(every, self._physics.simulate(state, every)))
         t2 = time.perf_counter()
         first = finish_scene(self.scenario, self.library,
-                             dataclasses.replace(simulated[0], camera=cameras[0]),
+                             dataclasses.replace(at[0.0], camera=path.at(0.0)),
                              rng=scene_rng(self.seed, scene, child=1))
-        floating = first.objects[len(simulated[0].objects):]
-        states = [dataclasses.replace(s, camera=c, objects=s.objects + floating,
-                                      pending_floating=0,
-                                      sequence=SequenceFrame(scene, t, float(sequence.fps)))
-                  for t, (s, c) in enumerate(zip(simulated, cameras))]
+        floating = first.objects[len(at[0.0].objects):]
+
+        def state_at(time_s: float, t: int) -> SceneState:
+            simulated = at[time_s]
+            return dataclasses.replace(simulated, camera=path.at(time_s),
+                                       objects=simulated.objects + floating, pending_floating=0,
+                                       sequence=SequenceFrame(scene, t, float(sequence.fps)))
+
+        states = [state_at(time_s, t) for t, time_s in enumerate(times)]
         wanted = [index % length for index in indices]
-        flow = spec.outputs.flow
-        drawn = sorted({n for t in wanted for n in ((t - 1, t, t + 1) if flow else (t,))
-                        if 0 <= n < length})
-        outputs = {}
+        outs = spec.outputs
+        every_frame = bool(outs.flow or outs.point_tracks)
+        drawn = range(length) if every_frame else sorted(set(wanted))
+        outputs, seconds = {}, {}
         for t in drawn:
             r0 = time.perf_counter()
-            outputs[t] = (self._renderer.render(states[t]), time.perf_counter() - r0)
+            outputs[t] = self._renderer.render(states[t])
+            if blur and t in wanted:
+                outputs[t] = dataclasses.replace(outputs[t], rgb=self._blurred(
+                    [state_at(time_s, t) for time_s in sub_times[t]]))
+            seconds[t] = time.perf_counter() - r0
+        tracks = self._point_tracks(states, outputs, scene) if outs.point_tracks else None
         shared = {"sample": t1 - t0, "physics": t2 - t1}
         for index, t in zip(indices, wanted):
-            output, render_seconds = outputs[t]
-            timings = {**shared, "render": render_seconds}
+            timings = {**shared, "render": seconds[t]}
             shared = {"sample": 0.0, "physics": 0.0}  # the sequence's cost, on its first frame
-            motion = None
-            if flow:
-                motion = self._motion(states, {n: o for n, (o, _) in outputs.items()}, t)
-            yield self._label(index, states[t], timings, output,
-                              scene_rng(self.seed, scene, child=2 + t), motion)
+            motion = self._motion(states, outputs, t) if outs.flow else None
+            yield self._label(index, states[t], timings, outputs[t],
+                              scene_rng(self.seed, scene, child=2 + t), motion, tracks)
+
+    def _blurred(self, states: list[SceneState]) -> np.ndarray:
+        """The mean of the RGB images of ``states`` (a shutter's sub-frames), rounded:
+        (H, W, 3) uint8."""
+        total = None
+        for state in states:
+            rgb = self._renderer.render(state).rgb.astype(np.float32)
+            total = rgb if total is None else total + rgb
+        return np.round(total / len(states)).astype(np.uint8)
+
+    def _point_tracks(self, states: list[SceneState], outputs: dict, scene: int
+                      ) -> PointTracks:
+        """The sequence's point tracks (:func:`synthscene.motion.point_tracks`)."""
+        length = len(states)
+
+        def poses(state: SceneState) -> dict[int, object]:
+            return {o.instance_id: o.world_from_object for o in state.objects}
+
+        first = outputs[0]
+        labelled = {o.instance_id for o in states[0].objects if o.labelled}
+        target, occluded, ids = point_tracks(
+            first.depth, first.instance_ids, states[0].camera, poses(states[0]), labelled,
+            self.scenario.spec.outputs.point_tracks,
+            [(s.camera, poses(s), outputs[t].depth, outputs[t].instance_ids)
+             for t, s in enumerate(states)],
+            rng=scene_rng(self.seed, scene, child=2 + length))
+        query = np.zeros((len(ids), 3), dtype=np.float32)
+        query[:, 1], query[:, 2] = target[:, 0, 1], target[:, 0, 0]
+        return PointTracks(sequence_id=scene, target_points=target, occluded=occluded,
+                           query_points=query,
+                           track_ids=np.array([track_id(scene, i) for i in ids], np.int64))
 
     @staticmethod
     def _motion(states: list[SceneState], outputs: dict, t: int) -> FrameMotion:
@@ -373,7 +416,8 @@ class FrameMaker:
         return self._label(index, state, timings, output, rng)
 
     def _label(self, index: int, state: SceneState, timings: dict[str, float], output,
-               rng, motion: FrameMotion | None = None) -> Sample:
+               rng, motion: FrameMotion | None = None,
+               tracks: PointTracks | None = None) -> Sample:
         """Label a rendered frame, then composite its background and apply the sensor effects
         to its RGB (neither moves a labelled pixel)."""
         t1 = time.perf_counter()
@@ -392,4 +436,4 @@ class FrameMaker:
             output = dataclasses.replace(output, rgb=rgb)
         timings["labels"] = time.perf_counter() - t1
         return Sample(frame_index=index, state=state, render=output, labels=labels,
-                      timings=timings, motion=motion)
+                      timings=timings, motion=motion, point_tracks=tracks)

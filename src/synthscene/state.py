@@ -439,6 +439,31 @@ class FrameMotion:
 
 
 @dataclass(frozen=True, eq=False)
+class PointTracks:
+    """Points on the labelled objects of a sequence's first frame, followed through it (the
+    layout of TAP-Vid's Kubric split; see :func:`synthscene.motion.point_tracks`).
+
+    Attributes
+    ----------
+    sequence_id : int
+    target_points : (N, T, 2) float32
+        ``(x, y)`` pixels of each point in each frame (OpenCV pixel centres).
+    occluded : (N, T) bool
+        Hidden, behind the camera or out of view.
+    query_points : (N, 3) float32
+        ``(t, y, x)`` where each track was drawn: frame 0, at a pixel centre.
+    track_ids : (N,) int64
+        The dataset track id (``track_id`` of the annotations) of the object each point is on.
+    """
+
+    sequence_id: int
+    target_points: np.ndarray
+    occluded: np.ndarray
+    query_points: np.ndarray
+    track_ids: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
 class Sample:
     """One labelled frame.
 
@@ -454,6 +479,9 @@ class Sample:
         Seconds spent per stage (``sample``, ``physics``, ``render``, ``labels``).
     motion : FrameMotion or None
         Optical flow to the next and from the previous frame of a sequence (None otherwise).
+    point_tracks : PointTracks or None
+        The point tracks of the frame's sequence (``outputs.point_tracks``), the same object
+        for each of its frames.
     """
 
     frame_index: int
@@ -462,3 +490,4 @@ class Sample:
     labels: tuple[InstanceLabel, ...]
     timings: dict[str, float] = field(default_factory=dict)
     motion: FrameMotion | None = None
+    point_tracks: PointTracks | None = None

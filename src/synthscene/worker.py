@@ -253,7 +253,8 @@ class FrameWorker:
         maps, fields = encode_frame_maps(sample.frame_index, sample.render, sample.labels,
                                          self.job.scenario.spec.outputs,
                                          category_ids=self._category_ids,
-                                         compression=self._compression, motion=sample.motion)
+                                         compression=self._compression, motion=sample.motion,
+                                         point_tracks=sample.point_tracks)
         record["image"].update(fields)
         image = encode_image(sample.render.rgb, render.image_format,
                              png_compression=self._compression,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
 
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
@@ -17,7 +16,7 @@ from synthscene.config import CameraSpec, TrajectorySpec
 from synthscene.randomize.camera import sample_camera
 from synthscene.state import Camera
 
-__all__ = ["orbit_pivot", "sample_trajectory"]
+__all__ = ["CameraPath", "orbit_pivot", "sample_trajectory"]
 
 
 def orbit_pivot(world_from_camera: np.ndarray) -> np.ndarray:
@@ -43,9 +42,60 @@ def _interpolate(start: np.ndarray, end: np.ndarray, fraction: float) -> np.ndar
     return pose
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class CameraPath:
+    """A sequence's camera path: :meth:`at` gives the camera at any time of the sequence.
+
+    Attributes
+    ----------
+    first : Camera
+        The camera at time 0 (its intrinsics are every frame's).
+    start, end : (4, 4) float64
+        ``world_from_camera`` at the start and the end of the base path (equal for static and
+        orbit).
+    duration_s : float
+        The time the base path takes from ``start`` to ``end`` (the sequence's last frame time).
+    orbit_speed_rad_s : float
+        Turn about the vertical through :func:`orbit_pivot` of ``start`` (0: no orbit).
+    shake : (3,) tuple of float
+        Hand-held translation amplitude (metres), rotation amplitude (radians), frequency (Hz);
+        zeros for no shake.
+    phases : (6,) tuple of float
+        Phases of the shake's six sines, radians.
+    """
+
+    first: Camera
+    start: np.ndarray
+    end: np.ndarray
+    duration_s: float
+    orbit_speed_rad_s: float = 0.0
+    shake: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    phases: tuple[float, ...] = (0.0,) * 6
+
+    def at(self, time_s: float) -> Camera:
+        """The camera at ``time_s`` seconds (clamped to the path's span for the base path)."""
+        fraction = min(max(time_s / self.duration_s, 0.0), 1.0) if self.duration_s > 0 else 0.0
+        pose = _interpolate(self.start, self.end, fraction)
+        if self.orbit_speed_rad_s:
+            pivot = orbit_pivot(self.start)
+            turn = np.eye(4)
+            turn[:3, :3] = Rotation.from_rotvec(
+                [0.0, 0.0, self.orbit_speed_rad_s * time_s]).as_matrix()
+            turn[:3, 3] = pivot - turn[:3, :3] @ pivot
+            pose = turn @ pose
+        amplitude_m, amplitude_rad, frequency = self.shake
+        if amplitude_m or amplitude_rad:
+            wave = np.sin(2.0 * math.pi * frequency * time_s + np.asarray(self.phases))
+            offset = np.eye(4)  # in the camera's own frame
+            offset[:3, :3] = Rotation.from_rotvec(amplitude_rad * wave[3:]).as_matrix()
+            offset[:3, 3] = amplitude_m * wave[:3]
+            pose = pose @ offset
+        return _with_pose(self.first, pose)
+
+
 def sample_trajectory(trajectory: TrajectorySpec, camera: CameraSpec, width: int, height: int,
-                      times_s: Sequence[float], *, rng: np.random.Generator) -> list[Camera]:
-    """Draw a camera path and return the camera at each time.
+                      duration_s: float, *, rng: np.random.Generator) -> CameraPath:
+    """Draw a sequence's camera path.
 
     Draw order: the first camera (``camera`` sampler); for ``linear`` (and a ``linear``
     handheld base) the end camera; for ``orbit`` the angular speed; for ``handheld`` the
@@ -59,47 +109,27 @@ def sample_trajectory(trajectory: TrajectorySpec, camera: CameraSpec, width: int
         The camera sampler and intrinsics.
     width, height : int
         Image size in pixels.
-    times_s : sequence of float
-        Frame times in seconds from the sequence's start; the path runs from the first to the
-        last.
+    duration_s : float
+        Seconds from the first to the last frame (a linear path's end), >= 0.
     rng : numpy.random.Generator
 
     Returns
     -------
-    list of Camera
-        One per time.
+    CameraPath
     """
-    times = np.asarray(times_s, dtype=np.float64)
-    span = float(times[-1] - times[0]) if len(times) > 1 else 1.0
-    fractions = (times - times[0]) / span if span > 0 else np.zeros_like(times)
     first = sample_camera(camera, width, height, rng=rng)
     start = np.asarray(first.world_from_camera, dtype=np.float64)
+    end = start
     base = trajectory.handheld_base if trajectory.kind == "handheld" else trajectory.kind
     if base == "linear":
-        end = np.asarray(sample_camera(camera, width, height, rng=rng).world_from_camera)
-        poses = [_interpolate(start, end, float(f)) for f in fractions]
-    elif base == "orbit":
-        speed = float(trajectory.orbit_speed_deg_s.sample(rng))
-        pivot = orbit_pivot(start)
-        poses = []
-        for t in times - times[0]:
-            turn = np.eye(4)
-            turn[:3, :3] = Rotation.from_rotvec([0.0, 0.0, speed * float(t)]).as_matrix()
-            turn[:3, 3] = pivot - turn[:3, :3] @ pivot
-            poses.append(turn @ start)
-    else:
-        poses = [start.copy() for _ in times]
+        end = np.asarray(sample_camera(camera, width, height, rng=rng).world_from_camera,
+                         dtype=np.float64)
+    speed = float(trajectory.orbit_speed_deg_s.sample(rng)) if base == "orbit" else 0.0
+    shake, phases = (0.0, 0.0, 0.0), (0.0,) * 6
     if trajectory.kind == "handheld":
-        amplitude_m = float(trajectory.handheld_amplitude_m.sample(rng))
-        amplitude_rad = float(trajectory.handheld_amplitude_deg.sample(rng))
-        frequency = float(trajectory.handheld_frequency_hz.sample(rng))
-        phases = rng.uniform(0.0, 2.0 * math.pi, size=6)
-        shaken = []
-        for pose, t in zip(poses, times - times[0]):
-            wave = np.sin(2.0 * math.pi * frequency * float(t) + phases)
-            offset = np.eye(4)  # in the camera's own frame
-            offset[:3, :3] = Rotation.from_rotvec(amplitude_rad * wave[3:]).as_matrix()
-            offset[:3, 3] = amplitude_m * wave[:3]
-            shaken.append(pose @ offset)
-        poses = shaken
-    return [_with_pose(first, pose) for pose in poses]
+        shake = (float(trajectory.handheld_amplitude_m.sample(rng)),
+                 float(trajectory.handheld_amplitude_deg.sample(rng)),
+                 float(trajectory.handheld_frequency_hz.sample(rng)))
+        phases = tuple(float(p) for p in rng.uniform(0.0, 2.0 * math.pi, size=6))
+    return CameraPath(first=first, start=start, end=end, duration_s=float(duration_s),
+                      orbit_speed_rad_s=speed, shake=shake, phases=phases)
