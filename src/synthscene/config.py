@@ -112,6 +112,10 @@ CountDist = Annotated[Distribution, PlainValidator(_count)]
 AngleDist = Annotated[Distribution, PlainValidator(_degrees)]
 KelvinDist = Annotated[Distribution, PlainValidator(_kelvin)]
 LightKindDist = Annotated[Distribution, PlainValidator(_one_of(LIGHT_KINDS, "light kinds"))]
+TRAJECTORIES = ("static", "linear", "orbit", "handheld")
+TrajectoryKindDist = Annotated[
+    Distribution, PlainValidator(_one_of(TRAJECTORIES, "trajectory kinds"))
+]
 AppearanceDist = Annotated[
     Distribution, PlainValidator(_one_of(ASSET_APPEARANCES, "asset_appearance"))
 ]
@@ -475,7 +479,8 @@ class TrajectorySpec(_Spec):
     ``handheld_frequency_hz`` with a random phase.
     """
 
-    kind: Literal["static", "linear", "orbit", "handheld"] = "static"
+    kind: TrajectoryKindDist = Constant("static")
+    """A name, or ``{choice: [...]}`` drawn per sequence."""
     orbit_speed_deg_s: AngleDist = Uniform(-30.0, 30.0).scaled(math.pi / 180)
     handheld_base: Literal["static", "linear"] = "static"
     handheld_amplitude_m: NonNegativeDist = Uniform(0.002, 0.01)

@@ -97,7 +97,8 @@ def sample_trajectory(trajectory: TrajectorySpec, camera: CameraSpec, width: int
                       duration_s: float, *, rng: np.random.Generator) -> CameraPath:
     """Draw a sequence's camera path.
 
-    Draw order: the first camera (``camera`` sampler); for ``linear`` (and a ``linear``
+    Draw order: the kind (no draw for a constant), the first camera (``camera`` sampler); for
+    ``linear`` (and a ``linear``
     handheld base) the end camera; for ``orbit`` the angular speed; for ``handheld`` the
     translation amplitude, rotation amplitude and frequency, then six phases (x, y, z
     translation, then rotation about the camera's x, y, z axes), uniform in [0, 2 pi).
@@ -117,16 +118,17 @@ def sample_trajectory(trajectory: TrajectorySpec, camera: CameraSpec, width: int
     -------
     CameraPath
     """
+    kind = str(trajectory.kind.sample(rng))
     first = sample_camera(camera, width, height, rng=rng)
     start = np.asarray(first.world_from_camera, dtype=np.float64)
     end = start
-    base = trajectory.handheld_base if trajectory.kind == "handheld" else trajectory.kind
+    base = trajectory.handheld_base if kind == "handheld" else kind
     if base == "linear":
         end = np.asarray(sample_camera(camera, width, height, rng=rng).world_from_camera,
                          dtype=np.float64)
     speed = float(trajectory.orbit_speed_deg_s.sample(rng)) if base == "orbit" else 0.0
     shake, phases = (0.0, 0.0, 0.0), (0.0,) * 6
-    if trajectory.kind == "handheld":
+    if kind == "handheld":
         shake = (float(trajectory.handheld_amplitude_m.sample(rng)),
                  float(trajectory.handheld_amplitude_deg.sample(rng)),
                  float(trajectory.handheld_frequency_hz.sample(rng)))
