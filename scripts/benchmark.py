@@ -33,6 +33,11 @@ frame; and, as the reference every figure is divided by, pyrender's stock ``Offs
 rendering the same settled scenes (colour + depth, default lit shading, one mesh per asset
 uploaded once, a new ``pyrender.Scene`` per frame, as a pyrender user writes it).
 
+``--sequence`` (issue 17) measures labelled frames/s of 24-frame sequences with optical flow
+(``scenes/tossed_objects.yaml`` unless a scene is given; point tracks off), through ``generate``
+with ``--workers`` (default 2) over ``--frames`` frames (default 96: four sequences); the clock
+starts once ``warmup`` frames per worker are written.
+
 ``--soak FRAMES`` makes one run of FRAMES frames and prints each worker's resident memory (RSS,
 from ``/proc/self/statm``) once it has made 10 % of its share of the frames (at least
 ``--warmup``; by then every asset and cache has been used) and at its last frame, and the growth.
@@ -85,6 +90,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--suite", action="store_true",
                    help="issue 15's report: standard, 4 views, 4 views + flat + JPEG, with 1 "
                         "and 2 workers, and pyrender's stock renderer as the reference")
+    p.add_argument("--sequence", action="store_true",
+                   help="issue 17's workload: 24-frame sequences with optical flow")
     p.add_argument("--soak", type=int, default=None, metavar="FRAMES",
                    help="one long run of FRAMES frames; print each worker's RSS growth")
     args = p.parse_args()
@@ -333,6 +340,11 @@ def suite(path: Path, data: dict, args) -> None:
 
 def main() -> None:
     args = parse_args()
+    if args.sequence:
+        args.scene = args.scene or default_scene_path().with_name("tossed_objects.yaml")
+        args.workers = args.workers or 2
+        if args.frames == 60:
+            args.frames = 96
     path = args.scene or default_scene_path()
     data = yaml.safe_load(path.read_text())
     data.setdefault("objects", {})["count"] = args.objects
@@ -343,6 +355,9 @@ def main() -> None:
         for section in ("objects", "ground"):
             material = data.setdefault(section, {}).setdefault("material", {})
             material["texture"] = {"probability": 1.0}
+    if args.sequence:
+        data.setdefault("outputs", {}).update({"flow": True, "point_tracks": 0})
+        data.setdefault("sequence", {}).update({"length": 24})
     if args.all_outputs:
         from synthscene.config import OutputsSpec
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, model_validator
 
@@ -111,6 +112,10 @@ CountDist = Annotated[Distribution, PlainValidator(_count)]
 AngleDist = Annotated[Distribution, PlainValidator(_degrees)]
 KelvinDist = Annotated[Distribution, PlainValidator(_kelvin)]
 LightKindDist = Annotated[Distribution, PlainValidator(_one_of(LIGHT_KINDS, "light kinds"))]
+TRAJECTORIES = ("static", "linear", "orbit", "handheld")
+TrajectoryKindDist = Annotated[
+    Distribution, PlainValidator(_one_of(TRAJECTORIES, "trajectory kinds"))
+]
 AppearanceDist = Annotated[
     Distribution, PlainValidator(_one_of(ASSET_APPEARANCES, "asset_appearance"))
 ]
@@ -197,6 +202,24 @@ def _no_asset_appearance(material: MaterialSpec, what: str) -> None:
                          "distractors and fixtures")
 
 
+class InitialVelocitySpec(_Spec):
+    """The velocity each labelled object starts a sequence with (``sequence:`` only), drawn per
+    object: ``linear_m_s`` (x, y, z) of its centre of mass in metres per second, and
+    ``angular_deg_s`` (x, y, z) about world axes, degrees per second (radians once parsed)."""
+
+    linear_m_s: Dist = Constant((0.0, 0.0, 0.0))
+    angular_deg_s: AngleDist = Constant((0.0, 0.0, 0.0))
+
+    @model_validator(mode="after")
+    def _vectors(self) -> InitialVelocitySpec:
+        for name in ("linear_m_s", "angular_deg_s"):
+            # A throwaway generator: the draw's shape is all that is checked here.
+            draw = np.asarray(getattr(self, name).sample(np.random.Generator(np.random.PCG64(0))))
+            if draw.shape not in ((), (3,)):
+                raise ValueError(f"{name} must draw (x, y, z) vectors, got shape {draw.shape}")
+        return self
+
+
 class ObjectsSpec(_Spec):
     """How many objects, which assets, how big, and where they are dropped."""
 
@@ -205,6 +228,7 @@ class ObjectsSpec(_Spec):
     asset_sampling: Literal["category", "asset"] = "category"
     drop_region: Box3 = Box3(x_m=(-0.35, 0.35), y_m=(-0.35, 0.35), z_m=(0.05, 0.4))
     material: MaterialSpec = MaterialSpec()
+    initial_velocity: InitialVelocitySpec = InitialVelocitySpec()
 
 
 class GroundSpec(_Spec):
@@ -377,6 +401,15 @@ class PhysicsSpec(_Spec):
     restitution: float | None = Field(None, ge=0, le=1)
 
 
+class MotionBlurSpec(_Spec):
+    """Motion blur from the simulation: a frame's RGB is the mean of ``samples`` renders at
+    times spread evenly over ``shutter_s`` seconds centred on the frame's time (clamped at the
+    sequence's start); its labels, depth and flow are those of the central instant."""
+
+    shutter_s: float = Field(gt=0, le=1.0)
+    samples: int = Field(5, ge=2, le=64)
+
+
 class RenderSpec(_Spec):
     """Shading and output encoding."""
 
@@ -389,6 +422,8 @@ class RenderSpec(_Spec):
     """Encoding of the RGB images; labels never depend on it (effects are applied before)."""
     jpeg_quality: int = Field(95, ge=1, le=100)
     """libjpeg quality of ``jpg`` images."""
+    motion_blur: MotionBlurSpec | None = None
+    """Motion blur of a sequence's frames (``sequence:`` only)."""
 
 
 class OutputsSpec(_Spec):
@@ -407,6 +442,10 @@ class OutputsSpec(_Spec):
 
     depth_png: bool = False
     depth_npy: bool = False
+    flow: bool = False
+    """Optical flow of a sequence's frames (``flow/``, ``flow_backward/``, ``flow_valid/``)."""
+    point_tracks: int = Field(0, ge=0, le=100_000)
+    """Points tracked through each sequence (``tracks/seq-000000.npz``; TAP-Vid's layout)."""
     normals: bool = False
     semantic_mask: bool = False
     instance_mask: bool = False
@@ -425,6 +464,39 @@ class LabelsSpec(_Spec):
     """Minimum visible fraction (visible / amodal pixels, BOP's ``visib_fract``)."""
     label_truncated: bool = True
     """False: objects partly outside the image (``truncation > 0``) get no annotation."""
+
+
+class TrajectorySpec(_Spec):
+    """The camera's path over a sequence, drawn once per sequence.
+
+    ``static``: one camera from the camera sampler. ``linear``: a start and an end camera from
+    the sampler, the position moving at constant speed and the orientation turning at constant
+    angular speed (spherical linear interpolation) between them. ``orbit``: the start camera
+    turning about the vertical axis through the point its optical axis meets the ground
+    (z = 0), at ``orbit_speed_deg_s``. ``handheld``: the ``handheld_base`` path (static or
+    linear) with smooth shake: per axis, a sine of amplitude ``handheld_amplitude_m``
+    (translation) and ``handheld_amplitude_deg`` (rotation about the camera's axes) at
+    ``handheld_frequency_hz`` with a random phase.
+    """
+
+    kind: TrajectoryKindDist = Constant("static")
+    """A name, or ``{choice: [...]}`` drawn per sequence."""
+    orbit_speed_deg_s: AngleDist = Uniform(-30.0, 30.0).scaled(math.pi / 180)
+    handheld_base: Literal["static", "linear"] = "static"
+    handheld_amplitude_m: NonNegativeDist = Uniform(0.002, 0.01)
+    handheld_amplitude_deg: AngleDist = Uniform(0.2, 1.0).scaled(math.pi / 180)
+    handheld_frequency_hz: PositiveDist = Uniform(0.5, 2.0)
+
+
+class SequenceSpec(_Spec):
+    """Simulated video: each sequence is one scene simulated continuously for ``length``
+    frames at ``fps`` (pybullet stepping at ``physics.timestep_s`` between frames), seen along a
+    camera ``trajectory``. Frame ``i`` of a run is frame ``i % length`` of sequence
+    ``i // length``."""
+
+    length: int = Field(24, ge=2, le=1000)
+    fps: float = Field(12.0, gt=0, le=1000)
+    trajectory: TrajectorySpec = TrajectorySpec()
 
 
 class ScenarioSpec(_Spec):
@@ -448,6 +520,24 @@ class ScenarioSpec(_Spec):
     """Sensor effects applied to the RGB after labelling (see ``docs/randomizers.md``)."""
     outputs: OutputsSpec = OutputsSpec()
     labels: LabelsSpec = LabelsSpec()
+    sequence: SequenceSpec | None = None
+    """Simulated video instead of independent frames (see :class:`SequenceSpec`)."""
+
+    @model_validator(mode="after")
+    def _sequence_fields(self) -> ScenarioSpec:
+        if self.sequence is None:
+            if "initial_velocity" in self.objects.model_fields_set:
+                raise ValueError("objects.initial_velocity needs a sequence: section")
+            if self.outputs.flow or self.outputs.point_tracks or self.render.motion_blur:
+                raise ValueError("outputs.flow, outputs.point_tracks and render.motion_blur "
+                                 "need a sequence: section")
+            return self
+        if self.camera.views_per_scene != 1:
+            raise ValueError("camera.views_per_scene and sequence exclude each other")
+        if self.camera.min_visible_objects:
+            raise ValueError("camera.min_visible_objects is not used with a sequence (the "
+                             "camera follows its trajectory): leave it 0")
+        return self
 
     @model_validator(mode="after")
     def _filters_have_amodal(self) -> ScenarioSpec:

@@ -16,17 +16,22 @@ import time
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 
+import numpy as np
+
 from synthscene.assets import AssetLibrary
 from synthscene.compose import BackgroundLoader, composite_background
 from synthscene.config import Scenario
 from synthscene.labels import LabelFilter, annotate
 from synthscene.libraries import SceneLibraries, build_libraries, scene_libraries
+from synthscene.motion import point_tracks, rigid_flow
 from synthscene.physics import PhysicsSettings, PhysicsSimulator
 from synthscene.randomize.registry import apply_effects
 from synthscene.randomize.scene import finish_scene, sample_scene, sample_view
+from synthscene.randomize.trajectory import sample_trajectory
 from synthscene.render import Renderer, RenderSettings
 from synthscene.seeding import frame_rng, scene_rng
-from synthscene.state import Sample, SceneState
+from synthscene.state import FrameMotion, PointTracks, Sample, SceneState, SequenceFrame
+from synthscene.writers.coco import track_id
 
 __all__ = ["STAGES", "FrameMaker", "build_library", "physics_settings",
            "render_settings"]
@@ -203,6 +208,9 @@ class FrameMaker:
         """
         if self._physics is None or self._renderer is None:
             raise RuntimeError("FrameMaker needs to be open: use it in a with block")
+        if self.scenario.spec.sequence is not None:
+            yield from self._sequence_frames(indices)
+            return
         pending = None
         for index in indices:
             index = int(index)
@@ -266,12 +274,152 @@ class FrameMaker:
                 self._model_bounds[obj.asset_key] = self.library.get(obj.asset_key).mesh.bounds
         return self._model_bounds
 
+    def _sequence_frames(self, indices: Iterable[int]) -> Iterator[Sample]:
+        """:meth:`frames` for a scenario with ``sequence:``: the frames of one sequence
+        (consecutive indices) are made together (see :meth:`_sequence`)."""
+        length = self.scenario.spec.sequence.length
+        group: list[int] = []
+        for index in indices:
+            index = int(index)
+            if index < 0:
+                raise ValueError(f"frame_index must be >= 0, got {index}")
+            if group and group[-1] // length != index // length:
+                yield from self._sequence(group)
+                group = []
+            group.append(index)
+        if group:
+            yield from self._sequence(group)
+
+    def _sequence(self, indices: list[int]) -> Iterator[Sample]:
+        """Make frames ``indices`` of one sequence.
+
+        Sequence ``s`` (frames ``s * T .. s * T + T - 1``) is sampled from
+        ``scene_rng(seed, s)`` (with the objects' initial velocities), simulated once through
+        every frame time ``t / fps`` (and the motion-blur sub-frame times), and seen along a
+        camera path drawn from its child stream 0; floating distractors are placed in front of
+        the first camera (child 1) and stay; frame ``t``'s sensor effects draw from child
+        ``2 + t``, the point tracks from child ``2 + T``. Every frame of the sequence is
+        rendered when flow or point tracks are on (they need the other frames' depth), else
+        only those asked for.
+        """
+        spec = self.scenario.spec
+        sequence = spec.sequence
+        length, scene = sequence.length, indices[0] // sequence.length
+        times = [t / sequence.fps for t in range(length)]
+        blur = spec.render.motion_blur
+        sub_times = [[max(0.0, time_s + blur.shutter_s * (k / (blur.samples - 1) - 0.5))
+                      for k in range(blur.samples)] for time_s in times] if blur else []
+        t0 = time.perf_counter()
+        state = sample_scene(self.scenario, self.library, rng=scene_rng(self.seed, scene),
+                             seed=(self.seed, scene))
+        path = sample_trajectory(sequence.trajectory, spec.camera, spec.image.width,
+                                 spec.image.height, times[-1],
+                                 rng=scene_rng(self.seed, scene, child=0))
+        t1 = time.perf_counter()
+        every = sorted(set(times).union(*sub_times))
+        at = dict(zip(every, self._physics.simulate(state, every)))
+        t2 = time.perf_counter()
+        first = finish_scene(self.scenario, self.library,
+                             dataclasses.replace(at[0.0], camera=path.at(0.0)),
+                             rng=scene_rng(self.seed, scene, child=1))
+        floating = first.objects[len(at[0.0].objects):]
+
+        def state_at(time_s: float, t: int) -> SceneState:
+            simulated = at[time_s]
+            return dataclasses.replace(simulated, camera=path.at(time_s),
+                                       objects=simulated.objects + floating, pending_floating=0,
+                                       sequence=SequenceFrame(scene, t, float(sequence.fps)))
+
+        states = [state_at(time_s, t) for t, time_s in enumerate(times)]
+        wanted = [index % length for index in indices]
+        outs = spec.outputs
+        every_frame = bool(outs.flow or outs.point_tracks)
+        drawn = range(length) if every_frame else sorted(set(wanted))
+        outputs, seconds = {}, {}
+        for t in drawn:
+            r0 = time.perf_counter()
+            outputs[t] = self._renderer.render(states[t])
+            if blur and t in wanted:
+                outputs[t] = dataclasses.replace(outputs[t], rgb=self._blurred(
+                    [state_at(time_s, t) for time_s in sub_times[t]]))
+            seconds[t] = time.perf_counter() - r0
+        tracks = self._point_tracks(states, outputs, scene) if outs.point_tracks else None
+        shared = {"sample": t1 - t0, "physics": t2 - t1}
+        for index, t in zip(indices, wanted):
+            timings = {**shared, "render": seconds[t]}
+            shared = {"sample": 0.0, "physics": 0.0}  # the sequence's cost, on its first frame
+            motion = self._motion(states, outputs, t) if outs.flow else None
+            yield self._label(index, states[t], timings, outputs[t],
+                              scene_rng(self.seed, scene, child=2 + t), motion, tracks)
+
+    def _blurred(self, states: list[SceneState]) -> np.ndarray:
+        """The mean of the RGB images of ``states`` (a shutter's sub-frames), rounded:
+        (H, W, 3) uint8."""
+        total = None
+        for state in states:
+            rgb = self._renderer.render(state).rgb.astype(np.float32)
+            total = rgb if total is None else total + rgb
+        return np.round(total / len(states)).astype(np.uint8)
+
+    def _point_tracks(self, states: list[SceneState], outputs: dict, scene: int
+                      ) -> PointTracks:
+        """The sequence's point tracks (:func:`synthscene.motion.point_tracks`)."""
+        length = len(states)
+
+        def poses(state: SceneState) -> dict[int, object]:
+            return {o.instance_id: o.world_from_object for o in state.objects}
+
+        first = outputs[0]
+        labelled = {o.instance_id for o in states[0].objects if o.labelled}
+        target, occluded, ids = point_tracks(
+            first.depth, first.instance_ids, states[0].camera, poses(states[0]), labelled,
+            self.scenario.spec.outputs.point_tracks,
+            [(s.camera, poses(s), outputs[t].depth, outputs[t].instance_ids)
+             for t, s in enumerate(states)],
+            rng=scene_rng(self.seed, scene, child=2 + length))
+        query = np.zeros((len(ids), 3), dtype=np.float32)
+        query[:, 1], query[:, 2] = target[:, 0, 1], target[:, 0, 0]
+        return PointTracks(sequence_id=scene, target_points=target, occluded=occluded,
+                           query_points=query,
+                           track_ids=np.array([track_id(scene, i) for i in ids], np.int64))
+
+    @staticmethod
+    def _motion(states: list[SceneState], outputs: dict, t: int) -> FrameMotion:
+        """Forward and backward flow of frame ``t`` of a sequence (:func:`rigid_flow`)."""
+        output = outputs[t]
+        height, width = output.depth.shape
+
+        def poses(state: SceneState) -> dict[int, object]:
+            return {o.instance_id: o.world_from_object for o in state.objects
+                    if o.physics == "dynamic"}
+
+        def towards(n: int) -> tuple:
+            if n not in outputs:
+                return np.zeros((height, width, 2), np.float32), np.zeros((height, width), bool)
+            return rigid_flow(output.depth, output.instance_ids, states[t].camera,
+                              poses(states[t]), other_camera=states[n].camera,
+                              other_world_from_object=poses(states[n]),
+                              other_depth=outputs[n].depth,
+                              other_instance_ids=outputs[n].instance_ids)
+
+        forward, forward_valid = towards(t + 1)
+        backward, backward_valid = towards(t - 1)
+        return FrameMotion(forward=forward, forward_valid=forward_valid, backward=backward,
+                           backward_valid=backward_valid)
+
     def _collect(self, index: int, state: SceneState, timings: dict[str, float], frame,
                  rng) -> Sample:
-        """Wait for a submitted frame, label it, then composite its background and apply the
-        sensor effects to its RGB (neither moves a labelled pixel)."""
+        """Wait for a submitted frame and label it (:meth:`_label`)."""
         t0 = time.perf_counter()
         output = frame.result()
+        timings["render"] += time.perf_counter() - t0
+        return self._label(index, state, timings, output, rng)
+
+    def _label(self, index: int, state: SceneState, timings: dict[str, float], output,
+               rng, motion: FrameMotion | None = None,
+               tracks: PointTracks | None = None) -> Sample:
+        """Label a rendered frame, then composite its background and apply the sensor effects
+        to its RGB (neither moves a labelled pixel)."""
         t1 = time.perf_counter()
         outputs = self.scenario.spec.outputs
         labels = annotate(state, output, pose=outputs.pose, keypoints=outputs.keypoints,
@@ -286,7 +434,6 @@ class FrameMaker:
             rgb = apply_effects(self.scenario.spec.effects, rgb, rng=rng)
         if rgb is not output.rgb:
             output = dataclasses.replace(output, rgb=rgb)
-        timings["render"] += t1 - t0
         timings["labels"] = time.perf_counter() - t1
         return Sample(frame_index=index, state=state, render=output, labels=labels,
-                      timings=timings)
+                      timings=timings, motion=motion, point_tracks=tracks)

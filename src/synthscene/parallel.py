@@ -34,6 +34,7 @@ from synthscene.worker import (
     FrameWorker,
     error_from_report,
     error_report,
+    frames_per_scene,
     scene_groups,
 )
 
@@ -125,7 +126,7 @@ def run_processes(job: FrameJob, frames: Sequence[int], workers: int,
     context = multiprocessing.get_context("spawn")
     tasks = context.Queue()
     events = context.Queue()
-    for group in scene_groups(frames, job.scenario.spec.camera.views_per_scene):
+    for group in scene_groups(frames, frames_per_scene(job.scenario)):
         tasks.put(group)  # a worker takes a whole scene: it is settled once
     for _ in range(count):
         tasks.put(None)

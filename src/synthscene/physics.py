@@ -657,8 +657,87 @@ class PhysicsSimulator:
             return dataclasses.replace(state, physics_steps=0)
         if self._client is None:
             raise RuntimeError("PhysicsSimulator.settle must be called inside its `with` block")
-        cid = self._client
+        simulated, bodies, scales = self._build(state)
+        moving = [
+            (body, scale) for (body, _), obj, scale in zip(bodies, simulated, scales)
+            if obj.physics == "dynamic"
+        ]
+        steps = self._step_until_rest([b for b, _ in moving], [s for _, s in moving])
 
+        settled: dict[int, SceneObject | None] = {}
+        for obj, world_from_object in self._poses(simulated, bodies).items():
+            settled[id(obj)] = (
+                dataclasses.replace(obj, world_from_object=world_from_object)
+                if self._kept(world_from_object[:3, 3], state) else None
+            )
+        new_objects = [settled.get(id(obj), obj) for obj in state.objects]
+        return dataclasses.replace(
+            state, objects=tuple(o for o in new_objects if o is not None), physics_steps=steps
+        )
+
+    def simulate(self, state: SceneState, times_s: Sequence[float]) -> list[SceneState]:
+        """Simulate ``state`` continuously and return it at each of ``times_s``.
+
+        Every object starts at its ``world_from_object`` with its ``linear_velocity`` (of its
+        centre of mass) and ``angular_velocity``; pybullet steps at ``settings.timestep`` and
+        a time's poses are those after ``round(time / timestep)`` steps. Unlike :meth:`settle`,
+        no object is removed (a track stays a track when it leaves the ground) and no late
+        damping is added.
+
+        Parameters
+        ----------
+        state : SceneState
+        times_s : sequence of float
+            Non-decreasing times in seconds from the start, each >= 0.
+
+        Returns
+        -------
+        list of SceneState
+            ``state`` at each time: new ``world_from_object`` of the dynamic objects (static and
+            ``"none"`` ones as they were), ``physics_steps`` the steps taken so far. With
+            ``settings.enabled`` False, ``state`` itself at every time.
+
+        Raises
+        ------
+        RuntimeError
+            If called outside the ``with`` block.
+        ValueError
+            If ``times_s`` decreases or is negative, or as :meth:`settle`.
+        """
+        times = [float(t) for t in times_s]
+        if any(t < 0 or not math.isfinite(t) for t in times) or times != sorted(times):
+            raise ValueError(f"times_s must be finite, >= 0 and non-decreasing, got {times_s!r}")
+        if not self._settings.enabled:
+            return [state for _ in times]
+        if self._client is None:
+            raise RuntimeError("PhysicsSimulator.simulate must be called inside its `with` block")
+        cid = self._client
+        simulated, bodies, _ = self._build(state)
+        for obj, (body, _) in zip(simulated, bodies):
+            if obj.physics == "dynamic":
+                pb.resetBaseVelocity(body, linearVelocity=list(obj.linear_velocity),
+                                     angularVelocity=list(obj.angular_velocity),
+                                     physicsClientId=cid)
+                pb.changeDynamics(body, -1, activationState=pb.ACTIVATION_STATE_DISABLE_SLEEPING,
+                                  physicsClientId=cid)
+        out, steps = [], 0
+        for time_s in times:
+            target = int(round(time_s / self._settings.timestep))
+            while steps < target:
+                pb.stepSimulation(physicsClientId=cid)
+                steps += 1
+            poses = self._poses(simulated, bodies)
+            objects = tuple(
+                dataclasses.replace(obj, world_from_object=poses[obj]) if obj in poses else obj
+                for obj in state.objects)
+            out.append(dataclasses.replace(state, objects=objects, physics_steps=steps))
+        return out
+
+    def _build(self, state: SceneState) -> tuple[list[SceneObject], list[tuple[int, np.ndarray]],
+                                                 list[float]]:
+        """Empty the world and add the ground and every simulated object of ``state``; return
+        the simulated objects, their (body, inertial_from_object) and their scales."""
+        settings = self._settings
         simulated = [obj for obj in state.objects if obj.physics != "none"]
         models = [self._body(obj.asset_key) for obj in simulated]
         scales = [self._scale(obj) for obj in simulated]
@@ -672,27 +751,21 @@ class PhysicsSimulator:
             self._add_object(obj, model, scale, max(mass, min_mass) if mass > 0 else 0.0)
             for obj, model, scale, mass in zip(simulated, models, scales, masses)
         ]
-        moving = [
-            (body, scale) for (body, _), obj, scale in zip(bodies, simulated, scales)
-            if obj.physics == "dynamic"
-        ]
-        steps = self._step_until_rest([b for b, _ in moving], [s for _, s in moving])
+        return simulated, bodies, scales
 
-        settled: dict[int, SceneObject | None] = {}
+    def _poses(self, simulated: list[SceneObject], bodies: list[tuple[int, np.ndarray]]
+               ) -> dict[SceneObject, np.ndarray]:
+        """world_from_object (4, 4) of each dynamic object now, keyed by the object."""
+        poses = {}
         for obj, (body, inertial_from_object) in zip(simulated, bodies):
             if obj.physics != "dynamic":
                 continue
-            position, quat_xyzw = pb.getBasePositionAndOrientation(body, physicsClientId=cid)
+            position, quat_xyzw = pb.getBasePositionAndOrientation(body,
+                                                                   physicsClientId=self._client)
             world_from_object = _pose(position, quat_xyzw) @ inertial_from_object
             world_from_object[3] = (0.0, 0.0, 0.0, 1.0)
-            settled[id(obj)] = (
-                dataclasses.replace(obj, world_from_object=world_from_object)
-                if self._kept(world_from_object[:3, 3], state) else None
-            )
-        new_objects = [settled.get(id(obj), obj) for obj in state.objects]
-        return dataclasses.replace(
-            state, objects=tuple(o for o in new_objects if o is not None), physics_steps=steps
-        )
+            poses[obj] = world_from_object
+        return poses
 
     @staticmethod
     def _scale(obj: SceneObject) -> float:

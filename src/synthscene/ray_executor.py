@@ -29,6 +29,7 @@ from synthscene.worker import (
     FrameWorker,
     error_from_report,
     error_report,
+    frames_per_scene,
     scene_groups,
 )
 
@@ -152,7 +153,7 @@ def run_ray(job: FrameJob, frames: Sequence[int], *, workers: int | None,
         count = workers or int(ray.cluster_resources().get("CPU", 1))
         count = max(1, min(count, len(frames)))
         size = max(1, min(MAX_CHUNK, len(frames) // (4 * count)))
-        chunks = _chunks(frames, size, job.scenario.spec.camera.views_per_scene)
+        chunks = _chunks(frames, size, frames_per_scene(job.scenario))
         actor_class = ray.remote(num_cpus=1, max_restarts=0)(_FrameActor)
         actors = [actor_class.remote(job, worker) for worker in range(count)]
         logger.info("Ray: %d actors, %d frames in chunks of %d", count, len(frames), size)

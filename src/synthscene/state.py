@@ -95,6 +95,11 @@ class SceneObject:
     physics : {"dynamic", "static", "none"}
         ``"dynamic"``: dropped and settled; ``"static"``: an immovable collider (a tote, a
         shelf); ``"none"``: ignored by physics and left where it is (floating distractors).
+    linear_velocity : (3,) tuple of float
+        Velocity of the centre of mass in the world frame, m/s, at the start of a sequence
+        (zero otherwise; :meth:`PhysicsSimulator.simulate` starts the body with it).
+    angular_velocity : (3,) tuple of float
+        Angular velocity about world axes, rad/s, at the start of a sequence.
     """
 
     instance_id: int
@@ -105,6 +110,8 @@ class SceneObject:
     material: Material
     labelled: bool = True
     physics: PhysicsRole = "dynamic"
+    linear_velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    angular_velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,6 +220,27 @@ class BackgroundImage:
     offset: tuple[float, float] = (0.5, 0.5)
 
 
+@dataclass(frozen=True)
+class SequenceFrame:
+    """A frame's place in a run of sequences (``sequence.length`` T frames at ``fps``): frame
+    ``i`` of the run is frame ``i % T`` of sequence ``i // T``.
+
+    Attributes
+    ----------
+    sequence_id : int
+        >= 0.
+    frame_index : int
+        0 .. T - 1, the frame's position in its sequence; its time is ``frame_index / fps``
+        seconds after the sequence's start.
+    fps : float
+        Frames per second.
+    """
+
+    sequence_id: int
+    frame_index: int
+    fps: float
+
+
 @dataclass(frozen=True, eq=False)
 class SceneState:
     """Everything that defines one frame, as plain data.
@@ -246,6 +274,8 @@ class SceneState:
         ``(scene_id, view_id)`` when the run renders several views of each settled scene
         (``camera.views_per_scene`` > 1): frame ``i`` is view ``i % K`` of scene ``i // K``.
         None otherwise.
+    sequence : SequenceFrame or None
+        Where the frame stands in a run of sequences; None otherwise.
     """
 
     objects: tuple[SceneObject, ...]
@@ -260,6 +290,7 @@ class SceneState:
     background_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
     background_image: BackgroundImage | None = None
     view: tuple[int, int] | None = None
+    sequence: SequenceFrame | None = None
     pending_floating: int = 0
 
 
@@ -384,6 +415,55 @@ class InstanceLabel:
 
 
 @dataclass(frozen=True, eq=False)
+class FrameMotion:
+    """Optical flow of one frame of a sequence (see :mod:`synthscene.motion`).
+
+    Attributes
+    ----------
+    forward : (H, W, 2) float32
+        Pixels ``(dx, dy)`` each pixel's surface point moves by to the next frame; 0 where not
+        valid.
+    forward_valid : (H, W) bool
+        Where ``forward`` is defined and the point is visible in the next frame (on a rendered
+        surface, in view, not occluded). All False on a sequence's last frame.
+    backward : (H, W, 2) float32
+        Pixels to the previous frame; 0 where not valid.
+    backward_valid : (H, W) bool
+        As ``forward_valid``, for the previous frame; all False on the first frame.
+    """
+
+    forward: np.ndarray
+    forward_valid: np.ndarray
+    backward: np.ndarray
+    backward_valid: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class PointTracks:
+    """Points on the labelled objects of a sequence's first frame, followed through it (the
+    layout of TAP-Vid's Kubric split; see :func:`synthscene.motion.point_tracks`).
+
+    Attributes
+    ----------
+    sequence_id : int
+    target_points : (N, T, 2) float32
+        ``(x, y)`` pixels of each point in each frame (OpenCV pixel centres).
+    occluded : (N, T) bool
+        Hidden, behind the camera or out of view.
+    query_points : (N, 3) float32
+        ``(t, y, x)`` where each track was drawn: frame 0, at a pixel centre.
+    track_ids : (N,) int64
+        The dataset track id (``track_id`` of the annotations) of the object each point is on.
+    """
+
+    sequence_id: int
+    target_points: np.ndarray
+    occluded: np.ndarray
+    query_points: np.ndarray
+    track_ids: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
 class Sample:
     """One labelled frame.
 
@@ -397,6 +477,11 @@ class Sample:
         One per labelled object with at least one visible pixel, in ``instance_id`` order.
     timings : dict of str to float
         Seconds spent per stage (``sample``, ``physics``, ``render``, ``labels``).
+    motion : FrameMotion or None
+        Optical flow to the next and from the previous frame of a sequence (None otherwise).
+    point_tracks : PointTracks or None
+        The point tracks of the frame's sequence (``outputs.point_tracks``), the same object
+        for each of its frames.
     """
 
     frame_index: int
@@ -404,3 +489,5 @@ class Sample:
     render: RenderOutput
     labels: tuple[InstanceLabel, ...]
     timings: dict[str, float] = field(default_factory=dict)
+    motion: FrameMotion | None = None
+    point_tracks: PointTracks | None = None

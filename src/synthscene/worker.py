@@ -100,6 +100,13 @@ class FrameDone:
     cpu_seconds: float = 0.0
 
 
+def frames_per_scene(scenario: Scenario) -> int:
+    """Frames made from one sampled scene: ``sequence.length`` for a run of sequences, else
+    ``camera.views_per_scene`` (1 by default)."""
+    spec = scenario.spec
+    return spec.sequence.length if spec.sequence is not None else spec.camera.views_per_scene
+
+
 def scene_groups(frames: Sequence[int], views_per_scene: int) -> list[list[int]]:
     """``frames`` cut into the runs of consecutive frames of one scene: the unit of work.
 
@@ -246,7 +253,8 @@ class FrameWorker:
         maps, fields = encode_frame_maps(sample.frame_index, sample.render, sample.labels,
                                          self.job.scenario.spec.outputs,
                                          category_ids=self._category_ids,
-                                         compression=self._compression)
+                                         compression=self._compression, motion=sample.motion,
+                                         point_tracks=sample.point_tracks)
         record["image"].update(fields)
         image = encode_image(sample.render.rgb, render.image_format,
                              png_compression=self._compression,

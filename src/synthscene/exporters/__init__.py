@@ -12,6 +12,8 @@ DATASET --to FORMAT`` calls). They read the dataset with
 ``panoptic``              COCO panoptic PNGs + JSON, things and stuff
 ``yolo``                  Ultralytics detection or segmentation labels + ``data.yaml``
 ``bop``                   BOP scene_gt / scene_gt_info / scene_camera, masks, models_info
+``mot``                   MOTChallenge gt.txt + seqinfo.ini per sequence (datasets of sequences)
+``youtube-vis``           YouTube-VIS / OVIS video instance JSON (datasets of sequences)
 ========================= ===============================================================
 
 Every exporter takes ``split={"train": 0.8, ...}`` and ``split_seed`` for a deterministic
@@ -29,14 +31,16 @@ from synthscene.exporters.bop import export_bop
 from synthscene.exporters.coco_polygons import export_coco_polygons
 from synthscene.exporters.panoptic import export_panoptic
 from synthscene.exporters.split import assign_splits, parse_split
+from synthscene.exporters.tracking import export_mot, export_youtube_vis
 from synthscene.exporters.yolo import export_yolo
 
 __all__ = [
     "FORMATS", "ExportSummary", "assign_splits", "export_bop", "export_coco_polygons",
-    "export_dataset", "export_panoptic", "export_yolo", "parse_split",
+    "export_dataset", "export_mot", "export_panoptic", "export_yolo", "export_youtube_vis",
+    "parse_split",
 ]
 
-FORMATS = ("yolo", "bop", "coco-polygons", "panoptic")
+FORMATS = ("yolo", "bop", "coco-polygons", "panoptic", "mot", "youtube-vis")
 """Names accepted by :func:`export_dataset` (``synthscene export --to``)."""
 
 
@@ -91,4 +95,8 @@ def export_dataset(dataset_dir: str | Path, out_dir: str | Path, *, to: str,
         return export_bop(dataset_dir, out_dir, **common)
     if to == "coco-polygons":
         return export_coco_polygons(dataset_dir, out_dir, **common)
+    if to == "mot":
+        return export_mot(dataset_dir, out_dir, **common)
+    if to == "youtube-vis":
+        return export_youtube_vis(dataset_dir, out_dir, **common)
     return export_panoptic(dataset_dir, out_dir, **common)

@@ -89,9 +89,11 @@ def plan_splits(dataset: CocoDataset, split: Mapping[str, float] | None, split_s
 
 
 def scene_ids(images: Sequence[dict]) -> list[int] | None:
-    """Each image's ``scene_id`` (a dataset made with ``camera.views_per_scene`` > 1), or None
-    unless every image has an integer one."""
-    scenes = [image.get("scene_id") for image in images]
+    """Each image's ``scene_id`` (a dataset made with ``camera.views_per_scene`` > 1) or
+    ``sequence_id`` (made with ``sequence:``), or None unless every image has an integer
+    one."""
+    key = "sequence_id" if images and "sequence_id" in images[0] else "scene_id"
+    scenes = [image.get(key) for image in images]
     if not scenes or not all(isinstance(s, int) and not isinstance(s, bool) for s in scenes):
         return None
     return scenes  # type: ignore[return-value]

@@ -9,6 +9,7 @@ import numpy as np
 
 from synthscene.config import (
     BackgroundSpec,
+    InitialVelocitySpec,
     LightsSpec,
     MaterialSpec,
     ObjectsSpec,
@@ -278,6 +279,8 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
                     placed=objects)
     walls = sample_walls(spec.room, spec.ground.size_m, rng=rng) if spec.ground.enabled else ()
     color, image = sample_background(spec.background, library.backgrounds, rng=rng)
+    if spec.sequence is not None:  # drawn last: a scenario without one draws as before
+        objects = sample_velocities(spec.objects.initial_velocity, objects, rng=rng)
     return SceneState(objects=objects + fixtures + dropped, lights=lights, camera=camera,
                       ground=ground, ambient_light=ambient, seed=seed, drop_region=region,
                       walls=walls, background_color=color, background_image=image,
@@ -321,6 +324,20 @@ def sample_view(scenario: Scenario, library: SceneLibraries, settled: SceneState
         changes["background_color"], changes["background_image"] = sample_background(
             spec.background, library.backgrounds, rng=rng)
     return finish_scene(scenario, library, dataclasses.replace(settled, **changes), rng=rng)
+
+
+def sample_velocities(spec: InitialVelocitySpec, objects: tuple[SceneObject, ...], *,
+                      rng: np.random.Generator) -> tuple[SceneObject, ...]:
+    """Give each object its initial velocity: per object, ``linear_m_s`` then
+    ``angular_deg_s`` (radians once parsed), each a (3,) draw (a scalar is used on every
+    axis)."""
+    out = []
+    for obj in objects:
+        linear = np.broadcast_to(np.asarray(spec.linear_m_s.sample(rng), dtype=float), (3,))
+        angular = np.broadcast_to(np.asarray(spec.angular_deg_s.sample(rng), dtype=float), (3,))
+        out.append(dataclasses.replace(obj, linear_velocity=tuple(float(c) for c in linear),
+                                       angular_velocity=tuple(float(c) for c in angular)))
+    return tuple(out)
 
 
 def finish_scene(scenario: Scenario, library: SceneLibraries, state: SceneState, *,

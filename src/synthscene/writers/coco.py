@@ -146,8 +146,10 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
         JSON-ready ``{"image": entry, "annotations": [...]}``. ``entry`` holds ``id``
         (``frame_index + 1``), ``file_name``, ``width``, ``height``, ``K`` (3x3, pixels),
         ``world_from_camera`` (4x4, metres, OpenCV camera frame), ``seed`` and
-        ``physics_steps``, and, for a run of several views per scene, ``scene_id`` and
-        ``view_id`` (``state.view``). Each annotation holds ``image_id``, ``category_id``, ``bbox``
+        ``physics_steps``; for a run of several views per scene, ``scene_id`` and
+        ``view_id`` (``state.view``); for a run of sequences, ``sequence_id``,
+        ``frame_index`` and ``fps`` (``state.sequence``), and each annotation's ``track_id``
+        (:func:`track_id`). Each annotation holds ``image_id``, ``category_id``, ``bbox``
         ``[x, y, width, height]`` (pixels, floats), ``area`` (int), ``iscrowd`` 0,
         ``segmentation`` (compressed RLE, ``counts`` a str) and ``instance_id``; they are in
         increasing ``instance_id`` order.
@@ -197,6 +199,9 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
                 "instance_id": int(label.instance_id),
                 **{name: _json_ready(getattr(label, name)) for name in ANNOTATION_EXTRAS
                    if getattr(label, name) is not None},
+                **({} if sample.state.sequence is None else
+                   {"track_id": track_id(sample.state.sequence.sequence_id,
+                                         label.instance_id)}),
             }
         )
 
@@ -216,7 +221,21 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
     }
     if state.view is not None:
         entry["scene_id"], entry["view_id"] = (int(v) for v in state.view)
+    if state.sequence is not None:
+        entry["sequence_id"] = int(state.sequence.sequence_id)
+        entry["frame_index"] = int(state.sequence.frame_index)
+        entry["fps"] = float(state.sequence.fps)
     return {"image": entry, "annotations": annotations}
+
+
+TRACK_STRIDE = 100_000
+"""Track ids of sequence ``s`` are ``s * TRACK_STRIDE + instance_id`` (instance ids stay below
+it): stable over a sequence and unique in the dataset."""
+
+
+def track_id(sequence_id: int, instance_id: int) -> int:
+    """The dataset-wide track id of an object of a sequence (see :data:`TRACK_STRIDE`)."""
+    return int(sequence_id) * TRACK_STRIDE + int(instance_id)
 
 
 def category_ids(categories: Sequence[str]) -> dict[str, int]:

@@ -34,6 +34,7 @@ instance mask      16-bit PNG, 1 channel       the annotation's ``instance_id`` 
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from synthscene.state import InstanceLabel, RenderOutput
+from synthscene.state import FrameMotion, InstanceLabel, PointTracks, RenderOutput
 
 __all__ = [
     "DEPTH_SCALE_MM", "MAP_FOLDERS", "STUFF_NAMES", "decode_depth_png", "decode_normals_png",
@@ -62,6 +63,10 @@ MAP_FOLDERS = {
     "normals": "normals",
     "semantic_mask": "semantic",
     "instance_mask": "instance_masks",
+    "flow": "flow",
+    "flow_backward": "flow_backward",
+    "flow_valid": "flow_valid",
+    "point_tracks": "tracks",
 }
 """Folder (relative to the dataset folder) of each per-image output's files."""
 
@@ -366,9 +371,22 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """``numpy.savez`` file content of ``arrays`` with fixed zip timestamps (1980-01-01), so
+    that the same arrays give the same bytes (``numpy.savez`` stamps the current time)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            archive.writestr(info, npy_bytes(array))
+    return buf.getvalue()
+
+
 def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[InstanceLabel],
                       outputs: Any, *, category_ids: Mapping[str, int],
-                      compression: int = 1) -> tuple[dict[str, bytes], dict[str, Any]]:
+                      compression: int = 1, motion: FrameMotion | None = None,
+                      point_tracks: PointTracks | None = None
+                      ) -> tuple[dict[str, bytes], dict[str, Any]]:
     """Encode a frame's per-image outputs and the image-entry fields that point at them.
 
     Parameters
@@ -386,6 +404,16 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
         COCO id of each thing category (stuff ids follow them, see :func:`stuff_categories`).
     compression : int
         PNG zlib level 0-9.
+    motion : FrameMotion, optional
+        A sequence frame's optical flow (``outputs.flow``): written as ``flow/000001.npy``
+        (forward, (H, W, 2) float32 pixels, 0 where not valid), ``flow_backward/000001.npy``
+        and ``flow_valid/000001.png`` (8-bit: 1 where the forward flow is valid, + 2 where the
+        backward flow is), with the fields ``flow_file``, ``flow_backward_file`` and
+        ``flow_valid_file``.
+    point_tracks : PointTracks, optional
+        The frame's sequence's point tracks: ``tracks/seq-000000.npz`` (arrays
+        ``target_points``, ``occluded``, ``query_points``, ``track_ids``; :func:`npz_bytes`),
+        field ``point_tracks_file`` (every frame of the sequence names the same file).
 
     Returns
     -------
@@ -431,4 +459,18 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
     if outputs.instance_mask:
         add("instance_mask", "instance_mask_file", ".png",
             png_bytes(instance_mask(render.instance_ids, labels), compression))
+    if motion is not None:
+        add("flow", "flow_file", ".npy", npy_bytes(motion.forward.astype(np.float32)))
+        add("flow_backward", "flow_backward_file", ".npy",
+            npy_bytes(motion.backward.astype(np.float32)))
+        valid = motion.forward_valid.astype(np.uint8) | (motion.backward_valid.astype(np.uint8)
+                                                         << 1)
+        add("flow_valid", "flow_valid_file", ".png", png_bytes(valid, compression))
+    if point_tracks is not None:
+        name = f"{MAP_FOLDERS['point_tracks']}/seq-{point_tracks.sequence_id:06d}.npz"
+        files[name] = npz_bytes({"target_points": point_tracks.target_points,
+                                 "occluded": point_tracks.occluded,
+                                 "query_points": point_tracks.query_points,
+                                 "track_ids": point_tracks.track_ids})
+        fields["point_tracks_file"] = name
     return files, fields
