@@ -70,6 +70,7 @@ def test_killed_run_resumes_to_the_same_bytes(reference, tmp_path):
     records = tmp_path / "out" / ".synthscene" / "frames"
     cli = subprocess.Popen([sys.executable, "-m", "synthscene.cli", "generate", "scene.yaml",
                             "--out", "out", "--frames", str(FRAMES), "--seed", str(SEED),
+                            "--workers", "1",  # in the CLI's own process: the kill stops all
                             "--quiet"], cwd=tmp_path, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
