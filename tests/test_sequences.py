@@ -333,3 +333,33 @@ def test_point_tracks_and_motion_blur_in_a_dataset(sequence_dataset, tmp_path):
             if coco.imgs[a["image_id"]]["sequence_id"] == image["sequence_id"]}
         if image["frame_index"] == 0:  # the query frame: each point on its own object
             np.testing.assert_array_equal(tracks["query_points"][:, 0], 0)
+
+
+def test_validate_checks_track_consistency(sequence_dataset, tmp_path):
+    import shutil
+
+    from synthscene.tools.validate import validate_dataset
+
+    report = validate_dataset(sequence_dataset)
+    assert report.ok, report.format()
+    assert report.check("tracks").checked > 0
+    data = json.loads((sequence_dataset / "annotations.json").read_text())
+    categories = sorted(c["id"] for c in data["categories"])
+    first = data["annotations"][0]
+    later = next(a for a in data["annotations"][1:] if a["track_id"] == first["track_id"])
+    same_image = next(a for a in data["annotations"][1:] if a["image_id"] == first["image_id"])
+    for name, change in [
+        ("category", lambda d: d["annotations"][d["annotations"].index(later)].update(
+            category_id=next(c for c in categories if c != later["category_id"]))),
+        ("twice", lambda d: d["annotations"][d["annotations"].index(same_image)].update(
+            track_id=first["track_id"])),
+    ]:
+        broken = tmp_path / name
+        shutil.copytree(sequence_dataset, broken)
+        copy = json.loads(json.dumps(data))
+        change(copy)
+        (broken / "annotations.json").write_text(json.dumps(copy))
+        report = validate_dataset(broken)
+        assert not report.ok and "tracks" in report.failed(), report.format()
+        message = str(report.check("tracks").problems[0])
+        assert ("has category" if name == "category" else "appears twice") in message, message

@@ -133,12 +133,18 @@ def drop_null_optional(kind: str, entry: Any) -> None:
 
 
 # ---------------------------------------------------------------------------- schema
+EXTRA_FILE_FIELDS = ("depth_file", "depth_npy_file", "normals_file", "instance_mask_file",
+                     "semantic_file", "flow_file", "flow_backward_file", "flow_valid_file",
+                     "point_tracks_file")
+"""Image fields naming a file of the dataset beside the image (relative to the annotation
+file's folder; :func:`synthscene.writers.maps.encode_frame_maps` writes them)."""
+
 OPTIONAL_FIELDS = {
-    "images": ("K", "world_from_camera", "depth_file", "instance_mask_file", "semantic_file",
-               "depth_scale"),
+    "images": ("K", "world_from_camera", *EXTRA_FILE_FIELDS, "depth_scale", "scene_id",
+               "view_id", "sequence_id", "frame_index", "fps"),
     "annotations": ("amodal_bbox", "amodal_area", "visib_fract", "truncation", "cam_R_m2c",
                     "cam_t_m2c", "world_from_object", "keypoints", "num_keypoints",
-                    "amodal_segmentation", "instance_id", "object_scale_m"),
+                    "amodal_segmentation", "instance_id", "object_scale_m", "track_id"),
     "categories": ("keypoints", "skeleton"),
 }
 """The optional synthscene fields of each entry kind (type-checked when present)."""
@@ -256,7 +262,7 @@ def _image_problems(image: dict) -> Iterable[tuple[str, str]]:
     for key, ok in checks.items():
         if not ok:
             yield key, _need(image, key, _IMAGE_REQUIRED[key])
-    for key in ("file_name", "depth_file", "instance_mask_file", "semantic_file"):
+    for key in ("file_name", *EXTRA_FILE_FIELDS):
         value = image.get(key)
         why = path_problem(value) if isinstance(value, str) and value else None
         if why:
@@ -264,10 +270,12 @@ def _image_problems(image: dict) -> Iterable[tuple[str, str]]:
     optional = {
         "K": (lambda v: _matrix(v, 3, 3), "a 3x3 list of numbers"),
         "world_from_camera": (lambda v: _matrix(v, 4, 4), "a 4x4 list of numbers"),
-        "depth_file": (lambda v: isinstance(v, str) and bool(v), "a non-empty string"),
-        "instance_mask_file": (lambda v: isinstance(v, str) and bool(v), "a non-empty string"),
-        "semantic_file": (lambda v: isinstance(v, str) and bool(v), "a non-empty string"),
+        **{key: (lambda v: isinstance(v, str) and bool(v), "a non-empty string")
+           for key in EXTRA_FILE_FIELDS},
         "depth_scale": (lambda v: _is_number(v) and v > 0, "a number > 0 (mm per unit)"),
+        **{key: (lambda v: _is_int(v) and v >= 0, "an integer >= 0")
+           for key in ("scene_id", "view_id", "sequence_id", "frame_index")},
+        "fps": (lambda v: _is_number(v) and v > 0, "a number > 0 (frames per second)"),
     }
     for key, (ok, what) in optional.items():
         if key in image and not ok(image[key]):
@@ -289,6 +297,7 @@ _ANNOTATION_OPTIONAL: dict[str, tuple[Any, str]] = {
                             "an RLE dict or a list of polygons"),
     "instance_id": (_is_int, "an integer"),
     "object_scale_m": (lambda v: _is_number(v) and v > 0, "a number > 0"),
+    "track_id": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
 }
 
 

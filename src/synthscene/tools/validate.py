@@ -25,6 +25,8 @@ overlap    the visible masks (``iscrowd`` 0) of an image do not overlap
 extras     optional synthscene fields are consistent: ``amodal_bbox`` contains ``bbox``,
            ``num_keypoints`` counts the keypoints with v > 0, v in {0, 1, 2}, the keypoint
            count matches the category's ``keypoints``, extra image files exist
+tracks     (datasets of sequences) a ``track_id`` never belongs to two categories, and no
+           two annotations of one image share a ``track_id``
 ========== ================================================================================
 
 :func:`validate_dataset` returns a :class:`ValidationReport`; the CLI prints
@@ -56,6 +58,7 @@ from synthscene.tools.checks import (
     overlaps,
 )
 from synthscene.tools.dataset import (
+    EXTRA_FILE_FIELDS,
     Problem,
     drop_null_optional,
     entry_name,
@@ -87,6 +90,7 @@ CHECKS: dict[str, str] = {
     "nonempty": "no empty mask, no area 0",
     "overlap": "visible masks of an image do not overlap",
     "extras": "optional synthscene fields consistent (amodal_bbox, keypoints, extra files)",
+    "tracks": "a track_id has one category and appears once per image",
 }
 """Every check, in the order they run and are reported, with a one-line description."""
 
@@ -355,6 +359,9 @@ class _State:
         self.annotation_wheres: list[int] = []
         self.group: tuple[int | None, list[tuple[str, dict]]] = (None, [])
         self.unions: dict[int, dict] = {}
+        # (track_id, image_id, category_id, annotation index) of every tracked annotation:
+        # 32 bytes each, checked once all are read.
+        self.tracks = {name: array("q") for name in ("track", "image", "category", "index")}
 
     # ---------------------------------------------------------------- per entry
     def category(self, index: int, cat: Any, ok: bool, image_dir: Path, root: Path) -> None:
@@ -392,7 +399,7 @@ class _State:
             if not any(p.check == "files" for p in found):
                 self.out.checked["image_size"] += 1
             self.out.extend(found)
-        for key in ("depth_file", "instance_mask_file", "semantic_file"):
+        for key in EXTRA_FILE_FIELDS:
             if key in image:
                 self.out.checked["extras"] += 1
                 extra = resolve_inside(root, image[key])
@@ -416,6 +423,12 @@ class _State:
             if _is_int(ref) and ref not in known:
                 self.out.add("ids", f"{where}.{key}", f"no {key[:-3]} has id {ref}")
         category_id = ann.get("category_id")
+        if "track_id" in ann:
+            self.out.checked["tracks"] += 1
+            if ok and _is_int(ann.get("image_id")) and _is_int(category_id):
+                for name, item in (("track", ann["track_id"]), ("image", ann["image_id"]),
+                                   ("category", category_id), ("index", index)):
+                    self.tracks[name].append(item)
         if _is_int(category_id):
             self.out.checked["category"] += 1
             if category_id < 1:
@@ -469,10 +482,30 @@ class _State:
         self.unions[image_id] = union
         self.group = (None, [])
 
+    def _check_tracks(self) -> None:
+        """A track has one category; an image holds a track once."""
+        track, image, category, index = (
+            np.frombuffer(self.tracks[name], dtype=np.int64) if self.tracks[name]
+            else np.zeros(0, np.int64) for name in ("track", "image", "category", "index"))
+        order = np.lexsort((index, track))
+        for k in np.flatnonzero((track[order][1:] == track[order][:-1])
+                                & (category[order][1:] != category[order][:-1])):
+            a, b = order[k], order[k + 1]
+            self.out.add("tracks", f"annotations[{index[b]}].track_id", f"track "
+                         f"{track[b]} has category {category[b]} here and {category[a]} in "
+                         f"annotations[{index[a]}]")
+        order = np.lexsort((index, track, image))
+        same = (image[order][1:] == image[order][:-1]) & (track[order][1:] == track[order][:-1])
+        for k in np.flatnonzero(same):
+            a, b = order[k], order[k + 1]
+            self.out.add("tracks", f"annotations[{index[b]}].track_id", f"track {track[b]} "
+                         f"appears twice in image {image[b]} (also annotations[{index[a]}])")
+
     def finish(self, kind: str) -> None:
         if kind != "annotations":
             return
         self._flush()
+        self._check_tracks()
         ids = np.frombuffer(self.annotation_ids, dtype=np.int64) if self.annotation_ids \
             else np.zeros(0, np.int64)
         order = np.argsort(ids, kind="stable")
