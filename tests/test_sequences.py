@@ -363,3 +363,20 @@ def test_validate_checks_track_consistency(sequence_dataset, tmp_path):
         assert not report.ok and "tracks" in report.failed(), report.format()
         message = str(report.check("tracks").problems[0])
         assert ("has category" if name == "category" else "appears twice") in message, message
+
+
+def test_flo_files_read_by_opencv_match_the_npy_flow(sequence_dataset, tmp_path):
+    data = json.loads(json.dumps(SEQUENCE))
+    data["outputs"] = {"flow": True, "flow_format": "flo"}
+    synthscene.generate(scenario_from_dict(data), tmp_path, frames=5, seed=4)
+    npy = {im["id"]: im for im in json.loads(
+        (sequence_dataset / "annotations.json").read_text())["images"]}
+    for image in json.loads((tmp_path / "annotations.json").read_text())["images"]:
+        for key, bit in (("flow_file", 1), ("flow_backward_file", 2)):
+            assert image[key].endswith(".flo")
+            flo = cv2.readOpticalFlow(str(tmp_path / image[key]))  # Middlebury's format
+            reference = np.load(sequence_dataset / npy[image["id"]][key])
+            valid = (cv2.imread(str(tmp_path / image["flow_valid_file"]),
+                                cv2.IMREAD_UNCHANGED) & bit) > 0
+            np.testing.assert_array_equal(flo[valid], reference[valid])
+            assert (flo[~valid] > 1e9).all()

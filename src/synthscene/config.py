@@ -444,6 +444,9 @@ class OutputsSpec(_Spec):
     depth_npy: bool = False
     flow: bool = False
     """Optical flow of a sequence's frames (``flow/``, ``flow_backward/``, ``flow_valid/``)."""
+    flow_format: Literal["npy", "flo"] = "npy"
+    """``npy``: (H, W, 2) float32 arrays; ``flo``: Middlebury ``.flo`` files (unknown flow, where
+    not valid, as 1e10)."""
     point_tracks: int = Field(0, ge=0, le=100_000)
     """Points tracked through each sequence (``tracks/seq-000000.npz``; TAP-Vid's layout)."""
     normals: bool = False

@@ -45,9 +45,10 @@ import numpy as np
 from synthscene.state import FrameMotion, InstanceLabel, PointTracks, RenderOutput
 
 __all__ = [
-    "DEPTH_SCALE_MM", "MAP_FOLDERS", "STUFF_NAMES", "decode_depth_png", "decode_normals_png",
-    "encode_depth_png", "encode_frame_maps", "encode_normals_png", "instance_mask",
-    "npy_bytes", "png_bytes", "read_png", "semantic_mask", "stuff_categories",
+    "DEPTH_SCALE_MM", "FLO_UNKNOWN", "MAP_FOLDERS", "STUFF_NAMES", "decode_depth_png",
+    "decode_normals_png", "encode_depth_png", "encode_frame_maps", "encode_normals_png",
+    "flo_bytes", "instance_mask", "npy_bytes", "npz_bytes", "png_bytes", "read_png",
+    "semantic_mask", "stuff_categories",
 ]
 
 DEPTH_SCALE_MM = 1.0
@@ -371,6 +372,29 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+FLO_UNKNOWN = 1e10
+"""The value of a ``.flo`` file's unknown flow (Middlebury's readers treat above 1e9 as
+unknown)."""
+
+
+def flo_bytes(flow: np.ndarray, valid: np.ndarray) -> bytes:
+    """Middlebury ``.flo`` file content (Baker et al. 2011; what ``cv2.readOpticalFlow``
+    reads): the float32 tag 202021.25 (``PIEH``), int32 width and height, then (u, v) float32
+    pairs row by row, little-endian; :data:`FLO_UNKNOWN` where ``valid`` is False.
+
+    Parameters
+    ----------
+    flow : (H, W, 2) float
+        Pixels.
+    valid : (H, W) bool
+    """
+    flow = np.asarray(flow, dtype="<f4").copy()
+    flow[~np.asarray(valid, dtype=bool)] = FLO_UNKNOWN
+    height, width = flow.shape[:2]
+    header = np.array([202021.25], "<f4").tobytes() + np.array([width, height], "<i4").tobytes()
+    return header + flow.tobytes()
+
+
 def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
     """``numpy.savez`` file content of ``arrays`` with fixed zip timestamps (1980-01-01), so
     that the same arrays give the same bytes (``numpy.savez`` stamps the current time)."""
@@ -406,7 +430,8 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
         PNG zlib level 0-9.
     motion : FrameMotion, optional
         A sequence frame's optical flow (``outputs.flow``): written as ``flow/000001.npy``
-        (forward, (H, W, 2) float32 pixels, 0 where not valid), ``flow_backward/000001.npy``
+        (forward, (H, W, 2) float32 pixels, 0 where not valid; ``.flo`` files, see
+        :func:`flo_bytes`, with ``outputs.flow_format: flo``), ``flow_backward/000001.npy``
         and ``flow_valid/000001.png`` (8-bit: 1 where the forward flow is valid, + 2 where the
         backward flow is), with the fields ``flow_file``, ``flow_backward_file`` and
         ``flow_valid_file``.
@@ -459,10 +484,15 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
     if outputs.instance_mask:
         add("instance_mask", "instance_mask_file", ".png",
             png_bytes(instance_mask(render.instance_ids, labels), compression))
-    if motion is not None:
+    if motion is not None and outputs.flow_format == "flo":
+        add("flow", "flow_file", ".flo", flo_bytes(motion.forward, motion.forward_valid))
+        add("flow_backward", "flow_backward_file", ".flo",
+            flo_bytes(motion.backward, motion.backward_valid))
+    elif motion is not None:
         add("flow", "flow_file", ".npy", npy_bytes(motion.forward.astype(np.float32)))
         add("flow_backward", "flow_backward_file", ".npy",
             npy_bytes(motion.backward.astype(np.float32)))
+    if motion is not None:
         valid = motion.forward_valid.astype(np.uint8) | (motion.backward_valid.astype(np.uint8)
                                                          << 1)
         add("flow_valid", "flow_valid_file", ".png", png_bytes(valid, compression))
