@@ -17,98 +17,84 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from synthscene.errors import ConfigError
+from synthscene.fileio import FileProblem, read_regular_file
 from synthscene.randomize.distributions import (
     Choice,
     Constant,
     Distribution,
     RandInt,
     Uniform,
-    parse_distribution,
 )
+from synthscene.randomize.params import DistRange, dist_field
 from synthscene.randomize.registry import EffectsField, TextureField
 
 LIGHT_KINDS = ("directional", "point", "spot")
 
 
-def _dist(value: Any) -> Distribution:
-    return parse_distribution(value)
+LENGTH_LIMIT_M = 1000.0
+"""Largest length or coordinate a scenario may give, metres (sizes, distances, positions)."""
+MAX_PHYSICS_STEPS = 100_000
+"""Most pybullet steps a frame may settle for (``physics.max_steps``)."""
+MAX_OBJECTS = 1000
+"""Default of ``limits.max_objects``: most labelled objects plus distractors a frame may have."""
+MAX_LIGHTS = 16
+"""Default of ``limits.max_lights``: most lights a frame may have."""
+MAX_MESH_TRIANGLES = 1_000_000
+"""Default of ``limits.max_mesh_triangles``: most triangles of one asset's mesh."""
+
+# Every distribution-valued field declares the range of its draws with a DistRange (the one
+# range checker, shared with the randomizers' parameters); fields ending in _deg become radians.
+Dist = dist_field()
+AngleDist = dist_field()
+ElevationDist = dist_field(low=-90, high=90)
+PositiveDist = dist_field(low=0, low_exclusive=True)
+FactorDist = dist_field(low=0, high=100, low_exclusive=True)
+IntensityDist = dist_field(low=0, high=1e5)
+UnitDist = dist_field(low=0, high=1)
+ColorDist = dist_field(low=0, high=1, length=3)
+KelvinDist = dist_field(low=1667, high=25000)
+LightKindDist = dist_field(options=LIGHT_KINDS)
+_COUNT_RANGE = DistRange(low=0, integer=True)
 
 
-def _positive(value: Any) -> Distribution:
-    d = parse_distribution(value)
-    if not d.support()[0] > 0:
-        raise ValueError(f"must be > 0 for every draw, got {value!r} (use uniform or truncnormal "
-                         "with a positive lower bound)")
-    return d
-
-
-def _non_negative(value: Any) -> Distribution:
-    d = parse_distribution(value)
-    if not d.support()[0] >= 0:
-        raise ValueError(f"must be >= 0 for every draw, got {value!r}")
-    return d
-
-
-def _unit(value: Any) -> Distribution:
-    d = parse_distribution(value)
-    lo, hi = d.support()
-    if not (0 <= lo and hi <= 1):
-        raise ValueError(f"must lie in [0, 1] for every draw, got {value!r}")
-    return d
-
-
-def _count(value: Any) -> Distribution:
-    d = parse_distribution(value)
+def _count(value: Any, info: ValidationInfo) -> Distribution:
+    d = _COUNT_RANGE(value, info)
     if isinstance(d, Constant):
-        v = d.value
-        if isinstance(v, float) and v.is_integer():
-            d = Constant(int(v))
-        else:
-            raise ValueError(f"a count must be an integer, got {value!r}")
-    elif not isinstance(d, (RandInt, Choice)):
-        raise ValueError(f"a count must be an integer, {{randint: [a, b]}} or {{choice: [...]}}, "
-                         f"got {value!r}")
-    if d.support()[0] < 0:
-        raise ValueError(f"a count must be >= 0, got {value!r}")
+        return Constant(int(d.value))
     return d
 
 
-def _degrees(value: Any) -> Distribution:
-    return parse_distribution(value).scaled(math.pi / 180.0)
+CountDist = Annotated[Distribution, PlainValidator(_count), _COUNT_RANGE]
+Length = Annotated[float, Field(ge=-LENGTH_LIMIT_M, le=LENGTH_LIMIT_M)]
+"""A coordinate in metres."""
 
 
-def _kelvin(value: Any) -> Distribution:
-    d = parse_distribution(value)
-    lo, hi = d.support()
-    if not (1667 <= lo and hi <= 25000):
-        raise ValueError(f"colour temperatures must lie in [1667, 25000] K, got {value!r}")
-    return d
+def _as_tuple(value: Any) -> Any:
+    """YAML lists become tuples (strict validation takes only tuples for tuple fields)."""
+    return tuple(value) if isinstance(value, list) else value
 
 
-def _light_kind(value: Any) -> Distribution:
-    d = parse_distribution(value, numeric=False)
-    options = d.options if isinstance(d, Choice) else (d.value,)
-    bad = [o for o in options if o not in LIGHT_KINDS]
-    if bad or not isinstance(d, (Choice, Constant)):
-        raise ValueError(f"light kinds must be among {', '.join(LIGHT_KINDS)}, got {value!r}")
-    return d
-
-
-Dist = Annotated[Distribution, PlainValidator(_dist)]
-PositiveDist = Annotated[Distribution, PlainValidator(_positive)]
-NonNegativeDist = Annotated[Distribution, PlainValidator(_non_negative)]
-UnitDist = Annotated[Distribution, PlainValidator(_unit)]
-CountDist = Annotated[Distribution, PlainValidator(_count)]
-AngleDist = Annotated[Distribution, PlainValidator(_degrees)]
-KelvinDist = Annotated[Distribution, PlainValidator(_kelvin)]
-LightKindDist = Annotated[Distribution, PlainValidator(_light_kind)]
+Pair = Annotated[tuple[Length, Length], BeforeValidator(_as_tuple)]
+Triple = Annotated[tuple[Length, Length, Length], BeforeValidator(_as_tuple)]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    # strict: no bool for a number, no number or bytes for a string, no string for a number;
+    # allow_inf_nan=False: every float field refuses NaN and infinities.
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True,
+                              strict=True, allow_inf_nan=False)
 
 
 class ImageSpec(_Spec):
@@ -128,9 +114,9 @@ class AssetEntry(_Spec):
 class Box3(_Spec):
     """An axis-aligned box, in metres: ``x_m: [min, max]`` and so on."""
 
-    x_m: tuple[float, float]
-    y_m: tuple[float, float]
-    z_m: tuple[float, float]
+    x_m: Pair
+    y_m: Pair
+    z_m: Pair
 
     @model_validator(mode="after")
     def _ordered(self) -> Box3:
@@ -149,7 +135,7 @@ class MaterialSpec(_Spec):
     texture (a textured OBJ or glTF) with it, and randomizes the others.
     """
 
-    base_color: UnitDist = Uniform((0.05, 0.05, 0.05), (0.95, 0.95, 0.95))
+    base_color: ColorDist = Uniform((0.05, 0.05, 0.05), (0.95, 0.95, 0.95))
     metallic: UnitDist = Uniform(0.0, 0.2)
     roughness: UnitDist = Uniform(0.3, 0.9)
     texture: TextureField = None
@@ -170,7 +156,7 @@ class GroundSpec(_Spec):
     """A square ground plane at z = 0; objects resting outside it are removed."""
 
     enabled: bool = True
-    size_m: float = Field(3.0, gt=0)
+    size_m: float = Field(3.0, gt=0, le=LENGTH_LIMIT_M)
     material: MaterialSpec = MaterialSpec(
         base_color=Uniform((0.2, 0.2, 0.2), (0.8, 0.8, 0.8)),
         metallic=Constant(0.0), roughness=Uniform(0.6, 1.0),
@@ -182,17 +168,18 @@ class LightsSpec(_Spec):
 
     count: CountDist = RandInt(1, 4)
     kind: LightKindDist = Choice(LIGHT_KINDS)
-    elevation_deg: AngleDist = Uniform(30.0, 85.0).scaled(math.pi / 180)
+    elevation_deg: ElevationDist = Uniform(30.0, 85.0).scaled(math.pi / 180)
     azimuth_deg: AngleDist = Uniform(0.0, 360.0).scaled(math.pi / 180)
     distance_m: PositiveDist = Uniform(1.5, 3.0)
-    directional_intensity: NonNegativeDist = Uniform(1.0, 2.5)
-    point_intensity: NonNegativeDist = Uniform(2.0, 8.0)
-    spot_intensity: NonNegativeDist = Uniform(4.0, 12.0)
-    spot_outer_cone_deg: AngleDist = Uniform(25.0, 45.0).scaled(math.pi / 180)
-    color: UnitDist = Uniform((0.85, 0.85, 0.85), (1.0, 1.0, 1.0))
+    directional_intensity: IntensityDist = Uniform(1.0, 2.5)
+    point_intensity: IntensityDist = Uniform(2.0, 8.0)
+    spot_intensity: IntensityDist = Uniform(4.0, 12.0)
+    spot_outer_cone_deg: dist_field(low=0, high=90, low_exclusive=True) = Uniform(
+        25.0, 45.0).scaled(math.pi / 180)
+    color: ColorDist = Uniform((0.85, 0.85, 0.85), (1.0, 1.0, 1.0))
     color_temperature_k: KelvinDist | None = None
     """Black-body colour temperature in kelvin (1667-25000); replaces ``color`` when given."""
-    ambient: UnitDist = Uniform((0.08, 0.08, 0.08), (0.25, 0.25, 0.25))
+    ambient: ColorDist = Uniform((0.08, 0.08, 0.08), (0.25, 0.25, 0.25))
 
     @model_validator(mode="after")
     def _one_colour(self) -> LightsSpec:
@@ -204,8 +191,15 @@ class LightsSpec(_Spec):
 class CameraPose(_Spec):
     """A fixed camera pose: where the camera is and the point it looks at, in metres."""
 
-    position_m: tuple[float, float, float]
-    look_at_m: tuple[float, float, float]
+    position_m: Triple
+    look_at_m: Triple
+
+    @model_validator(mode="after")
+    def _apart(self) -> CameraPose:
+        if math.dist(self.position_m, self.look_at_m) < 1e-6:
+            raise ValueError("position_m and look_at_m must differ (the camera looks from its "
+                             "position towards look_at_m)")
+        return self
 
 
 class CameraSpec(_Spec):
@@ -222,17 +216,17 @@ class CameraSpec(_Spec):
 
     sampler: Literal["shell", "top_down", "fixed"] = "shell"
     look_at: Box3 = Box3(x_m=(-0.1, 0.1), y_m=(-0.1, 0.1), z_m=(0.0, 0.05))
-    elevation_deg: AngleDist = Uniform(25.0, 75.0).scaled(math.pi / 180)
+    elevation_deg: ElevationDist = Uniform(25.0, 75.0).scaled(math.pi / 180)
     azimuth_deg: AngleDist = Uniform(0.0, 360.0).scaled(math.pi / 180)
     distance_m: PositiveDist = Uniform(0.9, 1.5)
     height_m: PositiveDist = Uniform(0.8, 1.2)
     poses: list[CameraPose] = Field(default_factory=list)
     roll_deg: AngleDist = Constant(0.0)
     fov_deg: AngleDist = Uniform(45.0, 60.0).scaled(math.pi / 180)
-    focal_jitter: PositiveDist = Constant(1.0)
+    focal_jitter: FactorDist = Constant(1.0)
     principal_point_jitter_px: Dist = Constant(0.0)
-    znear_m: float = Field(0.01, gt=0)
-    zfar_m: float = Field(100.0, gt=0)
+    znear_m: float = Field(0.01, gt=0, le=LENGTH_LIMIT_M)
+    zfar_m: float = Field(100.0, gt=0, le=1e6)
     min_visible_objects: int = Field(0, ge=0)
     max_tries: int = Field(20, ge=1, le=1000)
 
@@ -276,7 +270,7 @@ class FixtureSpec(_Spec):
 
     source: str = Field(min_length=1)
     size_m: PositiveDist = Constant(0.6)
-    position_m: tuple[float, float] = (0.0, 0.0)
+    position_m: Pair = (0.0, 0.0)
     yaw_deg: AngleDist = Constant(0.0)
     material: MaterialSpec = MaterialSpec()
 
@@ -285,7 +279,7 @@ class RoomSpec(_Spec):
     """Four walls around the ground's square, facing inwards (rendering only)."""
 
     enabled: bool = False
-    height_m: float = Field(1.5, gt=0)
+    height_m: float = Field(1.5, gt=0, le=LENGTH_LIMIT_M)
     material: MaterialSpec = MaterialSpec(
         base_color=Uniform((0.3, 0.3, 0.3), (0.9, 0.9, 0.9)),
         metallic=Constant(0.0), roughness=Uniform(0.6, 1.0),
@@ -301,8 +295,8 @@ class BackgroundSpec(_Spec):
     composited behind the rendered pixels (the labels do not change).
     """
 
-    color: UnitDist = Constant(0.0)
-    images: str | None = None
+    color: ColorDist = Constant(0.0)
+    images: str | None = Field(None, min_length=1)
     image_probability: float = Field(1.0, ge=0, le=1)
 
 
@@ -312,8 +306,8 @@ class PhysicsSpec(_Spec):
 
     enabled: bool = True
     timestep_s: float | None = Field(None, gt=0, le=0.05)
-    max_steps: int | None = Field(None, gt=0)
-    lateral_friction: float | None = Field(None, ge=0)
+    max_steps: int | None = Field(None, gt=0, le=MAX_PHYSICS_STEPS)
+    lateral_friction: float | None = Field(None, ge=0, le=100)
     restitution: float | None = Field(None, ge=0, le=1)
 
 
@@ -363,6 +357,19 @@ class LabelsSpec(_Spec):
     """False: objects partly outside the image (``truncation > 0``) get no annotation."""
 
 
+class LimitsSpec(_Spec):
+    """Upper bounds that keep a bad scenario from exhausting the machine; raise them here when a
+    scenario needs more (README, "Bad input and limits")."""
+
+    max_objects: int = Field(MAX_OBJECTS, ge=1)
+    """Most objects plus distractors a frame may have (``objects.count`` + ``distractors.count``
+    at their largest)."""
+    max_lights: int = Field(MAX_LIGHTS, ge=1)
+    """Most lights a frame may have (``lights.count`` at its largest)."""
+    max_mesh_triangles: int = Field(MAX_MESH_TRIANGLES, ge=1)
+    """Most triangles of one asset's mesh; a larger mesh is refused (decimate it first)."""
+
+
 class ScenarioSpec(_Spec):
     """A whole scenario: the root of a scenario YAML file."""
 
@@ -384,6 +391,7 @@ class ScenarioSpec(_Spec):
     """Sensor effects applied to the RGB after labelling (see ``docs/randomizers.md``)."""
     outputs: OutputsSpec = OutputsSpec()
     labels: LabelsSpec = LabelsSpec()
+    limits: LimitsSpec = LimitsSpec()
 
     @model_validator(mode="after")
     def _filters_have_amodal(self) -> ScenarioSpec:
@@ -458,6 +466,8 @@ def _format_error(err: dict) -> tuple[str, str]:
         sub, rest = msg.split(": ", 1)
         if sub and " " not in sub:
             field, msg = field + ("" if sub.startswith("[") else ".") + sub, rest
+    if len(msg) > 300:  # a huge value quoted in full would bury the message
+        msg = msg[:297] + "..."
     return field, msg
 
 
@@ -495,11 +505,185 @@ def scenario_from_dict(data: Any, *, source: str = "<dict>",
         if len(errors) > 1:
             msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
         raise ConfigError(source, field, msg) from None
+    except RecursionError:
+        raise ConfigError(source, "", f"lists and mappings nested more than {MAX_NESTING} "
+                                      "deep") from None
+    _check_limits(spec, source)
     return Scenario(spec=spec, source=source, base_dir=(base_dir or Path.cwd()).resolve())
+
+
+def _most(dist: Distribution) -> int:
+    """The largest value a count distribution draws."""
+    return int(dist.support()[1])
+
+
+def _check_limits(spec: ScenarioSpec, source: str) -> None:
+    """Checks across sections: counts against ``limits`` and the camera's visibility demand
+    against the most objects a frame can have.
+
+    Raises
+    ------
+    ConfigError
+        Naming the field and the limit (and how to raise it).
+    """
+    limits = spec.limits
+    objects, distractors = _most(spec.objects.count), _most(spec.distractors.count)
+    if objects + distractors > limits.max_objects:
+        field = "objects.count" if objects > limits.max_objects or not distractors \
+            else "distractors.count"
+        raise ConfigError(source, field, f"up to {objects} objects and {distractors} "
+                                         f"distractors per frame is more than "
+                                         f"limits.max_objects ({limits.max_objects}); lower "
+                                         f"the count or raise limits.max_objects")
+    lights = _most(spec.lights.count)
+    if lights > limits.max_lights:
+        raise ConfigError(source, "lights.count", f"up to {lights} lights per frame is more "
+                                                  f"than limits.max_lights ({limits.max_lights}); "
+                                                  "lower the count or raise limits.max_lights")
+    if spec.camera.min_visible_objects > objects:
+        raise ConfigError(source, "camera.min_visible_objects",
+                          f"{spec.camera.min_visible_objects} is more than the most objects a "
+                          f"frame can have (objects.count draws at most {objects})")
+
+
+MAX_SCENARIO_BYTES = 1 << 20
+"""Largest scenario file read, bytes (1 MiB; the bundled scenes are a few kB)."""
+MAX_NESTING = 64
+"""Deepest nesting of lists and mappings in a scenario file (the schema needs about 8)."""
+MAX_YAML_NODES = 200_000
+"""Most values (scalars, lists and mappings) a scenario file may hold once its aliases are
+expanded: a file of a few lines cannot expand into billions of values ("billion laughs")."""
+
+_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in (
+    "str", "int", "float", "bool", "null", "seq", "map"))
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _yaml_loader() -> type:
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _check_nesting(text: str, source: str) -> None:
+    """Refuse lists and mappings nested deeper than ``MAX_NESTING``, from the parser's event
+    stream (no recursion, so a 20,000-deep file cannot exhaust the stack)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_yaml_loader()):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ConfigError(source, "", f"lists and mappings nested more than "
+                                              f"{MAX_NESTING} deep (line "
+                                              f"{event.start_mark.line + 1})")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
+def _check_nodes(root: yaml.Node, source: str) -> None:
+    """Refuse what YAML allows but a scenario must not hold, naming the field: a key given
+    twice in one mapping, a tag other than plain scalars, lists and mappings (``!!binary``,
+    ``!!python/...``, ``!!set``, dates), an alias that contains itself, and more than
+    ``MAX_YAML_NODES`` values once aliases are expanded."""
+    sizes: dict[int, int] = {}  # id(node) -> values under it, aliases expanded
+    on_path: set[int] = set()
+
+    def visit(node: yaml.Node, field: str) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in on_path:
+            raise ConfigError(source, field, "an alias refers to a list or mapping that "
+                                             "contains it (a recursive YAML anchor)")
+        if node.tag not in _PLAIN_TAGS:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise ConfigError(source, field, f"YAML tag {tag} is not allowed: a scenario holds "
+                                             "numbers, strings, booleans, lists and mappings "
+                                             "(quote a value meant as a string)")
+        on_path.add(key)
+        size = 1
+        if isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                size += visit(item, f"{field}[{i}]")
+        elif isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    size += visit(value_node, field)
+                    continue
+                name = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+                child = f"{field}.{name}" if field else name
+                line = key_node.start_mark.line + 1
+                if isinstance(key_node, yaml.ScalarNode) and name in seen:
+                    raise ConfigError(source, child, f"key given twice in one mapping (lines "
+                                                     f"{seen[name]} and {line}); keep one")
+                seen[name] = line
+                size += visit(key_node, child) + visit(value_node, child)
+        on_path.discard(key)
+        if size > MAX_YAML_NODES:
+            raise ConfigError(source, field, f"holds more than {MAX_YAML_NODES} values once its "
+                                             "aliases are expanded")
+        sizes[key] = size
+        return size
+
+    visit(root, "")
+
+
+def parse_scenario_text(text: str, *, source: str = "<text>") -> Any:
+    """Parse the YAML (or JSON) text of a scenario into plain Python values, safely.
+
+    Only YAML's plain types are built (safe loading); on top of that the text may not nest
+    lists and mappings more than :data:`MAX_NESTING` deep, give a key twice in one mapping,
+    use tags such as ``!!binary`` or ``!!python/object``, hold a recursive alias, or expand
+    (through aliases) to more than :data:`MAX_YAML_NODES` values.
+
+    Parameters
+    ----------
+    text : str
+    source : str
+        Named in error messages.
+
+    Returns
+    -------
+    Any
+        Usually a dict; :func:`scenario_from_dict` checks that.
+
+    Raises
+    ------
+    ConfigError
+        One line naming ``source``, the field where one is known, and the problem.
+    """
+    at = text.find("\x00")
+    if at >= 0:
+        raise ConfigError(source, "", f"a NUL byte at line {text.count(chr(10), 0, at) + 1}: "
+                                      "not a text file")
+    loader = None
+    try:
+        _check_nesting(text, source)
+        loader = _yaml_loader()(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_nodes(node, source)
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
+        raise ConfigError(source, "", f"not valid YAML: {where}{_one_line(problem)}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file.
+
+    The file is read only if it is a regular file (not a FIFO or a device such as
+    ``/dev/zero``) of at most :data:`MAX_SCENARIO_BYTES`, then parsed with
+    :func:`parse_scenario_text`.
 
     Parameters
     ----------
@@ -512,20 +696,20 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises
     ------
     ConfigError
-        If the file is missing, unreadable, not YAML, or fails validation.
+        If the file is missing, not a regular file, too large, unreadable, not UTF-8 text, not
+        YAML, or fails validation.
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(str(path), "", "scenario file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), "", f"cannot read the scenario file ({exc})") from None
+        raw = read_regular_file(path, max_bytes=MAX_SCENARIO_BYTES)
+    except FileProblem as exc:
+        what = "scenario file not found" if str(exc) == "not found" else \
+            f"cannot read the scenario file: {exc}"
+        raise ConfigError(str(path), "", what) from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(str(path), "", f"not valid YAML: {where}{problem}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "", f"cannot read the scenario file: not UTF-8 text "
+                                         f"(byte {exc.start})") from None
+    data = parse_scenario_text(text, source=str(path))
     return scenario_from_dict(data, source=str(path), base_dir=path.parent)

@@ -96,8 +96,11 @@ def scenario_sha256(scenario: Scenario, asset_keys: Sequence[str],
     str
         Hex SHA-256 of the canonical JSON (sorted keys) of ``scenario.spec`` (after validation,
         so comments, key order and formatting of the YAML file do not count) and of the assets.
+        ``limits`` is left out: it refuses scenarios but never changes what a run makes.
     """
-    payload = {"spec": _canonical(scenario.spec), "assets": list(asset_keys),
+    spec = _canonical(scenario.spec)
+    spec.pop("limits", None)  # limits only refuse scenarios; they never change what is made
+    payload = {"spec": spec, "assets": list(asset_keys),
                "categories": list(categories)}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -184,13 +184,35 @@ class Choice(Distribution):
         return Choice(tuple(Constant(o).scaled(factor).value for o in self.options), self.weights)
 
 
+MAX_MAGNITUDE = 1e6
+"""Largest magnitude of any number in a distribution (a constant, a bound, an option): a value
+such as ``1e308`` is a mistake, and would overflow once scaled or squared."""
+
+
+def _all_numbers(value: Any) -> bool:
+    """True if ``value`` is a number or nested lists of numbers (bools and strings are not)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, bool) or not isinstance(item, (int, float, np.integer, np.floating)):
+            return False
+    return True
+
+
 def _numbers(value: Any, what: str) -> np.ndarray:
+    if not _all_numbers(value):
+        raise ValueError(f"{what} must be numbers (not true/false or text), got {value!r}")
     try:
         arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{what} must be numbers, got {value!r}") from None
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{what} must be finite, got {value!r}")
+    if arr.size and float(np.abs(arr).max()) > MAX_MAGNITUDE:
+        raise ValueError(f"{what} must lie within [-{MAX_MAGNITUDE:g}, {MAX_MAGNITUDE:g}], "
+                         f"got {value!r}")
     return arr
 
 
@@ -215,7 +237,9 @@ def parse_distribution(value: Any, *, numeric: bool = True) -> Distribution:
     Raises
     ------
     ValueError
-        With a message naming the allowed distribution kinds and the expected parameters.
+        With a message naming the allowed distribution kinds and the expected parameters; also
+        for a bool or a string where a number is expected, and for a number that is not finite
+        or larger in magnitude than :data:`MAX_MAGNITUDE`.
     """
     if isinstance(value, Distribution):
         return value
