@@ -29,8 +29,9 @@ from typing import BinaryIO
 
 from synthscene.errors import OutputError
 
-__all__ = ["FileProblem", "probe_writable", "read_regular_file", "regular_file_problem",
-           "remove_stale_temporaries", "write_atomic", "write_atomic_stream"]
+__all__ = ["FileProblem", "is_temporary_name", "probe_writable", "read_regular_file",
+           "regular_file_problem", "remove_stale_temporaries", "write_atomic",
+           "write_atomic_stream"]
 
 TMP_SUFFIX = ".tmp"
 
@@ -208,6 +209,12 @@ def probe_writable(folder: Path) -> None:
     os.unlink(probe)
 
 
+def is_temporary_name(name: str) -> bool:
+    """Whether ``name`` is that of a temporary file of :func:`write_atomic`
+    (``.<name>.<random>.tmp``)."""
+    return name.startswith(".") and name.endswith(TMP_SUFFIX)
+
+
 def remove_stale_temporaries(folder: Path) -> int:
     """Delete the ``.*.tmp`` files a killed run left in ``folder``; return how many.
 
@@ -222,7 +229,7 @@ def remove_stale_temporaries(folder: Path) -> int:
     if not folder.is_dir():
         return 0
     for entry in os.scandir(folder):
-        if entry.name.startswith(".") and entry.name.endswith(TMP_SUFFIX) and entry.is_file():
+        if is_temporary_name(entry.name) and entry.is_file():
             try:
                 os.unlink(entry.path)
             except OSError as exc:
