@@ -30,6 +30,7 @@ from pydantic import (
 
 from synthscene.errors import ConfigError
 from synthscene.fileio import FileProblem, read_regular_file
+from synthscene.mesh_files import MAX_MESH_TRIANGLES
 from synthscene.randomize.distributions import (
     Choice,
     Constant,
@@ -51,8 +52,6 @@ MAX_OBJECTS = 1000
 """Default of ``limits.max_objects``: most labelled objects plus distractors a frame may have."""
 MAX_LIGHTS = 16
 """Default of ``limits.max_lights``: most lights a frame may have."""
-MAX_MESH_TRIANGLES = 1_000_000
-"""Default of ``limits.max_mesh_triangles``: most triangles of one asset's mesh."""
 
 # Every distribution-valued field declares the range of its draws with a DistRange (the one
 # range checker, shared with the randomizers' parameters); fields ending in _deg become radians.

@@ -138,7 +138,7 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
                         base_dir=scenario.base_dir,
                         where=f"{scenario.source}: {field}[{i}].source")
             for i, e in enumerate(entries)
-        ])
+        ], max_triangles=spec.limits.max_mesh_triangles)
 
     if objects is None:
         objects = library(spec.assets, "assets")
