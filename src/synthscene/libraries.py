@@ -15,6 +15,7 @@ from pathlib import Path
 from synthscene.assets import Asset, AssetLibrary, AssetSource, bundled_assets_dir
 from synthscene.config import Scenario
 from synthscene.errors import AssetError, ConfigError
+from synthscene.image_files import check_image_file
 
 PRELOAD_LIMIT = 200
 """Libraries with at most this many assets are loaded up front, so a broken asset fails before
@@ -92,7 +93,8 @@ def background_images(scenario: Scenario) -> tuple[str, ...]:
     Raises
     ------
     ConfigError
-        If the folder does not exist or holds no image.
+        If the folder does not exist, holds no image, or holds one that is too large or not a
+        regular file (:func:`synthscene.image_files.check_image_file`).
     """
     folder = scenario.spec.background.images
     if folder is None:
@@ -109,6 +111,11 @@ def background_images(scenario: Scenario) -> tuple[str, ...]:
     if not files:
         raise ConfigError(scenario.source, "background.images",
                           f"{path} holds no image ({', '.join(_IMAGE_SUFFIXES)})")
+    for file in files:
+        try:
+            check_image_file(file, what="background image")
+        except AssetError as exc:
+            raise ConfigError(scenario.source, "background.images", str(exc)) from None
     return tuple(files)
 
 
