@@ -107,7 +107,7 @@ class AssetEntry(_Spec):
     """One asset source (see :class:`synthscene.assets.AssetSource` for the syntax)."""
 
     source: str = Field(min_length=1)
-    category: str | None = None
+    category: str | None = Field(None, min_length=1)
 
 
 class Box3(_Spec):

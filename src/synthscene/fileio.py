@@ -109,10 +109,15 @@ def read_regular_file(path: str | Path, *, max_bytes: int) -> bytes:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise _open_problem(exc) from None
-    with os.fdopen(fd, "rb") as handle:
+    try:
         mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise FileProblem(f"{_kind(mode)}, not a regular file")
+    except OSError as exc:
+        os.close(fd)
+        raise _open_problem(exc) from None
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise FileProblem(f"{_kind(mode)}, not a regular file")
+    with os.fdopen(fd, "rb") as handle:
         try:
             data = handle.read(max_bytes + 1)
         except OSError as exc:

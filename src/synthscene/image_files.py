@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import struct
 import warnings
 from pathlib import Path
 
@@ -34,7 +35,11 @@ _HEADER_BYTES = 1 << 18
 
 def _pixels(data: bytes) -> tuple[float, str] | None:
     """Pixel count and ``"W x H"`` from the image's header, or None if Pillow does not know
-    the format (OpenCV then decides)."""
+    the format (OpenCV then decides). A PNG's size is read from its IHDR chunk (PNG
+    specification, section 11.2.2), which also holds for sizes over Pillow's own limit."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return float(width) * float(height), f"{width} x {height} pixels"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:

@@ -139,13 +139,15 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
     """
     spec = scenario.spec
 
+    def sources(entries, field: str) -> list[AssetSource]:
+        return [AssetSource(source=e.source, category=getattr(e, "category", None),
+                            base_dir=scenario.base_dir,
+                            where=f"{scenario.source}: {field}[{i}].source")
+                for i, e in enumerate(entries)]
+
     def library(entries, field: str) -> AssetLibrary:
-        return AssetLibrary([
-            AssetSource(source=e.source, category=getattr(e, "category", None),
-                        base_dir=scenario.base_dir,
-                        where=f"{scenario.source}: {field}[{i}].source")
-            for i, e in enumerate(entries)
-        ], max_triangles=spec.limits.max_mesh_triangles)
+        return AssetLibrary(sources(entries, field),
+                            max_triangles=spec.limits.max_mesh_triangles)
 
     if objects is None:
         objects = library(spec.assets, "assets")
@@ -156,11 +158,11 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
     keys: list[str] = []
     if spec.fixtures:
         fixtures = library(spec.fixtures, "fixtures")
-        for i, entry in enumerate(spec.fixtures):
-            matching = [k for k in fixtures.keys if k == entry.source or k.endswith(entry.source)]
+        for i, source in enumerate(sources(spec.fixtures, "fixtures")):
+            matching = AssetLibrary([source]).keys  # indexing only: the keys of this source
             if len(matching) != 1:
-                raise AssetError(f"{scenario.source}: fixtures[{i}].source: must name exactly one "
-                                 f"mesh file, got {entry.source!r}")
+                raise AssetError(f"{source.where}: must name exactly one mesh file, got "
+                                 f"{source.source!r}")
             keys.append(matching[0])
     libs = SceneLibraries(objects=objects, distractors=distractors, fixtures=fixtures,
                           fixture_keys=tuple(keys), backgrounds=background_images(scenario))

@@ -20,6 +20,7 @@ Every ``sample`` takes the frame's ``numpy.random.Generator``; nothing here keep
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -203,7 +204,12 @@ def _all_numbers(value: Any) -> bool:
 
 def _numbers(value: Any, what: str) -> np.ndarray:
     if not _all_numbers(value):
-        raise ValueError(f"{what} must be numbers (not true/false or text), got {value!r}")
+        hint = ""
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                float(value)
+                hint = " (YAML reads a number such as 1e9 without a dot as text: write 1.0e9)"
+        raise ValueError(f"{what} must be numbers (not true/false or text), got {value!r}{hint}")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError, OverflowError):

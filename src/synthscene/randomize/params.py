@@ -171,7 +171,7 @@ class RandomizerParams(BaseModel):
     values validated like user input."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True,
-                              validate_default=True)
+                              validate_default=True, strict=True, allow_inf_nan=False)
 
     def draw(self, *, rng: np.random.Generator) -> dict[str, Any]:
         """Draw concrete values for every distribution-valued field, in declaration order.

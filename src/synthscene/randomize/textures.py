@@ -393,7 +393,7 @@ class ImageTextureFolder:
         if not self.folder.is_dir():
             raise AssetError(f"texture folder not found: {self.folder}")
         found = [p for p in self.folder.rglob("*")
-                 if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+                 if p.suffix.lower() in IMAGE_EXTENSIONS and not p.is_dir()]
         self.paths: tuple[Path, ...] = tuple(
             sorted(found, key=lambda p: p.relative_to(self.folder).as_posix()))
         if not self.paths:
