@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import os
 import re
 import signal
@@ -123,7 +124,7 @@ FIELDS: dict[str, list] = {
     "camera.max_tries": [0, -1, 1.5, True, 10**12],
     "physics.max_steps": [0, -1, 1.5, True, 10**12, 1e12, "many"],
     "render.png_compression": [-1, 10, 1.5, True, "max"],
-    "render.msaa_samples": [3, 0, 16, "4x"],
+    "render.msaa_samples": [3, 0, 16, "4x", True],
     "labels.min_visible_px": [0, -1, 1.5, True, "1"],
     "limits.max_objects": [0, -1, 1.5, True, "lots"],
     "limits.max_mesh_triangles": [0, -5, NAN, True],
@@ -624,3 +625,42 @@ def test_cli_process_overwrite_keeps_the_users_file(tmp_path):
     line = error_line(result.stderr + result.stdout, result.returncode)
     assert "images/holiday.jpg" in line and "unfinished dataset" not in line
     assert photo.read_bytes() == b"\xff\xd8 a photo"
+
+
+# ------------------------------------------------------------------ documentation and messages
+
+
+def test_readme_gives_the_limits_the_code_applies():
+    from synthscene import config, image_files, mesh_files
+    from synthscene.randomize import distributions
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("### Bad input and limits", 1)[1].split("\n### ", 1)[0]
+    for value in (config.MAX_SCENARIO_BYTES // 2**20, config.MAX_NESTING, config.MAX_YAML_NODES,
+                  config.MAX_PHYSICS_STEPS, config.MAX_OBJECTS, config.MAX_LIGHTS,
+                  mesh_files.MAX_MESH_TRIANGLES, image_files.MAX_IMAGE_PIXELS // 10**6,
+                  image_files.MAX_IMAGE_BYTES // 2**20, int(config.LENGTH_LIMIT_M)):
+        assert f"{value:,}" in section, value
+    assert f"1e{round(math.log10(distributions.MAX_MAGNITUDE))}" in section
+
+
+def _die_by_sigkill() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_worker_killed_by_a_signal_is_reported_as_such():
+    """A dead worker's message says what is known (the signal), not a guess at its cause."""
+    import multiprocessing
+
+    from synthscene.errors import SynthsceneError
+    from synthscene.parallel import _check_alive
+
+    process = multiprocessing.get_context("spawn").Process(target=_die_by_sigkill,
+                                                          name="synthscene-worker-0")
+    process.start()
+    process.join(60)
+    with pytest.raises(SynthsceneError) as info:
+        _check_alive([process], 3, idle=False)
+    message = str(info.value)
+    assert "worker process synthscene-worker-0 was killed by signal 9 (SIGKILL)" in message
+    assert "memory" not in message and "\n" not in message

@@ -85,6 +85,13 @@ def _as_tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def _not_bool(value: Any) -> Any:
+    """Refuse ``true``/``false`` where a number is meant (a Literal[1, ...] takes True as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not {str(value).lower()}")
+    return value
+
+
 Pair = Annotated[tuple[Length, Length], BeforeValidator(_as_tuple)]
 Triple = Annotated[tuple[Length, Length, Length], BeforeValidator(_as_tuple)]
 
@@ -315,7 +322,7 @@ class RenderSpec(_Spec):
 
     shading: Literal["lit", "flat"] = "lit"
     shadows: bool = False
-    msaa_samples: Literal[1, 2, 4, 8] = 1
+    msaa_samples: Annotated[Literal[1, 2, 4, 8], BeforeValidator(_not_bool)] = 1
     """Multisample anti-aliasing of the colour image (1: none); labels are never blended."""
     png_compression: int = Field(1, ge=0, le=9)
 

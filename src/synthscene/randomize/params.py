@@ -101,7 +101,7 @@ class DistRange:
         too_low = lo <= self.low if self.low_exclusive else lo < self.low
         if too_low or hi > self.high:
             hint = " (use uniform or truncnormal)" if math.isinf(lo) or math.isinf(hi) else ""
-            raise ValueError(f"every draw must be {self.describe()}, got {value!r}{hint}")
+            raise ValueError(f"must be {self.describe()} for every draw, got {value!r}{hint}")
         if info.field_name is not None and info.field_name.endswith("_deg"):
             dist = dist.scaled(math.pi / 180.0)
         return dist
