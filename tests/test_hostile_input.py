@@ -551,6 +551,27 @@ def test_bad_image_is_refused(tmp_path, where, kind):
     assert_no_dataset(tmp_path)
 
 
+@pytest.mark.gl
+@pytest.mark.parametrize("where", list(IMAGE_FIELDS))
+def test_image_that_fails_to_decode_names_its_field(tmp_path, where):
+    """An image whose header is sound but whose pixels are missing fails while a frame is
+    made, and the message still names the scenario field that brought it in."""
+    images = tmp_path / "images_in"
+    images.mkdir()
+    (images / "broken.png").write_bytes(_png_header(8, 8))
+    field, what = IMAGE_FIELDS[where]
+    if where == "background.images":
+        changes = {where: images.name}
+    else:
+        changes = {where: {"kinds": ["image"], "image": {"folder": images.name}}}
+    write_scene(tmp_path, mutated(changes))
+    result, seconds = generate(tmp_path)
+    line = error_line(result.output, result.exit_code, result.exception)
+    assert line.startswith(f"{SCENE}: {field}: "), line
+    assert f"broken.png: cannot decode this {what}" in line and seconds < SECONDS
+    assert_no_dataset(tmp_path)
+
+
 # ------------------------------------------------------------------ the output folder
 
 

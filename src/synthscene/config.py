@@ -39,7 +39,8 @@ from synthscene.randomize.distributions import (
     Uniform,
 )
 from synthscene.randomize.params import DistRange, dist_field
-from synthscene.randomize.registry import EffectsField, TextureField
+from synthscene.randomize.registry import EffectsField, TextureField, TextureSpec
+from synthscene.randomize.textures import ImageTextureFolder
 
 LIGHT_KINDS = ("directional", "point", "spot")
 
@@ -515,7 +516,28 @@ def scenario_from_dict(data: Any, *, source: str = "<dict>",
         raise ConfigError(source, "", f"lists and mappings nested more than {MAX_NESTING} "
                                       "deep") from None
     _check_limits(spec, source)
+    _name_image_folders(spec, source)
     return Scenario(spec=spec, source=source, base_dir=(base_dir or Path.cwd()).resolve())
+
+
+def _name_image_folders(spec: ScenarioSpec, source: str) -> None:
+    """Tell each image-texture folder the scenario field that names it
+    (``"FILE: objects.material.texture.image.folder"``), so an image that fails to decode while
+    frames are made is reported with its field."""
+    stack: list[tuple[BaseModel, str]] = [(spec, "")]
+    while stack:
+        model, path = stack.pop()
+        for name in type(model).model_fields:
+            value, field = getattr(model, name), f"{path}.{name}" if path else name
+            items = list(enumerate(value)) if isinstance(value, (list, tuple)) else [(None, value)]
+            for i, item in items:
+                where = field if i is None else f"{field}[{i}]"
+                if isinstance(item, BaseModel):
+                    stack.append((item, where))
+                elif isinstance(item, TextureSpec):
+                    for kind, configured in item.configured.items():
+                        if isinstance(configured.resource, ImageTextureFolder):
+                            configured.resource.where = f"{source}: {where}.{kind}.folder"
 
 
 def _most(dist: Distribution) -> int:

@@ -380,6 +380,9 @@ class ImageTextureFolder:
         The folder.
     cache_size : int
         How many decoded images to keep (>= 0).
+    where : str
+        ``"FILE: FIELD"`` of the scenario field that names the folder; it prefixes the errors
+        of :meth:`load` and :meth:`sample` (empty: none).
 
     Raises
     ------
@@ -388,8 +391,9 @@ class ImageTextureFolder:
         :func:`synthscene.image_files.check_image_file` (too large, not a regular file).
     """
 
-    def __init__(self, path: str | Path, *, cache_size: int = 16) -> None:
+    def __init__(self, path: str | Path, *, cache_size: int = 16, where: str = "") -> None:
         self.folder = Path(path)
+        self.where = where
         if not self.folder.is_dir():
             raise AssetError(f"texture folder not found: {self.folder}")
         found = [p for p in self.folder.rglob("*")
@@ -426,7 +430,10 @@ class ImageTextureFolder:
             image = self._cache.pop(index)
             self._cache[index] = image
             return image
-        image = read_image_rgb(self.paths[index], what="texture image")
+        try:
+            image = read_image_rgb(self.paths[index], what="texture image")
+        except AssetError as exc:
+            raise AssetError(f"{self.where}: {exc}" if self.where else str(exc)) from None
         image.flags.writeable = False
         if self._cache_size > 0:
             if len(self._cache) >= self._cache_size:
