@@ -81,7 +81,7 @@ FIELDS: dict[str, list] = {
     "objects.material.roughness": [NAN, INF, 1.5, "rough", True],
     "objects.material.base_color": [NAN, [0.1, 0.2], [0.1, 0.2, 0.3, 0.4], [], [[0.1]],
                                     [0.5, NAN, 0.5], [0.5, True, 0.5], "red", 1.5],
-    "objects.material.texture.perlin.scale_px": [NAN, INF, 1e308, 0, "big", True],
+    "objects.material.texture.perlin.scale_px": [NAN, INF, 1e308, 0, 1e-6, 0.5, "big", True],
     "objects.material.texture.probability": [NAN, 2, True, "often"],
     "lights.distance_m": [*DIST_NUMBER, *POSITIVE],
     "lights.point_intensity": [NAN, INF, 1e308, -1, "bright", True],
@@ -158,7 +158,11 @@ FIELDS: dict[str, list] = {
     "objects": [[], 5, "many", None],
     "camera.poses": [{}, [5], "here"],
     "fixtures": [{}, "tote", [None]],
-    "effects": [{}, "noise", [5]],
+    "effects": [{}, "noise", [5], [{"name": "gaussian_blur", "sigma_px": 1e6}],
+                [{"name": "motion_blur", "length_px": 10_000}],
+                [{"name": "defocus_blur", "radius_px": 1e5}]],
+    "objects.material.texture": [{"kinds": ["blobs"], "blobs": {"scale_px": 1e-6}},
+                                 {"kinds": ["sparkles"]}, {"kinds": []}, "perlin"],
 }
 
 # Every mapping of the scenario, for unknown keys at every level.

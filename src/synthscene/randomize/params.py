@@ -226,7 +226,7 @@ class _TwoColors(RandomizerParams):
 class PerlinParams(_TwoColors):
     """Fractal Perlin noise between two colours (texture kind ``perlin``)."""
 
-    scale_px: dist_field(low=0, low_exclusive=True) = Field(
+    scale_px: dist_field(low=1) = Field(
         {"uniform": [16, 128]}, description="feature size of the coarsest octave, texture px")
     octaves: dist_field(low=1, high=12, integer=True) = Field(
         {"randint": [2, 6]}, description="number of octaves summed")
@@ -274,7 +274,7 @@ class GradientParams(_TwoColors):
 class BlobsParams(_TwoColors):
     """Blobs of color_b on color_a (thresholded noise) (texture kind ``blobs``)."""
 
-    scale_px: dist_field(low=0, low_exclusive=True) = Field(
+    scale_px: dist_field(low=1) = Field(
         {"uniform": [24, 96]}, description="typical blob size, texture px")
     coverage: dist_field(low=0, high=1) = Field(
         {"uniform": [0.3, 0.6]}, description="fraction of the texture inside blobs")
@@ -309,7 +309,7 @@ class GaussianNoiseParams(EffectParams):
 class GaussianBlurParams(EffectParams):
     """Parameters of the ``gaussian_blur`` effect."""
 
-    sigma_px: dist_field(low=0) = Field(
+    sigma_px: dist_field(low=0, high=128) = Field(
         {"uniform": [0.3, 1.5]}, description="standard deviation, px")
 
 
