@@ -345,6 +345,9 @@ YAML_TEXTS = [
     pytest.param(BOX + "objects: &a {material: *a}\n", "objects.material", "recursive",
                  id="recursive-alias"),
     pytest.param(_billion_laughs(), "", "aliases are expanded", id="billion-laughs"),
+    pytest.param(BOX + "a0: &a0 " + "[" * 60 + "]" * 60 + "\n" + "".join(
+        f"a{i}: &a{i} " + "[" * 60 + f"*a{i - 1}" + "]" * 60 + "\n" for i in range(1, 40)),
+        "", "nested more than 64 deep through aliases", id="deep-through-aliases"),
     pytest.param(BOX + "x: " + "[" * 20000 + "]" * 20000 + "\n", "", "nest",
                  id="deep-flow-lists"),
     pytest.param(BOX + "x: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n", "", "nested more than",
@@ -381,6 +384,18 @@ def test_hostile_yaml_is_refused(tmp_path, text, field, fragment):
     assert fragment in line
     assert seconds < SECONDS
     assert_no_dataset(tmp_path)
+
+
+def test_anchors_and_merge_keys_are_still_welcome():
+    """The YAML checks refuse attacks, not YAML: anchors, aliases and merge keys still work."""
+    from synthscene.config import parse_scenario_text
+
+    text = BOX + ("objects:\n  material: &shiny {metallic: 0.9, roughness: 0.2}\n"
+                  "distractors:\n  material:\n    <<: *shiny\n    roughness: 0.5\n")
+    data = parse_scenario_text(text, source=SCENE)
+    assert data["distractors"]["material"] == {"metallic": 0.9, "roughness": 0.5}
+    spec = scenario_from_dict(data, source=SCENE).spec
+    assert spec.distractors.material.metallic.support() == (0.9, 0.9)
 
 
 def test_not_utf8_and_too_large_files(tmp_path):

@@ -616,11 +616,15 @@ def _check_nodes(root: yaml.Node, source: str) -> None:
     ``!!python/...``, ``!!set``, dates), an alias that contains itself, and more than
     ``MAX_YAML_NODES`` values once aliases are expanded."""
     sizes: dict[int, int] = {}  # id(node) -> values under it, aliases expanded
+    heights: dict[int, int] = {}  # id(node) -> levels under it, aliases expanded
     on_path: set[int] = set()
 
-    def visit(node: yaml.Node, field: str) -> int:
+    def visit(node: yaml.Node, field: str, depth: int) -> int:
         key = id(node)
         if key in sizes:
+            if depth + heights[key] > MAX_NESTING:
+                raise ConfigError(source, field, f"lists and mappings nested more than "
+                                                 f"{MAX_NESTING} deep through aliases")
             return sizes[key]
         if key in on_path:
             raise ConfigError(source, field, "an alias refers to a list or mapping that "
@@ -630,16 +634,19 @@ def _check_nodes(root: yaml.Node, source: str) -> None:
             raise ConfigError(source, field, f"YAML tag {tag} is not allowed: a scenario holds "
                                              "numbers, strings, booleans, lists and mappings "
                                              "(quote a value meant as a string)")
+        if depth > MAX_NESTING:
+            raise ConfigError(source, field, f"lists and mappings nested more than "
+                                             f"{MAX_NESTING} deep through aliases")
         on_path.add(key)
-        size = 1
+        size, height = 1, 0
+        children: list[tuple[yaml.Node, str]] = []
         if isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                size += visit(item, f"{field}[{i}]")
+            children = [(item, f"{field}[{i}]") for i, item in enumerate(node.value)]
         elif isinstance(node, yaml.MappingNode):
             seen: dict[str, int] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == _MERGE_TAG:
-                    size += visit(value_node, field)
+                    children.append((value_node, field))
                     continue
                 name = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
                 child = f"{field}.{name}" if field else name
@@ -648,15 +655,18 @@ def _check_nodes(root: yaml.Node, source: str) -> None:
                     raise ConfigError(source, child, f"key given twice in one mapping (lines "
                                                      f"{seen[name]} and {line}); keep one")
                 seen[name] = line
-                size += visit(key_node, child) + visit(value_node, child)
+                children += [(key_node, child), (value_node, child)]
+        for child_node, child_field in children:
+            size += visit(child_node, child_field, depth + 1)
+            height = max(height, 1 + heights[id(child_node)])
         on_path.discard(key)
         if size > MAX_YAML_NODES:
             raise ConfigError(source, field, f"holds more than {MAX_YAML_NODES} values once its "
                                              "aliases are expanded")
-        sizes[key] = size
+        sizes[key], heights[key] = size, height
         return size
 
-    visit(root, "")
+    visit(root, "", 0)
 
 
 def parse_scenario_text(text: str, *, source: str = "<text>") -> Any:
