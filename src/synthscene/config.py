@@ -578,7 +578,7 @@ MAX_SCENARIO_BYTES = 1 << 20
 """Largest scenario file read, bytes (1 MiB; the bundled scenes are a few kB)."""
 MAX_NESTING = 64
 """Deepest nesting of lists and mappings in a scenario file (the schema needs about 8)."""
-MAX_YAML_NODES = 200_000
+MAX_YAML_NODES = 100_000
 """Most values (scalars, lists and mappings) a scenario file may hold once its aliases are
 expanded: a file of a few lines cannot expand into billions of values ("billion laughs")."""
 

@@ -266,8 +266,12 @@ def parse_distribution(value: Any, *, numeric: bool = True) -> Distribution:
     if kind == "choice":
         if not params:
             raise ValueError("choice needs at least one option")
-        options = tuple(_plain(_numbers(o, "choice options")) for o in params) if numeric \
-            else tuple(params)
+        if not numeric:
+            options = tuple(params)
+        elif all(isinstance(o, (int, float)) for o in params):  # scalars: one array, fast
+            options = tuple(_numbers(params, "choice options").tolist())
+        else:
+            options = tuple(_plain(_numbers(o, "choice options")) for o in params)
         weights = value.get("weights")
         if weights is not None:
             w = _numbers(weights, "choice weights")
