@@ -27,9 +27,10 @@ MAX_MESH_TRIANGLES = 1_000_000
 
 _CHUNK = 1 << 24
 _OBJ_FACE = re.compile(rb"(?m)^[ \t]*f[ \t]")
-_OBJ_NON_FINITE = re.compile(rb"(?im)^[ \t]*v[ \t][^\n]*?(?<![a-z])(?:nan|inf)")
-_STL_NON_FINITE = re.compile(rb"(?im)^[ \t]*vertex[ \t][^\n]*?(?<![a-z])(?:nan|inf)")
-_ANY_NON_FINITE = re.compile(rb"(?i)(?<![a-z])(?:nan|inf)(?![a-z])")
+_WORD = rb"(?<![a-z])(?:nan|inf|infinity)(?![a-z])"
+_OBJ_NON_FINITE = re.compile(rb"(?im)^[ \t]*v[ \t][^\n#]*?" + _WORD)
+_STL_NON_FINITE = re.compile(rb"(?im)^[ \t]*vertex[ \t][^\n]*?" + _WORD)
+_ANY_NON_FINITE = re.compile(rb"(?i)" + _WORD)
 _STL_TRIANGLE = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)),
                           ("attribute", "<u2")])
 
