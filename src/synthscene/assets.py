@@ -38,6 +38,8 @@ from scipy.spatial import ConvexHull, QhullError
 
 from synthscene.appearance import VisualPart, visual_parts, with_urdf_material
 from synthscene.errors import AssetError
+from synthscene.fileio import regular_file_problem
+from synthscene.mesh_files import MAX_MESH_TRIANGLES, mesh_file_problem, triangle_budget_problem
 from synthscene.resources import bundled_dir
 from synthscene.urdf import UrdfGeometry, parse_urdf
 
@@ -252,6 +254,8 @@ class AssetLibrary:
     sources : sequence of AssetSource
         Indexed in order. The same key from two sources is kept once; giving it two different
         categories raises.
+    max_triangles : int
+        Triangle budget of one asset's mesh; a larger one is refused when it is loaded.
 
     Raises
     ------
@@ -265,7 +269,9 @@ class AssetLibrary:
     keeps its index and drops its caches, so every process loads each asset at most once.
     """
 
-    def __init__(self, sources: Sequence[AssetSource]) -> None:
+    def __init__(self, sources: Sequence[AssetSource], *,
+                 max_triangles: int = MAX_MESH_TRIANGLES) -> None:
+        self.max_triangles = int(max_triangles)
         entries: dict[str, _Entry] = {}
         for source in sources:
             for entry in _index_source(source):
@@ -293,10 +299,11 @@ class AssetLibrary:
         return f"AssetLibrary({len(self)} assets, categories={list(self.categories)})"
 
     def __getstate__(self) -> dict:
-        return {"entries": self._entries}
+        return {"entries": self._entries, "max_triangles": self.max_triangles}
 
     def __setstate__(self, state: dict) -> None:
         self._entries = state["entries"]
+        self.max_triangles = state.get("max_triangles", MAX_MESH_TRIANGLES)
         self.keys = tuple(self._entries)
         self.categories = tuple(sorted({e.category for e in self._entries.values()}))
         self._cache = {}
@@ -328,14 +335,15 @@ class AssetLibrary:
         KeyError
             If the library has no such key.
         AssetError
-            If the asset's file cannot be read or used (unreadable, empty, zero-size, a URDF
-            with several links, ...).
+            If the asset's file cannot be read or used (not a regular file, unreadable, empty,
+            zero-size, zero-area, non-finite vertices, over the triangle budget, a URDF with
+            several links, ...).
         """
         entry = self._entry(key)
         with self._lock:
             asset = self._cache.get(key)
             if asset is None:
-                asset = _load(entry)
+                asset = _load(entry, self.max_triangles)
                 self._cache[key] = asset
         return asset
 
@@ -545,8 +553,10 @@ def _index_file(
 ) -> _Entry:
     if path.is_dir():
         raise _error(source.where, path, "is a folder, not a file (use 'dir:' for a folder)")
-    if not path.is_file():
-        raise _error(source.where, path, "file not found")
+    problem = regular_file_problem(path)
+    if problem is not None:
+        raise _error(source.where, path, "file not found" if problem == "not found"
+                     else f"file is {problem}")
     if path.suffix.lower() not in ASSET_EXTENSIONS:
         raise _error(
             source.where,
@@ -732,7 +742,7 @@ PRIMITIVE_NAMES: tuple[str, ...] = tuple(_PRIMITIVES)
 # Loading
 
 
-def _load(entry: _Entry) -> Asset:
+def _load(entry: _Entry, max_triangles: int = MAX_MESH_TRIANGLES) -> Asset:
     log.debug("loading asset %s", entry.key)
     solid = None
     if entry.kind == "primitive":
@@ -741,12 +751,12 @@ def _load(entry: _Entry) -> Asset:
         solid = _PRIMITIVE_SOLIDS.get(entry.primitive)
     elif entry.kind == "urdf":
         assert entry.path is not None
-        mesh, raw_hulls, solid = _load_urdf(entry.path, entry.where)
+        mesh, raw_hulls, solid = _load_urdf(entry.path, entry.where, max_triangles)
     else:
         assert entry.path is not None
-        mesh = _load_mesh(entry.path, entry.where)
+        mesh = _load_mesh(entry.path, entry.where, max_triangles)
         if entry.path.suffix.lower() == ".obj" and "vhacd" in entry.path.name.lower():
-            raw_hulls = _load_parts(entry.path, entry.where)
+            raw_hulls = _load_parts(entry.path, entry.where, max_triangles)
         else:
             raw_hulls = [mesh.vertices]
     subject = entry.path if entry.path is not None else entry.key
@@ -810,6 +820,9 @@ def _normalise(
     transform[:3, 3] = -centre / longest
     mesh = mesh.copy()
     mesh.apply_transform(transform)
+    if not float(mesh.area) > 1e-9:  # normalised units: longest edge 1
+        raise _error(where, subject, "mesh has zero surface area (every triangle is degenerate), "
+                                     "so it could never be seen or labelled")
     hulls = []
     for points in raw_hulls:
         reduced = _hull_points(np.asarray(points, dtype=np.float64))
@@ -866,10 +879,12 @@ def _summary(exc: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def _read_scene(path: Path, where: str, **kwargs) -> trimesh.Scene:
+def _read_scene(path: Path, where: str, max_triangles: int, **kwargs) -> trimesh.Scene:
     """Read a mesh file into a trimesh Scene, turning every failure into AssetError."""
-    if not path.is_file():
-        raise _error(where, path, "mesh file not found")
+    problem = regular_file_problem(path)
+    if problem is not None:
+        raise _error(where, path, "mesh file not found" if problem == "not found"
+                     else f"mesh file is {problem}")
     suffix = path.suffix.lower()
     if suffix not in MESH_EXTENSIONS:
         raise _error(
@@ -882,6 +897,12 @@ def _read_scene(path: Path, where: str, **kwargs) -> trimesh.Scene:
         raise _error(where, path, f"cannot read file ({_summary(exc)})") from None
     if suffix in _TEXT_FORMATS and b"\x00" in head:
         raise _error(where, path, f"cannot read mesh: not a text {suffix} file (binary data)")
+    try:
+        problem = mesh_file_problem(path, max_triangles=max_triangles)
+    except OSError as exc:
+        raise _error(where, path, f"cannot read file ({_summary(exc)})") from None
+    if problem is not None:
+        raise _error(where, path, problem)
     try:
         scene = trimesh.load_scene(path, **kwargs)
     except Exception as exc:  # trimesh raises many types on malformed input
@@ -905,11 +926,15 @@ def _scene_meshes(scene: trimesh.Scene) -> list[trimesh.Trimesh]:
     return meshes
 
 
-def _load_mesh(path: Path, where: str) -> trimesh.Trimesh:
+def _load_mesh(path: Path, where: str,
+               max_triangles: int = MAX_MESH_TRIANGLES) -> trimesh.Trimesh:
     """The visual mesh of a file: all its triangle geometry, concatenated, texture kept."""
-    meshes = _scene_meshes(_read_scene(path, where))
+    meshes = _scene_meshes(_read_scene(path, where, max_triangles))
     if not meshes:
         raise _error(where, path, "mesh file contains no triangles")
+    over = triangle_budget_problem(sum(len(m.faces) for m in meshes), max_triangles)
+    if over is not None:
+        raise _error(where, path, over)
     try:
         mesh = meshes[0] if len(meshes) == 1 else trimesh.util.concatenate(meshes)
     except Exception as exc:
@@ -917,11 +942,13 @@ def _load_mesh(path: Path, where: str) -> trimesh.Trimesh:
     return mesh
 
 
-def _load_parts(path: Path, where: str) -> list[np.ndarray]:
+def _load_parts(path: Path, where: str,
+                max_triangles: int = MAX_MESH_TRIANGLES) -> list[np.ndarray]:
     """Vertices of each ``o`` object of an OBJ file (one array per part), else of the mesh."""
     if path.suffix.lower() != ".obj":
-        return [_load_mesh(path, where).vertices]
-    scene = _read_scene(path, where, split_objects=True, group_material=False, process=False)
+        return [_load_mesh(path, where, max_triangles).vertices]
+    scene = _read_scene(path, where, max_triangles, split_objects=True, group_material=False,
+                        process=False)
     parts = [np.asarray(m.vertices[np.unique(m.faces)]) for m in _scene_meshes(scene)]
     if not parts:
         raise _error(where, path, "mesh file contains no triangles")
@@ -966,7 +993,7 @@ def _collision_solid(geometry: UrdfGeometry) -> CollisionPrimitive | None:
 
 
 def _load_urdf(
-    path: Path, where: str
+    path: Path, where: str, max_triangles: int = MAX_MESH_TRIANGLES
 ) -> tuple[trimesh.Trimesh, list[np.ndarray], CollisionPrimitive | None]:
     """Visual mesh, collision point sets and (when its one collision element is a box,
     sphere, cylinder or capsule) collision solid of a single-link URDF, in the link frame."""
@@ -979,7 +1006,7 @@ def _load_urdf(
     def file_mesh(mesh_path: Path) -> trimesh.Trimesh:
         if mesh_path not in file_meshes:
             file_meshes[mesh_path] = _load_mesh(
-                mesh_path, f"{where}: {path}" if where else str(path)
+                mesh_path, f"{where}: {path}" if where else str(path), max_triangles
             )
         return file_meshes[mesh_path].copy()
 
@@ -1017,7 +1044,7 @@ def _load_urdf(
             sub_where = f"{where}: {path}" if where else str(path)
             parts = [
                 p * np.asarray(geometry.mesh_scale)
-                for p in _load_parts(geometry.mesh_path, sub_where)
+                for p in _load_parts(geometry.mesh_path, sub_where, max_triangles)
             ]
         else:
             parts = [np.asarray(_primitive_geometry(geometry).vertices)]

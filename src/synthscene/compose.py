@@ -10,7 +10,7 @@ from collections import OrderedDict
 import cv2
 import numpy as np
 
-from synthscene.errors import AssetError
+from synthscene.image_files import read_image_rgb
 from synthscene.state import BackgroundImage
 
 __all__ = ["BackgroundLoader", "composite_background", "crop_to_frame"]
@@ -103,14 +103,7 @@ class BackgroundLoader:
         if image is not None:
             self._cache.move_to_end(path)
             return image
-        try:
-            data = np.fromfile(path, dtype=np.uint8)
-        except OSError:
-            data = None
-        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data is not None and data.size else None
-        if bgr is None:
-            raise AssetError(f"{path}: cannot read this background image")
-        image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        image = read_image_rgb(path, what="background image")
         self._cache[path] = image
         if len(self._cache) > self._capacity:
             self._cache.popitem(last=False)

@@ -16,113 +16,98 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from synthscene.errors import ConfigError
+from synthscene.fileio import FileProblem, read_regular_file
+from synthscene.mesh_files import MAX_MESH_TRIANGLES
 from synthscene.randomize.distributions import (
     Choice,
     Constant,
     Distribution,
     RandInt,
     Uniform,
-    parse_distribution,
 )
-from synthscene.randomize.registry import EffectsField, TextureField
+from synthscene.randomize.params import DistRange, dist_field
+from synthscene.randomize.registry import EffectsField, TextureField, TextureSpec
+from synthscene.randomize.textures import ImageTextureFolder
 
 LIGHT_KINDS = ("directional", "point", "spot")
 ASSET_APPEARANCES = ("randomize", "keep", "jitter")
 
 
-def _dist(value: Any) -> Distribution:
-    return parse_distribution(value)
+LENGTH_LIMIT_M = 1000.0
+"""Largest length or coordinate a scenario may give, metres (sizes, distances, positions)."""
+MAX_PHYSICS_STEPS = 100_000
+"""Most pybullet steps a frame may settle for (``physics.max_steps``)."""
+MAX_OBJECTS = 1000
+"""Default of ``limits.max_objects``: most labelled objects plus distractors a frame may have."""
+MAX_LIGHTS = 16
+"""Default of ``limits.max_lights``: most lights a frame may have."""
 
-
-def _positive(value: Any) -> Distribution:
-    d = parse_distribution(value)
-    if not d.support()[0] > 0:
-        raise ValueError(f"must be > 0 for every draw, got {value!r} (use uniform or truncnormal "
-                         "with a positive lower bound)")
-    return d
-
-
-def _non_negative(value: Any) -> Distribution:
-    d = parse_distribution(value)
-    if not d.support()[0] >= 0:
-        raise ValueError(f"must be >= 0 for every draw, got {value!r}")
-    return d
-
-
-def _unit(value: Any) -> Distribution:
-    d = parse_distribution(value)
-    lo, hi = d.support()
-    if not (0 <= lo and hi <= 1):
-        raise ValueError(f"must lie in [0, 1] for every draw, got {value!r}")
-    return d
-
-
-def _count(value: Any) -> Distribution:
-    d = parse_distribution(value)
-    if isinstance(d, Constant):
-        v = d.value
-        if isinstance(v, float) and v.is_integer():
-            d = Constant(int(v))
-        else:
-            raise ValueError(f"a count must be an integer, got {value!r}")
-    elif not isinstance(d, (RandInt, Choice)):
-        raise ValueError(f"a count must be an integer, {{randint: [a, b]}} or {{choice: [...]}}, "
-                         f"got {value!r}")
-    if d.support()[0] < 0:
-        raise ValueError(f"a count must be >= 0, got {value!r}")
-    return d
-
-
-def _degrees(value: Any) -> Distribution:
-    return parse_distribution(value).scaled(math.pi / 180.0)
-
-
-def _kelvin(value: Any) -> Distribution:
-    d = parse_distribution(value)
-    lo, hi = d.support()
-    if not (1667 <= lo and hi <= 25000):
-        raise ValueError(f"colour temperatures must lie in [1667, 25000] K, got {value!r}")
-    return d
-
-
-def _one_of(allowed: tuple[str, ...], what: str):
-    """A validator of a constant or ``{choice: [...]}`` over the names ``allowed``."""
-
-    def validate(value: Any) -> Distribution:
-        d = parse_distribution(value, numeric=False)
-        options = d.options if isinstance(d, Choice) else (getattr(d, "value", None),)
-        bad = [o for o in options if o not in allowed]
-        if bad or not isinstance(d, (Choice, Constant)):
-            raise ValueError(f"{what} must be among {', '.join(allowed)}, got {value!r}")
-        return d
-
-    return validate
-
-
-Dist = Annotated[Distribution, PlainValidator(_dist)]
-PositiveDist = Annotated[Distribution, PlainValidator(_positive)]
-NonNegativeDist = Annotated[Distribution, PlainValidator(_non_negative)]
-UnitDist = Annotated[Distribution, PlainValidator(_unit)]
-CountDist = Annotated[Distribution, PlainValidator(_count)]
-AngleDist = Annotated[Distribution, PlainValidator(_degrees)]
-KelvinDist = Annotated[Distribution, PlainValidator(_kelvin)]
-LightKindDist = Annotated[Distribution, PlainValidator(_one_of(LIGHT_KINDS, "light kinds"))]
+# Every distribution-valued field declares the range of its draws with a DistRange (the one
+# range checker, shared with the randomizers' parameters); fields ending in _deg become radians.
+Dist = dist_field()
+AngleDist = dist_field()
+ElevationDist = dist_field(low=-90, high=90)
+PositiveDist = dist_field(low=0, low_exclusive=True)
+FactorDist = dist_field(low=0, high=100, low_exclusive=True)
+IntensityDist = dist_field(low=0, high=1e5)
+UnitDist = dist_field(low=0, high=1)
+ColorDist = dist_field(low=0, high=1, length=3)
+KelvinDist = dist_field(low=1667, high=25000)
+LightKindDist = dist_field(options=LIGHT_KINDS)
+AppearanceDist = dist_field(options=ASSET_APPEARANCES)
 TRAJECTORIES = ("static", "linear", "orbit", "handheld")
-TrajectoryKindDist = Annotated[
-    Distribution, PlainValidator(_one_of(TRAJECTORIES, "trajectory kinds"))
-]
-AppearanceDist = Annotated[
-    Distribution, PlainValidator(_one_of(ASSET_APPEARANCES, "asset_appearance"))
-]
+TrajectoryKindDist = dist_field(options=TRAJECTORIES)
+NonNegativeDist = dist_field(low=0)
+Vector3Dist = dist_field(length=3)
+_COUNT_RANGE = DistRange(low=0, integer=True)
+
+
+def _count(value: Any, info: ValidationInfo) -> Distribution:
+    d = _COUNT_RANGE(value, info)
+    if isinstance(d, Constant):
+        return Constant(int(d.value))
+    return d
+
+
+CountDist = Annotated[Distribution, PlainValidator(_count), _COUNT_RANGE]
+Length = Annotated[float, Field(ge=-LENGTH_LIMIT_M, le=LENGTH_LIMIT_M)]
+"""A coordinate in metres."""
+
+
+def _as_tuple(value: Any) -> Any:
+    """YAML lists become tuples (strict validation takes only tuples for tuple fields)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _not_bool(value: Any) -> Any:
+    """Refuse ``true``/``false`` where a number is meant (a Literal[1, ...] takes True as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not {str(value).lower()}")
+    return value
+
+
+Pair = Annotated[tuple[Length, Length], BeforeValidator(_as_tuple)]
+Triple = Annotated[tuple[Length, Length, Length], BeforeValidator(_as_tuple)]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    # strict: no bool for a number, no number or bytes for a string, no string for a number;
+    # allow_inf_nan=False: every float field refuses NaN and infinities.
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True,
+                              strict=True, allow_inf_nan=False)
 
 
 class ImageSpec(_Spec):
@@ -136,15 +121,15 @@ class AssetEntry(_Spec):
     """One asset source (see :class:`synthscene.assets.AssetSource` for the syntax)."""
 
     source: str = Field(min_length=1)
-    category: str | None = None
+    category: str | None = Field(None, min_length=1)
 
 
 class Box3(_Spec):
     """An axis-aligned box, in metres: ``x_m: [min, max]`` and so on."""
 
-    x_m: tuple[float, float]
-    y_m: tuple[float, float]
-    z_m: tuple[float, float]
+    x_m: Pair
+    y_m: Pair
+    z_m: Pair
 
     @model_validator(mode="after")
     def _ordered(self) -> Box3:
@@ -180,7 +165,7 @@ class MaterialSpec(_Spec):
     ``jitter``.
     """
 
-    base_color: UnitDist = Uniform((0.05, 0.05, 0.05), (0.95, 0.95, 0.95))
+    base_color: ColorDist = Uniform((0.05, 0.05, 0.05), (0.95, 0.95, 0.95))
     metallic: UnitDist = Uniform(0.0, 0.2)
     roughness: UnitDist = Uniform(0.3, 0.9)
     texture: TextureField = None
@@ -207,17 +192,8 @@ class InitialVelocitySpec(_Spec):
     object: ``linear_m_s`` (x, y, z) of its centre of mass in metres per second, and
     ``angular_deg_s`` (x, y, z) about world axes, degrees per second (radians once parsed)."""
 
-    linear_m_s: Dist = Constant((0.0, 0.0, 0.0))
-    angular_deg_s: AngleDist = Constant((0.0, 0.0, 0.0))
-
-    @model_validator(mode="after")
-    def _vectors(self) -> InitialVelocitySpec:
-        for name in ("linear_m_s", "angular_deg_s"):
-            # A throwaway generator: the draw's shape is all that is checked here.
-            draw = np.asarray(getattr(self, name).sample(np.random.Generator(np.random.PCG64(0))))
-            if draw.shape not in ((), (3,)):
-                raise ValueError(f"{name} must draw (x, y, z) vectors, got shape {draw.shape}")
-        return self
+    linear_m_s: Vector3Dist = Constant((0.0, 0.0, 0.0))
+    angular_deg_s: Vector3Dist = Constant((0.0, 0.0, 0.0))
 
 
 class ObjectsSpec(_Spec):
@@ -235,7 +211,7 @@ class GroundSpec(_Spec):
     """A square ground plane at z = 0; objects resting outside it are removed."""
 
     enabled: bool = True
-    size_m: float = Field(3.0, gt=0)
+    size_m: float = Field(3.0, gt=0, le=LENGTH_LIMIT_M)
     material: MaterialSpec = MaterialSpec(
         base_color=Uniform((0.2, 0.2, 0.2), (0.8, 0.8, 0.8)),
         metallic=Constant(0.0), roughness=Uniform(0.6, 1.0),
@@ -252,17 +228,18 @@ class LightsSpec(_Spec):
 
     count: CountDist = RandInt(1, 4)
     kind: LightKindDist = Choice(LIGHT_KINDS)
-    elevation_deg: AngleDist = Uniform(30.0, 85.0).scaled(math.pi / 180)
+    elevation_deg: ElevationDist = Uniform(30.0, 85.0).scaled(math.pi / 180)
     azimuth_deg: AngleDist = Uniform(0.0, 360.0).scaled(math.pi / 180)
     distance_m: PositiveDist = Uniform(1.5, 3.0)
-    directional_intensity: NonNegativeDist = Uniform(1.0, 2.5)
-    point_intensity: NonNegativeDist = Uniform(2.0, 8.0)
-    spot_intensity: NonNegativeDist = Uniform(4.0, 12.0)
-    spot_outer_cone_deg: AngleDist = Uniform(25.0, 45.0).scaled(math.pi / 180)
-    color: UnitDist = Uniform((0.85, 0.85, 0.85), (1.0, 1.0, 1.0))
+    directional_intensity: IntensityDist = Uniform(1.0, 2.5)
+    point_intensity: IntensityDist = Uniform(2.0, 8.0)
+    spot_intensity: IntensityDist = Uniform(4.0, 12.0)
+    spot_outer_cone_deg: dist_field(low=0, high=90, low_exclusive=True) = Uniform(
+        25.0, 45.0).scaled(math.pi / 180)
+    color: ColorDist = Uniform((0.85, 0.85, 0.85), (1.0, 1.0, 1.0))
     color_temperature_k: KelvinDist | None = None
     """Black-body colour temperature in kelvin (1667-25000); replaces ``color`` when given."""
-    ambient: UnitDist = Uniform((0.08, 0.08, 0.08), (0.25, 0.25, 0.25))
+    ambient: ColorDist = Uniform((0.08, 0.08, 0.08), (0.25, 0.25, 0.25))
 
     @model_validator(mode="after")
     def _one_colour(self) -> LightsSpec:
@@ -274,8 +251,15 @@ class LightsSpec(_Spec):
 class CameraPose(_Spec):
     """A fixed camera pose: where the camera is and the point it looks at, in metres."""
 
-    position_m: tuple[float, float, float]
-    look_at_m: tuple[float, float, float]
+    position_m: Triple
+    look_at_m: Triple
+
+    @model_validator(mode="after")
+    def _apart(self) -> CameraPose:
+        if math.dist(self.position_m, self.look_at_m) < 1e-6:
+            raise ValueError("position_m and look_at_m must differ (the camera looks from its "
+                             "position towards look_at_m)")
+        return self
 
 
 class CameraSpec(_Spec):
@@ -292,17 +276,17 @@ class CameraSpec(_Spec):
 
     sampler: Literal["shell", "top_down", "fixed"] = "shell"
     look_at: Box3 = Box3(x_m=(-0.1, 0.1), y_m=(-0.1, 0.1), z_m=(0.0, 0.05))
-    elevation_deg: AngleDist = Uniform(25.0, 75.0).scaled(math.pi / 180)
+    elevation_deg: ElevationDist = Uniform(25.0, 75.0).scaled(math.pi / 180)
     azimuth_deg: AngleDist = Uniform(0.0, 360.0).scaled(math.pi / 180)
     distance_m: PositiveDist = Uniform(0.9, 1.5)
     height_m: PositiveDist = Uniform(0.8, 1.2)
     poses: list[CameraPose] = Field(default_factory=list)
     roll_deg: AngleDist = Constant(0.0)
     fov_deg: AngleDist = Uniform(45.0, 60.0).scaled(math.pi / 180)
-    focal_jitter: PositiveDist = Constant(1.0)
+    focal_jitter: FactorDist = Constant(1.0)
     principal_point_jitter_px: Dist = Constant(0.0)
-    znear_m: float = Field(0.01, gt=0)
-    zfar_m: float = Field(100.0, gt=0)
+    znear_m: float = Field(0.01, gt=0, le=LENGTH_LIMIT_M)
+    zfar_m: float = Field(100.0, gt=0, le=1e6)
     min_visible_objects: int = Field(0, ge=0)
     max_tries: int = Field(20, ge=1, le=1000)
     views_per_scene: int = Field(1, ge=1, le=1000)
@@ -355,7 +339,7 @@ class FixtureSpec(_Spec):
 
     source: str = Field(min_length=1)
     size_m: PositiveDist = Constant(0.6)
-    position_m: tuple[float, float] = (0.0, 0.0)
+    position_m: Pair = (0.0, 0.0)
     yaw_deg: AngleDist = Constant(0.0)
     material: MaterialSpec = MaterialSpec()
 
@@ -364,7 +348,7 @@ class RoomSpec(_Spec):
     """Four walls around the ground's square, facing inwards (rendering only)."""
 
     enabled: bool = False
-    height_m: float = Field(1.5, gt=0)
+    height_m: float = Field(1.5, gt=0, le=LENGTH_LIMIT_M)
     material: MaterialSpec = MaterialSpec(
         base_color=Uniform((0.3, 0.3, 0.3), (0.9, 0.9, 0.9)),
         metallic=Constant(0.0), roughness=Uniform(0.6, 1.0),
@@ -385,8 +369,8 @@ class BackgroundSpec(_Spec):
     composited behind the rendered pixels (the labels do not change).
     """
 
-    color: UnitDist = Constant(0.0)
-    images: str | None = None
+    color: ColorDist = Constant(0.0)
+    images: str | None = Field(None, min_length=1)
     image_probability: float = Field(1.0, ge=0, le=1)
 
 
@@ -396,8 +380,8 @@ class PhysicsSpec(_Spec):
 
     enabled: bool = True
     timestep_s: float | None = Field(None, gt=0, le=0.05)
-    max_steps: int | None = Field(None, gt=0)
-    lateral_friction: float | None = Field(None, ge=0)
+    max_steps: int | None = Field(None, gt=0, le=MAX_PHYSICS_STEPS)
+    lateral_friction: float | None = Field(None, ge=0, le=100)
     restitution: float | None = Field(None, ge=0, le=1)
 
 
@@ -415,7 +399,7 @@ class RenderSpec(_Spec):
 
     shading: Literal["lit", "flat"] = "lit"
     shadows: bool = False
-    msaa_samples: Literal[1, 2, 4, 8] = 1
+    msaa_samples: Annotated[Literal[1, 2, 4, 8], BeforeValidator(_not_bool)] = 1
     """Multisample anti-aliasing of the colour image (1: none); labels are never blended."""
     png_compression: int = Field(1, ge=0, le=9)
     image_format: Literal["png", "jpg"] = "png"
@@ -502,6 +486,19 @@ class SequenceSpec(_Spec):
     trajectory: TrajectorySpec = TrajectorySpec()
 
 
+class LimitsSpec(_Spec):
+    """Upper bounds that keep a bad scenario from exhausting the machine; raise them here when a
+    scenario needs more (README, "Bad input and limits")."""
+
+    max_objects: int = Field(MAX_OBJECTS, ge=1)
+    """Most objects plus distractors a frame may have (``objects.count`` + ``distractors.count``
+    at their largest)."""
+    max_lights: int = Field(MAX_LIGHTS, ge=1)
+    """Most lights a frame may have (``lights.count`` at its largest)."""
+    max_mesh_triangles: int = Field(MAX_MESH_TRIANGLES, ge=1)
+    """Most triangles of one asset's mesh; a larger mesh is refused (decimate it first)."""
+
+
 class ScenarioSpec(_Spec):
     """A whole scenario: the root of a scenario YAML file."""
 
@@ -523,6 +520,7 @@ class ScenarioSpec(_Spec):
     """Sensor effects applied to the RGB after labelling (see ``docs/randomizers.md``)."""
     outputs: OutputsSpec = OutputsSpec()
     labels: LabelsSpec = LabelsSpec()
+    limits: LimitsSpec = LimitsSpec()
     sequence: SequenceSpec | None = None
     """Simulated video instead of independent frames (see :class:`SequenceSpec`)."""
 
@@ -615,6 +613,8 @@ def _format_error(err: dict) -> tuple[str, str]:
         sub, rest = msg.split(": ", 1)
         if sub and " " not in sub:
             field, msg = field + ("" if sub.startswith("[") else ".") + sub, rest
+    if len(msg) > 300:  # a huge value quoted in full would bury the message
+        msg = msg[:297] + "..."
     return field, msg
 
 
@@ -652,11 +652,216 @@ def scenario_from_dict(data: Any, *, source: str = "<dict>",
         if len(errors) > 1:
             msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
         raise ConfigError(source, field, msg) from None
+    except RecursionError:
+        raise ConfigError(source, "", f"lists and mappings nested more than {MAX_NESTING} "
+                                      "deep") from None
+    _check_limits(spec, source)
+    _name_image_folders(spec, source)
     return Scenario(spec=spec, source=source, base_dir=(base_dir or Path.cwd()).resolve())
+
+
+def _name_image_folders(spec: ScenarioSpec, source: str) -> None:
+    """Tell each image-texture folder the scenario field that names it
+    (``"FILE: objects.material.texture.image.folder"``), so an image that fails to decode while
+    frames are made is reported with its field."""
+    stack: list[tuple[BaseModel, str]] = [(spec, "")]
+    while stack:
+        model, path = stack.pop()
+        for name in type(model).model_fields:
+            value, field = getattr(model, name), f"{path}.{name}" if path else name
+            items = list(enumerate(value)) if isinstance(value, (list, tuple)) else [(None, value)]
+            for i, item in items:
+                where = field if i is None else f"{field}[{i}]"
+                if isinstance(item, BaseModel):
+                    stack.append((item, where))
+                elif isinstance(item, TextureSpec):
+                    for kind, configured in item.configured.items():
+                        if isinstance(configured.resource, ImageTextureFolder):
+                            configured.resource.where = f"{source}: {where}.{kind}.folder"
+
+
+def _most(dist: Distribution) -> int:
+    """The largest value a count distribution draws."""
+    return int(dist.support()[1])
+
+
+def _check_limits(spec: ScenarioSpec, source: str) -> None:
+    """Checks across sections: counts against ``limits`` and the camera's visibility demand
+    against the most objects a frame can have.
+
+    Raises
+    ------
+    ConfigError
+        Naming the field and the limit (and how to raise it).
+    """
+    limits = spec.limits
+    objects, distractors = _most(spec.objects.count), _most(spec.distractors.count)
+    if objects + distractors > limits.max_objects:
+        field = "objects.count" if objects > limits.max_objects or not distractors \
+            else "distractors.count"
+        raise ConfigError(source, field, f"up to {objects} objects and {distractors} "
+                                         f"distractors per frame is more than "
+                                         f"limits.max_objects ({limits.max_objects}); lower "
+                                         f"the count or raise limits.max_objects")
+    lights = _most(spec.lights.count)
+    if lights > limits.max_lights:
+        raise ConfigError(source, "lights.count", f"up to {lights} lights per frame is more "
+                                                  f"than limits.max_lights ({limits.max_lights}); "
+                                                  "lower the count or raise limits.max_lights")
+    if spec.camera.min_visible_objects > objects:
+        raise ConfigError(source, "camera.min_visible_objects",
+                          f"{spec.camera.min_visible_objects} is more than the most objects a "
+                          f"frame can have (objects.count draws at most {objects})")
+
+
+MAX_SCENARIO_BYTES = 1 << 20
+"""Largest scenario file read, bytes (1 MiB; the bundled scenes are a few kB)."""
+MAX_NESTING = 64
+"""Deepest nesting of lists and mappings in a scenario file (the schema needs about 8)."""
+MAX_YAML_NODES = 100_000
+"""Most values (scalars, lists and mappings) a scenario file may hold once its aliases are
+expanded: a file of a few lines cannot expand into billions of values ("billion laughs")."""
+
+_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in (
+    "str", "int", "float", "bool", "null", "seq", "map"))
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _yaml_loader() -> type:
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _check_nesting(text: str, source: str) -> None:
+    """Refuse lists and mappings nested deeper than ``MAX_NESTING``, from the parser's event
+    stream (no recursion, so a 20,000-deep file cannot exhaust the stack)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_yaml_loader()):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ConfigError(source, "", f"lists and mappings nested more than "
+                                              f"{MAX_NESTING} deep (line "
+                                              f"{event.start_mark.line + 1})")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
+def _check_nodes(root: yaml.Node, source: str) -> None:
+    """Refuse what YAML allows but a scenario must not hold, naming the field: a key given
+    twice in one mapping, a tag other than plain scalars, lists and mappings (``!!binary``,
+    ``!!python/...``, ``!!set``, dates), an alias that contains itself, and more than
+    ``MAX_YAML_NODES`` values once aliases are expanded."""
+    sizes: dict[int, int] = {}  # id(node) -> values under it, aliases expanded
+    heights: dict[int, int] = {}  # id(node) -> levels under it, aliases expanded
+    on_path: set[int] = set()
+
+    def visit(node: yaml.Node, field: str, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            if depth + heights[key] > MAX_NESTING:
+                raise ConfigError(source, field, f"lists and mappings nested more than "
+                                                 f"{MAX_NESTING} deep through aliases")
+            return sizes[key]
+        if key in on_path:
+            raise ConfigError(source, field, "an alias refers to a list or mapping that "
+                                             "contains it (a recursive YAML anchor)")
+        if node.tag not in _PLAIN_TAGS:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise ConfigError(source, field, f"YAML tag {tag} is not allowed: a scenario holds "
+                                             "numbers, strings, booleans, lists and mappings "
+                                             "(quote a value meant as a string)")
+        if depth > MAX_NESTING:
+            raise ConfigError(source, field, f"lists and mappings nested more than "
+                                             f"{MAX_NESTING} deep through aliases")
+        on_path.add(key)
+        size, height = 1, 0
+        children: list[tuple[yaml.Node, str]] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = [(item, f"{field}[{i}]") for i, item in enumerate(node.value)]
+        elif isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    children.append((value_node, field))
+                    continue
+                name = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+                child = f"{field}.{name}" if field else name
+                line = key_node.start_mark.line + 1
+                if isinstance(key_node, yaml.ScalarNode) and name in seen:
+                    raise ConfigError(source, child, f"key given twice in one mapping (lines "
+                                                     f"{seen[name]} and {line}); keep one")
+                seen[name] = line
+                children += [(key_node, child), (value_node, child)]
+        for child_node, child_field in children:
+            size += visit(child_node, child_field, depth + 1)
+            height = max(height, 1 + heights[id(child_node)])
+        on_path.discard(key)
+        if size > MAX_YAML_NODES:
+            raise ConfigError(source, field, f"holds more than {MAX_YAML_NODES} values once its "
+                                             "aliases are expanded")
+        sizes[key], heights[key] = size, height
+        return size
+
+    visit(root, "", 0)
+
+
+def parse_scenario_text(text: str, *, source: str = "<text>") -> Any:
+    """Parse the YAML (or JSON) text of a scenario into plain Python values, safely.
+
+    Only YAML's plain types are built (safe loading); on top of that the text may not nest
+    lists and mappings more than :data:`MAX_NESTING` deep, give a key twice in one mapping,
+    use tags such as ``!!binary`` or ``!!python/object``, hold a recursive alias, or expand
+    (through aliases) to more than :data:`MAX_YAML_NODES` values.
+
+    Parameters
+    ----------
+    text : str
+    source : str
+        Named in error messages.
+
+    Returns
+    -------
+    Any
+        Usually a dict; :func:`scenario_from_dict` checks that.
+
+    Raises
+    ------
+    ConfigError
+        One line naming ``source``, the field where one is known, and the problem.
+    """
+    at = text.find("\x00")
+    if at >= 0:
+        raise ConfigError(source, "", f"a NUL byte at line {text.count(chr(10), 0, at) + 1}: "
+                                      "not a text file")
+    loader = None
+    try:
+        _check_nesting(text, source)
+        loader = _yaml_loader()(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_nodes(node, source)
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
+        raise ConfigError(source, "", f"not valid YAML: {where}{_one_line(problem)}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file.
+
+    The file is read only if it is a regular file (not a FIFO or a device such as
+    ``/dev/zero``) of at most :data:`MAX_SCENARIO_BYTES`, then parsed with
+    :func:`parse_scenario_text`.
 
     Parameters
     ----------
@@ -669,20 +874,20 @@ def load_scenario(path: str | Path) -> Scenario:
     Raises
     ------
     ConfigError
-        If the file is missing, unreadable, not YAML, or fails validation.
+        If the file is missing, not a regular file, too large, unreadable, not UTF-8 text, not
+        YAML, or fails validation.
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(str(path), "", "scenario file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), "", f"cannot read the scenario file ({exc})") from None
+        raw = read_regular_file(path, max_bytes=MAX_SCENARIO_BYTES)
+    except FileProblem as exc:
+        what = "scenario file not found" if str(exc) == "not found" else \
+            f"cannot read the scenario file: {exc}"
+        raise ConfigError(str(path), "", what) from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(str(path), "", f"not valid YAML: {where}{problem}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "", f"cannot read the scenario file: not UTF-8 text "
+                                         f"(byte {exc.start})") from None
+    data = parse_scenario_text(text, source=str(path))
     return scenario_from_dict(data, source=str(path), base_dir=path.parent)

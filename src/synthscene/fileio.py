@@ -6,6 +6,11 @@ over its final name with :func:`os.replace`, which POSIX makes atomic within one
 whole new content, never a prefix. Temporary files are named ``.<name>.<random>.tmp``; a run that
 dies leaves at most some of them behind, and :func:`remove_stale_temporaries` deletes them.
 
+Reading is bounded too: :func:`read_regular_file` reads a file only if it is a regular file
+(never a FIFO, which would block forever, nor a device such as ``/dev/zero``, which never ends)
+and only up to a size limit; :func:`regular_file_problem` says what is wrong with a path that
+another library will open.
+
 Durability against power loss (not just process death) needs ``fsync``: :func:`write_atomic`
 takes ``durable=True`` for files that mark a dataset complete (``annotations.json``, the run
 manifest); per-frame files skip it, since a lost frame file only means the frame is made again.
@@ -14,7 +19,9 @@ manifest); per-frame files skip it, since a lost frame file only means the frame
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,9 +29,102 @@ from typing import BinaryIO
 
 from synthscene.errors import OutputError
 
-__all__ = ["probe_writable", "remove_stale_temporaries", "write_atomic", "write_atomic_stream"]
+__all__ = ["FileProblem", "is_temporary_name", "probe_writable", "read_regular_file",
+           "regular_file_problem", "remove_stale_temporaries", "write_atomic",
+           "write_atomic_stream"]
 
 TMP_SUFFIX = ".tmp"
+
+
+class FileProblem(ValueError):
+    """A file cannot be read as asked: missing, not a regular file, or too large.
+
+    The message is a short phrase (``"not found"``, ``"a FIFO (named pipe), not a regular
+    file"``, ...) that the caller prefixes with the file and the field that named it.
+    """
+
+
+def _kind(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a plain file"  # pragma: no cover - doors, ports and the like
+
+
+def _open_problem(exc: OSError) -> FileProblem:
+    if exc.errno == errno.ENOENT:
+        return FileProblem("not found")
+    if exc.errno == errno.ELOOP:
+        return FileProblem("a symbolic link loop (too many levels of symbolic links)")
+    return FileProblem(f"cannot be read ({exc.strerror or exc})")
+
+
+def regular_file_problem(path: str | Path) -> str | None:
+    """Why ``path`` is not a readable regular file, or None if it is one.
+
+    For paths handed to a library that opens them itself (trimesh); symbolic links are followed.
+
+    Returns
+    -------
+    str or None
+        ``"not found"``, ``"a symbolic link loop (...)"``, ``"a FIFO (named pipe), not a
+        regular file"``, ``"a character device, not a regular file"``, ...
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return str(_open_problem(exc))
+    if not stat.S_ISREG(mode):
+        return f"{_kind(mode)}, not a regular file"
+    return None
+
+
+def read_regular_file(path: str | Path, *, max_bytes: int) -> bytes:
+    """The bytes of ``path``, if it is a regular file of at most ``max_bytes`` bytes.
+
+    The file is opened without blocking (a FIFO is refused at once, not waited on) and checked
+    on the open descriptor, then at most ``max_bytes + 1`` bytes are read, so neither a device
+    nor a file that grows while it is read can exhaust memory.
+
+    Parameters
+    ----------
+    path : str or Path
+    max_bytes : int
+        Largest size accepted, bytes.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    FileProblem
+        If the file is missing, a symbolic link loop, not a regular file (folder, FIFO, device,
+        socket), unreadable, or larger than ``max_bytes``.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise _open_problem(exc) from None
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as exc:
+        os.close(fd)
+        raise _open_problem(exc) from None
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise FileProblem(f"{_kind(mode)}, not a regular file")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(max_bytes + 1)
+        except OSError as exc:
+            raise _open_problem(exc) from None
+    if len(data) > max_bytes:
+        raise FileProblem(f"larger than the limit of {max_bytes} bytes")
+    return data
 
 
 def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
@@ -114,6 +214,12 @@ def probe_writable(folder: Path) -> None:
     os.unlink(probe)
 
 
+def is_temporary_name(name: str) -> bool:
+    """Whether ``name`` is that of a temporary file of :func:`write_atomic`
+    (``.<name>.<random>.tmp``)."""
+    return name.startswith(".") and name.endswith(TMP_SUFFIX)
+
+
 def remove_stale_temporaries(folder: Path) -> int:
     """Delete the ``.*.tmp`` files a killed run left in ``folder``; return how many.
 
@@ -128,7 +234,7 @@ def remove_stale_temporaries(folder: Path) -> int:
     if not folder.is_dir():
         return 0
     for entry in os.scandir(folder):
-        if entry.name.startswith(".") and entry.name.endswith(TMP_SUFFIX) and entry.is_file():
+        if is_temporary_name(entry.name) and entry.is_file():
             try:
                 os.unlink(entry.path)
             except OSError as exc:

@@ -21,6 +21,7 @@ import numpy as np
 from synthscene.assets import AssetLibrary
 from synthscene.compose import BackgroundLoader, composite_background
 from synthscene.config import Scenario
+from synthscene.errors import AssetError
 from synthscene.labels import LabelFilter, annotate
 from synthscene.libraries import SceneLibraries, build_libraries, scene_libraries
 from synthscene.motion import point_tracks, rigid_flow
@@ -427,8 +428,11 @@ class FrameMaker:
                           filters=self._label_filter)
         rgb = output.rgb
         if state.background_image is not None:
-            background = self._backgrounds.frame(state.background_image, rgb.shape[1],
-                                                 rgb.shape[0])
+            try:
+                background = self._backgrounds.frame(state.background_image, rgb.shape[1],
+                                                     rgb.shape[0])
+            except AssetError as exc:  # name the field that brought the image in
+                raise AssetError(f"{self.scenario.source}: background.images: {exc}") from None
             rgb = composite_background(rgb, output.depth, background)
         if self.scenario.spec.effects:
             rgb = apply_effects(self.scenario.spec.effects, rgb, rng=rng)

@@ -16,6 +16,7 @@ from synthscene.appearance import VisualPart
 from synthscene.assets import Asset, AssetLibrary, AssetSource, bundled_assets_dir
 from synthscene.config import Scenario
 from synthscene.errors import AssetError, ConfigError
+from synthscene.image_files import check_image_file
 
 PRELOAD_LIMIT = 200
 """Libraries with at most this many assets are loaded up front, so a broken asset fails before
@@ -108,7 +109,8 @@ def background_images(scenario: Scenario) -> tuple[str, ...]:
     Raises
     ------
     ConfigError
-        If the folder does not exist or holds no image.
+        If the folder does not exist, holds no image, or holds one that is too large or not a
+        regular file (:func:`synthscene.image_files.check_image_file`).
     """
     folder = scenario.spec.background.images
     if folder is None:
@@ -125,6 +127,11 @@ def background_images(scenario: Scenario) -> tuple[str, ...]:
     if not files:
         raise ConfigError(scenario.source, "background.images",
                           f"{path} holds no image ({', '.join(_IMAGE_SUFFIXES)})")
+    for file in files:
+        try:
+            check_image_file(file, what="background image")
+        except AssetError as exc:
+            raise ConfigError(scenario.source, "background.images", str(exc)) from None
     return tuple(files)
 
 
@@ -148,13 +155,15 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
     """
     spec = scenario.spec
 
+    def sources(entries, field: str) -> list[AssetSource]:
+        return [AssetSource(source=e.source, category=getattr(e, "category", None),
+                            base_dir=scenario.base_dir,
+                            where=f"{scenario.source}: {field}[{i}].source")
+                for i, e in enumerate(entries)]
+
     def library(entries, field: str) -> AssetLibrary:
-        return AssetLibrary([
-            AssetSource(source=e.source, category=getattr(e, "category", None),
-                        base_dir=scenario.base_dir,
-                        where=f"{scenario.source}: {field}[{i}].source")
-            for i, e in enumerate(entries)
-        ])
+        return AssetLibrary(sources(entries, field),
+                            max_triangles=spec.limits.max_mesh_triangles)
 
     if objects is None:
         objects = library(spec.assets, "assets")
@@ -165,11 +174,11 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
     keys: list[str] = []
     if spec.fixtures:
         fixtures = library(spec.fixtures, "fixtures")
-        for i, entry in enumerate(spec.fixtures):
-            matching = [k for k in fixtures.keys if k == entry.source or k.endswith(entry.source)]
+        for i, source in enumerate(sources(spec.fixtures, "fixtures")):
+            matching = AssetLibrary([source]).keys  # indexing only: the keys of this source
             if len(matching) != 1:
-                raise AssetError(f"{scenario.source}: fixtures[{i}].source: must name exactly one "
-                                 f"mesh file, got {entry.source!r}")
+                raise AssetError(f"{source.where}: must name exactly one mesh file, got "
+                                 f"{source.source!r}")
             keys.append(matching[0])
     libs = SceneLibraries(objects=objects, distractors=distractors, fixtures=fixtures,
                           fixture_keys=tuple(keys), backgrounds=background_images(scenario))

@@ -111,8 +111,9 @@ def run_processes(job: FrameJob, frames: Sequence[int], workers: int,
         If ``workers`` < 1.
     SynthsceneError
         The first error of any worker (the same class and message where it can be rebuilt, else a
-        :class:`SynthsceneError` with the worker's message); or a worker process that died (for
-        example killed by the out-of-memory killer). Every worker is stopped before it is raised.
+        :class:`SynthsceneError` with the worker's message); or a worker process that died (the
+        message gives its exit status or the signal that killed it). Every worker is stopped
+        before it is raised.
     RuntimeError
         A bug in a worker (an exception that is not a :class:`SynthsceneError`), with the worker's
         traceback in its message.
@@ -169,12 +170,21 @@ def _check_alive(processes: list[Any], remaining: int, *, idle: bool) -> None:
     for process in processes:
         if process.exitcode not in (None, 0):
             code = process.exitcode
-            how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-            hint = " (out of memory?)" if code == -signal.SIGKILL else ""
-            raise SynthsceneError(f"worker process {process.name} {how}{hint} before its "
+            how = f"was killed by signal {-code}{_signal_name(-code)}" if code < 0 \
+                else f"exited with status {code}"
+            raise SynthsceneError(f"worker process {process.name} {how} before its "
                                   "frames were written")
     if idle and all(process.exitcode is not None for process in processes):
         raise SynthsceneError(f"every worker process exited with {remaining} frames not made")
+
+
+def _signal_name(number: int) -> str:
+    """`` (SIGKILL)`` for 9: what is known about a worker's death, and no guess at its cause
+    (a SIGKILL may come from the out-of-memory killer, a user or a job scheduler)."""
+    try:
+        return f" ({signal.Signals(number).name})"
+    except ValueError:
+        return ""
 
 
 def _stop(processes: list[Any]) -> None:

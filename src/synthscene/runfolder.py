@@ -38,6 +38,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -51,6 +52,7 @@ import synthscene
 from synthscene.config import Scenario
 from synthscene.errors import OutputError
 from synthscene.fileio import (
+    is_temporary_name,
     probe_writable,
     remove_stale_temporaries,
     write_atomic,
@@ -78,6 +80,11 @@ STATE_DIR = ".synthscene"
 MANIFEST_NAME = "manifest.json"
 FRAMES_DIR = "frames"
 MANIFEST_FORMAT = 2
+_FRAME_FILE = re.compile(r"\d{6,}\.(?:png|jpg|npy|flo)|seq-\d{6,}\.npz")
+"""Names of the per-frame files a run writes in ``images/`` and the map folders (and of the
+per-sequence point-track files in ``tracks/``)."""
+_ANNOTATIONS_HEAD = b'{"info":{"description":"synthscene'
+"""How every ``annotations.json`` synthscene writes begins."""
 
 
 def scenario_sha256(scenario: Scenario, asset_keys: Sequence[str],
@@ -95,8 +102,11 @@ def scenario_sha256(scenario: Scenario, asset_keys: Sequence[str],
     str
         Hex SHA-256 of the canonical JSON (sorted keys) of ``scenario.spec`` (after validation,
         so comments, key order and formatting of the YAML file do not count) and of the assets.
+        ``limits`` is left out: it refuses scenarios but never changes what a run makes.
     """
-    payload = {"spec": _canonical(scenario.spec), "assets": list(asset_keys),
+    spec = _canonical(scenario.spec)
+    spec.pop("limits", None)  # limits only refuse scenarios; they never change what is made
+    payload = {"spec": spec, "assets": list(asset_keys),
                "categories": list(categories)}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -272,7 +282,9 @@ class RunFolder:
         manifest : RunManifest
         overwrite : bool
             Delete a dataset (complete or not) already in the folder: its ``images/``,
-            ``annotations.json`` and ``.synthscene/``; nothing else is touched.
+            ``annotations.json``, map folders and ``.synthscene/``; nothing else is touched. A
+            file in those places that synthscene did not write (``images/holiday.jpg``) is
+            never deleted: the run is refused, naming it.
         resume : bool
             Keep the finished frames of an interrupted run of the same manifest. A missing or
             empty folder just starts a new run.
@@ -286,7 +298,9 @@ class RunFolder:
         ValueError
             If both ``overwrite`` and ``resume`` are set.
         synthscene.errors.OutputError
-            If the folder cannot be created or written; if it holds a dataset and neither
+            If the folder cannot be created or written; if ``images/``, a map folder or
+            ``annotations.json`` holds a file synthscene did not write (whatever the flags); if
+            it holds a dataset and neither
             ``overwrite`` nor ``resume`` is set; if ``resume`` is set and the folder holds another
             run (the message names the differing field) or a dataset with no manifest; if another
             run holds the folder's lock.
@@ -310,12 +324,21 @@ class RunFolder:
 
     def _prepare_locked(self, manifest: RunManifest, *, overwrite: bool,
                         resume: bool) -> RunStart:
+        foreign = self._foreign_file()
+        if foreign is not None:
+            name = foreign.relative_to(self.out_dir).as_posix()
+            if overwrite:
+                raise OutputError(f"{self.out_dir}: --overwrite removes only files synthscene "
+                                  f"wrote, and {name} is not one of them; move it away or "
+                                  "choose another folder")
+            raise OutputError(f"{self.out_dir}: {name} was not written by synthscene, so this "
+                              "folder is not a synthscene dataset; choose another folder or "
+                              "move the file away")
         held = self._holds_dataset()
         previous = None
         if overwrite:
-            self._remove([p for p in (self.annotations_path, self.images_dir, self.state_dir,
-                                      *(self.out_dir / f for f in set(MAP_FOLDERS.values())))
-                          if p.exists()])
+            self._remove([p for p in (self.annotations_path, self.state_dir,
+                                      *self._dataset_folders()) if p.exists()])
         elif held and resume:
             if not self.manifest_path.exists():
                 raise OutputError(
@@ -361,6 +384,45 @@ class RunFolder:
         logger.info("resuming %s: %d of %d frames are finished", self.out_dir, len(finished),
                     manifest.frames)
         return RunStart(finished=finished)
+
+    def _dataset_folders(self) -> list[Path]:
+        """The folders a run writes its per-frame files to."""
+        return [self.images_dir, *(self.out_dir / name for name in sorted(set(
+            MAP_FOLDERS.values())))]
+
+    def _foreign_file(self) -> Path | None:
+        """The first file in the dataset's places that synthscene did not write, or None.
+
+        synthscene's own are: ``.synthscene/``; in ``images/`` and the map folders, files named
+        like a frame (``000001.png``, ``.jpg``, ``.npy``, ``.flo``) or a sequence
+        (``seq-000000.npz``) and temporary files of a killed run;
+        ``annotations.json`` when the folder has a run manifest or the file begins as every
+        ``annotations.json`` synthscene writes does. A sub-folder of ``images/`` is not ours.
+
+        Raises
+        ------
+        synthscene.errors.OutputError
+            If a folder or ``annotations.json`` cannot be read.
+        """
+        try:
+            if self.annotations_path.exists() and not self.manifest_path.exists():
+                with open(self.annotations_path, "rb") as handle:
+                    if handle.read(len(_ANNOTATIONS_HEAD)) != _ANNOTATIONS_HEAD:
+                        return self.annotations_path
+            for folder in self._dataset_folders():
+                try:
+                    with os.scandir(folder) as scan:
+                        entries = sorted(scan, key=lambda e: e.name)
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+                for entry in entries:
+                    ours = (_FRAME_FILE.fullmatch(entry.name) or is_temporary_name(entry.name)) \
+                        and not entry.is_dir(follow_symlinks=False)
+                    if not ours:
+                        return Path(entry.path)
+        except OSError as exc:
+            raise OutputError(f"cannot read {self.out_dir}: {exc.strerror or exc}") from None
+        return None
 
     def _holds_dataset(self) -> bool:
         """True if the folder holds a dataset, finished or not (empty folders do not count)."""

@@ -20,6 +20,7 @@ Every ``sample`` takes the frame's ``numpy.random.Generator``; nothing here keep
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -184,13 +185,40 @@ class Choice(Distribution):
         return Choice(tuple(Constant(o).scaled(factor).value for o in self.options), self.weights)
 
 
+MAX_MAGNITUDE = 1e6
+"""Largest magnitude of any number in a distribution (a constant, a bound, an option): a value
+such as ``1e308`` is a mistake, and would overflow once scaled or squared."""
+
+
+def _all_numbers(value: Any) -> bool:
+    """True if ``value`` is a number or nested lists of numbers (bools and strings are not)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, bool) or not isinstance(item, (int, float, np.integer, np.floating)):
+            return False
+    return True
+
+
 def _numbers(value: Any, what: str) -> np.ndarray:
+    if not _all_numbers(value):
+        hint = ""
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                float(value)
+                hint = " (YAML reads a number such as 1e9 without a dot as text: write 1.0e9)"
+        raise ValueError(f"{what} must be numbers (not true/false or text), got {value!r}{hint}")
     try:
         arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{what} must be numbers, got {value!r}") from None
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{what} must be finite, got {value!r}")
+    if arr.size and float(np.abs(arr).max()) > MAX_MAGNITUDE:
+        raise ValueError(f"{what} must lie within [-{MAX_MAGNITUDE:g}, {MAX_MAGNITUDE:g}], "
+                         f"got {value!r}")
     return arr
 
 
@@ -215,7 +243,9 @@ def parse_distribution(value: Any, *, numeric: bool = True) -> Distribution:
     Raises
     ------
     ValueError
-        With a message naming the allowed distribution kinds and the expected parameters.
+        With a message naming the allowed distribution kinds and the expected parameters; also
+        for a bool or a string where a number is expected, and for a number that is not finite
+        or larger in magnitude than :data:`MAX_MAGNITUDE`.
     """
     if isinstance(value, Distribution):
         return value
@@ -236,8 +266,12 @@ def parse_distribution(value: Any, *, numeric: bool = True) -> Distribution:
     if kind == "choice":
         if not params:
             raise ValueError("choice needs at least one option")
-        options = tuple(_plain(_numbers(o, "choice options")) for o in params) if numeric \
-            else tuple(params)
+        if not numeric:
+            options = tuple(params)
+        elif all(isinstance(o, (int, float)) for o in params):  # scalars: one array, fast
+            options = tuple(_numbers(params, "choice options").tolist())
+        else:
+            options = tuple(_plain(_numbers(o, "choice options")) for o in params)
         weights = value.get("weights")
         if weights is not None:
             w = _numbers(weights, "choice weights")

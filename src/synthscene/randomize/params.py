@@ -43,7 +43,8 @@ class DistRange:
     Attributes
     ----------
     low, high : float
-        Bounds on every component, in the YAML unit (degrees for ``_deg`` fields).
+        Bounds on every component, in the YAML unit (degrees for ``_deg`` fields, degrees per
+        second for ``_deg_s`` fields: both become radians once parsed).
     low_exclusive : bool
         If True the values must be > ``low`` rather than >= ``low``.
     integer : bool
@@ -101,9 +102,9 @@ class DistRange:
         too_low = lo <= self.low if self.low_exclusive else lo < self.low
         if too_low or hi > self.high:
             hint = " (use uniform or truncnormal)" if math.isinf(lo) or math.isinf(hi) else ""
-            raise ValueError(f"every draw must be {self.describe()}, got {value!r}{hint}")
-        if info.field_name is not None and info.field_name.endswith("_deg"):
-            dist = dist.scaled(math.pi / 180.0)
+            raise ValueError(f"must be {self.describe()} for every draw, got {value!r}{hint}")
+        if info.field_name is not None and info.field_name.endswith(("_deg", "_deg_s")):
+            dist = dist.scaled(math.pi / 180.0)  # degrees (per second) to radians
         return dist
 
     def _check_shape(self, dist: Distribution, value: Any) -> None:
@@ -171,7 +172,7 @@ class RandomizerParams(BaseModel):
     values validated like user input."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True,
-                              validate_default=True)
+                              validate_default=True, strict=True, allow_inf_nan=False)
 
     def draw(self, *, rng: np.random.Generator) -> dict[str, Any]:
         """Draw concrete values for every distribution-valued field, in declaration order.
@@ -226,7 +227,7 @@ class _TwoColors(RandomizerParams):
 class PerlinParams(_TwoColors):
     """Fractal Perlin noise between two colours (texture kind ``perlin``)."""
 
-    scale_px: dist_field(low=0, low_exclusive=True) = Field(
+    scale_px: dist_field(low=1) = Field(
         {"uniform": [16, 128]}, description="feature size of the coarsest octave, texture px")
     octaves: dist_field(low=1, high=12, integer=True) = Field(
         {"randint": [2, 6]}, description="number of octaves summed")
@@ -274,7 +275,7 @@ class GradientParams(_TwoColors):
 class BlobsParams(_TwoColors):
     """Blobs of color_b on color_a (thresholded noise) (texture kind ``blobs``)."""
 
-    scale_px: dist_field(low=0, low_exclusive=True) = Field(
+    scale_px: dist_field(low=1) = Field(
         {"uniform": [24, 96]}, description="typical blob size, texture px")
     coverage: dist_field(low=0, high=1) = Field(
         {"uniform": [0.3, 0.6]}, description="fraction of the texture inside blobs")
@@ -309,7 +310,7 @@ class GaussianNoiseParams(EffectParams):
 class GaussianBlurParams(EffectParams):
     """Parameters of the ``gaussian_blur`` effect."""
 
-    sigma_px: dist_field(low=0) = Field(
+    sigma_px: dist_field(low=0, high=128) = Field(
         {"uniform": [0.3, 1.5]}, description="standard deviation, px")
 
 

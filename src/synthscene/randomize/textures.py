@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from synthscene.errors import AssetError
+from synthscene.image_files import check_image_file, read_image_rgb
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 """File name endings (case-insensitive) that :class:`ImageTextureFolder` indexes."""
@@ -379,24 +380,31 @@ class ImageTextureFolder:
         The folder.
     cache_size : int
         How many decoded images to keep (>= 0).
+    where : str
+        ``"FILE: FIELD"`` of the scenario field that names the folder; it prefixes the errors
+        of :meth:`load` and :meth:`sample` (empty: none).
 
     Raises
     ------
     AssetError
-        If ``path`` is not a folder or holds no image file.
+        If ``path`` is not a folder, holds no image file, or holds one that fails
+        :func:`synthscene.image_files.check_image_file` (too large, not a regular file).
     """
 
-    def __init__(self, path: str | Path, *, cache_size: int = 16) -> None:
+    def __init__(self, path: str | Path, *, cache_size: int = 16, where: str = "") -> None:
         self.folder = Path(path)
+        self.where = where
         if not self.folder.is_dir():
             raise AssetError(f"texture folder not found: {self.folder}")
         found = [p for p in self.folder.rglob("*")
-                 if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+                 if p.suffix.lower() in IMAGE_EXTENSIONS and not p.is_dir()]
         self.paths: tuple[Path, ...] = tuple(
             sorted(found, key=lambda p: p.relative_to(self.folder).as_posix()))
         if not self.paths:
             raise AssetError(f"texture folder {self.folder} holds no image "
                              f"({', '.join(IMAGE_EXTENSIONS)}) file")
+        for image in self.paths:
+            check_image_file(image, what="texture image")
         self._cache_size = cache_size
         self._cache: dict[int, np.ndarray] = {}
 
@@ -422,15 +430,10 @@ class ImageTextureFolder:
             image = self._cache.pop(index)
             self._cache[index] = image
             return image
-        path = self.paths[index]
         try:
-            data = np.fromfile(path, dtype=np.uint8)
-        except OSError as exc:
-            raise AssetError(f"{path}: cannot read texture image ({exc.strerror or exc})") from None
-        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-        if bgr is None or bgr.size == 0:
-            raise AssetError(f"{path}: cannot decode texture image (not a valid PNG or JPEG file)")
-        image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            image = read_image_rgb(self.paths[index], what="texture image")
+        except AssetError as exc:
+            raise AssetError(f"{self.where}: {exc}" if self.where else str(exc)) from None
         image.flags.writeable = False
         if self._cache_size > 0:
             if len(self._cache) >= self._cache_size:
