@@ -366,7 +366,7 @@ class AssetLibrary:
             parts = self._looks.get(key)
             if parts is None:
                 parts = tuple(p.transformed(asset.normalised_from_file)
-                              for p in _load_look(entry))
+                              for p in _load_look(entry, self.max_triangles))
                 self._looks[key] = parts
         return parts
 
@@ -772,13 +772,14 @@ def _load(entry: _Entry, max_triangles: int = MAX_MESH_TRIANGLES) -> Asset:
     )
 
 
-def _load_look(entry: _Entry) -> tuple[VisualPart, ...]:
+def _load_look(entry: _Entry, max_triangles: int) -> tuple[VisualPart, ...]:
     """The visual parts of an indexed asset, in its file's (or URDF link's) frame."""
     if entry.kind == "primitive":
         return visual_parts([_PRIMITIVES[entry.primitive]()], None)
     assert entry.path is not None
     if entry.kind == "mesh":
-        return visual_parts(_scene_meshes(_read_scene(entry.path, entry.where)), entry.path,
+        return visual_parts(_scene_meshes(_read_scene(entry.path, entry.where, max_triangles)),
+                            entry.path,
                             entry.where)
     link = parse_urdf(entry.path, entry.where)
     where = f"{entry.where}: {entry.path}" if entry.where else str(entry.path)
@@ -786,7 +787,7 @@ def _load_look(entry: _Entry) -> tuple[VisualPart, ...]:
     for geometry in link.visuals or link.collisions:  # as _load_urdf
         if geometry.kind == "mesh":
             assert geometry.mesh_path is not None
-            meshes = _scene_meshes(_read_scene(geometry.mesh_path, where))
+            meshes = _scene_meshes(_read_scene(geometry.mesh_path, where, max_triangles))
             own = visual_parts(meshes, geometry.mesh_path, where)
             link_from_file = geometry.link_from_geometry @ np.diag([*geometry.mesh_scale, 1.0])
         else:
