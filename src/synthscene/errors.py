@@ -43,3 +43,11 @@ class PlacementError(SynthsceneError):
 
 class OutputError(SynthsceneError):
     """The output folder cannot be created or written, or holds a dataset already."""
+
+
+class PluginError(SynthsceneError):
+    """A plug-in cannot be loaded, or one of its randomizers failed or returned the wrong thing.
+
+    The message names the plug-in (its registry name and module) and, once the frame is known,
+    the frame; it is one line.
+    """
