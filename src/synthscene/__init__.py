@@ -19,14 +19,17 @@ from synthscene.errors import (
     ConfigError,
     OutputError,
     PlacementError,
+    PluginError,
     SynthsceneError,
 )
+from synthscene.plugins import load_plugins
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AssetError", "ConfigError", "OutputError", "PlacementError", "Scenario", "SynthsceneError",
-    "__version__", "generate", "iter_samples", "load_scenario", "scenario_from_dict",
+    "AssetError", "ConfigError", "OutputError", "PlacementError", "PluginError", "Scenario",
+    "SynthsceneError", "__version__", "generate", "iter_samples", "load_plugins",
+    "load_scenario", "scenario_from_dict",
 ]
 
 

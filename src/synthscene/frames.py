@@ -19,6 +19,7 @@ from types import TracebackType
 from synthscene.assets import AssetLibrary
 from synthscene.compose import BackgroundLoader, composite_background
 from synthscene.config import Scenario
+from synthscene.errors import PluginError
 from synthscene.labels import LabelFilter, annotate
 from synthscene.libraries import SceneLibraries, build_libraries, scene_libraries
 from synthscene.physics import PhysicsSettings, PhysicsSimulator
@@ -200,6 +201,8 @@ class FrameMaker:
             If an index is negative.
         SynthsceneError
             For an asset that cannot be loaded, an impossible placement, a failed render.
+        PluginError
+            If a plug-in fails: one line naming the plug-in, the frame and the error.
         """
         if self._physics is None or self._renderer is None:
             raise RuntimeError("FrameMaker needs to be open: use it in a with block")
@@ -208,7 +211,10 @@ class FrameMaker:
             index = int(index)
             if index < 0:
                 raise ValueError(f"frame_index must be >= 0, got {index}")
-            state, timings, rng = self._settled(index)
+            try:
+                state, timings, rng = self._settled(index)
+            except PluginError as exc:
+                raise _on_frame(exc, index) from None
             if pending is not None:
                 yield self._collect(*pending)
             t0 = time.perf_counter()
@@ -270,6 +276,13 @@ class FrameMaker:
                  rng) -> Sample:
         """Wait for a submitted frame, label it, then composite its background and apply the
         sensor effects to its RGB (neither moves a labelled pixel)."""
+        try:
+            return self._collect_frame(index, state, timings, frame, rng)
+        except PluginError as exc:
+            raise _on_frame(exc, index) from None
+
+    def _collect_frame(self, index: int, state: SceneState, timings: dict[str, float], frame,
+                       rng) -> Sample:
         t0 = time.perf_counter()
         output = frame.result()
         t1 = time.perf_counter()
@@ -290,3 +303,9 @@ class FrameMaker:
         timings["labels"] = time.perf_counter() - t1
         return Sample(frame_index=index, state=state, render=output, labels=labels,
                       timings=timings)
+
+
+def _on_frame(exc: PluginError, index: int) -> PluginError:
+    """``exc`` with the frame it happened in (once)."""
+    text = str(exc)
+    return exc if text.startswith("frame ") else PluginError(f"frame {index}: {text}")

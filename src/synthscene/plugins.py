@@ -135,10 +135,9 @@ _LOADED = _State()
 
 
 def _file_module_name(path: Path) -> str:
-    """The import name of a plug-in file: the same in every process for the same path."""
-    digest = hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:10]
-    stem = re.sub(r"\W", "_", path.stem)
-    return f"synthscene_plugin_{stem}_{digest}"
+    """The import name of a plug-in file, from its name only (not its folder), so that the same
+    file gives the same scenario hash and manifest wherever it lies."""
+    return "synthscene_plugin_" + re.sub(r"\W", "_", path.stem)
 
 
 def module_info(module_name: str, source: str | None = None) -> PluginInfo:
@@ -201,7 +200,12 @@ def load_plugin(source: str) -> PluginInfo:
             if not path.is_file():
                 raise PluginError(f"cannot load plug-in {source!r}: no such file")
             name = _file_module_name(path)
-            if name not in sys.modules:
+            loaded = sys.modules.get(name)
+            if loaded is not None and Path(getattr(loaded, "__file__", "")).resolve() != path:
+                raise PluginError(f"cannot load plug-in {source!r}: another plug-in file named "
+                                  f"{path.name} is loaded already ({loaded.__file__}); rename "
+                                  "one of them")
+            if loaded is None:
                 spec = importlib.util.spec_from_file_location(name, path)
                 if spec is None or spec.loader is None:
                     raise PluginError(f"cannot load plug-in {source!r}: not a Python file")

@@ -98,9 +98,11 @@ def fixed(spec: CameraSpec, *, rng: np.random.Generator, frame: int) -> np.ndarr
     return look_at_opencv(np.array(chosen.position_m), np.array(chosen.look_at_m))
 
 
-register_camera_sampler("shell", shell)
-register_camera_sampler("top_down", top_down)
-register_camera_sampler("fixed", fixed)
+register_camera_sampler("shell", shell, summary="on a spherical shell around a random look-at "
+                        "point, looking at it (look_at, elevation_deg, azimuth_deg, distance_m)")
+register_camera_sampler("top_down", top_down, summary="height_m above a random look-at point, "
+                        "looking straight down, turned by azimuth_deg")
+register_camera_sampler("fixed", fixed, summary="one of the camera section's poses, uniformly")
 
 
 def sample_camera(spec: CameraSpec, width: int, height: int, *,

@@ -898,31 +898,56 @@ def _param_cell(model: type[BaseModel]) -> str:
 def example_config(registry: Registry, name: str) -> Any:
     """The documented YAML example of randomizer ``name``: an effect's list item, or a whole
     ``texture`` mapping drawing only that kind."""
+    from synthscene.randomize import extensions as ext
+
     entry = registry[name]
     if registry is TEXTURES:
         return {"texture": {"kinds": [name], name: entry.example}}
+    if registry is ext.PLACEMENTS:
+        return {"objects": {"placement": {"name": name, **entry.example}}}
+    if registry is ext.CAMERA_SAMPLERS:
+        return {"camera": {"sampler": {"name": name, **entry.example} if entry.example
+                           else name}}
+    if registry is ext.SCENE_HOOKS:
+        return {"hooks": [{"name": name, **entry.example}]}
     return entry.example
 
 
-def _table(registry: Registry) -> list[str]:
+def _table(registry: Registry, plugins: bool = False) -> list[str]:
     rows = ["| name | parameters (default; allowed values): meaning | YAML example |",
             "|---|---|---|"]
     for name, entry in registry.items():
+        if not (entry.builtin or plugins):
+            continue
         example = example_config(registry, name)
-        rows.append(f"| `{name}` | {entry.summary}.<br>{_param_cell(entry.params)} | "
+        origin = "" if entry.builtin else f" (plug-in, module `{entry.module}`)"
+        cell = _param_cell(entry.params)
+        rows.append(f"| `{name}` | {entry.summary}{origin}.{'<br>' + cell if cell else ''} | "
                     f"`{_yaml_inline(example)}` |")
+    if len(rows) == 2:
+        rows = [f"No {registry.what} is registered."]
     return rows
 
 
-def registry_markdown() -> str:
-    """Render the reference of every texture kind and effect, with defaults and examples.
+def registry_markdown(*, plugins: bool = False) -> str:
+    """Render the reference of every randomizer, with defaults and examples.
+
+    Parameters
+    ----------
+    plugins : bool
+        Also list the plug-ins' randomizers loaded in this process (``synthscene docs
+        --plugin MODULE``); by default only synthscene's own, as ``docs/randomizers.md`` has.
 
     Returns
     -------
     str
-        Markdown (the content of ``docs/randomizers.md``), generated from :data:`TEXTURES` and
-        :data:`EFFECTS` and their parameter models, ending in a newline.
+        Markdown (the content of ``docs/randomizers.md``), generated from the registries
+        (:data:`TEXTURES`, :data:`EFFECTS` and those of
+        :mod:`synthscene.randomize.extensions`) and their parameter models, ending in a
+        newline.
     """
+    from synthscene.randomize import extensions as ext
+
     kinds = ", ".join(PROCEDURAL_KINDS)
     lines = [
         "# Randomizers",
@@ -954,7 +979,7 @@ def registry_markdown() -> str:
         "  image: {folder: \"assets:textures\"}",
         "```",
         "",
-        *_table(TEXTURES),
+        *_table(TEXTURES, plugins),
         "",
         "## Sensor effects",
         "",
@@ -970,7 +995,43 @@ def registry_markdown() -> str:
         "  - {name: jpeg, quality: {randint: [40, 95]}}",
         "```",
         "",
-        *_table(EFFECTS),
+        *_table(EFFECTS, plugins),
+        "",
+        "## Object placements",
+        "",
+        "`objects.placement` chooses the labelled objects (count, assets, sizes, materials, as "
+        "the `objects` section says) and their poses before physics. The default is "
+        "`{name: drop}`.",
+        "",
+        *_table(ext.PLACEMENTS, plugins),
+        "",
+        "## Camera samplers",
+        "",
+        "`camera.sampler` draws the camera's pose: a name, or `{name: NAME, PARAM: value}` for "
+        "a sampler with parameters. The built-in ones take their parameters from the `camera` "
+        "section (`look_at`, `elevation_deg`, `azimuth_deg`, `distance_m`, `height_m`, "
+        "`poses`); `roll_deg` and the intrinsics are drawn afterwards whichever sampler is "
+        "used.",
+        "",
+        *_table(ext.CAMERA_SAMPLERS, plugins),
+        "",
+        "## Scene hooks",
+        "",
+        "`hooks` is a list of functions that turn each frame's scene into a new one, in order: "
+        f"`stage: {ext.HOOK_STAGES[0]}` (the default) on the sampled scene before physics, "
+        f"`stage: {ext.HOOK_STAGES[1]}` on the finished scene just before rendering.",
+        "",
+        *_table(ext.SCENE_HOOKS, plugins),
+        "",
+        "## Plug-ins",
+        "",
+        "Each table also lists the plug-ins' randomizers when made with "
+        "`synthscene docs --plugin MODULE`. A plug-in registers its own with "
+        "`synthscene.plugins.register_effect`, `register_texture`, `register_placement`, "
+        "`register_camera_sampler` or `register_scene_hook` (the functions the built-ins are "
+        "registered with) and is loaded by whoever runs the command: `--plugin MODULE` "
+        "(or a `.py` file), `synthscene.load_plugins([...])`, or an installed package's entry "
+        "point in the group `synthscene.plugins`. A scenario file never imports code.",
         "",
     ]
     return "\n".join(lines)
