@@ -213,3 +213,30 @@ def test_cli_reports_a_missing_plugin_in_one_line(tmp_path):
     assert result.stderr.startswith("synthscene: error: cannot load plug-in "
                                     "'no_such_plugin_module_xyz'")
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.gl
+def test_render_scene_labels_a_hand_built_state_as_the_projection_says():
+    from synthscene.randomize.camera import top_down_pose
+    from synthscene.randomize.geometry import intrinsics_from_fov
+    from synthscene.state import Camera, Ground, Light, Material, SceneObject, SceneState
+
+    pose = np.eye(4)
+    pose[:3, 3] = (0.0, 0.0, 0.02)  # primitive:box is 1 x 0.6 x 0.4: scaled by 0.1, on the ground
+    cube = SceneObject(instance_id=1, asset_key="primitive:box", category="box", scale=0.1,
+                       world_from_object=pose, material=Material(base_color=(0.8, 0.2, 0.2, 1)))
+    K = intrinsics_from_fov(np.radians(50.0), 320, 240)
+    camera = Camera(K=K, width=320, height=240,
+                    world_from_camera=top_down_pose(np.zeros(3), 1.0, 0.0))
+    sun = Light("directional", world_from_light=np.eye(4), color=(1.0, 1.0, 1.0), intensity=2.0)
+    state = SceneState(objects=(cube,), lights=(sun,), camera=camera,
+                       ground=Ground(size=2.0, material=Material(base_color=(0.5, 0.5, 0.5, 1))))
+    sample = synthscene.render_scene(state, ["primitive:box"])
+    (label,) = sample.labels
+    # Seen from straight above, the silhouette is the 0.1 x 0.06 m top face, 0.96 m away
+    # (image x is world x for a top-down camera with no yaw).
+    x, y, w, h = label.bbox
+    assert abs(w - K[0, 0] * 0.1 / 0.96) <= 1.0 and abs(h - K[1, 1] * 0.06 / 0.96) <= 1.0
+    assert abs(x + w / 2 - (K[0, 2] + 0.5)) <= 0.5 and abs(y + h / 2 - (K[1, 2] + 0.5)) <= 0.5
+    assert label.area == np.count_nonzero(sample.render.instance_ids == 1)
+    np.testing.assert_allclose(sample.render.depth[120, 160], 0.96, atol=1e-4)

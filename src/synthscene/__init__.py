@@ -29,7 +29,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AssetError", "ConfigError", "OutputError", "PlacementError", "PluginError", "Scenario",
     "SynthsceneError", "__version__", "generate", "iter_samples", "load_plugins",
-    "load_scenario", "scenario_from_dict",
+    "load_scenario", "render_scene", "scenario_from_dict",
 ]
 
 
@@ -38,4 +38,8 @@ def __getattr__(name: str) -> Any:
         from synthscene import pipeline
 
         return getattr(pipeline, name)
+    if name == "render_scene":
+        from synthscene import scripting
+
+        return scripting.render_scene
     raise AttributeError(f"module 'synthscene' has no attribute {name!r}")
