@@ -15,9 +15,11 @@ from synthscene.plugins import (
     Field,
     Params,
     dist_field,
+    register_camera_sampler,
     register_effect,
     register_placement,
     register_scene_hook,
+    register_texture,
 )
 
 
@@ -84,3 +86,45 @@ register_effect("speckle", speckle, params=SpeckleParams,
 register_effect("explode", explode)
 register_placement("grid", grid, params=GridParams, example={"columns": 4})
 register_scene_hook("dim_lights", dim_lights, params=DimParams)
+
+
+class CircleParams(Params):
+    """Parameters of ``circle``."""
+
+    radius_m: dist_field(low=0, low_exclusive=True) = Field(1.0, description="radius")
+    height_m: dist_field(low=0, low_exclusive=True) = Field(0.5, description="height")
+    step_deg: dist_field() = Field(10.0, description="turn per frame")
+
+
+def circle(camera, *, rng: np.random.Generator, frame: int, radius_m: float, height_m: float,
+           step_rad: float) -> np.ndarray:
+    """A camera going round the origin, ``step_deg`` a frame, looking at it."""
+    from synthscene.randomize.geometry import look_at_opencv
+
+    angle = frame * step_rad
+    eye = np.array([radius_m * np.cos(angle), radius_m * np.sin(angle), height_m])
+    return look_at_opencv(eye, np.zeros(3))
+
+
+class BandsParams(Params):
+    """Parameters of ``bands``."""
+
+    bands: dist_field(low=1, high=64, integer=True) = Field(4, description="bands")
+
+
+def bands(*, rng: np.random.Generator, size, bands: int) -> np.ndarray:
+    """Horizontal bands of random grey levels."""
+    h, w = (size, size) if np.isscalar(size) else size
+    levels = rng.integers(0, 256, size=bands).astype(np.uint8)
+    rows = levels[(np.arange(h) * bands) // h]
+    return np.repeat(rows[:, None, None], w, axis=1).repeat(3, axis=2)
+
+
+def flat_texture(*, rng: np.random.Generator, size) -> np.ndarray:
+    """A texture of the wrong shape."""
+    return np.zeros((4, 4), np.uint8)
+
+
+register_camera_sampler("circle", circle, params=CircleParams)
+register_texture("bands", bands, params=BandsParams)
+register_texture("flat_texture", flat_texture)

@@ -240,3 +240,31 @@ def test_render_scene_labels_a_hand_built_state_as_the_projection_says():
     assert abs(x + w / 2 - (K[0, 2] + 0.5)) <= 0.5 and abs(y + h / 2 - (K[1, 2] + 0.5)) <= 0.5
     assert label.area == np.count_nonzero(sample.render.instance_ids == 1)
     np.testing.assert_allclose(sample.render.depth[120, 160], 0.96, atol=1e-4)
+
+
+def test_camera_sampler_and_texture_plugins():
+    plugins.load_plugins([PLUGIN])
+    from synthscene.randomize.camera import sample_camera
+    from synthscene.randomize.registry import parse_texture_spec
+
+    spec = scenario_from_dict({"assets": [{"source": "primitive:box"}], "camera": {
+        "sampler": {"name": "circle", "radius_m": 2.0, "height_m": 1.0, "step_deg": 30},
+        "fov_deg": 50}}).spec
+    dumped = spec.model_dump(mode="json")["camera"]["sampler"]
+    assert dumped["name"] == "circle" and dumped["radius_m"] == {"value": 2.0}
+    for frame in (0, 1, 4):
+        camera = sample_camera(spec.camera, 64, 48, rng=frame_rng(0, frame), frame=frame)
+        eye = camera.world_from_camera[:3, 3]
+        angle = np.radians(30 * frame)
+        np.testing.assert_allclose(eye, [2 * np.cos(angle), 2 * np.sin(angle), 1.0], atol=1e-12)
+        # The optical axis (camera z) points at the origin.
+        np.testing.assert_allclose(camera.world_from_camera[:3, 2], -eye / np.linalg.norm(eye),
+                                   atol=1e-12)
+    texture = parse_texture_spec({"kinds": ["bands"], "bands": {"bands": 3}}, source="s",
+                                 field="t").sample(rng=frame_rng(0, 0), size=(30, 20))
+    assert texture.shape == (30, 20, 3) and texture.dtype == np.uint8
+    assert len(np.unique(texture[:, 0, 0])) <= 3 and np.all(texture == texture[:, :1])
+    bad = parse_texture_spec({"kinds": ["flat_texture"]}, source="s", field="t")
+    with pytest.raises(synthscene.PluginError, match=r"plug-in 'flat_texture' .*returned a "
+                                                     r"uint8 array of shape \(4, 4\)"):
+        bad.sample(rng=frame_rng(0, 0), size=8)
