@@ -71,9 +71,9 @@ def test_unknown_name_lists_loaded_plugins_and_how_to_load_one():
     assert message.startswith("s.yaml: effects[0].name: unknown effect 'rain_nowhere'")
     assert "plug-ins loaded:" in message and "--plugin" in message and "\n" not in message
     with pytest.raises(synthscene.ConfigError, match=r"objects\.placement\.name: unknown "
-                                                     r"placement 'shelf'.*plug-ins loaded"):
+                                                     r"placement 'shelf_nowhere'.*plug-ins loaded"):
         scenario_from_dict({"assets": [{"source": "primitive:box"}],
-                            "objects": {"placement": {"name": "shelf", "levels": 3}}})
+                            "objects": {"placement": {"name": "shelf_nowhere", "levels": 3}}})
 
 
 def test_a_yaml_file_cannot_cause_an_import(tmp_path, monkeypatch):

@@ -172,8 +172,8 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
         Plug-ins to load (module names or ``.py`` paths, :func:`synthscene.plugins.load_plugins`)
         here and in every worker before its first frame. A scenario that names a plug-in's
         randomizers must be read after the plug-in is loaded (``load_plugins`` first). The
-        manifest records every plug-in loaded and every plug-in module the scenario uses, with
-        its version and source hash; ``resume`` with different plug-in code is refused.
+        manifest records these and every plug-in module the scenario uses, with its version and
+        source hash; ``resume`` with different plug-in code is refused.
     on_start : callable, optional
         Called once before the first frame with ``(frames, finished)``: the dataset's frame count
         and how many of them an earlier run finished.
@@ -217,7 +217,8 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
     manifest = RunManifest(scenario_sha256=scenario_sha256(scenario, library.keys,
                                                            library.categories),
                            seed=seed, frames=frames,
-                           plugins=tuple(p.record() for p in plugins_of(scenario.spec)))
+                           plugins=tuple(p.record() for p in plugins_of(scenario.spec,
+                                                                        plugins)))
     description = f"synthscene: {scenario.spec.name}"
     totals = dict.fromkeys(STAGES, 0.0)
     used = 1

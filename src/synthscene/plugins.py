@@ -322,16 +322,17 @@ def _randomizers(value: Any) -> Iterator[Randomizer]:
             yield from _randomizers(v)
 
 
-def plugins_of(spec: Any) -> tuple[PluginInfo, ...]:
-    """The plug-ins a run depends on: those loaded in this process and the modules of the
-    plug-in randomizers ``spec`` (a :class:`~synthscene.config.ScenarioSpec`) uses, sorted
-    by module.
+def plugins_of(spec: Any, sources: Iterable[str] = ()) -> tuple[PluginInfo, ...]:
+    """The plug-ins a run depends on: the modules of the plug-in randomizers ``spec`` (a
+    :class:`~synthscene.config.ScenarioSpec`) uses, and the plug-ins ``sources`` asked for
+    (loaded already), sorted by module. Plug-ins loaded but neither used nor asked for (an
+    installed package's, another run's in the same process) are left out.
 
     Returns
     -------
     tuple of PluginInfo
     """
-    found = {p.module: p for p in loaded_plugins()}
+    found = {p.module: p for p in (load_plugin(str(s)) for s in sources)}
     for entry in _randomizers(spec):
         if not entry.builtin and entry.module not in found and entry.module in sys.modules:
             found[entry.module] = module_info(entry.module)

@@ -196,8 +196,9 @@ class Registry(Mapping[str, Randomizer]):
         if not callable(entry.run):
             raise TypeError(f"{self.what} '{entry.name}': the function is not callable")
         if not (isinstance(entry.params, type) and issubclass(entry.params, self.base)):
+            public = {"RandomizerParams": "Params"}.get(self.base.__name__, self.base.__name__)
             raise ValueError(f"{self.what} '{entry.name}': params must be a subclass of "
-                             f"synthscene.plugins.{self.base.__name__}, got {entry.params!r}")
+                             f"synthscene.plugins.{public}, got {entry.params!r}")
         old = self._entries.get(entry.name)
         if old is not None and (old.builtin or _qualname(old.run) != _qualname(entry.run)):
             raise ValueError(f"{self.what} '{entry.name}' is registered already (by "
