@@ -20,6 +20,14 @@ EXAMPLES = ROOT / "examples" / "plugins"
 NAMES = ("shelf_placement", "rain_effect", "conveyor_hook")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _unload_after_module():
+    """Registries are per process: leave them as the other test modules expect."""
+    yield
+    for name in NAMES:
+        synthscene.plugins.unload_plugin(str(EXAMPLES / f"{name}.py"))
+
+
 def _scenario(name: str) -> synthscene.Scenario:
     synthscene.load_plugins([str(EXAMPLES / f"{name}.py")])
     return synthscene.load_scenario(EXAMPLES / f"{name}.yaml")

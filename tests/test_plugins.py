@@ -38,6 +38,14 @@ SCENE = {
 }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _unload_after_module():
+    """Registries are per process: leave them as the other test modules expect."""
+    yield
+    plugins.unload_plugin(PLUGIN)
+    assert "speckle" not in plugins.EFFECTS and "jpeg" in plugins.EFFECTS
+
+
 def folder_bytes(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
             if p.is_file()}
@@ -147,6 +155,15 @@ def reference(tmp_path_factory) -> dict[str, bytes]:
 def test_two_workers_give_the_same_bytes(reference, tmp_path):
     synthscene.generate(scenario_from_dict(json.loads(json.dumps(SCENE))), tmp_path,
                         frames=FRAMES, seed=SEED, workers=2, plugins=[PLUGIN])
+    assert folder_bytes(tmp_path) == reference
+
+
+@pytest.mark.slow
+@pytest.mark.gl
+def test_ray_workers_load_the_plugin_and_give_the_same_bytes(reference, tmp_path):
+    pytest.importorskip("ray")  # in the test extras; a local Ray instance with 2 CPUs
+    synthscene.generate(scenario_from_dict(json.loads(json.dumps(SCENE))), tmp_path,
+                        frames=FRAMES, seed=SEED, workers=2, executor="ray", plugins=[PLUGIN])
     assert folder_bytes(tmp_path) == reference
 
 

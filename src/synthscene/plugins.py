@@ -79,7 +79,7 @@ __all__ = ["CAMERA_SAMPLERS", "EFFECTS", "ENTRY_POINT_GROUP", "HOOK_STAGES", "PL
            "Material", "ObjectPool", "Params", "PluginInfo", "SceneObject", "SceneState",
            "dist_field", "load_entry_points", "load_plugins", "loaded_plugins",
            "plugins_of", "register_camera_sampler", "register_effect", "register_placement",
-           "register_scene_hook", "register_texture"]
+           "register_scene_hook", "register_texture", "unload_plugin"]
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +290,24 @@ def load_entry_points() -> bool:
         _LOADED.by_source[source] = dataclasses.replace(module_info(entry.module), source=source)
         found = True
     return found
+
+
+def unload_plugin(source: str) -> None:
+    """Forget a plug-in loaded by :func:`load_plugin`: unregister its randomizers and drop its
+    module from ``sys.modules``, so that loading it again runs its code again (e.g. after
+    editing it in a notebook). Scenarios read before still hold its old functions.
+
+    Parameters
+    ----------
+    source : str
+        As given to :func:`load_plugin`; a source never loaded is ignored.
+    """
+    info = _LOADED.by_source.pop(source, None)
+    if info is None:
+        return
+    for registry in REGISTRIES.values():
+        registry.remove_module(info.module)
+    sys.modules.pop(info.module, None)
 
 
 def loaded_plugins() -> tuple[PluginInfo, ...]:

@@ -206,6 +206,21 @@ class Registry(Mapping[str, Randomizer]):
         self._entries[entry.name] = entry
         return entry
 
+    def remove_module(self, module: str) -> list[str]:
+        """Unregister every plug-in entry whose function ``module`` defines; return their names.
+
+        Raises
+        ------
+        ValueError
+            If ``module`` is one of synthscene's (built-ins stay).
+        """
+        if module == "synthscene" or module.startswith("synthscene."):
+            raise ValueError(f"the built-in {self.what}s of {module} cannot be removed")
+        names = [name for name, e in self._entries.items() if e.module == module]
+        for name in names:
+            del self._entries[name]
+        return names
+
     def __getitem__(self, name: str) -> Randomizer:
         return self._entries[name]
 
