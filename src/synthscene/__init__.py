@@ -20,15 +20,17 @@ from synthscene.errors import (
     DatasetError,
     OutputError,
     PlacementError,
+    PluginError,
     SynthsceneError,
 )
+from synthscene.plugins import load_plugins
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AssetError", "ConfigError", "DatasetError", "OutputError", "PlacementError", "Scenario",
-    "SynthsceneError",
-    "__version__", "generate", "iter_samples", "load_scenario", "scenario_from_dict",
+    "AssetError", "ConfigError", "DatasetError", "OutputError", "PlacementError", "PluginError",
+    "Scenario", "SynthsceneError", "__version__", "generate", "iter_samples", "load_plugins",
+    "load_scenario", "render_scene", "scenario_from_dict",
 ]
 
 
@@ -37,4 +39,8 @@ def __getattr__(name: str) -> Any:
         from synthscene import pipeline
 
         return getattr(pipeline, name)
+    if name == "render_scene":
+        from synthscene import scripting
+
+        return scripting.render_scene
     raise AttributeError(f"module 'synthscene' has no attribute {name!r}")

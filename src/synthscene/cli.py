@@ -29,6 +29,10 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_BAD_INPUT)
 
 
+_PLUGIN_HELP = ("Plug-in to load first: a module name (mypkg.randomizers) or a .py file; "
+                "repeatable.")
+
+
 class _Executor(str, Enum):
     local = "local"
     ray = "ray"
@@ -57,6 +61,8 @@ def generate(
         help="Ray cluster address, e.g. auto, HEAD_IP:6379 or ray://HEAD_IP:10001; "
              "default: start Ray on this machine.", show_default=False)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    plugin: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--plugin", help=_PLUGIN_HELP, show_default=False)] = None,
 ) -> None:
     """Make a COCO instance-segmentation dataset: OUT/images/*.png and OUT/annotations.json."""
     from tqdm import tqdm
@@ -70,6 +76,9 @@ def generate(
         raise _fail("--address needs --executor ray")
     bars: list[tqdm] = []
     try:
+        from synthscene.plugins import load_plugins
+
+        load_plugins(plugin or ())
         scenario = load_scenario(scene if scene is not None else default_scene_path())
         from synthscene.pipeline import generate as run
 
@@ -79,7 +88,7 @@ def generate(
 
         summary = run(scenario, out, frames=frames, seed=seed, overwrite=overwrite,
                       resume=resume, workers=workers, executor=executor.value,
-                      address=address, on_start=on_start,
+                      address=address, plugins=plugin or (), on_start=on_start,
                       on_frame=lambda _done: bars[0].update(1))
     except SynthsceneError as exc:
         _close(bars)
@@ -275,6 +284,8 @@ def preview(
     seed: Annotated[int, typer.Option("--seed", min=0, help="Run seed.")] = 0,
     tile_width: Annotated[int, typer.Option("--tile-width", min=32, max=4096,
                                             help="Width of each frame, pixels.")] = 320,
+    plugin: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--plugin", help=_PLUGIN_HELP, show_default=False)] = None,
 ) -> None:
     """Render a contact sheet of random frames with mask and box overlays (writes no dataset)."""
     from synthscene.config import load_scenario
@@ -286,6 +297,9 @@ def preview(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     try:
+        from synthscene.plugins import load_plugins
+
+        load_plugins(plugin or ())
         scenario = load_scenario(scene or default_scene_path())
         sheet = preview_sheet(scenario, columns=columns, rows=rows, seed=seed,
                               tile_width=tile_width)
@@ -293,6 +307,32 @@ def preview(
     except SynthsceneError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"{columns * rows} frames of {scenario.spec.name} in {path.resolve()}")
+
+
+@app.command()
+def docs(
+    plugin: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--plugin", help=_PLUGIN_HELP, show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--out", "-o", help="Write the Markdown here [default: print it].",
+        show_default=False)] = None,
+) -> None:
+    """Print the randomizer reference (docs/randomizers.md), with the plug-ins' randomizers."""
+    from synthscene.plugins import load_plugins
+    from synthscene.randomize.registry import registry_markdown
+
+    try:
+        load_plugins(plugin or ())
+        text = registry_markdown(plugins=True)
+        if out is None:
+            typer.echo(text, nl=False)
+            return
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror or exc}") from None
+    except SynthsceneError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"wrote {out}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,6 +38,14 @@ from synthscene.randomize.distributions import (
     RandInt,
     Uniform,
 )
+from synthscene.randomize.extensions import (
+    CAMERA_SAMPLERS,
+    PLACEMENTS,
+    CameraSamplerField,
+    HooksField,
+    PlacementField,
+    default,
+)
 from synthscene.randomize.params import DistRange, dist_field
 from synthscene.randomize.registry import EffectsField, TextureField, TextureSpec
 from synthscene.randomize.textures import ImageTextureFolder
@@ -197,7 +205,11 @@ class InitialVelocitySpec(_Spec):
 
 
 class ObjectsSpec(_Spec):
-    """How many objects, which assets, how big, and where they are dropped."""
+    """How many objects, which assets, how big, and where they are dropped.
+
+    ``placement`` (``{name: NAME, PARAM: value, ...}``) chooses the objects and their poses
+    before physics: the built-in ``drop`` or a plug-in's placement (``docs/randomizers.md``).
+    """
 
     count: CountDist = RandInt(10, 30)
     size_m: PositiveDist = Uniform(0.06, 0.16)
@@ -205,6 +217,7 @@ class ObjectsSpec(_Spec):
     drop_region: Box3 = Box3(x_m=(-0.35, 0.35), y_m=(-0.35, 0.35), z_m=(0.05, 0.4))
     material: MaterialSpec = MaterialSpec()
     initial_velocity: InitialVelocitySpec = InitialVelocitySpec()
+    placement: PlacementField = Field(default_factory=default(PLACEMENTS, "drop"))
 
 
 class GroundSpec(_Spec):
@@ -274,7 +287,8 @@ class CameraSpec(_Spec):
     until at least that many labelled objects have their centre in the image.
     """
 
-    sampler: Literal["shell", "top_down", "fixed"] = "shell"
+    sampler: CameraSamplerField = Field(default_factory=default(CAMERA_SAMPLERS, "shell"))
+    """A camera sampler's name, or ``{name: NAME, PARAM: value, ...}`` for a plug-in's."""
     look_at: Box3 = Box3(x_m=(-0.1, 0.1), y_m=(-0.1, 0.1), z_m=(0.0, 0.05))
     elevation_deg: ElevationDist = Uniform(25.0, 75.0).scaled(math.pi / 180)
     azimuth_deg: AngleDist = Uniform(0.0, 360.0).scaled(math.pi / 180)
@@ -304,7 +318,7 @@ class CameraSpec(_Spec):
             raise ValueError("fov_deg must lie in (0, 180) degrees")
         if self.znear_m >= self.zfar_m:
             raise ValueError("znear_m must be smaller than zfar_m")
-        if self.sampler == "fixed" and not self.poses:
+        if self.sampler.name == "fixed" and not self.poses:
             raise ValueError("sampler 'fixed' needs a non-empty list of poses")
         if len(set(self.redraw_per_view)) != len(self.redraw_per_view):
             raise ValueError("redraw_per_view lists an item twice")
@@ -518,6 +532,8 @@ class ScenarioSpec(_Spec):
     render: RenderSpec = RenderSpec()
     effects: EffectsField = Field(default_factory=list)
     """Sensor effects applied to the RGB after labelling (see ``docs/randomizers.md``)."""
+    hooks: HooksField = Field(default_factory=list)
+    """Scene hooks (plug-ins) applied to each frame's scene, in order (``docs/randomizers.md``)."""
     outputs: OutputsSpec = OutputsSpec()
     labels: LabelsSpec = LabelsSpec()
     limits: LimitsSpec = LimitsSpec()
@@ -608,7 +624,8 @@ def _format_error(err: dict) -> tuple[str, str]:
             msg = msg[len(prefix):]
     if err["type"] == "missing":
         msg = "this field is required"
-    if loc and loc[-1] in ("texture", "effects") and ": " in msg:
+    if loc and loc[-1] in ("texture", "effects", "placement", "sampler", "hooks") \
+            and ": " in msg:
         # The randomizer registries report "SUBFIELD: message"; join it to the dotted path.
         sub, rest = msg.split(": ", 1)
         if sub and " " not in sub:

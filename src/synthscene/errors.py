@@ -54,3 +54,11 @@ class DatasetError(ConfigError):
     ``ConfigError`` from the dataset tools keeps working; catch ``DatasetError`` to tell a bad
     dataset from a bad scenario.
     """
+
+
+class PluginError(SynthsceneError):
+    """A plug-in cannot be loaded, or one of its randomizers failed or returned the wrong thing.
+
+    The message names the plug-in (its registry name and module) and, once the frame is known,
+    the frame; it is one line.
+    """

@@ -21,7 +21,7 @@ import numpy as np
 from synthscene.assets import AssetLibrary
 from synthscene.compose import BackgroundLoader, composite_background
 from synthscene.config import Scenario
-from synthscene.errors import AssetError
+from synthscene.errors import AssetError, PluginError
 from synthscene.labels import LabelFilter, annotate
 from synthscene.libraries import SceneLibraries, build_libraries, scene_libraries
 from synthscene.motion import point_tracks, rigid_flow
@@ -206,6 +206,8 @@ class FrameMaker:
             If an index is negative.
         SynthsceneError
             For an asset that cannot be loaded, an impossible placement, a failed render.
+        PluginError
+            If a plug-in fails: one line naming the plug-in, the frame and the error.
         """
         if self._physics is None or self._renderer is None:
             raise RuntimeError("FrameMaker needs to be open: use it in a with block")
@@ -217,7 +219,10 @@ class FrameMaker:
             index = int(index)
             if index < 0:
                 raise ValueError(f"frame_index must be >= 0, got {index}")
-            state, timings, rng = self._settled(index)
+            try:
+                state, timings, rng = self._settled(index)
+            except PluginError as exc:
+                raise _on_frame(exc, index) from None
             if pending is not None:
                 yield self._collect(*pending)
             t0 = time.perf_counter()
@@ -285,11 +290,19 @@ class FrameMaker:
             if index < 0:
                 raise ValueError(f"frame_index must be >= 0, got {index}")
             if group and group[-1] // length != index // length:
-                yield from self._sequence(group)
+                yield from self._sequence_named(group)
                 group = []
             group.append(index)
         if group:
-            yield from self._sequence(group)
+            yield from self._sequence_named(group)
+
+    def _sequence_named(self, indices: list[int]) -> Iterator[Sample]:
+        """:meth:`_sequence`, a plug-in's failure while the sequence is made naming its first
+        frame."""
+        try:
+            yield from self._sequence(indices)
+        except PluginError as exc:
+            raise _on_frame(exc, indices[0]) from None
 
     def _sequence(self, indices: list[int]) -> Iterator[Sample]:
         """Make frames ``indices`` of one sequence.
@@ -420,7 +433,14 @@ class FrameMaker:
                rng, motion: FrameMotion | None = None,
                tracks: PointTracks | None = None) -> Sample:
         """Label a rendered frame, then composite its background and apply the sensor effects
-        to its RGB (neither moves a labelled pixel)."""
+        to its RGB (neither moves a labelled pixel); a plug-in's failure names the frame."""
+        try:
+            return self._label_frame(index, state, timings, output, rng, motion, tracks)
+        except PluginError as exc:
+            raise _on_frame(exc, index) from None
+
+    def _label_frame(self, index: int, state: SceneState, timings: dict[str, float], output,
+                     rng, motion: FrameMotion | None, tracks: PointTracks | None) -> Sample:
         t1 = time.perf_counter()
         outputs = self.scenario.spec.outputs
         labels = annotate(state, output, pose=outputs.pose, keypoints=outputs.keypoints,
@@ -441,3 +461,9 @@ class FrameMaker:
         timings["labels"] = time.perf_counter() - t1
         return Sample(frame_index=index, state=state, render=output, labels=labels,
                       timings=timings, motion=motion, point_tracks=tracks)
+
+
+def _on_frame(exc: PluginError, index: int) -> PluginError:
+    """``exc`` with the frame it happened in (once)."""
+    text = str(exc)
+    return exc if text.startswith("frame ") else PluginError(f"frame {index}: {text}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -31,6 +31,7 @@ from synthscene.frames import (
 from synthscene.libraries import PRELOAD_LIMIT, SceneLibraries
 from synthscene.models_info import model_entries
 from synthscene.parallel import run_in_process, run_processes
+from synthscene.plugins import load_plugins, plugins_of
 from synthscene.ray_executor import require_ray, run_ray
 from synthscene.runfolder import RunFolder, RunManifest, scenario_sha256
 from synthscene.state import Sample
@@ -133,6 +134,7 @@ def _default_workers() -> int:
 def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int = 0,
              overwrite: bool = False, resume: bool = False, workers: int | None = 1,
              executor: Executor = "local", address: str | None = None,
+             plugins: Sequence[str] = (),
              on_start: Callable[[int, int], None] | None = None,
              on_frame: Callable[[FrameDone], None] | None = None) -> GenerateSummary:
     """Make ``frames`` labelled frames of ``scenario`` and write them as a COCO dataset.
@@ -166,6 +168,12 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
     executor : {"local", "ray"}
     address : str, optional
         Ray cluster address for ``executor="ray"`` (see :func:`synthscene.ray_executor.run_ray`).
+    plugins : sequence of str
+        Plug-ins to load (module names or ``.py`` paths, :func:`synthscene.plugins.load_plugins`)
+        here and in every worker before its first frame. A scenario that names a plug-in's
+        randomizers must be read after the plug-in is loaded (``load_plugins`` first). The
+        manifest records these and every plug-in module the scenario uses, with its version and
+        source hash; ``resume`` with different plug-in code is refused.
     on_start : callable, optional
         Called once before the first frame with ``(frames, finished)``: the dataset's frame count
         and how many of them an earlier run finished.
@@ -189,6 +197,8 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
     SynthsceneError
         For bad assets and rendering failures, raised in the worker that met them and re-raised
         here after every worker was stopped.
+    PluginError
+        If a plug-in cannot be loaded, or fails on a frame (naming the plug-in and the frame).
     """
     start_time = time.perf_counter()
     if frames < 0 or seed < 0:
@@ -202,10 +212,13 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
     if executor == "ray":
         require_ray()  # before touching the folder
     out_dir = Path(out_dir)
+    loaded = load_plugins(plugins)
     library = build_library(scenario)
     manifest = RunManifest(scenario_sha256=scenario_sha256(scenario, library.keys,
                                                            library.categories),
-                           seed=seed, frames=frames)
+                           seed=seed, frames=frames,
+                           plugins=tuple(p.record() for p in plugins_of(scenario.spec,
+                                                                        plugins)))
     description = f"synthscene: {scenario.spec.name}"
     totals = dict.fromkeys(STAGES, 0.0)
     used = 1
@@ -229,7 +242,8 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
 
         job = FrameJob(scenario=scenario, library=library, seed=seed,
                        out_dir=out_dir.resolve(),
-                       log_level=logging.getLogger("synthscene").getEffectiveLevel())
+                       log_level=logging.getLogger("synthscene").getEffectiveLevel(),
+                       plugins=tuple(p.source for p in loaded))
         if pending:
             try:
                 used = _run(job, pending, workers=workers, executor=executor, address=address,

@@ -152,6 +152,11 @@ class RunManifest:
     synthscene_version : str
     format : int
         Version of this folder layout (:data:`MANIFEST_FORMAT`).
+    plugins : tuple of dict
+        The plug-ins the run depends on (:func:`synthscene.plugins.plugins_of`), each
+        ``{"module", "version", "sha256"}`` (version and hash of its source file, or None),
+        sorted by module; empty for a run without plug-ins (and for manifests older than
+        plug-ins).
     """
 
     scenario_sha256: str
@@ -159,6 +164,7 @@ class RunManifest:
     frames: int
     synthscene_version: str = synthscene.__version__
     format: int = MANIFEST_FORMAT
+    plugins: tuple[dict[str, Any], ...] = ()
 
     def to_bytes(self) -> bytes:
         """The manifest as JSON (keys sorted, one line)."""
@@ -175,6 +181,7 @@ class RunManifest:
         """
         try:
             data = json.loads(path.read_bytes())
+            data["plugins"] = tuple(dict(p) for p in data.get("plugins", ()))
             return cls(**{name: data[name] for name in cls.__dataclass_fields__})
         except OSError as exc:
             raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -186,11 +193,38 @@ class RunManifest:
         """Describe the first field in which ``other`` differs, or None if they are equal."""
         names = {"scenario_sha256": "scenario (hash of its fields and assets)",
                  "synthscene_version": "synthscene version"}
-        for name in ("format", "synthscene_version", "scenario_sha256", "seed", "frames"):
+        for name in ("format", "synthscene_version", "plugins", "scenario_sha256", "seed",
+                     "frames"):
+            if name == "plugins":  # other plug-in code usually changes the hash too: name it
+                difference = _plugin_difference(self.plugins, other.plugins)
+                if difference:
+                    return difference
+                continue
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine != theirs:
                 return f"{names.get(name, name)} {theirs!r}, not {mine!r}"
         return None
+
+
+def _plugin_difference(mine: Sequence[Mapping[str, Any]],
+                       theirs: Sequence[Mapping[str, Any]]) -> str | None:
+    """Describe the first plug-in whose code differs between two manifests, or None."""
+    ours = {p["module"]: p for p in mine}
+    other = {p["module"]: p for p in theirs}
+
+    def code(plugin: Mapping[str, Any] | None) -> str:
+        if plugin is None:
+            return "no such plug-in"
+        digest = plugin.get("sha256")
+        return (f"version {plugin.get('version')}, source sha256 "
+                f"{digest[:12] if digest else None}")
+
+    for module in sorted(set(ours) | set(other)):
+        a, b = ours.get(module), other.get(module)
+        if a is None or b is None or (a.get("version"), a.get("sha256")) != (
+                b.get("version"), b.get("sha256")):
+            return f"plug-in '{module}' at {code(b)}, not {code(a)}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,10 @@ class FrameJob:
         The run folder, absolute (workers on other machines see it at the same path).
     log_level : int
         ``logging`` level for worker processes.
+    plugins : tuple of str
+        Plug-ins (module names, ``.py`` paths) a worker loads before anything else: a pickled
+        job loads them first when it is unpickled (:func:`_unpickle_job`), so the scenario's
+        plug-in randomizers resolve in a fresh process.
     """
 
     scenario: Scenario
@@ -63,11 +67,24 @@ class FrameJob:
     seed: int
     out_dir: Path
     log_level: int = logging.WARNING
+    plugins: tuple[str, ...] = ()
+
+    def __reduce__(self) -> tuple:
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return _unpickle_job, (self.plugins, pickle.dumps(fields))
 
     @property
     def category_ids(self) -> dict[str, int]:
         """COCO category id of each category: position in the sorted list, from 1."""
         return category_ids(self.library.categories)
+
+
+def _unpickle_job(plugins: tuple[str, ...], payload: bytes) -> FrameJob:
+    """Load ``plugins`` in this process, then rebuild the pickled :class:`FrameJob`."""
+    from synthscene.plugins import load_plugins
+
+    load_plugins(plugins)
+    return FrameJob(**pickle.loads(payload))
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,17 @@ Pure numpy: no GL, no pybullet. Conventions: OpenCV camera frame (x right, y dow
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from synthscene.config import Box3, CameraSpec
+from synthscene.errors import PluginError
+from synthscene.randomize.extensions import register_camera_sampler
 from synthscene.randomize.geometry import intrinsics_from_fov, look_at_opencv, spherical_offset
 from synthscene.state import Camera, SceneState
+
+if TYPE_CHECKING:  # config imports this module's registrations: no runtime import back
+    from synthscene.config import Box3, CameraSpec
 
 
 def _uniform_in(box: Box3, rng: np.random.Generator) -> np.ndarray:
@@ -68,8 +73,40 @@ def sample_intrinsics(spec: CameraSpec, width: int, height: int, *,
     return K
 
 
+def shell(spec: CameraSpec, *, rng: np.random.Generator, frame: int) -> np.ndarray:
+    """On a spherical shell around a random look-at point, looking at it.
+
+    Draws the look-at point (uniform in ``look_at``), then elevation, azimuth and distance.
+    """
+    target = _uniform_in(spec.look_at, rng)
+    eye = target + spherical_offset(spec.elevation_deg.sample(rng), spec.azimuth_deg.sample(rng),
+                                    spec.distance_m.sample(rng))
+    return look_at_opencv(eye, target)
+
+
+def top_down(spec: CameraSpec, *, rng: np.random.Generator, frame: int) -> np.ndarray:
+    """``height_m`` above a random look-at point, looking straight down, turned by
+    ``azimuth_deg``."""
+    target = _uniform_in(spec.look_at, rng)
+    return top_down_pose(target, float(spec.height_m.sample(rng)),
+                         float(spec.azimuth_deg.sample(rng)))
+
+
+def fixed(spec: CameraSpec, *, rng: np.random.Generator, frame: int) -> np.ndarray:
+    """One of ``poses``, uniformly."""
+    chosen = spec.poses[int(rng.integers(0, len(spec.poses)))]
+    return look_at_opencv(np.array(chosen.position_m), np.array(chosen.look_at_m))
+
+
+register_camera_sampler("shell", shell, summary="on a spherical shell around a random look-at "
+                        "point, looking at it (look_at, elevation_deg, azimuth_deg, distance_m)")
+register_camera_sampler("top_down", top_down, summary="height_m above a random look-at point, "
+                        "looking straight down, turned by azimuth_deg")
+register_camera_sampler("fixed", fixed, summary="one of the camera section's poses, uniformly")
+
+
 def sample_camera(spec: CameraSpec, width: int, height: int, *,
-                  rng: np.random.Generator) -> Camera:
+                  rng: np.random.Generator, frame: int = 0) -> Camera:
     """Draw a camera with ``spec``'s pose sampler, roll and intrinsics.
 
     Parameters
@@ -78,24 +115,26 @@ def sample_camera(spec: CameraSpec, width: int, height: int, *,
     width, height : int
         Image size in pixels.
     rng : numpy.random.Generator
+    frame : int
+        The frame index, passed to the pose sampler (a plug-in's camera may follow a path).
 
     Returns
     -------
     Camera
+
+    Raises
+    ------
+    PluginError
+        If a plug-in sampler fails or returns something else than a finite (4, 4) pose.
     """
-    if spec.sampler == "fixed":
-        chosen = spec.poses[int(rng.integers(0, len(spec.poses)))]
-        pose = look_at_opencv(np.array(chosen.position_m), np.array(chosen.look_at_m))
-    elif spec.sampler == "top_down":
-        target = _uniform_in(spec.look_at, rng)
-        pose = top_down_pose(target, float(spec.height_m.sample(rng)),
-                             float(spec.azimuth_deg.sample(rng)))
-    else:
-        target = _uniform_in(spec.look_at, rng)
-        eye = target + spherical_offset(spec.elevation_deg.sample(rng),
-                                        spec.azimuth_deg.sample(rng),
-                                        spec.distance_m.sample(rng))
-        pose = look_at_opencv(eye, target)
+    sampler = spec.sampler
+    pose = sampler(spec, rng=rng, frame=int(frame))
+    if not sampler.randomizer.builtin:
+        pose = np.asarray(pose, dtype=np.float64) if isinstance(pose, (np.ndarray, list,
+                                                                       tuple)) else None
+        if pose is None or pose.shape != (4, 4) or not np.all(np.isfinite(pose)):
+            raise PluginError(f"{sampler.randomizer.describe()} did not return a finite (4, 4) "
+                              "world_from_camera matrix")
     pose = roll_about_optical_axis(pose, float(spec.roll_deg.sample(rng)))
     K = sample_intrinsics(spec, width, height, rng=rng)
     return Camera(K=K, width=width, height=height, world_from_camera=pose,
@@ -142,8 +181,11 @@ def frame_the_objects(spec: CameraSpec, state: SceneState, *,
         return state
     best, best_count = state.camera, objects_in_view(state, state.camera)
     tries = 1
+    views = spec.views_per_scene
+    frame = state.view[0] * views + state.view[1] if state.view is not None else state.seed[1]
     while best_count < need and tries < spec.max_tries:
-        camera = sample_camera(spec, state.camera.width, state.camera.height, rng=rng)
+        camera = sample_camera(spec, state.camera.width, state.camera.height, rng=rng,
+                               frame=frame)
         count = objects_in_view(state, camera)
         tries += 1
         if count > best_count:

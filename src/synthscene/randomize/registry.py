@@ -45,7 +45,7 @@ from pydantic import (
 )
 
 from synthscene import effects as fx
-from synthscene.errors import AssetError, ConfigError
+from synthscene.errors import AssetError, ConfigError, PluginError, SynthsceneError
 from synthscene.randomize import textures as tx
 from synthscene.randomize.distributions import Choice, Constant, Distribution, parse_distribution
 from synthscene.randomize.params import (
@@ -91,23 +91,69 @@ class Randomizer:
     params : type[RandomizerParams]
         Its parameter model (unknown keys are errors).
     run : callable
-        Applies drawn parameters. Textures: ``run(drawn, *, rng, size, resource)`` returning
-        ``(H, W, 3) uint8``; effects: ``run(rgb, drawn, *, rng)`` returning ``(H, W, 3) uint8``.
-        ``drawn`` is :meth:`RandomizerParams.draw`'s dict.
+        Applies drawn parameters (:meth:`RandomizerParams.draw`'s dict, as keywords). Textures:
+        ``run(*, rng, size, **drawn)`` returning ``(H, W, 3) uint8`` (plus ``resource=`` for a
+        kind with ``prepare``); effects: ``run(rgb, *, rng, **drawn)`` returning
+        ``(H, W, 3) uint8``; placements, camera samplers and scene hooks: see
+        :mod:`synthscene.plugins`.
     example : dict
         A YAML example of its parameters (an effect's whole list item; a texture kind's
         section), shown in the documentation through :func:`example_config`.
     prepare : callable or None
         ``prepare(params, base_dir)`` builds a resource once, when the scenario is read (the
         image folder's index); its result is passed to ``run`` as ``resource``.
+    module : str
+        The module that defines ``run`` (a plug-in's module; ``synthscene...`` for built-ins).
     """
 
     name: str
     summary: str
     params: type[RandomizerParams]
-    run: Callable[..., np.ndarray]
+    run: Callable[..., Any]
     example: dict[str, Any]
     prepare: Callable[[Any, Path], Any] | None = None
+    module: str = "synthscene"
+
+    @property
+    def builtin(self) -> bool:
+        """True for synthscene's own randomizers, False for a plug-in's."""
+        return self.module == "synthscene" or self.module.startswith("synthscene.")
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        """``run(*args, **kwargs)``; a plug-in's exception becomes one
+        :class:`~synthscene.errors.PluginError` naming it (a built-in's propagates as it is).
+
+        Raises
+        ------
+        PluginError
+            If a plug-in's ``run`` raises anything but a :class:`SynthsceneError`.
+        """
+        if self.builtin:
+            return self.run(*args, **kwargs)
+        try:
+            return self.run(*args, **kwargs)
+        except SynthsceneError as exc:
+            if isinstance(exc, PluginError):
+                raise
+            raise PluginError(f"{self.describe()} failed: {_one_line(exc)}") from None
+        except Exception as exc:  # noqa: BLE001 - any failure of user code, reported as input
+            raise PluginError(f"{self.describe()} failed: {type(exc).__name__}: "
+                              f"{_one_line(exc)}") from None
+
+    def describe(self) -> str:
+        """``"plug-in 'rain' (module mymod)"``, for messages."""
+        return f"plug-in '{self.name}' (module {self.module})"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:500] + ("..." if len(text) > 500 else "")
+
+
+def _defining_module(fn: Any) -> str:
+    """The module that defines ``fn`` (a function, or an instance of a callable class)."""
+    module = getattr(fn, "__module__", None)
+    return module if isinstance(module, str) else type(fn).__module__
 
 
 class Registry(Mapping[str, Randomizer]):
@@ -117,12 +163,63 @@ class Registry(Mapping[str, Randomizer]):
     ----------
     what : str
         What an entry is, for messages (``"effect"``, ``"texture kind"``).
-    entries : iterable of Randomizer
+    base : type[RandomizerParams]
+        The class every entry's parameter model derives from.
+
+    Entries are added with :meth:`add`, which is what :func:`register_effect`,
+    :func:`register_texture` and the ``register_*`` functions of :mod:`synthscene.plugins` call
+    for built-ins and plug-ins alike.
     """
 
-    def __init__(self, what: str, entries: list[Randomizer]) -> None:
+    def __init__(self, what: str, base: type[RandomizerParams] = RandomizerParams) -> None:
         self.what = what
-        self._entries = {e.name: e for e in entries}
+        self.base = base
+        self._entries: dict[str, Randomizer] = {}
+
+    def add(self, entry: Randomizer) -> Randomizer:
+        """Register ``entry`` under its name and return it.
+
+        Registering the same function again under the same name (a module imported twice, e.g.
+        as ``__main__`` and by a worker) replaces the entry.
+
+        Raises
+        ------
+        ValueError
+            If the name is not a plain identifier, another function has it already, or the
+            parameter model does not derive from :attr:`base`.
+        TypeError
+            If ``entry.run`` is not callable.
+        """
+        if not (isinstance(entry.name, str) and entry.name.isidentifier()):
+            raise ValueError(f"a {self.what} name must be a Python identifier (letters, digits, "
+                             f"_), got {entry.name!r}")
+        if not callable(entry.run):
+            raise TypeError(f"{self.what} '{entry.name}': the function is not callable")
+        if not (isinstance(entry.params, type) and issubclass(entry.params, self.base)):
+            public = {"RandomizerParams": "Params"}.get(self.base.__name__, self.base.__name__)
+            raise ValueError(f"{self.what} '{entry.name}': params must be a subclass of "
+                             f"synthscene.plugins.{public}, got {entry.params!r}")
+        old = self._entries.get(entry.name)
+        if old is not None and (old.builtin or _qualname(old.run) != _qualname(entry.run)):
+            raise ValueError(f"{self.what} '{entry.name}' is registered already (by "
+                             f"{old.module}); choose another name")
+        self._entries[entry.name] = entry
+        return entry
+
+    def remove_module(self, module: str) -> list[str]:
+        """Unregister every plug-in entry whose function ``module`` defines; return their names.
+
+        Raises
+        ------
+        ValueError
+            If ``module`` is one of synthscene's (built-ins stay).
+        """
+        if module == "synthscene" or module.startswith("synthscene."):
+            raise ValueError(f"the built-in {self.what}s of {module} cannot be removed")
+        names = [name for name, e in self._entries.items() if e.module == module]
+        for name in names:
+            del self._entries[name]
+        return names
 
     def __getitem__(self, name: str) -> Randomizer:
         return self._entries[name]
@@ -143,8 +240,11 @@ class Registry(Mapping[str, Randomizer]):
         """
         if isinstance(name, str) and name in self._entries:
             return self._entries[name]
+        if isinstance(name, str) and _load_entry_points():
+            if name in self._entries:  # an installed package's plug-in, loaded just now
+                return self._entries[name]
         raise ConfigError(source, field, f"unknown {self.what} {name!r}; valid {self.what}s: "
-                                         f"{', '.join(self._entries)}")
+                                         f"{', '.join(self._entries)}; {_plugins_hint()}")
 
     def configure(self, name: str, raw: Any, *, source: str, field: str) -> RandomizerParams:
         """Validate the parameters ``raw`` (a mapping) of randomizer ``name``.
@@ -176,6 +276,23 @@ class Registry(Mapping[str, Randomizer]):
             raise ConfigError(source, where, msg) from None
 
 
+def _qualname(fn: Any) -> str:
+    return f"{_defining_module(fn)}.{getattr(fn, '__qualname__', type(fn).__qualname__)}"
+
+
+def _load_entry_points() -> bool:
+    """Load the installed packages' plug-ins if not done yet; True if that added any."""
+    from synthscene import plugins  # the loader sits above the registries
+
+    return plugins.load_entry_points()
+
+
+def _plugins_hint() -> str:
+    from synthscene import plugins
+
+    return plugins.loaded_hint()
+
+
 def parameter_names(model: type[BaseModel]) -> list[str]:
     """The parameters of a model in documentation order: the model's own, then inherited ones
     (e.g. colours), then ``probability``."""
@@ -203,57 +320,104 @@ def _prepare_image(params: ImageParams, base_dir: Path) -> tx.ImageTextureFolder
     return tx.ImageTextureFolder(_resolve_folder(params.folder, base_dir))
 
 
-def _run_perlin(d: dict, *, rng: np.random.Generator, size, resource=None) -> np.ndarray:
+def _run_perlin(*, rng: np.random.Generator, size, **d) -> np.ndarray:
     return tx.perlin_texture(size, rng=rng, **d)
 
 
-def _run_checkerboard(d: dict, *, rng: np.random.Generator, size, resource=None) -> np.ndarray:
+def _run_checkerboard(*, rng: np.random.Generator, size, **d) -> np.ndarray:
     return tx.checkerboard_texture(size, rng=rng, **d)
 
 
-def _run_stripes(d: dict, *, rng: np.random.Generator, size, resource=None) -> np.ndarray:
+def _run_stripes(*, rng: np.random.Generator, size, **d) -> np.ndarray:
     return tx.stripes_texture(size, rng=rng, **d)
 
 
-def _run_gradient(d: dict, *, rng: np.random.Generator, size, resource=None) -> np.ndarray:
+def _run_gradient(*, rng: np.random.Generator, size, **d) -> np.ndarray:
     return tx.gradient_texture(size, **d)
 
 
-def _run_blobs(d: dict, *, rng: np.random.Generator, size, resource=None) -> np.ndarray:
+def _run_blobs(*, rng: np.random.Generator, size, **d) -> np.ndarray:
     return tx.blobs_texture(size, rng=rng, **d)
 
 
-def _run_uniform(d: dict, *, rng: np.random.Generator, size, resource=None) -> np.ndarray:
+def _run_uniform(*, rng: np.random.Generator, size, **d) -> np.ndarray:
     return tx.uniform_texture(size, **d)
 
 
-def _run_image(d: dict, *, rng: np.random.Generator, size,
-               resource: tx.ImageTextureFolder) -> np.ndarray:
-    return resource.sample(rng=rng, size=size, crop_fraction=d["crop_fraction"])
+def _run_image(*, rng: np.random.Generator, size, resource: tx.ImageTextureFolder,
+               crop_fraction: float, folder: str) -> np.ndarray:
+    return resource.sample(rng=rng, size=size, crop_fraction=crop_fraction)
 
 
-TEXTURES = Registry("texture kind", [
-    Randomizer("perlin", "fractal Perlin (gradient) noise between two colours, tileable",
-               PerlinParams, _run_perlin,
-               {"scale_px": {"uniform": [16, 64]}, "octaves": 4}),
-    Randomizer("checkerboard", "checkerboard of two colours, random phase", CheckerboardParams,
-               _run_checkerboard, {"cell_px": {"choice": [8, 16, 32]},
-                                    "angle_deg": {"uniform": [0, 90]}}),
-    Randomizer("stripes", "parallel stripes of two colours at a random angle and phase",
-               StripesParams, _run_stripes,
-               {"period_px": {"uniform": [10, 40]}, "duty": 0.5}),
-    Randomizer("gradient", "linear or radial gradient between two colours", GradientParams,
-               _run_gradient, {"mode": "radial", "color_a": [1, 1, 1]}),
-    Randomizer("blobs", "random blobs of one colour on another (thresholded noise)",
-               BlobsParams, _run_blobs,
-               {"coverage": {"uniform": [0.2, 0.5]}, "softness": 0}),
-    Randomizer("uniform", "one random colour", UniformParams, _run_uniform,
-               {"color": {"uniform": [[0.2, 0.2, 0.2], [0.8, 0.8, 0.8]]}}),
-    Randomizer("image", "random crop of a random image from a folder, resized", ImageParams,
-               _run_image, {"folder": "assets:textures", "crop_fraction": 1.0},
-               prepare=_prepare_image),
-])
+TEXTURES = Registry("texture kind")
 """Texture kinds by name."""
+
+
+def register_texture(name: str, fn: Callable[..., np.ndarray], *,
+                     params: type[RandomizerParams] | None = None, summary: str = "",
+                     example: Mapping[str, Any] | None = None,
+                     prepare: Callable[[Any, Path], Any] | None = None) -> Randomizer:
+    """Register a texture kind, usable in any ``texture:`` mapping of a scenario.
+
+    Parameters
+    ----------
+    name : str
+        The kind's name in YAML (``kinds: [NAME]``, parameters under ``NAME:``).
+    fn : callable
+        ``fn(*, rng, size, **params) -> (h, w, 3) uint8`` sRGB, ``size`` being ``(h, w)`` or
+        one int (both sides); ``params`` are the drawn values of ``params``' fields. It must
+        draw only from ``rng``.
+    params : type[RandomizerParams], optional
+        Its parameter model (fields made with :func:`~synthscene.randomize.params.dist_field`
+        take the distribution syntax); none if omitted.
+    summary : str, optional
+        One line for ``docs/randomizers.md`` (default: the first line of ``fn``'s docstring).
+    example : mapping, optional
+        Example parameters for the documentation.
+    prepare : callable, optional
+        ``prepare(params, base_dir)`` builds a resource when the scenario is read, passed to
+        ``fn`` as ``resource=``.
+
+    Returns
+    -------
+    Randomizer
+
+    Raises
+    ------
+    ValueError
+        If the name is taken or not an identifier, or ``params`` is not a
+        :class:`RandomizerParams`.
+    """
+    return TEXTURES.add(Randomizer(name, summary or _summary(fn), params or RandomizerParams,
+                                   fn, dict(example or {}), prepare, _defining_module(fn)))
+
+
+def _summary(fn: Any) -> str:
+    doc = (getattr(fn, "__doc__", None) or "").strip()
+    return doc.splitlines()[0].rstrip(".") if doc else ""
+
+
+register_texture("perlin", _run_perlin, params=PerlinParams,
+                 summary="fractal Perlin (gradient) noise between two colours, tileable",
+                 example={"scale_px": {"uniform": [16, 64]}, "octaves": 4})
+register_texture("checkerboard", _run_checkerboard, params=CheckerboardParams,
+                 summary="checkerboard of two colours, random phase",
+                 example={"cell_px": {"choice": [8, 16, 32]}, "angle_deg": {"uniform": [0, 90]}})
+register_texture("stripes", _run_stripes, params=StripesParams,
+                 summary="parallel stripes of two colours at a random angle and phase",
+                 example={"period_px": {"uniform": [10, 40]}, "duty": 0.5})
+register_texture("gradient", _run_gradient, params=GradientParams,
+                 summary="linear or radial gradient between two colours",
+                 example={"mode": "radial", "color_a": [1, 1, 1]})
+register_texture("blobs", _run_blobs, params=BlobsParams,
+                 summary="random blobs of one colour on another (thresholded noise)",
+                 example={"coverage": {"uniform": [0.2, 0.5]}, "softness": 0})
+register_texture("uniform", _run_uniform, params=UniformParams, summary="one random colour",
+                 example={"color": {"uniform": [[0.2, 0.2, 0.2], [0.8, 0.8, 0.8]]}})
+register_texture("image", _run_image, params=ImageParams,
+                 summary="random crop of a random image from a folder, resized",
+                 example={"folder": "assets:textures", "crop_fraction": 1.0},
+                 prepare=_prepare_image)
 
 PROCEDURAL_KINDS = ("perlin", "checkerboard", "stripes", "gradient", "blobs", "uniform")
 """The texture kinds drawn when a texture spec names no ``kinds``."""
@@ -271,7 +435,31 @@ class ConfiguredTexture:
         """Draw the parameters, then the texture: ``(H, W, 3) uint8`` sRGB, ``size`` being
         ``(height, width)`` or one int."""
         drawn = self.params.draw(rng=rng)
-        return self.randomizer.run(drawn, rng=rng, size=size, resource=self.resource)
+        if self.randomizer.prepare is not None:
+            drawn["resource"] = self.resource
+        texture = self.randomizer.call(rng=rng, size=size, **drawn)
+        if not self.randomizer.builtin:
+            texture = _checked_texture(self.randomizer, texture, size)
+        return texture
+
+
+def _checked_texture(entry: Randomizer, texture: Any, size: int | tuple[int, int]) -> np.ndarray:
+    """A plug-in's texture, checked: ``(h, w, 3) uint8``.
+
+    Raises
+    ------
+    PluginError
+        Naming the plug-in and what it returned.
+    """
+    h, w = (size, size) if np.isscalar(size) else size
+    if not (isinstance(texture, np.ndarray) and texture.dtype == np.uint8
+            and texture.ndim == 3 and texture.shape[2] == 3 and texture.shape[0] >= 1
+            and texture.shape[1] >= 1):
+        got = (f"{texture.dtype} array of shape {texture.shape}"
+               if isinstance(texture, np.ndarray) else type(texture).__name__)
+        raise PluginError(f"{entry.describe()} returned a {got}; a texture is an (h, w, 3) "
+                          f"uint8 array (asked for {h} x {w})")
+    return texture
 
 
 @dataclass(frozen=True)
@@ -423,7 +611,7 @@ class _EffectRunner:
     fn: Callable[..., np.ndarray]
     uses_rng: bool = False
 
-    def __call__(self, rgb: np.ndarray, drawn: dict, *, rng: np.random.Generator) -> np.ndarray:
+    def __call__(self, rgb: np.ndarray, *, rng: np.random.Generator, **drawn: Any) -> np.ndarray:
         if self.uses_rng:
             return self.fn(rgb, rng=rng, **drawn)
         return self.fn(rgb, **drawn)
@@ -433,39 +621,85 @@ def _effect(fn: Callable[..., np.ndarray], *, uses_rng: bool = False) -> _Effect
     return _EffectRunner(fn, uses_rng)
 
 
-EFFECTS = Registry("effect", [
-    Randomizer("gaussian_noise", "additive Gaussian noise per pixel and channel",
-               GaussianNoiseParams, _effect(fx.gaussian_noise, uses_rng=True),
-               {"name": "gaussian_noise", "sigma": {"uniform": [0, 6]}, "probability": 0.5}),
-    Randomizer("gaussian_blur", "isotropic Gaussian blur", GaussianBlurParams,
-               _effect(fx.gaussian_blur),
-               {"name": "gaussian_blur", "sigma_px": {"uniform": [0.5, 1.5]},
-                "probability": 0.3}),
-    Randomizer("motion_blur", "linear motion blur (centred line kernel)", MotionBlurParams,
-               _effect(fx.motion_blur),
-               {"name": "motion_blur", "length_px": {"randint": [3, 9]},
-                "angle_deg": {"uniform": [0, 180]}, "probability": 0.2}),
-    Randomizer("defocus_blur", "out-of-focus blur (disc kernel)", DefocusBlurParams,
-               _effect(fx.defocus_blur),
-               {"name": "defocus_blur", "radius_px": {"uniform": [1, 2.5]}, "probability": 0.2}),
-    Randomizer("jpeg", "JPEG compression artefacts (encode and decode)", JpegParams,
-               _effect(fx.jpeg), {"name": "jpeg", "quality": {"randint": [40, 95]}}),
-    Randomizer("brightness", "brightness jitter (multiplicative)", BrightnessParams,
-               _effect(fx.brightness),
-               {"name": "brightness", "factor": {"uniform": [0.8, 1.2]}}),
-    Randomizer("contrast", "contrast jitter about the mean grey", ContrastParams,
-               _effect(fx.contrast), {"name": "contrast", "factor": {"uniform": [0.8, 1.2]}}),
-    Randomizer("gamma", "gamma curve", GammaParams, _effect(fx.gamma),
-               {"name": "gamma", "gamma": {"loguniform": [0.7, 1.4]}}),
-    Randomizer("hue", "hue rotation (HSV)", HueParams, _effect(fx.hue),
-               {"name": "hue", "shift_deg": {"uniform": [-15, 15]}, "probability": 0.5}),
-    Randomizer("saturation", "saturation jitter (HSV)", SaturationParams,
-               _effect(fx.saturation), {"name": "saturation", "factor": {"uniform": [0.6, 1.4]}}),
-    Randomizer("vignetting", "darker corners (radial quadratic falloff)", VignettingParams,
-               _effect(fx.vignetting),
-               {"name": "vignetting", "strength": {"uniform": [0.1, 0.4]}, "probability": 0.5}),
-])
+EFFECTS = Registry("effect", EffectParams)
 """Sensor effects by name."""
+
+
+def register_effect(name: str, fn: Callable[..., np.ndarray], *,
+                    params: type[EffectParams] | None = None, summary: str = "",
+                    example: Mapping[str, Any] | None = None) -> Randomizer:
+    """Register a sensor effect, usable in a scenario's ``effects:`` list.
+
+    Parameters
+    ----------
+    name : str
+        The effect's name in YAML (``effects: [{name: NAME, ...}]``).
+    fn : callable
+        ``fn(rgb, *, rng, **params) -> rgb``: ``rgb`` is ``(H, W, 3) uint8`` (do not modify
+        it); return a new ``(H, W, 3) uint8`` image of the same size. Pixels only: an effect
+        must not move content, since the labels stay as they are. It must draw only from
+        ``rng``.
+    params : type[EffectParams], optional
+        Its parameter model (with ``probability``); none but ``probability`` if omitted.
+    summary : str, optional
+        One line for ``docs/randomizers.md`` (default: the first line of ``fn``'s docstring).
+    example : mapping, optional
+        A whole list item for the documentation, e.g. ``{"name": "rain", "drops": 200}``.
+
+    Returns
+    -------
+    Randomizer
+
+    Raises
+    ------
+    ValueError
+        If the name is taken or not an identifier, or ``params`` is not an
+        :class:`EffectParams`.
+    """
+    return EFFECTS.add(Randomizer(name, summary or _summary(fn), params or EffectParams, fn,
+                                  dict(example or {"name": name}), None, _defining_module(fn)))
+
+
+register_effect("gaussian_noise", _effect(fx.gaussian_noise, uses_rng=True),
+                params=GaussianNoiseParams,
+                summary="additive Gaussian noise per pixel and channel",
+                example={"name": "gaussian_noise", "sigma": {"uniform": [0, 6]},
+                         "probability": 0.5})
+register_effect("gaussian_blur", _effect(fx.gaussian_blur), params=GaussianBlurParams,
+                summary="isotropic Gaussian blur",
+                example={"name": "gaussian_blur", "sigma_px": {"uniform": [0.5, 1.5]},
+                         "probability": 0.3})
+register_effect("motion_blur", _effect(fx.motion_blur), params=MotionBlurParams,
+                summary="linear motion blur (centred line kernel)",
+                example={"name": "motion_blur", "length_px": {"randint": [3, 9]},
+                         "angle_deg": {"uniform": [0, 180]}, "probability": 0.2})
+register_effect("defocus_blur", _effect(fx.defocus_blur), params=DefocusBlurParams,
+                summary="out-of-focus blur (disc kernel)",
+                example={"name": "defocus_blur", "radius_px": {"uniform": [1, 2.5]},
+                         "probability": 0.2})
+register_effect("jpeg", _effect(fx.jpeg), params=JpegParams,
+                summary="JPEG compression artefacts (encode and decode)",
+                example={"name": "jpeg", "quality": {"randint": [40, 95]}})
+register_effect("brightness", _effect(fx.brightness), params=BrightnessParams,
+                summary="brightness jitter (multiplicative)",
+                example={"name": "brightness", "factor": {"uniform": [0.8, 1.2]}})
+register_effect("contrast", _effect(fx.contrast), params=ContrastParams,
+                summary="contrast jitter about the mean grey",
+                example={"name": "contrast", "factor": {"uniform": [0.8, 1.2]}})
+register_effect("gamma", _effect(fx.gamma), params=GammaParams,
+                summary="gamma curve",
+                example={"name": "gamma", "gamma": {"loguniform": [0.7, 1.4]}})
+register_effect("hue", _effect(fx.hue), params=HueParams,
+                summary="hue rotation (HSV)",
+                example={"name": "hue", "shift_deg": {"uniform": [-15, 15]}, "probability": 0.5})
+register_effect("saturation", _effect(fx.saturation), params=SaturationParams,
+                summary="saturation jitter (HSV)",
+                example={"name": "saturation", "factor": {"uniform": [0.6, 1.4]}})
+register_effect("vignetting", _effect(fx.vignetting), params=VignettingParams,
+                summary="darker corners (radial quadratic falloff)",
+                example={"name": "vignetting", "strength": {"uniform": [0.1, 0.4]},
+                         "probability": 0.5})
+
 
 
 @dataclass(frozen=True)
@@ -510,7 +744,14 @@ class ConfiguredEffect:
         drawn = self.draw(rng=rng)
         if drawn is None:
             return rgb.copy()
-        return self.randomizer.run(rgb, drawn, rng=rng)
+        out = self.randomizer.call(rgb, rng=rng, **drawn)
+        if not self.randomizer.builtin and not (
+                isinstance(out, np.ndarray) and out.dtype == np.uint8 and out.shape == rgb.shape):
+            got = (f"{out.dtype} array of shape {out.shape}" if isinstance(out, np.ndarray)
+                   else type(out).__name__)
+            raise PluginError(f"{self.randomizer.describe()} returned a {got}; an effect returns "
+                              f"a uint8 image of the input's shape {rgb.shape}")
+        return out
 
 
 def parse_effects(raw: Any, *, source: str, field: str) -> list[ConfiguredEffect]:
@@ -673,31 +914,56 @@ def _param_cell(model: type[BaseModel]) -> str:
 def example_config(registry: Registry, name: str) -> Any:
     """The documented YAML example of randomizer ``name``: an effect's list item, or a whole
     ``texture`` mapping drawing only that kind."""
+    from synthscene.randomize import extensions as ext
+
     entry = registry[name]
     if registry is TEXTURES:
         return {"texture": {"kinds": [name], name: entry.example}}
+    if registry is ext.PLACEMENTS:
+        return {"objects": {"placement": {"name": name, **entry.example}}}
+    if registry is ext.CAMERA_SAMPLERS:
+        return {"camera": {"sampler": {"name": name, **entry.example} if entry.example
+                           else name}}
+    if registry is ext.SCENE_HOOKS:
+        return {"hooks": [{"name": name, **entry.example}]}
     return entry.example
 
 
-def _table(registry: Registry) -> list[str]:
+def _table(registry: Registry, plugins: bool = False) -> list[str]:
     rows = ["| name | parameters (default; allowed values): meaning | YAML example |",
             "|---|---|---|"]
     for name, entry in registry.items():
+        if not (entry.builtin or plugins):
+            continue
         example = example_config(registry, name)
-        rows.append(f"| `{name}` | {entry.summary}.<br>{_param_cell(entry.params)} | "
+        origin = "" if entry.builtin else f" (plug-in, module `{entry.module}`)"
+        cell = _param_cell(entry.params)
+        rows.append(f"| `{name}` | {entry.summary}{origin}.{'<br>' + cell if cell else ''} | "
                     f"`{_yaml_inline(example)}` |")
+    if len(rows) == 2:
+        rows = [f"No {registry.what} is registered."]
     return rows
 
 
-def registry_markdown() -> str:
-    """Render the reference of every texture kind and effect, with defaults and examples.
+def registry_markdown(*, plugins: bool = False) -> str:
+    """Render the reference of every randomizer, with defaults and examples.
+
+    Parameters
+    ----------
+    plugins : bool
+        Also list the plug-ins' randomizers loaded in this process (``synthscene docs
+        --plugin MODULE``); by default only synthscene's own, as ``docs/randomizers.md`` has.
 
     Returns
     -------
     str
-        Markdown (the content of ``docs/randomizers.md``), generated from :data:`TEXTURES` and
-        :data:`EFFECTS` and their parameter models, ending in a newline.
+        Markdown (the content of ``docs/randomizers.md``), generated from the registries
+        (:data:`TEXTURES`, :data:`EFFECTS` and those of
+        :mod:`synthscene.randomize.extensions`) and their parameter models, ending in a
+        newline.
     """
+    from synthscene.randomize import extensions as ext
+
     kinds = ", ".join(PROCEDURAL_KINDS)
     lines = [
         "# Randomizers",
@@ -729,7 +995,7 @@ def registry_markdown() -> str:
         "  image: {folder: \"assets:textures\"}",
         "```",
         "",
-        *_table(TEXTURES),
+        *_table(TEXTURES, plugins),
         "",
         "## Sensor effects",
         "",
@@ -745,7 +1011,43 @@ def registry_markdown() -> str:
         "  - {name: jpeg, quality: {randint: [40, 95]}}",
         "```",
         "",
-        *_table(EFFECTS),
+        *_table(EFFECTS, plugins),
+        "",
+        "## Object placements",
+        "",
+        "`objects.placement` chooses the labelled objects (count, assets, sizes, materials, as "
+        "the `objects` section says) and their poses before physics. The default is "
+        "`{name: drop}`.",
+        "",
+        *_table(ext.PLACEMENTS, plugins),
+        "",
+        "## Camera samplers",
+        "",
+        "`camera.sampler` draws the camera's pose: a name, or `{name: NAME, PARAM: value}` for "
+        "a sampler with parameters. The built-in ones take their parameters from the `camera` "
+        "section (`look_at`, `elevation_deg`, `azimuth_deg`, `distance_m`, `height_m`, "
+        "`poses`); `roll_deg` and the intrinsics are drawn afterwards whichever sampler is "
+        "used.",
+        "",
+        *_table(ext.CAMERA_SAMPLERS, plugins),
+        "",
+        "## Scene hooks",
+        "",
+        "`hooks` is a list of functions that turn each frame's scene into a new one, in order: "
+        f"`stage: {ext.HOOK_STAGES[0]}` (the default) on the sampled scene before physics, "
+        f"`stage: {ext.HOOK_STAGES[1]}` on the finished scene just before rendering.",
+        "",
+        *_table(ext.SCENE_HOOKS, plugins),
+        "",
+        "## Plug-ins",
+        "",
+        "Each table also lists the plug-ins' randomizers when made with "
+        "`synthscene docs --plugin MODULE`. A plug-in registers its own with "
+        "`synthscene.plugins.register_effect`, `register_texture`, `register_placement`, "
+        "`register_camera_sampler` or `register_scene_hook` (the functions the built-ins are "
+        "registered with) and is loaded by whoever runs the command: `--plugin MODULE` "
+        "(or a `.py` file), `synthscene.load_plugins([...])`, or an installed package's entry "
+        "point in the group `synthscene.plugins`. A scenario file never imports code.",
         "",
     ]
     return "\n".join(lines)

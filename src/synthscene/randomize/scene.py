@@ -7,17 +7,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from synthscene.config import (
-    BackgroundSpec,
-    InitialVelocitySpec,
-    LightsSpec,
-    MaterialSpec,
-    ObjectsSpec,
-    RoomSpec,
-    Scenario,
-)
 from synthscene.randomize.camera import frame_the_objects, sample_camera
 from synthscene.randomize.color import kelvin_to_rgb
+from synthscene.randomize.extensions import (
+    ObjectPool,
+    checked_objects,
+    register_placement,
+    run_hooks,
+)
 from synthscene.randomize.geometry import aim_negative_z, random_rotation, spherical_offset
 from synthscene.state import (
     BackgroundImage,
@@ -30,8 +27,18 @@ from synthscene.state import (
     Wall,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # config imports this module's registrations: no runtime import back
     from synthscene.assets import AssetLibrary
+    from synthscene.config import (
+        BackgroundSpec,
+        Box3,
+        InitialVelocitySpec,
+        LightsSpec,
+        MaterialSpec,
+        ObjectsSpec,
+        RoomSpec,
+        Scenario,
+    )
     from synthscene.libraries import SceneLibraries
 
 HALF_DIAGONAL = np.sqrt(3.0) / 2.0
@@ -80,8 +87,10 @@ def sample_material(spec: MaterialSpec, *, rng: np.random.Generator,
     return Material(base_color=rgba, metallic=metallic, roughness=roughness, texture=texture)
 
 
-def _choose_assets(spec: ObjectsSpec, library: AssetLibrary, count: int,
-                   rng: np.random.Generator) -> list[str]:
+def choose_assets(spec: ObjectsSpec, library: AssetLibrary, count: int,
+                  rng: np.random.Generator) -> list[str]:
+    """Draw ``count`` asset keys as ``spec.asset_sampling`` says (see
+    :meth:`~synthscene.randomize.extensions.ObjectPool.sample_assets`)."""
     keys = list(library.keys)
     if spec.asset_sampling == "asset":
         return [keys[i] for i in rng.integers(0, len(keys), size=count)]
@@ -98,24 +107,48 @@ def _choose_assets(spec: ObjectsSpec, library: AssetLibrary, count: int,
 
 def sample_objects(spec: ObjectsSpec, library: AssetLibrary, *,
                    rng: np.random.Generator) -> tuple[SceneObject, ...]:
-    """Draw the objects: count, assets, sizes, materials, drop positions and orientations.
+    """Draw the labelled objects and their poses before physics with ``spec.placement`` (the
+    built-in :func:`drop` by default, or a plug-in's placement). Instance ids are 1..N in the
+    order the placement returns them.
 
-    Drop positions are uniform in ``spec.drop_region``: ``MAX_PLACEMENT_TRIES`` positions are
-    drawn per object and the first whose bounding sphere meets no earlier object's is taken; if
-    none is clear, the object is stacked above the highest one, so objects never start
-    interpenetrating. Orientations are uniform on SO(3). Instance ids are 1..N in drawing order.
+    Raises
+    ------
+    PluginError
+        If a plug-in placement fails or returns something else than objects.
     """
-    count = int(spec.count.sample(rng))
-    keys = _choose_assets(spec, library, count, rng)
-    return _drop(keys, [library.category_of(k) for k in keys], spec.size_m, spec.material,
-                 spec, first_id=1, labelled=True, rng=rng)
+    placement = spec.placement
+    objects = placement(ObjectPool(spec, library), rng=rng, region=spec.drop_region)
+    if placement.randomizer.builtin:
+        return tuple(objects)
+    return checked_objects(placement.randomizer, objects)
+
+
+def drop(objects: ObjectPool, *, rng: np.random.Generator,
+         region: Box3) -> tuple[SceneObject, ...]:
+    """Drop objects at random positions in the drop region, to be settled by physics.
+
+    Draws the count, the assets, then per object its size, ``MAX_PLACEMENT_TRIES`` positions
+    uniform in ``region`` (the first whose bounding sphere meets no earlier object's is taken;
+    if none is clear, the object is stacked above the highest one, so objects never start
+    interpenetrating), an orientation uniform on SO(3), and its material.
+    """
+    count = objects.sample_count(rng=rng)
+    keys = objects.sample_assets(count, rng=rng)
+    spec = objects.spec
+    return _drop(keys, [objects.category_of(k) for k in keys], spec.size_m, spec.material,
+                 region, first_id=1, labelled=True, rng=rng)
+
+
+register_placement("drop", drop,
+                   summary="objects at random poses in objects.drop_region, clear of each "
+                           "other, dropped and settled by physics")
 
 
 def _drop(keys: list[str], categories: list[str], size_m, material: MaterialSpec,
-          spec: ObjectsSpec, *, first_id: int, labelled: bool, rng: np.random.Generator,
+          region: Box3, *, first_id: int, labelled: bool, rng: np.random.Generator,
           placed: tuple[SceneObject, ...] = ()) -> tuple[SceneObject, ...]:
-    """Place objects of the given assets in the drop region, clear of each other and of
-    ``placed`` (see :func:`sample_objects`)."""
+    """Place objects of the given assets in ``region``, clear of each other and of ``placed``
+    (see :func:`drop`)."""
     count = len(keys)
     objects: list[SceneObject] = []
     n_old = len(placed)
@@ -124,7 +157,6 @@ def _drop(keys: list[str], categories: list[str], size_m, material: MaterialSpec
     for j, obj in enumerate(placed):
         centres[j] = obj.world_from_object[:3, 3]
         radii[j] = HALF_DIAGONAL * obj.scale
-    region = spec.drop_region
     lo = np.array([region.x_m[0], region.y_m[0], region.z_m[0]])
     hi = np.array([region.x_m[1], region.y_m[1], region.z_m[1]])
     for n, key in enumerate(keys):
@@ -254,7 +286,8 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
     Returns
     -------
     SceneState
-        Objects at their drop poses (not settled), lights, camera, ground.
+        Objects at their drop poses (not settled), lights, camera, ground; then the scenario's
+        ``after_sampling`` hooks applied, in order, drawing from ``rng`` after everything else.
     """
     spec = scenario.spec
     objects = sample_objects(spec.objects, library, rng=rng)
@@ -267,24 +300,26 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
         region = ((-h, -h), (h, h))
     lights = sample_lights(spec.lights, rng=rng)
     ambient = tuple(float(c) for c in np.broadcast_to(spec.lights.ambient.sample(rng), (3,)))
-    camera = sample_camera(spec.camera, spec.image.width, spec.image.height, rng=rng)
+    camera = sample_camera(spec.camera, spec.image.width, spec.image.height, rng=rng,
+                           frame=seed[1])
     # Randomizers added after the core ones draw after them, so adding one to a scenario does
     # not change what the others draw.
     fixtures = sample_fixtures(scenario, library, first_id=len(objects) + 1, rng=rng)
     keys = _distractor_keys(library, int(spec.distractors.count.sample(rng)), rng)
     floating = rng.uniform(size=len(keys)) < spec.distractors.floating_probability
     dropped = _drop([k for k, f in zip(keys, floating) if not f], ["distractor"] * len(keys),
-                    spec.distractors.size_m, spec.distractors.material, spec.objects,
-                    first_id=len(objects) + len(fixtures) + 1, labelled=False, rng=rng,
-                    placed=objects)
+                    spec.distractors.size_m, spec.distractors.material,
+                    spec.objects.drop_region, first_id=len(objects) + len(fixtures) + 1,
+                    labelled=False, rng=rng, placed=objects)
     walls = sample_walls(spec.room, spec.ground.size_m, rng=rng) if spec.ground.enabled else ()
     color, image = sample_background(spec.background, library.backgrounds, rng=rng)
     if spec.sequence is not None:  # drawn last: a scenario without one draws as before
         objects = sample_velocities(spec.objects.initial_velocity, objects, rng=rng)
-    return SceneState(objects=objects + fixtures + dropped, lights=lights, camera=camera,
-                      ground=ground, ambient_light=ambient, seed=seed, drop_region=region,
-                      walls=walls, background_color=color, background_image=image,
-                      pending_floating=int(np.count_nonzero(floating)))
+    state = SceneState(objects=objects + fixtures + dropped, lights=lights, camera=camera,
+                       ground=ground, ambient_light=ambient, seed=seed, drop_region=region,
+                       walls=walls, background_color=color, background_image=image,
+                       pending_floating=int(np.count_nonzero(floating)))
+    return run_hooks(spec.hooks, state, "after_sampling", rng=rng)
 
 
 def sample_view(scenario: Scenario, library: SceneLibraries, settled: SceneState, *,
@@ -314,8 +349,10 @@ def sample_view(scenario: Scenario, library: SceneLibraries, settled: SceneState
     """
     spec = scenario.spec
     redraw = set(spec.camera.redraw_per_view)
+    views = spec.camera.views_per_scene
     changes: dict = {"camera": sample_camera(spec.camera, spec.image.width, spec.image.height,
-                                             rng=rng), "view": tuple(int(v) for v in view)}
+                                             rng=rng, frame=view[0] * views + view[1]),
+                     "view": tuple(int(v) for v in view)}
     if "lights" in redraw:
         changes["lights"] = sample_lights(spec.lights, rng=rng)
         changes["ambient_light"] = tuple(
@@ -344,7 +381,7 @@ def finish_scene(scenario: Scenario, library: SceneLibraries, state: SceneState,
                  rng: np.random.Generator) -> SceneState:
     """The randomizers that need the settled scene: redraw the camera until enough objects are
     in view (``camera.min_visible_objects``), then place the floating distractors in front of
-    it.
+    it, then apply the scenario's ``after_physics`` hooks in order.
 
     Parameters
     ----------
@@ -358,9 +395,22 @@ def finish_scene(scenario: Scenario, library: SceneLibraries, state: SceneState,
     Returns
     -------
     SceneState
+
+    Raises
+    ------
+    PluginError
+        If a plug-in camera sampler or hook fails.
     """
     spec = scenario.spec
-    state = frame_the_objects(spec.camera, state, rng=rng)
+    state = _place_floating(scenario, library, frame_the_objects(spec.camera, state, rng=rng),
+                            rng=rng)
+    return run_hooks(spec.hooks, state, "after_physics", rng=rng)
+
+
+def _place_floating(scenario: Scenario, library: SceneLibraries, state: SceneState, *,
+                    rng: np.random.Generator) -> SceneState:
+    """Place the floating distractors in front of the camera (see :func:`finish_scene`)."""
+    spec = scenario.spec
     n = state.pending_floating
     if n == 0:
         return state
