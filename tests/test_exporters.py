@@ -101,10 +101,10 @@ def test_coco_polygons(source, tmp_path):
         assert ann["iscrowd"] == 0
         assert ann["bbox"] == by_id[ann["id"]]["bbox"] and ann["area"] == by_id[ann["id"]]["area"]
         if isinstance(ann["segmentation"], dict):  # RLE fallback: only the holed ring
-            kinds[ann["image_id"], ann["instance_id"]] = "rle"
+            kinds[ann["image_id"], ann["scene_instance_id"]] = "rle"
             assert (_filled(original) != original).any()
             continue
-        kinds[ann["image_id"], ann["instance_id"]] = len(ann["segmentation"])
+        kinds[ann["image_id"], ann["scene_instance_id"]] = len(ann["segmentation"])
         assert all(len(polygon) >= 6 and len(polygon) % 2 == 0
                    for polygon in ann["segmentation"])
         polygon_rle = mask_utils.merge(mask_utils.frPyObjects(ann["segmentation"], H, W))

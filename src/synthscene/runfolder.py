@@ -78,7 +78,7 @@ logger = logging.getLogger(__name__)
 STATE_DIR = ".synthscene"
 MANIFEST_NAME = "manifest.json"
 FRAMES_DIR = "frames"
-MANIFEST_FORMAT = 2
+MANIFEST_FORMAT = 3  # 3: annotations say scene_instance_id (was instance_id)
 
 
 def scenario_sha256(scenario: Scenario, asset_keys: Sequence[str],
