@@ -12,6 +12,8 @@ DATASET --to FORMAT`` calls). They read the dataset with
 ``panoptic``              COCO panoptic PNGs + JSON, things and stuff
 ``yolo``                  Ultralytics detection or segmentation labels + ``data.yaml``
 ``bop``                   BOP scene_gt / scene_gt_info / scene_camera, masks, models_info
+``hf``                    Hugging Face ``datasets`` Parquet shards (``load_dataset`` opens them)
+``webdataset``            WebDataset tar shards: image + JSON labels per sample
 ========================= ===============================================================
 
 Every exporter takes ``split={"train": 0.8, ...}`` and ``split_seed`` for a deterministic
@@ -27,16 +29,19 @@ from synthscene.errors import ConfigError
 from synthscene.exporters._common import ExportSummary
 from synthscene.exporters.bop import export_bop
 from synthscene.exporters.coco_polygons import export_coco_polygons
+from synthscene.exporters.hf import export_hf
 from synthscene.exporters.panoptic import export_panoptic
 from synthscene.exporters.split import assign_splits, parse_split
+from synthscene.exporters.webdataset import export_webdataset
 from synthscene.exporters.yolo import export_yolo
 
 __all__ = [
     "FORMATS", "ExportSummary", "assign_splits", "export_bop", "export_coco_polygons",
-    "export_dataset", "export_panoptic", "export_yolo", "parse_split",
+    "export_dataset", "export_hf", "export_panoptic", "export_webdataset", "export_yolo",
+    "parse_split",
 ]
 
-FORMATS = ("yolo", "bop", "coco-polygons", "panoptic")
+FORMATS = ("yolo", "bop", "coco-polygons", "panoptic", "hf", "webdataset")
 """Names accepted by :func:`export_dataset` (``synthscene export --to``)."""
 
 
@@ -91,4 +96,8 @@ def export_dataset(dataset_dir: str | Path, out_dir: str | Path, *, to: str,
         return export_bop(dataset_dir, out_dir, **common)
     if to == "coco-polygons":
         return export_coco_polygons(dataset_dir, out_dir, **common)
+    if to == "hf":
+        return export_hf(dataset_dir, out_dir, **common)
+    if to == "webdataset":
+        return export_webdataset(dataset_dir, out_dir, **common)
     return export_panoptic(dataset_dir, out_dir, **common)
