@@ -50,7 +50,7 @@ def test_torch_recipe(monkeypatch):
     from torchvision import tv_tensors
 
     monkeypatch.chdir(ROOT)
-    namespace: dict = {}
+    namespace: dict = {"__name__": "__main__"}
     exec(_blocks("python")[0], namespace)  # noqa: S102 - the README's own code
     assert isinstance(namespace["boxes"], tv_tensors.BoundingBoxes)
     assert len(namespace["labels"]) == len(namespace["boxes"])

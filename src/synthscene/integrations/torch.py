@@ -228,7 +228,8 @@ class SyntheticStream(IterableDataset):
     Notes
     -----
     A DataLoader over it needs ``multiprocessing_context="spawn"`` when ``num_workers > 0``
-    (see the module docstring); :meth:`loader` makes one.
+    (see the module docstring); :meth:`loader` makes one. Spawned workers import the main
+    script again, so a script runs its training loop under ``if __name__ == "__main__":``.
 
     Examples
     --------
