@@ -127,7 +127,7 @@ def build_dataset(root: Path, *, extras: bool = True, seed: int = 5) -> dict:
                 "category_id": category_id[cats[instance_id]],
                 "bbox": [float(v) for v in mask_utils.toBbox(encoded)],
                 "area": int(mask_utils.area(encoded)), "iscrowd": 0,
-                "segmentation": rle(mask), "instance_id": instance_id,
+                "segmentation": rle(mask), "scene_instance_id": instance_id,
             }
             if extras:
                 full = amodal[instance_id] if amodal is not None else mask

@@ -114,9 +114,9 @@ def test_loads_with_pycocotools_and_masks_match_pixels(tmp_path):
             for o in sample.state.objects
             if o.labelled and (ids == o.instance_id).any()
         )
-        assert [a["instance_id"] for a in annotations] == expected_ids
+        assert [a["scene_instance_id"] for a in annotations] == expected_ids
         for annotation in annotations:
-            truth = ids == annotation["instance_id"]
+            truth = ids == annotation["scene_instance_id"]
             np.testing.assert_array_equal(coco.annToMask(annotation).astype(bool), truth)
             assert annotation["area"] == int(truth.sum())
             ys, xs = np.nonzero(truth)
@@ -128,7 +128,7 @@ def test_loads_with_pycocotools_and_masks_match_pixels(tmp_path):
             ]
             assert annotation["iscrowd"] == 0
             obj = next(
-                o for o in sample.state.objects if o.instance_id == annotation["instance_id"]
+                o for o in sample.state.objects if o.instance_id == annotation["scene_instance_id"]
             )
             assert coco.loadCats(annotation["category_id"])[0]["name"] == obj.category
     # an image without objects still has its entry
@@ -149,7 +149,7 @@ def test_ids_and_file_layout(tmp_path):
     assert image_ids == [1, 2, 3, 4]
     assert annotation_ids == list(range(1, len(annotation_ids) + 1))
     assert len(annotation_ids) == sum(len(s.labels) for s in samples)
-    keys = [(a["image_id"], a["instance_id"]) for a in data["annotations"]]
+    keys = [(a["image_id"], a["scene_instance_id"]) for a in data["annotations"]]
     assert keys == sorted(keys)
     for a in data["annotations"]:
         assert isinstance(a["segmentation"]["counts"], str)

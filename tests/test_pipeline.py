@@ -65,19 +65,19 @@ def test_coco_labels_match_rendered_pixels(dataset):
         labelled = {o.instance_id: o for o in sample.state.objects}
         visible = set(np.unique(ids).tolist()) - {0}
         assert visible <= set(labelled)  # ids in the image are a subset of the scene's ids
-        assert {a["instance_id"] for a in anns} == visible
+        assert {a["scene_instance_id"] for a in anns} == visible
         assert np.all(sample.render.depth[ids > 0] > 0)
         union = np.zeros(ids.shape, dtype=np.int32)
         for ann in anns:
             m = coco.annToMask(ann)
-            np.testing.assert_array_equal(m, ids == ann["instance_id"])
+            np.testing.assert_array_equal(m, ids == ann["scene_instance_id"])
             rle = ann["segmentation"]
             assert rle["size"] == [240, 320] and isinstance(rle["counts"], str)
             assert ann["bbox"] == mask_utils.toBbox(rle).tolist()
             assert ann["area"] == int(m.sum()) == int(mask_utils.area(rle)) > 0
             assert ann["iscrowd"] == 0
             cat = coco.loadCats(ann["category_id"])[0]["name"]
-            assert cat == labelled[ann["instance_id"]].category
+            assert cat == labelled[ann["scene_instance_id"]].category
             union += m
             total += 1
         assert union.max() <= 1  # visible masks never overlap

@@ -240,7 +240,8 @@ def stats(
 def export(
     dataset: Annotated[Path, typer.Argument(help=_DATASET_HELP, show_default=False)],
     to: Annotated[str, typer.Option(
-        "--to", help="Format: yolo, bop, coco-polygons, panoptic, mot or youtube-vis.",
+        "--to", help="Format: yolo, bop, coco-polygons, panoptic, mot, youtube-vis, hf or "
+        "webdataset.",
         show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.",
                                       show_default=False)],
@@ -255,7 +256,8 @@ def export(
     images: Annotated[Optional[Path], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--images", help=_IMAGES_HELP, show_default=False)] = None,
 ) -> None:
-    """Convert a dataset to YOLO, BOP, COCO polygons, COCO panoptic, MOT or YouTube-VIS."""
+    """Convert a dataset to YOLO, BOP, COCO polygons, COCO panoptic, MOT, YouTube-VIS, Hugging
+    Face Parquet or WebDataset shards."""
     from synthscene.exporters import export_dataset, parse_split
 
     try:

@@ -79,7 +79,7 @@ logger = logging.getLogger(__name__)
 STATE_DIR = ".synthscene"
 MANIFEST_NAME = "manifest.json"
 FRAMES_DIR = "frames"
-MANIFEST_FORMAT = 2
+MANIFEST_FORMAT = 3  # 3: annotations say scene_instance_id (was instance_id)
 _FRAME_FILE = re.compile(r"\d{6,}\.(?:png|jpg|npy|flo)|seq-\d{6,}\.npz")
 """Names of the per-frame files a run writes in ``images/`` and the map folders (and of the
 per-sequence point-track files in ``tracks/``)."""

@@ -14,6 +14,8 @@ DATASET --to FORMAT`` calls). They read the dataset with
 ``bop``                   BOP scene_gt / scene_gt_info / scene_camera, masks, models_info
 ``mot``                   MOTChallenge gt.txt + seqinfo.ini per sequence (datasets of sequences)
 ``youtube-vis``           YouTube-VIS / OVIS video instance JSON (datasets of sequences)
+``hf``                    Hugging Face ``datasets`` Parquet shards (``load_dataset`` opens them)
+``webdataset``            WebDataset tar shards: image + JSON labels per sample
 ========================= ===============================================================
 
 Every exporter takes ``split={"train": 0.8, ...}`` and ``split_seed`` for a deterministic
@@ -29,18 +31,20 @@ from synthscene.errors import ConfigError
 from synthscene.exporters._common import ExportSummary
 from synthscene.exporters.bop import export_bop
 from synthscene.exporters.coco_polygons import export_coco_polygons
+from synthscene.exporters.hf import export_hf
 from synthscene.exporters.panoptic import export_panoptic
 from synthscene.exporters.split import assign_splits, parse_split
 from synthscene.exporters.tracking import export_mot, export_youtube_vis
+from synthscene.exporters.webdataset import export_webdataset
 from synthscene.exporters.yolo import export_yolo
 
 __all__ = [
     "FORMATS", "ExportSummary", "assign_splits", "export_bop", "export_coco_polygons",
-    "export_dataset", "export_mot", "export_panoptic", "export_yolo", "export_youtube_vis",
-    "parse_split",
+    "export_dataset", "export_hf", "export_mot", "export_panoptic", "export_webdataset",
+    "export_yolo", "export_youtube_vis", "parse_split",
 ]
 
-FORMATS = ("yolo", "bop", "coco-polygons", "panoptic", "mot", "youtube-vis")
+FORMATS = ("yolo", "bop", "coco-polygons", "panoptic", "mot", "youtube-vis", "hf", "webdataset")
 """Names accepted by :func:`export_dataset` (``synthscene export --to``)."""
 
 
@@ -99,4 +103,8 @@ def export_dataset(dataset_dir: str | Path, out_dir: str | Path, *, to: str,
         return export_mot(dataset_dir, out_dir, **common)
     if to == "youtube-vis":
         return export_youtube_vis(dataset_dir, out_dir, **common)
+    if to == "hf":
+        return export_hf(dataset_dir, out_dir, **common)
+    if to == "webdataset":
+        return export_webdataset(dataset_dir, out_dir, **common)
     return export_panoptic(dataset_dir, out_dir, **common)

@@ -15,6 +15,15 @@ counter-clockwise. Collinear vertices are dropped, so a w x h rectangle of pixel
 pycocotools rasterizes such a polygon back to exactly the original pixels (a pixel is in the
 polygon if its centre is; tested in ``tests/test_exporters.py``), so for masks without holes the
 polygons round-trip with IoU 1.
+
+Ultralytics rasterizes a polygon differently: ``ultralytics.data.utils.polygon2mask`` truncates
+the vertices to integers and fills them with ``cv2.fillPoly``, which sets every pixel whose index
+``(col, row)`` lies inside *or on* the polygon. An edge-traced polygon then comes back one pixel
+larger on the right and at the bottom. :func:`centre_points` gives the polygon for that
+convention: the edge loop moved half a pixel towards the mask, so that it runs through the
+centres ``(col + 0.5, row + 0.5)`` of the mask's boundary pixels; truncated, those are the
+boundary pixels' indices, and ``cv2.fillPoly`` fills exactly the mask again (a part one pixel
+wide becomes a polygon of zero width, which ``cv2.fillPoly`` still draws).
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Loop", "bridge_loops", "mask_loops"]
+__all__ = ["Loop", "bridge_loops", "centre_points", "mask_loops"]
 
 
 @dataclass(frozen=True)
@@ -157,7 +166,38 @@ def _direction(step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(along_x, step, 0), np.where(along_x, 0, np.sign(step))
 
 
-def bridge_loops(loops: list[Loop]) -> np.ndarray:
+def centre_points(loop: Loop) -> np.ndarray:
+    """A loop moved half a pixel towards the mask: through the centres of its boundary pixels.
+
+    Each edge of a loop has the mask on its right (image coordinates, y down), so its inward
+    normal is ``(-dy, dx)`` for the edge direction ``(dx, dy)``; every vertex, a right-angle
+    corner, moves by half the sum of the inward normals of its two edges (the offset of a
+    rectilinear polygon). A hole's loop moves into the hole's surround, the mask.
+
+    Parameters
+    ----------
+    loop : Loop
+        From :func:`mask_loops`.
+
+    Returns
+    -------
+    (n, 2) float64
+        Vertices ``(x, y)`` in pixels, each at a pixel centre ``(col + 0.5, row + 0.5)`` of a
+        boundary pixel of the mask; consecutive vertices may coincide where the mask is one
+        pixel wide. ``numpy.floor`` (or Ultralytics' ``astype(np.int32)``) of them are the pixel
+        indices that ``cv2.fillPoly`` fills back to the mask.
+    """
+    points = loop.points.astype(np.float64)
+    incoming = points - np.roll(points, 1, axis=0)
+    outgoing = np.roll(points, -1, axis=0) - points
+    incoming /= np.abs(incoming).sum(axis=1, keepdims=True)
+    outgoing /= np.abs(outgoing).sum(axis=1, keepdims=True)
+    normals = (np.stack([-incoming[:, 1], incoming[:, 0]], axis=1)
+               + np.stack([-outgoing[:, 1], outgoing[:, 0]], axis=1))
+    return points + 0.5 * normals
+
+
+def bridge_loops(loops: list[Loop], *, centres: bool = False) -> np.ndarray:
     """Join several loops into one polygon by zero-width bridges.
 
     For formats with one polygon per object (YOLO segmentation), the parts of a disconnected
@@ -170,6 +210,9 @@ def bridge_loops(loops: list[Loop]) -> np.ndarray:
     ----------
     loops : list of Loop
         From :func:`mask_loops`; outer loops are joined first, then holes.
+    centres : bool
+        Join the loops' :func:`centre_points` (the polygon Ultralytics rasterizes back to the
+        mask) instead of their pixel-edge vertices (the polygon pycocotools does).
 
     Returns
     -------
@@ -185,9 +228,10 @@ def bridge_loops(loops: list[Loop]) -> np.ndarray:
         raise ValueError("bridge_loops needs at least one loop")
     ordered = [loop for loop in loops if not loop.is_hole] + [loop for loop in loops
                                                                if loop.is_hole]
-    merged = ordered[0].points.astype(np.float64)
-    for loop in ordered[1:]:
-        part = loop.points.astype(np.float64)
+    parts = [centre_points(loop) if centres else loop.points.astype(np.float64)
+             for loop in ordered]
+    merged = parts[0]
+    for part in parts[1:]:
         distance = ((merged[:, None, :] - part[None, :, :]) ** 2).sum(axis=2)
         i, j = np.unravel_index(int(np.argmin(distance)), distance.shape)
         rolled = np.roll(part, -j, axis=0)

@@ -14,9 +14,15 @@ Label lines, all coordinates divided by the image width (x) or height (y), 6 dec
 
 - ``task="detect"``: ``class cx cy w h``, the COCO ``bbox`` ``[x, y, w, h]`` as centre and size:
   ``cx = (x + w / 2) / W``, ``cy = (y + h / 2) / H``, ``w / W``, ``h / H``.
-- ``task="segment"``: ``class x1 y1 x2 y2 ...``, one polygon per object along its pixel edges
-  (:mod:`synthscene.exporters.polygons`); the parts of a disconnected mask and its holes are
-  joined into that one polygon by zero-width bridges, as Ultralytics' own COCO converter does.
+- ``task="segment"``: ``class x1 y1 x2 y2 ...``, one polygon per object through the centres of
+  its boundary pixels (:func:`synthscene.exporters.polygons.centre_points`), the convention in
+  which Ultralytics rasterizes a polygon (``ultralytics.data.utils.polygon2mask``: integer
+  vertices filled by ``cv2.fillPoly``, boundary included), so that its masks are ours again; a
+  polygon along the pixel edges would come back one pixel larger on the right and at the bottom.
+  The parts of a disconnected mask and its holes are joined into that one polygon by zero-width
+  bridges, as Ultralytics' own COCO converter does (a bridge between two parts is drawn as a
+  line of pixels). Ultralytics derives its boxes from these polygons, so they span the boundary
+  pixels' centres: half a pixel inside the COCO ``bbox`` on each side.
 
 ``class`` is the category's position (0 .. N-1) in the categories sorted by id; ``data.yaml``'s
 ``names`` maps it back. Crowd annotations (``iscrowd`` 1) are left out, as in Ultralytics'
@@ -162,5 +168,5 @@ def _label_line(dataset, ann: dict, image: dict, cls: int, task: str) -> str:
     loops = mask_loops(dataset.mask(ann, image))
     if not loops:
         raise dataset.error(ann, "segmentation", "the mask is empty (run synthscene validate)")
-    polygon = bridge_loops(loops) / np.array([width, height], dtype=np.float64)
+    polygon = bridge_loops(loops, centres=True) / np.array([width, height], dtype=np.float64)
     return f"{cls} " + " ".join(f"{v:.6f}" for v in polygon.ravel())

@@ -144,7 +144,8 @@ OPTIONAL_FIELDS = {
                "view_id", "sequence_id", "frame_index", "fps"),
     "annotations": ("amodal_bbox", "amodal_area", "visib_fract", "truncation", "cam_R_m2c",
                     "cam_t_m2c", "world_from_object", "keypoints", "num_keypoints",
-                    "amodal_segmentation", "instance_id", "object_scale_m", "track_id"),
+                    "amodal_segmentation", "scene_instance_id", "object_scale_m",
+                    "track_id"),
     "categories": ("keypoints", "skeleton"),
 }
 """The optional synthscene fields of each entry kind (type-checked when present)."""
@@ -295,7 +296,7 @@ _ANNOTATION_OPTIONAL: dict[str, tuple[Any, str]] = {
     "num_keypoints": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
     "amodal_segmentation": (lambda v: _segmentation_problem(v) is None,
                             "an RLE dict or a list of polygons"),
-    "instance_id": (_is_int, "an integer"),
+    "scene_instance_id": (_is_int, "an integer"),
     "object_scale_m": (lambda v: _is_number(v) and v > 0, "a number > 0"),
     "track_id": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
 }

@@ -151,7 +151,9 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
         ``frame_index`` and ``fps`` (``state.sequence``), and each annotation's ``track_id``
         (:func:`track_id`). Each annotation holds ``image_id``, ``category_id``, ``bbox``
         ``[x, y, width, height]`` (pixels, floats), ``area`` (int), ``iscrowd`` 0,
-        ``segmentation`` (compressed RLE, ``counts`` a str) and ``instance_id``; they are in
+        ``segmentation`` (compressed RLE, ``counts`` a str) and ``scene_instance_id`` (the
+        label's ``instance_id``; not named ``instance_id``, a read-only property of FiftyOne's
+        ``Detection`` and ``Keypoint`` that its COCO importer cannot set); they are in
         increasing ``instance_id`` order.
 
     Raises
@@ -196,7 +198,7 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
                 "area": int(label.area),
                 "iscrowd": 0,
                 "segmentation": {"size": size, "counts": counts},
-                "instance_id": int(label.instance_id),
+                "scene_instance_id": int(label.instance_id),
                 **{name: _json_ready(getattr(label, name)) for name in ANNOTATION_EXTRAS
                    if getattr(label, name) is not None},
                 **({} if sample.state.sequence is None else

@@ -25,8 +25,8 @@ semantic mask      16-bit PNG, 1 channel       COCO category id of each annotate
                                                for the background; 0 (void) for pixels of
                                                objects that have no annotation (distractors,
                                                objects dropped by the label filters).
-instance mask      16-bit PNG, 1 channel       the annotation's ``instance_id`` on its visible
-                                               pixels, 0 elsewhere (so it agrees with the
+instance mask      16-bit PNG, 1 channel       the annotation's ``scene_instance_id`` on its
+                                               visible pixels, 0 elsewhere (so it agrees with the
                                                annotations' RLE masks).
 =================  ==========================  ================================================
 """

@@ -1,0 +1,148 @@
+"""WebDataset tar shards: image + JSON labels per sample, for streaming training at scale.
+
+Layout::
+
+    OUT/<split>-000000.tar, <split>-000001.tar, ...   ``shard_size`` samples each, id order
+    OUT/categories.json                               the COCO categories (``id``, ``name``, ...)
+
+``webdataset.WebDataset("OUT/train-{000000..000003}.tar")`` reads them with no custom code.
+A sample's files share its key, the image id as 9 digits (``"000000042"``; WebDataset groups
+the files of a sample by the part of the name before the first dot):
+
+- ``<key>.<ext>``: the image file's bytes, ``ext`` its ``file_name`` extension in lower case
+  (``png``, ``jpg``), so ``.decode("pil")`` or ``.decode("rgb8")`` decode it;
+- ``<key>.json``: ``{"image": <the COCO image entry>, "annotations": [<its COCO annotations,
+  id order, every field kept>]}`` (boxes ``[x, y, w, h]`` in pixels, RLE or polygon masks as in
+  the source).
+
+Tar members are written in order with fixed metadata (mtime 0, uid/gid 0, mode 0644), so the
+same dataset gives the same bytes; each shard is written as a stream to a temporary file and
+renamed, so memory holds one sample at a time.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import tarfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from synthscene.errors import AssetError, ConfigError, OutputError
+from synthscene.exporters._common import (
+    DEFAULT_SPLIT,
+    ExportSummary,
+    plan_splits,
+    prepare_out_dir,
+    write_json,
+)
+from synthscene.fileio import write_atomic_stream
+from synthscene.tools.dataset import load_dataset
+
+__all__ = ["DEFAULT_SHARD_SIZE", "export_webdataset", "sample_key"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SHARD_SIZE = 1000
+"""Samples per tar shard."""
+
+CATEGORIES_NAME = "categories.json"
+_SHARD = re.compile(r"[A-Za-z][A-Za-z0-9_]*-\d{6}\.tar")
+
+
+def sample_key(image_id: int) -> str:
+    """The WebDataset key of an image: its id as 9 digits (``"000000042"``)."""
+    return f"{int(image_id):09d}"
+
+
+def export_webdataset(dataset_dir: str | Path, out_dir: str | Path, *,
+                      split: Mapping[str, float] | None = None, split_seed: int = 0,
+                      overwrite: bool = False, image_dir: str | Path | None = None,
+                      shard_size: int = DEFAULT_SHARD_SIZE) -> ExportSummary:
+    """Write WebDataset tar shards (see the module docstring).
+
+    Parameters
+    ----------
+    dataset_dir : str or pathlib.Path
+        Source dataset folder or COCO JSON file.
+    out_dir : str or pathlib.Path
+        Output folder.
+    split : mapping of str to float, optional
+        Split fractions by name; None writes every image to ``train`` shards.
+    split_seed : int
+        Seed of the split's shuffle.
+    overwrite : bool
+        Replace an earlier export's shards (``<word>-NNNNNN.tar``) and ``categories.json``.
+    image_dir : str or pathlib.Path, optional
+        Source image folder, if not the default.
+    shard_size : int
+        Samples per shard, >= 1.
+
+    Returns
+    -------
+    ExportSummary
+
+    Raises
+    ------
+    synthscene.errors.ConfigError
+        If ``shard_size`` < 1, a split name is not a word, or the source is malformed.
+    synthscene.errors.AssetError
+        If a source image is missing or unreadable.
+    synthscene.errors.OutputError
+        If ``out_dir`` holds an export (and not ``overwrite``) or cannot be written.
+    """
+    if shard_size < 1:
+        raise ConfigError("--shard-size", "", f"must be >= 1, got {shard_size}")
+    dataset = load_dataset(dataset_dir, image_dir=image_dir)
+    plan = plan_splits(dataset, split, split_seed, default=DEFAULT_SPLIT)
+    for name, _ in plan:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+            raise ConfigError("--split", "", f"split names must be words for the webdataset "
+                                             f"export, got {name!r}")
+    folder = Path(out_dir)
+    earlier = ([p.name for p in folder.iterdir() if _SHARD.fullmatch(p.name)]
+               if folder.is_dir() else [])
+    out = prepare_out_dir(out_dir, dataset, [CATEGORIES_NAME, *earlier], overwrite=overwrite)
+    counts: dict[str, int] = {}
+    written = 0
+    for name, images in plan:
+        shards = max(1, -(-len(images) // shard_size))
+        for k in range(shards):
+            part = images[k * shard_size:(k + 1) * shard_size]
+            path = out / f"{name}-{k:06d}.tar"
+
+            def fill(handle, part=part):
+                with tarfile.open(fileobj=handle, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+                    for image in part:
+                        _add_sample(tar, dataset, image)
+
+            try:
+                write_atomic_stream(path, fill)
+            except OSError as exc:
+                raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+            written += sum(len(dataset.annotations_of(image)) for image in part)
+        counts[name] = len(images)
+    write_json(out / CATEGORIES_NAME, dataset.categories, durable=True)
+    logger.info("webdataset export to %s: %d samples", out, sum(counts.values()))
+    return ExportSummary("webdataset", out, counts, written)
+
+
+def _add_sample(tar: tarfile.TarFile, dataset, image: dict) -> None:
+    key = sample_key(image["id"])
+    path = dataset.image_path(image)
+    extension = Path(image["file_name"]).suffix.lower().lstrip(".") or "png"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AssetError(f"{path}: cannot be read ({exc.strerror or exc}) "
+                         f"({dataset.where(image)}.file_name)") from None
+    labels = {"image": image, "annotations": dataset.annotations_of(image)}
+    text = json.dumps(labels, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    for member, payload in ((f"{key}.{extension}", data), (f"{key}.json", text)):
+        info = tarfile.TarInfo(member)
+        info.size, info.mtime, info.mode = len(payload), 0, 0o644
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        tar.addfile(info, io.BytesIO(payload))
