@@ -167,10 +167,7 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
         raise ValueError(f"frame_index must be >= 0, got {frame_index}")
     image_id = frame_index + 1
     rgb = sample.render.rgb
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise ValueError(
-            f"render.rgb must be (H, W, 3) uint8, got shape {rgb.shape} dtype {rgb.dtype}"
-        )
+    _require_rgb(rgb, "render.rgb")
     height, width = int(rgb.shape[0]), int(rgb.shape[1])
 
     annotations = []
@@ -274,11 +271,16 @@ def encode_png(rgb: np.ndarray, compression: int) -> bytes:
     ValueError
         If ``rgb`` is not ``(H, W, 3) uint8`` or ``compression`` is not in 0-9.
     """
+    _require_rgb(rgb)
+    return png_bytes(rgb, compression)
+
+
+def _require_rgb(rgb: np.ndarray, name: str = "rgb") -> None:
+    """Raise ValueError unless ``rgb`` is (H, W, 3) uint8."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(
-            f"rgb must be (H, W, 3) uint8, got shape {rgb.shape} dtype {rgb.dtype}"
+            f"{name} must be (H, W, 3) uint8, got shape {rgb.shape} dtype {rgb.dtype}"
         )
-    return png_bytes(rgb, compression)
 
 
 def encode_image(rgb: np.ndarray, image_format: str, *, png_compression: int = 1,
@@ -311,10 +313,7 @@ def encode_image(rgb: np.ndarray, image_format: str, *, png_compression: int = 1
         return encode_png(rgb, png_compression)
     if image_format != "jpg":
         raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, got {image_format!r}")
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise ValueError(
-            f"rgb must be (H, W, 3) uint8, got shape {rgb.shape} dtype {rgb.dtype}"
-        )
+    _require_rgb(rgb)
     if not 1 <= int(jpeg_quality) <= 100:
         raise ValueError(f"jpeg_quality must be in 1-100, got {jpeg_quality}")
     ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(rgb[:, :, ::-1]),
