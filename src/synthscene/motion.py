@@ -67,42 +67,47 @@ def rigid_flow(depth: np.ndarray, instance_ids: np.ndarray, camera: Camera,
     if instance_ids.shape != depth.shape or other_depth.shape != depth.shape \
             or other_instance_ids.shape != depth.shape:
         raise ValueError("depth and instance id images must all have the same (H, W) shape")
-    v, u = np.mgrid[0:height, 0:width]
-    hit = depth > 0
-    pixels = np.stack([u[hit], v[hit], np.ones(int(hit.sum()))], axis=0).astype(np.float64)
-    points = np.linalg.inv(np.asarray(camera.K, dtype=np.float64)) @ pixels
-    points *= depth[hit].astype(np.float64)
-    world = (np.asarray(camera.world_from_camera)[:3, :3] @ points
-             + np.asarray(camera.world_from_camera)[:3, 3:4])
-    ids = instance_ids[hit]
-    for instance in np.unique(ids):
-        instance = int(instance)
+    # Per instance, pixel (u, v) at depth d lands at d * A [u, v, 1] + b (homogeneous), with
+    # A = K_b R K_a^-1 and b = K_b t for the instance's camera_b_from_camera_a = (R, t).
+    ids = instance_ids.ravel()
+    d = depth.ravel().astype(np.float32)
+    v, u = np.divmod(np.arange(height * width, dtype=np.float32), np.float32(width))
+    camera_b_from_world = np.linalg.inv(np.asarray(other_camera.world_from_camera, np.float64))
+    world_from_camera_a = np.asarray(camera.world_from_camera, np.float64)
+    k_a_inv = np.linalg.inv(np.asarray(camera.K, np.float64))
+    k_b = np.asarray(other_camera.K, np.float64)
+    present = np.flatnonzero(np.bincount(ids.clip(0)))  # ids are >= 0
+    lookup = np.zeros(int(present[-1]) + 1 if len(present) else 1, dtype=np.int32)
+    lookup[present] = np.arange(len(present), dtype=np.int32)
+    inverse = lookup[ids.clip(0)]
+    coefficients = np.empty((len(present), 12))  # A row-major, then b, per instance
+    for k, instance in enumerate(present.tolist()):
+        world_from_world = np.eye(4)  # static: the ground, walls, fixtures
         if instance in world_from_object and instance in other_world_from_object:
-            moved = (np.asarray(other_world_from_object[instance], dtype=np.float64)
-                     @ np.linalg.inv(np.asarray(world_from_object[instance], dtype=np.float64)))
-            rows = ids == instance
-            world[:, rows] = moved[:3, :3] @ world[:, rows] + moved[:3, 3:4]
-    camera_from_world = np.linalg.inv(np.asarray(other_camera.world_from_camera, np.float64))
-    seen = camera_from_world[:3, :3] @ world + camera_from_world[:3, 3:4]
-    z = seen[2]
-    front = z > 1e-9
-    projected = np.asarray(other_camera.K, dtype=np.float64) @ seen
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.where(front, projected[0] / np.where(front, z, 1.0), np.nan)
-        y = np.where(front, projected[1] / np.where(front, z, 1.0), np.nan)
+            world_from_world = (np.asarray(other_world_from_object[instance], np.float64)
+                                @ np.linalg.inv(np.asarray(world_from_object[instance],
+                                                           np.float64)))
+        b_from_a = camera_b_from_world @ world_from_world @ world_from_camera_a
+        coefficients[k, :9] = (k_b @ b_from_a[:3, :3] @ k_a_inv).ravel()
+        coefficients[k, 9:] = k_b @ b_from_a[:3, 3]
+    # Each coefficient gathered per pixel in float32: far less memory traffic than (N, 3, 3).
+    c = [coefficients[:, j].astype(np.float32)[inverse] for j in range(12)]
+    projected = np.stack([d * (c[3 * i] * u + c[3 * i + 1] * v + c[3 * i + 2]) + c[9 + i]
+                          for i in range(3)], axis=1)
+    z = projected[:, 2]  # K's last row is (0, 0, 1): the depth in camera b
+    front = (d > 0) & (z > 1e-9)
+    safe = np.where(front, z, 1.0)
+    x, y = projected[:, 0] / safe, projected[:, 1] / safe
     inside = front & (x >= -0.5) & (x < width - 0.5) & (y >= -0.5) & (y < height - 0.5)
-    xi = np.clip(np.round(np.nan_to_num(x)).astype(np.int64), 0, width - 1)
-    yi = np.clip(np.round(np.nan_to_num(y)).astype(np.int64), 0, height - 1)
+    xi = np.clip(np.round(np.where(inside, x, 0.0)).astype(np.int64), 0, width - 1)
+    yi = np.clip(np.round(np.where(inside, y, 0.0)).astype(np.int64), 0, height - 1)
     there = other_depth[yi, xi].astype(np.float64)
     tolerance = DEPTH_TOLERANCE[0] + DEPTH_TOLERANCE[1] * np.abs(z)
-    visible = inside & (other_instance_ids[yi, xi] == ids) & (np.abs(there - z) <= tolerance)
-    flow = np.zeros((height, width, 2), dtype=np.float32)
-    valid = np.zeros((height, width), dtype=bool)
-    rows, cols = np.nonzero(hit)
-    flow[rows[visible], cols[visible], 0] = (x - u[hit])[visible]
-    flow[rows[visible], cols[visible], 1] = (y - v[hit])[visible]
-    valid[rows[visible], cols[visible]] = True
-    return flow, valid
+    valid = inside & (other_instance_ids[yi, xi] == ids) & (np.abs(there - z) <= tolerance)
+    flow = np.zeros((height * width, 2), dtype=np.float32)
+    flow[valid, 0] = (x - u)[valid]
+    flow[valid, 1] = (y - v)[valid]
+    return flow.reshape(height, width, 2), valid.reshape(height, width)
 
 
 def point_tracks(depth: np.ndarray, instance_ids: np.ndarray, camera: Camera,

@@ -410,6 +410,10 @@ class Renderer:
         self._base_primitives: dict[str, list[pyrender.Primitive]] = {}
         self._looks: dict[str, list[_LookPart]] = {}
         self._frame_primitives: list[pyrender.Primitive] = []
+        # Jittered textures by (asset, part, jitter), kept while drawn in consecutive frames
+        # (the frames of a sequence), so that each is made and uploaded once.
+        self._jittered: dict[tuple, pyrender.Texture] = {}
+        self._jittered_before: dict[tuple, pyrender.Texture] = {}
         self._ground_sizes: dict[tuple[float, float], list[pyrender.Primitive]] = {}
         self._program = None
         self._uniforms: dict[str, int] = {}
@@ -539,7 +543,7 @@ class Renderer:
         out: list[pyrender.Primitive] = []
         jitter = material.appearance == "jitter"
         flat = self.settings.shading == "flat"
-        for look in self._asset_look(key):
+        for index, look in enumerate(self._asset_look(key)):
             declared = look.part.material
             if not jitter and material.metallic is None and material.roughness is None:
                 out.append(_SharedPrimitive(look.base, look.base.material))
@@ -548,7 +552,8 @@ class Renderer:
             if jitter:
                 factor = _jittered_factor(declared, material.jitter)
                 if declared.base_color_texture is not None:
-                    texture = _texture(jitter_image(declared.base_color_texture, material.jitter))
+                    texture = self._jittered_texture((key, index, material.jitter),
+                                                     declared.base_color_texture)
             made = _look_material(declared, texture, flat=flat, factor=factor,
                                   metallic=material.metallic, roughness=material.roughness)
             if jitter and look.part.vertex_colors is not None:
@@ -562,6 +567,15 @@ class Renderer:
             else:
                 out.append(_SharedPrimitive(look.base, made))
         return out
+
+    def _jittered_texture(self, cache_key: tuple, image: np.ndarray) -> pyrender.Texture:
+        """The jittered copy of an asset texture (``cache_key``: asset, part, HsvJitter), made
+        once while it is drawn in consecutive frames."""
+        texture = self._jittered.get(cache_key) or self._jittered_before.pop(cache_key, None)
+        if texture is None:
+            texture = _texture(jitter_image(image, cache_key[2]))
+        self._jittered[cache_key] = texture
+        return texture
 
     def _rectangle_primitives(self, width: float, height: float) -> list[pyrender.Primitive]:
         prims = self._ground_sizes.get((width, height))
@@ -785,6 +799,8 @@ class Renderer:
         for prim in self._frame_primitives:  # the previous frame's, drawn and read by now
             pyrender.Primitive.delete(prim)
         self._frame_primitives = []
+        self._jittered_before, self._jittered = self._jittered, {}  # the colour pass frees
+        # the textures of the frame before that are not drawn again
         view = _GLView.of(cam)
         items, draws = self._colour_items(state)
         labels = self._labels_in_colour_pass(state)
