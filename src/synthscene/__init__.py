@@ -19,7 +19,6 @@ from synthscene.errors import (
     ConfigError,
     DatasetError,
     OutputError,
-    PlacementError,
     PluginError,
     SynthsceneError,
 )
@@ -28,7 +27,7 @@ from synthscene.plugins import load_plugins
 __version__ = "0.1.0"
 
 __all__ = [
-    "AssetError", "ConfigError", "DatasetError", "OutputError", "PlacementError", "PluginError",
+    "AssetError", "ConfigError", "DatasetError", "OutputError", "PluginError",
     "Scenario", "SynthsceneError", "__version__", "generate", "iter_samples", "load_plugins",
     "load_scenario", "render_scene", "scenario_from_dict",
 ]

@@ -37,10 +37,6 @@ class AssetError(SynthsceneError):
     """An asset cannot be found, read or used (missing file, unreadable mesh, empty mesh)."""
 
 
-class PlacementError(SynthsceneError):
-    """Objects or the camera cannot be placed as the scenario asks."""
-
-
 class OutputError(SynthsceneError):
     """The output folder cannot be created or written, or holds a dataset already."""
 
