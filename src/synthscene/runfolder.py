@@ -57,15 +57,13 @@ from synthscene.fileio import (
     remove_stale_temporaries,
     write_atomic,
 )
+from synthscene.io.layout import ANNOTATIONS_NAME, IMAGES_DIR, MAP_FOLDERS, STATE_DIR, frame_stem
 from synthscene.writers.coco import (
-    ANNOTATIONS_NAME,
-    IMAGES_DIR,
     EncodedFrame,
     encode_frame,
     write_dataset,
     write_png,
 )
-from synthscene.writers.maps import MAP_FOLDERS
 
 try:  # POSIX only; elsewhere two runs into one folder are not detected
     import fcntl
@@ -76,7 +74,6 @@ __all__ = ["MANIFEST_FORMAT", "RunFolder", "RunManifest", "RunStart", "scenario_
 
 logger = logging.getLogger(__name__)
 
-STATE_DIR = ".synthscene"
 MANIFEST_NAME = "manifest.json"
 FRAMES_DIR = "frames"
 MANIFEST_FORMAT = 3  # 3: annotations say scene_instance_id (was instance_id)
@@ -510,7 +507,7 @@ class RunFolder:
     # ------------------------------------------------------------------ frames
     def record_path(self, frame_index: int) -> Path:
         """``.synthscene/frames/000001.json`` for frame 0."""
-        return self.frames_dir / f"{frame_index + 1:06d}.json"
+        return self.frames_dir / f"{frame_stem(frame_index)}.json"
 
     def save_frame(self, frame_index: int, png: bytes, record: dict[str, Any],
                    extra_files: Mapping[str, bytes] | None = None) -> None:

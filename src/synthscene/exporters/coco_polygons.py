@@ -38,7 +38,8 @@ from synthscene.exporters._common import (
     write_json,
 )
 from synthscene.exporters.polygons import mask_loops
-from synthscene.tools.dataset import ANNOTATIONS_NAME, IMAGES_DIR, CocoDataset, load_dataset
+from synthscene.io.layout import ANNOTATIONS_NAME, IMAGES_DIR
+from synthscene.tools.dataset import CocoDataset, load_dataset
 
 __all__ = ["MIN_POLYGON_IOU", "export_coco_polygons", "rle_to_polygons"]
 

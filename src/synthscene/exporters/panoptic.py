@@ -49,7 +49,8 @@ from synthscene.exporters._common import (
     write_json,
     write_png,
 )
-from synthscene.tools.dataset import IMAGES_DIR, CocoDataset, load_dataset
+from synthscene.io.layout import IMAGES_DIR
+from synthscene.tools.dataset import CocoDataset, load_dataset
 
 __all__ = ["PANOPTIC_DIR", "PANOPTIC_JSON", "export_panoptic", "id_to_rgb", "rgb_to_id"]
 

@@ -35,17 +35,16 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from synthscene.errors import AssetError, DatasetError
+from synthscene.io.layout import ANNOTATIONS_NAME, IMAGES_DIR
 from synthscene.tools import json_stream
 
 __all__ = [
-    "ANNOTATIONS_NAME", "IMAGES_DIR", "CocoDataset", "Problem", "category_names",
+    "CocoDataset", "Problem", "category_names",
     "entry_name", "entry_problems", "load_dataset", "locate_dataset", "path_problem",
     "resolve_inside", "rle_counts", "schema_problems", "to_rle",
     "top_level_problems",
 ]
 
-ANNOTATIONS_NAME = "annotations.json"
-IMAGES_DIR = "images"
 TOP_LEVEL_LISTS = ("images", "annotations", "categories")
 MAX_IMAGE_PIXELS = 1 << 27
 """Largest ``width * height`` accepted (134 million pixels, e.g. 11585 x 11585): the tools

@@ -48,19 +48,18 @@ import numpy as np
 import synthscene
 from synthscene.errors import OutputError
 from synthscene.fileio import probe_writable, write_atomic, write_atomic_stream
+from synthscene.io.layout import ANNOTATIONS_NAME, IMAGE_FORMATS, IMAGES_DIR, image_file_name
 from synthscene.labels import KEYPOINT_NAMES, KEYPOINT_SKELETON
 from synthscene.state import Sample
 from synthscene.writers.maps import png_bytes
 
 __all__ = [
-    "ANNOTATIONS_NAME", "IMAGES_DIR", "CocoWriter", "EncodedFrame", "encode_annotation",
-    "encode_frame", "encode_png", "frame_record", "image_file_name", "write_dataset", "write_png",
+    "CocoWriter", "EncodedFrame", "encode_annotation", "encode_frame", "encode_image",
+    "encode_png", "frame_record", "track_id", "write_dataset", "write_png",
 ]
 
 logger = logging.getLogger(__name__)
 
-ANNOTATIONS_NAME = "annotations.json"
-IMAGES_DIR = "images"
 ANNOTATION_EXTRAS = (
     "amodal_bbox", "amodal_area", "amodal_segmentation", "visib_fract", "truncation",
     "cam_R_m2c", "cam_t_m2c", "world_from_object", "object_scale_m", "keypoints",
@@ -106,24 +105,6 @@ def encode_annotation(annotation: Mapping[str, Any]) -> bytes:
 def encode_frame(record: Mapping[str, Any]) -> EncodedFrame:
     """:class:`EncodedFrame` of a :func:`frame_record` result (see :func:`encode_annotation`)."""
     return EncodedFrame(record["image"], [encode_annotation(a) for a in record["annotations"]])
-
-
-IMAGE_FORMATS = ("png", "jpg")
-"""Encodings of the RGB images (``render.image_format``); the file name's suffix is the name."""
-
-
-def image_file_name(frame_index: int, image_format: str = "png") -> str:
-    """``"000001.png"`` for frame 0 (``"000001.jpg"`` for JPEG): the image's COCO
-    ``file_name`` (relative to ``images/``).
-
-    Raises
-    ------
-    ValueError
-        If ``image_format`` is not in :data:`IMAGE_FORMATS`.
-    """
-    if image_format not in IMAGE_FORMATS:
-        raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, got {image_format!r}")
-    return f"{int(frame_index) + 1:06d}.{image_format}"
 
 
 def frame_record(sample: Sample, category_ids: Mapping[str, int], *,

@@ -42,10 +42,11 @@ from typing import Any
 import cv2
 import numpy as np
 
+from synthscene.io.layout import MAP_FOLDERS, frame_stem, sequence_stem
 from synthscene.state import FrameMotion, InstanceLabel, PointTracks, RenderOutput
 
 __all__ = [
-    "DEPTH_SCALE_MM", "FLO_UNKNOWN", "MAP_FOLDERS", "STUFF_NAMES", "decode_depth_png",
+    "DEPTH_SCALE_MM", "FLO_UNKNOWN", "STUFF_NAMES", "decode_depth_png",
     "decode_normals_png", "encode_depth_png", "encode_frame_maps", "encode_normals_png",
     "flo_bytes", "instance_mask", "npy_bytes", "npz_bytes", "png_bytes", "read_png",
     "semantic_mask", "stuff_categories",
@@ -58,18 +59,6 @@ STUFF_NAMES = ("ground", "background")
 """Stuff categories of the semantic mask: ``"ground"`` where the ground (or a wall) was hit,
 ``"background"`` where nothing was hit."""
 
-MAP_FOLDERS = {
-    "depth_png": "depth",
-    "depth_npy": "depth",
-    "normals": "normals",
-    "semantic_mask": "semantic",
-    "instance_mask": "instance_masks",
-    "flow": "flow",
-    "flow_backward": "flow_backward",
-    "flow_valid": "flow_valid",
-    "point_tracks": "tracks",
-}
-"""Folder (relative to the dataset folder) of each per-image output's files."""
 
 _UINT16_MAX = np.iinfo(np.uint16).max
 
@@ -456,7 +445,7 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
     ValueError
         If ``outputs.normals`` is on but ``render.normals`` is None, or as the encoders raise.
     """
-    stem = f"{int(frame_index) + 1:06d}"
+    stem = frame_stem(frame_index)
     files: dict[str, bytes] = {}
     fields: dict[str, Any] = {}
 
@@ -497,7 +486,7 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
                                                          << 1)
         add("flow_valid", "flow_valid_file", ".png", png_bytes(valid, compression))
     if point_tracks is not None:
-        name = f"{MAP_FOLDERS['point_tracks']}/seq-{point_tracks.sequence_id:06d}.npz"
+        name = f"{MAP_FOLDERS['point_tracks']}/{sequence_stem(point_tracks.sequence_id)}.npz"
         files[name] = npz_bytes({"target_points": point_tracks.target_points,
                                  "occluded": point_tracks.occluded,
                                  "query_points": point_tracks.query_points,

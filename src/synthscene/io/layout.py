@@ -1,0 +1,70 @@
+"""Every file and folder name of a synthscene dataset, written once and imported everywhere.
+
+::
+
+    OUT/annotations.json            COCO instances (ANNOTATIONS_NAME), written last
+    OUT/images/000001.png           frame 0's image (IMAGES_DIR, frame_stem, IMAGE_FORMATS)
+    OUT/depth/000001.png ...        per-image outputs, one folder each (MAP_FOLDERS)
+    OUT/tracks/seq-000000.npz       a sequence's point tracks (sequence_stem)
+    OUT/.synthscene/                the run's manifest and frame records (STATE_DIR)
+
+The writer (:mod:`synthscene.writers.coco`, :mod:`synthscene.writers.maps`), the run folder
+(:mod:`synthscene.runfolder`), the reader (:mod:`synthscene.tools.dataset`) and through it the
+exporters and tools take these names from here.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ANNOTATIONS_NAME", "IMAGES_DIR", "IMAGE_FORMATS", "MAP_FOLDERS", "STATE_DIR", "frame_stem",
+    "image_file_name", "sequence_stem",
+]
+
+ANNOTATIONS_NAME = "annotations.json"
+"""The COCO instances file, in the dataset folder."""
+
+IMAGES_DIR = "images"
+"""The folder of the RGB images; COCO ``file_name`` is relative to it."""
+
+STATE_DIR = ".synthscene"
+"""The run's own folder (manifest, frame records) while it is unfinished or resumable."""
+
+IMAGE_FORMATS = ("png", "jpg")
+"""Encodings of the RGB images (``render.image_format``); the file name's suffix is the name."""
+
+MAP_FOLDERS = {
+    "depth_png": "depth",
+    "depth_npy": "depth",
+    "normals": "normals",
+    "semantic_mask": "semantic",
+    "instance_mask": "instance_masks",
+    "flow": "flow",
+    "flow_backward": "flow_backward",
+    "flow_valid": "flow_valid",
+    "point_tracks": "tracks",
+}
+"""Folder (relative to the dataset folder) of each per-image output's files."""
+
+
+def frame_stem(frame_index: int) -> str:
+    """``"000001"`` for frame 0: the stem of every per-frame file (image, maps, record)."""
+    return f"{int(frame_index) + 1:06d}"
+
+
+def image_file_name(frame_index: int, image_format: str = "png") -> str:
+    """``"000001.png"`` for frame 0 (``"000001.jpg"`` for JPEG): the image's COCO
+    ``file_name`` (relative to :data:`IMAGES_DIR`).
+
+    Raises
+    ------
+    ValueError
+        If ``image_format`` is not in :data:`IMAGE_FORMATS`.
+    """
+    if image_format not in IMAGE_FORMATS:
+        raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, got {image_format!r}")
+    return f"{frame_stem(frame_index)}.{image_format}"
+
+
+def sequence_stem(sequence_id: int) -> str:
+    """``"seq-000000"`` for sequence 0: the stem of a sequence's files (point tracks)."""
+    return f"seq-{int(sequence_id):06d}"
