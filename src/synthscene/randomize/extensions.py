@@ -34,9 +34,7 @@ from synthscene.randomize.params import RandomizerParams
 from synthscene.randomize.registry import (
     Randomizer,
     Registry,
-    _defining_module,
     _pydantic_error,
-    _summary,
 )
 from synthscene.state import Material, SceneObject, SceneState
 
@@ -58,13 +56,6 @@ SCENE_HOOKS = Registry("scene hook")
 HOOK_STAGES = ("after_sampling", "after_physics")
 """When a hook runs: on the sampled scene before physics, or on the finished frame (after
 physics, the camera redraws and the floating distractors) just before rendering."""
-
-
-def _register(registry: Registry, name: str, fn: Callable[..., Any],
-              params: type[RandomizerParams] | None, summary: str,
-              example: Mapping[str, Any] | None) -> Randomizer:
-    return registry.add(Randomizer(name, summary or _summary(fn), params or RandomizerParams, fn,
-                                   dict(example or {}), None, _defining_module(fn)))
 
 
 def register_placement(name: str, fn: Callable[..., Sequence[SceneObject]], *,
@@ -99,7 +90,7 @@ def register_placement(name: str, fn: Callable[..., Sequence[SceneObject]], *,
         If the name is taken or not an identifier, or ``params`` is not a
         :class:`RandomizerParams`.
     """
-    return _register(PLACEMENTS, name, fn, params, summary, example)
+    return PLACEMENTS.register(name, fn, params=params, summary=summary, example=example)
 
 
 def register_camera_sampler(name: str, fn: Callable[..., np.ndarray], *,
@@ -128,7 +119,7 @@ def register_camera_sampler(name: str, fn: Callable[..., np.ndarray], *,
     ValueError
         As :func:`register_placement`.
     """
-    return _register(CAMERA_SAMPLERS, name, fn, params, summary, example)
+    return CAMERA_SAMPLERS.register(name, fn, params=params, summary=summary, example=example)
 
 
 def register_scene_hook(name: str, fn: Callable[..., SceneState], *,
@@ -156,7 +147,7 @@ def register_scene_hook(name: str, fn: Callable[..., SceneState], *,
     ValueError
         As :func:`register_placement`.
     """
-    return _register(SCENE_HOOKS, name, fn, params, summary, example)
+    return SCENE_HOOKS.register(name, fn, params=params, summary=summary, example=example)
 
 
 # --------------------------------------------------------------------------------------------

@@ -206,6 +206,22 @@ class Registry(Mapping[str, Randomizer]):
         self._entries[entry.name] = entry
         return entry
 
+    def register(self, name: str, fn: Callable[..., Any], *,
+                 params: type[RandomizerParams] | None = None, summary: str = "",
+                 example: Mapping[str, Any] | None = None,
+                 prepare: Callable[..., Any] | None = None) -> Randomizer:
+        """Make the :class:`Randomizer` of ``fn`` and :meth:`add` it: ``params`` defaults to
+        :attr:`base`, ``summary`` to the first line of ``fn``'s docstring; the entry records the
+        module that defines ``fn``.
+
+        Raises
+        ------
+        ValueError, TypeError
+            As :meth:`add`.
+        """
+        return self.add(Randomizer(name, summary or _summary(fn), params or self.base, fn,
+                                   dict(example or {}), prepare, _defining_module(fn)))
+
     def remove_module(self, module: str) -> list[str]:
         """Unregister every plug-in entry whose function ``module`` defines; return their names.
 
@@ -388,8 +404,8 @@ def register_texture(name: str, fn: Callable[..., np.ndarray], *,
         If the name is taken or not an identifier, or ``params`` is not a
         :class:`RandomizerParams`.
     """
-    return TEXTURES.add(Randomizer(name, summary or _summary(fn), params or RandomizerParams,
-                                   fn, dict(example or {}), prepare, _defining_module(fn)))
+    return TEXTURES.register(name, fn, params=params, summary=summary, example=example,
+                             prepare=prepare)
 
 
 def _summary(fn: Any) -> str:
@@ -656,8 +672,8 @@ def register_effect(name: str, fn: Callable[..., np.ndarray], *,
         If the name is taken or not an identifier, or ``params`` is not an
         :class:`EffectParams`.
     """
-    return EFFECTS.add(Randomizer(name, summary or _summary(fn), params or EffectParams, fn,
-                                  dict(example or {"name": name}), None, _defining_module(fn)))
+    return EFFECTS.register(name, fn, params=params, summary=summary,
+                            example=example or {"name": name})
 
 
 register_effect("gaussian_noise", _effect(fx.gaussian_noise, uses_rng=True),
