@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import cv2
 import numpy as np
 
-from synthscene.errors import AssetError, DatasetError, OutputError
+from synthscene.errors import AssetError, ConfigError, DatasetError, OutputError
 from synthscene.exporters.split import assign_splits, split_rng
-from synthscene.fileio import probe_writable, write_atomic
+from synthscene.fileio import probe_writable, write_atomic, write_atomic_stream
 from synthscene.tools.checks import check_image_file, check_mask
 from synthscene.tools.dataset import CocoDataset, Problem
 
@@ -271,3 +272,83 @@ def write_png(path: Path, array: np.ndarray) -> None:
     if not ok:
         raise OutputError(f"{path}: cannot encode the PNG")
     write_atomic(path, encoded.tobytes())
+
+
+def sharded_plan(dataset: CocoDataset, split: Mapping[str, float] | None, split_seed: int,
+                 shard_size: int, what: str) -> list[tuple[str, list[dict]]]:
+    """The split plan of a sharded export (``hf``, ``webdataset``): :func:`plan_splits` with
+    :data:`DEFAULT_SPLIT`, the split names being words (they name the shard files).
+
+    Raises
+    ------
+    synthscene.errors.ConfigError
+        If ``shard_size`` < 1 or a split name is not a word; as :func:`plan_splits`.
+    """
+    if shard_size < 1:
+        raise ConfigError("--shard-size", "", f"must be >= 1, got {shard_size}")
+    plan = plan_splits(dataset, split, split_seed, default=DEFAULT_SPLIT)
+    for name, _ in plan:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+            raise ConfigError("--split", "", f"split names must be words for the {what} "
+                                             f"export, got {name!r}")
+    return plan  # type: ignore[return-value]
+
+
+def write_shards(dataset: CocoDataset, plan: Sequence[tuple[str, list[dict]]], shard_size: int,
+                 path_of: Callable[[str, int, int], Path],
+                 fill: Callable[[BinaryIO, list[dict]], None]) -> tuple[dict[str, int], int]:
+    """Write each split's images in shards of ``shard_size``, each file atomically.
+
+    Parameters
+    ----------
+    dataset : CocoDataset
+    plan : sequence of (split name, image entries)
+    shard_size : int
+        Images per shard, >= 1 (a split with no image gets one empty shard).
+    path_of : callable
+        ``path_of(split, index, count)``: the file of shard ``index`` of ``count``.
+    fill : callable
+        ``fill(handle, images)`` writes one shard's images to the open binary file.
+
+    Returns
+    -------
+    counts : dict of str to int
+        Images per split.
+    annotations : int
+        Annotations of the images written.
+
+    Raises
+    ------
+    synthscene.errors.OutputError
+        If a shard cannot be written.
+    """
+    counts: dict[str, int] = {}
+    written = 0
+    for name, images in plan:
+        shards = max(1, -(-len(images) // shard_size))
+        for k in range(shards):
+            part = images[k * shard_size:(k + 1) * shard_size]
+            path = path_of(name, k, shards)
+            try:
+                write_atomic_stream(path, lambda handle, part=part: fill(handle, part))
+            except OSError as exc:
+                raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+            written += sum(len(dataset.annotations_of(image)) for image in part)
+        counts[name] = len(images)
+    return counts, written
+
+
+def read_image_bytes(dataset: CocoDataset, image: dict) -> bytes:
+    """The encoded bytes of an image's file, as they are.
+
+    Raises
+    ------
+    synthscene.errors.AssetError
+        If the file cannot be read, naming the entry's ``file_name``.
+    """
+    path = dataset.image_path(image)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise AssetError(f"{path}: cannot be read ({exc.strerror or exc}) "
+                         f"({dataset.where(image)}.file_name)") from None

@@ -28,20 +28,19 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from synthscene.errors import AssetError, ConfigError, OutputError
+from synthscene.errors import ConfigError
 from synthscene.exporters._common import (
-    DEFAULT_SPLIT,
     ExportSummary,
     make_dirs,
-    plan_splits,
     prepare_out_dir,
+    read_image_bytes,
+    sharded_plan,
+    write_shards,
 )
-from synthscene.fileio import write_atomic_stream
 from synthscene.tools.dataset import load_dataset
 
 __all__ = ["DEFAULT_SHARD_SIZE", "ROWS_PER_GROUP", "export_hf", "hf_features"]
@@ -149,53 +148,31 @@ def export_hf(dataset_dir: str | Path, out_dir: str | Path, *,
         import pyarrow.parquet as pq
     except ImportError:
         raise ConfigError("--to", "", "hf needs pyarrow: pip install 'synthscene[hf]'") from None
-    if shard_size < 1:
-        raise ConfigError("--shard-size", "", f"must be >= 1, got {shard_size}")
     dataset = load_dataset(dataset_dir, image_dir=image_dir)
-    plan = plan_splits(dataset, split, split_seed, default=DEFAULT_SPLIT)
-    for name, _ in plan:
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
-            raise ConfigError("--split", "", f"split names must be words for the hf export, "
-                                             f"got {name!r}")
+    plan = sharded_plan(dataset, split, split_seed, shard_size, "hf")
     out = prepare_out_dir(out_dir, dataset, [DATA_DIR], overwrite=overwrite)
     make_dirs(out / DATA_DIR)
     names = [cat["name"] for cat in dataset.categories]
     position = {cat["id"]: k for k, cat in enumerate(dataset.categories)}
     schema = _arrow_schema(pa, names)
-    counts: dict[str, int] = {}
-    written = 0
-    for name, images in plan:
-        shards = max(1, -(-len(images) // shard_size))
-        for k in range(shards):
-            part = images[k * shard_size:(k + 1) * shard_size]
-            path = out / DATA_DIR / f"{name}-{k:05d}-of-{shards:05d}.parquet"
 
-            def fill(handle, part=part):
-                with pq.ParquetWriter(handle, schema) as writer:
-                    for g in range(0, len(part), ROWS_PER_GROUP):
-                        rows = [_row(dataset, image, position)
-                                for image in part[g:g + ROWS_PER_GROUP]]
-                        writer.write_table(pa.Table.from_pylist(rows, schema=schema))
-                    if not part:
-                        writer.write_table(schema.empty_table())
+    def fill(handle, part: list[dict]) -> None:
+        with pq.ParquetWriter(handle, schema) as writer:
+            for g in range(0, len(part), ROWS_PER_GROUP):
+                rows = [_row(dataset, image, position) for image in part[g:g + ROWS_PER_GROUP]]
+                writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+            if not part:
+                writer.write_table(schema.empty_table())
 
-            try:
-                write_atomic_stream(path, fill)
-            except OSError as exc:
-                raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
-            written += sum(len(dataset.annotations_of(image)) for image in part)
-        counts[name] = len(images)
+    counts, written = write_shards(
+        dataset, plan, shard_size,
+        lambda name, k, shards: out / DATA_DIR / f"{name}-{k:05d}-of-{shards:05d}.parquet", fill)
     logger.info("hf export to %s: %d images, %d objects", out, sum(counts.values()), written)
     return ExportSummary("hf", out, counts, written)
 
 
 def _row(dataset, image: dict, position: Mapping[int, int]) -> dict[str, Any]:
-    path = dataset.image_path(image)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise AssetError(f"{path}: cannot be read ({exc.strerror or exc}) "
-                         f"({dataset.where(image)}.file_name)") from None
+    data = read_image_bytes(dataset, image)
     objects = []
     for ann in dataset.annotations_of(image):
         rle = dataset.rle(ann, image)

@@ -30,15 +30,14 @@ import tarfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from synthscene.errors import AssetError, ConfigError, OutputError
 from synthscene.exporters._common import (
-    DEFAULT_SPLIT,
     ExportSummary,
-    plan_splits,
     prepare_out_dir,
+    read_image_bytes,
+    sharded_plan,
     write_json,
+    write_shards,
 )
-from synthscene.fileio import write_atomic_stream
 from synthscene.tools.dataset import load_dataset
 
 __all__ = ["DEFAULT_SHARD_SIZE", "export_webdataset", "sample_key"]
@@ -93,37 +92,20 @@ def export_webdataset(dataset_dir: str | Path, out_dir: str | Path, *,
     synthscene.errors.OutputError
         If ``out_dir`` holds an export (and not ``overwrite``) or cannot be written.
     """
-    if shard_size < 1:
-        raise ConfigError("--shard-size", "", f"must be >= 1, got {shard_size}")
     dataset = load_dataset(dataset_dir, image_dir=image_dir)
-    plan = plan_splits(dataset, split, split_seed, default=DEFAULT_SPLIT)
-    for name, _ in plan:
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
-            raise ConfigError("--split", "", f"split names must be words for the webdataset "
-                                             f"export, got {name!r}")
+    plan = sharded_plan(dataset, split, split_seed, shard_size, "webdataset")
     folder = Path(out_dir)
     earlier = ([p.name for p in folder.iterdir() if _SHARD.fullmatch(p.name)]
                if folder.is_dir() else [])
     out = prepare_out_dir(out_dir, dataset, [CATEGORIES_NAME, *earlier], overwrite=overwrite)
-    counts: dict[str, int] = {}
-    written = 0
-    for name, images in plan:
-        shards = max(1, -(-len(images) // shard_size))
-        for k in range(shards):
-            part = images[k * shard_size:(k + 1) * shard_size]
-            path = out / f"{name}-{k:06d}.tar"
 
-            def fill(handle, part=part):
-                with tarfile.open(fileobj=handle, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-                    for image in part:
-                        _add_sample(tar, dataset, image)
+    def fill(handle, part: list[dict]) -> None:
+        with tarfile.open(fileobj=handle, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            for image in part:
+                _add_sample(tar, dataset, image)
 
-            try:
-                write_atomic_stream(path, fill)
-            except OSError as exc:
-                raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
-            written += sum(len(dataset.annotations_of(image)) for image in part)
-        counts[name] = len(images)
+    counts, written = write_shards(dataset, plan, shard_size,
+                                   lambda name, k, shards: out / f"{name}-{k:06d}.tar", fill)
     write_json(out / CATEGORIES_NAME, dataset.categories, durable=True)
     logger.info("webdataset export to %s: %d samples", out, sum(counts.values()))
     return ExportSummary("webdataset", out, counts, written)
@@ -131,13 +113,8 @@ def export_webdataset(dataset_dir: str | Path, out_dir: str | Path, *,
 
 def _add_sample(tar: tarfile.TarFile, dataset, image: dict) -> None:
     key = sample_key(image["id"])
-    path = dataset.image_path(image)
     extension = Path(image["file_name"]).suffix.lower().lstrip(".") or "png"
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise AssetError(f"{path}: cannot be read ({exc.strerror or exc}) "
-                         f"({dataset.where(image)}.file_name)") from None
+    data = read_image_bytes(dataset, image)
     labels = {"image": image, "annotations": dataset.annotations_of(image)}
     text = json.dumps(labels, separators=(",", ":"), allow_nan=False).encode("utf-8")
     for member, payload in ((f"{key}.{extension}", data), (f"{key}.json", text)):
