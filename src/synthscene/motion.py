@@ -98,16 +98,25 @@ def rigid_flow(depth: np.ndarray, instance_ids: np.ndarray, camera: Camera,
     front = (d > 0) & (z > 1e-9)
     safe = np.where(front, z, 1.0)
     x, y = projected[:, 0] / safe, projected[:, 1] / safe
-    inside = front & (x >= -0.5) & (x < width - 0.5) & (y >= -0.5) & (y < height - 0.5)
-    xi = np.clip(np.round(np.where(inside, x, 0.0)).astype(np.int64), 0, width - 1)
-    yi = np.clip(np.round(np.where(inside, y, 0.0)).astype(np.int64), 0, height - 1)
-    there = other_depth[yi, xi].astype(np.float64)
-    tolerance = DEPTH_TOLERANCE[0] + DEPTH_TOLERANCE[1] * np.abs(z)
-    valid = inside & (other_instance_ids[yi, xi] == ids) & (np.abs(there - z) <= tolerance)
+    valid = _seen(x, y, z, front, ids, other_depth, other_instance_ids)
     flow = np.zeros((height * width, 2), dtype=np.float32)
     flow[valid, 0] = (x - u)[valid]
     flow[valid, 1] = (y - v)[valid]
     return flow.reshape(height, width, 2), valid.reshape(height, width)
+
+
+def _seen(x: np.ndarray, y: np.ndarray, z: np.ndarray, front: np.ndarray, ids: np.ndarray,
+          depth: np.ndarray, instance_ids: np.ndarray) -> np.ndarray:
+    """Which points (pixel coordinates ``x``, ``y`` and camera depth ``z``, (N,) each, of the
+    objects ``ids``; ``front`` where they lie ahead of the camera) a frame sees: inside its image,
+    with its instance id at the nearest pixel and its depth within :data:`DEPTH_TOLERANCE`."""
+    height, width = depth.shape
+    inside = front & (x >= -0.5) & (x < width - 0.5) & (y >= -0.5) & (y < height - 0.5)
+    xi = np.clip(np.round(np.where(inside, x, 0.0)).astype(np.int64), 0, width - 1)
+    yi = np.clip(np.round(np.where(inside, y, 0.0)).astype(np.int64), 0, height - 1)
+    tolerance = DEPTH_TOLERANCE[0] + DEPTH_TOLERANCE[1] * np.abs(z)
+    there = depth[yi, xi].astype(np.float64)
+    return inside & (instance_ids[yi, xi] == ids) & (np.abs(there - z) <= tolerance)
 
 
 def point_tracks(depth: np.ndarray, instance_ids: np.ndarray, camera: Camera,
@@ -162,7 +171,6 @@ def point_tracks(depth: np.ndarray, instance_ids: np.ndarray, camera: Camera,
         object_from_world = np.linalg.inv(np.asarray(world_from_object[int(instance)]))
         local[:, rows_of] = object_from_world[:3, :3] @ world[:, rows_of] \
             + object_from_world[:3, 3:4]
-    height, width = depth.shape
     target = np.zeros((len(ids), len(frames), 2), dtype=np.float32)
     occluded = np.ones((len(ids), len(frames)), dtype=bool)
     for t, (frame_camera, poses, frame_depth, frame_ids) in enumerate(frames):
@@ -178,11 +186,5 @@ def point_tracks(depth: np.ndarray, instance_ids: np.ndarray, camera: Camera,
         safe = np.where(z > 1e-9, z, 1.0)
         x, y = projected[0] / safe, projected[1] / safe
         target[:, t, 0], target[:, t, 1] = x, y
-        inside = (z > 1e-9) & (x >= -0.5) & (x < width - 0.5) & (y >= -0.5) & (y < height - 0.5)
-        xi = np.clip(np.round(x).astype(np.int64), 0, width - 1)
-        yi = np.clip(np.round(y).astype(np.int64), 0, height - 1)
-        tolerance = DEPTH_TOLERANCE[0] + DEPTH_TOLERANCE[1] * np.abs(z)
-        visible = inside & (frame_ids[yi, xi] == ids) \
-            & (np.abs(frame_depth[yi, xi] - z) <= tolerance)
-        occluded[:, t] = ~visible
+        occluded[:, t] = ~_seen(x, y, z, z > 1e-9, ids, frame_depth, frame_ids)
     return target, occluded, ids
