@@ -357,8 +357,8 @@ def test_asset_appearance_is_drawn_per_object_and_keep_asset_texture_is_refused(
     scenario = synthscene.scenario_from_dict({**base, "objects": {
         "count": 40, "material": {"asset_appearance": {"choice": ["keep", "jitter", "randomize"],
                                                        "weights": [1, 1, 2]}}}})
-    state = synthscene.iter_samples(scenario, frames=1, seed=3)
-    modes = [o.material.appearance for o in next(iter(state)).state.objects]
+    (sample,) = synthscene.iter_samples(scenario, frames=1, seed=3)  # run to the end: the
+    modes = [o.material.appearance for o in sample.state.objects]     # GL context is closed
     assert {"keep", "jitter", "randomize"} == set(modes)
     for bad, fragment in [
         ({"objects": {"material": {"keep_asset_texture": True}}}, "asset_appearance: keep"),
