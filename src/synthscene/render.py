@@ -737,20 +737,21 @@ class Renderer:
 
     def _draw_amodal_pass(self, state: SceneState, view: _GLView, draws: list) -> None:
         """Queue the solo render of every labelled object (see :class:`_AmodalPass`)."""
-        world_from_models = {instance_id: pose for instance_id, pose, _ in draws}
+        drawn = {instance_id: (pose, bases) for instance_id, pose, bases in draws}
         items = []
         for obj in state.objects:
             if not obj.labelled:
                 continue
-            # The id pass's float64 product, so both passes rasterise the same vertices.
-            camera_from_model_gl = view.camera_from_world @ world_from_models[obj.instance_id]
+            # The id pass's primitives and float64 product, so both passes rasterise the same
+            # vertices (an object in its own look draws its look's primitives in both).
+            world_from_model, bases = drawn[obj.instance_id]
+            camera_from_model_gl = view.camera_from_world @ world_from_model
             camera_from_model = CV_FROM_GL @ camera_from_model_gl  # OpenCV camera frame
             bounds = np.asarray(self._library.get(obj.asset_key).mesh.bounds, dtype=np.float64)
             corners = np.array([[x, y, z] for x in bounds[:, 0] for y in bounds[:, 1]
                                 for z in bounds[:, 2]])
             corners = corners @ camera_from_model[:3, :3].T + camera_from_model[:3, 3]
-            items.append(_AmodalItem(int(obj.instance_id), camera_from_model_gl,
-                                     self._asset_primitives(obj.asset_key), corners))
+            items.append(_AmodalItem(int(obj.instance_id), camera_from_model_gl, bases, corners))
         self._amodal_pass.submit(state.camera, view.projection, items)
 
     def render(self, state: SceneState) -> RenderOutput:
