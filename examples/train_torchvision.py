@@ -37,7 +37,7 @@ from torchvision.transforms import v2
 from tqdm import tqdm
 
 import synthscene
-from synthscene.config import load_scenario, scenario_from_dict
+from synthscene.config.loading import load_scenario, scenario_from_dict
 from synthscene.integrations.torch import CocoFolder, SyntheticStream, detection_collate
 
 STATS = ["AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large",

@@ -13,9 +13,9 @@ Prints the machine, every run's frames/s, the median, and the median millisecond
 each stage (sample, physics, render, labels, write). Start-up (asset loading, GL context) is timed
 separately and excluded from frames/s; the first ``--warmup`` frames of each run are excluded too.
 
-Without ``--workers`` the frame loop runs in this process (``iter_samples`` + ``CocoWriter``).
-With ``--workers N`` each run is a real ``synthscene.generate(..., workers=N)`` (``N`` spawned
-processes, 1 = in this process) into a fresh folder: the clock starts when ``warmup * N`` frames
+Each run is a real ``synthscene.generate(..., workers=N)`` (``--workers``, default 1: in this
+process; N > 1: N spawned processes) into a fresh folder, so what is timed is what ``generate``
+does: the clock starts when ``warmup * N`` frames
 are on disk and stops when ``annotations.json`` is written, so process start-up is excluded and
 the final merge included. Stage times are then per frame, summed over workers; the CPU line gives
 the workers' CPU time per frame, every thread (llvmpipe's rasteriser and the PNG writer too), and
@@ -59,10 +59,9 @@ import trimesh
 import yaml
 
 import synthscene
-from synthscene.config import scenario_from_dict
-from synthscene.pipeline import STAGES, FrameDone, build_library, generate, iter_samples
+from synthscene.config.loading import scenario_from_dict
 from synthscene.resources import default_scene_path
-from synthscene.writers.coco import CocoWriter
+from synthscene.run.pipeline import STAGES, FrameDone, build_library, generate, iter_samples
 
 
 def parse_args() -> argparse.Namespace:
@@ -84,7 +83,7 @@ def parse_args() -> argparse.Namespace:
                    help="every optional output on (depth, normals, semantic and instance masks); "
                         "measured through synthscene.generate, which writes their files")
     p.add_argument("--workers", type=int, default=None,
-                   help="measure synthscene.generate with N worker processes (1: in-process)")
+                   help="synthscene.generate with N worker processes (default 1: in this process)")
     p.add_argument("--render-only", action="store_true",
                    help="time rendering alone, on frames sampled and settled beforehand")
     p.add_argument("--suite", action="store_true",
@@ -120,7 +119,7 @@ def machine() -> str:
 def gl_renderer() -> str:
     from OpenGL import GL
 
-    from synthscene.render import Renderer
+    from synthscene.render.renderer import Renderer
 
     class _Empty:
         def get(self, key):  # pragma: no cover - never called
@@ -130,35 +129,11 @@ def gl_renderer() -> str:
         return GL.glGetString(GL.GL_RENDERER).decode()
 
 
-def one_run(scenario, library, args, run: int) -> tuple[float, dict[str, list[float]]]:
-    per_stage: dict[str, list[float]] = {s: [] for s in STAGES}
-    with tempfile.TemporaryDirectory() as tmp:
-        writer = CocoWriter(Path(tmp), library.categories,
-                            png_compression=scenario.spec.render.png_compression)
-        with writer:
-            t_start = None
-            total = args.warmup + args.frames
-            start = run * total
-            for n, sample in enumerate(iter_samples(scenario, frames=total, seed=args.seed,
-                                                    start=start, library=library)):
-                if n == args.warmup:
-                    t_start = time.perf_counter()
-                t0 = time.perf_counter()
-                writer.write(sample)
-                sample.timings["write"] = time.perf_counter() - t0
-                if n >= args.warmup:
-                    for stage, sec in sample.timings.items():
-                        per_stage[stage].append(sec * 1000)
-        # Leaving the with block wrote annotations.json: it counts in the run's time.
-        elapsed = time.perf_counter() - t_start
-    return args.frames / elapsed, per_stage
-
-
 def render_only_run(scenario, library, args, run: int) -> tuple[float, dict[str, list[float]]]:
     """Frames/s of rendering alone: the run's frames are made first by ``iter_samples``
     (untimed), then their settled scenes are rendered again, each read back before the next."""
-    from synthscene.frames import render_settings
-    from synthscene.render import Renderer
+    from synthscene.render.renderer import Renderer
+    from synthscene.run.frames import render_settings
 
     total = args.warmup + args.frames
     states = [sample.state for sample in iter_samples(scenario, frames=total, seed=args.seed,
@@ -262,7 +237,7 @@ def stock_pyrender_run(scenario, library, args, run: int) -> float:
     scenes of the run's frames (made first, untimed)."""
     import pyrender
 
-    from synthscene.render import CV_FROM_GL
+    from synthscene.render.renderer import CV_FROM_GL
 
     total = args.warmup + args.frames
     states = [sample.state for sample in iter_samples(scenario, frames=total, seed=args.seed,
@@ -359,7 +334,7 @@ def main() -> None:
         data.setdefault("outputs", {}).update({"flow": True, "point_tracks": 0})
         data.setdefault("sequence", {}).update({"length": 24})
     if args.all_outputs:
-        from synthscene.config import OutputsSpec
+        from synthscene.config.schema import OutputsSpec
 
         data["outputs"] = dict.fromkeys(OutputsSpec.model_fields, True)
     if args.suite:
@@ -376,14 +351,11 @@ def main() -> None:
     t0 = time.perf_counter()
     library = build_library(scenario)
     startup = time.perf_counter() - t0
-    workers = args.workers if args.soak is None else (args.workers or 1)
-    if args.all_outputs and workers is None:
-        workers = 1  # the per-image map files are written by generate's frame writer
+    workers = args.workers or 1
     print(f"synthscene {synthscene.__version__} benchmark")
     print(f"machine : {machine()}")
     print(f"GL      : {gl_renderer()}")
-    how = ("1 process (iter_samples + CocoWriter)" if workers is None else
-           f"synthscene.generate with {workers} worker{'s' if workers > 1 else ''}")
+    how = f"synthscene.generate with {workers} worker{'s' if workers > 1 else ''}"
     if args.render_only:
         how = "rendering only, 1 process (frames settled beforehand)"
     runs = (f"1 run x {args.soak} frames" if args.soak is not None else
@@ -401,8 +373,6 @@ def main() -> None:
     for run in range(args.runs):
         if args.render_only:
             fps, per_stage = render_only_run(scenario, library, args, run)
-        elif workers is None:
-            fps, per_stage = one_run(scenario, library, args, run)
         else:
             fps, per_stage, _ = generate_run(scenario, args, workers,
                                              args.frames + args.warmup * workers)

@@ -16,7 +16,7 @@ Two measurements:
 2. **Throughput**: labelled frames/s of the whole frame loop (sample, physics, render, labels,
    file encoding and writing on a background thread, as the COCO writer does) with no optional
    output and with every output on. Rendering overlaps the next frame's physics, as in
-   :meth:`synthscene.frames.FrameMaker.frames`. Target: >= 5 frames/s with every output on.
+   :meth:`synthscene.run.frames.FrameMaker.frames`. Target: >= 5 frames/s with every output on.
 """
 
 from __future__ import annotations
@@ -35,16 +35,17 @@ from types import SimpleNamespace
 import numpy as np
 import yaml
 
-from synthscene.config import scenario_from_dict
-from synthscene.frames import build_library, physics_settings
-from synthscene.labels import LabelFilter, annotate
-from synthscene.physics import PhysicsSimulator
+from synthscene.config.loading import scenario_from_dict
+from synthscene.io.coco import encode_png
+from synthscene.io.maps import encode_frame_maps
+from synthscene.labels.annotate import LabelFilter, annotate
+from synthscene.physics.simulator import PhysicsSimulator
 from synthscene.randomize.scene import sample_scene
-from synthscene.render import Renderer, RenderSettings
+from synthscene.render.renderer import Renderer
+from synthscene.render.settings import RenderSettings
 from synthscene.resources import default_scene_path
+from synthscene.run.frames import build_library, physics_settings
 from synthscene.seeding import frame_rng
-from synthscene.writers.coco import encode_png
-from synthscene.writers.maps import encode_frame_maps
 
 OUTPUTS = ("depth_png", "depth_npy", "normals", "semantic_mask", "instance_mask", "amodal",
            "pose", "keypoints")

@@ -17,9 +17,9 @@ import time
 
 import numpy as np
 
-from synthscene.compose import composite_background, crop_to_frame
-from synthscene.config import load_scenario
-from synthscene.libraries import build_libraries
+from synthscene.assets.libraries import build_libraries
+from synthscene.config.loading import load_scenario
+from synthscene.randomize.compose import composite_background, crop_to_frame
 from synthscene.randomize.registry import EFFECTS, TEXTURES, parse_effects, parse_texture_spec
 from synthscene.randomize.scene import (
     BACKDROP_TEXTURE_PX,

@@ -30,7 +30,7 @@ pip install -q . 2>&1 | tail -n 2
 renderer() {
   python - <<'PY'
 from OpenGL import GL
-from synthscene.render import Renderer
+from synthscene.render.renderer import Renderer
 
 
 class Empty:

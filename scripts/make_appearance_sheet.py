@@ -20,11 +20,11 @@ import pybullet
 import pybullet_data
 import trimesh
 
-from synthscene.assets import AssetLibrary, AssetSource
-from synthscene.config import MaterialSpec
+from synthscene.assets.library import AssetLibrary, AssetSource
+from synthscene.config.schema import MaterialSpec
+from synthscene.core.state import Camera, Light, Material, SceneObject, SceneState
 from synthscene.randomize.scene import sample_material
 from synthscene.seeding import frame_rng
-from synthscene.state import Camera, Light, Material, SceneObject, SceneState
 
 ASSETS = ["duck_vhacd.urdf", "teddy_vhacd.urdf", "objects/mug.urdf", "soccerball.urdf",
           "lego/lego.urdf", "bunny.obj", "jenga/jenga.urdf", "domino/domino.urdf",
@@ -92,7 +92,7 @@ def label(image: np.ndarray, text: str) -> np.ndarray:
 
 
 def main() -> None:
-    from synthscene.render import Renderer
+    from synthscene.render.renderer import Renderer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images/appearance.png"))

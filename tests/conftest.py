@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from synthscene.gl_platform import ensure_gl_platform
-from synthscene.state import Camera, Ground, Light, Material, SceneObject, SceneState
+from synthscene.core.state import Camera, Ground, Light, Material, SceneObject, SceneState
+from synthscene.render.platform import ensure_gl_platform
 
 # Choose EGL before any test module imports pyrender or OpenGL (PyOpenGL binds its platform at
 # first import).

@@ -9,17 +9,10 @@ from pycocotools import mask as mask_utils
 from scipy.spatial.transform import Rotation
 
 from conftest import GREY, cube, scene, top_down_camera
-from synthscene.config import scenario_from_dict
+from synthscene.config.loading import scenario_from_dict
+from synthscene.core.state import AmodalMask, Camera, Ground, RenderOutput, SceneState
 from synthscene.errors import ConfigError
-from synthscene.labels import (
-    KEYPOINT_NAMES,
-    KEYPOINT_SKELETON,
-    LabelFilter,
-    annotate,
-    box_keypoints_object,
-)
-from synthscene.state import AmodalMask, Camera, Ground, RenderOutput, SceneState
-from synthscene.writers.maps import (
+from synthscene.io.maps import (
     decode_depth_png,
     encode_depth_png,
     encode_normals_png,
@@ -27,6 +20,13 @@ from synthscene.writers.maps import (
     png_bytes,
     read_png,
     semantic_mask,
+)
+from synthscene.labels.annotate import (
+    KEYPOINT_NAMES,
+    KEYPOINT_SKELETON,
+    LabelFilter,
+    annotate,
+    box_keypoints_object,
 )
 
 # pycocotools' decode trips a NumPy 2 deprecation inside its own Cython code.
@@ -220,7 +220,8 @@ def test_outputs_and_labels_sections_are_validated():
 
 # -- GL: rendered frames ------------------------------------------------------------------------
 def _render(library, state, **settings):
-    from synthscene.render import Renderer, RenderSettings
+    from synthscene.render.renderer import Renderer
+    from synthscene.render.settings import RenderSettings
 
     cam = state.camera
     with Renderer(library, cam.width, cam.height, RenderSettings(**settings)) as renderer:
@@ -411,7 +412,7 @@ def test_more_than_255_instances_in_the_instance_png(cube_library, tmp_path):
 
 @pytest.mark.gl
 def test_tiny_atlas_pages_and_tiles_give_the_same_masks(cube_library, monkeypatch):
-    import synthscene.render as render
+    import synthscene.render.renderer as render
 
     cam = top_down_camera(160, 120, f=150.0, z=1.0)
     objects = [cube(1, (-0.35, 0.0, 0.3), 0.5), cube(2, (0.3, 0.2, 0.05), 0.1),

@@ -22,7 +22,7 @@ import trimesh
 from PIL import Image
 
 from conftest import pose, top_down_camera
-from synthscene.state import HsvJitter, Light, Material, SceneObject, SceneState
+from synthscene.core.state import HsvJitter, Light, Material, SceneObject, SceneState
 
 pytestmark = pytest.mark.gl
 
@@ -59,7 +59,8 @@ def urdf_rgba(path: Path) -> np.ndarray | None:
 
 def render_alone(library, key: str, material: Material, *, shading: str = "flat",
                  rotation: np.ndarray | None = None):
-    from synthscene.render import Renderer, RenderSettings
+    from synthscene.render.renderer import Renderer
+    from synthscene.render.settings import RenderSettings
 
     obj = SceneObject(instance_id=1, asset_key=key, category="x", scale=0.5,
                       world_from_object=pose((0.0, 0.0, 0.3), rotation), material=material)
@@ -75,7 +76,7 @@ def render_alone(library, key: str, material: Material, *, shading: str = "flat"
 
 
 def library_of(source: str, base_dir: Path | None = None):
-    from synthscene.assets import AssetLibrary, AssetSource
+    from synthscene.assets.library import AssetLibrary, AssetSource
 
     library = AssetLibrary([AssetSource(source=source, base_dir=base_dir)])
     return library, library.keys[0]

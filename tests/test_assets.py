@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import trimesh
 
-import synthscene.assets as assets_module
-from synthscene.assets import (
+import synthscene.assets.library as assets_module
+from synthscene.assets.library import (
     MAX_HULL_POINTS,
     PRIMITIVE_NAMES,
     Asset,

@@ -9,8 +9,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from conftest import cube, pose, scene, top_down_camera
+from synthscene.core.state import Light, Material
 from synthscene.seeding import frame_rng
-from synthscene.state import Light, Material
 
 pytestmark = pytest.mark.gl
 
@@ -52,7 +52,8 @@ def _lit_scene(width: int, height: int):
 def test_lean_pass_gives_pyrenders_pixels(cube_library, shading, light_subset):
     import pyrender
 
-    from synthscene.render import Renderer, RenderSettings, _GLView
+    from synthscene.render.renderer import Renderer, _GLView
+    from synthscene.render.settings import RenderSettings
 
     width, height = 160, 120
     state = _lit_scene(width, height)
@@ -74,7 +75,7 @@ def test_lean_pass_gives_pyrenders_pixels(cube_library, shading, light_subset):
 
 
 def test_more_lights_of_a_kind_than_the_shader_takes(cube_library):
-    from synthscene.render import Renderer
+    from synthscene.render.renderer import Renderer
 
     state = _lit_scene(64, 48)
     five = dataclasses.replace(state, lights=(state.lights[0],) * 5)
@@ -92,7 +93,8 @@ def test_more_lights_of_a_kind_than_the_shader_takes(cube_library):
 
 
 def test_shadows_darken_the_ground_and_leave_the_labels(cube_library):
-    from synthscene.render import Renderer, RenderSettings
+    from synthscene.render.renderer import Renderer
+    from synthscene.render.settings import RenderSettings
 
     state = _lit_scene(160, 120)
     sun = Light("directional", pose([0, 0, 1], Rotation.from_euler("y", 0.5).as_matrix()),
@@ -114,7 +116,7 @@ def test_shadows_darken_the_ground_and_leave_the_labels(cube_library):
 def test_edited_shaders_match_pyrenders_own_within_two_levels(cube_library, metallic):
     from pyrender.shader_program import ShaderProgramCache
 
-    from synthscene.render import Renderer
+    from synthscene.render.renderer import Renderer
 
     width, height = 160, 120
     state = _lit_scene(width, height)
@@ -137,7 +139,8 @@ def test_edited_shaders_match_pyrenders_own_within_two_levels(cube_library, meta
 
 @pytest.mark.parametrize("shading", ["lit", "flat"])
 def test_colour_pass_labels_match_the_separate_label_pass(cube_library, shading):
-    from synthscene.render import Renderer, RenderSettings
+    from synthscene.render.renderer import Renderer
+    from synthscene.render.settings import RenderSettings
 
     width, height = 160, 120
     state = _lit_scene(width, height)  # with a see-through cube, drawn last and blended

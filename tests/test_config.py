@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from synthscene.config import load_scenario, scenario_from_dict
+from synthscene.config.loading import load_scenario, scenario_from_dict
 from synthscene.errors import ConfigError
 from synthscene.randomize.distributions import Choice, RandInt, Uniform, parse_distribution
 from synthscene.resources import default_scene_path
@@ -73,8 +73,8 @@ def test_distributions_syntax():
 
 
 def test_physics_defaults_come_from_physics_settings():
-    from synthscene.physics import PhysicsSettings
-    from synthscene.pipeline import physics_settings
+    from synthscene.physics.settings import PhysicsSettings
+    from synthscene.run.pipeline import physics_settings
 
     assert physics_settings(scenario_from_dict(MINIMAL)) == PhysicsSettings()
     given = scenario_from_dict({**MINIMAL, "physics": {"timestep_s": 0.005, "max_steps": 10}})

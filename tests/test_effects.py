@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from synthscene import effects as fx
+from synthscene.randomize import effects as fx
 from synthscene.seeding import frame_rng
 
 

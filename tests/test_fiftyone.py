@@ -17,7 +17,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 import synthscene
-from synthscene.config import scenario_from_dict
+from synthscene.config.loading import scenario_from_dict
 
 pytestmark = pytest.mark.gl
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from synthscene.gl_platform import default_raster_threads, ensure_gl_platform
+from synthscene.render.platform import default_raster_threads, ensure_gl_platform
 
 
 def test_llvmpipe_gets_one_thread_less_than_the_usable_cores(monkeypatch):

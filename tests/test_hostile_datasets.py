@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 from synthetic_coco import H, W, build_mixed_dataset, read_json, rle, uncompressed_rle, write_json
 from synthscene.cli import app
 from synthscene.errors import DatasetError
-from synthscene.tools.dataset import load_dataset
+from synthscene.io.reader import load_dataset
 from synthscene.tools.validate import CHECKS, validate_dataset
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -618,7 +618,7 @@ def _nested(depth: int) -> object:
 
 @pytest.mark.parametrize("chunk", [3, 7, 1 << 20])
 def test_scan_layout_skips_brackets_in_strings_across_chunks(tmp_path, monkeypatch, chunk):
-    from synthscene.tools import json_stream
+    from synthscene.io import json_stream
 
     monkeypatch.setattr(json_stream, "CHUNK_BYTES", chunk)
     tricky = ['[[[[{{{{' * 20, 'quote \\" then [[[[' * 10, "ends in a backslash \\",

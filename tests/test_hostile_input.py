@@ -30,7 +30,7 @@ import yaml
 from typer.testing import CliRunner
 
 from synthscene.cli import app
-from synthscene.config import scenario_from_dict
+from synthscene.config.loading import scenario_from_dict
 
 SECONDS = 20.0
 """Most seconds a refused scenario may take in-process (it takes milliseconds; the margin is
@@ -388,7 +388,7 @@ def test_hostile_yaml_is_refused(tmp_path, text, field, fragment):
 
 def test_anchors_and_merge_keys_are_still_welcome():
     """The YAML checks refuse attacks, not YAML: anchors, aliases and merge keys still work."""
-    from synthscene.config import parse_scenario_text
+    from synthscene.config.loading import parse_scenario_text
 
     text = BOX + ("objects:\n  material: &shiny {metallic: 0.9, roughness: 0.2}\n"
                   "distractors:\n  material:\n    <<: *shiny\n    roughness: 0.5\n")
@@ -671,15 +671,16 @@ def test_cli_process_overwrite_keeps_the_users_file(tmp_path):
 
 
 def test_readme_gives_the_limits_the_code_applies():
-    from synthscene import config, image_files, mesh_files
+    from synthscene.assets import image_files, mesh_files
+    from synthscene.config import loading, schema
     from synthscene.randomize import distributions
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     section = readme.split("### Bad input and limits", 1)[1].split("\n### ", 1)[0]
-    for value in (config.MAX_SCENARIO_BYTES // 2**20, config.MAX_NESTING, config.MAX_YAML_NODES,
-                  config.MAX_PHYSICS_STEPS, config.MAX_OBJECTS, config.MAX_LIGHTS,
+    for value in (loading.MAX_SCENARIO_BYTES // 2**20, loading.MAX_NESTING, loading.MAX_YAML_NODES,
+                  schema.MAX_PHYSICS_STEPS, schema.MAX_OBJECTS, schema.MAX_LIGHTS,
                   mesh_files.MAX_MESH_TRIANGLES, image_files.MAX_IMAGE_PIXELS // 10**6,
-                  image_files.MAX_IMAGE_BYTES // 2**20, int(config.LENGTH_LIMIT_M)):
+                  image_files.MAX_IMAGE_BYTES // 2**20, int(schema.LENGTH_LIMIT_M)):
         assert f"{value:,}" in section, value
     assert f"1e{round(math.log10(distributions.MAX_MAGNITUDE))}" in section
 
@@ -693,7 +694,7 @@ def test_worker_killed_by_a_signal_is_reported_as_such():
     import multiprocessing
 
     from synthscene.errors import SynthsceneError
-    from synthscene.parallel import _check_alive
+    from synthscene.run.executors.local import _check_alive
 
     process = multiprocessing.get_context("spawn").Process(target=_die_by_sigkill,
                                                           name="synthscene-worker-0")

@@ -12,7 +12,7 @@ from PIL import Image
 from pycocotools.coco import COCO
 
 import synthscene
-from synthscene.config import scenario_from_dict
+from synthscene.config.loading import scenario_from_dict
 
 torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")

@@ -1,4 +1,4 @@
-"""Tests of synthscene.labels.annotate against the pixels and against pycocotools."""
+"""Tests of synthscene.labels.annotate.annotate against the pixels and against pycocotools."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from synthscene.labels import annotate
-from synthscene.state import Camera, Material, RenderOutput, SceneObject, SceneState
+from synthscene.core.state import Camera, Material, RenderOutput, SceneObject, SceneState
+from synthscene.labels.annotate import annotate
 
 # pycocotools' decode trips a NumPy 2 deprecation inside its own Cython code.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")

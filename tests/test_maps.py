@@ -1,12 +1,12 @@
-"""Tests of synthscene.writers.maps: label-map encodings, decoded back from real PNG files."""
+"""Tests of synthscene.io.maps: label-map encodings, decoded back from real PNG files."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from synthscene.state import InstanceLabel
-from synthscene.writers.maps import (
+from synthscene.core.state import InstanceLabel
+from synthscene.io.maps import (
     DEPTH_SCALE_MM,
     decode_depth_png,
     decode_normals_png,
@@ -150,8 +150,8 @@ def test_npy_bytes_round_trip(tmp_path):
 def test_encode_frame_maps_names_files_and_image_fields(tmp_path):
     from types import SimpleNamespace
 
-    from synthscene.state import RenderOutput
-    from synthscene.writers.maps import encode_frame_maps
+    from synthscene.core.state import RenderOutput
+    from synthscene.io.maps import encode_frame_maps
 
     ids = np.zeros((6, 8), np.int32)
     ids[1:3, 1:3] = 5

@@ -16,7 +16,7 @@ import pytest
 from pycocotools.coco import COCO
 
 import synthscene
-from synthscene.config import scenario_from_dict
+from synthscene.config.loading import scenario_from_dict
 
 pytestmark = pytest.mark.gl
 

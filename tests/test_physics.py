@@ -14,10 +14,11 @@ import pybullet
 import pytest
 import trimesh
 
-from synthscene.assets import CollisionPrimitive
+from synthscene.assets.library import CollisionPrimitive
+from synthscene.core.state import Camera, Ground, Material, SceneObject, SceneState
 from synthscene.errors import AssetError
-from synthscene.physics import PhysicsSettings, PhysicsSimulator
-from synthscene.state import Camera, Ground, Material, SceneObject, SceneState
+from synthscene.physics.settings import PhysicsSettings
+from synthscene.physics.simulator import PhysicsSimulator
 
 POS_TOL = 2e-3  # m: resting heights (the collision margin is 1 mm)
 ANGLE_TOL = np.deg2rad(2.0)  # rad: "face down"
@@ -485,7 +486,7 @@ def test_bad_inputs_raise():
 def test_merge_hulls_caps_the_count_and_merges_neighbours_first():
     from scipy.spatial import Delaunay
 
-    from synthscene.physics import merge_hulls
+    from synthscene.physics.simulator import merge_hulls
 
     cube = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=float)
     # Two clusters far apart, two unit cubes each, touching within a cluster.
@@ -506,7 +507,7 @@ def test_merge_hulls_caps_the_count_and_merges_neighbours_first():
 
 
 def test_an_asset_with_many_hulls_settles_with_at_most_max_hulls():
-    from synthscene.physics import PhysicsSettings
+    from synthscene.physics.settings import PhysicsSettings
 
     assert PhysicsSettings().max_hulls == 6
     with pytest.raises(ValueError, match="max_hulls"):

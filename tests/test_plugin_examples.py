@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import synthscene
-from synthscene.libraries import build_libraries
+from synthscene.assets.libraries import build_libraries
 from synthscene.randomize.scene import sample_scene
 from synthscene.seeding import frame_rng
 

@@ -16,7 +16,7 @@ from pycocotools.coco import COCO
 
 import synthscene
 from synthscene import plugins
-from synthscene.config import scenario_from_dict
+from synthscene.config.loading import scenario_from_dict
 from synthscene.randomize import extensions, registry
 from synthscene.seeding import frame_rng
 
@@ -123,7 +123,7 @@ def test_plugin_randomizers_change_the_frame_as_declared():
     scenario = scenario_from_dict(json.loads(json.dumps(SCENE)))
     plain = json.loads(json.dumps(SCENE))
     del plain["hooks"], plain["effects"]
-    from synthscene.libraries import build_libraries
+    from synthscene.assets.libraries import build_libraries
     from synthscene.randomize.scene import sample_scene
 
     library = build_libraries(scenario)
@@ -235,9 +235,9 @@ def test_cli_reports_a_missing_plugin_in_one_line(tmp_path):
 
 @pytest.mark.gl
 def test_render_scene_labels_a_hand_built_state_as_the_projection_says():
+    from synthscene.core.state import Camera, Ground, Light, Material, SceneObject, SceneState
     from synthscene.randomize.camera import top_down_pose
     from synthscene.randomize.geometry import intrinsics_from_fov
-    from synthscene.state import Camera, Ground, Light, Material, SceneObject, SceneState
 
     pose = np.eye(4)
     pose[:3, 3] = (0.0, 0.0, 0.02)  # primitive:box is 1 x 0.6 x 0.4: scaled by 0.1, on the ground

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from conftest import cube, scene, top_down_camera
-from synthscene.config import scenario_from_dict
+from synthscene.assets.libraries import build_libraries
+from synthscene.config.loading import scenario_from_dict
+from synthscene.core.state import Material
 from synthscene.errors import ConfigError
-from synthscene.libraries import build_libraries
 from synthscene.randomize.camera import objects_in_view, sample_camera
 from synthscene.randomize.color import kelvin_to_rgb
 from synthscene.randomize.scene import finish_scene, sample_scene
 from synthscene.seeding import frame_rng
-from synthscene.state import Material
 
 BOX = [{"source": "primitive:box"}]
 
@@ -138,8 +138,8 @@ def test_distractors_are_unlabelled_and_floating_ones_are_in_view():
 def test_distractor_pixels_are_in_the_rgb_but_in_no_mask(cube_library):
     from pycocotools import mask as mask_utils
 
-    from synthscene.labels import annotate
-    from synthscene.render import Renderer
+    from synthscene.labels.annotate import annotate
+    from synthscene.render.renderer import Renderer
 
     cam = top_down_camera(160, 120)
     target = cube(1, (0.0, 0.0, 0.05), 0.2)
@@ -170,9 +170,8 @@ def test_fixtures_are_static_unlabelled_and_stand_on_the_ground():
 
 @pytest.mark.gl
 def test_room_walls_are_drawn_but_not_labelled():
-    from synthscene.labels import annotate
-    from synthscene.physics import PhysicsSettings  # noqa: F401  (physics not needed here)
-    from synthscene.render import Renderer
+    from synthscene.labels.annotate import annotate
+    from synthscene.render.renderer import Renderer
 
     sc = _scenario(room={"enabled": True, "height_m": 1.0}, ground={"size_m": 2.0},
                    image={"width": 160, "height": 120},
@@ -193,9 +192,9 @@ def test_room_walls_are_drawn_but_not_labelled():
 def test_background_compositing_leaves_labels_identical(tmp_path):
     import cv2
 
-    from synthscene.compose import BackgroundLoader, composite_background
-    from synthscene.labels import annotate
-    from synthscene.render import Renderer
+    from synthscene.labels.annotate import annotate
+    from synthscene.randomize.compose import BackgroundLoader, composite_background
+    from synthscene.render.renderer import Renderer
 
     rng = frame_rng(0, 0)
     for k in range(3):
@@ -229,7 +228,7 @@ def test_background_folder_errors_name_the_field(tmp_path):
 @pytest.mark.gl
 def test_a_texture_shows_on_a_mesh_without_texture_coordinates(cube_library):
     from synthscene.randomize.textures import checkerboard_texture
-    from synthscene.render import Renderer
+    from synthscene.render.renderer import Renderer
 
     assert getattr(cube_library.get("cube").mesh.visual, "uv", None) is None
     texture = checkerboard_texture(64, rng=frame_rng(0, 0), cell_px=8.0, angle_rad=0.0,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from synthscene.config import scenario_from_dict
+from synthscene.config.loading import scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 

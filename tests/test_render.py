@@ -16,7 +16,7 @@ def test_numpy2_infty_shim():
     import pyrender
     import trimesh
 
-    import synthscene.render  # noqa: F401  (chooses EGL and applies the shim: import it first)
+    import synthscene.render.renderer  # noqa: F401  (chooses EGL and applies the shim: import it first)
 
     mesh = pyrender.Mesh.from_trimesh(trimesh.creation.box((1.0, 2.0, 3.0)))
     np.testing.assert_allclose(mesh.bounds, [[-0.5, -1.0, -1.5], [0.5, 1.0, 1.5]])
@@ -33,7 +33,7 @@ def _project(K, camera_from_world, points):
 
 
 def test_known_cube_projects_to_analytic_box(cube_library):
-    from synthscene.render import Renderer
+    from synthscene.render.renderer import Renderer
 
     width, height = 320, 240
     cam = top_down_camera(width, height, f=280.0, z=1.2)
@@ -56,7 +56,7 @@ def test_known_cube_projects_to_analytic_box(cube_library):
 
 
 def test_depth_is_metric_and_positive_on_objects(cube_library):
-    from synthscene.render import Renderer
+    from synthscene.render.renderer import Renderer
 
     width, height = 160, 120
     cam = top_down_camera(width, height, f=150.0, z=1.0)
@@ -77,7 +77,7 @@ def test_depth_is_metric_and_positive_on_objects(cube_library):
 
 
 def test_more_than_255_instances_and_hidden_object(cube_library):
-    from synthscene.render import Renderer
+    from synthscene.render.renderer import Renderer
 
     width, height = 400, 400
     cam = top_down_camera(width, height, f=400.0, z=1.5)
@@ -98,7 +98,7 @@ def test_more_than_255_instances_and_hidden_object(cube_library):
 
 
 def test_renderer_lifecycle(cube_library):
-    from synthscene.render import Renderer, RenderError
+    from synthscene.render.renderer import Renderer, RenderError
 
     cam = top_down_camera(64, 48)
     renderer = Renderer(cube_library, 64, 48)
@@ -113,7 +113,7 @@ def test_renderer_lifecycle(cube_library):
 
 
 def test_submitted_frames_match_rendered_frames_and_survive_the_next_submit(cube_library):
-    from synthscene.render import Renderer
+    from synthscene.render.renderer import Renderer
 
     cam = top_down_camera(160, 120)
     a = scene([cube(1, (0.1, 0.0, 0.05), 0.1)], cam)
@@ -131,7 +131,7 @@ def test_submitted_frames_match_rendered_frames_and_survive_the_next_submit(cube
 
 
 def test_a_frame_not_collected_before_close_raises(cube_library):
-    from synthscene.render import Renderer, RenderError
+    from synthscene.render.renderer import Renderer, RenderError
 
     cam = top_down_camera(64, 48)
     with Renderer(cube_library, 64, 48) as renderer:
@@ -142,7 +142,8 @@ def test_a_frame_not_collected_before_close_raises(cube_library):
 
 @pytest.mark.parametrize("samples", [1, 4])
 def test_msaa_changes_colour_edges_only_never_labels(cube_library, samples):
-    from synthscene.render import Renderer, RenderSettings
+    from synthscene.render.renderer import Renderer
+    from synthscene.render.settings import RenderSettings
 
     cam = top_down_camera(160, 120)
     R = Rotation.from_euler("z", 0.4).as_matrix()
@@ -173,7 +174,7 @@ def test_msaa_changes_colour_edges_only_never_labels(cube_library, samples):
 
 
 def test_msaa_samples_must_be_a_power_of_two_up_to_8():
-    from synthscene.render import RenderSettings
+    from synthscene.render.settings import RenderSettings
 
     with pytest.raises(ValueError, match="msaa_samples"):
         RenderSettings(msaa_samples=3)

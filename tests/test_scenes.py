@@ -9,12 +9,12 @@ import pytest
 import yaml
 
 import synthscene
-from synthscene.config import scenario_from_dict
-from synthscene.frames import build_library, physics_settings
-from synthscene.physics import PhysicsSimulator
+from synthscene.config.loading import scenario_from_dict
+from synthscene.physics.simulator import PhysicsSimulator
 from synthscene.randomize.scene import sample_scene
 from synthscene.resources import bundled_dir
-from synthscene.runfolder import scenario_sha256
+from synthscene.run.frames import build_library, physics_settings
+from synthscene.run.run_folder import scenario_sha256
 from synthscene.seeding import frame_rng
 from synthscene.tools.validate import validate_dataset
 

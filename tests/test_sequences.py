@@ -18,9 +18,9 @@ from scipy.spatial.transform import Rotation
 
 import synthscene
 from conftest import pose, top_down_camera
-from synthscene.config import scenario_from_dict
+from synthscene.config.loading import scenario_from_dict
+from synthscene.core.state import Light, Material, SceneObject, SceneState
 from synthscene.seeding import frame_rng
-from synthscene.state import Light, Material, SceneObject, SceneState
 
 pytestmark = pytest.mark.gl
 
@@ -49,8 +49,8 @@ def cube_state(world_from_object: np.ndarray, edge: float) -> SceneState:
 
 
 def render_pair(library, a: SceneState, b: SceneState):
-    from synthscene.motion import rigid_flow
-    from synthscene.render import Renderer
+    from synthscene.labels.motion import rigid_flow
+    from synthscene.render.renderer import Renderer
 
     with Renderer(library, WIDTH, HEIGHT) as renderer:
         out_a, out_b = renderer.render(a), renderer.render(b)
@@ -280,8 +280,8 @@ def test_youtube_vis_export_holds_every_mask_of_every_track(sequence_dataset, tm
 
 
 def test_point_tracks_follow_a_translating_cube(cube_library):
-    from synthscene.motion import point_tracks
-    from synthscene.render import Renderer
+    from synthscene.labels.motion import point_tracks
+    from synthscene.render.renderer import Renderer
 
     edge, centre, step = 0.2, np.array([0.0, 0.0, 0.1]), np.array([0.05, 0.03, 0.0])
     # The cube moves right and up across three frames, then leaves the image.

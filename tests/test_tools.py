@@ -150,7 +150,7 @@ def test_cli_export_bop_missing_field(tmp_path):
 def test_rendered_dataset_validates_and_exports(tmp_path):
     """End to end: a rendered dataset passes validate, and every export of it works."""
     import synthscene
-    from synthscene.config import scenario_from_dict
+    from synthscene.config.loading import scenario_from_dict
     from synthscene.exporters import FORMATS, export_dataset
     from synthscene.tools.validate import validate_dataset
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from synthscene.uv import box_uv
+from synthscene.assets.uv import box_uv
 
 
 def signed_area(tri_2d: np.ndarray) -> np.ndarray:

@@ -6,14 +6,17 @@
 >>> for sample in synthscene.iter_samples(scenario, frames=4, seed=0):   # doctest: +SKIP
 ...     sample.render.rgb, sample.render.instance_ids, sample.labels
 
-``generate`` and ``iter_samples`` import the rendering and physics back ends on first use.
+The facade of every stage (``docs/architecture.md``): reading scenarios (:mod:`synthscene.config`),
+making datasets and frames (:mod:`synthscene.run`), the data they hand back
+(:mod:`synthscene.core.state`), checking and converting datasets on disk (:mod:`synthscene.tools`,
+:mod:`synthscene.exporters`). ``generate``, ``iter_samples`` and ``render_scene`` import the
+rendering and physics back ends (pyrender, OpenGL, pybullet) on first use, not here.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from synthscene.config import Scenario, load_scenario, scenario_from_dict
+from synthscene.core.state import InstanceLabel, RenderOutput, Sample, SceneState
 from synthscene.errors import (
     AssetError,
     ConfigError,
@@ -22,24 +25,16 @@ from synthscene.errors import (
     PluginError,
     SynthsceneError,
 )
+from synthscene.exporters import export_dataset
 from synthscene.plugins import load_plugins
-
-__version__ = "0.1.0"
+from synthscene.run.pipeline import GenerateSummary, generate, iter_samples
+from synthscene.run.scripting import render_scene
+from synthscene.tools.validate import validate_dataset
+from synthscene.version import __version__
 
 __all__ = [
-    "AssetError", "ConfigError", "DatasetError", "OutputError", "PluginError",
-    "Scenario", "SynthsceneError", "__version__", "generate", "iter_samples", "load_plugins",
-    "load_scenario", "render_scene", "scenario_from_dict",
+    "AssetError", "ConfigError", "DatasetError", "GenerateSummary", "InstanceLabel",
+    "OutputError", "PluginError", "RenderOutput", "Sample", "Scenario", "SceneState",
+    "SynthsceneError", "__version__", "export_dataset", "generate", "iter_samples",
+    "load_plugins", "load_scenario", "render_scene", "scenario_from_dict", "validate_dataset",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("generate", "iter_samples"):
-        from synthscene import pipeline
-
-        return getattr(pipeline, name)
-    if name == "render_scene":
-        from synthscene import scripting
-
-        return scripting.render_scene
-    raise AttributeError(f"module 'synthscene' has no attribute {name!r}")

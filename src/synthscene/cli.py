@@ -1,4 +1,4 @@
-"""The ``synthscene`` command line: a thin face over :mod:`synthscene.pipeline`.
+"""The ``synthscene`` command line: a thin face over :mod:`synthscene.run.pipeline`.
 
 Every :class:`~synthscene.errors.SynthsceneError` is printed as one line on stderr and the command
 exits with status 2; no traceback is shown for bad input.
@@ -67,7 +67,7 @@ def generate(
     """Make a COCO instance-segmentation dataset: OUT/images/*.png and OUT/annotations.json."""
     from tqdm import tqdm
 
-    from synthscene.config import load_scenario
+    from synthscene.config.loading import load_scenario
     from synthscene.resources import default_scene_path
 
     if resume and overwrite:
@@ -80,7 +80,7 @@ def generate(
 
         load_plugins(plugin or ())
         scenario = load_scenario(scene if scene is not None else default_scene_path())
-        from synthscene.pipeline import generate as run
+        from synthscene.run.pipeline import generate as run
 
         def on_start(total: int, finished: int) -> None:
             bars.append(tqdm(total=total, initial=finished, unit="frame", disable=quiet,
@@ -290,7 +290,7 @@ def preview(
         "--plugin", help=_PLUGIN_HELP, show_default=False)] = None,
 ) -> None:
     """Render a contact sheet of random frames with mask and box overlays (writes no dataset)."""
-    from synthscene.config import load_scenario
+    from synthscene.config.loading import load_scenario
     from synthscene.resources import default_scene_path
     from synthscene.tools.preview import parse_grid, preview_sheet, write_preview
 

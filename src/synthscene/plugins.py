@@ -51,6 +51,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from synthscene.core.state import Camera, Light, Material, SceneObject, SceneState
 from synthscene.errors import PluginError
 from synthscene.randomize.extensions import (
     CAMERA_SAMPLERS,
@@ -72,7 +73,6 @@ from synthscene.randomize.registry import (
     register_effect,
     register_texture,
 )
-from synthscene.state import Camera, Light, Material, SceneObject, SceneState
 
 __all__ = ["CAMERA_SAMPLERS", "EFFECTS", "ENTRY_POINT_GROUP", "HOOK_STAGES", "PLACEMENTS",
            "REGISTRIES", "SCENE_HOOKS", "TEXTURES", "Camera", "EffectParams", "Field", "Light",
@@ -342,7 +342,7 @@ def _randomizers(value: Any) -> Iterator[Randomizer]:
 
 def plugins_of(spec: Any, sources: Iterable[str] = ()) -> tuple[PluginInfo, ...]:
     """The plug-ins a run depends on: the modules of the plug-in randomizers ``spec`` (a
-    :class:`~synthscene.config.ScenarioSpec`) uses, and the plug-ins ``sources`` asked for
+    :class:`~synthscene.config.schema.ScenarioSpec`) uses, and the plug-ins ``sources`` asked for
     (loaded already), sorted by module. Plug-ins loaded but neither used nor asked for (an
     installed package's, another run's in the same process) are left out.
 

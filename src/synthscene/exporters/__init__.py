@@ -3,7 +3,7 @@
 Each is a function ``export_X(dataset_dir, out_dir, ...)`` returning an
 :class:`ExportSummary`; :func:`export_dataset` picks one by name (what ``synthscene export
 DATASET --to FORMAT`` calls). They read the dataset with
-:func:`synthscene.tools.dataset.load_dataset` and never import a rendering or physics backend.
+:func:`synthscene.io.reader.load_dataset` and never import a rendering or physics backend.
 
 ========================= ===============================================================
 ``--to``                  what

@@ -60,7 +60,7 @@ from synthscene.exporters._common import (
     write_json,
     write_png,
 )
-from synthscene.tools.dataset import CocoDataset, load_dataset
+from synthscene.io.reader import CocoDataset, load_dataset
 
 __all__ = ["IMAGES_PER_SCENE", "export_bop"]
 

@@ -39,7 +39,7 @@ from synthscene.exporters._common import (
 )
 from synthscene.exporters.polygons import mask_loops
 from synthscene.io.layout import ANNOTATIONS_NAME, IMAGES_DIR
-from synthscene.tools.dataset import CocoDataset, load_dataset
+from synthscene.io.reader import CocoDataset, load_dataset
 
 __all__ = ["MIN_POLYGON_IOU", "export_coco_polygons", "rle_to_polygons"]
 
@@ -96,7 +96,7 @@ def export_coco_polygons(dataset_dir: str | Path, out_dir: str | Path, *,
     ----------
     dataset_dir : str or pathlib.Path
         Source dataset folder (or COCO JSON file, see
-        :func:`synthscene.tools.dataset.locate_dataset`).
+        :func:`synthscene.io.reader.locate_dataset`).
     out_dir : str or pathlib.Path
         Output folder.
     split : mapping of str to float, optional

@@ -41,7 +41,7 @@ from synthscene.exporters._common import (
     sharded_plan,
     write_shards,
 )
-from synthscene.tools.dataset import load_dataset
+from synthscene.io.reader import load_dataset
 
 __all__ = ["DEFAULT_SHARD_SIZE", "ROWS_PER_GROUP", "export_hf", "hf_features"]
 

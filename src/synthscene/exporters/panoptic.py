@@ -50,7 +50,7 @@ from synthscene.exporters._common import (
     write_png,
 )
 from synthscene.io.layout import IMAGES_DIR
-from synthscene.tools.dataset import CocoDataset, load_dataset
+from synthscene.io.reader import CocoDataset, load_dataset
 
 __all__ = ["PANOPTIC_DIR", "PANOPTIC_JSON", "export_panoptic", "id_to_rgb", "rgb_to_id"]
 

@@ -43,8 +43,8 @@ from synthscene.exporters._common import (
     prepare_out_dir,
     write_json,
 )
-from synthscene.fileio import write_atomic
-from synthscene.tools.dataset import CocoDataset, load_dataset
+from synthscene.io.fileio import write_atomic
+from synthscene.io.reader import CocoDataset, load_dataset
 
 __all__ = ["export_mot", "export_youtube_vis"]
 

@@ -38,7 +38,7 @@ from synthscene.exporters._common import (
     write_json,
     write_shards,
 )
-from synthscene.tools.dataset import load_dataset
+from synthscene.io.reader import load_dataset
 
 __all__ = ["DEFAULT_SHARD_SIZE", "export_webdataset", "sample_key"]
 

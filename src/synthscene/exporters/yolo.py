@@ -49,8 +49,8 @@ from synthscene.exporters._common import (
     prepare_out_dir,
 )
 from synthscene.exporters.polygons import bridge_loops, mask_loops
-from synthscene.fileio import write_atomic
-from synthscene.tools.dataset import load_dataset
+from synthscene.io.fileio import write_atomic
+from synthscene.io.reader import load_dataset
 
 __all__ = ["TASKS", "export_yolo", "yolo_box"]
 

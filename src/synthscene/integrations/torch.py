@@ -8,7 +8,8 @@ Two datasets give the same ``(image, target)`` pairs:
   workers, each worker with its own GL context and pybullet client, made in the worker. The
   workers must be *spawned* (``DataLoader(..., multiprocessing_context="spawn")``, which
   :meth:`SyntheticStream.loader` sets), as synthscene's own workers are
-  (:mod:`synthscene.parallel`): a worker forked from a process that has held a GL context hangs
+  (:mod:`synthscene.run.executors.local`): a worker forked from a process that has held a GL
+  context hangs
   when it makes its own.
 
 The pair follows torchvision's v2 conventions (what ``torchvision.datasets.
@@ -41,9 +42,9 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from synthscene.config import Scenario
-from synthscene.tools.dataset import load_dataset, to_rle
-from synthscene.writers.coco import category_ids, frame_record
+from synthscene.config.loading import Scenario
+from synthscene.io.coco import category_ids, frame_record
+from synthscene.io.reader import load_dataset, to_rle
 
 try:
     import torch
@@ -136,7 +137,7 @@ class CocoFolder(Dataset):
     ----------
     root : str or pathlib.Path
         A dataset folder holding ``annotations.json`` (``images/`` beside it), or a COCO JSON
-        file (see :func:`synthscene.tools.dataset.locate_dataset`).
+        file (see :func:`synthscene.io.reader.locate_dataset`).
     image_dir : str or pathlib.Path, optional
         Folder the images' ``file_name`` are relative to, if not the default.
     transforms : callable, optional
@@ -242,7 +243,7 @@ class SyntheticStream(IterableDataset):
 
     def __init__(self, scenario: Scenario, *, frames: int, seed: int = 0, start: int = 0,
                  epoch: int = 0, chunk: int = 1, transforms: Transforms | None = None) -> None:
-        from synthscene.frames import build_library
+        from synthscene.run.frames import build_library
 
         for name, value, low in (("frames", frames, 1), ("seed", seed, 0), ("start", start, 0),
                                  ("epoch", epoch, 0), ("chunk", chunk, 1)):
@@ -299,7 +300,7 @@ class SyntheticStream(IterableDataset):
         return [first + k for k in range(self.frames) if (k // self.chunk) % workers == worker]
 
     def __iter__(self) -> Iterator[tuple[Any, dict[str, Any]]]:
-        from synthscene.frames import FrameMaker
+        from synthscene.run.frames import FrameMaker
 
         info = get_worker_info()
         worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
@@ -312,9 +313,9 @@ class SyntheticStream(IterableDataset):
                 yield self.pair(sample)
 
     def pair(self, sample) -> tuple[Any, dict[str, Any]]:
-        """The ``(image, target)`` of a :class:`synthscene.state.Sample` of this scenario.
+        """The ``(image, target)`` of a :class:`synthscene.core.state.Sample` of this scenario.
 
-        Its annotations are those ``generate`` writes (:func:`synthscene.writers.coco.
+        Its annotations are those ``generate`` writes (:func:`synthscene.io.coco.
         frame_record`), in the same order; ``transforms`` is applied.
         """
         record = frame_record(sample, self._category_ids)

@@ -1,5 +1,9 @@
-"""The dataset on disk: the names of its files and folders (:mod:`synthscene.io.layout`).
+"""The dataset on disk, read and written (no GL, no pybullet).
 
-The first package of the stage tree (``docs/architecture.md``); the writers, the run folder and
-the reader move here next.
+- :mod:`~synthscene.io.layout`: every file and folder name of a dataset, once.
+- :mod:`~synthscene.io.fileio`: atomic writes.
+- :mod:`~synthscene.io.coco`: the COCO annotation file (records, merge, write).
+- :mod:`~synthscene.io.maps`: depth, normal, flow and other per-pixel maps.
+- :mod:`~synthscene.io.reader` and :mod:`~synthscene.io.json_stream`: reading a COCO dataset back,
+  bounded.
 """

@@ -8,8 +8,8 @@
     OUT/tracks/seq-000000.npz       a sequence's point tracks (sequence_stem)
     OUT/.synthscene/                the run's manifest and frame records (STATE_DIR)
 
-The writer (:mod:`synthscene.writers.coco`, :mod:`synthscene.writers.maps`), the run folder
-(:mod:`synthscene.runfolder`), the reader (:mod:`synthscene.tools.dataset`) and through it the
+The writer (:mod:`synthscene.io.coco`, :mod:`synthscene.io.maps`), the run folder
+(:mod:`synthscene.run.run_folder`), the reader (:mod:`synthscene.io.reader`) and through it the
 exporters and tools take these names from here.
 """
 

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from synthscene.core.state import Camera, SceneState
 from synthscene.errors import PluginError
 from synthscene.randomize.extensions import register_camera_sampler
 from synthscene.randomize.geometry import intrinsics_from_fov, look_at_opencv, spherical_offset
-from synthscene.state import Camera, SceneState
 
 if TYPE_CHECKING:  # config imports this module's registrations: no runtime import back
-    from synthscene.config import Box3, CameraSpec
+    from synthscene.config.schema import Box3, CameraSpec
 
 
 def _uniform_in(box: Box3, rng: np.random.Generator) -> np.ndarray:

@@ -12,7 +12,7 @@ map the names a scenario uses to functions. Built-ins and plug-ins are registere
   pose; roll and intrinsics are then drawn as the camera section says; built-ins ``shell``,
   ``top_down``, ``fixed`` (:mod:`synthscene.randomize.camera`);
 - :data:`SCENE_HOOKS`: ``hooks: [{name: NAME, stage: after_sampling | after_physics, ...}]``
-  turn a frame's :class:`~synthscene.state.SceneState` into a new one.
+  turn a frame's :class:`~synthscene.core.state.SceneState` into a new one.
 
 Every function draws only from the ``rng`` it is given, so a frame stays a function of
 ``(seed, frame index)``. The built-in modules register themselves when this module is imported
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 from pydantic import PlainSerializer, PlainValidator
 
+from synthscene.core.state import Material, SceneObject, SceneState
 from synthscene.errors import ConfigError, PluginError
 from synthscene.randomize.params import RandomizerParams
 from synthscene.randomize.registry import (
@@ -36,11 +37,10 @@ from synthscene.randomize.registry import (
     Registry,
     _pydantic_error,
 )
-from synthscene.state import Material, SceneObject, SceneState
 
 if TYPE_CHECKING:
-    from synthscene.assets import AssetLibrary
-    from synthscene.config import ObjectsSpec
+    from synthscene.assets.library import AssetLibrary
+    from synthscene.config.schema import ObjectsSpec
 
 __all__ = ["CAMERA_SAMPLERS", "HOOK_STAGES", "PLACEMENTS", "SCENE_HOOKS", "Configured",
            "ObjectPool", "configured", "register_camera_sampler", "register_placement",
@@ -132,7 +132,7 @@ def register_scene_hook(name: str, fn: Callable[..., SceneState], *,
     name : str
     fn : callable
         ``fn(state, *, rng, **params) -> SceneState``: gets the frame's frozen
-        :class:`~synthscene.state.SceneState` and returns a new one (``dataclasses.replace``),
+        :class:`~synthscene.core.state.SceneState` and returns a new one (``dataclasses.replace``),
         at the hook's ``stage`` (:data:`HOOK_STAGES`; default ``after_sampling``). Objects
         should keep unique instance ids >= 1.
     params, summary, example

@@ -44,8 +44,8 @@ from pydantic import (
     ValidationInfo,
 )
 
-from synthscene import effects as fx
 from synthscene.errors import AssetError, ConfigError, PluginError, SynthsceneError
+from synthscene.randomize import effects as fx
 from synthscene.randomize import textures as tx
 from synthscene.randomize.distributions import Choice, Constant, Distribution, parse_distribution
 from synthscene.randomize.params import (
@@ -621,7 +621,7 @@ def parse_texture_spec(raw: Any, *, source: str, field: str,
 
 @dataclass(frozen=True)
 class _EffectRunner:
-    """Calls an effect of :mod:`synthscene.effects` with drawn parameters (a picklable
+    """Calls an effect of :mod:`synthscene.randomize.effects` with drawn parameters (a picklable
     callable, so configured effects can be sent to worker processes)."""
 
     fn: Callable[..., np.ndarray]

@@ -1,4 +1,5 @@
-"""Draw one frame's :class:`~synthscene.state.SceneState` from a scenario (pure: no backend)."""
+"""Draw one frame's :class:`~synthscene.core.state.SceneState` from a scenario (pure: no
+backend)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from synthscene.randomize.camera import frame_the_objects, sample_camera
-from synthscene.randomize.color import kelvin_to_rgb
-from synthscene.randomize.extensions import (
-    ObjectPool,
-    checked_objects,
-    register_placement,
-    run_hooks,
-)
-from synthscene.randomize.geometry import aim_negative_z, random_rotation, spherical_offset
-from synthscene.state import (
+from synthscene.core.state import (
     BackgroundImage,
     Ground,
     HsvJitter,
@@ -26,10 +18,21 @@ from synthscene.state import (
     SceneState,
     Wall,
 )
+from synthscene.randomize.camera import frame_the_objects, sample_camera
+from synthscene.randomize.color import kelvin_to_rgb
+from synthscene.randomize.extensions import (
+    ObjectPool,
+    checked_objects,
+    register_placement,
+    run_hooks,
+)
+from synthscene.randomize.geometry import aim_negative_z, random_rotation, spherical_offset
 
 if TYPE_CHECKING:  # config imports this module's registrations: no runtime import back
-    from synthscene.assets import AssetLibrary
-    from synthscene.config import (
+    from synthscene.assets.libraries import SceneLibraries
+    from synthscene.assets.library import AssetLibrary
+    from synthscene.config.loading import Scenario
+    from synthscene.config.schema import (
         BackgroundSpec,
         Box3,
         InitialVelocitySpec,
@@ -37,9 +40,7 @@ if TYPE_CHECKING:  # config imports this module's registrations: no runtime impo
         MaterialSpec,
         ObjectsSpec,
         RoomSpec,
-        Scenario,
     )
-    from synthscene.libraries import SceneLibraries
 
 HALF_DIAGONAL = np.sqrt(3.0) / 2.0
 """Bounding-sphere radius of a normalised asset (its bounding box has edges <= 1)."""

@@ -24,8 +24,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from synthscene.assets.image_files import check_image_file, read_image_rgb
 from synthscene.errors import AssetError
-from synthscene.image_files import check_image_file, read_image_rgb
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 """File name endings (case-insensitive) that :class:`ImageTextureFolder` indexes."""
@@ -388,7 +388,7 @@ class ImageTextureFolder:
     ------
     AssetError
         If ``path`` is not a folder, holds no image file, or holds one that fails
-        :func:`synthscene.image_files.check_image_file` (too large, not a regular file).
+        :func:`synthscene.assets.image_files.check_image_file` (too large, not a regular file).
     """
 
     def __init__(self, path: str | Path, *, cache_size: int = 16, where: str = "") -> None:

@@ -12,9 +12,9 @@ import math
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from synthscene.config import CameraSpec, TrajectorySpec
+from synthscene.config.schema import CameraSpec, TrajectorySpec
+from synthscene.core.state import Camera
 from synthscene.randomize.camera import sample_camera
-from synthscene.state import Camera
 
 __all__ = ["CameraPath", "orbit_pivot", "sample_trajectory"]
 

@@ -1,7 +1,7 @@
 """Tools a user runs on a COCO dataset on disk: validate, visualize, stats.
 
 They read any COCO instances dataset (synthscene's own, or another generator's) through
-:func:`~synthscene.tools.dataset.load_dataset`, and never import a rendering or physics backend.
+:func:`~synthscene.io.reader.load_dataset`, and never import a rendering or physics backend.
 
 - :func:`validate_dataset` (``synthscene validate``): schema, ids, files, masks, boxes, areas.
 - :func:`visualize_dataset` (``synthscene visualize``): label overlays as PNG.
@@ -10,7 +10,7 @@ They read any COCO instances dataset (synthscene's own, or another generator's) 
 
 from __future__ import annotations
 
-from synthscene.tools.dataset import CocoDataset, load_dataset
+from synthscene.io.reader import CocoDataset, load_dataset
 from synthscene.tools.stats import compute_stats, write_stats
 from synthscene.tools.validate import CHECKS, CheckResult, ValidationReport, validate_dataset
 from synthscene.tools.visualize import visualize_dataset

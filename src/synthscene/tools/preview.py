@@ -1,6 +1,7 @@
 """``synthscene preview``: a contact sheet of random frames of a scenario, with their labels.
 
-Nothing is written but the sheet: frames come from :func:`synthscene.pipeline.iter_samples`, so a
+Nothing is written but the sheet: frames come from :func:`synthscene.run.pipeline.iter_samples`, so
+a
 user sees in seconds what the scenario's randomization does.
 """
 
@@ -12,9 +13,9 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from synthscene.config import Scenario
+from synthscene.config.loading import Scenario
 from synthscene.errors import OutputError
-from synthscene.labels import KEYPOINT_SKELETON
+from synthscene.labels.annotate import KEYPOINT_SKELETON
 from synthscene.tools.visualize import OverlayItem, draw_overlay
 
 __all__ = ["parse_grid", "preview_sheet", "write_preview"]
@@ -58,9 +59,9 @@ def preview_sheet(scenario: Scenario, *, columns: int, rows: int, seed: int = 0,
     Raises
     ------
     SynthsceneError
-        As :func:`synthscene.pipeline.iter_samples`.
+        As :func:`synthscene.run.pipeline.iter_samples`.
     """
-    from synthscene.pipeline import iter_samples
+    from synthscene.run.pipeline import iter_samples
 
     spec = scenario.spec
     tile_height = max(1, round(tile_width * spec.image.height / spec.image.width))

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from synthscene.errors import OutputError, SynthsceneError
-from synthscene.tools.dataset import CocoDataset, load_dataset
+from synthscene.io.reader import CocoDataset, load_dataset
 
 __all__ = ["HEATMAP_BINS", "compute_stats", "write_stats"]
 

@@ -49,15 +49,8 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from synthscene.tools import json_stream
-from synthscene.tools.checks import (
-    BBOX_TOLERANCE_PX,
-    check_image_file,
-    check_mask,
-    mask_areas,
-    overlaps,
-)
-from synthscene.tools.dataset import (
+from synthscene.io import json_stream
+from synthscene.io.reader import (
     EXTRA_FILE_FIELDS,
     Problem,
     drop_null_optional,
@@ -66,6 +59,13 @@ from synthscene.tools.dataset import (
     locate_dataset,
     resolve_inside,
     top_level_problems,
+)
+from synthscene.tools.checks import (
+    BBOX_TOLERANCE_PX,
+    check_image_file,
+    check_mask,
+    mask_areas,
+    overlaps,
 )
 
 __all__ = [
@@ -271,7 +271,7 @@ def validate_dataset(dataset: str | Path, *, image_dir: str | Path | None = None
                      keep_problems: int = MAX_KEPT_PROBLEMS) -> ValidationReport:
     """Run every check of :data:`CHECKS` on a dataset, reading its entries one at a time.
 
-    The annotation file is streamed (:mod:`synthscene.tools.json_stream`): memory holds the
+    The annotation file is streamed (:mod:`synthscene.io.json_stream`): memory holds the
     images and categories, one annotation at a time, the masks of one image at a time, and
     the first ``keep_problems`` problems of each check.
 
@@ -281,7 +281,7 @@ def validate_dataset(dataset: str | Path, *, image_dir: str | Path | None = None
         A dataset folder holding ``annotations.json``, or a COCO JSON file.
     image_dir : str or pathlib.Path, optional
         Folder that image ``file_name`` entries are relative to (default: ``images/`` next to
-        the annotation file, see :func:`synthscene.tools.dataset.locate_dataset`).
+        the annotation file, see :func:`synthscene.io.reader.locate_dataset`).
     progress : callable, optional
         ``progress(stage, bytes_read, total_bytes)`` as each pass reads the file; ``stage`` is
         ``"scan"``, ``"categories"``, ``"images"`` or ``"annotations"``.

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from synthscene.errors import OutputError
-from synthscene.tools.dataset import CocoDataset, load_dataset
+from synthscene.io.reader import CocoDataset, load_dataset
 
 __all__ = ["MASK_ALPHA", "draw_annotations", "overlay_name", "visualize_dataset"]
 
@@ -179,7 +179,7 @@ def visualize_dataset(dataset_dir: str | Path, out_dir: str | Path, *, limit: in
     """Write overlays of the first ``limit`` images (by id) of a dataset.
 
     The annotation file is streamed: only those images and their annotations are kept in
-    memory (:func:`~synthscene.tools.dataset.load_dataset` with ``limit``).
+    memory (:func:`~synthscene.io.reader.load_dataset` with ``limit``).
 
     Parameters
     ----------

@@ -1,0 +1,201 @@
+"""The asset libraries of a scenario: labelled objects, distractors and fixtures.
+
+Only the objects' library gives COCO categories; distractor and fixture meshes are rendered (and
+collide) but are never labelled. :class:`SceneLibraries` looks like an
+:class:`~synthscene.assets.library.AssetLibrary` of the objects (``keys``, ``categories``,
+``category_of``) to the code that labels, and serves every mesh through ``get`` to the code that
+renders and simulates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from synthscene.assets.appearance import VisualPart
+from synthscene.assets.image_files import check_image_file
+from synthscene.assets.library import Asset, AssetLibrary, AssetSource, bundled_assets_dir
+from synthscene.config.loading import Scenario
+from synthscene.errors import AssetError, ConfigError
+
+PRELOAD_LIMIT = 200
+"""Libraries with at most this many assets are loaded up front, so a broken asset fails before
+any frame is made; larger ones (globs over thousands of files) load each asset on first use."""
+
+
+@dataclass
+class SceneLibraries:
+    """Every mesh a scenario uses.
+
+    Attributes
+    ----------
+    objects : AssetLibrary
+        Labelled objects; its categories are the dataset's.
+    distractors : AssetLibrary or None
+    fixture_keys : tuple of str
+        The asset key of each entry of ``scenario.fixtures``, in order.
+    fixtures : AssetLibrary or None
+    backgrounds : tuple of str
+        The image files of ``background.images`` (see :func:`background_images`).
+    """
+
+    objects: AssetLibrary
+    distractors: AssetLibrary | None = None
+    fixtures: AssetLibrary | None = None
+    fixture_keys: tuple[str, ...] = ()
+    backgrounds: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Keys of the labelled objects' assets."""
+        return self.objects.keys
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Sorted category names of the labelled objects (COCO ids are positions + 1)."""
+        return self.objects.categories
+
+    def category_of(self, key: str) -> str:
+        """Category of an object asset."""
+        return self.objects.category_of(key)
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def get(self, key: str) -> Asset:
+        """The loaded asset ``key`` from whichever library holds it.
+
+        Raises
+        ------
+        KeyError
+            If no library holds ``key``.
+        AssetError
+            If the asset cannot be loaded.
+        """
+        return self._holder(key).get(key)
+
+    def look(self, key: str) -> tuple[VisualPart, ...]:
+        """The asset's own look (:meth:`AssetLibrary.look`) from whichever library holds it.
+
+        Raises
+        ------
+        KeyError
+            If no library holds ``key``.
+        AssetError
+            If the asset cannot be loaded.
+        """
+        return self._holder(key).look(key)
+
+    def _holder(self, key: str) -> AssetLibrary:
+        for library in (self.objects, self.distractors, self.fixtures):
+            if library is not None and key in library.keys:
+                return library
+        raise KeyError(key)
+
+    def preload(self) -> None:
+        """Load every asset of the small libraries now (see ``PRELOAD_LIMIT``)."""
+        for library in (self.objects, self.distractors, self.fixtures):
+            if library is not None and len(library) <= PRELOAD_LIMIT:
+                library.preload()
+
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def background_images(scenario: Scenario) -> tuple[str, ...]:
+    """Sorted image files of ``background.images`` (empty if not set): a folder relative to
+    the scenario file, or ``"assets:NAME"`` inside the bundled ``assets/``.
+
+    Raises
+    ------
+    ConfigError
+        If the folder does not exist, holds no image, or holds one that is too large or not a
+        regular file (:func:`synthscene.assets.image_files.check_image_file`).
+    """
+    folder = scenario.spec.background.images
+    if folder is None:
+        return ()
+    if folder.startswith("assets:"):
+        path = bundled_assets_dir() / folder[len("assets:"):]
+    else:
+        path = Path(folder).expanduser()
+        if not path.is_absolute():
+            path = scenario.base_dir / path
+    if not path.is_dir():
+        raise ConfigError(scenario.source, "background.images", f"no such folder: {path}")
+    files = sorted(str(f) for f in path.rglob("*") if f.suffix.lower() in _IMAGE_SUFFIXES)
+    if not files:
+        raise ConfigError(scenario.source, "background.images",
+                          f"{path} holds no image ({', '.join(_IMAGE_SUFFIXES)})")
+    for file in files:
+        try:
+            check_image_file(file, what="background image")
+        except AssetError as exc:
+            raise ConfigError(scenario.source, "background.images", str(exc)) from None
+    return tuple(files)
+
+
+def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
+                    ) -> SceneLibraries:
+    """Index (and, for small libraries, load) the scenario's assets and background images.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    objects : AssetLibrary, optional
+        An already built library of ``scenario.assets`` to reuse.
+
+    Raises
+    ------
+    AssetError
+        Naming the scenario file and the field (``assets[i].source``,
+        ``distractors.assets[i].source``, ``fixtures[i].source``) of a bad source.
+    ConfigError
+        If ``background.images`` is not a folder of images.
+    """
+    spec = scenario.spec
+
+    def sources(entries, field: str) -> list[AssetSource]:
+        return [AssetSource(source=e.source, category=getattr(e, "category", None),
+                            base_dir=scenario.base_dir,
+                            where=f"{scenario.source}: {field}[{i}].source")
+                for i, e in enumerate(entries)]
+
+    def library(entries, field: str) -> AssetLibrary:
+        return AssetLibrary(sources(entries, field),
+                            max_triangles=spec.limits.max_mesh_triangles)
+
+    if objects is None:
+        objects = library(spec.assets, "assets")
+    distractors = None
+    if spec.distractors.count.support()[1] > 0:
+        distractors = library(spec.distractors.assets, "distractors.assets")
+    fixtures = None
+    keys: list[str] = []
+    if spec.fixtures:
+        fixtures = library(spec.fixtures, "fixtures")
+        for i, source in enumerate(sources(spec.fixtures, "fixtures")):
+            matching = AssetLibrary([source]).keys  # indexing only: the keys of this source
+            if len(matching) != 1:
+                raise AssetError(f"{source.where}: must name exactly one mesh file, got "
+                                 f"{source.source!r}")
+            keys.append(matching[0])
+    libs = SceneLibraries(objects=objects, distractors=distractors, fixtures=fixtures,
+                          fixture_keys=tuple(keys), backgrounds=background_images(scenario))
+    libs.preload()
+    return libs
+
+
+def scene_libraries(scenario: Scenario,
+                    library: AssetLibrary | SceneLibraries | None = None) -> SceneLibraries:
+    """``library`` itself if it is a :class:`SceneLibraries`; else the scenario's libraries
+    built around it (its objects' library, when given).
+
+    Raises
+    ------
+    AssetError, ConfigError
+        As :func:`build_libraries`.
+    """
+    if isinstance(library, SceneLibraries):
+        return library
+    return build_libraries(scenario, objects=library)

@@ -1,0 +1,561 @@
+"""Scenario files: the YAML schema, validated in one place.
+
+A scenario says what assets to use and how every quantity of a frame is randomized. Every random
+quantity is a distribution written as in :mod:`synthscene.randomize.distributions`
+(``{uniform: [a, b]}``, ``{randint: [a, b]}``, ``{choice: [...]}``, ...). Units are SI; the only
+exception is fields ending in ``_deg``, which are degrees in YAML and radians once parsed.
+
+Any error (YAML syntax, unknown key, wrong type, value out of range) raises
+:class:`~synthscene.errors.ConfigError` naming the file, the dotted field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    model_validator,
+)
+
+from synthscene.assets.mesh_files import MAX_MESH_TRIANGLES
+from synthscene.randomize.distributions import (
+    Choice,
+    Constant,
+    Distribution,
+    RandInt,
+    Uniform,
+)
+from synthscene.randomize.extensions import (
+    CAMERA_SAMPLERS,
+    PLACEMENTS,
+    CameraSamplerField,
+    HooksField,
+    PlacementField,
+    default,
+)
+from synthscene.randomize.params import DistRange, dist_field
+from synthscene.randomize.registry import EffectsField, TextureField
+
+LIGHT_KINDS = ("directional", "point", "spot")
+ASSET_APPEARANCES = ("randomize", "keep", "jitter")
+
+
+LENGTH_LIMIT_M = 1000.0
+"""Largest length or coordinate a scenario may give, metres (sizes, distances, positions)."""
+MAX_PHYSICS_STEPS = 100_000
+"""Most pybullet steps a frame may settle for (``physics.max_steps``)."""
+MAX_OBJECTS = 1000
+"""Default of ``limits.max_objects``: most labelled objects plus distractors a frame may have."""
+MAX_LIGHTS = 16
+"""Default of ``limits.max_lights``: most lights a frame may have."""
+
+# Every distribution-valued field declares the range of its draws with a DistRange (the one
+# range checker, shared with the randomizers' parameters); fields ending in _deg become radians.
+Dist = dist_field()
+AngleDist = dist_field()
+ElevationDist = dist_field(low=-90, high=90)
+PositiveDist = dist_field(low=0, low_exclusive=True)
+FactorDist = dist_field(low=0, high=100, low_exclusive=True)
+IntensityDist = dist_field(low=0, high=1e5)
+UnitDist = dist_field(low=0, high=1)
+ColorDist = dist_field(low=0, high=1, length=3)
+KelvinDist = dist_field(low=1667, high=25000)
+LightKindDist = dist_field(options=LIGHT_KINDS)
+AppearanceDist = dist_field(options=ASSET_APPEARANCES)
+TRAJECTORIES = ("static", "linear", "orbit", "handheld")
+TrajectoryKindDist = dist_field(options=TRAJECTORIES)
+NonNegativeDist = dist_field(low=0)
+Vector3Dist = dist_field(length=3)
+_COUNT_RANGE = DistRange(low=0, integer=True)
+
+
+def _count(value: Any, info: ValidationInfo) -> Distribution:
+    d = _COUNT_RANGE(value, info)
+    if isinstance(d, Constant):
+        return Constant(int(d.value))
+    return d
+
+
+CountDist = Annotated[Distribution, PlainValidator(_count), _COUNT_RANGE]
+Length = Annotated[float, Field(ge=-LENGTH_LIMIT_M, le=LENGTH_LIMIT_M)]
+"""A coordinate in metres."""
+
+
+def _as_tuple(value: Any) -> Any:
+    """YAML lists become tuples (strict validation takes only tuples for tuple fields)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _not_bool(value: Any) -> Any:
+    """Refuse ``true``/``false`` where a number is meant (a Literal[1, ...] takes True as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not {str(value).lower()}")
+    return value
+
+
+Pair = Annotated[tuple[Length, Length], BeforeValidator(_as_tuple)]
+Triple = Annotated[tuple[Length, Length, Length], BeforeValidator(_as_tuple)]
+
+
+class _Spec(BaseModel):
+    # strict: no bool for a number, no number or bytes for a string, no string for a number;
+    # allow_inf_nan=False: every float field refuses NaN and infinities.
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True,
+                              strict=True, allow_inf_nan=False)
+
+
+class ImageSpec(_Spec):
+    """Image size in pixels."""
+
+    width: int = Field(640, gt=0, le=16384)
+    height: int = Field(480, gt=0, le=16384)
+
+
+class AssetEntry(_Spec):
+    """One asset source (see :class:`synthscene.assets.library.AssetSource` for the syntax)."""
+
+    source: str = Field(min_length=1)
+    category: str | None = Field(None, min_length=1)
+
+
+class Box3(_Spec):
+    """An axis-aligned box, in metres: ``x_m: [min, max]`` and so on."""
+
+    x_m: Pair
+    y_m: Pair
+    z_m: Pair
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Box3:
+        for name in ("x_m", "y_m", "z_m"):
+            lo, hi = getattr(self, name)
+            if lo > hi:
+                raise ValueError(f"{name} must be [min, max] with min <= max, got [{lo}, {hi}]")
+        return self
+
+
+class JitterSpec(_Spec):
+    """How ``asset_appearance: jitter`` changes an asset's own colours, drawn per object.
+
+    ``hue_deg`` is added to the hue (degrees in YAML, radians once parsed); ``saturation`` and
+    ``value`` multiply the HSV saturation and value (clipped to [0, 1]).
+    """
+
+    hue_deg: AngleDist = Uniform(-15.0, 15.0).scaled(math.pi / 180)
+    saturation: PositiveDist = Uniform(0.8, 1.2)
+    value: PositiveDist = Uniform(0.8, 1.2)
+
+
+class MaterialSpec(_Spec):
+    """PBR metallic-roughness parameters, drawn per object (linear RGB in [0, 1]).
+
+    ``texture`` (see ``docs/randomizers.md``) draws a base-colour texture that replaces
+    ``base_color`` when drawn. ``asset_appearance`` (objects, distractors and fixtures; a
+    constant or ``{choice: [...]}`` drawn per object) says what an asset looks like:
+    ``randomize`` (the default) draws ``base_color``, ``metallic``, ``roughness`` and
+    ``texture``; ``keep`` renders the colours, textures and PBR values the asset's files declare
+    (``metallic`` and ``roughness`` are drawn only when the scenario gives them); ``jitter``
+    keeps the asset's own colours and textures with the hue, saturation and value changes of
+    ``jitter``.
+    """
+
+    base_color: ColorDist = Uniform((0.05, 0.05, 0.05), (0.95, 0.95, 0.95))
+    metallic: UnitDist = Uniform(0.0, 0.2)
+    roughness: UnitDist = Uniform(0.3, 0.9)
+    texture: TextureField = None
+    asset_appearance: AppearanceDist = Constant("randomize")
+    jitter: JitterSpec = JitterSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "keep_asset_texture" in data:
+            raise ValueError("keep_asset_texture was replaced by asset_appearance: keep "
+                             "(or jitter, or randomize)")
+        return data
+
+
+def _no_asset_appearance(material: MaterialSpec, what: str) -> None:
+    if {"asset_appearance", "jitter"} & material.model_fields_set:
+        raise ValueError(f"{what} has no asset: asset_appearance and jitter apply to objects, "
+                         "distractors and fixtures")
+
+
+class InitialVelocitySpec(_Spec):
+    """The velocity each labelled object starts a sequence with (``sequence:`` only), drawn per
+    object: ``linear_m_s`` (x, y, z) of its centre of mass in metres per second, and
+    ``angular_deg_s`` (x, y, z) about world axes, degrees per second (radians once parsed)."""
+
+    linear_m_s: Vector3Dist = Constant((0.0, 0.0, 0.0))
+    angular_deg_s: Vector3Dist = Constant((0.0, 0.0, 0.0))
+
+
+class ObjectsSpec(_Spec):
+    """How many objects, which assets, how big, and where they are dropped.
+
+    ``placement`` (``{name: NAME, PARAM: value, ...}``) chooses the objects and their poses
+    before physics: the built-in ``drop`` or a plug-in's placement (``docs/randomizers.md``).
+    """
+
+    count: CountDist = RandInt(10, 30)
+    size_m: PositiveDist = Uniform(0.06, 0.16)
+    asset_sampling: Literal["category", "asset"] = "category"
+    drop_region: Box3 = Box3(x_m=(-0.35, 0.35), y_m=(-0.35, 0.35), z_m=(0.05, 0.4))
+    material: MaterialSpec = MaterialSpec()
+    initial_velocity: InitialVelocitySpec = InitialVelocitySpec()
+    placement: PlacementField = Field(default_factory=default(PLACEMENTS, "drop"))
+
+
+class GroundSpec(_Spec):
+    """A square ground plane at z = 0; objects resting outside it are removed."""
+
+    enabled: bool = True
+    size_m: float = Field(3.0, gt=0, le=LENGTH_LIMIT_M)
+    material: MaterialSpec = MaterialSpec(
+        base_color=Uniform((0.2, 0.2, 0.2), (0.8, 0.8, 0.8)),
+        metallic=Constant(0.0), roughness=Uniform(0.6, 1.0),
+    )
+
+    @model_validator(mode="after")
+    def _backdrop(self) -> GroundSpec:
+        _no_asset_appearance(self.material, "the ground")
+        return self
+
+
+class LightsSpec(_Spec):
+    """1 to N lights on a shell around the scene, aimed at the origin, plus ambient light."""
+
+    count: CountDist = RandInt(1, 4)
+    kind: LightKindDist = Choice(LIGHT_KINDS)
+    elevation_deg: ElevationDist = Uniform(30.0, 85.0).scaled(math.pi / 180)
+    azimuth_deg: AngleDist = Uniform(0.0, 360.0).scaled(math.pi / 180)
+    distance_m: PositiveDist = Uniform(1.5, 3.0)
+    directional_intensity: IntensityDist = Uniform(1.0, 2.5)
+    point_intensity: IntensityDist = Uniform(2.0, 8.0)
+    spot_intensity: IntensityDist = Uniform(4.0, 12.0)
+    spot_outer_cone_deg: dist_field(low=0, high=90, low_exclusive=True) = Uniform(
+        25.0, 45.0).scaled(math.pi / 180)
+    color: ColorDist = Uniform((0.85, 0.85, 0.85), (1.0, 1.0, 1.0))
+    color_temperature_k: KelvinDist | None = None
+    """Black-body colour temperature in kelvin (1667-25000); replaces ``color`` when given."""
+    ambient: ColorDist = Uniform((0.08, 0.08, 0.08), (0.25, 0.25, 0.25))
+
+    @model_validator(mode="after")
+    def _one_colour(self) -> LightsSpec:
+        if self.color_temperature_k is not None and "color" in self.model_fields_set:
+            raise ValueError("give either color or color_temperature_k, not both")
+        return self
+
+
+class CameraPose(_Spec):
+    """A fixed camera pose: where the camera is and the point it looks at, in metres."""
+
+    position_m: Triple
+    look_at_m: Triple
+
+    @model_validator(mode="after")
+    def _apart(self) -> CameraPose:
+        if math.dist(self.position_m, self.look_at_m) < 1e-6:
+            raise ValueError("position_m and look_at_m must differ (the camera looks from its "
+                             "position towards look_at_m)")
+        return self
+
+
+class CameraSpec(_Spec):
+    """Where the camera is (a pose sampler), its intrinsics, and a visibility constraint.
+
+    Samplers: ``shell`` (on a spherical shell around a random look-at point, looking at it),
+    ``top_down`` (``height_m`` above a random look-at point, looking straight down) and
+    ``fixed`` (one of ``poses``, uniformly). ``roll_deg`` then turns the camera about its optical
+    axis. Intrinsics: a vertical ``fov_deg``, then ``focal_jitter`` (a factor, drawn separately for
+    fx and fy) and ``principal_point_jitter_px`` (drawn separately for cx and cy).
+    ``min_visible_objects``: the camera is redrawn (after physics, at most ``max_tries`` times)
+    until at least that many labelled objects have their centre in the image.
+    """
+
+    sampler: CameraSamplerField = Field(default_factory=default(CAMERA_SAMPLERS, "shell"))
+    """A camera sampler's name, or ``{name: NAME, PARAM: value, ...}`` for a plug-in's."""
+    look_at: Box3 = Box3(x_m=(-0.1, 0.1), y_m=(-0.1, 0.1), z_m=(0.0, 0.05))
+    elevation_deg: ElevationDist = Uniform(25.0, 75.0).scaled(math.pi / 180)
+    azimuth_deg: AngleDist = Uniform(0.0, 360.0).scaled(math.pi / 180)
+    distance_m: PositiveDist = Uniform(0.9, 1.5)
+    height_m: PositiveDist = Uniform(0.8, 1.2)
+    poses: list[CameraPose] = Field(default_factory=list)
+    roll_deg: AngleDist = Constant(0.0)
+    fov_deg: AngleDist = Uniform(45.0, 60.0).scaled(math.pi / 180)
+    focal_jitter: FactorDist = Constant(1.0)
+    principal_point_jitter_px: Dist = Constant(0.0)
+    znear_m: float = Field(0.01, gt=0, le=LENGTH_LIMIT_M)
+    zfar_m: float = Field(100.0, gt=0, le=1e6)
+    min_visible_objects: int = Field(0, ge=0)
+    max_tries: int = Field(20, ge=1, le=1000)
+    views_per_scene: int = Field(1, ge=1, le=1000)
+    """K: each scene is sampled and settled once and seen from K cameras drawn from the sampler
+    (frame ``i`` is view ``i % K`` of scene ``i // K``)."""
+    redraw_per_view: list[Literal["lights", "background", "effects"]] = Field(
+        default_factory=list)
+    """What each view draws anew (default: every view of a scene shares its lights, background
+    and sensor-effect draws); objects, materials and poses always stay."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CameraSpec:
+        lo, hi = self.fov_deg.support()
+        if not (0 < lo and hi < math.pi):
+            raise ValueError("fov_deg must lie in (0, 180) degrees")
+        if self.znear_m >= self.zfar_m:
+            raise ValueError("znear_m must be smaller than zfar_m")
+        if self.sampler.name == "fixed" and not self.poses:
+            raise ValueError("sampler 'fixed' needs a non-empty list of poses")
+        if len(set(self.redraw_per_view)) != len(self.redraw_per_view):
+            raise ValueError("redraw_per_view lists an item twice")
+        return self
+
+
+class DistractorsSpec(_Spec):
+    """Objects that are rendered and occlude but are never labelled.
+
+    A distractor is dropped with the objects (physics, in ``objects.drop_region``) or, with
+    probability ``floating_probability``, floats in front of the camera: at a uniformly random
+    pixel, at ``floating_depth`` times the distance from the camera to its look-at point.
+    """
+
+    count: CountDist = Constant(0)
+    assets: list[AssetEntry] = Field(default_factory=lambda: [
+        AssetEntry(source=f"primitive:{name}")
+        for name in ("box", "sphere", "cylinder", "capsule", "cone", "torus")
+    ])
+    size_m: PositiveDist = Uniform(0.04, 0.15)
+    floating_probability: float = Field(0.5, ge=0, le=1)
+    floating_depth: UnitDist = Uniform(0.3, 0.8)
+    material: MaterialSpec = MaterialSpec()
+
+
+class FixtureSpec(_Spec):
+    """A static scene element (tote, tray, shelf): rendered, collides, never labelled.
+
+    ``size_m`` is its longest bounding-box edge; it stands on the ground (bounding box bottom at
+    z = 0) at ``position_m`` (x, y), turned by ``yaw_deg`` about the vertical.
+    """
+
+    source: str = Field(min_length=1)
+    size_m: PositiveDist = Constant(0.6)
+    position_m: Pair = (0.0, 0.0)
+    yaw_deg: AngleDist = Constant(0.0)
+    material: MaterialSpec = MaterialSpec()
+
+
+class RoomSpec(_Spec):
+    """Four walls around the ground's square, facing inwards (rendering only)."""
+
+    enabled: bool = False
+    height_m: float = Field(1.5, gt=0, le=LENGTH_LIMIT_M)
+    material: MaterialSpec = MaterialSpec(
+        base_color=Uniform((0.3, 0.3, 0.3), (0.9, 0.9, 0.9)),
+        metallic=Constant(0.0), roughness=Uniform(0.6, 1.0),
+    )
+
+    @model_validator(mode="after")
+    def _backdrop(self) -> RoomSpec:
+        _no_asset_appearance(self.material, "the room")
+        return self
+
+
+class BackgroundSpec(_Spec):
+    """What shows where nothing was rendered: a colour, or an image from a folder.
+
+    ``images``: a folder (relative to the scenario file, or ``"assets:NAME"`` for one of the
+    bundled ``assets/``) of PNG/JPEG files; with probability
+    ``image_probability`` a random one, randomly cropped to the image's aspect and resized, is
+    composited behind the rendered pixels (the labels do not change).
+    """
+
+    color: ColorDist = Constant(0.0)
+    images: str | None = Field(None, min_length=1)
+    image_probability: float = Field(1.0, ge=0, le=1)
+
+
+class PhysicsSpec(_Spec):
+    """pybullet settling. A field left out keeps the default of
+    :class:`synthscene.physics.simulator.PhysicsSettings`, the one place those defaults live."""
+
+    enabled: bool = True
+    timestep_s: float | None = Field(None, gt=0, le=0.05)
+    max_steps: int | None = Field(None, gt=0, le=MAX_PHYSICS_STEPS)
+    lateral_friction: float | None = Field(None, ge=0, le=100)
+    restitution: float | None = Field(None, ge=0, le=1)
+
+
+class MotionBlurSpec(_Spec):
+    """Motion blur from the simulation: a frame's RGB is the mean of ``samples`` renders at
+    times spread evenly over ``shutter_s`` seconds centred on the frame's time (clamped at the
+    sequence's start); its labels, depth and flow are those of the central instant."""
+
+    shutter_s: float = Field(gt=0, le=1.0)
+    samples: int = Field(5, ge=2, le=64)
+
+
+class RenderSpec(_Spec):
+    """Shading and output encoding."""
+
+    shading: Literal["lit", "flat"] = "lit"
+    shadows: bool = False
+    msaa_samples: Annotated[Literal[1, 2, 4, 8], BeforeValidator(_not_bool)] = 1
+    """Multisample anti-aliasing of the colour image (1: none); labels are never blended."""
+    png_compression: int = Field(1, ge=0, le=9)
+    image_format: Literal["png", "jpg"] = "png"
+    """Encoding of the RGB images; labels never depend on it (effects are applied before)."""
+    jpeg_quality: int = Field(95, ge=1, le=100)
+    """libjpeg quality of ``jpg`` images."""
+    motion_blur: MotionBlurSpec | None = None
+    """Motion blur of a sequence's frames (``sequence:`` only)."""
+
+
+class OutputsSpec(_Spec):
+    """Which labels are made beyond RGB, COCO masks and boxes.
+
+    Per image (files in folders beside ``images/``, named like the image; encodings and
+    folders in :mod:`synthscene.io.maps`):
+    ``depth_png`` (16-bit PNG, millimetres), ``depth_npy`` (float32 metres), ``normals``
+    (camera-frame normals as an 8-bit RGB PNG), ``semantic_mask`` (16-bit PNG of category ids,
+    with "ground" and "background" stuff ids), ``instance_mask`` (16-bit PNG of instance ids).
+    Per instance: ``amodal`` (amodal box, area and RLE mask, ``visib_fract``, ``truncation``;
+    one extra small GL pass), ``pose`` (``cam_R_m2c``, ``cam_t_m2c``, ``world_from_object``),
+    ``keypoints`` (COCO keypoints of the 3D bounding box). The per-instance ones are cheap and on
+    by default; the image files are off.
+    """
+
+    depth_png: bool = False
+    depth_npy: bool = False
+    flow: bool = False
+    """Optical flow of a sequence's frames (``flow/``, ``flow_backward/``, ``flow_valid/``)."""
+    flow_format: Literal["npy", "flo"] = "npy"
+    """``npy``: (H, W, 2) float32 arrays; ``flo``: Middlebury ``.flo`` files (unknown flow, where
+    not valid, as 1e10)."""
+    point_tracks: int = Field(0, ge=0, le=100_000)
+    """Points tracked through each sequence (``tracks/seq-000000.npz``; TAP-Vid's layout)."""
+    normals: bool = False
+    semantic_mask: bool = False
+    instance_mask: bool = False
+    amodal: bool = True
+    pose: bool = True
+    keypoints: bool = True
+
+
+class LabelsSpec(_Spec):
+    """Which visible objects get an annotation; the others get none (and are void, 0, in the
+    semantic and instance masks)."""
+
+    min_visible_px: int = Field(1, ge=1)
+    """Minimum visible pixel count (COCO ``area``)."""
+    min_visib_fract: float = Field(0.0, ge=0.0, le=1.0)
+    """Minimum visible fraction (visible / amodal pixels, BOP's ``visib_fract``)."""
+    label_truncated: bool = True
+    """False: objects partly outside the image (``truncation > 0``) get no annotation."""
+
+
+class TrajectorySpec(_Spec):
+    """The camera's path over a sequence, drawn once per sequence.
+
+    ``static``: one camera from the camera sampler. ``linear``: a start and an end camera from
+    the sampler, the position moving at constant speed and the orientation turning at constant
+    angular speed (spherical linear interpolation) between them. ``orbit``: the start camera
+    turning about the vertical axis through the point its optical axis meets the ground
+    (z = 0), at ``orbit_speed_deg_s``. ``handheld``: the ``handheld_base`` path (static or
+    linear) with smooth shake: per axis, a sine of amplitude ``handheld_amplitude_m``
+    (translation) and ``handheld_amplitude_deg`` (rotation about the camera's axes) at
+    ``handheld_frequency_hz`` with a random phase.
+    """
+
+    kind: TrajectoryKindDist = Constant("static")
+    """A name, or ``{choice: [...]}`` drawn per sequence."""
+    orbit_speed_deg_s: AngleDist = Uniform(-30.0, 30.0).scaled(math.pi / 180)
+    handheld_base: Literal["static", "linear"] = "static"
+    handheld_amplitude_m: NonNegativeDist = Uniform(0.002, 0.01)
+    handheld_amplitude_deg: AngleDist = Uniform(0.2, 1.0).scaled(math.pi / 180)
+    handheld_frequency_hz: PositiveDist = Uniform(0.5, 2.0)
+
+
+class SequenceSpec(_Spec):
+    """Simulated video: each sequence is one scene simulated continuously for ``length``
+    frames at ``fps`` (pybullet stepping at ``physics.timestep_s`` between frames), seen along a
+    camera ``trajectory``. Frame ``i`` of a run is frame ``i % length`` of sequence
+    ``i // length``."""
+
+    length: int = Field(24, ge=2, le=1000)
+    fps: float = Field(12.0, gt=0, le=1000)
+    trajectory: TrajectorySpec = TrajectorySpec()
+
+
+class LimitsSpec(_Spec):
+    """Upper bounds that keep a bad scenario from exhausting the machine; raise them here when a
+    scenario needs more (README, "Bad input and limits")."""
+
+    max_objects: int = Field(MAX_OBJECTS, ge=1)
+    """Most objects plus distractors a frame may have (``objects.count`` + ``distractors.count``
+    at their largest)."""
+    max_lights: int = Field(MAX_LIGHTS, ge=1)
+    """Most lights a frame may have (``lights.count`` at its largest)."""
+    max_mesh_triangles: int = Field(MAX_MESH_TRIANGLES, ge=1)
+    """Most triangles of one asset's mesh; a larger mesh is refused (decimate it first)."""
+
+
+class ScenarioSpec(_Spec):
+    """A whole scenario: the root of a scenario YAML file."""
+
+    name: str = "scenario"
+    description: str = ""
+    image: ImageSpec = ImageSpec()
+    assets: list[AssetEntry] = Field(min_length=1)
+    objects: ObjectsSpec = ObjectsSpec()
+    ground: GroundSpec = GroundSpec()
+    lights: LightsSpec = LightsSpec()
+    camera: CameraSpec = CameraSpec()
+    distractors: DistractorsSpec = DistractorsSpec()
+    fixtures: list[FixtureSpec] = Field(default_factory=list)
+    room: RoomSpec = RoomSpec()
+    background: BackgroundSpec = BackgroundSpec()
+    physics: PhysicsSpec = PhysicsSpec()
+    render: RenderSpec = RenderSpec()
+    effects: EffectsField = Field(default_factory=list)
+    """Sensor effects applied to the RGB after labelling (see ``docs/randomizers.md``)."""
+    hooks: HooksField = Field(default_factory=list)
+    """Scene hooks (plug-ins) applied to each frame's scene, in order (``docs/randomizers.md``)."""
+    outputs: OutputsSpec = OutputsSpec()
+    labels: LabelsSpec = LabelsSpec()
+    limits: LimitsSpec = LimitsSpec()
+    sequence: SequenceSpec | None = None
+    """Simulated video instead of independent frames (see :class:`SequenceSpec`)."""
+
+    @model_validator(mode="after")
+    def _sequence_fields(self) -> ScenarioSpec:
+        if self.sequence is None:
+            if "initial_velocity" in self.objects.model_fields_set:
+                raise ValueError("objects.initial_velocity needs a sequence: section")
+            if self.outputs.flow or self.outputs.point_tracks or self.render.motion_blur:
+                raise ValueError("outputs.flow, outputs.point_tracks and render.motion_blur "
+                                 "need a sequence: section")
+            return self
+        if self.camera.views_per_scene != 1:
+            raise ValueError("camera.views_per_scene and sequence exclude each other")
+        if self.camera.min_visible_objects:
+            raise ValueError("camera.min_visible_objects is not used with a sequence (the "
+                             "camera follows its trajectory): leave it 0")
+        return self
+
+    @model_validator(mode="after")
+    def _filters_have_amodal(self) -> ScenarioSpec:
+        if not self.outputs.amodal:
+            if self.labels.min_visib_fract > 0:
+                raise ValueError("labels.min_visib_fract > 0 needs the amodal masks: set "
+                                 "outputs.amodal: true")
+            if not self.labels.label_truncated:
+                raise ValueError("labels.label_truncated: false needs the amodal masks: set "
+                                 "outputs.amodal: true")
+        return self

@@ -1,0 +1,2 @@
+"""Rigid-body physics (:mod:`synthscene.physics.simulator`): the one package that runs pybullet.
+"""

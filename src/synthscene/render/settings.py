@@ -1,0 +1,45 @@
+"""How frames are rendered: :class:`RenderSettings` (plain data; imports no GL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Shading = Literal["lit", "flat"]
+"""``"lit"``: PBR shading with the scene's lights; ``"flat"``: base colour only."""
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How frames are rendered.
+
+    Attributes
+    ----------
+    shading : {"lit", "flat"}
+        ``"lit"``: pyrender's PBR shading with the scene's lights. ``"flat"``: base colour only.
+    shadows : bool
+        Directional and spot-light shadow maps (pyrender has no point-light shadows).
+    msaa_samples : {1, 2, 4, 8}
+        Multisample anti-aliasing of the colour image (1: none). Labels are never anti-aliased.
+        On llvmpipe 4x costs about 20 ms a frame at 640x480.
+    normals : bool
+        Also render camera-frame surface normals (``RenderOutput.normals``) in the id pass.
+    amodal : bool
+        Also render every labelled object alone (``RenderOutput.amodal``), for amodal masks,
+        ``visib_fract`` and ``truncation``.
+
+    Raises
+    ------
+    ValueError
+        If ``msaa_samples`` is not 1, 2, 4 or 8.
+    """
+
+    shading: Shading = "lit"
+    shadows: bool = False
+    msaa_samples: int = 1
+    normals: bool = False
+    amodal: bool = False
+
+    def __post_init__(self) -> None:
+        if self.msaa_samples not in (1, 2, 4, 8):
+            raise ValueError(f"msaa_samples must be 1, 2, 4 or 8, got {self.msaa_samples!r}")

@@ -1,0 +1,237 @@
+"""Local executors: make a run's frames in this process, or in worker processes on this machine.
+
+Worker processes are started with the ``spawn`` method of :mod:`multiprocessing` (a fresh Python
+interpreter), never ``fork``: a forked copy of a process that holds a GL context or a pybullet
+client shares driver state with its parent and may deadlock or corrupt it. As with any spawned
+process, a script that calls :func:`synthscene.generate` with ``workers > 1`` must guard its entry
+point with ``if __name__ == "__main__":`` (Python's multiprocessing guidelines).
+
+Sharding is dynamic: the main process puts every frame index on one task queue and each worker
+takes the next index when it is free, so workers finish together even when frames differ in cost.
+Which worker makes which frame does not matter: frame ``i`` depends only on ``(seed, i)``.
+Workers report each written frame on an event queue (one progress bar for all of them); the first
+worker error stops every worker and is raised in the main process with the worker's message. A
+worker whose parent dies (``kill -9``) exits by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from synthscene.errors import SynthsceneError
+from synthscene.run.worker import (
+    FrameDone,
+    FrameJob,
+    FrameWorker,
+    error_from_report,
+    error_report,
+    frames_per_scene,
+    scene_groups,
+)
+
+__all__ = ["run_in_process", "run_processes"]
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5
+"""How often the main process checks that its workers are alive while it waits for events."""
+JOIN_SECONDS = 30.0
+"""How long finished workers get to release their GL context and exit before being killed."""
+EXIT_PARENT_GONE = 70
+"""Exit status of a worker whose parent process died."""
+
+
+def run_in_process(job: FrameJob, frames: Sequence[int],
+                   on_done: Callable[[FrameDone], None]) -> None:
+    """Make and write ``frames`` of ``job`` in this process.
+
+    Parameters
+    ----------
+    job : FrameJob
+    frames : sequence of int
+        Frame indices, made in this order.
+    on_done : callable
+        Called, from this thread, with a :class:`~synthscene.run.worker.FrameDone` for each frame
+        written.
+
+    Raises
+    ------
+    SynthsceneError
+        The first failure making or writing a frame.
+    """
+    written: queue.SimpleQueue[FrameDone] = queue.SimpleQueue()
+
+    def indices() -> Iterator[int]:
+        for index in frames:
+            _deliver(written, on_done)
+            yield index
+
+    with FrameWorker(job, 0, on_done=written.put) as worker:
+        worker.run(indices())
+    _deliver(written, on_done)
+
+
+def _deliver(written: queue.SimpleQueue[FrameDone], on_done: Callable[[FrameDone], None]) -> None:
+    """Pass the frames the writer thread reported to ``on_done``, in this thread."""
+    while True:
+        try:
+            done = written.get_nowait()
+        except queue.Empty:
+            return
+        on_done(done)
+
+
+def run_processes(job: FrameJob, frames: Sequence[int], workers: int,
+                  on_done: Callable[[FrameDone], None]) -> None:
+    """Make and write ``frames`` of ``job`` in ``workers`` spawned processes.
+
+    Parameters
+    ----------
+    job : FrameJob
+    frames : sequence of int
+        Frame indices; each is made exactly once, by whichever worker is free.
+    workers : int
+        Number of processes, >= 1 (fewer are started if there are fewer frames).
+    on_done : callable
+        Called in this process, from this thread, with each worker's
+        :class:`~synthscene.run.worker.FrameDone`.
+
+    Raises
+    ------
+    ValueError
+        If ``workers`` < 1.
+    SynthsceneError
+        The first error of any worker (the same class and message where it can be rebuilt, else a
+        :class:`SynthsceneError` with the worker's message); or a worker process that died (the
+        message gives its exit status or the signal that killed it). Every worker is stopped
+        before it is raised.
+    RuntimeError
+        A bug in a worker (an exception that is not a :class:`SynthsceneError`), with the worker's
+        traceback in its message.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    remaining = len(frames)  # each frame is reported exactly once
+    if not remaining:
+        return
+    count = min(workers, remaining)
+    context = multiprocessing.get_context("spawn")
+    tasks = context.Queue()
+    events = context.Queue()
+    for group in scene_groups(frames, frames_per_scene(job.scenario)):
+        tasks.put(group)  # a worker takes a whole scene: it is settled once
+    for _ in range(count):
+        tasks.put(None)
+    processes: list[Any] = []
+    try:
+        for worker in range(count):
+            process = context.Process(target=_process_main, args=(job, worker, tasks, events),
+                                      name=f"synthscene-worker-{worker}", daemon=True)
+            process.start()
+            processes.append(process)
+        logger.info("started %d worker processes for %d frames", count, remaining)
+        last_check = time.monotonic()
+        while remaining:
+            try:
+                event = events.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                _check_alive(processes, remaining, idle=True)
+                continue
+            if time.monotonic() - last_check > POLL_SECONDS:  # a worker may die while others
+                _check_alive(processes, remaining, idle=False)  # keep reporting
+                last_check = time.monotonic()
+            kind = event[0]
+            if kind == "frame":
+                remaining -= 1
+                on_done(event[1])
+            elif kind == "error":
+                raise error_from_report(event[1])
+        for process in processes:
+            process.join(JOIN_SECONDS)
+    finally:
+        _stop(processes)
+        tasks.cancel_join_thread()
+        tasks.close()
+        events.close()
+
+
+def _check_alive(processes: list[Any], remaining: int, *, idle: bool) -> None:
+    """Raise if a worker died; if ``idle`` (no event came for a while), also if every worker
+    exited (normally) with frames left."""
+    for process in processes:
+        if process.exitcode not in (None, 0):
+            code = process.exitcode
+            how = f"was killed by signal {-code}{_signal_name(-code)}" if code < 0 \
+                else f"exited with status {code}"
+            raise SynthsceneError(f"worker process {process.name} {how} before its "
+                                  "frames were written")
+    if idle and all(process.exitcode is not None for process in processes):
+        raise SynthsceneError(f"every worker process exited with {remaining} frames not made")
+
+
+def _signal_name(number: int) -> str:
+    """`` (SIGKILL)`` for 9: what is known about a worker's death, and no guess at its cause
+    (a SIGKILL may come from the out-of-memory killer, a user or a job scheduler)."""
+    try:
+        return f" ({signal.Signals(number).name})"
+    except ValueError:
+        return ""
+
+
+def _stop(processes: list[Any]) -> None:
+    """Terminate the workers still running and reap every one (no zombie is left)."""
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(5.0)
+        if process.is_alive():  # pragma: no cover - SIGTERM was ignored
+            process.kill()
+            process.join()
+
+
+def _process_main(job: FrameJob, worker: int, tasks: Any, events: Any) -> None:
+    """Entry point of a worker process: take groups of frame indices (one scene's) until
+    ``None``, report on events."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides what Ctrl-C stops
+    _exit_with_parent()
+    logging.basicConfig(level=job.log_level,
+                        format=f"%(levelname)s %(name)s [worker {worker}]: %(message)s")
+    try:
+        with FrameWorker(job, worker, on_done=lambda done: events.put(("frame", done))) as w:
+            w.run(index for group in iter(tasks.get, None) for index in group)
+        events.put(("done", worker))
+    except BaseException as exc:  # noqa: BLE001 - every failure must reach the main process
+        events.put(("error", error_report(worker, exc)))
+        return
+    # Every file is written and closed and the GL context and pybullet client are released:
+    # once the events are in the pipe, nothing is left to do. Tearing down the interpreter
+    # (freeing every module and mesh) would take about 0.3 s that the main process waits for.
+    events.close()
+    events.join_thread()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)
+
+
+def _exit_with_parent() -> None:
+    """Exit this process as soon as its parent dies (a ``kill -9`` of the main process)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - not a multiprocessing child
+        return
+
+    def watch() -> None:
+        parent.join()  # returns when the parent's end of the spawn pipe closes
+        os._exit(EXIT_PARENT_GONE)
+
+    threading.Thread(target=watch, name="synthscene-parent-watch", daemon=True).start()

@@ -1,0 +1,481 @@
+"""Making one labelled frame: sample -> settle -> render -> annotate, for any frame index.
+
+:class:`FrameMaker` owns one :class:`~synthscene.physics.simulator.PhysicsSimulator` (one pybullet
+client)
+and one :class:`~synthscene.render.renderer.Renderer` (one GL context) and makes frames in any
+order:
+frame ``i`` of a run with seed ``s`` draws from ``Generator(PCG64(SeedSequence([s, i])))``
+(:func:`synthscene.seeding.frame_rng`) and nothing else, so its bytes do not depend on which
+frames the same maker made before. That is what lets :mod:`synthscene.run.pipeline` shard frames
+over
+processes and resume a run. One maker per process; a process that holds one must not fork.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from synthscene.assets.libraries import SceneLibraries, build_libraries, scene_libraries
+from synthscene.assets.library import AssetLibrary
+from synthscene.config.loading import Scenario
+from synthscene.core.state import FrameMotion, PointTracks, Sample, SceneState, SequenceFrame
+from synthscene.errors import AssetError, PluginError
+from synthscene.io.coco import track_id
+from synthscene.labels.annotate import LabelFilter, annotate
+from synthscene.labels.motion import point_tracks, rigid_flow
+from synthscene.physics.settings import PhysicsSettings
+from synthscene.randomize.compose import BackgroundLoader, composite_background
+from synthscene.randomize.registry import apply_effects
+from synthscene.randomize.scene import finish_scene, sample_scene, sample_view
+from synthscene.randomize.trajectory import sample_trajectory
+from synthscene.render.settings import RenderSettings
+from synthscene.seeding import frame_rng, scene_rng
+
+if TYPE_CHECKING:
+    from synthscene.physics.simulator import PhysicsSimulator
+    from synthscene.render.renderer import Renderer
+
+__all__ = ["STAGES", "FrameMaker", "build_library", "physics_settings",
+           "render_settings"]
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("sample", "physics", "render", "labels", "write")
+"""Stages timed per frame, in pipeline order (``write`` is timed by whoever writes)."""
+
+
+def build_library(scenario: Scenario) -> SceneLibraries:
+    """Index (and, for small libraries, load) the scenario's assets: labelled objects,
+    distractors and fixtures (:func:`synthscene.assets.libraries.build_libraries`).
+
+    Raises
+    ------
+    AssetError
+        Naming the scenario file and the field (``assets[i].source``, ...) of a bad source.
+    """
+    return build_libraries(scenario)
+
+
+def physics_settings(scenario: Scenario) -> PhysicsSettings:
+    """The :class:`PhysicsSettings` a scenario asks for (its defaults where the scenario is
+    silent)."""
+    p = scenario.spec.physics
+    given = {"timestep": p.timestep_s, "max_steps": p.max_steps,
+             "lateral_friction": p.lateral_friction, "restitution": p.restitution}
+    return PhysicsSettings(enabled=p.enabled,
+                           **{name: value for name, value in given.items() if value is not None})
+
+
+def render_settings(scenario: Scenario) -> RenderSettings:
+    """The :class:`RenderSettings` a scenario asks for."""
+    r, outputs = scenario.spec.render, scenario.spec.outputs
+    return RenderSettings(shading=r.shading, shadows=r.shadows, msaa_samples=r.msaa_samples,
+                          normals=outputs.normals, amodal=outputs.amodal)
+
+
+def label_filter(scenario: Scenario) -> LabelFilter:
+    """The :class:`~synthscene.labels.annotate.LabelFilter` of a scenario's ``labels:`` section."""
+    f = scenario.spec.labels
+    return LabelFilter(min_visible_px=f.min_visible_px, min_visib_fract=f.min_visib_fract,
+                       label_truncated=f.label_truncated)
+
+
+class FrameMaker:
+    """Context manager that makes labelled frames of one scenario and seed, in any order.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    library : SceneLibraries or AssetLibrary
+        The scenario's assets (:func:`build_library`); a plain library of ``scenario.assets``
+        gets the scenario's distractor and fixture libraries added. Meshes are uploaded to GL and
+        their collision shapes built once, on first use, and reused for every frame.
+    seed : int
+        Run seed, >= 0.
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` is negative.
+    AssetError, ConfigError
+        If ``library`` is a plain library and the scenario's other assets or background images
+        cannot be indexed.
+
+    Examples
+    --------
+    >>> with FrameMaker(scenario, build_library(scenario), seed=0) as maker:  # doctest: +SKIP
+    ...     sample = maker.make(41)   # the same bytes as frame 41 of any other run with seed 0
+    """
+
+    def __init__(self, scenario: Scenario, library: AssetLibrary | SceneLibraries, *,
+                 seed: int) -> None:
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        self.scenario = scenario
+        self.library = scene_libraries(scenario, library)
+        self.seed = int(seed)
+        self._physics: PhysicsSimulator | None = None
+        self._renderer: Renderer | None = None
+        self._backgrounds = BackgroundLoader()
+        self._label_filter = label_filter(scenario)
+        self._model_bounds: dict[str, object] = {}  # asset key -> (2, 3) mesh bounds
+        self._scene: tuple[int, SceneState] | None = None  # the last settled scene (K > 1)
+
+    def __enter__(self) -> FrameMaker:
+        """Open the pybullet client and the GL context.
+
+        Raises
+        ------
+        synthscene.render.renderer.RenderError
+            If no GL context can be made.
+        """
+        # The back ends load here, on first use, not when synthscene is imported.
+        from synthscene.physics.simulator import PhysicsSimulator
+        from synthscene.render.renderer import Renderer
+
+        spec = self.scenario.spec
+        physics = PhysicsSimulator(self.library, physics_settings(self.scenario))
+        renderer = Renderer(self.library, spec.image.width, spec.image.height,
+                            render_settings(self.scenario))
+        physics.__enter__()
+        try:
+            renderer.__enter__()
+        except BaseException:
+            physics.close()
+            raise
+        self._physics, self._renderer = physics, renderer
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the GL context and the pybullet client; idempotent."""
+        renderer, self._renderer = self._renderer, None
+        physics, self._physics = self._physics, None
+        try:
+            if renderer is not None:
+                renderer.close()
+        finally:
+            if physics is not None:
+                physics.close()
+
+    def make(self, frame_index: int) -> Sample:
+        """Make frame ``frame_index`` (``next(self.frames([frame_index]))``).
+
+        Parameters
+        ----------
+        frame_index : int
+            >= 0.
+
+        Returns
+        -------
+        Sample
+            As yielded by :meth:`frames`.
+
+        Raises
+        ------
+        RuntimeError, ValueError, SynthsceneError
+            As :meth:`frames`.
+        """
+        return next(self.frames([frame_index]))
+
+    def frames(self, indices: Iterable[int]) -> Iterator[Sample]:
+        """Make the frames ``indices``, in that order, overlapping rendering with physics.
+
+        Software pipeline (one frame deep): frame ``i``'s GL work is submitted, then frame
+        ``i + 1`` is sampled and settled on this thread while the GL driver rasterises frame ``i``
+        in its own threads (llvmpipe) or on the GPU; then frame ``i``'s pixels are collected and
+        labelled. ``indices`` is read lazily, one index ahead of the frame yielded, so it may be
+        fed from a queue. The frames are the same bytes as made one by one.
+
+        Parameters
+        ----------
+        indices : iterable of int
+            Frame indices, each >= 0, in any order.
+
+        Yields
+        ------
+        Sample
+            ``render.rgb`` (H, W, 3) uint8, ``render.depth`` (H, W) float32 metres,
+            ``render.instance_ids`` (H, W) int32, ``labels`` (COCO-ready per-instance labels),
+            ``state`` (the settled scene) and ``timings``: seconds spent in ``sample``,
+            ``physics``, ``render`` (submitting plus waiting for the pixels) and ``labels``.
+
+        Raises
+        ------
+        RuntimeError
+            If the maker is not open.
+        ValueError
+            If an index is negative.
+        SynthsceneError
+            For an asset that cannot be loaded, an impossible placement, a failed render.
+        PluginError
+            If a plug-in fails: one line naming the plug-in, the frame and the error.
+        """
+        if self._physics is None or self._renderer is None:
+            raise RuntimeError("FrameMaker needs to be open: use it in a with block")
+        if self.scenario.spec.sequence is not None:
+            yield from self._sequence_frames(indices)
+            return
+        pending = None
+        for index in indices:
+            index = int(index)
+            if index < 0:
+                raise ValueError(f"frame_index must be >= 0, got {index}")
+            try:
+                state, timings, rng = self._settled(index)
+            except PluginError as exc:
+                raise _on_frame(exc, index) from None
+            if pending is not None:
+                yield self._collect(*pending)
+            t0 = time.perf_counter()
+            frame = self._renderer.submit(state)
+            timings["render"] = time.perf_counter() - t0
+            pending = (index, state, timings, frame, rng)
+        if pending is not None:
+            yield self._collect(*pending)
+
+    def _settled(self, index: int):
+        """Sample and settle frame ``index``; return the state, timings and the frame's
+        generator (its later draws make the sensor effects).
+
+        With ``camera.views_per_scene`` K > 1, frame ``index`` is view ``index % K`` of scene
+        ``index // K``: the scene is sampled and settled once (kept for the next frame of the
+        same scene) and each view drawn from it (:func:`sample_view`); the effects draw from
+        the view's generator if ``redraw_per_view`` lists ``effects``, else from the scene's
+        shared child stream (the same draws for every view).
+        """
+        views = self.scenario.spec.camera.views_per_scene
+        if views > 1:
+            return self._view(*divmod(index, views), views)
+        rng = frame_rng(self.seed, index)
+        t0 = time.perf_counter()
+        state = sample_scene(self.scenario, self.library, rng=rng, seed=(self.seed, index))
+        t1 = time.perf_counter()
+        state = self._physics.settle(state)
+        state = finish_scene(self.scenario, self.library, state, rng=rng)
+        t2 = time.perf_counter()
+        return state, {"sample": t1 - t0, "physics": t2 - t1}, rng
+
+    def _view(self, scene: int, view: int, views: int):
+        """The state, timings and effects generator of view ``view`` of scene ``scene``."""
+        t0 = time.perf_counter()
+        timings = {"sample": 0.0, "physics": 0.0}
+        if self._scene is None or self._scene[0] != scene:
+            state = sample_scene(self.scenario, self.library, rng=scene_rng(self.seed, scene),
+                                 seed=(self.seed, scene))
+            t1 = time.perf_counter()
+            self._scene = (scene, self._physics.settle(state))
+            timings = {"sample": t1 - t0, "physics": time.perf_counter() - t1}
+        t2 = time.perf_counter()
+        rng = scene_rng(self.seed, scene, child=view)
+        state = sample_view(self.scenario, self.library, self._scene[1], rng=rng,
+                            view=(scene, view))
+        timings["sample"] += time.perf_counter() - t2
+        if "effects" not in self.scenario.spec.camera.redraw_per_view:
+            rng = scene_rng(self.seed, scene, child=views)
+        return state, timings, rng
+
+    def _bounds_of(self, state: SceneState) -> dict[str, object]:
+        """Bounds of the normalised mesh of every labelled object's asset (cached)."""
+        for obj in state.objects:
+            if obj.labelled and obj.asset_key not in self._model_bounds:
+                self._model_bounds[obj.asset_key] = self.library.get(obj.asset_key).mesh.bounds
+        return self._model_bounds
+
+    def _sequence_frames(self, indices: Iterable[int]) -> Iterator[Sample]:
+        """:meth:`frames` for a scenario with ``sequence:``: the frames of one sequence
+        (consecutive indices) are made together (see :meth:`_sequence`)."""
+        length = self.scenario.spec.sequence.length
+        group: list[int] = []
+        for index in indices:
+            index = int(index)
+            if index < 0:
+                raise ValueError(f"frame_index must be >= 0, got {index}")
+            if group and group[-1] // length != index // length:
+                yield from self._sequence_named(group)
+                group = []
+            group.append(index)
+        if group:
+            yield from self._sequence_named(group)
+
+    def _sequence_named(self, indices: list[int]) -> Iterator[Sample]:
+        """:meth:`_sequence`, a plug-in's failure while the sequence is made naming its first
+        frame."""
+        try:
+            yield from self._sequence(indices)
+        except PluginError as exc:
+            raise _on_frame(exc, indices[0]) from None
+
+    def _sequence(self, indices: list[int]) -> Iterator[Sample]:
+        """Make frames ``indices`` of one sequence.
+
+        Sequence ``s`` (frames ``s * T .. s * T + T - 1``) is sampled from
+        ``scene_rng(seed, s)`` (with the objects' initial velocities), simulated once through
+        every frame time ``t / fps`` (and the motion-blur sub-frame times), and seen along a
+        camera path drawn from its child stream 0; floating distractors are placed in front of
+        the first camera (child 1) and stay; frame ``t``'s sensor effects draw from child
+        ``2 + t``, the point tracks from child ``2 + T``. Every frame of the sequence is
+        rendered when flow or point tracks are on (they need the other frames' depth), else
+        only those asked for.
+        """
+        spec = self.scenario.spec
+        sequence = spec.sequence
+        length, scene = sequence.length, indices[0] // sequence.length
+        times = [t / sequence.fps for t in range(length)]
+        blur = spec.render.motion_blur
+        sub_times = [[max(0.0, time_s + blur.shutter_s * (k / (blur.samples - 1) - 0.5))
+                      for k in range(blur.samples)] for time_s in times] if blur else []
+        t0 = time.perf_counter()
+        state = sample_scene(self.scenario, self.library, rng=scene_rng(self.seed, scene),
+                             seed=(self.seed, scene))
+        path = sample_trajectory(sequence.trajectory, spec.camera, spec.image.width,
+                                 spec.image.height, times[-1],
+                                 rng=scene_rng(self.seed, scene, child=0))
+        t1 = time.perf_counter()
+        every = sorted(set(times).union(*sub_times))
+        at = dict(zip(every, self._physics.simulate(state, every)))
+        t2 = time.perf_counter()
+        first = finish_scene(self.scenario, self.library,
+                             dataclasses.replace(at[0.0], camera=path.at(0.0)),
+                             rng=scene_rng(self.seed, scene, child=1))
+        floating = first.objects[len(at[0.0].objects):]
+
+        def state_at(time_s: float, t: int) -> SceneState:
+            simulated = at[time_s]
+            return dataclasses.replace(simulated, camera=path.at(time_s),
+                                       objects=simulated.objects + floating, pending_floating=0,
+                                       sequence=SequenceFrame(scene, t, float(sequence.fps)))
+
+        states = [state_at(time_s, t) for t, time_s in enumerate(times)]
+        wanted = [index % length for index in indices]
+        outs = spec.outputs
+        every_frame = bool(outs.flow or outs.point_tracks)
+        drawn = range(length) if every_frame else sorted(set(wanted))
+        outputs, seconds = {}, {}
+        for t in drawn:
+            r0 = time.perf_counter()
+            outputs[t] = self._renderer.render(states[t])
+            if blur and t in wanted:
+                outputs[t] = dataclasses.replace(outputs[t], rgb=self._blurred(
+                    [state_at(time_s, t) for time_s in sub_times[t]]))
+            seconds[t] = time.perf_counter() - r0
+        tracks = self._point_tracks(states, outputs, scene) if outs.point_tracks else None
+        shared = {"sample": t1 - t0, "physics": t2 - t1}
+        for index, t in zip(indices, wanted):
+            timings = {**shared, "render": seconds[t]}
+            shared = {"sample": 0.0, "physics": 0.0}  # the sequence's cost, on its first frame
+            motion = self._motion(states, outputs, t) if outs.flow else None
+            yield self._label(index, states[t], timings, outputs[t],
+                              scene_rng(self.seed, scene, child=2 + t), motion, tracks)
+
+    def _blurred(self, states: list[SceneState]) -> np.ndarray:
+        """The mean of the RGB images of ``states`` (a shutter's sub-frames), rounded:
+        (H, W, 3) uint8."""
+        total = None
+        for state in states:
+            rgb = self._renderer.render(state).rgb.astype(np.float32)
+            total = rgb if total is None else total + rgb
+        return np.round(total / len(states)).astype(np.uint8)
+
+    def _point_tracks(self, states: list[SceneState], outputs: dict, scene: int
+                      ) -> PointTracks:
+        """The sequence's point tracks (:func:`synthscene.labels.motion.point_tracks`)."""
+        length = len(states)
+
+        def poses(state: SceneState) -> dict[int, object]:
+            return {o.instance_id: o.world_from_object for o in state.objects}
+
+        first = outputs[0]
+        labelled = {o.instance_id for o in states[0].objects if o.labelled}
+        target, occluded, ids = point_tracks(
+            first.depth, first.instance_ids, states[0].camera, poses(states[0]), labelled,
+            self.scenario.spec.outputs.point_tracks,
+            [(s.camera, poses(s), outputs[t].depth, outputs[t].instance_ids)
+             for t, s in enumerate(states)],
+            rng=scene_rng(self.seed, scene, child=2 + length))
+        query = np.zeros((len(ids), 3), dtype=np.float32)
+        query[:, 1], query[:, 2] = target[:, 0, 1], target[:, 0, 0]
+        return PointTracks(sequence_id=scene, target_points=target, occluded=occluded,
+                           query_points=query,
+                           track_ids=np.array([track_id(scene, i) for i in ids], np.int64))
+
+    @staticmethod
+    def _motion(states: list[SceneState], outputs: dict, t: int) -> FrameMotion:
+        """Forward and backward flow of frame ``t`` of a sequence (:func:`rigid_flow`)."""
+        output = outputs[t]
+        height, width = output.depth.shape
+
+        def poses(state: SceneState) -> dict[int, object]:
+            return {o.instance_id: o.world_from_object for o in state.objects
+                    if o.physics == "dynamic"}
+
+        def towards(n: int) -> tuple:
+            if n not in outputs:
+                return np.zeros((height, width, 2), np.float32), np.zeros((height, width), bool)
+            return rigid_flow(output.depth, output.instance_ids, states[t].camera,
+                              poses(states[t]), other_camera=states[n].camera,
+                              other_world_from_object=poses(states[n]),
+                              other_depth=outputs[n].depth,
+                              other_instance_ids=outputs[n].instance_ids)
+
+        forward, forward_valid = towards(t + 1)
+        backward, backward_valid = towards(t - 1)
+        return FrameMotion(forward=forward, forward_valid=forward_valid, backward=backward,
+                           backward_valid=backward_valid)
+
+    def _collect(self, index: int, state: SceneState, timings: dict[str, float], frame,
+                 rng) -> Sample:
+        """Wait for a submitted frame and label it (:meth:`_label`)."""
+        t0 = time.perf_counter()
+        output = frame.result()
+        timings["render"] += time.perf_counter() - t0
+        return self._label(index, state, timings, output, rng)
+
+    def _label(self, index: int, state: SceneState, timings: dict[str, float], output,
+               rng, motion: FrameMotion | None = None,
+               tracks: PointTracks | None = None) -> Sample:
+        """Label a rendered frame, then composite its background and apply the sensor effects
+        to its RGB (neither moves a labelled pixel); a plug-in's failure names the frame."""
+        try:
+            return self._label_frame(index, state, timings, output, rng, motion, tracks)
+        except PluginError as exc:
+            raise _on_frame(exc, index) from None
+
+    def _label_frame(self, index: int, state: SceneState, timings: dict[str, float], output,
+                     rng, motion: FrameMotion | None, tracks: PointTracks | None) -> Sample:
+        t1 = time.perf_counter()
+        outputs = self.scenario.spec.outputs
+        labels = annotate(state, output, pose=outputs.pose, keypoints=outputs.keypoints,
+                          model_bounds=self._bounds_of(state) if outputs.keypoints else None,
+                          filters=self._label_filter)
+        rgb = output.rgb
+        if state.background_image is not None:
+            try:
+                background = self._backgrounds.frame(state.background_image, rgb.shape[1],
+                                                     rgb.shape[0])
+            except AssetError as exc:  # name the field that brought the image in
+                raise AssetError(f"{self.scenario.source}: background.images: {exc}") from None
+            rgb = composite_background(rgb, output.depth, background)
+        if self.scenario.spec.effects:
+            rgb = apply_effects(self.scenario.spec.effects, rgb, rng=rng)
+        if rgb is not output.rgb:
+            output = dataclasses.replace(output, rgb=rgb)
+        timings["labels"] = time.perf_counter() - t1
+        return Sample(frame_index=index, state=state, render=output, labels=labels,
+                      timings=timings, motion=motion, point_tracks=tracks)
+
+
+def _on_frame(exc: PluginError, index: int) -> PluginError:
+    """``exc`` with the frame it happened in (once)."""
+    text = str(exc)
+    return exc if text.startswith("frame ") else PluginError(f"frame {index}: {text}")

@@ -1,0 +1,279 @@
+"""The frame loop and the dataset run: sample -> settle -> render -> annotate -> write.
+
+:func:`iter_samples` yields labelled frames without writing anything (for notebooks and training
+loops); :func:`generate` writes a COCO dataset, in this process or sharded over worker processes
+(:mod:`synthscene.run.executors.local`) or Ray actors (:mod:`synthscene.run.executors.ray`), and
+can resume an
+interrupted run (:mod:`synthscene.run.run_folder`). Frame ``i`` of a run with seed ``s`` draws from
+``Generator(PCG64(SeedSequence([s, i])))`` (:func:`synthscene.seeding.frame_rng`), so a frame's
+content does not depend on which frames were made before it, nor by which process: the dataset is
+byte-identical whatever the number of workers, and after any number of resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from synthscene.assets.libraries import PRELOAD_LIMIT, SceneLibraries
+from synthscene.assets.library import AssetLibrary
+from synthscene.assets.models_info import model_entries
+from synthscene.config.loading import Scenario
+from synthscene.core.state import Sample
+from synthscene.io.maps import stuff_categories
+from synthscene.plugins import load_plugins, plugins_of
+from synthscene.run.executors.local import run_in_process, run_processes
+from synthscene.run.executors.ray import require_ray, run_ray
+from synthscene.run.frames import (
+    STAGES,
+    FrameMaker,
+    build_library,
+    physics_settings,
+    render_settings,
+)
+from synthscene.run.run_folder import RunFolder, RunManifest, scenario_sha256
+from synthscene.run.worker import FrameDone, FrameJob
+
+__all__ = ["PRELOAD_LIMIT", "STAGES", "FrameDone", "GenerateSummary", "build_library",
+           "generate", "iter_samples", "physics_settings", "render_settings"]
+
+logger = logging.getLogger(__name__)
+
+Executor = Literal["local", "ray"]
+
+
+def iter_samples(scenario: Scenario, *, frames: int, seed: int = 0, start: int = 0,
+                 library: SceneLibraries | AssetLibrary | None = None) -> Iterator[Sample]:
+    """Yield labelled frames of ``scenario`` without writing anything.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    frames : int
+        Number of frames, >= 0.
+    seed : int
+        Run seed, >= 0.
+    start : int
+        Index of the first frame (frames ``start .. start + frames - 1`` are made).
+    library : SceneLibraries or AssetLibrary, optional
+        Reuse already built libraries (:func:`build_library`), or a library of the scenario's
+        ``assets`` (its other libraries are then built).
+
+    Yields
+    ------
+    Sample
+        ``render.rgb`` (H, W, 3) uint8, ``render.depth`` (H, W) float32 metres,
+        ``render.instance_ids`` (H, W) int32, ``labels`` (COCO-ready per-instance labels),
+        ``state`` (the settled scene) and per-stage ``timings`` in seconds.
+
+    Raises
+    ------
+    ValueError
+        If ``frames``, ``seed`` or ``start`` is negative.
+    SynthsceneError
+        For bad assets, a GL context that cannot be created, and similar.
+    """
+    if frames < 0 or seed < 0 or start < 0:
+        raise ValueError("frames, seed and start must be >= 0")
+    with FrameMaker(scenario, library, seed=seed) as maker:
+        yield from maker.frames(range(start, start + frames))
+
+
+@dataclass
+class GenerateSummary:
+    """What :func:`generate` made.
+
+    Attributes
+    ----------
+    frames : int
+        Frames in the dataset.
+    instances : int
+        Annotations in the dataset (visible, labelled instances).
+    seconds : float
+        Wall-clock time of this call, including start-up and the merge of ``annotations.json``.
+    out_dir : Path
+    annotations : Path
+        The COCO instances file.
+    stage_seconds : dict of str to float
+        Seconds per stage (``sample``, ``physics``, ``render``, ``labels``, ``write``) summed
+        over every worker, for the frames made by this call.
+    made : int
+        Frames made by this call; ``frames - made`` were finished by an earlier, interrupted run
+        and kept (``resume=True``).
+    workers : int
+        Worker processes (or Ray actors) used; 1 means frames were made in this process.
+    """
+
+    frames: int
+    instances: int
+    seconds: float
+    out_dir: Path
+    annotations: Path
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    made: int = -1
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.made < 0:
+            self.made = self.frames
+
+    @property
+    def frames_per_second(self) -> float:
+        """Frames made by this call per second of its wall-clock time."""
+        return self.made / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int = 0,
+             overwrite: bool = False, resume: bool = False, workers: int | None = 1,
+             executor: Executor = "local", address: str | None = None,
+             plugins: Sequence[str] = (),
+             on_start: Callable[[int, int], None] | None = None,
+             on_frame: Callable[[FrameDone], None] | None = None) -> GenerateSummary:
+    """Make ``frames`` labelled frames of ``scenario`` and write them as a COCO dataset.
+
+    Writes ``out_dir/images/000001.png ...`` and, once every frame is done,
+    ``out_dir/annotations.json`` (atomically: an interrupted run leaves no annotation file, but
+    its finished frames, which ``resume=True`` keeps). The layout and the crash-safety rules are
+    described in :mod:`synthscene.run.run_folder`.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    out_dir : str or Path
+    frames : int
+        >= 0.
+    seed : int
+        >= 0; the same seed gives byte-identical files, whatever ``workers`` and ``executor``.
+    overwrite : bool
+        Replace a dataset already in ``out_dir`` (only its ``images/``, ``annotations.json`` and
+        ``.synthscene/`` are removed).
+    resume : bool
+        Complete the interrupted run in ``out_dir`` (same scenario, seed and frames): finished
+        frames are kept, the others made. Starts a new run if ``out_dir`` holds none; does
+        nothing if the run is complete already.
+    workers : int or None
+        Worker processes (``executor="local"``) or Ray actors (``"ray"``), >= 1. With 1 and the
+        local executor, frames are made in this process. None: every core of this machine
+        (``os.cpu_count()``), or every CPU of the Ray cluster. A script that uses more than one
+        local worker must guard its entry point with ``if __name__ == "__main__":`` (workers are
+        spawned, see :mod:`synthscene.run.executors.local`).
+    executor : {"local", "ray"}
+    address : str, optional
+        Ray cluster address for ``executor="ray"`` (see
+        :func:`synthscene.run.executors.ray.run_ray`).
+    plugins : sequence of str
+        Plug-ins to load (module names or ``.py`` paths, :func:`synthscene.plugins.load_plugins`)
+        here and in every worker before its first frame. A scenario that names a plug-in's
+        randomizers must be read after the plug-in is loaded (``load_plugins`` first). The
+        manifest records these and every plug-in module the scenario uses, with its version and
+        source hash; ``resume`` with different plug-in code is refused.
+    on_start : callable, optional
+        Called once before the first frame with ``(frames, finished)``: the dataset's frame count
+        and how many of them an earlier run finished.
+    on_frame : callable, optional
+        Called in this process with a :class:`~synthscene.run.worker.FrameDone` as each frame is
+        written (progress bars), from the calling thread.
+
+    Returns
+    -------
+    GenerateSummary
+
+    Raises
+    ------
+    ValueError
+        If ``frames`` or ``seed`` is negative, ``workers`` < 1, ``executor`` is unknown, or both
+        ``overwrite`` and ``resume`` are set.
+    OutputError
+        If ``out_dir`` cannot be written (also when the disk fills up during the run: frames
+        finished so far stay resumable), holds a dataset and neither ``overwrite`` nor ``resume``
+        is set, or holds another run than the one to resume.
+    SynthsceneError
+        For bad assets and rendering failures, raised in the worker that met them and re-raised
+        here after every worker was stopped.
+    PluginError
+        If a plug-in cannot be loaded, or fails on a frame (naming the plug-in and the frame).
+    """
+    start_time = time.perf_counter()
+    if frames < 0 or seed < 0:
+        raise ValueError(f"frames and seed must be >= 0, got {frames}, {seed}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if executor not in ("local", "ray"):
+        raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
+    if overwrite and resume:
+        raise ValueError("overwrite and resume exclude each other")
+    if executor == "ray":
+        require_ray()  # before touching the folder
+    out_dir = Path(out_dir)
+    loaded = load_plugins(plugins)
+    library = build_library(scenario)
+    manifest = RunManifest(scenario_sha256=scenario_sha256(scenario, library.keys,
+                                                           library.categories),
+                           seed=seed, frames=frames,
+                           plugins=tuple(p.record() for p in plugins_of(scenario.spec,
+                                                                        plugins)))
+    description = f"synthscene: {scenario.spec.name}"
+    totals = dict.fromkeys(STAGES, 0.0)
+    used = 1
+    with RunFolder(out_dir) as folder:
+        begun = folder.prepare(manifest, overwrite=overwrite, resume=resume)
+        if on_start is not None:
+            on_start(frames, len(begun.finished))
+        if begun.complete:
+            logger.info("%s holds the complete dataset of this run already", out_dir)
+            return GenerateSummary(frames=frames, instances=folder.count_annotations(),
+                                   seconds=time.perf_counter() - start_time, out_dir=out_dir,
+                                   annotations=folder.annotations_path, stage_seconds=totals,
+                                   made=0, workers=0)
+        pending = [i for i in range(frames) if i not in begun.finished]
+
+        def on_done(done: FrameDone) -> None:
+            for stage, seconds in done.timings.items():
+                totals[stage] = totals.get(stage, 0.0) + seconds
+            if on_frame is not None:
+                on_frame(done)
+
+        job = FrameJob(scenario=scenario, library=library, seed=seed,
+                       out_dir=out_dir.resolve(),
+                       log_level=logging.getLogger("synthscene").getEffectiveLevel(),
+                       plugins=tuple(p.source for p in loaded))
+        if pending:
+            try:
+                used = _run(job, pending, workers=workers, executor=executor, address=address,
+                            on_done=on_done)
+            finally:
+                if executor == "local":
+                    folder.remove_temporaries()
+        outputs = scenario.spec.outputs
+        instances = folder.finalize(
+            frames, categories=library.categories, description=description,
+            keypoints=outputs.keypoints,
+            stuff_categories=(stuff_categories(job.category_ids) if outputs.semantic_mask
+                              else None),
+            models=model_entries(scenario, library) if outputs.pose else None)
+    return GenerateSummary(frames=frames, instances=instances,
+                           seconds=time.perf_counter() - start_time, out_dir=out_dir,
+                           annotations=folder.annotations_path, stage_seconds=totals,
+                           made=len(pending), workers=used if pending else 0)
+
+
+def _run(job: FrameJob, pending: list[int], *, workers: int | None, executor: Executor,
+         address: str | None, on_done: Callable[[FrameDone], None]) -> int:
+    """Make ``pending`` with the chosen executor; return the number of workers used."""
+    if executor == "ray":
+        return run_ray(job, pending, workers=workers, address=address, on_done=on_done)
+    count = min(workers or _default_workers(), len(pending))
+    if count == 1:
+        run_in_process(job, pending, on_done)
+    else:
+        run_processes(job, pending, count, on_done)
+    return count
