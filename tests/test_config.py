@@ -21,7 +21,7 @@ def test_default_scene_is_valid():
     assert spec.objects.count == RandInt(10, 30)
     assert len(spec.assets) >= 8
     # _deg fields become radians when parsed.
-    assert spec.camera.fov_deg.support() == pytest.approx((math.radians(45), math.radians(60)))
+    assert spec.camera.fov_rad.support() == pytest.approx((math.radians(45), math.radians(60)))
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from synthscene.config.schema import ScenarioSpec
+from synthscene.config.schema import ScenarioSpec, field_named
 from synthscene.errors import ConfigError
 from synthscene.io.fileio import FileProblem, read_regular_file
 from synthscene.randomize.distributions import Distribution
@@ -55,10 +55,10 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
             continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return None
-        field = model.model_fields.get(part)
-        if field is None:
+        name = field_named(model, part)
+        if name is None:
             return None
-        ann = field.annotation
+        ann = model.model_fields[name].annotation
         if get_origin(ann) is list:
             ann = get_args(ann)[0]
         model = ann
@@ -70,7 +70,7 @@ def _format_error(err: dict) -> tuple[str, str]:
     field = _field_path(loc)
     if err["type"] == "extra_forbidden":
         model = _model_at(loc)
-        allowed = ", ".join(model.model_fields) if model else "?"
+        allowed = ", ".join(f.alias or n for n, f in model.model_fields.items()) if model else "?"
         return field, f"unknown field '{loc[-1]}'; allowed fields here: {allowed}"
     msg = err["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
@@ -138,8 +138,9 @@ def _name_image_folders(spec: ScenarioSpec, source: str) -> None:
     stack: list[tuple[BaseModel, str]] = [(spec, "")]
     while stack:
         model, path = stack.pop()
-        for name in type(model).model_fields:
-            value, field = getattr(model, name), f"{path}.{name}" if path else name
+        for name, info in type(model).model_fields.items():
+            key = info.alias or name
+            value, field = getattr(model, name), f"{path}.{key}" if path else key
             items = list(enumerate(value)) if isinstance(value, (list, tuple)) else [(None, value)]
             for i, item in items:
                 where = field if i is None else f"{field}[{i}]"

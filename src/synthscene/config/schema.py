@@ -57,7 +57,8 @@ MAX_LIGHTS = 16
 """Default of ``limits.max_lights``: most lights a frame may have."""
 
 # Every distribution-valued field declares the range of its draws with a DistRange (the one
-# range checker, shared with the randomizers' parameters); fields ending in _deg become radians.
+# range checker, shared with the randomizers' parameters); an angle field's YAML key ends in _deg
+# (degrees), its name in _rad (radians, see yaml_name).
 Dist = dist_field()
 AngleDist = dist_field()
 ElevationDist = dist_field(low=-90, high=90)
@@ -104,11 +105,28 @@ Pair = Annotated[tuple[Length, Length], BeforeValidator(_as_tuple)]
 Triple = Annotated[tuple[Length, Length, Length], BeforeValidator(_as_tuple)]
 
 
+def yaml_name(name: str) -> str:
+    """The YAML key of a scenario field: an angle, given in degrees in YAML (``fov_deg``, degrees
+    per second in ``orbit_speed_deg_s``), is held in radians once parsed, under a name that says
+    so (``fov_rad``, ``orbit_speed_rad_s``); every other field's key is its name (convention 1 of
+    ``docs/architecture.md``)."""
+    for rad, deg in (("_rad_s", "_deg_s"), ("_rad", "_deg")):
+        if name.endswith(rad):
+            return name[: -len(rad)] + deg
+    return name
+
+
+def field_named(model: type[BaseModel], key: str) -> str | None:
+    """The attribute of ``model`` whose YAML key is ``key``, or None."""
+    return next((name for name, field in model.model_fields.items()
+                 if (field.alias or name) == key), None)
+
+
 class _Spec(BaseModel):
     # strict: no bool for a number, no number or bytes for a string, no string for a number;
-    # allow_inf_nan=False: every float field refuses NaN and infinities.
+    # allow_inf_nan=False: every float field refuses NaN and infinities. Keys are yaml_name(field).
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True,
-                              strict=True, allow_inf_nan=False)
+                              strict=True, allow_inf_nan=False, alias_generator=yaml_name)
 
 
 class ImageSpec(_Spec):
@@ -148,7 +166,7 @@ class JitterSpec(_Spec):
     ``value`` multiply the HSV saturation and value (clipped to [0, 1]).
     """
 
-    hue_deg: AngleDist = Uniform(-15.0, 15.0).scaled(math.pi / 180)
+    hue_rad: AngleDist = Uniform(-15.0, 15.0).scaled(math.pi / 180)
     saturation: PositiveDist = Uniform(0.8, 1.2)
     value: PositiveDist = Uniform(0.8, 1.2)
 
@@ -194,7 +212,7 @@ class InitialVelocitySpec(_Spec):
     ``angular_deg_s`` (x, y, z) about world axes, degrees per second (radians once parsed)."""
 
     linear_m_s: Vector3Dist = Constant((0.0, 0.0, 0.0))
-    angular_deg_s: Vector3Dist = Constant((0.0, 0.0, 0.0))
+    angular_rad_s: Vector3Dist = Constant((0.0, 0.0, 0.0))
 
 
 class ObjectsSpec(_Spec):
@@ -234,13 +252,13 @@ class LightsSpec(_Spec):
 
     count: CountDist = RandInt(1, 4)
     kind: LightKindDist = Choice(LIGHT_KINDS)
-    elevation_deg: ElevationDist = Uniform(30.0, 85.0).scaled(math.pi / 180)
-    azimuth_deg: AngleDist = Uniform(0.0, 360.0).scaled(math.pi / 180)
+    elevation_rad: ElevationDist = Uniform(30.0, 85.0).scaled(math.pi / 180)
+    azimuth_rad: AngleDist = Uniform(0.0, 360.0).scaled(math.pi / 180)
     distance_m: PositiveDist = Uniform(1.5, 3.0)
     directional_intensity: IntensityDist = Uniform(1.0, 2.5)
     point_intensity: IntensityDist = Uniform(2.0, 8.0)
     spot_intensity: IntensityDist = Uniform(4.0, 12.0)
-    spot_outer_cone_deg: dist_field(low=0, high=90, low_exclusive=True) = Uniform(
+    spot_outer_cone_rad: dist_field(low=0, high=90, low_exclusive=True) = Uniform(
         25.0, 45.0).scaled(math.pi / 180)
     color: ColorDist = Uniform((0.85, 0.85, 0.85), (1.0, 1.0, 1.0))
     color_temperature_k: KelvinDist | None = None
@@ -283,13 +301,13 @@ class CameraSpec(_Spec):
     sampler: CameraSamplerField = Field(default_factory=default(CAMERA_SAMPLERS, "shell"))
     """A camera sampler's name, or ``{name: NAME, PARAM: value, ...}`` for a plug-in's."""
     look_at: Box3 = Box3(x_m=(-0.1, 0.1), y_m=(-0.1, 0.1), z_m=(0.0, 0.05))
-    elevation_deg: ElevationDist = Uniform(25.0, 75.0).scaled(math.pi / 180)
-    azimuth_deg: AngleDist = Uniform(0.0, 360.0).scaled(math.pi / 180)
+    elevation_rad: ElevationDist = Uniform(25.0, 75.0).scaled(math.pi / 180)
+    azimuth_rad: AngleDist = Uniform(0.0, 360.0).scaled(math.pi / 180)
     distance_m: PositiveDist = Uniform(0.9, 1.5)
     height_m: PositiveDist = Uniform(0.8, 1.2)
     poses: list[CameraPose] = Field(default_factory=list)
-    roll_deg: AngleDist = Constant(0.0)
-    fov_deg: AngleDist = Uniform(45.0, 60.0).scaled(math.pi / 180)
+    roll_rad: AngleDist = Constant(0.0)
+    fov_rad: AngleDist = Uniform(45.0, 60.0).scaled(math.pi / 180)
     focal_jitter: FactorDist = Constant(1.0)
     principal_point_jitter_px: Dist = Constant(0.0)
     znear_m: float = Field(0.01, gt=0, le=LENGTH_LIMIT_M)
@@ -306,7 +324,7 @@ class CameraSpec(_Spec):
 
     @model_validator(mode="after")
     def _consistent(self) -> CameraSpec:
-        lo, hi = self.fov_deg.support()
+        lo, hi = self.fov_rad.support()
         if not (0 < lo and hi < math.pi):
             raise ValueError("fov_deg must lie in (0, 180) degrees")
         if self.znear_m >= self.zfar_m:
@@ -347,7 +365,7 @@ class FixtureSpec(_Spec):
     source: str = Field(min_length=1)
     size_m: PositiveDist = Constant(0.6)
     position_m: Pair = (0.0, 0.0)
-    yaw_deg: AngleDist = Constant(0.0)
+    yaw_rad: AngleDist = Constant(0.0)
     material: MaterialSpec = MaterialSpec()
 
 
@@ -475,10 +493,10 @@ class TrajectorySpec(_Spec):
 
     kind: TrajectoryKindDist = Constant("static")
     """A name, or ``{choice: [...]}`` drawn per sequence."""
-    orbit_speed_deg_s: AngleDist = Uniform(-30.0, 30.0).scaled(math.pi / 180)
+    orbit_speed_rad_s: AngleDist = Uniform(-30.0, 30.0).scaled(math.pi / 180)
     handheld_base: Literal["static", "linear"] = "static"
     handheld_amplitude_m: NonNegativeDist = Uniform(0.002, 0.01)
-    handheld_amplitude_deg: AngleDist = Uniform(0.2, 1.0).scaled(math.pi / 180)
+    handheld_amplitude_rad: AngleDist = Uniform(0.2, 1.0).scaled(math.pi / 180)
     handheld_frequency_hz: PositiveDist = Uniform(0.5, 2.0)
 
 

@@ -65,7 +65,7 @@ def sample_intrinsics(spec: CameraSpec, width: int, height: int, *,
                       rng: np.random.Generator) -> np.ndarray:
     """Draw ``K`` (3, 3) float64 in pixels: a vertical field of view, then the focal factor for
     fx and fy and the principal-point shift (pixels) for cx and cy, each drawn separately."""
-    K = intrinsics_from_fov(float(spec.fov_deg.sample(rng)), width, height)
+    K = intrinsics_from_fov(float(spec.fov_rad.sample(rng)), width, height)
     K[0, 0] *= float(spec.focal_jitter.sample(rng))
     K[1, 1] *= float(spec.focal_jitter.sample(rng))
     K[0, 2] += float(spec.principal_point_jitter_px.sample(rng))
@@ -79,7 +79,7 @@ def shell(spec: CameraSpec, *, rng: np.random.Generator, frame: int) -> np.ndarr
     Draws the look-at point (uniform in ``look_at``), then elevation, azimuth and distance.
     """
     target = _uniform_in(spec.look_at, rng)
-    eye = target + spherical_offset(spec.elevation_deg.sample(rng), spec.azimuth_deg.sample(rng),
+    eye = target + spherical_offset(spec.elevation_rad.sample(rng), spec.azimuth_rad.sample(rng),
                                     spec.distance_m.sample(rng))
     return look_at_opencv(eye, target)
 
@@ -89,7 +89,7 @@ def top_down(spec: CameraSpec, *, rng: np.random.Generator, frame: int) -> np.nd
     ``azimuth_deg``."""
     target = _uniform_in(spec.look_at, rng)
     return top_down_pose(target, float(spec.height_m.sample(rng)),
-                         float(spec.azimuth_deg.sample(rng)))
+                         float(spec.azimuth_rad.sample(rng)))
 
 
 def fixed(spec: CameraSpec, *, rng: np.random.Generator, frame: int) -> np.ndarray:
@@ -135,7 +135,7 @@ def sample_camera(spec: CameraSpec, width: int, height: int, *,
         if pose is None or pose.shape != (4, 4) or not np.all(np.isfinite(pose)):
             raise PluginError(f"{sampler.randomizer.describe()} did not return a finite (4, 4) "
                               "world_from_camera matrix")
-    pose = roll_about_optical_axis(pose, float(spec.roll_deg.sample(rng)))
+    pose = roll_about_optical_axis(pose, float(spec.roll_rad.sample(rng)))
     K = sample_intrinsics(spec, width, height, rng=rng)
     return Camera(K=K, width=width, height=height, world_from_camera=pose,
                   znear=spec.znear_m, zfar=spec.zfar_m)

@@ -36,6 +36,12 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+_DEGREE_FIELDS = ("_deg", "_deg_s", "_rad", "_rad_s")
+"""Endings of fields given in degrees (per second) in YAML and held in radians once parsed: a
+randomizer parameter keeps its YAML name (``angle_deg``); a scenario field is named ``fov_rad``
+with the YAML key ``fov_deg`` (:func:`synthscene.config.schema.yaml_name`)."""
+
+
 @dataclass(frozen=True)
 class DistRange:
     """The values every draw of a distribution-valued field must take.
@@ -103,7 +109,7 @@ class DistRange:
         if too_low or hi > self.high:
             hint = " (use uniform or truncnormal)" if math.isinf(lo) or math.isinf(hi) else ""
             raise ValueError(f"must be {self.describe()} for every draw, got {value!r}{hint}")
-        if info.field_name is not None and info.field_name.endswith(("_deg", "_deg_s")):
+        if info.field_name is not None and info.field_name.endswith(_DEGREE_FIELDS):
             dist = dist.scaled(math.pi / 180.0)  # degrees (per second) to radians
         return dist
 

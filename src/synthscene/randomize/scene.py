@@ -71,7 +71,7 @@ def sample_material(spec: MaterialSpec, *, rng: np.random.Generator,
         roughness = float(spec.roughness.sample(rng)) if "roughness" in given else None
         jitter = HsvJitter()
         if appearance == "jitter":
-            jitter = HsvJitter(hue_shift_rad=float(spec.jitter.hue_deg.sample(rng)),
+            jitter = HsvJitter(hue_shift_rad=float(spec.jitter.hue_rad.sample(rng)),
                                saturation_scale=float(spec.jitter.saturation.sample(rng)),
                                value_scale=float(spec.jitter.value.sample(rng)))
         return Material(base_color=(1.0, 1.0, 1.0, 1.0), metallic=metallic, roughness=roughness,
@@ -201,7 +201,7 @@ def sample_fixtures(scenario: Scenario, library: SceneLibraries, *, first_id: in
     out = []
     for i, (spec, key) in enumerate(zip(scenario.spec.fixtures, library.fixture_keys)):
         scale = float(spec.size_m.sample(rng))
-        yaw = float(spec.yaw_deg.sample(rng))
+        yaw = float(spec.yaw_rad.sample(rng))
         lo, _ = np.asarray(library.get(key).mesh.bounds)
         pose = np.eye(4)
         c, s_ = np.cos(yaw), np.sin(yaw)
@@ -255,7 +255,7 @@ def sample_lights(spec: LightsSpec, *, rng: np.random.Generator) -> tuple[Light,
     lights = []
     for _ in range(int(spec.count.sample(rng))):
         kind = spec.kind.sample(rng)
-        position = spherical_offset(spec.elevation_deg.sample(rng), spec.azimuth_deg.sample(rng),
+        position = spherical_offset(spec.elevation_rad.sample(rng), spec.azimuth_rad.sample(rng),
                                     spec.distance_m.sample(rng))
         intensity = {"directional": spec.directional_intensity, "point": spec.point_intensity,
                      "spot": spec.spot_intensity}[kind].sample(rng)
@@ -263,7 +263,7 @@ def sample_lights(spec: LightsSpec, *, rng: np.random.Generator) -> tuple[Light,
             color = kelvin_to_rgb(float(spec.color_temperature_k.sample(rng)))
         else:
             color = tuple(float(c) for c in np.broadcast_to(spec.color.sample(rng), (3,)))
-        outer = float(spec.spot_outer_cone_deg.sample(rng))
+        outer = float(spec.spot_outer_cone_rad.sample(rng))
         lights.append(Light(kind=kind, world_from_light=aim_negative_z(position, np.zeros(3)),
                             color=color, intensity=float(intensity),
                             inner_cone_angle=0.5 * outer, outer_cone_angle=outer))
@@ -372,7 +372,7 @@ def sample_velocities(spec: InitialVelocitySpec, objects: tuple[SceneObject, ...
     out = []
     for obj in objects:
         linear = np.broadcast_to(np.asarray(spec.linear_m_s.sample(rng), dtype=float), (3,))
-        angular = np.broadcast_to(np.asarray(spec.angular_deg_s.sample(rng), dtype=float), (3,))
+        angular = np.broadcast_to(np.asarray(spec.angular_rad_s.sample(rng), dtype=float), (3,))
         out.append(dataclasses.replace(obj, linear_velocity=tuple(float(c) for c in linear),
                                        angular_velocity=tuple(float(c) for c in angular)))
     return tuple(out)

@@ -126,11 +126,11 @@ def sample_trajectory(trajectory: TrajectorySpec, camera: CameraSpec, width: int
     if base == "linear":
         end = np.asarray(sample_camera(camera, width, height, rng=rng).world_from_camera,
                          dtype=np.float64)
-    speed = float(trajectory.orbit_speed_deg_s.sample(rng)) if base == "orbit" else 0.0
+    speed = float(trajectory.orbit_speed_rad_s.sample(rng)) if base == "orbit" else 0.0
     shake, phases = (0.0, 0.0, 0.0), (0.0,) * 6
     if kind == "handheld":
         shake = (float(trajectory.handheld_amplitude_m.sample(rng)),
-                 float(trajectory.handheld_amplitude_deg.sample(rng)),
+                 float(trajectory.handheld_amplitude_rad.sample(rng)),
                  float(trajectory.handheld_frequency_hz.sample(rng)))
         phases = tuple(float(p) for p in rng.uniform(0.0, 2.0 * math.pi, size=6))
     return CameraPath(first=first, start=start, end=end, duration_s=float(duration_s),

@@ -115,7 +115,8 @@ def _canonical(value: Any) -> Any:
     configured randomizers) become their qualified names, other objects their ``repr``."""
     if isinstance(value, BaseModel):
         return {"__type__": type(value).__name__,
-                **{name: _canonical(getattr(value, name)) for name in type(value).model_fields}}
+                **{field.alias or name: _canonical(getattr(value, name))
+                   for name, field in type(value).model_fields.items()}}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"__type__": type(value).__name__,
                 **{f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}}
