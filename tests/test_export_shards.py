@@ -11,7 +11,7 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from synthetic_coco import build_dataset
-from synthscene.errors import ConfigError, OutputError
+from synthscene.errors import OptionError, OutputError
 from synthscene.exporters import export_dataset
 from synthscene.exporters.hf import export_hf
 from synthscene.exporters.webdataset import export_webdataset
@@ -107,7 +107,7 @@ def test_webdataset_export_reads_with_webdataset(source, tmp_path):
 def test_shard_size_and_split_names_are_checked(source, tmp_path):
     root, _ = source
     for export in (export_hf, export_webdataset):
-        with pytest.raises(ConfigError, match="shard-size"):
+        with pytest.raises(OptionError, match="shard-size"):
             export(root, tmp_path / "x", shard_size=0)
-        with pytest.raises(ConfigError, match="words"):
+        with pytest.raises(OptionError, match="words"):
             export(root, tmp_path / "y", split={"train": 0.5, "va-l": 0.5})

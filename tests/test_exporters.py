@@ -13,7 +13,7 @@ from pycocotools import mask as mask_utils
 from scipy import ndimage
 
 from synthetic_coco import GRID_INSTANCES, H, W, build_dataset, read_json, write_json
-from synthscene.errors import ConfigError, OutputError
+from synthscene.errors import DatasetError, OptionError, OutputError
 from synthscene.exporters import (
     assign_splits,
     export_bop,
@@ -230,7 +230,7 @@ def test_yolo_segment_polygons_rasterize_back_as_ultralytics_does(source, tmp_pa
 
 
 def test_yolo_split_needs_train(source, tmp_path):
-    with pytest.raises(ConfigError, match="train"):
+    with pytest.raises(OptionError, match="train"):
         export_yolo(source[0], tmp_path / "y", split={"a": 0.5, "b": 0.5})
 
 
@@ -291,7 +291,7 @@ def test_panoptic_refuses_semantic_files_without_stuff_categories(source, tmp_pa
     data = read_json(root)
     del data["stuff_categories"]
     write_json(root, data)
-    with pytest.raises(ConfigError, match="stuff_categories"):
+    with pytest.raises(DatasetError, match="stuff_categories"):
         export_panoptic(root, tmp_path / "pan")
 
 
@@ -351,7 +351,7 @@ def test_bop(source, tmp_path):
 
 def test_bop_names_the_missing_field(tmp_path):
     build_dataset(tmp_path / "plain", extras=False)
-    with pytest.raises(ConfigError, match=r"images\[0\] \(id 1\)\.K: missing"):
+    with pytest.raises(DatasetError, match=r"images\[0\] \(id 1\)\.K: missing"):
         export_bop(tmp_path / "plain", tmp_path / "bop")
     assert not (tmp_path / "bop").exists()  # refused before writing anything
 
@@ -373,7 +373,7 @@ def test_split_is_deterministic_and_complete():
 @pytest.mark.parametrize("text", ["train=0.8,val=0.1", "train", "train=0.5,train=0.5",
                                   "tr/ain=1", "train=-1,val=2", "train=x"])
 def test_bad_split_text(text):
-    with pytest.raises(ConfigError, match="--split"):
+    with pytest.raises(OptionError, match="--split"):
         parse_split(text)
 
 
@@ -389,7 +389,7 @@ def test_export_with_split_writes_one_dataset_per_split(source, tmp_path):
         ids |= {image["id"] for image in part["images"]}
         assert {a["image_id"] for a in part["annotations"]} <= {i["id"] for i in part["images"]}
     assert ids == {1, 2, 3}
-    with pytest.raises(ConfigError, match="--to"):
+    with pytest.raises(OptionError, match="--to"):
         export_dataset(root, tmp_path / "x", to="voc")
-    with pytest.raises(ConfigError, match="--task"):
+    with pytest.raises(OptionError, match="--task"):
         export_dataset(root, tmp_path / "x", to="bop", task="segment")

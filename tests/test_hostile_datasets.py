@@ -471,12 +471,15 @@ def test_special_files_are_refused(tmp_path):
             _one_line_error(output, str(target), words)
 
 
-def test_dataset_error_is_a_config_error(tmp_path):
+def test_dataset_error_is_not_a_config_error(tmp_path):
+    """A bad dataset and a bad scenario are told apart (issue 14, item 4); both are
+    SynthsceneErrors, which the CLI prints on one line."""
     (tmp_path / "annotations.json").write_text(_deep(1000))
     with pytest.raises(DatasetError, match="more than 64 deep") as caught:
         load_dataset(tmp_path)
-    from synthscene.errors import ConfigError
-    assert isinstance(caught.value, ConfigError)
+    from synthscene.errors import ConfigError, SynthsceneError
+    assert not isinstance(caught.value, ConfigError)
+    assert isinstance(caught.value, SynthsceneError)
 
 
 # ---------------------------------------------------------------- paths that leave the dataset

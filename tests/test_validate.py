@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from synthetic_coco import GRID_INSTANCES, H, W, build_dataset, read_json, rle, write_json
 from synthscene.cli import app
-from synthscene.errors import ConfigError
+from synthscene.errors import DatasetError
 from synthscene.io.reader import load_dataset, rle_counts, to_rle
 from synthscene.tools.validate import CHECKS, validate_dataset
 
@@ -194,13 +194,13 @@ def test_broken_top_level_skips_the_other_checks(dataset):
 
 
 def test_unreadable_dataset_raises_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="no such dataset"):
+    with pytest.raises(DatasetError, match="no such dataset"):
         validate_dataset(tmp_path / "nothing")
     (tmp_path / "annotations.json").write_text('{"images": [,]}')
-    with pytest.raises(ConfigError, match="line 1 column"):
+    with pytest.raises(DatasetError, match="line 1 column"):
         validate_dataset(tmp_path)
     (tmp_path / "annotations.json").write_text(json.dumps({"images": [], "categories": []}))
-    with pytest.raises(ConfigError, match="annotations.json: annotations: missing"):
+    with pytest.raises(DatasetError, match="annotations.json: annotations: missing"):
         load_dataset(tmp_path)
 
 

@@ -21,6 +21,8 @@ from synthscene.errors import (
     AssetError,
     ConfigError,
     DatasetError,
+    FieldError,
+    OptionError,
     OutputError,
     PluginError,
     SynthsceneError,
@@ -33,8 +35,8 @@ from synthscene.tools.validate import validate_dataset
 from synthscene.version import __version__
 
 __all__ = [
-    "AssetError", "ConfigError", "DatasetError", "GenerateSummary", "InstanceLabel",
-    "OutputError", "PluginError", "RenderOutput", "Sample", "Scenario", "SceneState",
+    "AssetError", "ConfigError", "DatasetError", "FieldError", "GenerateSummary", "InstanceLabel",
+    "OptionError", "OutputError", "PluginError", "RenderOutput", "Sample", "Scenario", "SceneState",
     "SynthsceneError", "__version__", "export_dataset", "generate", "iter_samples",
     "load_plugins", "load_scenario", "render_scene", "scenario_from_dict", "validate_dataset",
 ]

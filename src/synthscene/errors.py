@@ -12,15 +12,16 @@ class SynthsceneError(Exception):
     """Base class of every error caused by the user's input or environment."""
 
 
-class ConfigError(SynthsceneError):
-    """A scenario file is malformed: unknown key, wrong type, value out of range.
+class FieldError(SynthsceneError):
+    """A value at a named place of an input is wrong: the base of :class:`ConfigError`,
+    :class:`DatasetError` and :class:`OptionError`.
 
     Parameters
     ----------
     source : str
-        The file (or ``"<dict>"`` for a Python dict) the scenario came from.
+        The file the value came from (``"<dict>"`` for a Python dict), or the option's name.
     field : str
-        Dotted path of the offending field, e.g. ``"camera.fov_deg"``.
+        Dotted path of the offending field, e.g. ``"camera.fov_deg"``; empty for an option.
     message : str
         What is wrong, including the allowed values where there is a fixed set.
     """
@@ -33,6 +34,11 @@ class ConfigError(SynthsceneError):
         super().__init__(f"{where}: {message}")
 
 
+class ConfigError(FieldError):
+    """A scenario is malformed: unknown key, wrong type, value out of range, a limit exceeded
+    (``source`` is the scenario file, ``field`` the dotted YAML field)."""
+
+
 class AssetError(SynthsceneError):
     """An asset cannot be found, read or used (missing file, unreadable mesh, empty mesh)."""
 
@@ -41,15 +47,16 @@ class OutputError(SynthsceneError):
     """The output folder cannot be created or written, or holds a dataset already."""
 
 
-class DatasetError(ConfigError):
+class DatasetError(FieldError):
     """A dataset on disk cannot be read or used: not found, not valid JSON, nested too deep,
     a field of the wrong type, a ``file_name`` that leaves the image folder, labels that
-    contradict their image.
+    contradict their image (``source`` is the annotation file, ``field`` the entry)."""
 
-    A :class:`ConfigError` (same ``source``, ``field``, ``message``), so code that caught
-    ``ConfigError`` from the dataset tools keeps working; catch ``DatasetError`` to tell a bad
-    dataset from a bad scenario.
-    """
+
+class OptionError(FieldError):
+    """An option of a command or function is wrong: an unknown export format or task, a
+    malformed ``--split``, a shard size below 1, an extra that is not installed (``source`` is
+    the option, e.g. ``"--split"``)."""
 
 
 class PluginError(SynthsceneError):

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from synthscene.errors import ConfigError
+from synthscene.errors import OptionError
 from synthscene.exporters._common import ExportSummary
 from synthscene.exporters.bop import export_bop
 from synthscene.exporters.coco_polygons import export_coco_polygons
@@ -79,18 +79,19 @@ def export_dataset(dataset_dir: str | Path, out_dir: str | Path, *, to: str,
 
     Raises
     ------
-    synthscene.errors.ConfigError
-        If ``to`` or ``task`` is unknown, ``split_seed`` is negative, or the exporter refuses
-        the dataset (see each ``export_*``).
+    synthscene.errors.OptionError
+        If ``to`` or ``task`` is unknown, or ``split_seed`` is negative.
+    synthscene.errors.DatasetError
+        If the exporter refuses the dataset (see each ``export_*``).
     synthscene.errors.AssetError, synthscene.errors.OutputError
         From the exporter.
     """
     if to not in FORMATS:
-        raise ConfigError("--to", "", f"must be one of {', '.join(FORMATS)}, got {to!r}")
+        raise OptionError("--to", "", f"must be one of {', '.join(FORMATS)}, got {to!r}")
     if task != "detect" and to != "yolo":
-        raise ConfigError("--task", "", f"applies to the yolo export only, not {to}")
+        raise OptionError("--task", "", f"applies to the yolo export only, not {to}")
     if split_seed < 0:
-        raise ConfigError("--split-seed", "", f"must be >= 0, got {split_seed}")
+        raise OptionError("--split-seed", "", f"must be >= 0, got {split_seed}")
     common = {"split": split, "split_seed": split_seed, "overwrite": overwrite,
               "image_dir": image_dir}
     if to == "yolo":

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 import cv2
 import numpy as np
 
-from synthscene.errors import AssetError, ConfigError, DatasetError, OutputError
+from synthscene.errors import AssetError, DatasetError, OptionError, OutputError
 from synthscene.exporters.split import assign_splits, split_rng
 from synthscene.io.fileio import probe_writable, write_atomic, write_atomic_stream
 from synthscene.io.reader import CocoDataset, Problem
@@ -249,7 +249,7 @@ def inside(dataset: CocoDataset, image: dict, key: str, folder: Path) -> Path:
 
     Raises
     ------
-    synthscene.errors.ConfigError
+    synthscene.errors.DatasetError
         If ``image[key]`` is absolute or climbs out with ``..``.
     """
     relative = Path(image[key])
@@ -281,15 +281,15 @@ def sharded_plan(dataset: CocoDataset, split: Mapping[str, float] | None, split_
 
     Raises
     ------
-    synthscene.errors.ConfigError
+    synthscene.errors.OptionError
         If ``shard_size`` < 1 or a split name is not a word; as :func:`plan_splits`.
     """
     if shard_size < 1:
-        raise ConfigError("--shard-size", "", f"must be >= 1, got {shard_size}")
+        raise OptionError("--shard-size", "", f"must be >= 1, got {shard_size}")
     plan = plan_splits(dataset, split, split_seed, default=DEFAULT_SPLIT)
     for name, _ in plan:
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
-            raise ConfigError("--split", "", f"split names must be words for the {what} "
+            raise OptionError("--split", "", f"split names must be words for the {what} "
                                              f"export, got {name!r}")
     return plan  # type: ignore[return-value]
 

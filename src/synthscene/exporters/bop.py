@@ -103,7 +103,7 @@ def export_bop(dataset_dir: str | Path, out_dir: str | Path, *,
     ------
     ValueError
         If ``images_per_scene`` < 1.
-    synthscene.errors.ConfigError
+    synthscene.errors.DatasetError
         If the source is malformed or lacks a needed field (image ``K``; annotation
         ``cam_R_m2c``, ``cam_t_m2c``, ``amodal_bbox``, ``amodal_area``,
         ``amodal_segmentation``), naming the first entry that lacks it.

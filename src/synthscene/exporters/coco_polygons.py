@@ -118,7 +118,7 @@ def export_coco_polygons(dataset_dir: str | Path, out_dir: str | Path, *,
 
     Raises
     ------
-    synthscene.errors.ConfigError
+    synthscene.errors.DatasetError
         If the source dataset is malformed.
     synthscene.errors.AssetError
         If a source image is missing.

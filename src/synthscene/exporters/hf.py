@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from synthscene.errors import ConfigError
+from synthscene.errors import OptionError
 from synthscene.exporters._common import (
     ExportSummary,
     make_dirs,
@@ -135,9 +135,11 @@ def export_hf(dataset_dir: str | Path, out_dir: str | Path, *,
 
     Raises
     ------
-    synthscene.errors.ConfigError
-        If pyarrow is not installed (``pip install 'synthscene[hf]'``), ``shard_size`` < 1, a
-        split name is not a word, or the source is malformed.
+    synthscene.errors.OptionError
+        If pyarrow is not installed (``pip install 'synthscene[hf]'``), ``shard_size`` < 1 or a
+        split name is not a word.
+    synthscene.errors.DatasetError
+        If the source is malformed.
     synthscene.errors.AssetError
         If a source image is missing or unreadable.
     synthscene.errors.OutputError
@@ -147,7 +149,7 @@ def export_hf(dataset_dir: str | Path, out_dir: str | Path, *,
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise ConfigError("--to", "", "hf needs pyarrow: pip install 'synthscene[hf]'") from None
+        raise OptionError("--to", "", "hf needs pyarrow: pip install 'synthscene[hf]'") from None
     dataset = load_dataset(dataset_dir, image_dir=image_dir)
     plan = sharded_plan(dataset, split, split_seed, shard_size, "hf")
     out = prepare_out_dir(out_dir, dataset, [DATA_DIR], overwrite=overwrite)

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from synthscene.errors import ConfigError
+from synthscene.errors import DatasetError
 from synthscene.exporters._common import (
     ExportSummary,
     copy_image_files,
@@ -123,7 +123,7 @@ def export_panoptic(dataset_dir: str | Path, out_dir: str | Path, *,
 
     Raises
     ------
-    synthscene.errors.ConfigError
+    synthscene.errors.DatasetError
         If the source is malformed; if some images have a ``semantic_file`` and others do not,
         or there are semantic files but no ``stuff_categories``; if a stuff category's id is
         a thing category's id; if two things overlap; if a segment id would not fit in 24 bits.
@@ -195,8 +195,8 @@ def _stuff_categories(dataset: CocoDataset) -> list[dict[str, Any]] | None:
     out = []
     for index, cat in enumerate(entries):
         if cat["id"] in thing_ids or cat["id"] < 1:
-            raise ConfigError(str(dataset.annotations_path), f"stuff_categories[{index}].id",
-                              f"{cat['id']} must be >= 1 and not a thing category's id")
+            raise DatasetError(str(dataset.annotations_path), f"stuff_categories[{index}].id",
+                               f"{cat['id']} must be >= 1 and not a thing category's id")
         out.append({**cat, "supercategory": cat.get("supercategory", cat["name"]),
                     "isthing": 0})
     return out

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from synthscene.errors import ConfigError
+from synthscene.errors import OptionError
 
 __all__ = ["assign_splits", "parse_split", "split_rng"]
 
@@ -40,7 +40,7 @@ def parse_split(text: str, source: str = "--split") -> dict[str, float]:
 
     Raises
     ------
-    synthscene.errors.ConfigError
+    synthscene.errors.OptionError
         If a pair is malformed, a name repeats or is not a valid folder name, a fraction is not
         a finite number >= 0, or the fractions do not add up to 1.
     """
@@ -48,22 +48,22 @@ def parse_split(text: str, source: str = "--split") -> dict[str, float]:
     for part in text.split(","):
         name, sep, value = (s.strip() for s in part.partition("="))
         if not sep or not name:
-            raise ConfigError(source, "", f"{part.strip()!r} is not name=fraction (e.g. "
+            raise OptionError(source, "", f"{part.strip()!r} is not name=fraction (e.g. "
                               "train=0.8,val=0.1,test=0.1)")
         if not _NAME.match(name):
-            raise ConfigError(source, name, "split names may hold only letters, digits, _ and -")
+            raise OptionError(source, name, "split names may hold only letters, digits, _ and -")
         if name in fractions:
-            raise ConfigError(source, name, "this split is named twice")
+            raise OptionError(source, name, "this split is named twice")
         try:
             fraction = float(value)
         except ValueError:
-            raise ConfigError(source, name, f"{value!r} is not a number") from None
+            raise OptionError(source, name, f"{value!r} is not a number") from None
         if not math.isfinite(fraction) or fraction < 0:
-            raise ConfigError(source, name, f"fraction must be a number >= 0, got {value}")
+            raise OptionError(source, name, f"fraction must be a number >= 0, got {value}")
         fractions[name] = fraction
     total = sum(fractions.values())
     if abs(total - 1.0) > 1e-6:
-        raise ConfigError(source, "", f"fractions must add up to 1, got {total:g}")
+        raise OptionError(source, "", f"fractions must add up to 1, got {total:g}")
     return fractions
 
 

@@ -34,7 +34,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from synthscene.errors import ConfigError
+from synthscene.errors import DatasetError
 from synthscene.exporters._common import (
     ExportSummary,
     copy_file,
@@ -58,7 +58,7 @@ def _sequences(dataset: CocoDataset, images: list[dict]) -> dict[int, list[dict]
 
     Raises
     ------
-    synthscene.errors.ConfigError
+    synthscene.errors.DatasetError
         If an image lacks the sequence fields, or an annotation its ``track_id``.
     """
     dataset.require(images, ["sequence_id", "frame_index"], "a tracking export (a dataset "
@@ -103,7 +103,7 @@ def export_mot(dataset_dir: str | Path, out_dir: str | Path, *,
 
     Raises
     ------
-    synthscene.errors.ConfigError
+    synthscene.errors.DatasetError
         If the dataset has no sequences (no ``sequence_id``/``frame_index``/``track_id``).
     synthscene.errors.AssetError, synthscene.errors.OutputError
         For a missing image or an unwritable ``out_dir``.
@@ -205,6 +205,6 @@ def export_youtube_vis(dataset_dir: str | Path, out_dir: str | Path, *,
         counts[name] = len(images)
         tracks_written += len(annotations)
     if not counts:
-        raise ConfigError(str(dataset_dir), "images", "the dataset has no image")
+        raise DatasetError(str(dataset_dir), "images", "the dataset has no image")
     logger.info("youtube-vis export to %s: %d tracks", out, tracks_written)
     return ExportSummary("youtube-vis", out, counts, tracks_written)

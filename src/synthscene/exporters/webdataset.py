@@ -85,8 +85,10 @@ def export_webdataset(dataset_dir: str | Path, out_dir: str | Path, *,
 
     Raises
     ------
-    synthscene.errors.ConfigError
-        If ``shard_size`` < 1, a split name is not a word, or the source is malformed.
+    synthscene.errors.OptionError
+        If ``shard_size`` < 1 or a split name is not a word.
+    synthscene.errors.DatasetError
+        If the source is malformed.
     synthscene.errors.AssetError
         If a source image is missing or unreadable.
     synthscene.errors.OutputError

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from synthscene.errors import ConfigError
+from synthscene.errors import OptionError
 from synthscene.exporters._common import (
     DEFAULT_SPLIT,
     ExportSummary,
@@ -107,17 +107,19 @@ def export_yolo(dataset_dir: str | Path, out_dir: str | Path, *, task: str = "de
 
     Raises
     ------
-    synthscene.errors.ConfigError
-        If ``task`` is unknown, ``split`` has no ``train``, or the source is malformed.
+    synthscene.errors.OptionError
+        If ``task`` is unknown or ``split`` has no ``train``.
+    synthscene.errors.DatasetError
+        If the source is malformed.
     synthscene.errors.AssetError
         If a source image is missing.
     synthscene.errors.OutputError
         If ``out_dir`` holds an export (and not ``overwrite``) or cannot be written.
     """
     if task not in TASKS:
-        raise ConfigError("--task", "", f"must be one of {', '.join(TASKS)}, got {task!r}")
+        raise OptionError("--task", "", f"must be one of {', '.join(TASKS)}, got {task!r}")
     if split is not None and DEFAULT_SPLIT not in split:
-        raise ConfigError("--split", "", f"the yolo export needs a {DEFAULT_SPLIT!r} split, got "
+        raise OptionError("--split", "", f"the yolo export needs a {DEFAULT_SPLIT!r} split, got "
                           f"{', '.join(split)}")
     dataset = load_dataset(dataset_dir, image_dir=image_dir)
     classes = {cat["id"]: index for index, cat in enumerate(dataset.categories)}

@@ -150,14 +150,14 @@ class CocoFolder(Dataset):
 
     Raises
     ------
-    synthscene.errors.ConfigError
+    synthscene.errors.DatasetError
         If the annotation file is missing or breaks the COCO schema (file and field named).
 
     Notes
     -----
     ``dataset[i]`` is the image with the i-th smallest id. Reading an image raises
     :class:`synthscene.errors.AssetError` if its file is missing or not the size its entry says,
-    and a malformed segmentation :class:`synthscene.errors.ConfigError`.
+    and a malformed segmentation :class:`synthscene.errors.DatasetError`.
     """
 
     def __init__(self, root: str | Path, *, image_dir: str | Path | None = None,

@@ -139,7 +139,7 @@ def write_stats(dataset_dir: str | Path, out_dir: str | Path, *,
     ------
     synthscene.errors.SynthsceneError
         If matplotlib is not installed (``pip install 'synthscene[tools]'``).
-    synthscene.errors.ConfigError
+    synthscene.errors.DatasetError
         If the dataset is malformed.
     synthscene.errors.OutputError
         If ``out_dir`` cannot be written.
