@@ -28,6 +28,7 @@ from synthscene.labels.annotate import (
     annotate,
     box_keypoints_object,
 )
+from tolerances import tol
 
 # pycocotools' decode trips a NumPy 2 deprecation inside its own Cython code.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -180,7 +181,7 @@ def test_keypoints_behind_the_camera_or_outside_are_zero():
     uv, _ = _project(camera, _corners_world(obj))
     inside = front & (uv[:, 0] >= 0) & (uv[:, 0] < W) & (uv[:, 1] >= 0) & (uv[:, 1] < H)
     assert np.all(kp[inside, 2] == 2) and np.all(kp[~inside] == 0)
-    np.testing.assert_allclose(kp[inside, :2], uv[inside], atol=1e-9)
+    np.testing.assert_allclose(kp[inside, :2], uv[inside], atol=tol.float64)
     assert label.num_keypoints == int(inside.sum())
     assert all(type(v) is int for v in label.keypoints[2::3])
 
@@ -293,8 +294,8 @@ def test_cube_keypoints_pose_and_visibility_match_analytic_projection(cube_libra
     assert label.num_keypoints == 9
     # The top corners are the corners of the rendered mask's box (COCO pixel edges).
     x0, y0, w, h = label.bbox
-    np.testing.assert_allclose(np.sort(kp[top, 0]), [x0, x0, x0 + w, x0 + w], atol=1.0)
-    np.testing.assert_allclose(np.sort(kp[top, 1]), [y0, y0, y0 + h, y0 + h], atol=1.0)
+    np.testing.assert_allclose(np.sort(kp[top, 0]), [x0, x0, x0 + w, x0 + w], atol=tol.pixel)
+    np.testing.assert_allclose(np.sort(kp[top, 1]), [y0, y0, y0 + h, y0 + h], atol=tol.pixel)
 
 
 @pytest.mark.gl
@@ -312,18 +313,18 @@ def test_bop_pose_reproduces_the_projected_corners(cube_library):
     assert label.object_scale_m == 0.15
     R_m2c = np.array(label.cam_R_m2c).reshape(3, 3)
     t_m2c = np.array(label.cam_t_m2c) / 1000.0  # mm -> m
-    np.testing.assert_allclose(R_m2c @ R_m2c.T, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(R_m2c @ R_m2c.T, np.eye(3), atol=tol.exact)
     camera_from_object = np.linalg.inv(cam.world_from_camera) @ obj.world_from_object
-    np.testing.assert_allclose(R_m2c, camera_from_object[:3, :3], atol=1e-12)
+    np.testing.assert_allclose(R_m2c, camera_from_object[:3, :3], atol=tol.exact)
     # Model points (mesh vertices times scale) through [R | t] and K land on the label's box.
     model = box_keypoints_object(CUBE_BOUNDS["cube"], label.object_scale_m)
     p = model @ R_m2c.T + t_m2c
     uv = (p @ cam.K.T)[:, :2] / p[:, 2:3] + 0.5
     x0, y0 = uv[:8].min(axis=0)
     x1, y1 = uv[:8].max(axis=0)
-    np.testing.assert_allclose(label.bbox, [x0, y0, x1 - x0, y1 - y0], atol=1.0)
+    np.testing.assert_allclose(label.bbox, [x0, y0, x1 - x0, y1 - y0], atol=tol.pixel)
     np.testing.assert_allclose(np.array(label.keypoints, float).reshape(9, 3)[:, :2], uv,
-                               atol=1e-6)
+                               atol=tol.float32)
 
     # Normals agree with the pose and the depth: each cube pixel's normal is the camera-frame
     # normal of one face (+-columns of R_m2c), facing the camera, and the point the depth gives
@@ -337,7 +338,7 @@ def test_bop_pose_reproduces_the_projected_corners(cube_library):
     nearest = faces[np.argmax(n @ faces.T, axis=1)]
     np.testing.assert_allclose(n, nearest, atol=2e-3)
     assert np.all(np.sum(n * points, axis=1) < 0)
-    np.testing.assert_allclose(np.sum(nearest * (points - t_m2c), axis=1), 0.075, atol=1e-3)
+    np.testing.assert_allclose(np.sum(nearest * (points - t_m2c), axis=1), 0.075, atol=tol.flow_px)
 
 
 @pytest.mark.gl
@@ -367,15 +368,15 @@ def test_depth_png_normals_and_masks_from_a_render(cube_library, tmp_path):
     n = out.normals
     assert n.shape == (height, width, 3) and n.dtype == np.float32
     np.testing.assert_allclose(n[ground], np.tile([0, 0, -1.0], (int(ground.sum()), 1)),
-                               atol=1e-5)
+                               atol=tol.normal)
     assert np.all(n[depth == 0] == 0)
-    top = (ids == 7) & np.isclose(depth, 0.8, atol=1e-5)
+    top = (ids == 7) & np.isclose(depth, 0.8, atol=tol.normal)
     assert top.sum() > 1000
-    np.testing.assert_allclose(n[top], np.tile([0, 0, -1.0], (int(top.sum()), 1)), atol=1e-5)
+    np.testing.assert_allclose(n[top], np.tile([0, 0, -1.0], (int(top.sum()), 1)), atol=tol.normal)
     # Cube 300 sits right of the optical axis: its -x side face is seen, normal (-1, 0, 0).
     side = (ids == 300) & (depth > 0.95 + 1e-3)
     assert side.any()
-    np.testing.assert_allclose(n[side][:, 0], -1.0, atol=1e-4)
+    np.testing.assert_allclose(n[side][:, 0], -1.0, atol=tol.depth_m)
     encoded = encode_normals_png(n)
     assert encoded[top][0].tolist() == [128, 128, 0] and np.all(encoded[depth == 0] == 0)
 

@@ -23,6 +23,7 @@ from PIL import Image
 
 from conftest import pose, top_down_camera
 from synthscene.core.state import HsvJitter, Light, Material, SceneObject, SceneState
+from tolerances import tol
 
 pytestmark = pytest.mark.gl
 
@@ -210,7 +211,7 @@ def test_obj_with_a_missing_mtl_is_grey_with_a_warning(tmp_path, caplog):
     write_obj(tmp_path / "part.obj", "gone.mtl")
     with caplog.at_level(logging.WARNING, logger="synthscene"):
         pixels = flat_colour(tmp_path, "part.obj")
-    np.testing.assert_allclose(pixels.mean(axis=0), NEUTRAL_GREY * 255, atol=1.0)
+    np.testing.assert_allclose(pixels.mean(axis=0), NEUTRAL_GREY * 255, atol=tol.colour_level)
     assert any("gone.mtl" in r.getMessage() for r in caplog.records)
 
 
@@ -219,7 +220,8 @@ def test_mtl_kd_and_a_missing_texture_falls_back_to_kd(tmp_path, caplog):
     write_obj(tmp_path / "part.obj", "paint.mtl")
     with caplog.at_level(logging.WARNING, logger="synthscene"):
         pixels = flat_colour(tmp_path, "part.obj")
-    np.testing.assert_allclose(pixels.mean(axis=0), np.array([0.2, 0.4, 0.8]) * 255, atol=1.0)
+    np.testing.assert_allclose(pixels.mean(axis=0), np.array([0.2, 0.4, 0.8]) * 255,
+                               atol=tol.colour_level)
     assert any("lost.png" in r.getMessage() for r in caplog.records)
 
 
@@ -227,7 +229,7 @@ def test_mtl_kd_without_texture_coordinates(tmp_path):
     (tmp_path / "paint.mtl").write_text("newmtl paint\nKd 0.9 0.5 0.1\n")
     write_obj(tmp_path / "part.obj", "paint.mtl", with_uv=False)
     np.testing.assert_allclose(flat_colour(tmp_path, "part.obj").mean(axis=0),
-                               np.array([0.9, 0.5, 0.1]) * 255, atol=1.0)
+                               np.array([0.9, 0.5, 0.1]) * 255, atol=tol.colour_level)
 
 
 def checker(size: int = 64, squares: int = 8) -> np.ndarray:
@@ -278,7 +280,7 @@ def test_ply_vertex_colours(tmp_path):
         box, vertex_colors=np.tile([40, 180, 90, 255], (len(box.vertices), 1)))
     box.export(tmp_path / "box.ply")
     np.testing.assert_allclose(flat_colour(tmp_path, "box.ply").mean(axis=0), [40, 180, 90],
-                               atol=1.0)
+                               atol=tol.colour_level)
 
 
 def test_urdf_texture_replaces_the_meshes_and_colour_multiplies_it(tmp_path):

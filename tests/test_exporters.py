@@ -27,6 +27,7 @@ from synthscene.exporters.polygons import bridge_loops, mask_loops
 from synthscene.exporters.split import split_rng
 from synthscene.io.reader import to_rle
 from synthscene.tools.validate import validate_dataset
+from tolerances import tol
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -170,7 +171,7 @@ def test_yolo_detection_boxes_equal_coco_boxes(source, tmp_path):
             assert int(cls) == ann["category_id"] - 1
             cx, cy, w, h = float(cx) * W, float(cy) * H, float(w) * W, float(h) * H
             back = [cx - w / 2, cy - h / 2, w, h]
-            np.testing.assert_allclose(back, ann["bbox"], atol=1e-6 * max(W, H) * 2)
+            np.testing.assert_allclose(back, ann["bbox"], atol=tol.float32 * max(W, H) * 2)
             seen += 1
     assert seen == len(data["annotations"])
 
@@ -323,14 +324,14 @@ def test_bop(source, tmp_path):
         point_camera = np.array([0.1, -0.2, 0.9])
         point_world = world_from_camera[:3, :3] @ point_camera + world_from_camera[:3, 3]
         mapped = np.reshape(cam["cam_R_w2c"], (3, 3)) @ point_world * 1000 + cam["cam_t_w2c"]
-        np.testing.assert_allclose(mapped, point_camera * 1000, atol=1e-9)
+        np.testing.assert_allclose(mapped, point_camera * 1000, atol=tol.float64)
         anns = by_image.get(im_id, [])
         assert len(gt[str(im_id)]) == len(info[str(im_id)]) == len(anns)
         for gt_id, (pose, meta, ann) in enumerate(zip(gt[str(im_id)], info[str(im_id)], anns)):
             assert pose["obj_id"] == ann["category_id"]
             assert pose["cam_t_m2c"] == ann["cam_t_m2c"]
             assert meta["visib_fract"] == pytest.approx(
-                meta["px_count_visib"] / meta["px_count_all"], abs=1e-12)
+                meta["px_count_visib"] / meta["px_count_all"], abs=tol.exact)
             amodal_png = cv2.imread(str(scene / "mask" / f"{im_id:06d}_{gt_id:06d}.png"),
                                     cv2.IMREAD_UNCHANGED)
             visible_png = cv2.imread(str(scene / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png"),

@@ -14,6 +14,7 @@ import synthscene
 from synthscene.assets.libraries import build_libraries
 from synthscene.randomize.scene import sample_scene
 from synthscene.seeding import frame_rng
+from tolerances import tol
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "plugins"
@@ -60,7 +61,7 @@ def test_conveyor_parts_are_in_a_row_moving_with_the_frame():
         state = sample_scene(scenario, library, rng=frame_rng(0, index), seed=(0, index))
         x = np.sort([o.world_from_object[0, 3] for o in state.objects if o.labelled])
         steps = np.diff(x) / 0.2
-        np.testing.assert_allclose(steps, np.round(steps), atol=1e-9)  # one every pitch_m
+        np.testing.assert_allclose(steps, np.round(steps), atol=tol.float64)  # one every pitch_m
         xs.append(x)
     shift = (xs[1][0] - xs[0][0]) / 0.2
     assert (shift - np.floor(shift)) * 0.2 == pytest.approx(0.03)  # the belt moved speed_m

@@ -19,6 +19,7 @@ from synthscene import plugins
 from synthscene.config.loading import scenario_from_dict
 from synthscene.randomize import extensions, registry
 from synthscene.seeding import frame_rng
+from tolerances import tol
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = str(ROOT / "tests" / "sample_plugins.py")
@@ -257,7 +258,7 @@ def test_render_scene_labels_a_hand_built_state_as_the_projection_says():
     assert abs(w - K[0, 0] * 0.1 / 0.96) <= 1.0 and abs(h - K[1, 1] * 0.06 / 0.96) <= 1.0
     assert abs(x + w / 2 - (K[0, 2] + 0.5)) <= 0.5 and abs(y + h / 2 - (K[1, 2] + 0.5)) <= 0.5
     assert label.area == np.count_nonzero(sample.render.instance_ids == 1)
-    np.testing.assert_allclose(sample.render.depth[120, 160], 0.96, atol=1e-4)
+    np.testing.assert_allclose(sample.render.depth[120, 160], 0.96, atol=tol.depth_m)
 
 
 def test_camera_sampler_and_texture_plugins():
@@ -274,10 +275,10 @@ def test_camera_sampler_and_texture_plugins():
         camera = sample_camera(spec.camera, 64, 48, rng=frame_rng(0, frame), frame=frame)
         eye = camera.world_from_camera[:3, 3]
         angle = np.radians(30 * frame)
-        np.testing.assert_allclose(eye, [2 * np.cos(angle), 2 * np.sin(angle), 1.0], atol=1e-12)
+        np.testing.assert_allclose(eye, [2 * np.cos(angle), 2 * np.sin(angle), 1.0], atol=tol.exact)
         # The optical axis (camera z) points at the origin.
         np.testing.assert_allclose(camera.world_from_camera[:3, 2], -eye / np.linalg.norm(eye),
-                                   atol=1e-12)
+                                   atol=tol.exact)
     texture = parse_texture_spec({"kinds": ["bands"], "bands": {"bands": 3}}, source="s",
                                  field="t").sample(rng=frame_rng(0, 0), size=(30, 20))
     assert texture.shape == (30, 20, 3) and texture.dtype == np.uint8

@@ -21,6 +21,7 @@ from conftest import pose, top_down_camera
 from synthscene.config.loading import scenario_from_dict
 from synthscene.core.state import Light, Material, SceneObject, SceneState
 from synthscene.seeding import frame_rng
+from tolerances import tol
 
 pytestmark = pytest.mark.gl
 
@@ -79,7 +80,8 @@ def test_translating_cube_moves_by_the_analytic_image_motion(cube_library):
     # Top face at z = 0.2 seen from z = 1.0 looking down: image x = world x, image y = -world y.
     distance = CAMERA_Z - (centre[2] + edge / 2)
     expected = np.array([F * shift[0] / distance, -F * shift[1] / distance])
-    np.testing.assert_allclose(flow[top], np.broadcast_to(expected, flow[top].shape), atol=1e-3)
+    np.testing.assert_allclose(flow[top], np.broadcast_to(expected, flow[top].shape),
+                               atol=tol.flow_px)
     # Pixels the cube leaves are not valid (the ground is absent: nothing to see there).
     assert not valid[out_a.instance_ids == 0].any()
 
@@ -247,7 +249,7 @@ def test_mot_export_is_read_back_by_motmetrics(sequence_dataset, tmp_path):
             np.testing.assert_allclose([row.X, row.Y, row.Width, row.Height], ann["bbox"],
                                        atol=0.006)
             assert row.ClassId == ann["category_id"] and row.Confidence == 1
-            assert row.Visibility == pytest.approx(ann.get("visib_fract", 1.0), abs=1e-6)
+            assert row.Visibility == pytest.approx(ann.get("visib_fract", 1.0), abs=tol.float32)
 
 
 def test_youtube_vis_export_holds_every_mask_of_every_track(sequence_dataset, tmp_path):
@@ -299,14 +301,14 @@ def test_point_tracks_follow_a_translating_cube(cube_library):
     assert occluded[:, 3].all()  # out of view
     on_top = np.isclose(outs[0].depth[np.round(target[:, 0, 1]).astype(int),
                                       np.round(target[:, 0, 0]).astype(int)],
-                        CAMERA_Z - (centre[2] + edge / 2), atol=1e-4)
+                        CAMERA_Z - (centre[2] + edge / 2), atol=tol.depth_m)
     assert on_top.sum() > 10
     distance = CAMERA_Z - (centre[2] + edge / 2)
     per_frame = np.array([F * step[0] / distance, -F * step[1] / distance])
     for k in (1, 2):
         np.testing.assert_allclose(target[on_top, k] - target[on_top, 0],
                                    np.broadcast_to(k * per_frame, target[on_top, k].shape),
-                                   atol=1e-3)
+                                   atol=tol.flow_px)
         assert not occluded[on_top, k].any()
 
 

@@ -7,6 +7,7 @@ import pytest
 import trimesh
 
 from synthscene.assets.uv import box_uv
+from tolerances import tol
 
 
 def signed_area(tri_2d: np.ndarray) -> np.ndarray:
@@ -49,9 +50,9 @@ def test_uvs_follow_the_documented_planes():
     for (axis, sign), (eu, ev) in expected.items():
         sel = np.isclose(normals[:, axis], sign)
         assert sel.sum() == 6
-        np.testing.assert_allclose(uv[sel, 0], eu[sel], atol=1e-6)
-        np.testing.assert_allclose(uv[sel, 1], ev[sel], atol=1e-6)
-    np.testing.assert_allclose(out.normals, normals, atol=1e-6)
+        np.testing.assert_allclose(uv[sel, 0], eu[sel], atol=tol.float32)
+        np.testing.assert_allclose(uv[sel, 1], ev[sel], atol=tol.float32)
+    np.testing.assert_allclose(out.normals, normals, atol=tol.float32)
 
 
 @pytest.mark.parametrize("mesh", [trimesh.creation.icosphere(subdivisions=2),
