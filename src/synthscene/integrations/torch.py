@@ -5,12 +5,11 @@ Two datasets give the same ``(image, target)`` pairs:
 - :class:`CocoFolder` (map-style) reads a dataset on disk: one that ``synthscene generate``
   wrote, or any COCO instances folder or JSON file;
 - :class:`SyntheticStream` (iterable) renders the frames on the fly inside the DataLoader's
-  workers, each worker with its own GL context and pybullet client, made in the worker. The
-  workers must be *spawned* (``DataLoader(..., multiprocessing_context="spawn")``, which
+  workers, each worker with its own GL context and pybullet client, made in the worker. The workers
+  must be *spawned* (``DataLoader(..., multiprocessing_context="spawn")``, which
   :meth:`SyntheticStream.loader` sets), as synthscene's own workers are
-  (:mod:`synthscene.run.executors.local`): a worker forked from a process that has held a GL
-  context hangs
-  when it makes its own.
+  (:mod:`synthscene.run.executors.local`): a worker forked from a process that has held a GL context
+  hangs when it makes its own.
 
 The pair follows torchvision's v2 conventions (what ``torchvision.datasets.
 wrap_dataset_for_transforms_v2`` makes of a ``CocoDetection``), so torchvision's v2 transforms

@@ -301,10 +301,8 @@ def png_bytes(image: np.ndarray, compression: int = 1) -> bytes:
     compression : int
         zlib level 0-9 (OpenCV's ``IMWRITE_PNG_COMPRESSION``). Every row gets PNG's ``Sub``
         filter (OpenCV's ``IMWRITE_PNG_FILTER``; libpng's default tries all five per row) and
-        zlib its run-length strategy (``Z_RLE``). On 640x480 rendered images at level 1 this
-        encodes in 4.6 instead of 8.2 ms (depth maps 2.0 instead of 4.3 ms, id maps 1.5
-        instead of 4.1 ms) for files 7-15% larger; ``Z_RLE`` alone was 3-10% faster and 2-40%
-        smaller than zlib's default strategy.
+        zlib its run-length strategy (``Z_RLE``): faster for files a little larger
+        (``docs/performance.md``).
 
     Returns
     -------

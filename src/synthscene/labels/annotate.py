@@ -3,16 +3,15 @@ visibility figures, 6D poses (BOP terms) and COCO keypoints of the 3D bounding b
 
 ``annotate`` is pure numpy + pycocotools: no GL, no pybullet, so it is tested on synthetic arrays.
 
-How it stays fast (about 1 ms for a 640x480 frame with 30 instances on one CPU core): instead
-of comparing the whole image against each id and encoding one full-size mask per instance, it
-flattens the id image once in column-major (Fortran) order, which is the pixel order of COCO RLE,
-and finds every run of equal ids in one vectorised pass. The runs of each labelled id, with the
-gaps between them, *are* that instance's uncompressed RLE; pycocotools then compresses all of
-them in one call (``frPyObjects``), so the ``counts`` strings are byte-identical to
-``pycocotools.mask.encode`` of the masks. Boxes and areas come from the same runs. Amodal masks
-arrive as small crops (:class:`~synthscene.core.state.AmodalMask`) and are run-length encoded from
-the
-crop, never from a full-size image.
+How it stays fast (``docs/performance.md`` gives its cost): instead of comparing the whole image
+against each id and encoding one full-size mask per instance, it flattens the id image once in
+column-major (Fortran) order, which is the pixel order of COCO RLE, and finds every run of equal ids
+in one vectorised pass. The runs of each labelled id, with the gaps between them, *are* that
+instance's uncompressed RLE; pycocotools then compresses all of them in one call (``frPyObjects``),
+so the ``counts`` strings are byte-identical to ``pycocotools.mask.encode`` of the masks. Boxes and
+areas come from the same runs. Amodal masks arrive as small crops
+(:class:`~synthscene.core.state.AmodalMask`) and are run-length encoded from the crop, never from a
+full-size image.
 
 Conventions
 -----------

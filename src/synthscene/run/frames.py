@@ -1,14 +1,12 @@
 """Making one labelled frame: sample -> settle -> render -> annotate, for any frame index.
 
-:class:`FrameMaker` owns one :class:`~synthscene.physics.simulator.PhysicsSimulator` (one pybullet
-client)
-and one :class:`~synthscene.render.renderer.Renderer` (one GL context) and makes frames in any
-order:
-frame ``i`` of a run with seed ``s`` draws from ``Generator(PCG64(SeedSequence([s, i])))``
-(:func:`synthscene.seeding.frame_rng`) and nothing else, so its bytes do not depend on which
-frames the same maker made before. That is what lets :mod:`synthscene.run.pipeline` shard frames
-over
-processes and resume a run. One maker per process; a process that holds one must not fork.
+:class:`FrameMaker` owns one :class:`~synthscene.physics.simulator.PhysicsSimulator` (one
+pybullet client) and one :class:`~synthscene.render.renderer.Renderer` (one GL context) and makes
+frames in any order: frame ``i`` of a run with seed ``s`` draws from
+``Generator(PCG64(SeedSequence([s, i])))`` (:func:`synthscene.seeding.frame_rng`) and nothing
+else, so its bytes do not depend on which frames the same maker made before. That is what lets
+:mod:`synthscene.run.pipeline` shard frames over processes and resume a run. One maker per
+process; a process that holds one must not fork.
 """
 
 from __future__ import annotations

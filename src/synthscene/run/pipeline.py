@@ -2,12 +2,11 @@
 
 :func:`iter_samples` yields labelled frames without writing anything (for notebooks and training
 loops); :func:`generate` writes a COCO dataset, in this process or sharded over worker processes
-(:mod:`synthscene.run.executors.local`) or Ray actors (:mod:`synthscene.run.executors.ray`), and
-can resume an
-interrupted run (:mod:`synthscene.run.run_folder`). Frame ``i`` of a run with seed ``s`` draws from
-``Generator(PCG64(SeedSequence([s, i])))`` (:func:`synthscene.seeding.frame_rng`), so a frame's
-content does not depend on which frames were made before it, nor by which process: the dataset is
-byte-identical whatever the number of workers, and after any number of resumes.
+(:mod:`synthscene.run.executors.local`) or Ray actors (:mod:`synthscene.run.executors.ray`), and can
+resume an interrupted run (:mod:`synthscene.run.run_folder`). Frame ``i`` of a run with seed ``s``
+draws from ``Generator(PCG64(SeedSequence([s, i])))`` (:func:`synthscene.seeding.frame_rng`), so a
+frame's content does not depend on which frames were made before it, nor by which process: the
+dataset is byte-identical whatever the number of workers, and after any number of resumes.
 """
 
 from __future__ import annotations

@@ -48,9 +48,8 @@ def render_scene(state: SceneState, library: AssetLibrary | Sequence[str], *,
         ground. Its camera's ``width`` and ``height`` give the image size.
     library : AssetLibrary or sequence of str
         The assets, or asset source strings (``"primitive:box"``, ``"pybullet_data:..."``,
-        a mesh path, ...) to index; keys are as :class:`~synthscene.assets.library.AssetLibrary`
-        makes
-        them (``"primitive:box"``).
+        a mesh path, ...) to index; keys are as
+        :class:`~synthscene.assets.library.AssetLibrary` makes them (``"primitive:box"``).
     settle : bool
         Drop the ``physics="dynamic"`` objects with pybullet (default settings) first.
     shading : {"lit", "flat"}

@@ -1,13 +1,12 @@
 """One worker's share of a run: make frames and write them (PNG + record) into the run folder.
 
-A worker is any process that holds a :class:`FrameWorker`: the main process itself
-(``workers=1``), a local process started by :mod:`synthscene.run.executors.local`, or a Ray actor
+A worker is any process that holds a :class:`FrameWorker`: the main process itself (``workers=1``),
+a local process started by :mod:`synthscene.run.executors.local`, or a Ray actor
 (:mod:`synthscene.run.executors.ray`). It gets a picklable :class:`FrameJob`, builds its own
 :class:`~synthscene.run.frames.FrameMaker` (its own pybullet client and GL context, assets loaded
 once), and reports each finished frame as a small :class:`FrameDone` to whoever drives the run.
 Frames are written with :meth:`synthscene.run.run_folder.RunFolder.save_frame`, so a frame is
-finished
-exactly when its record is on disk, whichever process wrote it.
+finished exactly when its record is on disk, whichever process wrote it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """``synthscene preview``: a contact sheet of random frames of a scenario, with their labels.
 
 Nothing is written but the sheet: frames come from :func:`synthscene.run.pipeline.iter_samples`, so
-a
-user sees in seconds what the scenario's randomization does.
+a user sees in seconds what the scenario's randomization does.
 """
 
 from __future__ import annotations
