@@ -5,7 +5,7 @@ README.md holds the same tables between the ``<!-- BEGIN randomizer tables`` and
 
 Run from anywhere: ``python scripts/make_docs.py`` (``--check`` exits with status 1 if the file is
 out of date instead of writing it). The text comes from
-:func:`synthscene.randomize.registry.registry_markdown`, so names, parameters, defaults and
+:func:`synthscene.randomize.reference_docs.registry_markdown`, so names, parameters, defaults and
 examples cannot drift from the code; ``tests/test_registry.py`` checks the file is current.
 """
 
@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from synthscene.randomize.registry import registry_markdown
+from synthscene.randomize.reference_docs import registry_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "randomizers.md"

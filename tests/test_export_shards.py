@@ -15,7 +15,7 @@ from synthscene.errors import OptionError, OutputError
 from synthscene.exporters import export_dataset
 from synthscene.exporters.hf import export_hf
 from synthscene.exporters.webdataset import export_webdataset
-from synthscene.io.reader import to_rle
+from synthscene.io.rle import to_rle
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 

@@ -25,7 +25,7 @@ from synthscene.exporters import (
 )
 from synthscene.exporters.polygons import bridge_loops, mask_loops
 from synthscene.exporters.split import split_rng
-from synthscene.io.reader import to_rle
+from synthscene.io.rle import to_rle
 from synthscene.tools.validate import validate_dataset
 from tolerances import tol
 

@@ -12,18 +12,10 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from synthscene.errors import ConfigError
+from synthscene.randomize.effect_registry import EFFECTS, EffectsField, apply_effects, parse_effects
 from synthscene.randomize.params import field_range
-from synthscene.randomize.registry import (
-    EFFECTS,
-    TEXTURES,
-    EffectsField,
-    TextureField,
-    apply_effects,
-    example_config,
-    parse_effects,
-    parse_texture_spec,
-    registry_markdown,
-)
+from synthscene.randomize.reference_docs import example_config, registry_markdown
+from synthscene.randomize.texture_registry import TEXTURES, TextureField, parse_texture_spec
 from synthscene.seeding import frame_rng
 
 ROOT = Path(__file__).resolve().parents[1]

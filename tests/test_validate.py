@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from synthetic_coco import GRID_INSTANCES, H, W, build_dataset, read_json, rle, write_json
 from synthscene.cli import app
 from synthscene.errors import DatasetError
-from synthscene.io.reader import load_dataset, rle_counts, to_rle
+from synthscene.io.reader import load_dataset
+from synthscene.io.rle import rle_counts, to_rle
 from synthscene.tools.validate import CHECKS, validate_dataset
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")

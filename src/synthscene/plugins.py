@@ -53,6 +53,7 @@ from pydantic import BaseModel, Field
 
 from synthscene.core.state import Camera, Light, Material, SceneObject, SceneState
 from synthscene.errors import PluginError
+from synthscene.randomize.effect_registry import EFFECTS, register_effect
 from synthscene.randomize.extensions import (
     CAMERA_SAMPLERS,
     HOOK_STAGES,
@@ -65,14 +66,8 @@ from synthscene.randomize.extensions import (
 )
 from synthscene.randomize.params import EffectParams, dist_field
 from synthscene.randomize.params import RandomizerParams as Params
-from synthscene.randomize.registry import (
-    EFFECTS,
-    TEXTURES,
-    Randomizer,
-    Registry,
-    register_effect,
-    register_texture,
-)
+from synthscene.randomize.registry import Randomizer, Registry
+from synthscene.randomize.texture_registry import TEXTURES, register_texture
 
 __all__ = ["CAMERA_SAMPLERS", "EFFECTS", "ENTRY_POINT_GROUP", "HOOK_STAGES", "PLACEMENTS",
            "REGISTRIES", "SCENE_HOOKS", "TEXTURES", "Camera", "EffectParams", "Field", "Light",

@@ -18,7 +18,7 @@ from synthscene.config.schema import ScenarioSpec, field_named
 from synthscene.errors import ConfigError
 from synthscene.io.fileio import FileProblem, read_regular_file
 from synthscene.randomize.distributions import Distribution
-from synthscene.randomize.registry import TextureSpec
+from synthscene.randomize.texture_registry import TextureSpec
 from synthscene.randomize.textures import ImageTextureFolder
 
 

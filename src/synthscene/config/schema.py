@@ -32,6 +32,7 @@ from synthscene.randomize.distributions import (
     RandInt,
     Uniform,
 )
+from synthscene.randomize.effect_registry import EffectsField
 from synthscene.randomize.extensions import (
     CAMERA_SAMPLERS,
     PLACEMENTS,
@@ -41,7 +42,7 @@ from synthscene.randomize.extensions import (
     default,
 )
 from synthscene.randomize.params import DistRange, dist_field
-from synthscene.randomize.registry import EffectsField, TextureField
+from synthscene.randomize.texture_registry import TextureField
 
 LIGHT_KINDS = ("directional", "point", "spot")
 ASSET_APPEARANCES = ("randomize", "keep", "jitter")

@@ -16,8 +16,9 @@ import numpy as np
 
 from synthscene.errors import AssetError, DatasetError, OptionError, OutputError
 from synthscene.exporters.split import assign_splits, split_rng
+from synthscene.io.coco_schema import Problem
 from synthscene.io.fileio import probe_writable, write_atomic, write_atomic_stream
-from synthscene.io.reader import CocoDataset, Problem
+from synthscene.io.reader import CocoDataset
 from synthscene.tools.checks import check_image_file, check_mask
 
 logger = logging.getLogger(__name__)

@@ -43,7 +43,8 @@ from pycocotools import mask as mask_utils
 
 from synthscene.config.loading import Scenario
 from synthscene.io.coco import category_ids, frame_record
-from synthscene.io.reader import load_dataset, to_rle
+from synthscene.io.reader import load_dataset
+from synthscene.io.rle import to_rle
 
 try:
     import torch

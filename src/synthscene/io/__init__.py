@@ -5,5 +5,6 @@
 - :mod:`~synthscene.io.coco`: the COCO annotation file (records, merge, write).
 - :mod:`~synthscene.io.maps`: depth, normal, flow and other per-pixel maps.
 - :mod:`~synthscene.io.reader` and :mod:`~synthscene.io.json_stream`: reading a COCO dataset back,
-  bounded.
+  bounded; :mod:`~synthscene.io.coco_schema` its schema checks, :mod:`~synthscene.io.rle` its
+  segmentations as compressed RLE.
 """

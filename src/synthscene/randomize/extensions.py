@@ -35,7 +35,7 @@ from synthscene.randomize.params import RandomizerParams
 from synthscene.randomize.registry import (
     Randomizer,
     Registry,
-    _pydantic_error,
+    config_error_as_value_error,
 )
 
 if TYPE_CHECKING:
@@ -318,7 +318,7 @@ def _validator(registry: Registry) -> Callable[[Any], Configured]:
         try:
             return configured(registry, value, source="", field="")[0]
         except ConfigError as exc:
-            raise _pydantic_error(exc) from None
+            raise config_error_as_value_error(exc) from None
 
     return validate
 
@@ -345,7 +345,7 @@ def _hooks_validator(value: Any) -> list[Configured]:
             hook, found = configured(SCENE_HOOKS, item, source="", field=f"[{i}]",
                                      extra=("stage",))
         except ConfigError as exc:
-            raise _pydantic_error(exc) from None
+            raise config_error_as_value_error(exc) from None
         stage = found.get("stage", HOOK_STAGES[0])
         if stage not in HOOK_STAGES:
             raise ValueError(f"[{i}].stage: must be one of {', '.join(HOOK_STAGES)}, got "

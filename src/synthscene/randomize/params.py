@@ -9,8 +9,8 @@ a frame goes wrong. Fields ending in ``_deg`` are degrees in YAML and radians on
 (DESIGN.md, convention 1); :meth:`RandomizerParams.draw` names their values ``..._rad``.
 
 Defaults are written as YAML values (``{"uniform": [0, 6]}``) and validated like user input,
-so the documentation (:func:`synthscene.randomize.registry.registry_markdown`) shows them exactly
-as a user would write them.
+so the documentation (:func:`synthscene.randomize.reference_docs.registry_markdown`) shows them
+exactly as a user would write them.
 """
 
 # No ``from __future__ import annotations`` here: field annotations call dist_field().
@@ -216,7 +216,8 @@ class EffectParams(RandomizerParams):
 
 
 # --------------------------------------------------------------------------------------------
-# Parameter models of the texture kinds and sensor effects (registered in registry.py)
+# Parameter models of the texture kinds and sensor effects (registered in texture_registry.py
+# and effect_registry.py)
 # --------------------------------------------------------------------------------------------
 
 _ANY_COLOR = {"uniform": [[0, 0, 0], [1, 1, 1]]}

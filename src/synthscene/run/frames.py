@@ -30,7 +30,7 @@ from synthscene.labels.annotate import LabelFilter, annotate
 from synthscene.labels.motion import point_tracks, rigid_flow
 from synthscene.physics.settings import PhysicsSettings
 from synthscene.randomize.compose import BackgroundLoader, composite_background
-from synthscene.randomize.registry import apply_effects
+from synthscene.randomize.effect_registry import apply_effects
 from synthscene.randomize.scene import finish_scene, sample_scene, sample_view
 from synthscene.randomize.trajectory import sample_trajectory
 from synthscene.render.settings import RenderSettings

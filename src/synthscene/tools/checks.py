@@ -2,7 +2,7 @@
 
 :func:`check_image_file` checks an image file against its entry; :func:`check_mask` checks one
 annotation's segmentation, ``bbox`` and ``area``; :func:`overlaps` finds overlapping visible
-masks. Each returns :class:`~synthscene.io.reader.Problem` objects, so that validate lists
+masks. Each returns :class:`~synthscene.io.coco_schema.Problem` objects, so that validate lists
 them and an exporter refuses the dataset with the first one.
 
 Two conventions for ``bbox`` and ``area`` are accepted, and :class:`MaskCheck` says which one an
@@ -27,7 +27,8 @@ import numpy as np
 from PIL import Image
 from pycocotools import mask as mask_utils
 
-from synthscene.io.reader import Problem, to_rle
+from synthscene.io.coco_schema import Problem
+from synthscene.io.rle import to_rle
 
 __all__ = [
     "BBOX_TOLERANCE_PX", "POLYGON_AREA_TOLERANCE", "POLYGON_BBOX_TOLERANCE_PX", "MaskCheck",

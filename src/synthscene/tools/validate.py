@@ -50,16 +50,16 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from synthscene.io import json_stream
-from synthscene.io.reader import (
+from synthscene.io.coco_schema import (
     EXTRA_FILE_FIELDS,
     Problem,
     drop_null_optional,
     entry_name,
     entry_problems,
-    locate_dataset,
     resolve_inside,
     top_level_problems,
 )
+from synthscene.io.reader import locate_dataset
 from synthscene.tools.checks import (
     BBOX_TOLERANCE_PX,
     check_image_file,
