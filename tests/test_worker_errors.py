@@ -134,8 +134,14 @@ def test_a_failing_plugin_function_comes_back_as_one_line_naming_the_plugin(repo
     assert "ValueError: the drops went everywhere" in str(error)
 
 
+def test_field_errors_keep_their_class_source_and_field(reports):
+    error = error_from_report(reports["config"])
+    assert type(error) is ConfigError
+    assert (error.source, error.field) == ("scene.yaml", "camera.fov_deg")
+    assert str(error) == "scene.yaml: camera.fov_deg: must be > 0, got -3"
+
+
 @pytest.mark.parametrize("kind, message", [
-    ("config", "scene.yaml: camera.fov_deg: must be > 0, got -3"),
     ("locked", "the lock could not be taken"),
     ("path", "/data/x.png: is broken"),
 ])

@@ -33,6 +33,10 @@ class FieldError(SynthsceneError):
         where = f"{source}: {field}" if field else source
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self) -> tuple:
+        # Rebuilt from its three parts when unpickled, so a worker's error keeps its class.
+        return type(self), (self.source, self.field, self.message)
+
 
 class ConfigError(FieldError):
     """A scenario is malformed: unknown key, wrong type, value out of range, a limit exceeded
