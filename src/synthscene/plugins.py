@@ -1,7 +1,8 @@
 """Plug-ins: your own randomizers, named in a scenario exactly like the built-in ones.
 
 One registry per extension point; synthscene's own randomizers are registered with these same
-functions (``synthscene/randomize/registry.py``, ``scene.py``, ``camera.py``):
+functions (``synthscene/randomize/texture_registry.py``, ``effect_registry.py``,
+``extensions.py``):
 
 - :func:`register_effect`: ``fn(rgb, *, rng, **params) -> rgb``, used as
   ``effects: [{name: rain, drops: 200}]``;
