@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import trimesh
 
-import synthscene.assets.library as assets_module
+import synthscene.assets.loading as loading_module
 from synthscene.assets.library import (
     MAX_HULL_POINTS,
     PRIMITIVE_NAMES,
@@ -167,8 +167,8 @@ def test_pybullet_data_glob_indexes_without_loading(monkeypatch: pytest.MonkeyPa
     def refuse(*args, **kwargs):
         raise AssertionError("indexing must not load meshes or parse URDFs")
 
-    monkeypatch.setattr(assets_module.trimesh, "load_scene", refuse)
-    monkeypatch.setattr(assets_module, "parse_urdf", refuse)
+    monkeypatch.setattr(loading_module.trimesh, "load_scene", refuse)
+    monkeypatch.setattr(loading_module, "parse_urdf", refuse)
     library = AssetLibrary([AssetSource("pybullet_data:random_urdfs/*/*.urdf")])
     assert len(library) == 1000
     assert library.categories == ("random_object",)
