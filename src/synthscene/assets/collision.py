@@ -211,6 +211,7 @@ def merge_hulls(hulls: Sequence[np.ndarray], max_hulls: int) -> list[np.ndarray]
         alive = [k for k in alive if k not in (i, j)] + [len(pieces) - 1]
     return [pieces[k] for k in alive]
 
+
 @dataclass(frozen=True, eq=False)
 class CollisionHull:
     """One convex collision part, solid, with its shrinking directions and mass properties.

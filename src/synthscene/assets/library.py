@@ -96,7 +96,6 @@ class Asset:
     normalised_from_file: np.ndarray = field(default_factory=lambda: np.eye(4))
 
 
-
 class AssetLibrary:
     """Keys, categories and lazily loaded meshes of a set of asset sources.
 

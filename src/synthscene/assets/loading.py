@@ -177,6 +177,7 @@ def _normalise(
         solid = solid.normalised(centre, longest)
     return mesh, transform, tuple(hulls), solid
 
+
 def _summary(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "..."

@@ -12,19 +12,19 @@ One indexer per source prefix (a registry, ``SOURCE_PREFIXES`` in order)::
 Indexing checks that files exist, globs match and primitives are known, and gives each asset its
 key and category; it reads no mesh (see :mod:`synthscene.assets.loading`). In a folder, the mesh
 files a URDF refers to are parts of the URDF's asset, not assets of their own
-.
+(:func:`synthscene.assets.urdf.urdf_mesh_files`).
 """
 
 from __future__ import annotations
 
 import logging
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from synthscene.assets.primitives import PRIMITIVE_NAMES
+from synthscene.assets.urdf import urdf_mesh_files
 from synthscene.errors import AssetError
 from synthscene.io.fileio import regular_file_problem
 from synthscene.resources import bundled_dir
@@ -407,7 +407,7 @@ def _index_folder(folder: Path, source: AssetSource, key_root: Path | None) -> l
         )
         referenced: set[Path] = set()
         for urdf in (p for p in files if p.suffix.lower() == ".urdf"):
-            referenced |= _urdf_mesh_files(urdf)
+            referenced |= urdf_mesh_files(urdf)
         for path in files:
             if path.resolve() in referenced:
                 continue
@@ -436,24 +436,6 @@ def _index_folder(folder: Path, source: AssetSource, key_root: Path | None) -> l
         raise asset_error(source.where, folder, message)
     return entries
 
-
-
-def _urdf_mesh_files(urdf: Path) -> set[Path]:
-    """Mesh files a URDF refers to (best effort: a broken URDF fails later, when loaded)."""
-    try:
-        root = ET.parse(urdf).getroot()
-    except (ET.ParseError, OSError, UnicodeDecodeError):
-        return set()
-    found = set()
-    for mesh in root.iter("mesh"):
-        name = mesh.get("filename") or ""
-        for prefix in ("package://", "file://"):
-            if name.startswith(prefix):
-                name = name[len(prefix) :]
-        candidate = urdf.parent / name
-        if name and candidate.is_file():
-            found.add(candidate.resolve())
-    return found
 
 #: The indexer of each source prefix: ``INDEXER(REST, source)`` for ``"PREFIX:REST"``.
 _INDEXERS: dict[str, Callable[[str, AssetSource], list[AssetEntry]]] = {
