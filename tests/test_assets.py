@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import trimesh
 
-import synthscene.assets.library as assets_module
+import synthscene.assets.loading as loading_module
 from synthscene.assets.library import (
     MAX_HULL_POINTS,
     PRIMITIVE_NAMES,
@@ -167,8 +167,8 @@ def test_pybullet_data_glob_indexes_without_loading(monkeypatch: pytest.MonkeyPa
     def refuse(*args, **kwargs):
         raise AssertionError("indexing must not load meshes or parse URDFs")
 
-    monkeypatch.setattr(assets_module.trimesh, "load_scene", refuse)
-    monkeypatch.setattr(assets_module, "parse_urdf", refuse)
+    monkeypatch.setattr(loading_module.trimesh, "load_scene", refuse)
+    monkeypatch.setattr(loading_module, "parse_urdf", refuse)
     library = AssetLibrary([AssetSource("pybullet_data:random_urdfs/*/*.urdf")])
     assert len(library) == 1000
     assert library.categories == ("random_object",)
@@ -258,6 +258,40 @@ def test_dir_with_urdf_hides_its_meshes(tmp_path: Path) -> None:
     trimesh.creation.icosphere().export(part / "other.obj")
     library = AssetLibrary([AssetSource(f"dir:{tmp_path / 'lib'}")])
     assert [Path(k).name for k in library.keys] == ["other.obj", "part.urdf"]
+
+
+@pytest.mark.parametrize("package_folder", ["gripper_description", "gripper"])
+def test_dir_with_a_ros_package_indexes_its_urdf_only(tmp_path: Path, package_folder: str) -> None:
+    """A ROS package in a category folder: lib/tool/PKG/{package.xml, urdf/gripper.urdf,
+    meshes/gripper.obj}, the URDF naming its mesh ``package://gripper_description/...``. The
+    package folder is known by its name or by its package.xml: one asset, the URDF."""
+    package = tmp_path / "lib" / "tool" / package_folder
+    (package / "urdf").mkdir(parents=True)
+    (package / "meshes").mkdir()
+    (package / "package.xml").write_text(
+        '<?xml version="1.0"?><package format="3"><name>gripper_description</name>'
+        "<version>0.1.0</version></package>"
+    )
+    trimesh.creation.box(extents=(0.08, 0.02, 0.04)).export(package / "meshes" / "gripper.obj")
+    (package / "urdf" / "gripper.urdf").write_text(
+        '<robot name="gripper"><link name="base">'
+        "<visual><geometry>"
+        '<mesh filename="package://gripper_description/meshes/gripper.obj"/>'
+        "</geometry></visual>"
+        "<collision><geometry>"
+        '<mesh filename="package://gripper_description/meshes/gripper.obj"/>'
+        "</geometry></collision>"
+        "</link></robot>"
+    )
+    library = AssetLibrary([AssetSource(f"dir:{tmp_path / 'lib'}")])
+    assert len(library) == 1
+    (key,) = library.keys
+    assert key == f"dir:{(package / 'urdf' / 'gripper.urdf').resolve().as_posix()}"
+    assert library.categories == ("tool",)
+    asset = library.get(key)
+    assert asset.source_path == (package / "urdf" / "gripper.urdf").resolve()
+    assert_normalised(asset)
+    assert np.allclose(asset.mesh.extents, (1.0, 0.25, 0.5))  # the mesh file's box, normalised
 
 
 def test_file_sources(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pybullet
 import pytest
 import trimesh
 
-from synthscene.assets.library import CollisionPrimitive
+from synthscene.assets.collision import CollisionPrimitive
 from synthscene.core.state import Camera, Ground, Material, SceneObject, SceneState
 from synthscene.errors import AssetError
 from synthscene.physics.settings import PhysicsSettings
@@ -486,7 +486,7 @@ def test_bad_inputs_raise():
 def test_merge_hulls_caps_the_count_and_merges_neighbours_first():
     from scipy.spatial import Delaunay
 
-    from synthscene.physics.simulator import merge_hulls
+    from synthscene.assets.collision import merge_hulls
 
     cube = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=float)
     # Two clusters far apart, two unit cubes each, touching within a cluster.

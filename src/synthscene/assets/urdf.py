@@ -3,10 +3,14 @@
 :func:`parse_urdf` reads a URDF with :mod:`xml.etree.ElementTree` and returns a
 :class:`UrdfLink`: the link's ``<visual>`` and ``<collision>`` geometries, each with its pose in
 the link frame, its size in metres and, for meshes, the resolved mesh file and scale.
-:mod:`synthscene.assets.library` turns that into a normalised mesh and collision hulls.
+:mod:`synthscene.assets.loading` turns that into a normalised mesh and collision hulls.
+:func:`urdf_file_candidates` is the one rule for the file names a URDF holds (``package://``,
+``file://``, relative), used both to load a URDF and to index the folder it is in.
 
 Only single-link URDFs are supported (every object in ``pybullet_data`` that is a rigid prop is
 one); a URDF with joints and several links raises :class:`~synthscene.errors.AssetError`.
+``<inertial>`` is not read: an asset's mass properties come from its collision geometry
+(:mod:`synthscene.assets.collision`) and the scenario's density.
 """
 
 from __future__ import annotations
@@ -22,7 +26,16 @@ from synthscene.errors import AssetError
 
 GeometryKind = Literal["mesh", "box", "sphere", "cylinder", "capsule"]
 
-__all__ = ["GeometryKind", "UrdfGeometry", "UrdfLink", "parse_urdf", "rpy_to_matrix"]
+__all__ = [
+    "GeometryKind",
+    "UrdfGeometry",
+    "UrdfLink",
+    "parse_urdf",
+    "resolve_urdf_file",
+    "rpy_to_matrix",
+    "urdf_file_candidates",
+    "urdf_mesh_files",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,8 +128,8 @@ def parse_urdf(path: Path, where: str = "") -> UrdfLink:
     Parameters
     ----------
     path : Path
-        The URDF file. Relative mesh file names resolve against its folder; ``package://NAME/``
-        and ``file://`` prefixes are stripped first.
+        The URDF file. Mesh and texture file names resolve as :func:`urdf_file_candidates`
+        says: relative to its folder, ``package://NAME/`` in the package's folder.
     where : str
         Config location for error messages, e.g. ``"scenes/a.yaml: assets[0].source"``.
 
@@ -221,8 +234,8 @@ def _material_texture(material: ET.Element, urdf_path: Path) -> Path | None:
     filename = None if texture is None else texture.get("filename")
     if not filename:
         return None
-    candidates = _candidates(filename, urdf_path)
-    return next((c.resolve() for c in candidates if c.is_file()), candidates[0])
+    found = resolve_urdf_file(filename, urdf_path)
+    return found if found is not None else urdf_file_candidates(filename, urdf_path)[0]
 
 
 def _parse_geometry(element: ET.Element, what: str, urdf_path: Path, fail) -> UrdfGeometry:
@@ -281,26 +294,45 @@ def _parse_geometry(element: ET.Element, what: str, urdf_path: Path, fail) -> Ur
 
 
 def _resolve_mesh(filename: str, urdf_path: Path, what: str, fail) -> Path:
-    """Find a ``<mesh filename>`` on disk, relative to the URDF's folder."""
-    candidates = _candidates(filename, urdf_path)
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    raise fail(f"{what} mesh file {filename!r} not found (looked for {candidates[0]})")
+    """Find a ``<mesh filename>`` on disk (:func:`resolve_urdf_file`)."""
+    found = resolve_urdf_file(filename, urdf_path)
+    if found is None:
+        looked = urdf_file_candidates(filename, urdf_path)[0]
+        raise fail(f"{what} mesh file {filename!r} not found (looked for {looked})")
+    return found
 
 
-def _candidates(filename: str, urdf_path: Path) -> list[Path]:
-    """Where a file name of a URDF (``<mesh>`` or ``<texture>``) may be, most likely first:
-    relative to the URDF's folder; ``package://NAME/`` looked up among its ancestors, then
-    inside its folder; ``file://`` stripped."""
+def urdf_file_candidates(filename: str, urdf_path: Path) -> list[Path]:
+    """Where a file name of a URDF (``<mesh filename>``, ``<texture filename>``) may be.
+
+    The one rule for file names in URDFs, used to load them (:func:`parse_urdf`) and to index a
+    folder (:func:`urdf_mesh_files`):
+
+    - ``package://NAME/REST``: ``ROOT/REST`` for every ancestor folder ``ROOT`` of the URDF that
+      is the package ``NAME`` (named ``NAME``, or holding a ``package.xml`` whose ``<name>`` is
+      ``NAME``), nearest first; then ``REST`` and ``NAME/REST`` inside the URDF's folder;
+    - ``file://PATH``: ``PATH``;
+    - anything else: relative to the URDF's folder (an absolute path stays as it is).
+
+    Parameters
+    ----------
+    filename : str
+        The attribute's value.
+    urdf_path : Path
+        The URDF file.
+
+    Returns
+    -------
+    list of Path
+        Candidates, most likely first (at least one); they need not exist.
+    """
     folder = urdf_path.parent
     candidates: list[Path] = []
     if filename.startswith("package://"):
         rest = filename[len("package://") :]
         package, _, inside = rest.partition("/")
-        # Look for the package root among the URDF's ancestors, then inside its own folder.
         for ancestor in (folder, *folder.parents):
-            if ancestor.name == package:
+            if ancestor.name == package or _package_name(ancestor) == package:
                 candidates.append(ancestor / inside)
         candidates += [folder / inside, folder / rest]
     elif filename.startswith("file://"):
@@ -308,3 +340,63 @@ def _candidates(filename: str, urdf_path: Path) -> list[Path]:
     else:
         candidates.append(folder / filename)
     return candidates
+
+
+def resolve_urdf_file(filename: str, urdf_path: Path) -> Path | None:
+    """The file a URDF's file name refers to (see :func:`urdf_file_candidates`).
+
+    Parameters
+    ----------
+    filename : str
+        A ``<mesh filename>`` or ``<texture filename>`` value.
+    urdf_path : Path
+        The URDF file.
+
+    Returns
+    -------
+    Path or None
+        The first candidate that is a file, resolved (absolute, no symbolic links); None when
+        there is none.
+    """
+    return next((c.resolve() for c in urdf_file_candidates(filename, urdf_path) if c.is_file()),
+                None)
+
+
+def urdf_mesh_files(urdf_path: Path) -> set[Path]:
+    """The mesh files a URDF refers to, without validating it (for indexing a folder).
+
+    Parameters
+    ----------
+    urdf_path : Path
+        The URDF file.
+
+    Returns
+    -------
+    set of Path
+        Every ``<mesh filename>`` of the file (in any link) that resolves to an existing file,
+        resolved. Best effort: an unreadable or malformed URDF gives an empty set (it fails
+        later, in :func:`parse_urdf`, when it is loaded).
+    """
+    try:
+        root = ET.parse(urdf_path).getroot()
+    except (ET.ParseError, OSError, UnicodeDecodeError):
+        return set()
+    found = set()
+    for mesh in root.iter("mesh"):
+        name = mesh.get("filename") or ""
+        resolved = resolve_urdf_file(name, urdf_path) if name else None
+        if resolved is not None:
+            found.add(resolved)
+    return found
+
+
+def _package_name(folder: Path) -> str | None:
+    """The ``<name>`` of the ROS ``package.xml`` in ``folder``, if it has a readable one."""
+    manifest = folder / "package.xml"
+    if not manifest.is_file():
+        return None
+    try:
+        name = ET.parse(manifest).getroot().findtext("name")
+    except (ET.ParseError, OSError, UnicodeDecodeError):
+        return None
+    return name.strip() if name else None

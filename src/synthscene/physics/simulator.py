@@ -3,15 +3,17 @@
 This is the only module that imports pybullet. :class:`PhysicsSimulator` is a context manager
 that owns one pybullet ``DIRECT`` client; every pybullet call passes its ``physicsClientId``.
 :meth:`PhysicsSimulator.settle` takes a :class:`~synthscene.core.state.SceneState`, simulates it
-until
-every object is at rest (or a step limit is hit) and returns a new state with the settled poses.
+until every object is at rest (or a step limit is hit) and returns a new state with the settled
+poses. An asset's collision hulls and mass properties come from
+:mod:`synthscene.assets.collision`; :mod:`synthscene.physics.bodies` puts them in pybullet's terms.
 
 Each frame starts from ``resetSimulation``, so memory stays flat over thousands of frames and the
 result depends on the frame's state only: the same state always gives bit-identical poses, in
 one simulator or in another.
 
 Conventions (see DESIGN.md): SI units (metres, seconds, kilograms); poses are 4x4 float64
-``a_from_b`` matrices; quaternions appear only here, at the pybullet boundary, as ``quat_xyzw``.
+``a_from_b`` matrices; quaternions appear only at the pybullet boundary (here and in
+:mod:`~synthscene.physics.bodies`), as ``quat_xyzw``.
 The world is z-up with the ground at z = 0.
 
 Model
@@ -68,19 +70,23 @@ import math
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import trimesh
-from scipy.spatial import ConvexHull, QhullError
 
+from synthscene.assets.collision import CollisionPrimitive, collision_hull, merge_hulls
 from synthscene.errors import AssetError, SynthsceneError
+from synthscene.physics.bodies import (
+    BodyModel,
+    body_model,
+    pose_from_quat_xyzw,
+    quat_xyzw_from_matrix,
+    write_hulls_obj,
+)
 from synthscene.physics.settings import PhysicsSettings
 
 if TYPE_CHECKING:
-    from synthscene.assets.library import CollisionPrimitive
     from synthscene.core.state import SceneObject, SceneState
 
 
@@ -122,8 +128,6 @@ MIN_MASS = 1e-3
 _MARGIN = 1e-3
 #: A body at rest at this many consecutive checks is put to sleep until something touches it.
 _SLEEP_AFTER_CHECKS = 2
-#: Thickness (normalised units) given to a flat or degenerate hull along its thin axes.
-_MIN_HULL_EXTENT = 1e-3
 #: Name of pybullet's statically linked TinyRenderer plugin (unloaded: see ``__enter__``).
 _TINY_RENDERER_PLUGIN = "tinyRendererPlugin"
 #: Hulls are shrunk for scales on a geometric grid of this ratio, so that their files are
@@ -138,288 +142,6 @@ class _HasHulls(Protocol):
 
 class _Library(Protocol):
     def get(self, key: str) -> _HasHulls: ...
-
-
-@dataclass(frozen=True, eq=False)
-class _Hull:
-    """One convex hull in the asset's normalised frame.
-
-    Attributes
-    ----------
-    vertices : (n, 3) float64
-        The hull's extreme points.
-    inward : (n, 3) float64
-        Per vertex, the displacement that moves every face through it inward by a unit
-        distance: ``vertices + d * inward`` is the hull shrunk by ``d`` (exact where three faces
-        meet, close elsewhere).
-    max_shrink : (n,) float64
-        Largest shrink ``d`` applied at each vertex (a share of its distance to the centroid and
-        of the hull's smallest width, so thin hulls keep their shape).
-    volume : float
-        Volume in normalised units^3.
-    center : (3,) float64
-        Centre of mass.
-    inertia : (3, 3) float64
-        Inertia tensor about ``center`` for unit density, in the normalised frame.
-    """
-
-    vertices: np.ndarray
-    inward: np.ndarray
-    max_shrink: np.ndarray
-    volume: float
-    center: np.ndarray
-    inertia: np.ndarray
-
-    def shrunk(self, shrink: float) -> np.ndarray:
-        """(n, 3) float64 vertices moved inward by ``shrink`` (normalised units), bounded."""
-        return self.vertices + np.minimum(shrink, self.max_shrink)[:, None] * self.inward
-
-
-@dataclass(frozen=True, eq=False)
-class _Body:
-    """Collision and mass properties of one asset in its normalised frame (unit density).
-
-    Attributes
-    ----------
-    key : str
-        The asset key.
-    index : int
-        Small integer naming the asset's files.
-    hulls : tuple of _Hull
-    volume : float
-        Total volume of the hulls.
-    center : (3,) float64
-        Centre of mass of the hulls.
-    quat_xyzw : (4,) float64
-        Rotation ``object_from_principal`` of the principal axes of inertia.
-    inertia : (3,) float64
-        Principal moments of inertia about ``center`` for unit density.
-    primitive : CollisionPrimitive or None
-        The exact solid that collides in place of the hulls, if the asset has one.
-    """
-
-    key: str
-    index: int
-    hulls: tuple[_Hull, ...]
-    volume: float
-    center: np.ndarray
-    quat_xyzw: np.ndarray
-    inertia: np.ndarray
-    primitive: CollisionPrimitive | None = None
-
-
-def _quat_xyzw_from_matrix(rotation: np.ndarray) -> np.ndarray:
-    """Unit quaternion ``(x, y, z, w)`` (4,) of a (3, 3) rotation matrix (Shepperd's method)."""
-    m = rotation
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
-    if trace > 0.0:
-        r = np.sqrt(1.0 + trace) * 2.0
-        q = [(m[2, 1] - m[1, 2]) / r, (m[0, 2] - m[2, 0]) / r, (m[1, 0] - m[0, 1]) / r, r / 4]
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        r = np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2]) * 2.0
-        q = [r / 4, (m[0, 1] + m[1, 0]) / r, (m[0, 2] + m[2, 0]) / r, (m[2, 1] - m[1, 2]) / r]
-    elif m[1, 1] > m[2, 2]:
-        r = np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2]) * 2.0
-        q = [(m[0, 1] + m[1, 0]) / r, r / 4, (m[1, 2] + m[2, 1]) / r, (m[0, 2] - m[2, 0]) / r]
-    else:
-        r = np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1]) * 2.0
-        q = [(m[0, 2] + m[2, 0]) / r, (m[1, 2] + m[2, 1]) / r, r / 4, (m[1, 0] - m[0, 1]) / r]
-    quat = np.array(q, dtype=np.float64)
-    return quat / np.linalg.norm(quat)
-
-
-def _matrix_from_quat_xyzw(quat_xyzw: Sequence[float]) -> np.ndarray:
-    """(3, 3) float64 rotation matrix of a quaternion ``(x, y, z, w)``, normalised first."""
-    q = np.asarray(quat_xyzw, dtype=np.float64)
-    x, y, z, w = q / np.linalg.norm(q)
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
-
-
-def _pose(position: Sequence[float], quat_xyzw: Sequence[float]) -> np.ndarray:
-    """(4, 4) float64 pose from a position (3,) and a quaternion ``(x, y, z, w)``."""
-    pose = np.eye(4)
-    pose[:3, :3] = _matrix_from_quat_xyzw(quat_xyzw)
-    pose[:3, 3] = position
-    return pose
-
-
-def _principal_axes(tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Principal moments (3,) and axes (3, 3), a proper rotation, of an inertia tensor."""
-    moments, axes = np.linalg.eigh((tensor + tensor.T) / 2)
-    if np.linalg.det(axes) < 0:
-        axes[:, 2] = -axes[:, 2]
-    return np.maximum(moments, 0.0), axes
-
-
-def _box_mesh(points: np.ndarray) -> trimesh.Trimesh:
-    """The principal-axes bounding box of a flat or degenerate point set, made solid."""
-    center = points.mean(axis=0)
-    axes = np.linalg.svd(points - center)[2].T if len(points) >= 2 else np.eye(3)
-    local = (points - center) @ axes
-    lo, hi = local.min(axis=0), local.max(axis=0)
-    extent = np.maximum(hi - lo, _MIN_HULL_EXTENT)
-    middle = (lo + hi) / 2
-    signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
-    return trimesh.convex.convex_hull(center + (middle + signs * extent / 2) @ axes.T)
-
-
-def _hull_volume(points: np.ndarray) -> float:
-    try:
-        return float(ConvexHull(points).volume)
-    except (QhullError, ValueError):  # flat or too few points
-        return 0.0
-
-
-def merge_hulls(hulls: Sequence[np.ndarray], max_hulls: int) -> list[np.ndarray]:
-    """Merge convex pieces until at most ``max_hulls`` remain.
-
-    Greedy: each step merges the pair whose joint convex hull adds the least volume to the two
-    hulls' volumes (so adjacent pieces of one limb merge before pieces across a gap). The
-    result covers everything the input covered; it fills the concavities between merged pieces.
-
-    Parameters
-    ----------
-    hulls : sequence of (n_i, 3) float64
-        Convex pieces' points, in the asset's normalised frame.
-    max_hulls : int
-        >= 1.
-
-    Returns
-    -------
-    list of (m_j, 3) float64
-        The pieces' points (merged pieces hold the vertices of their joint hull); the input
-        itself when it has at most ``max_hulls`` pieces.
-    """
-    pieces = [np.asarray(h, dtype=np.float64).reshape(-1, 3) for h in hulls]
-    if len(pieces) <= max_hulls:
-        return pieces
-    volumes = [_hull_volume(p) for p in pieces]
-    # (i, j) -> (joint hull volume, joint hull vertices)
-    joint: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
-
-    def pair(i: int, j: int) -> tuple[float, np.ndarray]:
-        key = (i, j) if i < j else (j, i)
-        if key not in joint:
-            points = np.vstack([pieces[i], pieces[j]])
-            try:
-                hull = ConvexHull(points)
-                points, volume = points[hull.vertices], float(hull.volume)
-            except (QhullError, ValueError):
-                volume = 0.0
-            joint[key] = (volume, points)
-        return joint[key]
-
-    def added_volume(i: int, j: int) -> float:
-        return pair(i, j)[0] - volumes[i] - volumes[j]
-
-    alive = list(range(len(pieces)))
-    while len(alive) > max_hulls:
-        _, i, j = min(((added_volume(i, j), i, j)
-                       for n, i in enumerate(alive) for j in alive[n + 1:]),
-                      key=lambda item: item[0])
-        volume, points = pair(i, j)
-        pieces.append(points)
-        volumes.append(volume)
-        alive = [k for k in alive if k not in (i, j)] + [len(pieces) - 1]
-    return [pieces[k] for k in alive]
-
-
-def _hull(points: np.ndarray) -> _Hull:
-    """Convex hull, shrinking directions and mass properties of a point set.
-
-    Parameters
-    ----------
-    points : (n, 3) float64
-        Points in the asset's normalised frame.
-
-    Raises
-    ------
-    AssetError
-        If the point set is empty or not finite.
-    """
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    if len(points) == 0 or not np.all(np.isfinite(points)):
-        raise AssetError("a collision hull is empty or holds non-finite points")
-    size = float(np.max(points.max(axis=0) - points.min(axis=0)))
-    mesh = None
-    if len(points) >= 4:
-        try:
-            with np.errstate(all="ignore"):
-                mesh = trimesh.convex.convex_hull(points)
-                volume = float(mesh.volume)
-        except Exception:  # qhull fails on coplanar or collinear points
-            mesh = None
-    if mesh is None or not volume > _MIN_HULL_EXTENT * max(size, 1e-9) ** 2:
-        mesh = _box_mesh(points)  # flat or degenerate: give it some thickness
-    vertices = np.asarray(mesh.vertices, dtype=np.float64)
-    normals = np.asarray(mesh.face_normals, dtype=np.float64)
-    inward = np.zeros_like(vertices)
-    for v, incident in enumerate(mesh.vertex_faces):
-        n = normals[incident[incident >= 0]]
-        if len(n):
-            # Least-squares d with n_f . d = -1 for every face f through the vertex.
-            inward[v] = -np.linalg.pinv(n) @ np.ones(len(n))
-    heights = vertices @ normals.T
-    width = float(np.min(heights.max(axis=0) - heights.min(axis=0)))
-    reach = np.linalg.norm(vertices - vertices.mean(axis=0), axis=1)
-    length = np.maximum(np.linalg.norm(inward, axis=1), 1e-12)
-    max_shrink = np.minimum(0.2 * width, 0.4 * reach / length)
-    tensor = np.asarray(mesh.moment_inertia, dtype=np.float64) / float(mesh.density)
-    return _Hull(
-        vertices=vertices,
-        inward=inward,
-        max_shrink=max_shrink,
-        volume=float(mesh.volume),
-        center=np.asarray(mesh.center_mass, dtype=np.float64),
-        inertia=tensor,
-    )
-
-
-def _body(
-    key: str, index: int, hulls: tuple[_Hull, ...], primitive: CollisionPrimitive | None = None
-) -> _Body:
-    """Mass properties of a union of hulls (the parallel axis theorem for the inertia)."""
-    volumes = np.array([h.volume for h in hulls])
-    volume = float(volumes.sum())
-    center = sum(v * h.center for v, h in zip(volumes, hulls)) / volume
-    tensor = np.zeros((3, 3))
-    for v, h in zip(volumes, hulls):
-        d = h.center - center
-        tensor += h.inertia + v * (float(d @ d) * np.eye(3) - np.outer(d, d))
-    moments, axes = _principal_axes(tensor)
-    return _Body(
-        key, index, hulls, volume, center, _quat_xyzw_from_matrix(axes), moments, primitive
-    )
-
-
-def _write_hulls_obj(path: Path, hulls: Sequence[np.ndarray]) -> None:
-    """Write convex point sets ``[(n, 3) float64, ...]`` as one Wavefront OBJ file with one
-    object per set, which pybullet turns into a convex hull (one set) or a compound of hulls.
-
-    pybullet builds each hull from the corners of the object's triangles, so each point is
-    listed once, in triangles that chain the points (the last one repeated to fill the last
-    triangle): a closed mesh would list each point about six times, and pybullet would parse
-    and sort six times as many points for the same hull. Written under a temporary name and
-    renamed, so pybullet never reads a partial file.
-    """
-    lines: list[str] = []
-    offset = 1
-    for i, points in enumerate(hulls):
-        lines.append(f"o hull{i}\n")
-        lines += [f"v {x:.9g} {y:.9g} {z:.9g}\n" for x, y, z in points.tolist()]
-        corners = list(range(offset, offset + len(points)))
-        corners += corners[-1:] * (-len(corners) % 3)
-        lines += [f"f {a} {b} {c}\n" for a, b, c in zip(*[iter(corners)] * 3)]
-        offset += len(points)
-    partial = path.with_suffix(".part")
-    partial.write_text("".join(lines), encoding="ascii")
-    partial.replace(path)
 
 
 class PhysicsSimulator:
@@ -449,7 +171,7 @@ class PhysicsSimulator:
         self._settings = settings
         self._client: int | None = None
         self._folder: Path | None = None
-        self._bodies: dict[str, _Body] = {}
+        self._bodies: dict[str, BodyModel] = {}
         self._files: dict[tuple[int, int], str] = {}
 
     # -- lifetime ---------------------------------------------------------------------------------
@@ -637,7 +359,7 @@ class PhysicsSimulator:
                 continue
             position, quat_xyzw = pb.getBasePositionAndOrientation(body,
                                                                    physicsClientId=self._client)
-            world_from_object = _pose(position, quat_xyzw) @ inertial_from_object
+            world_from_object = pose_from_quat_xyzw(position, quat_xyzw) @ inertial_from_object
             world_from_object[3] = (0.0, 0.0, 0.0, 1.0)
             poses[obj] = world_from_object
         return poses
@@ -662,7 +384,7 @@ class PhysicsSimulator:
         (x_min, y_min), (x_max, y_max) = state.drop_region
         return x_min <= x <= x_max and y_min <= y <= y_max
 
-    def _body(self, key: str) -> _Body:
+    def _body(self, key: str) -> BodyModel:
         """Collision and mass properties of an asset, computed once."""
         model = self._bodies.get(key)
         if model is None:
@@ -672,10 +394,10 @@ class PhysicsSimulator:
                 raise AssetError(f"asset {key!r} has no collision hull")
             try:
                 raw = merge_hulls(raw, self._settings.max_hulls)
-                hulls = tuple(_hull(points) for points in raw)
+                hulls = tuple(collision_hull(points) for points in raw)
             except AssetError as error:
                 raise AssetError(f"asset {key!r}: {error}") from error
-            model = _body(key, len(self._bodies), hulls, asset.collision_primitive)
+            model = body_model(key, len(self._bodies), hulls, asset.collision_primitive)
             self._bodies[key] = model
         return model
 
@@ -712,11 +434,11 @@ class PhysicsSimulator:
             physicsClientId=cid,
         )
 
-    def _shape_file(self, model: _Body, scale: float) -> str:
+    def _shape_file(self, model: BodyModel, scale: float) -> str:
         """Mesh file of an asset's hulls in normalised units, shrunk by the collision margin for
         about this scale (on a grid of scales, so that files are reused).
 
-        An OBJ file with one object per hull (:func:`_write_hulls_obj`): pybullet makes a convex
+        An OBJ file with one object per hull (:func:`write_hulls_obj`): pybullet makes a convex
         hull of one, a compound of convex hulls of several.
         """
         bucket = int(round(np.log(scale) / np.log(_SCALE_BUCKET_RATIO)))
@@ -727,7 +449,7 @@ class PhysicsSimulator:
             shrink = _MARGIN / _SCALE_BUCKET_RATIO**bucket
             file = self._folder / f"asset{model.index}_scale{bucket}.obj"
             try:
-                _write_hulls_obj(file, [hull.shrunk(shrink) for hull in model.hulls])
+                write_hulls_obj(file, [hull.shrunk(shrink) for hull in model.hulls])
             except OSError as exc:
                 raise SynthsceneError(f"cannot write the collision shape file {file}: "
                                       f"{exc.strerror or exc}") from None
@@ -742,7 +464,7 @@ class PhysicsSimulator:
         pose = primitive.object_from_primitive
         frame = {
             "collisionFramePosition": (pose[:3, 3] * scale).tolist(),
-            "collisionFrameOrientation": _quat_xyzw_from_matrix(pose[:3, :3]).tolist(),
+            "collisionFrameOrientation": quat_xyzw_from_matrix(pose[:3, :3]).tolist(),
             "physicsClientId": self._client,
         }
         if primitive.kind == "box":
@@ -756,14 +478,14 @@ class PhysicsSimulator:
         )
 
     def _add_object(
-        self, obj: SceneObject, model: _Body, scale: float, mass: float
+        self, obj: SceneObject, model: BodyModel, scale: float, mass: float
     ) -> tuple[int, np.ndarray]:
         """Create the dynamic body of ``obj`` at its pose.
 
         Parameters
         ----------
         obj : SceneObject
-        model : _Body
+        model : BodyModel
             The asset's collision and mass properties.
         scale : float
             ``obj.scale``, metres per normalised unit.
@@ -800,7 +522,7 @@ class PhysicsSimulator:
             baseMass=mass,
             baseCollisionShapeIndex=shape,
             basePosition=pose[:3, 3].tolist(),
-            baseOrientation=_quat_xyzw_from_matrix(pose[:3, :3]).tolist(),
+            baseOrientation=quat_xyzw_from_matrix(pose[:3, :3]).tolist(),
             baseInertialFramePosition=(model.center * scale).tolist(),
             baseInertialFrameOrientation=model.quat_xyzw.tolist(),
             useMaximalCoordinates=True,
@@ -821,7 +543,7 @@ class PhysicsSimulator:
             activationState=pb.ACTIVATION_STATE_ENABLE_SLEEPING,
             physicsClientId=cid,
         )
-        object_from_inertial = _pose(model.center * scale, model.quat_xyzw)
+        object_from_inertial = pose_from_quat_xyzw(model.center * scale, model.quat_xyzw)
         rotation = object_from_inertial[:3, :3]
         inertial_from_object = np.eye(4)
         inertial_from_object[:3, :3] = rotation.T
