@@ -61,11 +61,11 @@ class PhysicsSettings:
     cone_friction : bool
         pybullet's implicit friction cone (its default) instead of Bullet's pyramid
         approximation (two independent friction directions). Both settle the default scenario
-        in about the same time (23 ms a frame), with the same resting heights.
+        in about the same time, with the same resting heights.
     max_hulls : int
         Most convex hulls per collision shape: an asset with more (a VHACD decomposition) has
         its closest hulls merged (see :func:`merge_hulls`). Contact cost grows with the hull
-        count (20 teddies of 15 hulls settle in about 120 ms, of 6 hulls in about half).
+        count (``docs/performance.md``).
     """
 
     timestep: float = 1 / 120

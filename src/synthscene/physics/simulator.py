@@ -1,6 +1,6 @@
 """Rigid-body physics: drop the sampled objects and let them come to rest (pybullet).
 
-This is the only module that imports pybullet. :class:`PhysicsSimulator` is a context manager
+This package is the only one that runs pybullet. :class:`PhysicsSimulator` is a context manager
 that owns one pybullet ``DIRECT`` client; every pybullet call passes its ``physicsClientId``.
 :meth:`PhysicsSimulator.settle` takes a :class:`~synthscene.core.state.SceneState`, simulates it
 until every object is at rest (or a step limit is hit) and returns a new state with the settled
@@ -53,13 +53,8 @@ Model
   rolling friction are then raised so that they stop soon. Rolling friction is not used from
   the start because it lets boxes come to rest balanced on an edge.
 
-Speed and quality, measured on one core of a 2-core AMD EPYC with 20 objects of 5-20 cm dropped
-from up to 0.3 m (median per frame): 23 ms for the default tabletop scenario (pybullet_data
-meshes and primitives, at most ``max_hulls`` = 6 hulls each; about the same with pybullet's
-implicit friction cone instead of the pyramid), of which about 5 ms go to creating the bodies
-and 14 ms to stepping. Settled objects interpenetrate by about 0.5 mm (rarely up to 4 mm) and
-sink into the ground by under 1.5 mm. ``settle_after=0.5, settle_rolling_friction=0.05`` is
-about 15% faster, but then about 1% of boxes in crowded scenes end balanced on an edge.
+Its speed and the quality of the settled poses (interpenetration, sinking into the ground) are
+measured in ``docs/performance.md``.
 """
 
 from __future__ import annotations
