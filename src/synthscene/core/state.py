@@ -4,9 +4,9 @@
 settled poses; ``Renderer.render`` turns it into a :class:`RenderOutput`; ``annotate`` turns both
 into a :class:`Sample`. None of these types touches a backend (no GL, no pybullet).
 
-Conventions (see DESIGN.md): SI units (metres, radians); poses are 4x4 float64 homogeneous
-matrices named ``a_from_b``; the camera frame is OpenCV's (x right, y down, z forward); the world
-frame is z-up with the ground plane at z = 0.
+Conventions (``docs/architecture.md``): SI units (metres, radians); poses are 4x4 float64
+homogeneous matrices named ``a_from_b``; the camera frame is OpenCV's (x right, y down, z forward);
+the world frame is z-up with the ground plane at z = 0.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Each frame starts from ``resetSimulation``, so memory stays flat over thousands 
 result depends on the frame's state only: the same state always gives bit-identical poses, in
 one simulator or in another.
 
-Conventions (see DESIGN.md): SI units (metres, seconds, kilograms); poses are 4x4 float64
+Conventions (``docs/architecture.md``): SI units (metres, seconds, kilograms); poses are 4x4 float64
 ``a_from_b`` matrices; quaternions appear only at the pybullet boundary (here and in
 :mod:`~synthscene.physics.bodies`), as ``quat_xyzw``.
 The world is z-up with the ground at z = 0.

@@ -2,11 +2,12 @@
 
 A randomizer's parameters are written in scenario YAML with the project's distribution syntax
 (:mod:`synthscene.randomize.distributions`): a constant, ``{uniform: [a, b]}``,
-``{normal: [mu, sigma]}``, ``{randint: [a, b]}``, ``{choice: [...]}``, ... Each field declares
-the range every draw must lie in with :func:`dist_field`, so a distribution that could leave it
+``{normal: [mu, sigma]}``, ``{randint: [a, b]}``, ``{choice: [...]}``, ... Each field declares the
+range every draw must lie in with :func:`dist_field`, so a distribution that could leave it
 (``{normal: ...}`` for a value that must be >= 0, say) is refused when the file is read, not when
 a frame goes wrong. Fields ending in ``_deg`` are degrees in YAML and radians once parsed
-(DESIGN.md, convention 1); :meth:`RandomizerParams.draw` names their values ``..._rad``.
+(``docs/architecture.md``, conventions: units); :meth:`RandomizerParams.draw` names their values
+``..._rad``.
 
 Defaults are written as YAML values (``{"uniform": [0, 6]}``) and validated like user input,
 so the documentation (:func:`synthscene.randomize.reference_docs.registry_markdown`) shows them

@@ -1,8 +1,9 @@
 """``synthscene validate``: check that a COCO dataset on disk is what it claims to be.
 
-Like Gymnasium's ``check_env`` for environments, this is a conformance checker that any user can
-run on any COCO instances dataset (synthscene's or another generator's). It checks the COCO
-format (cocodataset.org/#format-data) and synthscene's label conventions (``DESIGN.md`` §7):
+Like Gymnasium's ``check_env`` for environments, this is a conformance checker that any user can run
+on any COCO instances dataset (synthscene's or another generator's). It checks the COCO format
+(cocodataset.org/#format-data) and synthscene's label conventions (``docs/architecture.md``,
+conventions: labels):
 
 ========== ================================================================================
 check      what
