@@ -1,4 +1,5 @@
-"""Choice of the OpenGL platform for offscreen rendering, made once, before OpenGL is imported.
+"""The offscreen OpenGL platform: its choice, made once before OpenGL is imported, and the GL
+context (:class:`GLContext`).
 
 PyOpenGL binds its platform (EGL, OSMesa, GLX) when ``OpenGL`` is first imported, from the
 ``PYOPENGL_PLATFORM`` environment variable (PyOpenGL docs, "Platform selection"). synthscene
@@ -62,3 +63,63 @@ def platform_hint() -> str:
     return ("synthscene needs libEGL (Mesa's llvmpipe on a CPU, NVIDIA's driver on a GPU); on "
             "Debian/Ubuntu: apt-get install libegl1 libgl1-mesa-dri. Without EGL, set "
             "PYOPENGL_PLATFORM=osmesa (needs libosmesa6).")
+
+
+class GLContext:
+    """An offscreen GL context of the platform in effect, through pyrender's public platform
+    classes (``pyrender.platforms.egl.EGLPlatform``, ``pyrender.platforms.osmesa.OSMesaPlatform``).
+
+    A context manager: entering creates the context and makes it current, leaving destroys it.
+    EGL takes the device ``EGL_DEVICE_ID`` (default 0), as pyrender's ``OffscreenRenderer`` does.
+
+    Parameters
+    ----------
+    width, height : int
+        Size in pixels of the platform's default surface (OSMesa draws into it; synthscene
+        renders into framebuffers of its own).
+
+    Raises
+    ------
+    RuntimeError, ValueError, ImportError, AssertionError
+        On ``__enter__``, whatever the platform raises when no context can be made (a
+        ``ValueError`` for an unsupported ``PYOPENGL_PLATFORM``).
+    """
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = int(width), int(height)
+        self._platform = None
+
+    def __enter__(self) -> GLContext:
+        platform = ensure_gl_platform()
+        if platform == "egl":
+            from pyrender.platforms import egl
+
+            device = egl.get_device_by_index(int(os.environ.get("EGL_DEVICE_ID", "0")))
+            made = egl.EGLPlatform(self.width, self.height, device=device)
+        elif platform == "osmesa":
+            from pyrender.platforms.osmesa import OSMesaPlatform
+
+            made = OSMesaPlatform(self.width, self.height)
+        else:
+            raise ValueError(f"unsupported PYOPENGL_PLATFORM {platform!r} (egl or osmesa)")
+        made.init_context()
+        made.make_current()
+        self._platform = made
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._platform is not None
+
+    def make_current(self) -> None:
+        """Make the context current on this thread."""
+        self._platform.make_current()
+
+    def close(self) -> None:
+        """Destroy the context. Idempotent."""
+        if self._platform is not None:
+            self._platform.delete_context()
+            self._platform = None
