@@ -43,6 +43,39 @@ def _lit_scene(width: int, height: int):
     return dataclasses.replace(state, lights=lights, ambient_light=(0.1, 0.1, 0.12))
 
 
+def _near_edges(ids: np.ndarray) -> np.ndarray:
+    """(H, W) bool: pixels within one pixel of a change of instance id (where MSAA blends)."""
+    edge = np.zeros(ids.shape, dtype=bool)
+    inner = ids[1:-1, 1:-1]
+    edge[1:-1, 1:-1] = (inner != ids[:-2, 1:-1]) | (inner != ids[2:, 1:-1]) \
+        | (inner != ids[1:-1, :-2]) | (inner != ids[1:-1, 2:])
+    near = np.zeros_like(edge)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            near |= np.roll(np.roll(edge, dy, 0), dx, 1)
+    return near
+
+
+def _pyrenders_own(renderer, state, flags) -> np.ndarray:
+    """The same items through pyrender's public ``Renderer.render`` (its scene graph, its
+    uniforms, its own shaders, 4x MSAA) in the renderer's context."""
+    from synthscene.render.renderer import _GLView
+
+    items, _ = renderer._colour_items(state)
+    scene = renderer._pyrender_scene(state, items, _GLView.of(state.camera))
+    renderer._colour.render_scene(scene, flags)
+    return renderer._colour.read_colour()
+
+
+def _assert_close_to_pyrenders(lean, reference, ids) -> None:
+    """Away from silhouettes (which pyrender's MSAA blends) the lean pass, with its edited
+    shaders, is within two levels of pyrender's own pass, and equal at most pixels."""
+    difference = np.abs(lean.astype(int) - reference.astype(int)).max(axis=-1)
+    inside = ~_near_edges(ids)
+    assert difference[inside].max() <= 2
+    assert (difference[inside] > 0).mean() < 0.2
+
+
 @pytest.mark.parametrize(("shading", "light_subset"), [
     ("lit", (0, 1, 2, 3)), ("flat", (0, 1, 2, 3)),
     # The lean pass builds a program per (directional, point, spot) count; pyrender's loops
@@ -52,7 +85,7 @@ def _lit_scene(width: int, height: int):
 def test_lean_pass_gives_pyrenders_pixels(cube_library, shading, light_subset):
     import pyrender
 
-    from synthscene.render.renderer import Renderer, _GLView
+    from synthscene.render.renderer import Renderer
     from synthscene.render.settings import RenderSettings
 
     width, height = 160, 120
@@ -60,36 +93,34 @@ def test_lean_pass_gives_pyrenders_pixels(cube_library, shading, light_subset):
     state = dataclasses.replace(state, lights=tuple(state.lights[i] for i in light_subset))
     flags = pyrender.RenderFlags.FLAT if shading == "flat" else pyrender.RenderFlags.NONE
     with Renderer(cube_library, width, height, RenderSettings(shading=shading)) as renderer:
-        lean = renderer.render(state).rgb
-        # The same items through pyrender's Renderer.render (its scene graph, its uniforms).
-        items, _ = renderer._colour_items(state)
-        scene = renderer._pyrender_scene(state, items, _GLView.of(state.camera))
-        renderer._renderer.render(scene, flags=flags)
-        reference = renderer._renderer._renderer.read_colour()
-    assert lean.std() > 10  # a lit, textured picture, not a blank one
-    assert np.unique(lean.reshape(-1, 3), axis=0).shape[0] > 100
-    # pyrender rebuilds each model matrix from translation, quaternion and scale; float32
-    # rounding of the two matrices may move a few edge pixels, nothing else.
-    differ = np.abs(lean.astype(int) - reference.astype(int)).max(axis=-1) > 1
-    assert differ.sum() <= 0.001 * width * height
+        lean = renderer.render(state)
+        reference = _pyrenders_own(renderer, state, flags)
+    assert lean.rgb.std() > 10  # a lit, textured picture, not a blank one
+    assert np.unique(lean.rgb.reshape(-1, 3), axis=0).shape[0] > 100
+    _assert_close_to_pyrenders(lean.rgb, reference, lean.instance_ids)
 
 
 def test_more_lights_of_a_kind_than_the_shader_takes(cube_library):
+    import pyrender
+
     from synthscene.render.renderer import Renderer
 
     state = _lit_scene(64, 48)
     five = dataclasses.replace(state, lights=(state.lights[0],) * 5)
     four = dataclasses.replace(state, lights=(state.lights[0],) * 4)
     with Renderer(cube_library, 64, 48) as renderer:
-        colour = renderer._renderer._renderer
+        colour = renderer._colour
         assert colour.takes(four.lights) and not colour.takes(five.lights)
         items, _ = renderer._colour_items(five)
         with pytest.raises(ValueError, match="at most 4"):
             colour.draw(items, five.lights, ambient_light=np.zeros(3), bg_color=np.ones(4),
                         world_from_camera_gl=np.eye(4), projection=np.eye(4), flat=False)
         # The renderer hands such a frame to pyrender's pass, which uses four of them (the
-        # nearest to each object): the same picture as four identical lights.
-        np.testing.assert_array_equal(renderer.render(five).rgb, renderer.render(four).rgb)
+        # nearest to each object): the same picture as four identical lights in pyrender's pass.
+        out = renderer.render(five)
+        np.testing.assert_array_equal(
+            out.rgb, _pyrenders_own(renderer, four, pyrender.RenderFlags.NONE))
+        _assert_close_to_pyrenders(renderer.render(four).rgb, out.rgb, out.instance_ids)
 
 
 def test_shadows_darken_the_ground_and_leave_the_labels(cube_library):
@@ -114,7 +145,7 @@ def test_shadows_darken_the_ground_and_leave_the_labels(cube_library):
 
 @pytest.mark.parametrize("metallic", [0.0, 0.9])
 def test_edited_shaders_match_pyrenders_own_within_two_levels(cube_library, metallic):
-    from pyrender.shader_program import ShaderProgramCache
+    import pyrender
 
     from synthscene.render.renderer import Renderer
 
@@ -125,16 +156,9 @@ def test_edited_shaders_match_pyrenders_own_within_two_levels(cube_library, meta
                     for o in state.objects)
     state = dataclasses.replace(state, objects=objects)
     with Renderer(cube_library, width, height) as renderer:
-        ours = renderer.render(state).rgb
-        colour = renderer._renderer._renderer
-        edited = colour._program_cache
-        colour._program_cache, colour._programs = ShaderProgramCache(), {}  # pyrender's own
-        theirs = renderer.render(state).rgb
-        colour._program_cache.clear()
-        colour._program_cache = edited
-    difference = np.abs(ours.astype(int) - theirs.astype(int))
-    assert difference.max() <= 2
-    assert (difference > 0).mean() < 0.2
+        ours = renderer.render(state)
+        theirs = _pyrenders_own(renderer, state, pyrender.RenderFlags.NONE)
+    _assert_close_to_pyrenders(ours.rgb, theirs, ours.instance_ids)
 
 
 @pytest.mark.parametrize("shading", ["lit", "flat"])

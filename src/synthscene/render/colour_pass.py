@@ -373,10 +373,10 @@ class ColourRenderer:
 
     def _program(self, part: Part, flat: bool, light_counts: tuple[int, int, int] | None,
                  labels: bool) -> Program:
-        """The program of a part, by its vertex buffers and material kind (the defines of
-        pyrender's ``Renderer._get_primitive_program`` without shadows): lit programs built for
-        the frame's (directional, point, spot) light counts, with the label outputs if
-        ``labels``."""
+        """The program of a part, by its vertex buffers and material kind (the defines that
+        pyrender's ``Renderer`` gives a primitive's program, without shadows): lit programs
+        built for the frame's (directional, point, spot) light counts, with the label outputs
+        if ``labels``."""
         material = part.material
         buf_flags, tex_flags = part.mesh.buf_flags, material.tex_flags
         key = (buf_flags, tex_flags, type(material), flat, light_counts, labels)
@@ -494,8 +494,8 @@ class _Camera:
 
 @dataclass(frozen=True)
 class _LightUniforms:
-    """The light uniforms of ``mesh.frag``, as pyrender's ``Renderer._bind_lighting`` sets them
-    for shadowless lights: (name, value) pairs."""
+    """The light uniforms of ``mesh.frag``, as pyrender's ``Renderer`` sets them for
+    shadowless lights: (name, value) pairs."""
 
     values: tuple
 

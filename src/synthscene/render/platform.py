@@ -12,9 +12,8 @@ It also gives Mesa's llvmpipe its number of rasteriser threads, ``LP_NUM_THREADS
 "Environment variables"; read once, when the first GL context of the process is made), unless the
 user set it: one less than the cores this process may run on, at least 1. Mesa's own default is
 one per core; but synthscene's frame loop keeps one core busy with physics while the driver
-rasterises the previous frame, and a rasteriser thread per core then takes time from it. On 2
-cores (640x480, 20 objects) one rasteriser thread gives 13.7 frames/s against 12.4 with two, and
-10.0 against 9.1 with textures. NVIDIA's driver ignores the variable.
+rasterises the previous frame, and a rasteriser thread per core then takes time from it
+(measured in ``docs/performance.md``). NVIDIA's driver ignores the variable.
 """
 
 from __future__ import annotations
