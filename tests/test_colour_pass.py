@@ -43,19 +43,6 @@ def _lit_scene(width: int, height: int):
     return dataclasses.replace(state, lights=lights, ambient_light=(0.1, 0.1, 0.12))
 
 
-def _near_edges(ids: np.ndarray) -> np.ndarray:
-    """(H, W) bool: pixels within one pixel of a change of instance id (where MSAA blends)."""
-    edge = np.zeros(ids.shape, dtype=bool)
-    inner = ids[1:-1, 1:-1]
-    edge[1:-1, 1:-1] = (inner != ids[:-2, 1:-1]) | (inner != ids[2:, 1:-1]) \
-        | (inner != ids[1:-1, :-2]) | (inner != ids[1:-1, 2:])
-    near = np.zeros_like(edge)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            near |= np.roll(np.roll(edge, dy, 0), dx, 1)
-    return near
-
-
 def _pyrenders_own(renderer, state, flags) -> np.ndarray:
     """The same items through pyrender's public ``Renderer.render`` (its scene graph, its
     uniforms, its own shaders, 4x MSAA) in the renderer's context."""
@@ -67,13 +54,14 @@ def _pyrenders_own(renderer, state, flags) -> np.ndarray:
     return renderer._colour.read_colour()
 
 
-def _assert_close_to_pyrenders(lean, reference, ids) -> None:
-    """Away from silhouettes (which pyrender's MSAA blends) the lean pass, with its edited
-    shaders, is within two levels of pyrender's own pass, and equal at most pixels."""
+def _assert_close_to_pyrenders(lean, reference) -> None:
+    """The lean pass (4x MSAA like pyrender's, its edited shaders) is within two levels of
+    pyrender's own pass, and equal at most pixels. pyrender rebuilds each model matrix from
+    translation, quaternion and scale; float32 rounding of the two matrices may move a few edge
+    pixels, nothing else."""
     difference = np.abs(lean.astype(int) - reference.astype(int)).max(axis=-1)
-    inside = ~_near_edges(ids)
-    assert difference[inside].max() <= 2
-    assert (difference[inside] > 0).mean() < 0.2
+    assert (difference > 2).mean() <= 0.001
+    assert (difference > 0).mean() < 0.2
 
 
 @pytest.mark.parametrize(("shading", "light_subset"), [
@@ -92,12 +80,13 @@ def test_lean_pass_gives_pyrenders_pixels(cube_library, shading, light_subset):
     state = _lit_scene(width, height)
     state = dataclasses.replace(state, lights=tuple(state.lights[i] for i in light_subset))
     flags = pyrender.RenderFlags.FLAT if shading == "flat" else pyrender.RenderFlags.NONE
-    with Renderer(cube_library, width, height, RenderSettings(shading=shading)) as renderer:
-        lean = renderer.render(state)
+    settings = RenderSettings(shading=shading, msaa_samples=4)
+    with Renderer(cube_library, width, height, settings) as renderer:
+        lean = renderer.render(state).rgb
         reference = _pyrenders_own(renderer, state, flags)
-    assert lean.rgb.std() > 10  # a lit, textured picture, not a blank one
-    assert np.unique(lean.rgb.reshape(-1, 3), axis=0).shape[0] > 100
-    _assert_close_to_pyrenders(lean.rgb, reference, lean.instance_ids)
+    assert lean.std() > 10  # a lit, textured picture, not a blank one
+    assert np.unique(lean.reshape(-1, 3), axis=0).shape[0] > 100
+    _assert_close_to_pyrenders(lean, reference)
 
 
 def test_more_lights_of_a_kind_than_the_shader_takes(cube_library):
@@ -117,10 +106,8 @@ def test_more_lights_of_a_kind_than_the_shader_takes(cube_library):
                         world_from_camera_gl=np.eye(4), projection=np.eye(4), flat=False)
         # The renderer hands such a frame to pyrender's pass, which uses four of them (the
         # nearest to each object): the same picture as four identical lights in pyrender's pass.
-        out = renderer.render(five)
         np.testing.assert_array_equal(
-            out.rgb, _pyrenders_own(renderer, four, pyrender.RenderFlags.NONE))
-        _assert_close_to_pyrenders(renderer.render(four).rgb, out.rgb, out.instance_ids)
+            renderer.render(five).rgb, _pyrenders_own(renderer, four, pyrender.RenderFlags.NONE))
 
 
 def test_shadows_darken_the_ground_and_leave_the_labels(cube_library):
@@ -148,6 +135,7 @@ def test_edited_shaders_match_pyrenders_own_within_two_levels(cube_library, meta
     import pyrender
 
     from synthscene.render.renderer import Renderer
+    from synthscene.render.settings import RenderSettings
 
     width, height = 160, 120
     state = _lit_scene(width, height)
@@ -155,10 +143,10 @@ def test_edited_shaders_match_pyrenders_own_within_two_levels(cube_library, meta
                                                                        metallic=metallic))
                     for o in state.objects)
     state = dataclasses.replace(state, objects=objects)
-    with Renderer(cube_library, width, height) as renderer:
-        ours = renderer.render(state)
+    with Renderer(cube_library, width, height, RenderSettings(msaa_samples=4)) as renderer:
+        ours = renderer.render(state).rgb
         theirs = _pyrenders_own(renderer, state, pyrender.RenderFlags.NONE)
-    _assert_close_to_pyrenders(ours.rgb, theirs, ours.instance_ids)
+    _assert_close_to_pyrenders(ours, theirs)
 
 
 @pytest.mark.parametrize("shading", ["lit", "flat"])
