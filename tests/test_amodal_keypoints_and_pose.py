@@ -413,7 +413,7 @@ def test_more_than_255_instances_in_the_instance_png(cube_library, tmp_path):
 
 @pytest.mark.gl
 def test_tiny_atlas_pages_and_tiles_give_the_same_masks(cube_library, monkeypatch):
-    import synthscene.render.renderer as render
+    import synthscene.render.amodal as render
 
     cam = top_down_camera(160, 120, f=150.0, z=1.0)
     objects = [cube(1, (-0.35, 0.0, 0.3), 0.5), cube(2, (0.3, 0.2, 0.05), 0.1),

@@ -43,6 +43,27 @@ def _lit_scene(width: int, height: int):
     return dataclasses.replace(state, lights=lights, ambient_light=(0.1, 0.1, 0.12))
 
 
+def _pyrenders_own(renderer, state, flags) -> np.ndarray:
+    """The same items through pyrender's public ``Renderer.render`` (its scene graph, its
+    uniforms, its own shaders, 4x MSAA) in the renderer's context."""
+    from synthscene.render.renderer import _GLView
+
+    items, _ = renderer._colour_items(state)
+    scene = renderer._pyrender_scene(state, items, _GLView.of(state.camera))
+    renderer._colour.render_scene(scene, flags)
+    return renderer._colour.read_colour()
+
+
+def _assert_close_to_pyrenders(lean, reference) -> None:
+    """The lean pass (4x MSAA like pyrender's, its edited shaders) is within two levels of
+    pyrender's own pass, and equal at most pixels. pyrender rebuilds each model matrix from
+    translation, quaternion and scale; float32 rounding of the two matrices may move a few edge
+    pixels, nothing else."""
+    difference = np.abs(lean.astype(int) - reference.astype(int)).max(axis=-1)
+    assert (difference > 2).mean() <= 0.001
+    assert (difference > 0).mean() < 0.2
+
+
 @pytest.mark.parametrize(("shading", "light_subset"), [
     ("lit", (0, 1, 2, 3)), ("flat", (0, 1, 2, 3)),
     # The lean pass builds a program per (directional, point, spot) count; pyrender's loops
@@ -52,44 +73,41 @@ def _lit_scene(width: int, height: int):
 def test_lean_pass_gives_pyrenders_pixels(cube_library, shading, light_subset):
     import pyrender
 
-    from synthscene.render.renderer import Renderer, _GLView
+    from synthscene.render.renderer import Renderer
     from synthscene.render.settings import RenderSettings
 
     width, height = 160, 120
     state = _lit_scene(width, height)
     state = dataclasses.replace(state, lights=tuple(state.lights[i] for i in light_subset))
     flags = pyrender.RenderFlags.FLAT if shading == "flat" else pyrender.RenderFlags.NONE
-    with Renderer(cube_library, width, height, RenderSettings(shading=shading)) as renderer:
+    settings = RenderSettings(shading=shading, msaa_samples=4)
+    with Renderer(cube_library, width, height, settings) as renderer:
         lean = renderer.render(state).rgb
-        # The same items through pyrender's Renderer.render (its scene graph, its uniforms).
-        items, _ = renderer._colour_items(state)
-        scene = renderer._pyrender_scene(state, items, _GLView.of(state.camera))
-        renderer._renderer.render(scene, flags=flags)
-        reference = renderer._renderer._renderer.read_colour()
+        reference = _pyrenders_own(renderer, state, flags)
     assert lean.std() > 10  # a lit, textured picture, not a blank one
     assert np.unique(lean.reshape(-1, 3), axis=0).shape[0] > 100
-    # pyrender rebuilds each model matrix from translation, quaternion and scale; float32
-    # rounding of the two matrices may move a few edge pixels, nothing else.
-    differ = np.abs(lean.astype(int) - reference.astype(int)).max(axis=-1) > 1
-    assert differ.sum() <= 0.001 * width * height
+    _assert_close_to_pyrenders(lean, reference)
 
 
 def test_more_lights_of_a_kind_than_the_shader_takes(cube_library):
+    import pyrender
+
     from synthscene.render.renderer import Renderer
 
     state = _lit_scene(64, 48)
     five = dataclasses.replace(state, lights=(state.lights[0],) * 5)
     four = dataclasses.replace(state, lights=(state.lights[0],) * 4)
     with Renderer(cube_library, 64, 48) as renderer:
-        colour = renderer._renderer._renderer
+        colour = renderer._colour
         assert colour.takes(four.lights) and not colour.takes(five.lights)
         items, _ = renderer._colour_items(five)
         with pytest.raises(ValueError, match="at most 4"):
             colour.draw(items, five.lights, ambient_light=np.zeros(3), bg_color=np.ones(4),
                         world_from_camera_gl=np.eye(4), projection=np.eye(4), flat=False)
         # The renderer hands such a frame to pyrender's pass, which uses four of them (the
-        # nearest to each object): the same picture as four identical lights.
-        np.testing.assert_array_equal(renderer.render(five).rgb, renderer.render(four).rgb)
+        # nearest to each object): the same picture as four identical lights in pyrender's pass.
+        np.testing.assert_array_equal(
+            renderer.render(five).rgb, _pyrenders_own(renderer, four, pyrender.RenderFlags.NONE))
 
 
 def test_shadows_darken_the_ground_and_leave_the_labels(cube_library):
@@ -114,9 +132,10 @@ def test_shadows_darken_the_ground_and_leave_the_labels(cube_library):
 
 @pytest.mark.parametrize("metallic", [0.0, 0.9])
 def test_edited_shaders_match_pyrenders_own_within_two_levels(cube_library, metallic):
-    from pyrender.shader_program import ShaderProgramCache
+    import pyrender
 
     from synthscene.render.renderer import Renderer
+    from synthscene.render.settings import RenderSettings
 
     width, height = 160, 120
     state = _lit_scene(width, height)
@@ -124,17 +143,10 @@ def test_edited_shaders_match_pyrenders_own_within_two_levels(cube_library, meta
                                                                        metallic=metallic))
                     for o in state.objects)
     state = dataclasses.replace(state, objects=objects)
-    with Renderer(cube_library, width, height) as renderer:
+    with Renderer(cube_library, width, height, RenderSettings(msaa_samples=4)) as renderer:
         ours = renderer.render(state).rgb
-        colour = renderer._renderer._renderer
-        edited = colour._program_cache
-        colour._program_cache, colour._programs = ShaderProgramCache(), {}  # pyrender's own
-        theirs = renderer.render(state).rgb
-        colour._program_cache.clear()
-        colour._program_cache = edited
-    difference = np.abs(ours.astype(int) - theirs.astype(int))
-    assert difference.max() <= 2
-    assert (difference > 0).mean() < 0.2
+        theirs = _pyrenders_own(renderer, state, pyrender.RenderFlags.NONE)
+    _assert_close_to_pyrenders(ours, theirs)
 
 
 @pytest.mark.parametrize("shading", ["lit", "flat"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from synthscene.render.platform import default_raster_threads, ensure_gl_platform
 
 
@@ -19,3 +21,24 @@ def test_a_thread_count_the_user_set_is_kept(monkeypatch):
     monkeypatch.setenv("LP_NUM_THREADS", "7")
     ensure_gl_platform()
     assert os.environ["LP_NUM_THREADS"] == "7"
+
+
+@pytest.mark.gl
+def test_gl_context_is_current_inside_and_gone_after():
+    from synthscene.render.platform import GLContext
+
+    with GLContext(16, 16) as context:
+        from OpenGL import GL
+
+        major = int(GL.glGetIntegerv(GL.GL_MAJOR_VERSION))
+        assert context.is_open and major >= 3  # a core context, enough for our shaders
+    assert not context.is_open
+    context.close()  # idempotent
+
+
+def test_an_unsupported_platform_is_refused(monkeypatch):
+    from synthscene.render.platform import GLContext
+
+    monkeypatch.setenv("PYOPENGL_PLATFORM", "glx")
+    with pytest.raises(ValueError, match="unsupported PYOPENGL_PLATFORM"):
+        GLContext(16, 16).__enter__()

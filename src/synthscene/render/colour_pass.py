@@ -1,34 +1,29 @@
-"""The colour pass: pyrender's shaders and materials, drawn into a framebuffer we own.
+"""The colour pass: pyrender's shaders and materials, drawn by a loop of our own into our own
+framebuffer.
 
-:class:`ColourRenderer` subclasses ``pyrender.Renderer`` (pyrender is pinned to 0.1.45 in
-``pyproject.toml``) and keeps its GLSL programs (PBR metallic-roughness ``mesh.frag``, or
-``flat.frag``), its light model, its materials and its shadow maps. It changes how they are
-driven:
+:class:`ColourRenderer` draws with our copies of pyrender 0.1.45's GLSL programs
+(``render/shaders/mesh.*.glsl``: PBR metallic-roughness; ``flat.*.glsl``: unlit), pyrender's light
+model and pyrender's material classes (as plain data: ``pyrender.MetallicRoughnessMaterial``,
+``pyrender.Texture``), through the GL objects of :mod:`synthscene.render.gl`:
 
-* **Own framebuffer.** pyrender's offscreen path always renders with 4x MSAA, resolves by a
-  blit, and reads back and linearises a depth image we do not use. Here the colour image goes to
-  a framebuffer of ``samples`` samples (1: no resolve), and only the colour is read back, later
-  (:meth:`ColourRenderer.read_colour`), so the driver rasterises while the caller goes on.
-* **Lean forward pass** (:meth:`ColourRenderer.draw`). pyrender's ``Renderer.render`` wants a
-  ``pyrender.Scene`` of nodes and, for every primitive, looks its program up again, sets the
-  camera and every light's uniforms again, and queries each uniform's location from the driver.
-  With 20 objects that is about 15 ms of Python a frame, on the thread that also runs physics.
-  :meth:`ColourRenderer.draw` takes a flat list of :class:`ColourItem` and the frame's lights,
-  picks each program once per kind of primitive, sets the camera and the lights once per program
-  per frame, caches uniform locations, and skips GL state that does not change. The uniforms get
-  the same values as pyrender gives them (the same float32 conversions), so pixels are the same
-  but for the model matrix: pyrender rebuilds it from translation, quaternion and scale, we pass
-  the exact one (which the label pass uses too).
+* **Own framebuffer.** The colour image goes to a framebuffer of ``samples`` samples (1: no
+  resolve), and only the colour is read back, later (:meth:`ColourRenderer.read_colour`), so the
+  driver rasterises while the caller goes on.
+* **Lean forward pass** (:meth:`ColourRenderer.draw`). It takes a flat list of
+  :class:`ColourItem` and the frame's lights (no ``pyrender.Scene``), picks each program once per
+  kind of primitive, sets the camera and the lights once per program per frame, caches uniform
+  locations, and skips GL state that does not change. The uniforms get the values pyrender's
+  ``Renderer`` gives them (the same float32 conversions) but for the model matrix: pyrender
+  rebuilds it from translation, quaternion and scale; we pass the exact one (which the label pass
+  uses too).
 * **Label images.** Single-sampled, the framebuffer also holds a ``GL_R32I`` instance-id and a
   ``GL_R32F`` camera-z depth image, which the lit and flat shaders (``LABEL_OUTPUTS``) write
-  from the same fragments as the colour, with blending off for them: the separate label pass
-  and its second rasterisation of every triangle are not needed (about 4 ms of CPU a frame
-  on llvmpipe).
+  from the same fragments as the colour, with blending off for them: no second rasterisation of
+  every triangle.
 * **Front to back.** Opaque items are drawn nearest first, so that hidden fragments fail the
   depth test before they are shaded (pyrender draws back to front); backdrop items (ground,
   walls) after every object; transparent ones back to front at the end.
-* **Edits of pyrender's lit shaders** (:class:`_ShaderCache`), patched into copies of its
-  ``mesh.vert`` and ``mesh.frag`` at start-up:
+* **Edits of pyrender's lit shaders**, baked into our copies (each file says what changed):
 
   - the normal matrix is the model matrix itself, not ``transpose(inverse(M))`` per vertex,
     which is the same direction for the rotation-times-uniform-scale matrices synthscene draws;
@@ -39,27 +34,21 @@ driven:
     pyrender's loops run to uniform counts and index the light arrays with a loop variable,
     which llvmpipe executes as masked work over the arrays for every fragment.
 
-  On llvmpipe a lit 640x480 frame of 20 objects costs 60 ms of CPU with pyrender's shaders, 51
-  with the first two edits, and 27 with all three (2-core AMD EPYC, colour and label passes);
-  pixels move by at most a level or two.
-* **Shadows** need pyrender's shadow-map passes, which work on a ``pyrender.Scene``: with shadows
-  the caller renders a scene through ``pyrender.Renderer.render`` (the ``_configure_forward_pass
-  _viewport``, ``_read_main_framebuffer`` and ``_sorted_mesh_nodes`` hooks below give it the same
-  framebuffer and order).
+  Pixels move by at most a level or two against pyrender's own shaders.
+* **Shadows**, and frames with more lights of a kind than the shader takes, need pyrender's
+  shadow-map passes and its per-object choice of lights, which work on a ``pyrender.Scene``:
+  :meth:`ColourRenderer.render_scene` renders such a scene through pyrender's public
+  ``Renderer.render`` (its own shaders, framebuffer, 4x MSAA and draw order) in the same GL
+  context.
 
-Measured on llvmpipe (2-core AMD EPYC), 640x480, 20 objects, lit: pyrender's own offscreen render
-59 ms a frame; own framebuffer, no MSAA, front to back 35 ms; lean pass: the Python part of
-submitting a frame's colour pass from about 16 ms to about 4 ms.
+What each of these saves is measured in ``docs/performance.md`` ("Rendering: what makes a frame
+cheap").
 """
 
 from __future__ import annotations
 
-import ctypes
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -74,10 +63,18 @@ patch_pyrender_numpy2()
 
 import pyrender  # noqa: E402  (the GL platform must be chosen first)
 from OpenGL import GL  # noqa: E402
-from pyrender.constants import MAX_N_LIGHTS, ProgramFlags, RenderFlags, TexFlags  # noqa: E402
-from pyrender.shader_program import ShaderProgramCache  # noqa: E402
+from pyrender.constants import MAX_N_LIGHTS, BufFlags, RenderFlags, TexFlags  # noqa: E402
 
-__all__ = ["BACKDROP", "ColourItem", "ColourRenderer", "OrderedScene", "read_label_images"]
+from synthscene.render.gl import (  # noqa: E402
+    Framebuffer,
+    GLError,
+    Program,
+    TextureUploads,
+    VertexArray,
+    read_labels,
+)
+
+__all__ = ["BACKDROP", "ColourItem", "ColourRenderer", "OrderedScene", "Part"]
 
 BACKDROP = "synthscene-backdrop"
 """Name of items (and pyrender nodes) behind the objects (ground, walls): drawn after them."""
@@ -95,111 +92,60 @@ _TEXTURE_SLOTS = (
      "material.specular_glossiness_texture"),
 )
 
+#: (buffer flag, define of its attribute location), in pyrender's layout order.
+_BUFFER_LOCATIONS = (
+    (BufFlags.NORMAL, "NORMAL_LOC"), (BufFlags.TANGENT, "TANGENT_LOC"),
+    (BufFlags.TEXCOORD_0, "TEXCOORD_0_LOC"), (BufFlags.TEXCOORD_1, "TEXCOORD_1_LOC"),
+    (BufFlags.COLOR_0, "COLOR_0_LOC"), (BufFlags.JOINTS_0, "JOINTS_0_LOC"),
+    (BufFlags.WEIGHTS_0, "WEIGHTS_0_LOC"),
+)
+
+#: (texture flag, define), in pyrender's order.
+_TEXTURE_DEFINES = (
+    (TexFlags.NORMAL, "HAS_NORMAL_TEX"), (TexFlags.OCCLUSION, "HAS_OCCLUSION_TEX"),
+    (TexFlags.EMISSIVE, "HAS_EMISSIVE_TEX"), (TexFlags.BASE_COLOR, "HAS_BASE_COLOR_TEX"),
+    (TexFlags.METALLIC_ROUGHNESS, "HAS_METALLIC_ROUGHNESS_TEX"),
+    (TexFlags.DIFFUSE, "HAS_DIFFUSE_TEX"),
+    (TexFlags.SPECULAR_GLOSSINESS, "HAS_SPECULAR_GLOSSINESS_TEX"),
+)
 
 _LIGHT_KINDS = ("directional", "point", "spot")
 """Light kinds in the order ``mesh.frag`` sums them."""
 
-#: With LABEL_OUTPUTS defined, a fragment shader also writes the instance id and the camera-z
-#: depth in metres (OpenGL's camera looks along -z) to colour attachments 1 and 2.
-_LABEL_OUTPUT_EDITS = (
-    ("out vec4 frag_color;",
-     "layout(location = 0) out vec4 frag_color;\n"
-     "#ifdef LABEL_OUTPUTS\n"
-     "uniform int instance_id;\n"
-     "uniform mat4 V;\n"
-     "layout(location = 1) out int out_id;\n"
-     "layout(location = 2) out float out_depth;\n"
-     "#endif"),
-    ("void main()\n{",
-     "void shade();\n"
-     "void main()\n{\n"
-     "    shade();\n"
-     "#ifdef LABEL_OUTPUTS\n"
-     "    out_id = instance_id;\n"
-     "    out_depth = -(V * vec4(frag_position, 1.0)).z;\n"
-     "#endif\n"
-     "}\n"
-     "void shade()\n{"),
-)
-
-#: Edits of pyrender 0.1.45's shaders: file -> (its text, ours) pairs (see the module notes).
-_SHADER_EDITS = {
-    "mesh.vert": (("mat4 N = transpose(inverse(M * inst_m));", "mat4 N = M * inst_m;"),),
-    "mesh.frag": (
-        (
-            "vec3 res = info.f0 + (1.0 - info.f0) * pow(clamp(1.0 - info.vh, 0.0, 1.0), 5.0);",
-            "float x = clamp(1.0 - info.vh, 0.0, 1.0);\n"
-            "     float x2 = x * x;\n"
-            "     vec3 res = info.f0 + (1.0 - info.f0) * (x2 * x2 * x);",
-        ),
-        # Light loops bounded by compile-time counts when the program is built for them
-        # (N_*_LIGHTS defined), else by the uniforms as in pyrender's shader.
-        (
-            "uniform vec3 cam_pos;",
-            "".join(f"#ifndef N_{k.upper()}_LIGHTS\n#define N_{k.upper()}_LIGHTS n_{k}_lights\n"
-                    "#endif\n" for k in _LIGHT_KINDS) + "uniform vec3 cam_pos;",
-        ),
-        *((f"for (int i = 0; i < n_{k}_lights; i++) {{",
-           f"for (int i = 0; i < N_{k.upper()}_LIGHTS; i++) {{") for k in _LIGHT_KINDS),
-        *_LABEL_OUTPUT_EDITS,
-    ),
-    "flat.frag": _LABEL_OUTPUT_EDITS,
-}
-
 
 class ColourPassError(SynthsceneError):
-    """The colour framebuffer cannot be made, or pyrender's shaders are not the pinned ones."""
+    """The colour framebuffer cannot be made, or label images are asked of a multisampled one."""
 
 
-class _ShaderCache(ShaderProgramCache):
-    """pyrender's program cache, serving the edited ``mesh.vert`` and ``mesh.frag``
-    (:data:`_SHADER_EDITS`) from a temporary folder it owns, and pyrender's other shaders as
-    they are.
+@dataclass(frozen=True, eq=False)
+class Part:
+    """One primitive of an item: uploaded vertex data drawn with a material.
 
-    While :attr:`light_counts` is set to (directional, point, spot) counts, ``mesh.frag``
-    programs are built for exactly those counts (``N_*_LIGHTS`` defines: loops of fixed length,
-    lights indexed by constants); while it is None, the loops run to the ``n_*_lights``
-    uniforms, as in pyrender. While :attr:`label_outputs` is True, ``mesh.frag`` and
-    ``flat.frag`` programs also write the ``instance_id`` uniform and the camera-z depth
-    (``LABEL_OUTPUTS``).
-
-    Raises
-    ------
-    ColourPassError
-        If a shader does not contain the text to edit (another pyrender version).
+    Attributes
+    ----------
+    mesh : VertexArray
+        The uploaded vertex data (shared by every item that draws the same asset part).
+    material : pyrender.Material
+        pyrender's material (plain data), usually a ``pyrender.MetallicRoughnessMaterial``.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._folder = Path(tempfile.mkdtemp(prefix="synthscene-shaders-"))
-        self._edited = {}
-        for name, edits in _SHADER_EDITS.items():
-            text = (Path(self.shader_dir) / name).read_text()
-            for old, new in edits:
-                if text.count(old) != 1:
-                    shutil.rmtree(self._folder, ignore_errors=True)
-                    raise ColourPassError(f"pyrender's shader {name} is not the one synthscene "
-                                          f"was written for (pin pyrender==0.1.45)")
-                text = text.replace(old, new)
-            (self._folder / name).write_text(text)
-            self._edited[name] = str(self._folder / name)  # absolute: os.path.join keeps it
-        self.light_counts: tuple[int, int, int] | None = None
-        self.label_outputs = False
+    mesh: VertexArray
+    material: Any
 
-    def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
-        defines = dict(defines or {})
-        if self.light_counts is not None and fragment_shader == "mesh.frag":
-            defines.update((f"N_{kind.upper()}_LIGHTS", count)
-                           for kind, count in zip(_LIGHT_KINDS, self.light_counts))
-        if self.label_outputs and fragment_shader in ("mesh.frag", "flat.frag"):
-            defines["LABEL_OUTPUTS"] = 1
-        return super().get_program(self._edited.get(vertex_shader, vertex_shader),
-                                   self._edited.get(fragment_shader, fragment_shader),
-                                   geometry_shader, defines)
+    @property
+    def transparent(self) -> bool:
+        """Whether the part is (partly) transparent (pyrender's rule: its material is, or a
+        vertex colour's alpha is below 1)."""
+        return bool(self.material.is_transparent) or self.mesh.translucent_colours
 
-    def clear(self) -> None:
-        super().clear()
-        shutil.rmtree(self._folder, ignore_errors=True)
+    def scene_primitive(self) -> pyrender.Primitive:
+        """A new ``pyrender.Primitive`` of the same arrays with this material (for a
+        ``pyrender.Scene``, which uploads and frees its primitives itself)."""
+        p = self.mesh.primitive
+        return pyrender.Primitive(
+            positions=p.positions, normals=p.normals, tangents=p.tangents,
+            texcoord_0=p.texcoord_0, texcoord_1=p.texcoord_1, color_0=p.color_0,
+            indices=p.indices, material=self.material, mode=p.mode, poses=p.poses)
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,25 +159,25 @@ class ColourItem:
     world_from_model : (4, 4) float64
         Model matrix, metres: a rotation times a uniform scale, plus a translation (normals
         are transformed by it, see the module notes).
-    primitives : sequence of pyrender.Primitive
-        Uploaded primitives, each carrying the item's own pyrender material.
+    parts : sequence of Part
+        The item's uploaded primitives, each with the item's own material.
     instance_id : int
         Written to the instance-id image where the item is the nearest surface (0: backdrop).
     """
 
     name: str
     world_from_model: np.ndarray
-    primitives: Sequence[pyrender.Primitive]
+    parts: Sequence[Part]
     instance_id: int = 0
 
     @property
     def transparent(self) -> bool:
-        """Whether any primitive is (partly) transparent (pyrender's rule)."""
-        return any(p.is_transparent for p in self.primitives)
+        """Whether any part is (partly) transparent."""
+        return any(p.transparent for p in self.parts)
 
 
 class OrderedScene(pyrender.Scene):
-    """A pyrender scene whose lights come out in a fixed order (for the shadow path).
+    """A pyrender scene whose lights come out in a fixed order (for pyrender's own pass).
 
     pyrender keeps light nodes in sets, whose order follows object addresses; the shader sums
     the lights in that order, so floating-point rounding (one level of 255 here and there) would
@@ -244,10 +190,10 @@ class OrderedScene(pyrender.Scene):
         return sorted(super().light_nodes, key=lambda node: node.name)
 
 
-class ColourRenderer(pyrender.Renderer):
-    """pyrender's renderer with its own colour framebuffer and a lean forward pass.
+class ColourRenderer:
+    """The colour pass: our framebuffer, our copies of pyrender's shaders, a lean forward pass.
 
-    Needs a current GL context (pyrender's offscreen platform) for its whole life.
+    Needs a current GL context for its whole life.
 
     Parameters
     ----------
@@ -265,86 +211,38 @@ class ColourRenderer(pyrender.Renderer):
     """
 
     def __init__(self, width: int, height: int, samples: int) -> None:
-        super().__init__(width, height)
+        self.width, self.height = int(width), int(height)
         self._samples = int(samples)
-        self._fbos: list[int] = []
-        self._rbs: list[int] = []
-        self._draw_fbo, self._read_fbo = self._build_framebuffers(width, height)
-        self._programs: dict[tuple, pyrender.shader_program.ShaderProgram] = {}
-        self._locations: dict[tuple[int, str], int] = {}
-        self._frame_textures: set = set()
-        self._program_cache = _ShaderCache()
+        colour = [(GL.GL_RGBA8, GL.GL_COLOR_ATTACHMENT0),
+                  (GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)]
+        labels = [(GL.GL_R32I, GL.GL_COLOR_ATTACHMENT1),  # instance ids
+                  (GL.GL_R32F, GL.GL_COLOR_ATTACHMENT2)]  # camera-z depth, metres
+        self._programs: dict[tuple, Program] = {}
+        self._textures = TextureUploads()
+        self._pyrender: pyrender.Renderer | None = None
+        self._scene_rgb: np.ndarray | None = None
+        self._resolved = self._draw_target = None
+        try:
+            if self.carries_labels:
+                self._resolved = self._draw_target = Framebuffer(width, height, colour + labels)
+            else:
+                self._resolved = Framebuffer(width, height, colour)
+                self._draw_target = Framebuffer(width, height, colour, self._samples)
+        except GLError as exc:
+            self.delete()
+            raise ColourPassError(f"the colour framebuffer: {exc}") from None
 
     @property
     def carries_labels(self) -> bool:
         """Whether the framebuffer holds the label images (single-sampled)."""
         return self._samples == 1
 
-    # -- framebuffers ------------------------------------------------------------------------
-    def _build_framebuffers(self, width: int, height: int) -> tuple[int, int]:
-        """Create the colour framebuffer(s); return (draw target, resolved read source)."""
-
-        def framebuffer(samples: int) -> int:
-            fbo = GL.glGenFramebuffers(1)
-            formats = [(GL.GL_RGBA8, GL.GL_COLOR_ATTACHMENT0),
-                       (GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)]
-            if self.carries_labels:  # single-sampled: one framebuffer
-                formats += [(GL.GL_R32I, GL.GL_COLOR_ATTACHMENT1),  # instance ids
-                            (GL.GL_R32F, GL.GL_COLOR_ATTACHMENT2)]  # camera-z depth, metres
-            buffers = [int(rb) for rb in np.atleast_1d(GL.glGenRenderbuffers(len(formats)))]
-            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, fbo)
-            for rb, (fmt, attachment) in zip(buffers, formats):
-                GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, rb)
-                if samples > 1:
-                    GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, samples, fmt,
-                                                        width, height)
-                else:
-                    GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, fmt, width, height)
-                GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, attachment,
-                                             GL.GL_RENDERBUFFER, rb)
-            status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
-            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-            self._fbos.append(fbo)
-            self._rbs.extend(buffers)
-            if status != GL.GL_FRAMEBUFFER_COMPLETE:
-                raise ColourPassError(
-                    f"the colour framebuffer is incomplete (GL status {status:#x})")
-            return fbo
-
-        resolved = framebuffer(1)
-        return (framebuffer(self._samples) if self._samples > 1 else resolved), resolved
-
-    def _configure_forward_pass_viewport(self, flags):  # noqa: ARG002 (pyrender's signature)
-        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._draw_fbo)
-        GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
-        GL.glViewport(0, 0, self.viewport_width, self.viewport_height)
-        GL.glEnable(GL.GL_DEPTH_TEST)
-        GL.glDepthMask(GL.GL_TRUE)
-        GL.glDepthFunc(GL.GL_LESS)
-        GL.glDepthRange(0.0, 1.0)
-
-    def _read_main_framebuffer(self, scene, flags):  # noqa: ARG002 (pyrender's signature)
-        # Called at the end of a forward pass: resolve MSAA and start the rasteriser (glFlush)
-        # but do not wait for it; read_colour() collects the pixels.
-        w, h = self.viewport_width, self.viewport_height
-        if self._draw_fbo != self._read_fbo:
-            GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._draw_fbo)
-            GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._read_fbo)
-            GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-        GL.glFlush()
-        return None
-
     def read_colour(self) -> np.ndarray:
-        """Wait for the last forward pass and return its colour image, (H, W, 3) uint8, top row
-        first."""
-        w, h = self.viewport_width, self.viewport_height
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._read_fbo)
-        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
-        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
-        buf = GL.glReadPixels(0, 0, w, h, GL.GL_RGB, GL.GL_UNSIGNED_BYTE)
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-        return np.ascontiguousarray(np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3)[::-1])
+        """Wait for the last pass and return its colour image, (H, W, 3) uint8, top row first."""
+        if self._scene_rgb is not None:
+            return self._scene_rgb
+        return self._resolved.read(GL.GL_COLOR_ATTACHMENT0, GL.GL_RGB, GL.GL_UNSIGNED_BYTE,
+                                   np.uint8, 3)
 
     def read_labels(self) -> tuple[np.ndarray, np.ndarray]:
         """Wait for the last :meth:`draw` with ``labels=True``; return its instance-id image
@@ -358,13 +256,18 @@ class ColourRenderer(pyrender.Renderer):
         """
         if not self.carries_labels:
             raise ColourPassError("a multisampled colour pass carries no label images")
-        return read_label_images(self._read_fbo, GL.GL_COLOR_ATTACHMENT1,
-                                 self.viewport_width, self.viewport_height)
+        return read_labels(self._resolved, GL.GL_COLOR_ATTACHMENT1)
 
-    def _sorted_mesh_nodes(self, scene):
-        # pyrender's own pass (the shadow path): the order of :meth:`draw`.
-        return _draw_order(scene.mesh_nodes, scene.get_pose(scene.main_camera_node)[:3, 3],
-                           lambda n: (n.name, scene.get_pose(n), n.mesh.is_transparent))
+    # -- pyrender's own pass -----------------------------------------------------------------
+    def render_scene(self, scene: pyrender.Scene, flags: int) -> None:
+        """Render a ``pyrender.Scene`` with pyrender's public ``Renderer.render`` (shadow maps,
+        more than ``MAX_N_LIGHTS`` lights of a kind), at once; :meth:`read_colour` returns its
+        image. pyrender uses its own shaders, framebuffer (4x MSAA), and draw order."""
+        if self._pyrender is None:
+            self._pyrender = pyrender.Renderer(self.width, self.height)
+        rgb, _ = self._pyrender.render(scene, flags | RenderFlags.OFFSCREEN)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        self._scene_rgb = np.ascontiguousarray(rgb)
 
     # -- the lean forward pass ---------------------------------------------------------------
     @staticmethod
@@ -411,11 +314,18 @@ class ColourRenderer(pyrender.Renderer):
                              f"{sorted(light.kind for light in lights)}")
         if labels and not self.carries_labels:
             raise ValueError("a multisampled colour pass carries no label images")
-        flags = RenderFlags.FLAT if flat else RenderFlags.NONE
+        self._scene_rgb = None
         counts = None if flat else tuple(sum(light.kind == kind for light in lights)
                                          for kind in _LIGHT_KINDS)
-        self._update_textures(items)
-        self._configure_forward_pass_viewport(flags)
+        self._textures.sync(t for item in items for part in item.parts
+                            for t in part.material.textures)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._draw_target.id)
+        GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
+        GL.glViewport(0, 0, self.width, self.height)
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glDepthFunc(GL.GL_LESS)
+        GL.glDepthRange(0.0, 1.0)
         GL.glClearColor(*(float(c) for c in bg_color))
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
         GL.glEnable(GL.GL_MULTISAMPLE)
@@ -440,113 +350,94 @@ class ColourRenderer(pyrender.Renderer):
         for item in _draw_order(items, world_from_camera_gl[:3, 3],
                                 lambda i: (i.name, i.world_from_model, i.transparent)):
             model = item.world_from_model.astype(np.float32)
-            for primitive in item.primitives:
-                program = self._program(primitive, flags, counts, labels)
+            for part in item.parts:
+                program = self._program(part, flat, counts, labels)
                 if program is not current:
-                    program._bind()
+                    program.use()
                     current = program
                     if id(program) not in ready:
                         self._set_frame_uniforms(program, camera, bound_lights)
                         ready.add(id(program))
                 if labels:
-                    self._uniform(program, "instance_id", int(item.instance_id))
-                state = self._draw_primitive(program, primitive, model, state)
+                    _uniform(program, "instance_id", int(item.instance_id))
+                state = self._draw_part(program, part, model, state)
         if current is not None:
-            current._unbind()
+            GL.glUseProgram(0)
         GL.glBindVertexArray(0)
-        self._read_main_framebuffer(None, flags)
+        # Resolve MSAA and start the rasteriser (glFlush), but do not wait for it:
+        # read_colour() collects the pixels.
+        if self._draw_target is not self._resolved:
+            self._draw_target.blit_colour_to(self._resolved)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        GL.glFlush()
 
-    def _update_textures(self, items: Sequence[ColourItem]) -> None:
-        """Upload the frame's new material textures and free those no longer drawn (what
-        pyrender's ``_update_context`` does for a scene's textures)."""
-        textures = set()
-        for item in items:
-            for primitive in item.primitives:
-                textures |= primitive.material.textures
-        for texture in textures - self._frame_textures:
-            texture._add_to_context()
-        for texture in self._frame_textures - textures:
-            texture.delete()
-        self._frame_textures = textures
-
-    def _program(self, primitive: pyrender.Primitive, flags: int,
-                 light_counts: tuple[int, int, int] | None, labels: bool):
-        """pyrender's program for a primitive (by its vertex buffers and material kind), lit
-        programs built for the frame's (directional, point, spot) light counts, with the label
-        outputs if ``labels``."""
-        material = primitive.material
-        key = (primitive.buf_flags, material.tex_flags, type(material), flags, light_counts,
-               labels)
+    def _program(self, part: Part, flat: bool, light_counts: tuple[int, int, int] | None,
+                 labels: bool) -> Program:
+        """The program of a part, by its vertex buffers and material kind (the defines that
+        pyrender's ``Renderer`` gives a primitive's program, without shadows): lit programs
+        built for the frame's (directional, point, spot) light counts, with the label outputs
+        if ``labels``."""
+        material = part.material
+        buf_flags, tex_flags = part.mesh.buf_flags, material.tex_flags
+        key = (buf_flags, tex_flags, type(material), flat, light_counts, labels)
         program = self._programs.get(key)
         if program is None:
-            cache = self._program_cache
-            cache.light_counts, cache.label_outputs = light_counts, labels
-            try:
-                program = self._get_primitive_program(primitive, flags,
-                                                      ProgramFlags.USE_MATERIAL)
-            finally:
-                cache.light_counts, cache.label_outputs = None, False
+            defines: dict[str, int] = {}
+            location = 1
+            for flag, name in _BUFFER_LOCATIONS:
+                if buf_flags & flag:
+                    defines[name] = location
+                    location += 1
+            defines["INST_M_LOC"] = location
+            defines.update(MAX_DIRECTIONAL_LIGHTS=MAX_N_LIGHTS, MAX_SPOT_LIGHTS=MAX_N_LIGHTS,
+                           MAX_POINT_LIGHTS=MAX_N_LIGHTS)
+            defines.update((name, 1) for flag, name in _TEXTURE_DEFINES if tex_flags & flag)
+            if isinstance(material, pyrender.MetallicRoughnessMaterial):
+                defines["USE_METALLIC_MATERIAL"] = 1
+            elif isinstance(material, pyrender.SpecularGlossinessMaterial):
+                defines["USE_GLOSSY_MATERIAL"] = 1
+            if light_counts is not None:
+                defines.update((f"N_{kind.upper()}_LIGHTS", count)
+                               for kind, count in zip(_LIGHT_KINDS, light_counts))
+            if labels:
+                defines["LABEL_OUTPUTS"] = 1
+            shader = "flat" if flat else "mesh"
+            program = Program(f"{shader}.vert", f"{shader}.frag", defines)
             self._programs[key] = program
         return program
 
-    def _location(self, program, name: str) -> int:
-        key = (program._program_id, name)
-        location = self._locations.get(key)
-        if location is None:
-            location = int(GL.glGetUniformLocation(program._program_id, name))
-            self._locations[key] = location
-        return location
-
-    def _set_frame_uniforms(self, program, camera: _Camera, lights: _LightUniforms | None) -> None:
+    def _set_frame_uniforms(self, program: Program, camera: _Camera,
+                            lights: _LightUniforms | None) -> None:
         """Camera and light uniforms of a bound program (pyrender's values and types)."""
-        self._uniform(program, "V", camera.view)
-        self._uniform(program, "P", camera.projection)
-        self._uniform(program, "cam_pos", camera.position)
+        _uniform(program, "V", camera.view)
+        _uniform(program, "P", camera.projection)
+        _uniform(program, "cam_pos", camera.position)
         if lights is not None:
             for name, value in lights.values:
-                self._uniform(program, name, value)
+                _uniform(program, name, value)
 
-    def _uniform(self, program, name: str, value) -> None:
-        """Set a uniform of the bound program; one the program lacks is skipped (as pyrender
-        does). ``value``: float32 array (3,), (4,) or (4, 4), Python float or int."""
-        location = self._location(program, name)
-        if location == -1:
-            return
-        if isinstance(value, np.ndarray):
-            if value.ndim == 2:
-                GL.glUniformMatrix4fv(location, 1, GL.GL_TRUE, value)
-            elif value.shape[0] == 3:
-                GL.glUniform3fv(location, 1, value)
-            else:
-                GL.glUniform4fv(location, 1, value)
-        elif isinstance(value, float):
-            GL.glUniform1f(location, value)
-        else:
-            GL.glUniform1i(location, int(value))
-
-    def _draw_primitive(self, program, primitive: pyrender.Primitive, model: np.ndarray,
-                        state: tuple | None) -> tuple:
-        """Set the model matrix, material and GL state of one primitive and draw it; return the
+    def _draw_part(self, program: Program, part: Part, model: np.ndarray,
+                   state: tuple | None) -> tuple:
+        """Set the model matrix, material and GL state of one part and draw it; return the
         (blend, double-sided) state now set."""
-        self._uniform(program, "M", model)
-        material = primitive.material
+        _uniform(program, "M", model)
+        material = part.material
         unit = 0
         for flag, attribute, sampler in _TEXTURE_SLOTS:
             if material.tex_flags & flag:
                 GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
-                getattr(material, attribute)._bind()
-                self._uniform(program, sampler, unit)
+                self._textures.bind(getattr(material, attribute))
+                _uniform(program, sampler, unit)
                 unit += 1
-        self._uniform(program, "material.emissive_factor", _f32(material.emissiveFactor))
+        _uniform(program, "material.emissive_factor", _f32(material.emissiveFactor))
         if isinstance(material, pyrender.MetallicRoughnessMaterial):
-            self._uniform(program, "material.base_color_factor", _f32(material.baseColorFactor))
-            self._uniform(program, "material.metallic_factor", float(material.metallicFactor))
-            self._uniform(program, "material.roughness_factor", float(material.roughnessFactor))
+            _uniform(program, "material.base_color_factor", _f32(material.baseColorFactor))
+            _uniform(program, "material.metallic_factor", float(material.metallicFactor))
+            _uniform(program, "material.roughness_factor", float(material.roughnessFactor))
         else:
-            self._uniform(program, "material.diffuse_factor", _f32(material.diffuseFactor))
-            self._uniform(program, "material.specular_factor", _f32(material.specularFactor))
-            self._uniform(program, "material.glossiness_factor",
-                          float(material.glossinessFactor))
+            _uniform(program, "material.diffuse_factor", _f32(material.diffuseFactor))
+            _uniform(program, "material.specular_factor", _f32(material.specularFactor))
+            _uniform(program, "material.glossiness_factor", float(material.glossinessFactor))
         wanted = (material.alphaMode == "BLEND", bool(material.doubleSided))
         if wanted != state:
             if wanted[0]:
@@ -558,24 +449,40 @@ class ColourRenderer(pyrender.Renderer):
             else:
                 GL.glEnable(GL.GL_CULL_FACE)
                 GL.glCullFace(GL.GL_BACK)
-        GL.glBindVertexArray(primitive._vaid)
-        instances = 1 if primitive.poses is None else len(primitive.poses)
-        if primitive.indices is not None:
-            GL.glDrawElementsInstanced(primitive.mode, primitive.indices.size,
-                                       GL.GL_UNSIGNED_INT, ctypes.c_void_p(0), instances)
-        else:
-            GL.glDrawArraysInstanced(primitive.mode, 0, len(primitive.positions), instances)
+        part.mesh.draw_instanced()
         return wanted
 
     def delete(self) -> None:
-        for texture in self._frame_textures:
-            texture.delete()
-        self._frame_textures = set()
-        if self._fbos:
-            GL.glDeleteFramebuffers(len(self._fbos), self._fbos)
-            GL.glDeleteRenderbuffers(len(self._rbs), self._rbs)
-            self._fbos, self._rbs = [], []
-        super().delete()
+        """Free every GL resource (the context must be current). Idempotent."""
+        self._textures.delete()
+        for program in self._programs.values():
+            program.delete()
+        self._programs = {}
+        for framebuffer in (self._draw_target, self._resolved):
+            if framebuffer is not None:
+                framebuffer.delete()  # idempotent: the two may be one
+        if self._pyrender is not None:
+            self._pyrender.delete()
+            self._pyrender = None
+
+
+def _uniform(program: Program, name: str, value) -> None:
+    """Set a uniform of the bound program; one the program lacks is skipped (as pyrender
+    does). ``value``: float32 array (3,), (4,) or (4, 4), Python float or int."""
+    location = program.location(name)
+    if location == -1:
+        return
+    if isinstance(value, np.ndarray):
+        if value.ndim == 2:
+            GL.glUniformMatrix4fv(location, 1, GL.GL_TRUE, value)
+        elif value.shape[0] == 3:
+            GL.glUniform3fv(location, 1, value)
+        else:
+            GL.glUniform4fv(location, 1, value)
+    elif isinstance(value, float):
+        GL.glUniform1f(location, value)
+    else:
+        GL.glUniform1i(location, int(value))
 
 
 @dataclass(frozen=True)
@@ -587,8 +494,8 @@ class _Camera:
 
 @dataclass(frozen=True)
 class _LightUniforms:
-    """The light uniforms of ``mesh.frag``, as pyrender's ``Renderer._bind_lighting`` sets them
-    for shadowless lights: (name, value) pairs."""
+    """The light uniforms of ``mesh.frag``, as pyrender's ``Renderer`` sets them for
+    shadowless lights: (name, value) pairs."""
 
     values: tuple
 
@@ -617,29 +524,6 @@ class _LightUniforms:
                        (base + "intensity", float(light.intensity))]
         values += [(f"n_{kind}_lights", count) for kind, count in counters.items()]
         return cls(tuple(values))
-
-
-def read_label_images(fbo: int, id_attachment: int, width: int,
-                      height: int) -> tuple[np.ndarray, np.ndarray]:
-    """Wait for a framebuffer's label images and read them: the ``GL_R32I`` instance ids at
-    colour attachment ``id_attachment`` and the ``GL_R32F`` depth at the next one.
-
-    Returns
-    -------
-    ids : (height, width) int32
-    depth : (height, width) float32
-        Both top row first.
-    """
-    GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, fbo)
-    GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 4)
-    GL.glReadBuffer(id_attachment)
-    ids = GL.glReadPixels(0, 0, width, height, GL.GL_RED_INTEGER, GL.GL_INT)
-    GL.glReadBuffer(id_attachment + 1)
-    depth = GL.glReadPixels(0, 0, width, height, GL.GL_RED, GL.GL_FLOAT)
-    GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-    ids = np.frombuffer(ids, dtype=np.int32).reshape(height, width)[::-1]
-    depth = np.frombuffer(depth, dtype=np.float32).reshape(height, width)[::-1]
-    return np.ascontiguousarray(ids), np.ascontiguousarray(depth)
 
 
 def _f32(value) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Choice of the OpenGL platform for offscreen rendering, made once, before OpenGL is imported.
+"""The offscreen OpenGL platform: its choice, made once before OpenGL is imported, and the GL
+context (:class:`GLContext`).
 
 PyOpenGL binds its platform (EGL, OSMesa, GLX) when ``OpenGL`` is first imported, from the
 ``PYOPENGL_PLATFORM`` environment variable (PyOpenGL docs, "Platform selection"). synthscene
@@ -11,9 +12,8 @@ It also gives Mesa's llvmpipe its number of rasteriser threads, ``LP_NUM_THREADS
 "Environment variables"; read once, when the first GL context of the process is made), unless the
 user set it: one less than the cores this process may run on, at least 1. Mesa's own default is
 one per core; but synthscene's frame loop keeps one core busy with physics while the driver
-rasterises the previous frame, and a rasteriser thread per core then takes time from it. On 2
-cores (640x480, 20 objects) one rasteriser thread gives 13.7 frames/s against 12.4 with two, and
-10.0 against 9.1 with textures. NVIDIA's driver ignores the variable.
+rasterises the previous frame, and a rasteriser thread per core then takes time from it
+(measured in ``docs/performance.md``). NVIDIA's driver ignores the variable.
 """
 
 from __future__ import annotations
@@ -62,3 +62,63 @@ def platform_hint() -> str:
     return ("synthscene needs libEGL (Mesa's llvmpipe on a CPU, NVIDIA's driver on a GPU); on "
             "Debian/Ubuntu: apt-get install libegl1 libgl1-mesa-dri. Without EGL, set "
             "PYOPENGL_PLATFORM=osmesa (needs libosmesa6).")
+
+
+class GLContext:
+    """An offscreen GL context of the platform in effect, through pyrender's public platform
+    classes (``pyrender.platforms.egl.EGLPlatform``, ``pyrender.platforms.osmesa.OSMesaPlatform``).
+
+    A context manager: entering creates the context and makes it current, leaving destroys it.
+    EGL takes the device ``EGL_DEVICE_ID`` (default 0), as pyrender's ``OffscreenRenderer`` does.
+
+    Parameters
+    ----------
+    width, height : int
+        Size in pixels of the platform's default surface (OSMesa draws into it; synthscene
+        renders into framebuffers of its own).
+
+    Raises
+    ------
+    RuntimeError, ValueError, ImportError, AssertionError
+        On ``__enter__``, whatever the platform raises when no context can be made (a
+        ``ValueError`` for an unsupported ``PYOPENGL_PLATFORM``).
+    """
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = int(width), int(height)
+        self._platform = None
+
+    def __enter__(self) -> GLContext:
+        platform = ensure_gl_platform()
+        if platform == "egl":
+            from pyrender.platforms import egl
+
+            device = egl.get_device_by_index(int(os.environ.get("EGL_DEVICE_ID", "0")))
+            made = egl.EGLPlatform(self.width, self.height, device=device)
+        elif platform == "osmesa":
+            from pyrender.platforms.osmesa import OSMesaPlatform
+
+            made = OSMesaPlatform(self.width, self.height)
+        else:
+            raise ValueError(f"unsupported PYOPENGL_PLATFORM {platform!r} (egl or osmesa)")
+        made.init_context()
+        made.make_current()
+        self._platform = made
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._platform is not None
+
+    def make_current(self) -> None:
+        """Make the context current on this thread."""
+        self._platform.make_current()
+
+    def close(self) -> None:
+        """Destroy the context. Idempotent."""
+        if self._platform is not None:
+            self._platform.delete_context()
+            self._platform = None

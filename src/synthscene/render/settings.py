@@ -21,7 +21,7 @@ class RenderSettings:
         Directional and spot-light shadow maps (pyrender has no point-light shadows).
     msaa_samples : {1, 2, 4, 8}
         Multisample anti-aliasing of the colour image (1: none). Labels are never anti-aliased.
-        On llvmpipe 4x costs about 20 ms a frame at 640x480.
+        Costly on llvmpipe (see ``docs/performance.md``).
     normals : bool
         Also render camera-frame surface normals (``RenderOutput.normals``) in the id pass.
     amodal : bool
