@@ -117,16 +117,9 @@ def machine() -> str:
 
 
 def gl_renderer() -> str:
-    from OpenGL import GL
+    from synthscene.render.platform import gl_strings
 
-    from synthscene.render.renderer import Renderer
-
-    class _Empty:
-        def get(self, key):  # pragma: no cover - never called
-            raise KeyError(key)
-
-    with Renderer(_Empty(), 8, 8):
-        return GL.glGetString(GL.GL_RENDERER).decode()
+    return gl_strings()[1]
 
 
 def render_only_run(scenario, library, args, run: int) -> tuple[float, dict[str, list[float]]]:

@@ -29,18 +29,9 @@ pip install -q . 2>&1 | tail -n 2
 
 renderer() {
   python - <<'PY'
-from OpenGL import GL
-from synthscene.render.renderer import Renderer
+from synthscene.render.platform import gl_strings
 
-
-class Empty:
-    def get(self, key):
-        raise KeyError(key)
-
-
-with Renderer(Empty(), 8, 8):
-    print(GL.glGetString(GL.GL_VENDOR).decode(), "|", GL.glGetString(GL.GL_RENDERER).decode(),
-          "|", GL.glGetString(GL.GL_VERSION).decode())
+print(" | ".join(gl_strings()))
 PY
 }
 

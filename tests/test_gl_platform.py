@@ -42,3 +42,18 @@ def test_an_unsupported_platform_is_refused(monkeypatch):
     monkeypatch.setenv("PYOPENGL_PLATFORM", "glx")
     with pytest.raises(ValueError, match="unsupported PYOPENGL_PLATFORM"):
         GLContext(16, 16).__enter__()
+
+
+@pytest.mark.gl
+def test_gl_strings_name_the_driver_that_renders():
+    """The strings scripts/gpu_check.sh prints: the version agrees with the context's own
+    GL_MAJOR_VERSION, read independently through PyOpenGL's integer query."""
+    from synthscene.render.platform import GLContext, gl_strings
+
+    vendor, renderer, version = gl_strings()
+    assert vendor and renderer
+    with GLContext(16, 16):
+        from OpenGL import GL
+
+        major = int(GL.glGetIntegerv(GL.GL_MAJOR_VERSION))
+    assert version.split(".")[0] == str(major)

@@ -122,3 +122,26 @@ class GLContext:
         if self._platform is not None:
             self._platform.delete_context()
             self._platform = None
+
+
+def gl_strings() -> tuple[str, str, str]:
+    """The vendor, renderer and version strings of the GL this platform gives.
+
+    Opens a small :class:`GLContext`, reads ``GL_VENDOR``, ``GL_RENDERER`` and ``GL_VERSION``
+    and closes it: which driver renders (``"llvmpipe (LLVM 15.0.7, 256 bits)"`` on a CPU,
+    ``"NVIDIA H200/PCIe/SSE2"`` on an NVIDIA GPU).
+
+    Returns
+    -------
+    (vendor, renderer, version) : tuple of str
+
+    Raises
+    ------
+    RuntimeError, ValueError, ImportError, AssertionError
+        As :class:`GLContext` when no context can be made.
+    """
+    with GLContext(8, 8):
+        from OpenGL import GL
+
+        return tuple(GL.glGetString(name).decode()  # type: ignore[return-value]
+                     for name in (GL.GL_VENDOR, GL.GL_RENDERER, GL.GL_VERSION))
