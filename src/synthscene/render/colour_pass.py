@@ -2,8 +2,9 @@
 framebuffer.
 
 :class:`ColourRenderer` draws with our copies of pyrender 0.1.45's GLSL programs
-(``render/shaders/mesh.*.glsl``: PBR metallic-roughness; ``flat.*.glsl``: unlit), pyrender's light
-model and pyrender's material classes (as plain data: ``pyrender.MetallicRoughnessMaterial``,
+(``render/shaders/``: ``mesh.vert`` for both, ``mesh.frag``: PBR metallic-roughness,
+``flat.frag``: unlit; the pieces they share are ``#include`` files), pyrender's light model and
+pyrender's material classes (as plain data: ``pyrender.MetallicRoughnessMaterial``,
 ``pyrender.Texture``), through the GL objects of :mod:`synthscene.render.gl`:
 
 * **Own framebuffer.** The colour image goes to a framebuffer of ``samples`` samples (1: no
@@ -401,8 +402,9 @@ class ColourRenderer:
                                for kind, count in zip(_LIGHT_KINDS, light_counts))
             if labels:
                 defines["LABEL_OUTPUTS"] = 1
-            shader = "flat" if flat else "mesh"
-            program = Program(f"{shader}.vert", f"{shader}.frag", defines)
+            if flat:  # pyrender's flat.vert: mesh.vert with its own normal matrix
+                defines["INVERSE_NORMAL_MATRIX"] = 1
+            program = Program("mesh.vert", "flat.frag" if flat else "mesh.frag", defines)
             self._programs[key] = program
         return program
 

@@ -37,15 +37,17 @@ class GLError(SynthsceneError):
 # -- shaders ---------------------------------------------------------------------------------
 _IFDEF = re.compile("#ifdef\\s+([a-zA-Z_][a-zA-Z_0-9]*)\\s*$", re.MULTILINE)
 _IFNDEF = re.compile("#ifndef\\s+([a-zA-Z_][a-zA-Z_0-9]*)\\s*$", re.MULTILINE)
+_INCLUDE = re.compile('^#include "([a-z_]+\\.glsl)"$', re.MULTILINE)
 
 
 def shader_source(name: str, defines: dict[str, int] | None = None) -> str:
     """The GLSL text of ``render/shaders/<name>.glsl`` with ``defines`` applied.
 
-    The defines are applied as pyrender 0.1.45's ``ShaderProgram`` applies them, so that a shader
-    copied from pyrender compiles to the same program: ``#ifdef NAME`` becomes ``#if 1`` or
-    ``#if 0`` (``#ifndef`` the opposite), then every occurrence of each define's name is replaced
-    by its value, in the dict's order.
+    A line ``#include "piece.glsl"`` is first replaced by that file's text (the pieces shared by
+    ``mesh.frag`` and ``flat.frag``). The defines are then applied as pyrender 0.1.45's
+    ``ShaderProgram`` applies them, so that a shader copied from pyrender compiles to the same
+    program: ``#ifdef NAME`` becomes ``#if 1`` or ``#if 0`` (``#ifndef`` the opposite), then every
+    occurrence of each define's name is replaced by its value, in the dict's order.
 
     Parameters
     ----------
@@ -60,12 +62,18 @@ def shader_source(name: str, defines: dict[str, int] | None = None) -> str:
         If there is no such shader file.
     """
     defines = defines or {}
-    text = resources.files("synthscene.render").joinpath(f"shaders/{name}.glsl").read_text()
+    text = _INCLUDE.sub(lambda m: _shader_file(m.group(1)).removesuffix("\n"),
+                        _shader_file(f"{name}.glsl"))
     text = _IFDEF.sub(lambda m: "#if 1" if m.group(1) in defines else "#if 0", text)
     text = _IFNDEF.sub(lambda m: "#if 0" if m.group(1) in defines else "#if 1", text)
     for define, value in defines.items():
         text = text.replace(define, str(value))
     return text
+
+
+def _shader_file(file_name: str) -> str:
+    """The text of ``render/shaders/<file_name>``."""
+    return resources.files("synthscene.render").joinpath(f"shaders/{file_name}").read_text()
 
 
 class Program:

@@ -1,27 +1,8 @@
-// Adapted from pyrender 0.1.45, shaders/mesh.vert (https://github.com/mmatl/pyrender).
+// Adapted from pyrender 0.1.45, shaders/mesh.vert and flat.vert (https://github.com/mmatl/pyrender).
+// pyrender's MIT licence: PYRENDER_LICENSE in this folder.
 //
-// MIT License
-//
-// Copyright (c) 2019 Matthew Matl
-//
-// Permission is hereby granted, free of charge, to any person obtaining a copy
-// of this software and associated documentation files (the "Software"), to deal
-// in the Software without restriction, including without limitation the rights
-// to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
-// copies of the Software, and to permit persons to whom the Software is
-// furnished to do so, subject to the following conditions:
-//
-// The above copyright notice and this permission notice shall be included in all
-// copies or substantial portions of the Software.
-//
-// THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-// IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-// FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-// AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-// LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
-// OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
-// SOFTWARE.
-//
+// Also the vertex shader of flat.frag (pyrender's flat.vert is this file but for the normal
+// matrix, which INVERSE_NORMAL_MATRIX restores).
 // synthscene's edit: the normal matrix is the model matrix itself (synthscene draws
 // rotation-times-uniform-scale models), not transpose(inverse(M)) per vertex.
 #version 330 core
@@ -84,7 +65,11 @@ void main()
     gl_Position = P * V * M * inst_m * vec4(position, 1);
     frag_position = vec3(M * inst_m * vec4(position, 1.0));
 
+#ifdef INVERSE_NORMAL_MATRIX
+    mat4 N = transpose(inverse(M * inst_m));
+#else
     mat4 N = M * inst_m;
+#endif
 
 #ifdef NORMAL_LOC
     frag_normal = normalize(vec3(N * vec4(normal, 0.0)));
