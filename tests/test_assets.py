@@ -21,9 +21,10 @@ from synthscene.assets.library import (
     bundled_assets_dir,
 )
 from synthscene.errors import AssetError, SynthsceneError
+from tolerances import tol
 
 REPO = Path(__file__).resolve().parents[1]
-TOL = 1e-9  # normalisation tolerance (unitless)
+TOL = tol.float64  # normalisation tolerance (unitless)
 HULL_TOL = 1e-6  # hull points may sit on the bounding box
 
 
@@ -401,8 +402,8 @@ def test_urdf_single_primitive_collision_becomes_the_solid(tmp_path: Path) -> No
     assert solid.kind == "cylinder"
     # Rolled a quarter turn about x: the axis lies along y. Normalised by the longest edge, 2.
     assert solid.radius == pytest.approx(0.125) and solid.length == pytest.approx(1.0)
-    assert np.allclose(solid.object_from_primitive[:3, 3], 0.0, atol=1e-9)
-    assert np.allclose(np.abs(solid.object_from_primitive[:3, 2]), [0, 1, 0], atol=1e-9)
+    assert np.allclose(solid.object_from_primitive[:3, 3], 0.0, atol=tol.float64)
+    assert np.allclose(np.abs(solid.object_from_primitive[:3, 2]), [0, 1, 0], atol=tol.float64)
     points = solid_points(solid)
     assert np.allclose(points.max(0) - points.min(0), [0.25, 1.0, 0.25], atol=2e-3)
 
@@ -429,7 +430,7 @@ def test_urdf_mesh_scale_and_several_visuals(tmp_path: Path) -> None:
     asset = library.get(library.keys[0])
     assert library.categories == ("two",)
     # Union: x in [-1, 1], y in [-0.5, 0.5], z in [-0.5, 1.5]: longest edge 2.
-    assert np.allclose(asset.mesh.extents, (1.0, 0.5, 1.0), atol=1e-6)
+    assert np.allclose(asset.mesh.extents, (1.0, 0.5, 1.0), atol=tol.float32)
     assert len(asset.collision_hulls) == 2
     assert np.allclose(asset.collision_hulls[0].max(0), (0.5, 0.25, 0.0))
     assert hull_points_inside_aabb(asset)

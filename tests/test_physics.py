@@ -19,6 +19,7 @@ from synthscene.core.state import Camera, Ground, Material, SceneObject, SceneSt
 from synthscene.errors import AssetError
 from synthscene.physics.settings import PhysicsSettings
 from synthscene.physics.simulator import PhysicsSimulator
+from tolerances import tol
 
 POS_TOL = 2e-3  # m: resting heights (the collision margin is 1 mm)
 ANGLE_TOL = np.deg2rad(2.0)  # rad: "face down"
@@ -116,11 +117,11 @@ def settle(state, **settings):
         return sim.settle(state)
 
 
-def assert_face_down(R: np.ndarray, tol: float = ANGLE_TOL) -> None:
-    """R is a rotation taking one of the object's axes to within ``tol`` of the world's z axis
+def assert_face_down(R: np.ndarray, angle: float = ANGLE_TOL) -> None:
+    """R is a rotation taking one of the object's axes to within ``angle`` of the world's z axis
     (for a box: a face is down; any yaw)."""
-    assert np.allclose(R.T @ R, np.eye(3), atol=1e-9) and np.linalg.det(R) > 0
-    assert np.abs(R[2]).max() >= np.cos(tol), R
+    assert np.allclose(R.T @ R, np.eye(3), atol=tol.float64) and np.linalg.det(R) > 0
+    assert np.abs(R[2]).max() >= np.cos(angle), R
 
 
 def world_points(obj: SceneObject) -> np.ndarray:

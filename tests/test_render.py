@@ -8,6 +8,7 @@ from pycocotools import mask as mask_utils
 from scipy.spatial.transform import Rotation
 
 from conftest import cube, pose, scene, top_down_camera
+from tolerances import tol
 
 pytestmark = pytest.mark.gl
 
@@ -50,7 +51,7 @@ def test_known_cube_projects_to_analytic_box(cube_library):
     # K puts pixel centres at integers; COCO boxes run along pixel edges, hence + 0.5.
     x0, y0 = uv.min(axis=0) + 0.5
     x1, y1 = uv.max(axis=0) + 0.5
-    np.testing.assert_allclose(bbox, [x0, y0, x1 - x0, y1 - y0], atol=1.0)
+    np.testing.assert_allclose(bbox, [x0, y0, x1 - x0, y1 - y0], atol=tol.pixel)
     assert out.instance_ids.dtype == np.int32 and out.depth.dtype == np.float32
     assert out.rgb.shape == (height, width, 3) and out.rgb.dtype == np.uint8
 
@@ -67,9 +68,9 @@ def test_depth_is_metric_and_positive_on_objects(cube_library):
     assert set(np.unique(ids)) <= {0, 7}
     assert np.all(depth[ids > 0] > 0)
     # Top face at z = 0.2 seen from z = 1.0: 0.8 m along the optical axis.
-    np.testing.assert_allclose(depth[ids == 7], 0.8, atol=1e-4)
+    np.testing.assert_allclose(depth[ids == 7], 0.8, atol=tol.depth_m)
     # The ground (id 0) is at 1.0 m; with no ground nothing is hit: depth 0.
-    np.testing.assert_allclose(depth[ids == 0], 1.0, atol=1e-4)
+    np.testing.assert_allclose(depth[ids == 0], 1.0, atol=tol.depth_m)
     with Renderer(cube_library, width, height) as renderer:
         out = renderer.render(scene([cube(7, (0.0, 0.0, 0.1), 0.2)], cam, ground=False))
     assert np.all(out.depth[out.instance_ids == 0] == 0)
@@ -155,7 +156,7 @@ def test_msaa_changes_colour_edges_only_never_labels(cube_library, samples):
     np.testing.assert_array_equal(out.instance_ids, reference.instance_ids)
     # Single-sampled, ids and depth come from the colour pass; with MSAA from the separate
     # label pass: the same surfaces, camera z rounded in another order (float32).
-    np.testing.assert_allclose(out.depth, reference.depth, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out.depth, reference.depth, rtol=0, atol=tol.float32)
     differ = np.any(out.rgb != reference.rgb, axis=2)
     if samples == 1:
         assert not differ.any()

@@ -15,8 +15,9 @@ from synthscene.assets.collision import collision_hull, mass_properties
 from synthscene.assets.library import AssetLibrary, AssetSource
 from synthscene.assets.urdf import parse_urdf, resolve_urdf_file, urdf_mesh_files
 from synthscene.errors import AssetError
+from tolerances import tol
 
-TOL = 1e-9
+TOL = tol.float64
 HALF_PI = "1.5707963267948966"
 
 # A unit cube centred on the origin, as Wavefront OBJ text (8 vertices, 12 triangles).
@@ -183,12 +184,13 @@ def test_box_collision_mass_properties_match_the_analytic_box(tmp_path: Path) ->
     asset = AssetLibrary([AssetSource(f"file:{urdf}")]).get(f"file:{urdf.resolve().as_posix()}")
     assert np.allclose(asset.mesh.extents, (0.5, 1.0, 0.25), atol=TOL)  # long edge along y
     mass = mass_properties([collision_hull(points) for points in asset.collision_hulls])
-    assert mass.volume == pytest.approx(0.125, rel=1e-9)
+    assert mass.volume == pytest.approx(0.125, rel=tol.float64)
     assert np.allclose(mass.center, 0.0, atol=TOL)  # the box is centred by normalisation
-    assert np.allclose(mass.moments, np.array([0.3125, 1.0625, 1.25]) * 0.125 / 12, rtol=1e-9)
+    assert np.allclose(mass.moments, np.array([0.3125, 1.0625, 1.25]) * 0.125 / 12,
+                       rtol=tol.float64)
     # The smallest moment is about the long edge, which the yaw turned onto y.
-    assert np.allclose(np.abs(mass.axes[:, 0]), (0, 1, 0), atol=1e-9)
-    assert np.allclose(np.abs(mass.axes[:, 2]), (0, 0, 1), atol=1e-9)
+    assert np.allclose(np.abs(mass.axes[:, 0]), (0, 1, 0), atol=tol.float64)
+    assert np.allclose(np.abs(mass.axes[:, 2]), (0, 0, 1), atol=tol.float64)
     assert np.linalg.det(mass.axes) == pytest.approx(1.0)
 
 
