@@ -68,36 +68,50 @@ def rigid_flow(depth: np.ndarray, instance_ids: np.ndarray, camera: Camera,
             or other_instance_ids.shape != depth.shape:
         raise ValueError("depth and instance id images must all have the same (H, W) shape")
     # Per instance, pixel (u, v) at depth d lands at d * A [u, v, 1] + b (homogeneous), with
-    # A = K_b R K_a^-1 and b = K_b t for the instance's camera_b_from_camera_a = (R, t).
+    # A = K_b R K_a^-1 and b = K_b t for the instance's camera_b_from_camera_a = (R, t). Every
+    # pixel is first projected with the static scene's (A, b) (the ground, walls, fixtures and
+    # whatever is not in both pose maps), then the pixels of each moving object again with its
+    # own: the same float32 operations, per pixel, as one (A, b) gathered for every pixel.
     ids = instance_ids.ravel()
     d = depth.ravel().astype(np.float32)
-    v, u = np.divmod(np.arange(height * width, dtype=np.float32), np.float32(width))
+    u = np.tile(np.arange(width, dtype=np.float32), height)
+    v = np.repeat(np.arange(height, dtype=np.float32), width)
     camera_b_from_world = np.linalg.inv(np.asarray(other_camera.world_from_camera, np.float64))
     world_from_camera_a = np.asarray(camera.world_from_camera, np.float64)
     k_a_inv = np.linalg.inv(np.asarray(camera.K, np.float64))
     k_b = np.asarray(other_camera.K, np.float64)
-    present = np.flatnonzero(np.bincount(ids.clip(0)))  # ids are >= 0
-    lookup = np.zeros(int(present[-1]) + 1 if len(present) else 1, dtype=np.int32)
-    lookup[present] = np.arange(len(present), dtype=np.int32)
-    inverse = lookup[ids.clip(0)]
-    coefficients = np.empty((len(present), 12))  # A row-major, then b, per instance
-    for k, instance in enumerate(present.tolist()):
-        world_from_world = np.eye(4)  # static: the ground, walls, fixtures
-        if instance in world_from_object and instance in other_world_from_object:
+
+    def coefficients(world_from_world: np.ndarray) -> np.ndarray:
+        """(12,) float32: A row-major, then b."""
+        b_from_a = camera_b_from_world @ world_from_world @ world_from_camera_a
+        return np.concatenate([(k_b @ b_from_a[:3, :3] @ k_a_inv).ravel(),
+                               k_b @ b_from_a[:3, 3]]).astype(np.float32)
+
+    def project(c: np.ndarray, d: np.ndarray, u: np.ndarray, v: np.ndarray) -> list[np.ndarray]:
+        return [d * (c[3 * i] * u + c[3 * i + 1] * v + c[3 * i + 2]) + c[9 + i]
+                for i in range(3)]
+
+    projected = project(coefficients(np.eye(4)), d, u, v)
+    moving = sorted(k for k in np.unique(ids).tolist()
+                    if k in world_from_object and k in other_world_from_object)
+    if moving:
+        is_moving = np.zeros(max(int(ids.max()), moving[-1]) + 1, dtype=bool)
+        is_moving[moving] = True
+        pixels = np.flatnonzero(is_moving[ids])
+        pixels = pixels[np.argsort(ids[pixels], kind="stable")]
+        bounds = np.searchsorted(ids[pixels], moving + [moving[-1] + 1])
+        for k, instance in enumerate(moving):
+            at = pixels[bounds[k]:bounds[k + 1]]
             world_from_world = (np.asarray(other_world_from_object[instance], np.float64)
                                 @ np.linalg.inv(np.asarray(world_from_object[instance],
                                                            np.float64)))
-        b_from_a = camera_b_from_world @ world_from_world @ world_from_camera_a
-        coefficients[k, :9] = (k_b @ b_from_a[:3, :3] @ k_a_inv).ravel()
-        coefficients[k, 9:] = k_b @ b_from_a[:3, 3]
-    # Each coefficient gathered per pixel in float32: far less memory traffic than (N, 3, 3).
-    c = [coefficients[:, j].astype(np.float32)[inverse] for j in range(12)]
-    projected = np.stack([d * (c[3 * i] * u + c[3 * i + 1] * v + c[3 * i + 2]) + c[9 + i]
-                          for i in range(3)], axis=1)
-    z = projected[:, 2]  # K's last row is (0, 0, 1): the depth in camera b
+            for full, part in zip(projected, project(coefficients(world_from_world), d[at],
+                                                     u[at], v[at])):
+                full[at] = part
+    z = projected[2]  # K's last row is (0, 0, 1): the depth in camera b
     front = (d > 0) & (z > 1e-9)
     safe = np.where(front, z, 1.0)
-    x, y = projected[:, 0] / safe, projected[:, 1] / safe
+    x, y = projected[0] / safe, projected[1] / safe
     valid = _seen(x, y, z, front, ids, other_depth, other_instance_ids)
     flow = np.zeros((height * width, 2), dtype=np.float32)
     flow[valid, 0] = (x - u)[valid]
@@ -112,11 +126,15 @@ def _seen(x: np.ndarray, y: np.ndarray, z: np.ndarray, front: np.ndarray, ids: n
     with its instance id at the nearest pixel and its depth within :data:`DEPTH_TOLERANCE`."""
     height, width = depth.shape
     inside = front & (x >= -0.5) & (x < width - 0.5) & (y >= -0.5) & (y < height - 0.5)
-    xi = np.clip(np.round(np.where(inside, x, 0.0)).astype(np.int64), 0, width - 1)
-    yi = np.clip(np.round(np.where(inside, y, 0.0)).astype(np.int64), 0, height - 1)
-    tolerance = DEPTH_TOLERANCE[0] + DEPTH_TOLERANCE[1] * np.abs(z)
-    there = depth[yi, xi].astype(np.float64)
-    return inside & (instance_ids[yi, xi] == ids) & (np.abs(there - z) <= tolerance)
+    at = np.flatnonzero(inside)
+    nearest = (np.clip(np.round(y[at]).astype(np.int64), 0, height - 1) * width
+               + np.clip(np.round(x[at]).astype(np.int64), 0, width - 1))
+    za = z[at]
+    tolerance = DEPTH_TOLERANCE[0] + DEPTH_TOLERANCE[1] * np.abs(za)
+    there = depth.ravel()[nearest].astype(np.float64)
+    seen = np.zeros(inside.shape, dtype=bool)
+    seen[at] = (instance_ids.ravel()[nearest] == ids[at]) & (np.abs(there - za) <= tolerance)
+    return seen
 
 
 def point_tracks(depth: np.ndarray, instance_ids: np.ndarray, camera: Camera,
