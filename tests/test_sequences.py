@@ -188,14 +188,26 @@ class _Stop(Exception):
     pass
 
 
-def test_interrupted_sequence_resumes_to_the_same_bytes(sequence_dataset, tmp_path):
-    def stop(done) -> None:
-        if done.frame_index == 2:
-            raise _Stop
+def test_interrupted_sequence_resumes_to_the_same_bytes(sequence_dataset, tmp_path,
+                                                        monkeypatch):
+    # The run dies while it writes frame 7: the second sequence is partly written (frames 5 and
+    # 6), as a killed run leaves it (frames are written on a thread of their own, so stopping
+    # from on_frame would not say how far the writing got).
+    from synthscene.run.run_folder import RunFolder
 
-    with pytest.raises(_Stop):
-        synthscene.generate(scenario_from_dict(SEQUENCE), tmp_path, frames=FRAMES, seed=4,
-                            on_frame=stop)
+    save_frame = RunFolder.save_frame
+
+    def dies_at_frame_7(self, frame_index, *args, **kwargs):
+        if frame_index == 7:
+            raise _Stop
+        return save_frame(self, frame_index, *args, **kwargs)
+
+    monkeypatch.setattr(RunFolder, "save_frame", dies_at_frame_7)
+    with pytest.raises(Exception):  # noqa: B017 (the worker's failure, whatever it wraps)
+        synthscene.generate(scenario_from_dict(SEQUENCE), tmp_path, frames=FRAMES, seed=4)
+    monkeypatch.setattr(RunFolder, "save_frame", save_frame)
+    assert (tmp_path / "images" / "000006.png").exists()
+    assert not (tmp_path / "images" / "000008.png").exists()
     made = []
     synthscene.generate(scenario_from_dict(SEQUENCE), tmp_path, frames=FRAMES, seed=4,
                         resume=True, on_frame=made.append)

@@ -92,13 +92,15 @@ def rigid_flow(depth: np.ndarray, instance_ids: np.ndarray, camera: Camera,
                 for i in range(3)]
 
     projected = project(coefficients(np.eye(4)), d, u, v)
-    moving = sorted(k for k in np.unique(ids).tolist()
-                    if k in world_from_object and k in other_world_from_object)
+    present = np.flatnonzero(np.bincount(ids.clip(0))).tolist()  # ids are >= 0
+    moving = [k for k in present if k in world_from_object and k in other_world_from_object]
     if moving:
-        is_moving = np.zeros(max(int(ids.max()), moving[-1]) + 1, dtype=bool)
+        is_moving = np.zeros(present[-1] + 1, dtype=bool)
         is_moving[moving] = True
         pixels = np.flatnonzero(is_moving[ids])
-        pixels = pixels[np.argsort(ids[pixels], kind="stable")]
+        keys = ids[pixels]  # sorted by id; 16-bit keys sort by radix sort, in linear time
+        pixels = pixels[np.argsort(keys.astype(np.uint16) if moving[-1] < 1 << 16 else keys,
+                                   kind="stable")]
         bounds = np.searchsorted(ids[pixels], moving + [moving[-1] + 1])
         for k, instance in enumerate(moving):
             at = pixels[bounds[k]:bounds[k + 1]]
@@ -113,9 +115,8 @@ def rigid_flow(depth: np.ndarray, instance_ids: np.ndarray, camera: Camera,
     safe = np.where(front, z, 1.0)
     x, y = projected[0] / safe, projected[1] / safe
     valid = _seen(x, y, z, front, ids, other_depth, other_instance_ids)
-    flow = np.zeros((height * width, 2), dtype=np.float32)
-    flow[valid, 0] = (x - u)[valid]
-    flow[valid, 1] = (y - v)[valid]
+    zero = np.float32(0.0)
+    flow = np.stack([np.where(valid, x - u, zero), np.where(valid, y - v, zero)], axis=-1)
     return flow.reshape(height, width, 2), valid.reshape(height, width)
 
 

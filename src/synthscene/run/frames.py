@@ -324,7 +324,8 @@ class FrameMaker:
         the first camera (child 1) and stay; frame ``t``'s sensor effects draw from child
         ``2 + t``, the point tracks from child ``2 + T``. Every frame of the sequence is
         rendered when flow or point tracks are on (they need the other frames' depth), else
-        only those asked for.
+        only those asked for; a frame's flow is computed while the GL driver draws the frame
+        after its next one.
         """
         spec = self.scenario.spec
         sequence = spec.sequence
@@ -359,22 +360,35 @@ class FrameMaker:
         outs = spec.outputs
         every_frame = bool(outs.flow or outs.point_tracks)
         drawn = range(length) if every_frame else sorted(set(wanted))
-        outputs, seconds = {}, {}
+        outputs, seconds, motions = {}, {}, {}
+        flow_of = [t for t in wanted if outs.flow]
+
+        def flow_ready(last: int) -> None:
+            """Flow of the wanted frames whose neighbours are rendered up to frame ``last``."""
+            while flow_of and flow_of[0] + 1 <= last:
+                t = flow_of.pop(0)
+                motions[t] = self._motion(states, outputs, t)
+
         for t in drawn:
             r0 = time.perf_counter()
-            outputs[t] = self._renderer.render(states[t])
+            frame = self._renderer.submit(states[t])
+            seconds[t] = time.perf_counter() - r0
+            flow_ready(t - 1)  # on this thread while the GL driver draws frame t
+            r0 = time.perf_counter()
+            outputs[t] = frame.result()
             if blur and t in wanted:
                 outputs[t] = dataclasses.replace(outputs[t], rgb=self._blurred(
                     [state_at(time_s, t) for time_s in sub_times[t]]))
-            seconds[t] = time.perf_counter() - r0
+            seconds[t] += time.perf_counter() - r0
+        flow_ready(length)
         tracks = self._point_tracks(states, outputs, scene) if outs.point_tracks else None
         shared = {"sample": t1 - t0, "physics": t2 - t1}
         for index, t in zip(indices, wanted):
             timings = {**shared, "render": seconds[t]}
             shared = {"sample": 0.0, "physics": 0.0}  # the sequence's cost, on its first frame
-            motion = self._motion(states, outputs, t) if outs.flow else None
             yield self._label(index, states[t], timings, outputs[t],
-                              scene_rng(self.seed, scene, child=2 + t), motion, tracks)
+                              scene_rng(self.seed, scene, child=2 + t), motions.pop(t, None),
+                              tracks)
 
     def _blurred(self, states: list[SceneState]) -> np.ndarray:
         """The mean of the RGB images of ``states`` (a shutter's sub-frames), rounded:
