@@ -8,6 +8,7 @@ lit shading, PNG images + COCO annotations written to a temporary folder.
     python scripts/benchmark.py --frames 200 --runs 5 --objects 30 --shading flat
     python scripts/benchmark.py --workers 2        # synthscene.generate with 2 worker processes
     python scripts/benchmark.py --workers 2 --soak 5000   # memory of each worker over 5000 frames
+    python scripts/benchmark.py --workers 2 --views 4 --shading flat --jpeg --soak 5000
 
 Prints the machine, every run's frames/s, the median, and the median milliseconds per frame of
 each stage (sample, physics, render, labels, write). Start-up (asset loading, GL context) is timed
@@ -79,6 +80,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--textures", action="store_true",
                    help="the randomized workload: a random procedural texture on every object "
                         "and on the ground (issue 3's benchmark)")
+    p.add_argument("--views", type=int, default=None, metavar="K",
+                   help="camera.views_per_scene: K views of each settled scene")
+    p.add_argument("--jpeg", action="store_true", help="render.image_format: jpg")
     p.add_argument("--all-outputs", action="store_true",
                    help="every optional output on (depth, normals, semantic and instance masks); "
                         "measured through synthscene.generate, which writes their files")
@@ -319,6 +323,10 @@ def main() -> None:
     data["image"] = {"width": args.width, "height": args.height}
     if args.shading:
         data.setdefault("render", {})["shading"] = args.shading
+    if args.views:
+        data.setdefault("camera", {})["views_per_scene"] = args.views
+    if args.jpeg:
+        data.setdefault("render", {})["image_format"] = "jpg"
     if args.textures:
         for section in ("objects", "ground"):
             material = data.setdefault(section, {}).setdefault("material", {})
@@ -355,6 +363,8 @@ def main() -> None:
             f"{args.runs} runs x {args.frames} frames (+{args.warmup} warm-up per worker)")
     print(f"workload: {path.name}, {args.width}x{args.height}, {args.objects} objects, "
           f"shading={scenario.spec.render.shading}, shadows={scenario.spec.render.shadows}, "
+          f"views_per_scene={scenario.spec.camera.views_per_scene}, "
+          f"images={scenario.spec.render.image_format}, "
           f"textures={'on' if args.textures else 'as the scene says'}, "
           f"all outputs={'on' if args.all_outputs else 'off'}, "
           f"{how}, {runs}")
