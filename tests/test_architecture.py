@@ -87,10 +87,13 @@ def test_no_private_attribute_of_pyrender(path):
 
 
 def test_the_facade_is_typed_and_loads_no_back_end():
+    """Every command starts by importing synthscene: the back ends, the mesh library and scipy
+    load when frames are made."""
     for name in synthscene.__all__:
         assert getattr(synthscene, name) is not None
     code = ("import sys, synthscene; "
-            "print(sorted(m for m in ('pyrender', 'OpenGL', 'pybullet', 'torch', 'ray') "
+            "print(sorted(m for m in ('pyrender', 'OpenGL', 'pybullet', 'torch', 'ray', "
+            "'trimesh', 'scipy') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()

@@ -10,7 +10,6 @@ import dataclasses
 import math
 
 import numpy as np
-from scipy.spatial.transform import Rotation, Slerp
 
 from synthscene.config.schema import CameraSpec, TrajectorySpec
 from synthscene.core.state import Camera
@@ -35,6 +34,9 @@ def _with_pose(camera: Camera, pose: np.ndarray) -> Camera:
 
 def _interpolate(start: np.ndarray, end: np.ndarray, fraction: float) -> np.ndarray:
     """Position linearly, orientation by spherical linear interpolation."""
+    # scipy loads with the first sequence, not with `import synthscene` (about 0.4 s)
+    from scipy.spatial.transform import Rotation, Slerp
+
     rotations = Rotation.from_matrix(np.stack([start[:3, :3], end[:3, :3]]))
     pose = np.eye(4)
     pose[:3, :3] = Slerp([0.0, 1.0], rotations)([fraction]).as_matrix()[0]
@@ -74,6 +76,8 @@ class CameraPath:
 
     def at(self, time_s: float) -> Camera:
         """The camera at ``time_s`` seconds (clamped to the path's span for the base path)."""
+        from scipy.spatial.transform import Rotation
+
         fraction = min(max(time_s / self.duration_s, 0.0), 1.0) if self.duration_s > 0 else 0.0
         pose = _interpolate(self.start, self.end, fraction)
         if self.orbit_speed_rad_s:

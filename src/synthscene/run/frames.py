@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from synthscene.assets.libraries import SceneLibraries, build_libraries, scene_libraries
-from synthscene.assets.library import AssetLibrary
 from synthscene.config.loading import Scenario
 from synthscene.core.state import FrameMotion, PointTracks, Sample, SceneState, SequenceFrame
 from synthscene.errors import AssetError, PluginError
@@ -36,7 +34,9 @@ from synthscene.randomize.trajectory import sample_trajectory
 from synthscene.render.settings import RenderSettings
 from synthscene.seeding import frame_rng, scene_rng
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # assets (trimesh) and the back ends load on first use, not on import
+    from synthscene.assets.libraries import SceneLibraries
+    from synthscene.assets.library import AssetLibrary
     from synthscene.physics.simulator import PhysicsSimulator
     from synthscene.render.renderer import Renderer
 
@@ -58,6 +58,8 @@ def build_library(scenario: Scenario) -> SceneLibraries:
     AssetError
         Naming the scenario file and the field (``assets[i].source``, ...) of a bad source.
     """
+    from synthscene.assets.libraries import build_libraries
+
     return build_libraries(scenario)
 
 
@@ -117,6 +119,8 @@ class FrameMaker:
         if seed < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
         self.scenario = scenario
+        from synthscene.assets.libraries import scene_libraries
+
         self.library = scene_libraries(scenario, library)
         self.seed = int(seed)
         self._physics: PhysicsSimulator | None = None

@@ -17,11 +17,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from synthscene.assets.libraries import PRELOAD_LIMIT, SceneLibraries
-from synthscene.assets.library import AssetLibrary
-from synthscene.assets.models_info import model_entries
 from synthscene.config.loading import Scenario
 from synthscene.core.state import Sample
 from synthscene.io.maps import stuff_categories
@@ -38,7 +35,11 @@ from synthscene.run.frames import (
 from synthscene.run.run_folder import RunFolder, RunManifest, scenario_sha256
 from synthscene.run.worker import FrameDone, FrameJob
 
-__all__ = ["PRELOAD_LIMIT", "STAGES", "FrameDone", "GenerateSummary", "build_library",
+if TYPE_CHECKING:  # the asset package (trimesh) loads when frames are made, not on import
+    from synthscene.assets.libraries import SceneLibraries
+    from synthscene.assets.library import AssetLibrary
+
+__all__ = ["STAGES", "FrameDone", "GenerateSummary", "build_library",
            "generate", "iter_samples", "physics_settings", "render_settings"]
 
 logger = logging.getLogger(__name__)
@@ -252,6 +253,8 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
             finally:
                 if executor == "local":
                     folder.remove_temporaries()
+        from synthscene.assets.models_info import model_entries
+
         outputs = scenario.spec.outputs
         instances = folder.finalize(
             frames, categories=library.categories, description=description,

@@ -27,10 +27,13 @@ and use :func:`synthscene.iter_samples`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from synthscene.assets.library import AssetLibrary, AssetSource
 from synthscene.core.state import Sample, SceneState
 from synthscene.labels.annotate import LabelFilter, annotate
+
+if TYPE_CHECKING:
+    from synthscene.assets.library import AssetLibrary
 
 __all__ = ["render_scene"]
 
@@ -78,6 +81,7 @@ def render_scene(state: SceneState, library: AssetLibrary | Sequence[str], *,
     ValueError
         If ``shading`` is unknown.
     """
+    from synthscene.assets.library import AssetLibrary, AssetSource
     from synthscene.physics.settings import PhysicsSettings
     from synthscene.physics.simulator import PhysicsSimulator
     from synthscene.render.renderer import Renderer

@@ -23,8 +23,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from synthscene.assets.libraries import SceneLibraries
 from synthscene.config.loading import Scenario
 from synthscene.core.state import Sample
 from synthscene.errors import SynthsceneError
@@ -32,6 +32,9 @@ from synthscene.io.coco import category_ids, encode_image, frame_record
 from synthscene.io.maps import encode_frame_maps
 from synthscene.run.frames import FrameMaker
 from synthscene.run.run_folder import RunFolder
+
+if TYPE_CHECKING:
+    from synthscene.assets.libraries import SceneLibraries
 
 __all__ = ["ErrorReport", "FrameDone", "FrameJob", "FrameWorker", "error_from_report",
            "error_report", "rss_bytes"]
