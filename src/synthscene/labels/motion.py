@@ -128,8 +128,8 @@ def _seen(x: np.ndarray, y: np.ndarray, z: np.ndarray, front: np.ndarray, ids: n
     height, width = depth.shape
     inside = front & (x >= -0.5) & (x < width - 0.5) & (y >= -0.5) & (y < height - 0.5)
     at = np.flatnonzero(inside)
-    nearest = (np.clip(np.round(y[at]).astype(np.int64), 0, height - 1) * width
-               + np.clip(np.round(x[at]).astype(np.int64), 0, width - 1))
+    # Inside the image, x in [-0.5, width - 0.5) rounds to 0 .. width - 1 (and y likewise).
+    nearest = np.round(y[at]).astype(np.int64) * width + np.round(x[at]).astype(np.int64)
     za = z[at]
     tolerance = DEPTH_TOLERANCE[0] + DEPTH_TOLERANCE[1] * np.abs(za)
     there = depth.ravel()[nearest].astype(np.float64)
