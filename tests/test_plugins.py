@@ -139,6 +139,32 @@ def test_plugin_randomizers_change_the_frame_as_declared():
     assert [r * 3 + c for r, c in zip(rows, cols)] == list(range(len(labelled)))
 
 
+@pytest.mark.gl
+def test_after_physics_hooks_change_every_frame_of_a_sequence_alike():
+    # dim_lights scales every light by one factor drawn from U(0.5, 0.9): in a sequence every
+    # frame is dimmed, by the same factor, and its rendered pixels are darker than the same
+    # sequence's without the hook.
+    plugins.load_plugins([PLUGIN])
+    seq = {"name": "dimmed", "image": {"width": 96, "height": 72},
+           "assets": [{"source": "primitive:box"}],
+           "objects": {"count": 3, "size_m": 0.1},
+           "lights": {"count": 2, "kind": "directional"},
+           "camera": {"distance_m": 0.8},
+           "sequence": {"length": 4, "fps": 12, "trajectory": {"kind": "orbit"}},
+           "physics": {"max_steps": 100}}
+    hooked = {**seq, "hooks": [{"name": "dim_lights", "stage": "after_physics"}]}
+    plain = list(synthscene.iter_samples(scenario_from_dict(seq), frames=4, seed=SEED))
+    dimmed = list(synthscene.iter_samples(scenario_from_dict(hooked), frames=4, seed=SEED))
+    factors = set()
+    for a, b in zip(plain, dimmed):
+        ratio = [lb.intensity / la.intensity for la, lb in zip(a.state.lights, b.state.lights)]
+        assert len(ratio) == 2 and 0.5 <= ratio[0] <= 0.9
+        factors.update(round(r, 12) for r in ratio)
+        assert b.render.rgb.mean() < a.render.rgb.mean() - 1.0
+        np.testing.assert_array_equal(b.render.instance_ids, a.render.instance_ids)
+    assert len(factors) == 1  # one draw for the whole sequence
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> dict[str, bytes]:
     plugins.load_plugins([PLUGIN])

@@ -179,3 +179,51 @@ def test_msaa_samples_must_be_a_power_of_two_up_to_8():
 
     with pytest.raises(ValueError, match="msaa_samples"):
         RenderSettings(msaa_samples=3)
+
+
+def test_recent_frames_keep_what_consecutive_frames_use():
+    from synthscene.render.recent import RecentFrames
+
+    freed = []
+    cache = RecentFrames(free=freed.append)
+    made = iter(range(100))
+    assert cache.get("a", lambda: next(made)) == 0
+    assert cache.get("a", lambda: next(made)) == 0  # the same frame
+    cache.next_frame()
+    assert cache.get("a", lambda: next(made)) == 0  # kept by the next frame
+    assert cache.get("b", lambda: next(made)) == 1
+    cache.next_frame()
+    assert cache.get("b", lambda: next(made)) == 1
+    assert freed == []
+    cache.next_frame()  # "a" was not used by the frame before: released now
+    assert freed == [0]
+    assert cache.get("a", lambda: next(made)) == 2  # made again
+    cache.clear()
+    assert sorted(freed) == [0, 1, 2]
+
+
+def test_a_textured_material_drawn_again_gives_the_same_pixels(cube_library):
+    # Frames that draw the same Material objects (a sequence, the views of a scene) reuse its
+    # uploaded texture: the pixels are those of a renderer that draws it for the first time.
+    import dataclasses
+
+    from synthscene.core.state import Material
+    from synthscene.render.renderer import Renderer
+    from synthscene.seeding import frame_rng
+
+    rng = frame_rng(0, 0)
+    texture = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    material = Material(base_color=(1.0, 1.0, 1.0, 1.0), texture=texture)
+    cam = top_down_camera(96, 72)
+    a = scene([dataclasses.replace(cube(1, (0.0, 0.0, 0.05), 0.12), material=material)], cam)
+    a = dataclasses.replace(a, ground=dataclasses.replace(a.ground, material=material))
+    moved = top_down_camera(96, 72, z=1.2)
+    b = dataclasses.replace(a, camera=moved)
+    with Renderer(cube_library, 96, 72) as renderer:
+        frames = [renderer.render(state) for state in (a, b, a, b, b, a)]
+    for state, out in zip((a, b, a, b, b, a), frames):
+        with Renderer(cube_library, 96, 72) as fresh:
+            first = fresh.render(state)
+        np.testing.assert_array_equal(out.rgb, first.rgb)
+        np.testing.assert_array_equal(out.instance_ids, first.instance_ids)
+    assert len(np.unique(frames[0].rgb.reshape(-1, 3), axis=0)) > 50  # textured

@@ -379,10 +379,11 @@ def sample_velocities(spec: InitialVelocitySpec, objects: tuple[SceneObject, ...
 
 
 def finish_scene(scenario: Scenario, library: SceneLibraries, state: SceneState, *,
-                 rng: np.random.Generator) -> SceneState:
+                 rng: np.random.Generator, hooks: bool = True) -> SceneState:
     """The randomizers that need the settled scene: redraw the camera until enough objects are
     in view (``camera.min_visible_objects``), then place the floating distractors in front of
-    it, then apply the scenario's ``after_physics`` hooks in order.
+    it, then apply the scenario's ``after_physics`` hooks in order (unless ``hooks`` is False:
+    a sequence applies them to each of its frames, see :mod:`synthscene.run.frames`).
 
     Parameters
     ----------
@@ -405,7 +406,7 @@ def finish_scene(scenario: Scenario, library: SceneLibraries, state: SceneState,
     spec = scenario.spec
     state = _place_floating(scenario, library, frame_the_objects(spec.camera, state, rng=rng),
                             rng=rng)
-    return run_hooks(spec.hooks, state, "after_physics", rng=rng)
+    return run_hooks(spec.hooks, state, "after_physics", rng=rng) if hooks else state
 
 
 def _place_floating(scenario: Scenario, library: SceneLibraries, state: SceneState, *,

@@ -89,6 +89,7 @@ from synthscene.render.looks import (  # noqa: E402
     rectangle_mesh,
     with_texture_coordinates,
 )
+from synthscene.render.recent import RecentFrames  # noqa: E402
 
 if TYPE_CHECKING:
     from synthscene.assets.library import AssetLibrary
@@ -102,6 +103,12 @@ inverse)."""
 
 class RenderError(SynthsceneError):
     """The GL context cannot be created, or a frame cannot be rendered."""
+
+
+def _delete_owned(entry: tuple[list, list[VertexArray]]) -> None:
+    """Free the vertex arrays a released :class:`RecentFrames` entry (parts, owned) made."""
+    for mesh in entry[1]:
+        mesh.delete()
 
 
 def _gl_camera(camera: Camera) -> pyrender.IntrinsicsCamera:
@@ -174,11 +181,10 @@ class Renderer:
         self._colour: ColourRenderer | None = None
         self._base_meshes: dict[str, list[VertexArray]] = {}
         self._looks: dict[str, list[LookPart]] = {}
-        self._frame_meshes: list[VertexArray] = []
-        # Jittered textures by (asset, part, jitter), kept while drawn in consecutive frames
-        # (the frames of a sequence), so that each is made and uploaded once.
-        self._jittered: dict[tuple, pyrender.Texture] = {}
-        self._jittered_before: dict[tuple, pyrender.Texture] = {}
+        # The parts (materials, textures, jittered vertex arrays) that each Material of a frame
+        # draws, kept while consecutive frames draw the same Material objects (the frames of a
+        # sequence, the views of a scene), so that each is made and uploaded once.
+        self._parts = RecentFrames(free=_delete_owned)
         self._ground_sizes: dict[tuple[float, float], list[VertexArray]] = {}
         self._label_pass: LabelPass | None = None
         self._amodal_pass: AmodalPass | None = None
@@ -220,13 +226,12 @@ class Renderer:
         self._pending = None
         self._context.make_current()
         looks = [[look.mesh for look in parts] for parts in self._looks.values()]
-        for meshes in [*self._base_meshes.values(), *self._ground_sizes.values(), *looks,
-                       self._frame_meshes]:
+        self._parts.clear()
+        for meshes in [*self._base_meshes.values(), *self._ground_sizes.values(), *looks]:
             for mesh in meshes:
                 mesh.delete()
         self._base_meshes.clear()
         self._looks.clear()
-        self._frame_meshes = []
         self._ground_sizes.clear()
         for gl_pass in (self._label_pass, self._amodal_pass, self._colour):
             if gl_pass is not None:
@@ -265,12 +270,19 @@ class Renderer:
         """The parts that draw an object in its asset's own look (``keep``) or in a jittered
         copy of it (``jitter``): the declared materials (shared), or per-object materials with
         the drawn metallic/roughness, jittered colour factor and texture; parts with vertex
-        colours get a per-frame vertex array with jittered colours (freed at the next
-        frame)."""
+        colours get a vertex array with jittered colours. Made once while consecutive frames
+        draw ``material``."""
+        return self._parts.get(("look", key, material),
+                               lambda: self._make_look_parts(key, material))[0]
+
+    def _make_look_parts(self, key: str, material: Material
+                         ) -> tuple[list[Part], list[VertexArray]]:
+        """:meth:`_look_parts`, made: the parts and the vertex arrays they own."""
         out: list[Part] = []
+        owned: list[VertexArray] = []
         jitter = material.appearance == "jitter"
         flat = self.settings.shading == "flat"
-        for index, look in enumerate(self._asset_look(key)):
+        for look in self._asset_look(key):
             declared = look.part.material
             if not jitter and material.metallic is None and material.roughness is None:
                 out.append(Part(look.mesh, look.material))
@@ -279,8 +291,8 @@ class Renderer:
             if jitter:
                 factor = jittered_factor(declared, material.jitter)
                 if declared.base_color_texture is not None:
-                    texture = self._jittered_texture((key, index, material.jitter),
-                                                     declared.base_color_texture)
+                    texture = make_texture(jitter_image(declared.base_color_texture,
+                                                        material.jitter))
             made = look_material(declared, texture, flat=flat, factor=factor,
                                  metallic=material.metallic, roughness=material.roughness)
             if jitter and look.part.vertex_colors is not None:
@@ -288,20 +300,11 @@ class Renderer:
                 colors[:, :3] = np.round(jitter_colors(colors[:, :3] / 255.0,
                                                        material.jitter) * 255.0)
                 mesh = VertexArray(look_primitive(look.part, made, colors, flat=flat))
-                self._frame_meshes.append(mesh)
+                owned.append(mesh)
                 out.append(Part(mesh, made))
             else:
                 out.append(Part(look.mesh, made))
-        return out
-
-    def _jittered_texture(self, cache_key: tuple, image: np.ndarray) -> pyrender.Texture:
-        """The jittered copy of an asset texture (``cache_key``: asset, part, HsvJitter), made
-        once while it is drawn in consecutive frames."""
-        texture = self._jittered.get(cache_key) or self._jittered_before.pop(cache_key, None)
-        if texture is None:
-            texture = make_texture(jitter_image(image, cache_key[2]))
-        self._jittered[cache_key] = texture
-        return texture
+        return out, owned
 
     def _rectangle_meshes(self, width: float, height: float) -> list[VertexArray]:
         meshes = self._ground_sizes.get((width, height))
@@ -338,10 +341,11 @@ class Renderer:
             draws.append((obj.instance_id, world_from_model, bases))
         return items, draws
 
-    @staticmethod
-    def _item(name: str, world_from_model: np.ndarray, bases: list[VertexArray],
+    def _item(self, name: str, world_from_model: np.ndarray, bases: list[VertexArray],
               material: Material, instance_id: int = 0) -> ColourItem:
-        materials = object_materials(material, bases)
+        # ``bases`` lists live as long as the renderer (one per asset, one per rectangle size).
+        materials = self._parts.get(("randomize", id(bases), material),
+                                    lambda: (object_materials(material, bases), []))[0]
         return ColourItem(name, np.asarray(world_from_model, dtype=np.float64),
                           [Part(b, m) for b, m in zip(bases, materials)], int(instance_id))
 
@@ -473,11 +477,8 @@ class Renderer:
         if self._pending is not None:
             self._pending.result()
         self._context.make_current()
-        for mesh in self._frame_meshes:  # the previous frame's, drawn and read by now
-            mesh.delete()
-        self._frame_meshes = []
-        self._jittered_before, self._jittered = self._jittered, {}  # the colour pass frees
-        # the textures of the frame before that are not drawn again
+        self._parts.next_frame()  # frees what the frame before the last drew alone (drawn and
+        # read by now); the colour pass frees the textures no longer drawn
         view = _GLView.of(cam)
         items, draws = self._colour_items(state)
         labels = self._labels_in_colour_pass(state)

@@ -29,6 +29,7 @@ from synthscene.labels.motion import point_tracks, rigid_flow
 from synthscene.physics.settings import PhysicsSettings
 from synthscene.randomize.compose import BackgroundLoader, composite_background
 from synthscene.randomize.effect_registry import apply_effects
+from synthscene.randomize.extensions import run_hooks
 from synthscene.randomize.scene import finish_scene, sample_scene, sample_view
 from synthscene.randomize.trajectory import sample_trajectory
 from synthscene.render.settings import RenderSettings
@@ -326,10 +327,11 @@ class FrameMaker:
         every frame time ``t / fps`` (and the motion-blur sub-frame times), and seen along a
         camera path drawn from its child stream 0; floating distractors are placed in front of
         the first camera (child 1) and stay; frame ``t``'s sensor effects draw from child
-        ``2 + t``, the point tracks from child ``2 + T``. Every frame of the sequence is
-        rendered when flow or point tracks are on (they need the other frames' depth), else
-        only those asked for; a frame's flow is computed while the GL driver draws the frame
-        after its next one.
+        ``2 + t``, the point tracks from child ``2 + T``; the ``after_physics`` hooks run on
+        every frame, each time with a new generator of child ``3 + T``. Every frame of the
+        sequence is rendered when flow or point tracks are on (they need the other frames'
+        depth), else only those asked for; a frame's flow is computed while the GL driver draws
+        the frame after its next one.
         """
         spec = self.scenario.spec
         sequence = spec.sequence
@@ -350,14 +352,22 @@ class FrameMaker:
         t2 = time.perf_counter()
         first = finish_scene(self.scenario, self.library,
                              dataclasses.replace(at[0.0], camera=path.at(0.0)),
-                             rng=scene_rng(self.seed, scene, child=1))
+                             rng=scene_rng(self.seed, scene, child=1), hooks=False)
         floating = first.objects[len(at[0.0].objects):]
+        after_physics = [hook for hook in spec.hooks if hook.stage == "after_physics"]
 
         def state_at(time_s: float, t: int) -> SceneState:
             simulated = at[time_s]
-            return dataclasses.replace(simulated, camera=path.at(time_s),
-                                       objects=simulated.objects + floating, pending_floating=0,
-                                       sequence=SequenceFrame(scene, t, float(sequence.fps)))
+            state = dataclasses.replace(simulated, camera=path.at(time_s),
+                                        objects=simulated.objects + floating, pending_floating=0,
+                                        sequence=SequenceFrame(scene, t, float(sequence.fps)))
+            if not after_physics:
+                return state
+            # Every frame (and motion-blur sub-frame) gets the hooks with the same draws, from
+            # a fresh copy of the sequence's hook stream: what a hook draws holds for the whole
+            # sequence; a hook that animates reads ``state.sequence.frame_index``.
+            return run_hooks(after_physics, state, "after_physics",
+                             rng=scene_rng(self.seed, scene, child=3 + length))
 
         states = [state_at(time_s, t) for t, time_s in enumerate(times)]
         wanted = [index % length for index in indices]
