@@ -172,7 +172,11 @@ def registry_markdown(*, plugins: bool = False) -> str:
         "",
         "`hooks` is a list of functions that turn each frame's scene into a new one, in order: "
         f"`stage: {ext.HOOK_STAGES[0]}` (the default) on the sampled scene before physics, "
-        f"`stage: {ext.HOOK_STAGES[1]}` on the finished scene just before rendering.",
+        f"`stage: {ext.HOOK_STAGES[1]}` on the finished scene just before rendering. In a "
+        f"sequence, `{ext.HOOK_STAGES[0]}` hooks run once on the sampled scene and "
+        f"`{ext.HOOK_STAGES[1]}` hooks on every frame, each time with the same draws (a "
+        "generator of the sequence's own), so what a hook draws holds for the whole sequence; "
+        "a hook that animates reads `state.sequence.frame_index`.",
         "",
         *_table(ext.SCENE_HOOKS, plugins),
         "",
