@@ -127,6 +127,40 @@ def test_flow_warps_frame_t_onto_t_plus_1(cube_library):
     assert np.median(unwarped) > 5 * max(np.median(error), 1)
 
 
+def test_flows_sharing_work_arrays_match_flows_made_alone(cube_library):
+    # Forward and backward flows of one frame (one FlowSource) and flows of other frames, all
+    # through one FlowBuffers, as a sequence makes them: each equals the flow made alone, and
+    # each is the translation's analytic motion on the cube's top face.
+    from synthscene.labels.motion import FlowBuffers, FlowSource, rigid_flow
+    from synthscene.render.renderer import Renderer
+
+    edge, centre = 0.2, np.array([0.0, 0.0, 0.1])
+    steps = [np.array([0.02 * k, -0.01 * k, 0.0]) for k in range(4)]
+    states = [cube_state(pose(centre + step), edge) for step in steps]
+    with Renderer(cube_library, WIDTH, HEIGHT) as renderer:
+        outs = [renderer.render(state) for state in states]
+    poses = [{1: s.objects[0].world_from_object} for s in states]
+    buffers = FlowBuffers()
+    distance = CAMERA_Z - (centre[2] + edge / 2)
+    for t in (1, 2):
+        source = FlowSource(outs[t].depth, outs[t].instance_ids, states[t].camera, poses[t],
+                            buffers=buffers)
+        for n in (t + 1, t - 1):
+            shared = source.flow_to(states[n].camera, poses[n], outs[n].depth,
+                                    outs[n].instance_ids)
+            alone = rigid_flow(outs[t].depth, outs[t].instance_ids, states[t].camera, poses[t],
+                               other_camera=states[n].camera, other_world_from_object=poses[n],
+                               other_depth=outs[n].depth, other_instance_ids=outs[n].instance_ids)
+            np.testing.assert_array_equal(shared[0], alone[0])
+            np.testing.assert_array_equal(shared[1], alone[1])
+            top = (outs[t].instance_ids == 1) & shared[1]
+            assert top.sum() > 500
+            shift = steps[n] - steps[t]
+            expected = np.array([F * shift[0] / distance, -F * shift[1] / distance])
+            np.testing.assert_allclose(shared[0][top], np.broadcast_to(expected, (top.sum(), 2)),
+                                       atol=tol.flow_px)
+
+
 SEQUENCE = {
     "name": "toss",
     "image": {"width": 160, "height": 120},

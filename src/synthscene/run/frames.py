@@ -25,7 +25,7 @@ from synthscene.core.state import FrameMotion, PointTracks, Sample, SceneState, 
 from synthscene.errors import AssetError, PluginError
 from synthscene.io.coco import track_id
 from synthscene.labels.annotate import LabelFilter, annotate
-from synthscene.labels.motion import point_tracks, rigid_flow
+from synthscene.labels.motion import FlowBuffers, FlowSource, point_tracks
 from synthscene.physics.settings import PhysicsSettings
 from synthscene.randomize.compose import BackgroundLoader, composite_background
 from synthscene.randomize.effect_registry import apply_effects
@@ -129,6 +129,7 @@ class FrameMaker:
         self._backgrounds = BackgroundLoader()
         self._label_filter = label_filter(scenario)
         self._model_bounds: dict[str, object] = {}  # asset key -> (2, 3) mesh bounds
+        self._flow_buffers = FlowBuffers()  # optical flow work arrays, reused frame to frame
         self._scene: tuple[int, SceneState] | None = None  # the last settled scene (K > 1)
 
     def __enter__(self) -> FrameMaker:
@@ -381,7 +382,7 @@ class FrameMaker:
             """Flow of the wanted frames whose neighbours are rendered up to frame ``last``."""
             while flow_of and flow_of[0] + 1 <= last:
                 t = flow_of.pop(0)
-                motions[t] = self._motion(states, outputs, t)
+                motions[t] = self._motion(states, outputs, t, self._flow_buffers)
 
         for t in drawn:
             r0 = time.perf_counter()
@@ -436,8 +437,10 @@ class FrameMaker:
                            track_ids=np.array([track_id(scene, i) for i in ids], np.int64))
 
     @staticmethod
-    def _motion(states: list[SceneState], outputs: dict, t: int) -> FrameMotion:
-        """Forward and backward flow of frame ``t`` of a sequence (:func:`rigid_flow`)."""
+    def _motion(states: list[SceneState], outputs: dict, t: int,
+                buffers: FlowBuffers) -> FrameMotion:
+        """Forward and backward flow of frame ``t`` of a sequence (:func:`rigid_flow`, from
+        one :class:`FlowSource` of frame ``t``, with the maker's work arrays)."""
         output = outputs[t]
         height, width = output.depth.shape
 
@@ -445,14 +448,14 @@ class FrameMaker:
             return {o.instance_id: o.world_from_object for o in state.objects
                     if o.physics == "dynamic"}
 
+        source = FlowSource(output.depth, output.instance_ids, states[t].camera,
+                            poses(states[t]), buffers=buffers)
+
         def towards(n: int) -> tuple:
             if n not in outputs:
                 return np.zeros((height, width, 2), np.float32), np.zeros((height, width), bool)
-            return rigid_flow(output.depth, output.instance_ids, states[t].camera,
-                              poses(states[t]), other_camera=states[n].camera,
-                              other_world_from_object=poses(states[n]),
-                              other_depth=outputs[n].depth,
-                              other_instance_ids=outputs[n].instance_ids)
+            return source.flow_to(states[n].camera, poses(states[n]), outputs[n].depth,
+                                  outputs[n].instance_ids)
 
         forward, forward_valid = towards(t + 1)
         backward, backward_valid = towards(t - 1)
