@@ -37,15 +37,11 @@ def rigid_flow(depth: np.ndarray, instance_ids: np.ndarray, camera: Camera,
 
     Parameters
     ----------
-    depth : (H, W) float32
-        Metres along the optical axis, 0 where nothing was hit.
-    instance_ids : (H, W) int32
-        0 for the ground and everything static, else the object's instance id.
-    camera : Camera
-        The frame's camera (``K``, ``world_from_camera``; OpenCV axes).
-    world_from_object : mapping of int to (4, 4) float64
-        Pose of each object that may move, by instance id, in this frame. Ids not in it are
-        static.
+    depth, instance_ids, camera, world_from_object
+        The frame: (H, W) float32 metres along the optical axis (0 where nothing was hit), its
+        (H, W) int32 instance ids (0 for everything static), its camera (``K``,
+        ``world_from_camera``; OpenCV axes) and the (4, 4) float64 pose of each object that may
+        move, by instance id (see :class:`FlowSource`).
     other_camera : Camera
         The other frame's camera (same image size).
     other_world_from_object : mapping of int to (4, 4) float64
