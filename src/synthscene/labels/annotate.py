@@ -253,20 +253,23 @@ def annotate(
     compressed = iter(mask_utils.frPyObjects(uncompressed, height, width))
 
     camera_from_world = _inverse_rigid(np.asarray(cam.world_from_camera, dtype=np.float64))
-    depth = np.asarray(render.depth)
+    kept_objects = [objects[instance_id] for _, instance_id, _, _ in kept]
+    camera_from_objects = [camera_from_world @ np.asarray(obj.world_from_object, np.float64)
+                           for obj in kept_objects]
+    keypoint_fields = (_keypoint_fields(kept_objects, model_bounds, camera_from_objects, cam.K,
+                                        np.asarray(render.depth))
+                       if keypoints else None)
     labels = []
-    for k, instance_id, (bx0, by0, bx1, by1), amodal in kept:
-        obj = objects[instance_id]
+    for n, (k, instance_id, (bx0, by0, bx1, by1), amodal) in enumerate(kept):
+        obj = kept_objects[n]
         fields: dict = {}
         segmentation = _rle_dict(next(compressed), size)
         if amodal is not None:
             fields.update(amodal, amodal_segmentation=_rle_dict(next(compressed), size))
-        camera_from_object = camera_from_world @ np.asarray(obj.world_from_object, np.float64)
         if pose:
-            fields.update(_pose_fields(obj, camera_from_object))
-        if keypoints:
-            fields.update(_keypoint_fields(obj, model_bounds[obj.asset_key], camera_from_object,
-                                           cam.K, depth))
+            fields.update(_pose_fields(obj, camera_from_objects[n]))
+        if keypoint_fields is not None:
+            fields.update(keypoint_fields[n])
         labels.append(
             InstanceLabel(
                 instance_id=instance_id,
@@ -488,25 +491,39 @@ def _inverse_rigid(a_from_b: np.ndarray) -> np.ndarray:
 def _pose_fields(obj: SceneObject, camera_from_object: np.ndarray) -> dict:
     world_from_object = np.asarray(obj.world_from_object, dtype=np.float64)
     return {
-        "cam_R_m2c": tuple(float(v) for v in camera_from_object[:3, :3].ravel()),
-        "cam_t_m2c": tuple(float(v) * 1000.0 for v in camera_from_object[:3, 3]),
-        "world_from_object": tuple(tuple(float(v) for v in row) for row in world_from_object),
+        "cam_R_m2c": tuple(camera_from_object[:3, :3].ravel().tolist()),
+        "cam_t_m2c": tuple(v * 1000.0 for v in camera_from_object[:3, 3].tolist()),
+        "world_from_object": tuple(tuple(row) for row in world_from_object.tolist()),
         "object_scale_m": float(obj.scale),
     }
 
 
-def _keypoint_fields(obj: SceneObject, bounds: ArrayLike, camera_from_object: np.ndarray,
-                     K: np.ndarray, depth: np.ndarray) -> dict:
+def _keypoint_fields(objects: list[SceneObject], model_bounds: Mapping[str, ArrayLike],
+                     camera_from_objects: list[np.ndarray], K: ArrayLike,
+                     depth: np.ndarray) -> list[dict]:
+    """``keypoints`` and ``num_keypoints`` of each object (see :func:`annotate`): each
+    object's points projected on its own, then every point's visibility at once."""
+    if not objects:
+        return []
     height, width = depth.shape
-    points = box_keypoints_object(bounds, obj.scale)
-    p = points @ camera_from_object[:3, :3].T + camera_from_object[:3, 3]
-    z = p[:, 2]
     K = np.asarray(K, dtype=np.float64)
+    unscaled: dict[str, np.ndarray] = {}  # the 9 points of an asset at scale 1
+    projected = []
+    for obj, camera_from_object in zip(objects, camera_from_objects):
+        base = unscaled.get(obj.asset_key)
+        if base is None:
+            base = unscaled[obj.asset_key] = box_keypoints_object(model_bounds[obj.asset_key],
+                                                                  1.0)
+        points = base * float(obj.scale)
+        p = points @ camera_from_object[:3, :3].T + camera_from_object[:3, 3]
+        projected.append((p, p @ K.T))
+    p = np.stack([pair[0] for pair in projected])  # (n, 9, 3) camera frame, metres
+    uvw = np.stack([pair[1] for pair in projected])
+    z = p[..., 2]
     in_front = z > 0
     safe_z = np.where(in_front, z, 1.0)
-    uvw = p @ K.T
-    x = uvw[:, 0] / safe_z + 0.5  # COCO coordinates: pixel edges at integers
-    y = uvw[:, 1] / safe_z + 0.5
+    x = uvw[..., 0] / safe_z + 0.5  # COCO coordinates: pixel edges at integers
+    y = uvw[..., 1] / safe_z + 0.5
     inside = in_front & (x >= 0) & (x < width) & (y >= 0) & (y < height)
     col = np.clip(np.floor(np.where(inside, x, 0)).astype(np.int64), 0, width - 1)
     row = np.clip(np.floor(np.where(inside, y, 0)).astype(np.int64), 0, height - 1)
@@ -515,7 +532,10 @@ def _keypoint_fields(obj: SceneObject, bounds: ArrayLike, camera_from_object: np
     tolerance = KEYPOINT_TOLERANCE_M + KEYPOINT_TOLERANCE_PX * z / focal
     occluded = (seen > 0) & (seen < z - tolerance)
     v = np.where(inside, np.where(occluded, 1, 2), 0)
-    flat: list[float | int] = []
-    for xi, yi, vi in zip(x, y, v):
-        flat += [float(xi), float(yi), int(vi)] if vi else [0.0, 0.0, 0]
-    return {"keypoints": tuple(flat), "num_keypoints": int(np.count_nonzero(v))}
+    out = []
+    for xs, ys, vs in zip(x.tolist(), y.tolist(), v.tolist()):
+        flat: list[float | int] = []
+        for xi, yi, vi in zip(xs, ys, vs):
+            flat += [xi, yi, vi] if vi else [0.0, 0.0, 0]
+        out.append({"keypoints": tuple(flat), "num_keypoints": sum(1 for vi in vs if vi)})
+    return out
