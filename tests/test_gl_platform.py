@@ -57,3 +57,45 @@ def test_gl_strings_name_the_driver_that_renders():
 
         major = int(GL.glGetIntegerv(GL.GL_MAJOR_VERSION))
     assert version.split(".")[0] == str(major)
+
+
+@pytest.mark.gl
+@pytest.mark.parametrize("pack_invert", [True, False])
+def test_framebuffer_reads_come_back_top_row_first(pack_invert):
+    # GL's window y points up: a scissored clear of the upper-left quarter (x < W/2,
+    # y >= H/2) must be the first rows of what read() returns, whichever way it reads.
+    import numpy as np
+
+    from synthscene.render.gl import Framebuffer
+    from synthscene.render.platform import GLContext
+
+    width, height = 40, 30
+    with GLContext(width, height):
+        from OpenGL import GL
+
+        framebuffer = Framebuffer(width, height, [(GL.GL_RGBA8, GL.GL_COLOR_ATTACHMENT0),
+                                                  (GL.GL_R32I, GL.GL_COLOR_ATTACHMENT1)])
+        if pack_invert and not framebuffer.pack_invert:
+            pytest.skip("this driver has no GL_MESA_pack_invert")
+        framebuffer.pack_invert = pack_invert
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer.id)
+        GL.glDrawBuffers(2, [GL.GL_COLOR_ATTACHMENT0, GL.GL_COLOR_ATTACHMENT1])
+        GL.glClearBufferfv(GL.GL_COLOR, 0, np.zeros(4, dtype=np.float32))
+        GL.glClearBufferiv(GL.GL_COLOR, 1, np.zeros(4, dtype=np.int32))
+        GL.glEnable(GL.GL_SCISSOR_TEST)
+        GL.glScissor(0, height // 2, width // 2, height - height // 2)
+        GL.glClearBufferfv(GL.GL_COLOR, 0, np.array([1.0, 0.0, 0.0, 1.0], dtype=np.float32))
+        GL.glClearBufferiv(GL.GL_COLOR, 1, np.array([7, 0, 0, 0], dtype=np.int32))
+        GL.glDisable(GL.GL_SCISSOR_TEST)
+        rgb = framebuffer.read(GL.GL_COLOR_ATTACHMENT0, GL.GL_RGB, GL.GL_UNSIGNED_BYTE,
+                               np.uint8, 3)
+        ids = framebuffer.read(GL.GL_COLOR_ATTACHMENT1, GL.GL_RED_INTEGER, GL.GL_INT, np.int32)
+        corner = framebuffer.read(GL.GL_COLOR_ATTACHMENT1, GL.GL_RED_INTEGER, GL.GL_INT,
+                                  np.int32, width=10, height=20)  # the lower-left 10 x 20
+        framebuffer.delete()
+    expected = np.zeros((height, width), dtype=np.int32)
+    expected[:height - height // 2, :width // 2] = 7
+    np.testing.assert_array_equal(ids, expected)
+    np.testing.assert_array_equal(rgb[..., 0], np.where(expected == 7, 255, 0))
+    assert rgb.flags.c_contiguous and rgb.flags.writeable and ids.flags.writeable
+    np.testing.assert_array_equal(corner, expected[height - 20:, :10])

@@ -125,6 +125,17 @@ class Program:
 
 
 # -- framebuffers ----------------------------------------------------------------------------
+GL_PACK_INVERT_MESA = 0x8758
+"""``glPixelStorei`` parameter of Mesa's ``GL_MESA_pack_invert``: ``glReadPixels`` returns the
+top row first."""
+
+
+def _has_extension(name: str) -> bool:
+    """Whether the current GL context has the extension ``name``."""
+    count = int(GL.glGetIntegerv(GL.GL_NUM_EXTENSIONS))
+    return any(GL.glGetStringi(GL.GL_EXTENSIONS, i).decode() == name for i in range(count))
+
+
 class Framebuffer:
     """A framebuffer of renderbuffers, one per attachment (the one framebuffer builder).
 
@@ -137,6 +148,12 @@ class Framebuffer:
     samples : int
         Samples per pixel; 1 makes single-sampled renderbuffers.
 
+    Attributes
+    ----------
+    pack_invert : bool
+        Whether :meth:`read` has the driver return the top row first (Mesa's
+        ``GL_MESA_pack_invert``, when the context has it) instead of flipping a copy.
+
     Raises
     ------
     GLError
@@ -146,6 +163,8 @@ class Framebuffer:
     def __init__(self, width: int, height: int, attachments: Sequence[tuple[int, int]],
                  samples: int = 1) -> None:
         self.width, self.height = int(width), int(height)
+        # Mesa's GL_MESA_pack_invert reads rows top first: no flipped copy after each read.
+        self.pack_invert = _has_extension("GL_MESA_pack_invert")
         self.id = GL.glGenFramebuffers(1)
         self._renderbuffers = [int(rb) for rb in
                                np.atleast_1d(GL.glGenRenderbuffers(len(attachments)))]
@@ -194,13 +213,20 @@ class Framebuffer:
         """
         w = self.width if width is None else int(width)
         h = self.height if height is None else int(height)
+        shape = (h, w) if channels == 1 else (h, w, channels)
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self.id)
         GL.glReadBuffer(attachment)
         GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
-        data = GL.glReadPixels(0, 0, w, h, fmt, gl_type)
+        if self.pack_invert:
+            out = np.empty(shape, dtype=dtype)
+            GL.glPixelStorei(GL_PACK_INVERT_MESA, 1)
+            GL.glReadPixels(0, 0, w, h, fmt, gl_type, out)
+            GL.glPixelStorei(GL_PACK_INVERT_MESA, 0)
+        else:
+            data = GL.glReadPixels(0, 0, w, h, fmt, gl_type)
+            out = np.ascontiguousarray(np.frombuffer(data, dtype=dtype).reshape(shape)[::-1])
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-        shape = (h, w) if channels == 1 else (h, w, channels)
-        return np.ascontiguousarray(np.frombuffer(data, dtype=dtype).reshape(shape)[::-1])
+        return out
 
     def delete(self) -> None:
         """Free the framebuffer and its renderbuffers. Idempotent."""
