@@ -147,6 +147,18 @@ def test_npy_bytes_round_trip(tmp_path):
     np.testing.assert_array_equal(back, depth)
 
 
+def test_npy_file_writes_what_numpy_save_writes(tmp_path):
+    from synthscene.io.fileio import write_atomic_stream
+    from synthscene.io.maps import NpyFile
+
+    flow = _rng(3).normal(size=(5, 9, 2)).astype(np.float32)
+    write_atomic_stream(tmp_path / "f.npy", NpyFile(flow).write_to)
+    np.save(tmp_path / "reference.npy", flow)
+    assert (tmp_path / "f.npy").read_bytes() == (tmp_path / "reference.npy").read_bytes()
+    assert bytes(NpyFile(flow)) == (tmp_path / "reference.npy").read_bytes()
+    np.testing.assert_array_equal(np.load(tmp_path / "f.npy"), flow)
+
+
 def test_encode_frame_maps_names_files_and_image_fields(tmp_path):
     from types import SimpleNamespace
 
@@ -171,7 +183,7 @@ def test_encode_frame_maps_names_files_and_image_fields(tmp_path):
     assert sorted(files) == sorted(v for k, v in fields.items() if k.endswith("_file"))
     for name, data in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_bytes(data)
+        (tmp_path / name).write_bytes(bytes(data))
     assert np.all(read_png(tmp_path / fields["depth_file"]) == 1250)
     np.testing.assert_array_equal(np.load(tmp_path / fields["depth_npy_file"]), depth)
     assert read_png(tmp_path / fields["normals_file"])[0, 0].tolist() == [128, 128, 0]

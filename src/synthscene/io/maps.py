@@ -46,7 +46,7 @@ from synthscene.core.state import FrameMotion, InstanceLabel, PointTracks, Rende
 from synthscene.io.layout import MAP_FOLDERS, frame_stem, sequence_stem
 
 __all__ = [
-    "DEPTH_SCALE_MM", "FLO_UNKNOWN", "STUFF_NAMES", "decode_depth_png",
+    "DEPTH_SCALE_MM", "FLO_UNKNOWN", "STUFF_NAMES", "NpyFile", "decode_depth_png",
     "decode_normals_png", "encode_depth_png", "encode_frame_maps", "encode_normals_png",
     "flo_bytes", "instance_mask", "npy_bytes", "npz_bytes", "png_bytes", "read_png",
     "semantic_mask", "stuff_categories",
@@ -359,6 +359,28 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+class NpyFile:
+    """A ``.npy`` file's content still as its array: :meth:`write_to` saves it straight from
+    the array's memory (``numpy.save`` to a file), ``bytes(npy_file)`` is :func:`npy_bytes`.
+    For large arrays (flow, depth) that a frame writer would otherwise copy two or three
+    times.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+    """
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = np.asarray(array)
+
+    def write_to(self, handle) -> None:
+        """Write the file content to a binary file ``handle``."""
+        np.save(handle, self.array, allow_pickle=False)
+
+    def __bytes__(self) -> bytes:
+        return npy_bytes(self.array)
+
+
 FLO_UNKNOWN = 1e10
 """The value of a ``.flo`` file's unknown flow (Middlebury's readers treat above 1e9 as
 unknown)."""
@@ -429,10 +451,11 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
 
     Returns
     -------
-    files : dict of str to bytes
+    files : dict of str to bytes or NpyFile
         File content by path relative to the dataset folder (folders: :data:`MAP_FOLDERS`):
         ``depth/000001.png``, ``depth/000001.npy``, ``normals/000001.png``,
-        ``semantic/000001.png``, ``instance_masks/000001.png``.
+        ``semantic/000001.png``, ``instance_masks/000001.png``; ``.npy`` files as
+        :class:`NpyFile` (``bytes()`` of one is its content).
     image_fields : dict
         JSON-ready fields for the COCO image entry: ``depth_file`` and ``depth_scale``
         (:data:`DEPTH_SCALE_MM`), ``depth_npy_file``, ``normals_file``, ``semantic_file``,
@@ -447,7 +470,7 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
     files: dict[str, bytes] = {}
     fields: dict[str, Any] = {}
 
-    def add(output: str, field: str, suffix: str, data: bytes) -> None:
+    def add(output: str, field: str, suffix: str, data: bytes | NpyFile) -> None:
         name = f"{MAP_FOLDERS[output]}/{stem}{suffix}"
         files[name] = data
         fields[field] = name
@@ -458,7 +481,7 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
         fields["depth_scale"] = DEPTH_SCALE_MM
     if outputs.depth_npy:
         add("depth_npy", "depth_npy_file", ".npy",
-            npy_bytes(np.asarray(render.depth, dtype=np.float32)))
+            NpyFile(np.asarray(render.depth, dtype=np.float32)))
     if outputs.normals:
         if render.normals is None:
             raise ValueError("outputs.normals is on but the frame was rendered without normals "
@@ -476,9 +499,9 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
         add("flow_backward", "flow_backward_file", ".flo",
             flo_bytes(motion.backward, motion.backward_valid))
     elif motion is not None:
-        add("flow", "flow_file", ".npy", npy_bytes(motion.forward.astype(np.float32)))
+        add("flow", "flow_file", ".npy", NpyFile(motion.forward.astype(np.float32, copy=False)))
         add("flow_backward", "flow_backward_file", ".npy",
-            npy_bytes(motion.backward.astype(np.float32)))
+            NpyFile(motion.backward.astype(np.float32, copy=False)))
     if motion is not None:
         valid = motion.forward_valid.astype(np.uint8) | (motion.backward_valid.astype(np.uint8)
                                                          << 1)

@@ -61,8 +61,10 @@ from synthscene.io.fileio import (
     probe_writable,
     remove_stale_temporaries,
     write_atomic,
+    write_atomic_stream,
 )
 from synthscene.io.layout import ANNOTATIONS_NAME, IMAGES_DIR, MAP_FOLDERS, STATE_DIR, frame_stem
+from synthscene.io.maps import NpyFile
 from synthscene.version import __version__
 
 try:  # POSIX only; elsewhere two runs into one folder are not detected
@@ -511,7 +513,7 @@ class RunFolder:
         return self.frames_dir / f"{frame_stem(frame_index)}.json"
 
     def save_frame(self, frame_index: int, png: bytes, record: dict[str, Any],
-                   extra_files: Mapping[str, bytes] | None = None) -> None:
+                   extra_files: Mapping[str, bytes | NpyFile] | None = None) -> None:
         """Write a frame's PNG, then its record, each atomically (rule 2).
 
         Parameters
@@ -523,6 +525,10 @@ class RunFolder:
         record : dict
             :func:`synthscene.io.coco.frame_record` of the frame, written as JSON lines
             with the PNG's size (rule 2).
+        extra_files : mapping of str to bytes or NpyFile, optional
+            Map files by path relative to the dataset folder
+            (:func:`synthscene.io.maps.encode_frame_maps`), each written atomically before the
+            record.
 
         Raises
         ------
@@ -534,7 +540,10 @@ class RunFolder:
             path = self.out_dir / name
             if not path.parent.is_dir():
                 path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, content)
+            if isinstance(content, NpyFile):
+                write_atomic_stream(path, content.write_to)
+            else:
+                write_atomic(path, content)
         frame = encode_frame(record)
         header = json.dumps({"image": frame.image, "png_size": len(png),
                              "annotations": len(frame.annotations)},
