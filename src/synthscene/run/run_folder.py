@@ -403,7 +403,7 @@ class RunFolder:
         except OSError as exc:
             raise OutputError(f"cannot create or write the output folder {self.out_dir}: "
                               f"{exc.strerror or exc}") from None
-        for folder in (self.out_dir, self.images_dir, self.state_dir, self.frames_dir):
+        for folder in self._written_folders():
             removed = remove_stale_temporaries(folder)
             if removed:
                 logger.info("removed %d temporary files left in %s by a killed run",
@@ -606,6 +606,12 @@ class RunFolder:
 
     def remove_temporaries(self) -> None:
         """Best effort: delete temporary files of stopped workers (no worker may be running)."""
-        for folder in (self.out_dir, self.images_dir, self.state_dir, self.frames_dir):
+        for folder in self._written_folders():
             with contextlib.suppress(OutputError, OSError):
                 remove_stale_temporaries(folder)
+
+    def _written_folders(self) -> list[Path]:
+        """Every folder a run writes files into through temporaries: the dataset folder, the
+        images, the map folders (depth, flow, tracks, ...) and the run's own state."""
+        maps = sorted({self.out_dir / folder for folder in MAP_FOLDERS.values()})
+        return [self.out_dir, self.images_dir, *maps, self.state_dir, self.frames_dir]
