@@ -61,6 +61,13 @@ class Material:
         Backdrops (ground, walls) are always ``randomize``.
     jitter : HsvJitter
         The hue shift and saturation and value scales of ``jitter`` (identity otherwise).
+
+    Notes
+    -----
+    Compared by identity. A renderer keeps what it made of a Material (its texture uploaded)
+    while consecutive frames draw that same object, as the frames of a sequence and the views
+    of a scene do: to change a texture, make a new Material rather than writing into the
+    ``texture`` array of one already drawn.
     """
 
     base_color: tuple[float, float, float, float]
