@@ -186,6 +186,7 @@ class Renderer:
         # sequence, the views of a scene), so that each is made and uploaded once.
         self._parts = RecentFrames(free=_delete_owned)
         self._ground_sizes: dict[tuple[float, float], list[VertexArray]] = {}
+        self._corners: dict[str, np.ndarray] = {}  # asset key -> (8, 3) bounding-box corners
         self._label_pass: LabelPass | None = None
         self._amodal_pass: AmodalPass | None = None
         self._pending: PendingFrame | None = None
@@ -427,12 +428,21 @@ class Renderer:
             world_from_model, bases = drawn[obj.instance_id]
             camera_from_model_gl = view.camera_from_world @ world_from_model
             camera_from_model = CV_FROM_GL @ camera_from_model_gl  # OpenCV camera frame
-            bounds = np.asarray(self._library.get(obj.asset_key).mesh.bounds, dtype=np.float64)
-            corners = np.array([[x, y, z] for x in bounds[:, 0] for y in bounds[:, 1]
-                                for z in bounds[:, 2]])
-            corners = corners @ camera_from_model[:3, :3].T + camera_from_model[:3, 3]
+            corners = (self._box_corners(obj.asset_key) @ camera_from_model[:3, :3].T
+                       + camera_from_model[:3, 3])
             items.append(AmodalItem(int(obj.instance_id), camera_from_model_gl, bases, corners))
         self._amodal_pass.submit(state.camera, view.projection, items)
+
+    def _box_corners(self, key: str) -> np.ndarray:
+        """(8, 3) float64: the corners of an asset's normalised mesh's bounding box (once per
+        asset)."""
+        corners = self._corners.get(key)
+        if corners is None:
+            bounds = np.asarray(self._library.get(key).mesh.bounds, dtype=np.float64)
+            corners = np.array([[x, y, z] for x in bounds[:, 0] for y in bounds[:, 1]
+                                for z in bounds[:, 2]])
+            self._corners[key] = corners
+        return corners
 
     def render(self, state: SceneState) -> RenderOutput:
         """Render one frame and wait for it: ``submit(state).result()``.
