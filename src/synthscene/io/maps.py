@@ -467,7 +467,7 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
         If ``outputs.normals`` is on but ``render.normals`` is None, or as the encoders raise.
     """
     stem = frame_stem(frame_index)
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes | NpyFile] = {}
     fields: dict[str, Any] = {}
 
     def add(output: str, field: str, suffix: str, data: bytes | NpyFile) -> None:

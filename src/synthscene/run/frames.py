@@ -355,19 +355,19 @@ class FrameMaker:
                              dataclasses.replace(at[0.0], camera=path.at(0.0)),
                              rng=scene_rng(self.seed, scene, child=1), hooks=False)
         floating = first.objects[len(at[0.0].objects):]
-        after_physics = [hook for hook in spec.hooks if hook.stage == "after_physics"]
+        hooked = any(hook.stage == "after_physics" for hook in spec.hooks)
 
         def state_at(time_s: float, t: int) -> SceneState:
             simulated = at[time_s]
             state = dataclasses.replace(simulated, camera=path.at(time_s),
                                         objects=simulated.objects + floating, pending_floating=0,
                                         sequence=SequenceFrame(scene, t, float(sequence.fps)))
-            if not after_physics:
+            if not hooked:
                 return state
             # Every frame (and motion-blur sub-frame) gets the hooks with the same draws, from
             # a fresh copy of the sequence's hook stream: what a hook draws holds for the whole
             # sequence; a hook that animates reads ``state.sequence.frame_index``.
-            return run_hooks(after_physics, state, "after_physics",
+            return run_hooks(spec.hooks, state, "after_physics",
                              rng=scene_rng(self.seed, scene, child=3 + length))
 
         states = [state_at(time_s, t) for t, time_s in enumerate(times)]
