@@ -670,13 +670,13 @@ def test_cli_process_overwrite_keeps_the_users_file(tmp_path):
 # ------------------------------------------------------------------ documentation and messages
 
 
-def test_readme_gives_the_limits_the_code_applies():
+def test_the_scenario_docs_give_the_limits_the_code_applies():
     from synthscene.assets import image_files, mesh_files
     from synthscene.config import loading, schema
     from synthscene.randomize import distributions
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    section = readme.split("### Bad input and limits", 1)[1].split("\n### ", 1)[0]
+    page = (Path(__file__).parents[1] / "docs" / "scenarios.md").read_text()
+    section = page.split("## Bad input and limits", 1)[1].split("\n## ", 1)[0]
     for value in (loading.MAX_SCENARIO_BYTES // 2**20, loading.MAX_NESTING, loading.MAX_YAML_NODES,
                   schema.MAX_PHYSICS_STEPS, schema.MAX_OBJECTS, schema.MAX_LIGHTS,
                   mesh_files.MAX_MESH_TRIANGLES, image_files.MAX_IMAGE_PIXELS // 10**6,

@@ -5,7 +5,7 @@ coordinates and vertex colours, and one :class:`AssetMaterial` (glTF 2.0's metal
 model: base colour factor and texture, metallic, roughness, alpha mode). This is what
 ``asset_appearance: keep`` renders and ``jitter`` varies.
 
-What each file format gives (the one table of it; README repeats it for users):
+What each file format gives (the one table of it; docs/scenarios.md repeats it for users):
 
 =====================  =========================================================================
 OBJ + MTL              ``Kd`` (sRGB) -> base colour factor (when the material has no ``map_Kd``);

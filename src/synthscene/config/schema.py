@@ -514,7 +514,7 @@ class SequenceSpec(_Spec):
 
 class LimitsSpec(_Spec):
     """Upper bounds that keep a bad scenario from exhausting the machine; raise them here when a
-    scenario needs more (README, "Bad input and limits")."""
+    scenario needs more (docs/scenarios.md, "Bad input and limits")."""
 
     max_objects: int = Field(MAX_OBJECTS, ge=1)
     """Most objects plus distractors a frame may have (``objects.count`` + ``distractors.count``

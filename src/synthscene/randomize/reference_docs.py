@@ -3,7 +3,7 @@
 :func:`registry_markdown` lists every texture kind, sensor effect, placement, camera sampler and
 scene hook with its parameters (defaults, allowed values, meaning) and a YAML example, so the
 documentation cannot drift from the code. ``synthscene docs`` and ``scripts/make_docs.py`` print
-or write it; README's randomizer tables are the same text.
+or write it (between the markers of the hand-written page).
 """
 
 from __future__ import annotations

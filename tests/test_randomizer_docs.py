@@ -1,4 +1,5 @@
-"""README's randomizer tables: generated parts current, every YAML example valid."""
+"""docs/randomizers.md: the generated tables current, every YAML example of the hand-written
+table a valid scenario fragment."""
 
 from __future__ import annotations
 
@@ -15,19 +16,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _section(text: str) -> str:
-    """README's hand-written randomizer table (before the generated texture/effect tables)."""
-    start = text.index("## Randomizers")
+    """The page's hand-written randomizer table (before the generated texture/effect tables)."""
+    start = text.index("# Randomizers")
     return text[start:text.index("<!-- BEGIN randomizer tables", start)]
 
 
-def test_readme_tables_are_generated_from_the_registries():
+def test_tables_are_generated_from_the_registries():
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_docs.py"), "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
-def test_every_scene_randomizer_example_in_readme_is_a_valid_scenario_fragment():
-    section = _section((ROOT / "README.md").read_text(encoding="utf-8"))
+def test_every_scene_randomizer_example_is_a_valid_scenario_fragment():
+    section = _section((ROOT / "docs" / "randomizers.md").read_text(encoding="utf-8"))
     rows = [line for line in section.splitlines()
             if line.startswith("| ") and not line.startswith(("| randomizer", "|---"))]
     names = set()
@@ -35,7 +36,7 @@ def test_every_scene_randomizer_example_in_readme_is_a_valid_scenario_fragment()
         cells = [c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]]
         example = yaml.safe_load(cells[-1].strip("`"))
         scenario_from_dict({"assets": [{"source": "primitive:box"}], **example},
-                           source="README", base_dir=ROOT)
+                           source="docs/randomizers.md", base_dir=ROOT)
         names.add(cells[0])
     assert {"objects", "material", "texture", "distractors", "lights", "camera pose",
             "camera intrinsics", "objects in view", "background", "sensor effects",
