@@ -2,9 +2,15 @@
 
 Layout (docs.ultralytics.com/datasets/detect/ and /datasets/segment/)::
 
-    OUT/data.yaml                       path, train/val/test folders, names; written last
+    OUT/data.yaml                       train/val/test folders, names; written last
     OUT/images/<split>/<file_name> ...  copies of the source images
     OUT/labels/<split>/<stem>.txt ...   one line per object, one file per image (empty: none)
+
+``data.yaml`` has no ``path`` key, and its folders are relative, so the export can be copied or
+moved: without ``path``, Ultralytics' ``check_det_dataset`` takes the YAML file's folder as the
+dataset root (``Path(data.get("path") or Path(yaml_file).parent)``) and resolves ``train`` and
+``val`` against it. (``path: .`` would not do: a relative ``path`` is taken from the current
+folder, or else from Ultralytics' ``datasets_dir`` setting.)
 
 Ultralytics finds an image's labels by replacing ``/images/`` with ``/labels/`` in its path and
 the extension with ``.txt``. Without ``--split`` every image is in ``train`` and ``data.yaml``'s
@@ -146,7 +152,7 @@ def export_yolo(dataset_dir: str | Path, out_dir: str | Path, *, task: str = "de
         counts[name] = len(images)
 
     names = list(counts)
-    data = {"path": str(out.resolve()), "train": f"images/{DEFAULT_SPLIT}",
+    data = {"train": f"images/{DEFAULT_SPLIT}",
             "val": f"images/{'val' if 'val' in counts else DEFAULT_SPLIT}"}
     for name in names:
         if name not in (DEFAULT_SPLIT, "val"):
@@ -154,6 +160,7 @@ def export_yolo(dataset_dir: str | Path, out_dir: str | Path, *, task: str = "de
     data["names"] = {index: cat["name"] for index, cat in enumerate(dataset.categories)}
     text = ("# YOLO dataset written by synthscene export from "
             f"{dataset.annotations_path.name}\n"
+            "# no 'path:': Ultralytics resolves the folders below against this file's folder\n"
             + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     write_atomic(out / "data.yaml", text.encode("utf-8"), durable=True)
     notes = (f"{crowd} crowd annotations (iscrowd 1) left out",) if crowd else ()
