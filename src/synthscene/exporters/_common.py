@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from synthscene.errors import AssetError, DatasetError, OptionError, OutputError
+from synthscene.exporters.sharding import shard_bounds
 from synthscene.exporters.split import assign_splits, split_rng
 from synthscene.io.coco_schema import Problem
 from synthscene.io.fileio import probe_writable, write_atomic, write_atomic_stream
@@ -276,17 +277,15 @@ def write_png(path: Path, array: np.ndarray) -> None:
 
 
 def sharded_plan(dataset: CocoDataset, split: Mapping[str, float] | None, split_seed: int,
-                 shard_size: int, what: str) -> list[tuple[str, list[dict]]]:
+                 what: str) -> list[tuple[str, list[dict]]]:
     """The split plan of a sharded export (``hf``, ``webdataset``): :func:`plan_splits` with
     :data:`DEFAULT_SPLIT`, the split names being words (they name the shard files).
 
     Raises
     ------
     synthscene.errors.OptionError
-        If ``shard_size`` < 1 or a split name is not a word; as :func:`plan_splits`.
+        If a split name is not a word; as :func:`plan_splits`.
     """
-    if shard_size < 1:
-        raise OptionError("--shard-size", "", f"must be >= 1, got {shard_size}")
     plan = plan_splits(dataset, split, split_seed, default=DEFAULT_SPLIT)
     for name, _ in plan:
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
@@ -295,17 +294,18 @@ def sharded_plan(dataset: CocoDataset, split: Mapping[str, float] | None, split_
     return plan  # type: ignore[return-value]
 
 
-def write_shards(dataset: CocoDataset, plan: Sequence[tuple[str, list[dict]]], shard_size: int,
-                 path_of: Callable[[str, int, int], Path],
+def write_shards(dataset: CocoDataset, plan: Sequence[tuple[str, list[dict]]],
+                 shards: Mapping[str, int], path_of: Callable[[str, int, int], Path],
                  fill: Callable[[BinaryIO, list[dict]], None]) -> tuple[dict[str, int], int]:
-    """Write each split's images in shards of ``shard_size``, each file atomically.
+    """Write each split's images spread evenly over its shards, each file atomically.
 
     Parameters
     ----------
     dataset : CocoDataset
     plan : sequence of (split name, image entries)
-    shard_size : int
-        Images per shard, >= 1 (a split with no image gets one empty shard).
+    shards : mapping of str to int
+        Shards of each split, >= 1 (:func:`synthscene.exporters.sharding.shard_counts`);
+        shard sizes differ by one at most (a split with no image gets one empty shard).
     path_of : callable
         ``path_of(split, index, count)``: the file of shard ``index`` of ``count``.
     fill : callable
@@ -326,10 +326,10 @@ def write_shards(dataset: CocoDataset, plan: Sequence[tuple[str, list[dict]]], s
     counts: dict[str, int] = {}
     written = 0
     for name, images in plan:
-        shards = max(1, -(-len(images) // shard_size))
-        for k in range(shards):
-            part = images[k * shard_size:(k + 1) * shard_size]
-            path = path_of(name, k, shards)
+        count = shards[name]
+        for k, (start, stop) in enumerate(shard_bounds(len(images), count)):
+            part = images[start:stop]
+            path = path_of(name, k, count)
             try:
                 write_atomic_stream(path, lambda handle, part=part: fill(handle, part))
             except OSError as exc:

@@ -2,7 +2,8 @@
 
 Layout::
 
-    OUT/<split>-000000.tar, <split>-000001.tar, ...   ``shard_size`` samples each, id order
+    OUT/<split>-000000.tar, <split>-000001.tar, ...   samples in id order (how many shards:
+                                                      :mod:`synthscene.exporters.sharding`)
     OUT/categories.json                               the COCO categories (``id``, ``name``, ...)
 
 ``webdataset.WebDataset("OUT/train-{000000..000003}.tar")`` reads them with no custom code.
@@ -38,14 +39,12 @@ from synthscene.exporters._common import (
     write_json,
     write_shards,
 )
+from synthscene.exporters.sharding import shard_counts, shard_notes
 from synthscene.io.reader import load_dataset
 
-__all__ = ["DEFAULT_SHARD_SIZE", "export_webdataset", "sample_key"]
+__all__ = ["export_webdataset", "sample_key"]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_SHARD_SIZE = 1000
-"""Samples per tar shard."""
 
 CATEGORIES_NAME = "categories.json"
 _SHARD = re.compile(r"[A-Za-z][A-Za-z0-9_]*-\d{6}\.tar")
@@ -59,7 +58,8 @@ def sample_key(image_id: int) -> str:
 def export_webdataset(dataset_dir: str | Path, out_dir: str | Path, *,
                       split: Mapping[str, float] | None = None, split_seed: int = 0,
                       overwrite: bool = False, image_dir: str | Path | None = None,
-                      shard_size: int = DEFAULT_SHARD_SIZE) -> ExportSummary:
+                      shard_size: int | None = None,
+                      num_shards: int | None = None) -> ExportSummary:
     """Write WebDataset tar shards (see the module docstring).
 
     Parameters
@@ -76,8 +76,11 @@ def export_webdataset(dataset_dir: str | Path, out_dir: str | Path, *,
         Replace an earlier export's shards (``<word>-NNNNNN.tar``) and ``categories.json``.
     image_dir : str or pathlib.Path, optional
         Source image folder, if not the default.
-    shard_size : int
-        Samples per shard, >= 1.
+    shard_size : int, optional
+        Most samples per shard, >= 1.
+    num_shards : int, optional
+        Shards per split, >= 1; excludes ``shard_size``. Neither: the default of
+        :mod:`synthscene.exporters.sharding`.
 
     Returns
     -------
@@ -86,7 +89,8 @@ def export_webdataset(dataset_dir: str | Path, out_dir: str | Path, *,
     Raises
     ------
     synthscene.errors.OptionError
-        If ``shard_size`` < 1 or a split name is not a word.
+        If ``shard_size`` or ``num_shards`` is < 1, both are given, or a split name is not a
+        word.
     synthscene.errors.DatasetError
         If the source is malformed.
     synthscene.errors.AssetError
@@ -94,8 +98,11 @@ def export_webdataset(dataset_dir: str | Path, out_dir: str | Path, *,
     synthscene.errors.OutputError
         If ``out_dir`` holds an export (and not ``overwrite``) or cannot be written.
     """
+    shard_counts((), shard_size=shard_size, num_shards=num_shards)  # check the options first
     dataset = load_dataset(dataset_dir, image_dir=image_dir)
-    plan = sharded_plan(dataset, split, split_seed, shard_size, "webdataset")
+    plan = sharded_plan(dataset, split, split_seed, "webdataset")
+    shards = shard_counts([(name, len(images)) for name, images in plan],
+                          shard_size=shard_size, num_shards=num_shards)
     folder = Path(out_dir)
     earlier = ([p.name for p in folder.iterdir() if _SHARD.fullmatch(p.name)]
                if folder.is_dir() else [])
@@ -106,11 +113,12 @@ def export_webdataset(dataset_dir: str | Path, out_dir: str | Path, *,
             for image in part:
                 _add_sample(tar, dataset, image)
 
-    counts, written = write_shards(dataset, plan, shard_size,
+    counts, written = write_shards(dataset, plan, shards,
                                    lambda name, k, shards: out / f"{name}-{k:06d}.tar", fill)
     write_json(out / CATEGORIES_NAME, dataset.categories, durable=True)
     logger.info("webdataset export to %s: %d samples", out, sum(counts.values()))
-    return ExportSummary("webdataset", out, counts, written)
+    return ExportSummary("webdataset", out, counts, written,
+                         shard_notes(counts, shards, num_shards))
 
 
 def _add_sample(tar: tarfile.TarFile, dataset, image: dict) -> None:
