@@ -129,9 +129,20 @@ def _summary_text(summary) -> str:
     return "\n".join(lines)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from synthscene.version import __version__
+
+        typer.echo(f"synthscene {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v",
-                                                help="Log what the library does.")] = False):
+                                                help="Log what the library does.")] = False,
+          version: Annotated[bool, typer.Option(
+              "--version", callback=_print_version, is_eager=True,
+              help="Print the version and exit.")] = False):
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
 
@@ -240,7 +251,7 @@ def stats(
 def export(
     dataset: Annotated[Path, typer.Argument(help=_DATASET_HELP, show_default=False)],
     to: Annotated[str, typer.Option(
-        "--to", help="Format: yolo, bop, coco-polygons, panoptic, mot, youtube-vis, hf or "
+        "--to", help="Format: yolo, bop, coco, coco-polygons, panoptic, mot, youtube-vis, hf or "
         "webdataset.",
         show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.",
@@ -255,15 +266,24 @@ def export(
     overwrite: Annotated[bool, typer.Option(help="Replace an export already in --out.")] = False,
     images: Annotated[Optional[Path], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--images", help=_IMAGES_HELP, show_default=False)] = None,
+    shard_size: Annotated[Optional[int], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--shard-size", help="hf, webdataset: most images per shard \\[default: 1000, and at "
+        "least 8 shards per split of 8 images or more].", show_default=False)] = None,
+    num_shards: Annotated[Optional[int], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--num-shards", help="hf, webdataset: shards per split (e.g. GPUs x loader workers); "
+        "excludes --shard-size.", show_default=False)] = None,
+    copy: Annotated[bool, typer.Option(
+        "--copy", help="coco: copy the images instead of hard-linking them.")] = False,
 ) -> None:
-    """Convert a dataset to YOLO, BOP, COCO polygons, COCO panoptic, MOT, YouTube-VIS, Hugging
-    Face Parquet or WebDataset shards."""
+    """Convert a dataset to YOLO, BOP, COCO-2017 folders, COCO polygons, COCO panoptic, MOT,
+    YouTube-VIS, Hugging Face Parquet or WebDataset shards."""
     from synthscene.exporters import export_dataset, parse_split
 
     try:
         fractions = parse_split(split) if split is not None else None
         summary = export_dataset(dataset, out, to=to, split=fractions, split_seed=split_seed,
-                                 task=task, overwrite=overwrite, image_dir=images)
+                                 task=task, overwrite=overwrite, image_dir=images,
+                                 shard_size=shard_size, num_shards=num_shards, copy=copy)
     except SynthsceneError as exc:
         raise _fail(str(exc)) from None
     splits = ", ".join(f"{name} {n}" for name, n in summary.images.items() if name)

@@ -8,6 +8,7 @@ DATASET --to FORMAT`` calls). They read the dataset with
 ========================= ===============================================================
 ``--to``                  what
 ========================= ===============================================================
+``coco``                  COCO-2017 folders: ``annotations/instances_<split>.json``, images
 ``coco-polygons``         COCO instances with polygon masks (RLE kept for masks with holes)
 ``panoptic``              COCO panoptic PNGs + JSON, things and stuff
 ``yolo``                  Ultralytics detection or segmentation labels + ``data.yaml``
@@ -30,6 +31,7 @@ from pathlib import Path
 from synthscene.errors import OptionError
 from synthscene.exporters._common import ExportSummary
 from synthscene.exporters.bop import export_bop
+from synthscene.exporters.coco import export_coco
 from synthscene.exporters.coco_polygons import export_coco_polygons
 from synthscene.exporters.hf import export_hf
 from synthscene.exporters.panoptic import export_panoptic
@@ -39,19 +41,21 @@ from synthscene.exporters.webdataset import export_webdataset
 from synthscene.exporters.yolo import export_yolo
 
 __all__ = [
-    "FORMATS", "ExportSummary", "assign_splits", "export_bop", "export_coco_polygons",
-    "export_dataset", "export_hf", "export_mot", "export_panoptic", "export_webdataset",
-    "export_yolo", "export_youtube_vis", "parse_split",
+    "FORMATS", "ExportSummary", "assign_splits", "export_bop", "export_coco",
+    "export_coco_polygons", "export_dataset", "export_hf", "export_mot", "export_panoptic",
+    "export_webdataset", "export_yolo", "export_youtube_vis", "parse_split",
 ]
 
-FORMATS = ("yolo", "bop", "coco-polygons", "panoptic", "mot", "youtube-vis", "hf", "webdataset")
+FORMATS = ("yolo", "bop", "coco", "coco-polygons", "panoptic", "mot", "youtube-vis", "hf",
+           "webdataset")
 """Names accepted by :func:`export_dataset` (``synthscene export --to``)."""
 
 
 def export_dataset(dataset_dir: str | Path, out_dir: str | Path, *, to: str,
                    split: Mapping[str, float] | None = None, split_seed: int = 0,
                    task: str = "detect", overwrite: bool = False,
-                   image_dir: str | Path | None = None) -> ExportSummary:
+                   image_dir: str | Path | None = None, shard_size: int | None = None,
+                   num_shards: int | None = None, copy: bool = False) -> ExportSummary:
     """Export a dataset to the format named ``to``.
 
     Parameters
@@ -72,6 +76,11 @@ def export_dataset(dataset_dir: str | Path, out_dir: str | Path, *, to: str,
         Replace an earlier export of this format in ``out_dir``.
     image_dir : str or pathlib.Path, optional
         Source image folder, if not ``images/`` next to the annotation file.
+    shard_size, num_shards : int, optional
+        Most images per shard, or shards per split, of the ``hf`` and ``webdataset`` exports
+        (:mod:`synthscene.exporters.sharding`); one at most.
+    copy : bool
+        ``coco``: copy the images instead of hard-linking them.
 
     Returns
     -------
@@ -80,7 +89,8 @@ def export_dataset(dataset_dir: str | Path, out_dir: str | Path, *, to: str,
     Raises
     ------
     synthscene.errors.OptionError
-        If ``to`` or ``task`` is unknown, or ``split_seed`` is negative.
+        If ``to`` or ``task`` is unknown, ``split_seed`` is negative, or an option is given to
+        a format it does not apply to.
     synthscene.errors.DatasetError
         If the exporter refuses the dataset (see each ``export_*``).
     synthscene.errors.AssetError, synthscene.errors.OutputError
@@ -90,6 +100,11 @@ def export_dataset(dataset_dir: str | Path, out_dir: str | Path, *, to: str,
         raise OptionError("--to", "", f"must be one of {', '.join(FORMATS)}, got {to!r}")
     if task != "detect" and to != "yolo":
         raise OptionError("--task", "", f"applies to the yolo export only, not {to}")
+    if (shard_size is not None or num_shards is not None) and to not in ("hf", "webdataset"):
+        flag = "--shard-size" if shard_size is not None else "--num-shards"
+        raise OptionError(flag, "", f"applies to the hf and webdataset exports only, not {to}")
+    if copy and to != "coco":
+        raise OptionError("--copy", "", f"applies to the coco export only, not {to}")
     if split_seed < 0:
         raise OptionError("--split-seed", "", f"must be >= 0, got {split_seed}")
     common = {"split": split, "split_seed": split_seed, "overwrite": overwrite,
@@ -98,6 +113,8 @@ def export_dataset(dataset_dir: str | Path, out_dir: str | Path, *, to: str,
         return export_yolo(dataset_dir, out_dir, task=task, **common)
     if to == "bop":
         return export_bop(dataset_dir, out_dir, **common)
+    if to == "coco":
+        return export_coco(dataset_dir, out_dir, copy=copy, **common)
     if to == "coco-polygons":
         return export_coco_polygons(dataset_dir, out_dir, **common)
     if to == "mot":
@@ -105,7 +122,9 @@ def export_dataset(dataset_dir: str | Path, out_dir: str | Path, *, to: str,
     if to == "youtube-vis":
         return export_youtube_vis(dataset_dir, out_dir, **common)
     if to == "hf":
-        return export_hf(dataset_dir, out_dir, **common)
+        return export_hf(dataset_dir, out_dir, shard_size=shard_size, num_shards=num_shards,
+                         **common)
     if to == "webdataset":
-        return export_webdataset(dataset_dir, out_dir, **common)
+        return export_webdataset(dataset_dir, out_dir, shard_size=shard_size,
+                                 num_shards=num_shards, **common)
     return export_panoptic(dataset_dir, out_dir, **common)
