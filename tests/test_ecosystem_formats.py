@@ -210,18 +210,21 @@ def test_coco_layout_reads_with_datumaro_and_pycocotools(source, tmp_path):
     assert sorted(imported.subsets()) == ["train", "val"]
     items = list(imported)
     assert len(items) == len(data["images"])
-    boxes = 0
+    source_anns = {a["id"]: a for a in data["annotations"]}
+    kinds = {"bbox": [], "mask": []}
     for item in items:
-        assert item.media.has_data and item.media.data.shape[:2] == (
-            by_id[item.attributes["id"]]["height"], by_id[item.attributes["id"]]["width"])
-        for ann in item.annotations:
+        image = by_id[item.attributes["id"]]
+        assert item.media.data.shape[:2] == (image["height"], image["width"])
+        for ann in item.annotations:  # each COCO annotation: a box and its mask
+            truth = source_anns[ann.id]
+            kinds[ann.type.name].append(ann.id)
             if ann.type == dm.AnnotationType.bbox:
-                source_ann = next(a for a in data["annotations"] if a["id"] == ann.id)
-                assert [ann.x, ann.y, ann.w, ann.h] == pytest.approx(source_ann["bbox"])
-                boxes += 1
-    # every annotation: a box, or a mask / polygon with its box
-    assert boxes + sum(1 for item in items for a in item.annotations
-                       if a.type != dm.AnnotationType.bbox) >= len(data["annotations"])
+                assert [ann.x, ann.y, ann.w, ann.h] == pytest.approx(truth["bbox"])
+            else:
+                rle = truth["segmentation"]
+                np.testing.assert_array_equal(ann.image.astype(bool), mask_utils.decode(
+                    {"size": rle["size"], "counts": rle["counts"].encode()}).astype(bool))
+    assert sorted(kinds["bbox"]) == sorted(kinds["mask"]) == sorted(source_anns)
 
 
 def test_coco_export_copies_on_request_from_the_cli(source, tmp_path):
