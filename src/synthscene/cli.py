@@ -24,13 +24,22 @@ app = typer.Typer(
 EXIT_BAD_INPUT = 2
 
 
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (escape sequences, carriage returns,
+    newlines) and other unprintable ones written as Python escapes (``\\x1b``, ``\\n``)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"synthscene: error: {message}", err=True)
+    typer.echo(f"synthscene: error: {printable(message)}", err=True)
     return typer.Exit(EXIT_BAD_INPUT)
 
 
 _PLUGIN_HELP = ("Plug-in to load first: a module name (mypkg.randomizers) or a .py file; "
                 "repeatable.")
+_LIMIT_HELP = ("Set a safety limit for this run, NAME=VALUE (e.g. max_objects=5000), above its "
+               "default if need be (a scenario file can only lower one); repeatable. An unknown "
+               "NAME lists the limits.")
 
 
 class _Executor(str, Enum):
@@ -63,6 +72,8 @@ def generate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     plugin: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--plugin", help=_PLUGIN_HELP, show_default=False)] = None,
+    limit: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--limit", help=_LIMIT_HELP, show_default=False)] = None,
 ) -> None:
     """Make a COCO instance-segmentation dataset: OUT/images/*.png and OUT/annotations.json."""
     from tqdm import tqdm
@@ -75,16 +86,23 @@ def generate(
     if address is not None and executor is not _Executor.ray:
         raise _fail("--address needs --executor ray")
     bars: list[tqdm] = []
+    started = False
     try:
+        from synthscene.config.limits import parse_limit_options
         from synthscene.plugins import load_plugins
 
+        limits = parse_limit_options(limit or ())
         load_plugins(plugin or ())
-        scenario = load_scenario(scene if scene is not None else default_scene_path())
+        scenario = load_scenario(scene if scene is not None else default_scene_path(),
+                                 limits=limits)
         from synthscene.run.pipeline import generate as run
 
         def on_start(total: int, finished: int) -> None:
+            nonlocal started
+            started = True
             bars.append(tqdm(total=total, initial=finished, unit="frame", disable=quiet,
-                             dynamic_ncols=True, desc=scenario.spec.name, smoothing=0.1))
+                             dynamic_ncols=True, desc=printable(scenario.spec.name),
+                             smoothing=0.1))
 
         summary = run(scenario, out, frames=frames, seed=seed, overwrite=overwrite,
                       resume=resume, workers=workers, executor=executor.value,
@@ -95,9 +113,13 @@ def generate(
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         _close(bars)
-        typer.echo("synthscene: interrupted; no annotations.json was written. Finished frames "
-                   "are kept: run the same command with --resume to complete the dataset.",
-                   err=True)
+        if started:
+            typer.echo("synthscene: interrupted; no annotations.json was written. Finished "
+                       "frames are kept: run the same command with --resume to complete the "
+                       "dataset.", err=True)
+        else:
+            typer.echo("synthscene: interrupted before the run started; no frame was made.",
+                       err=True)
         raise typer.Exit(130) from None
     _close(bars)
     typer.echo(_summary_text(summary))
@@ -288,6 +310,8 @@ def preview(
                                             help="Width of each frame, pixels.")] = 320,
     plugin: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--plugin", help=_PLUGIN_HELP, show_default=False)] = None,
+    limit: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--limit", help=_LIMIT_HELP, show_default=False)] = None,
 ) -> None:
     """Render a contact sheet of random frames with mask and box overlays (writes no dataset)."""
     from synthscene.config.loading import load_scenario
@@ -299,16 +323,19 @@ def preview(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     try:
+        from synthscene.config.limits import parse_limit_options
         from synthscene.plugins import load_plugins
 
+        limits = parse_limit_options(limit or ())
         load_plugins(plugin or ())
-        scenario = load_scenario(scene or default_scene_path())
+        scenario = load_scenario(scene or default_scene_path(), limits=limits)
         sheet = preview_sheet(scenario, columns=columns, rows=rows, seed=seed,
                               tile_width=tile_width)
         path = write_preview(sheet, out)
     except SynthsceneError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"{columns * rows} frames of {scenario.spec.name} in {path.resolve()}")
+    typer.echo(f"{columns * rows} frames of {printable(scenario.spec.name)} in "
+               f"{path.resolve()}")
 
 
 @app.command()
