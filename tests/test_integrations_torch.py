@@ -13,6 +13,7 @@ from pycocotools.coco import COCO
 
 import synthscene
 from synthscene.config.loading import scenario_from_dict
+from synthscene.errors import OptionError
 
 torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")
@@ -107,7 +108,7 @@ def test_stream_epochs_and_chunks(scenario):
     assert sorted(stream.frame_indices(0, 3) + stream.frame_indices(1, 3)
                   + stream.frame_indices(2, 3)) == list(range(17, 22))
     for bad in ({"frames": 0}, {"frames": 2, "seed": -1}, {"frames": 2, "chunk": 0}):
-        with pytest.raises(ValueError):
+        with pytest.raises(OptionError):
             SyntheticStream(scenario, **bad)
 
 
