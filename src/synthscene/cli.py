@@ -6,8 +6,11 @@ exits with status 2; no traceback is shown for bad input.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
+import warnings
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -35,6 +38,28 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_BAD_INPUT)
 
 
+def _warnings_held(command: Callable[..., None]) -> Callable[..., None]:
+    """Hold the Python warnings a command raises in this process (a library's RuntimeWarning
+    while it reads a broken mesh, say): shown when the command ends, dropped when it ends with
+    a clean error, which is then the one line printed."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs) -> None:
+        caught: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                return command(*args, **kwargs)
+        except typer.Exit as exc:
+            if exc.exit_code == EXIT_BAD_INPUT:
+                caught = []
+            raise
+        finally:
+            for w in caught:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+    return run
+
+
 _PLUGIN_HELP = ("Plug-in to load first: a module name (mypkg.randomizers) or a .py file; "
                 "repeatable.")
 _LIMIT_HELP = ("Set a safety limit for this run, NAME=VALUE (e.g. max_objects=5000), above its "
@@ -48,6 +73,7 @@ class _Executor(str, Enum):
 
 
 @app.command()
+@_warnings_held
 def generate(
     scene: Annotated[Optional[Path], typer.Argument(  # noqa: UP045 (typer needs Optional)
         help="Scenario YAML file [default: the bundled scenes/tabletop.yaml].",
@@ -298,6 +324,7 @@ def export(
 
 
 @app.command()
+@_warnings_held
 def preview(
     scene: Annotated[Optional[Path], typer.Argument(  # noqa: UP045 (typer needs Optional)
         help="Scenario YAML file [default: the bundled scenes/tabletop.yaml].",
