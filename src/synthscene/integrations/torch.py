@@ -255,7 +255,7 @@ class SyntheticStream(IterableDataset):
         if transforms is not None and not callable(transforms):
             raise OptionError("transforms", "", f"must be callable, got "
                                                 f"{type(transforms).__name__}")
-        self.scenario = as_scenario(scenario)
+        self.scenario = scenario = as_scenario(scenario)
         self.frames, self.seed, self.start, self.epoch, self.chunk = checked
         self.transforms = transforms
         self.library = build_library(scenario)  # pickles as its index; workers load meshes
