@@ -374,11 +374,12 @@ def docs(
         show_default=False)] = None,
 ) -> None:
     """Print the randomizer reference (docs/randomizers.md), with the plug-ins' randomizers."""
-    from synthscene.plugins import load_plugins
+    from synthscene.plugins import load_entry_points, load_plugins
     from synthscene.randomize.reference_docs import registry_markdown
 
     try:
         load_plugins(plugin or ())
+        load_entry_points()  # the reference lists the installed plug-ins' randomizers too
         text = registry_markdown(plugins=True)
         if out is None:
             typer.echo(text, nl=False)
