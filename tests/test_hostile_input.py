@@ -683,6 +683,15 @@ def test_readme_gives_the_limits_the_code_applies():
                   image_files.MAX_IMAGE_BYTES // 2**20, int(schema.LENGTH_LIMIT_M)):
         assert f"{value:,}" in section, value
     assert f"1e{round(math.log10(distributions.MAX_MAGNITUDE))}" in section
+    # The limits a run may raise (never the file), each with the option that raises it.
+    from synthscene.config.limits import LIMIT_DEFAULTS
+    from synthscene.randomize.texture_registry import MAX_TEXTURE_PX
+
+    assert f"{schema.MAX_STEPS_BETWEEN_FRAMES:,}" in section
+    assert f"{MAX_TEXTURE_PX} pixels a side" in section
+    assert "may only *lower* them" in section and "limits={NAME: VALUE}" in section
+    for name in LIMIT_DEFAULTS:
+        assert f"`--limit {name}=N`" in section, name
 
 
 def _die_by_sigkill() -> None:
