@@ -714,3 +714,18 @@ def test_worker_killed_by_a_signal_is_reported_as_such():
     message = str(info.value)
     assert "worker process synthscene-worker-0 was killed by signal 9 (SIGKILL)" in message
     assert "memory" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("progressive", [0, 1])
+def test_jpeg_size_is_read_from_the_frame_header_as_opencv_wrote_it(progressive):
+    """The size check reads a JPEG's frame header itself (Pillow refuses a header-only file),
+    so it must agree with every JPEG OpenCV writes, baseline and progressive."""
+    import cv2
+
+    from synthscene.assets.image_files import _jpeg_size
+
+    image = np.zeros((37, 53, 3), np.uint8)
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_PROGRESSIVE, progressive])
+    assert ok
+    assert _jpeg_size(encoded.tobytes()) == (53, 37)
+    assert _jpeg_size(b"\x89PNG\r\n\x1a\n") is None
