@@ -721,6 +721,7 @@ def test_jpeg_size_is_read_from_the_frame_header_as_opencv_wrote_it(progressive)
     """The size check reads a JPEG's frame header itself (Pillow refuses a header-only file),
     so it must agree with every JPEG OpenCV writes, baseline and progressive."""
     import cv2
+    import numpy as np
 
     from synthscene.assets.image_files import _jpeg_size
 
