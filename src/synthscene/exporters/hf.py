@@ -35,12 +35,11 @@ from typing import Any
 from synthscene.errors import OptionError
 from synthscene.exporters._common import (
     ExportSummary,
-    make_dirs,
-    prepare_out_dir,
     read_image_bytes,
     sharded_plan,
     write_shards,
 )
+from synthscene.exporters.output import open_export
 from synthscene.io.reader import load_dataset
 
 __all__ = ["DEFAULT_SHARD_SIZE", "ROWS_PER_GROUP", "export_hf", "hf_features"]
@@ -123,7 +122,8 @@ def export_hf(dataset_dir: str | Path, out_dir: str | Path, *,
     split_seed : int
         Seed of the split's shuffle.
     overwrite : bool
-        Replace an earlier export's ``data/``.
+        Replace an earlier hf export in ``out_dir``: remove exactly the files it wrote
+        (:mod:`synthscene.exporters.output`).
     image_dir : str or pathlib.Path, optional
         Source image folder, if not the default.
     shard_size : int
@@ -143,7 +143,8 @@ def export_hf(dataset_dir: str | Path, out_dir: str | Path, *,
     synthscene.errors.AssetError
         If a source image is missing or unreadable.
     synthscene.errors.OutputError
-        If ``out_dir`` holds an export (and not ``overwrite``) or cannot be written.
+        If ``out_dir`` holds an hf export (and not ``overwrite``), a file in ``data/`` that
+        export did not write, or cannot be written.
     """
     try:
         import pyarrow as pa
@@ -152,8 +153,6 @@ def export_hf(dataset_dir: str | Path, out_dir: str | Path, *,
         raise OptionError("--to", "", "hf needs pyarrow: pip install 'synthscene[hf]'") from None
     dataset = load_dataset(dataset_dir, image_dir=image_dir)
     plan = sharded_plan(dataset, split, split_seed, shard_size, "hf")
-    out = prepare_out_dir(out_dir, dataset, [DATA_DIR], overwrite=overwrite)
-    make_dirs(out / DATA_DIR)
     names = [cat["name"] for cat in dataset.categories]
     position = {cat["id"]: k for k, cat in enumerate(dataset.categories)}
     schema = _arrow_schema(pa, names)
@@ -166,11 +165,15 @@ def export_hf(dataset_dir: str | Path, out_dir: str | Path, *,
             if not part:
                 writer.write_table(schema.empty_table())
 
-    counts, written = write_shards(
-        dataset, plan, shard_size,
-        lambda name, k, shards: out / DATA_DIR / f"{name}-{k:05d}-of-{shards:05d}.parquet", fill)
-    logger.info("hf export to %s: %d images, %d objects", out, sum(counts.values()), written)
-    return ExportSummary("hf", out, counts, written)
+    with open_export(out_dir, dataset, "hf", [DATA_DIR], overwrite=overwrite) as out:
+        counts, written = write_shards(
+            dataset, plan, shard_size,
+            lambda name, k, shards: out.file(f"{DATA_DIR}/{name}-{k:05d}-of-{shards:05d}.parquet"),
+            fill)
+        out.finish()
+    logger.info("hf export to %s: %d images, %d objects", out.path, sum(counts.values()),
+                written)
+    return ExportSummary("hf", out.path, counts, written)
 
 
 def _row(dataset, image: dict, position: Mapping[int, int]) -> dict[str, Any]:
