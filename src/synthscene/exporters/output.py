@@ -284,8 +284,12 @@ class ExportFolder:
     def __enter__(self) -> ExportFolder:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc_info: object) -> None:
         self._journal.close()
+        if kind is not None and not self._files and not self._dirs:
+            # failed before writing anything: there is no unfinished export to report
+            with contextlib.suppress(OSError):
+                (self.path / journal_name(self._format)).unlink()
 
     def _log(self, kind: str, relative: str) -> None:
         self._journal.write(json.dumps([kind, relative]) + "\n")
@@ -401,13 +405,15 @@ def open_export(out_dir: str | Path, dataset: CocoDataset, fmt: str, tops: Itera
     earlier = {PurePosixPath(p).parts[0] for p in record.files | record.dirs}
     foreign = _foreign(out, tops | earlier, record) if out.is_dir() else None
     if foreign is not None:
-        raise OutputError(f"{foreign}: was not written by a synthscene {fmt} export, and the "
-                          f"export writes in {foreign.relative_to(out).parts[0]}; nothing was "
-                          "changed (move it, or choose another folder)")
+        top = foreign.relative_to(out).parts[0]
+        where = f"{top}/" if (out / top).is_dir() and not (out / top).is_symlink() else top
+        raise OutputError(f"{foreign}: was not written by a synthscene {fmt} export (no record "
+                          f"here lists it), and the export writes {where}; nothing was changed "
+                          "(move or remove it, or choose another folder)")
     if record.exists and not overwrite:
-        state = "an export" if record.complete and not record.partial else \
-            "an unfinished export (it was interrupted)"
-        raise OutputError(f"{out}: holds {state} in {fmt} already "
+        state = f"a {fmt} export" if record.complete and not record.partial else \
+            f"an unfinished {fmt} export (it was interrupted)"
+        raise OutputError(f"{out}: holds {state} already "
                           f"({manifest_name(fmt) if record.complete else journal_name(fmt)}); "
                           "choose another folder or pass --overwrite")
     try:
