@@ -344,6 +344,8 @@ def test_an_interrupted_export_is_known_and_replaced_without_touching_user_files
     monkeypatch.undo()
     assert (out / ".synthscene-export-coco-polygons.partial").is_file()
     assert not (out / MANIFEST.format("coco-polygons")).exists()
+    # the temporary file a write killed half-way leaves beside a file the export began
+    (out / "images" / ".000001.png.0123456789ab.tmp").write_bytes(b"half a png")
     line = refused_line(*cli_export(source, out, "coco-polygons"), "unfinished")
     assert "--overwrite" in line
     status, output = cli_export(source, out, "coco-polygons", "--overwrite")
@@ -367,6 +369,19 @@ def test_a_manifest_that_lists_paths_outside_the_folder_removes_nothing(source, 
         before = snapshot(parent)
         refused_line(*cli_export(source, out, "yolo", "--overwrite"), str(path))
         assert snapshot(parent) == before
+    # a record that is a link to the user's file is never read as one, nor written through
+    path.write_text(json.dumps(manifest))
+    journal = out / ".synthscene-export-yolo.partial"
+    for record in (path, journal):
+        saved = record.read_bytes() if record.exists() else None
+        record.unlink(missing_ok=True)
+        record.symlink_to(parent / "precious.txt")
+        before = snapshot(parent)
+        refused_line(*cli_export(source, out, "yolo", "--overwrite"), str(record))
+        assert snapshot(parent) == before
+        record.unlink()
+        if saved is not None:
+            record.write_bytes(saved)
 
 
 # ------------------------------------------------------------------ split names leading outside

@@ -107,10 +107,13 @@ def _read_record(out: Path, fmt: str) -> _Record:
             found[name] = False
             continue
         try:
+            if os.path.islink(path):
+                raise ValueError("a symbolic link")
             text = read_regular_file(path, max_bytes=MAX_MANIFEST_BYTES).decode("utf-8")
             if name.endswith(".json"):
                 data = json.loads(text)
-                if not isinstance(data, dict) or data.get("format") != fmt:
+                if not isinstance(data, dict) or data.get("format") != fmt or not all(
+                        isinstance(data.get(key, []), list) for key in ("files", "dirs")):
                     raise ValueError(f"not a manifest of a {fmt} export")
                 entries = [("f", p) for p in data.get("files", [])] + \
                           [("d", p) for p in data.get("dirs", [])]
@@ -120,8 +123,8 @@ def _read_record(out: Path, fmt: str) -> _Record:
                     with contextlib.suppress(ValueError):  # a line cut by a kill
                         entries.append(tuple(json.loads(line)))
             for entry in entries:
-                if not (isinstance(entry, tuple) and len(entry) == 2 and entry[0] in "fd"
-                        and isinstance(entry[1], str)):
+                if not (isinstance(entry, tuple) and len(entry) == 2
+                        and entry[0] in ("f", "d") and isinstance(entry[1], str)):
                     raise ValueError(f"holds {entry!r}, not a path")
                 (files if entry[0] == "f" else dirs).add(relative_name(entry[1]))
         except (FileProblem, UnicodeDecodeError, ValueError, TypeError) as exc:
@@ -243,6 +246,11 @@ def _remove(out: Path, record: _Record, tops: Iterable[str]) -> None:
                 path = Path(where) / name
                 if owner and f"{relative}/{owner}" in record.files and not path.is_symlink():
                     doomed.append(path)
+    for name in sorted(os.listdir(root)):  # temporaries of listed top-level files
+        owner = _temporary_of(name)
+        if owner and owner in record.files and (root / name).is_file() \
+                and not (root / name).is_symlink():
+            doomed.append(root / name)
     try:
         for path in doomed:
             path.unlink(missing_ok=True)
@@ -426,7 +434,10 @@ def open_export(out_dir: str | Path, dataset: CocoDataset, fmt: str, tops: Itera
         _remove(out, record, tops | earlier)
     kept_dirs = {d for d in record.dirs if (out / d).is_dir() and not (out / d).is_symlink()}
     try:
-        journal = open(out / journal_name(fmt), "w", encoding="utf-8")  # noqa: SIM115
+        # never through a symbolic link (the record was checked not to be one; no race)
+        fd = os.open(out / journal_name(fmt), os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+                     | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        journal = os.fdopen(fd, "w", encoding="utf-8")
         for folder in sorted(kept_dirs):
             journal.write(json.dumps(["d", folder]) + "\n")
         journal.flush()
