@@ -311,7 +311,9 @@ def export(
                                             help="Seed of the split.")] = 0,
     task: Annotated[str, typer.Option("--task", help="YOLO labels: detect or segment.")
                     ] = "detect",
-    overwrite: Annotated[bool, typer.Option(help="Replace an export already in --out.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace an export of this format already in --out (removes only the files it "
+        "wrote).")] = False,
     images: Annotated[Optional[Path], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--images", help=_IMAGES_HELP, show_default=False)] = None,
     shard_size: Annotated[Optional[int], typer.Option(  # noqa: UP045 (typer needs Optional)

@@ -20,7 +20,11 @@ DATASET --to FORMAT`` calls). They read the dataset with
 ========================= ===============================================================
 
 Every exporter takes ``split={"train": 0.8, ...}`` and ``split_seed`` for a deterministic
-train/val/test split by image (:mod:`synthscene.exporters.split`).
+train/val/test split by image (:mod:`synthscene.exporters.split`; a split name is a plain
+folder name, checked by :func:`~synthscene.exporters.split.check_split` for every entry point),
+and ``overwrite``. Each writes only in its own folders of the output folder and records what it
+wrote in ``OUT/.synthscene-export-<format>.json``; ``overwrite`` removes exactly those files, and
+a file it did not write where it writes is refused (:mod:`synthscene.exporters.output`).
 """
 
 from __future__ import annotations
@@ -35,13 +39,13 @@ from synthscene.exporters.coco import export_coco
 from synthscene.exporters.coco_polygons import export_coco_polygons
 from synthscene.exporters.hf import export_hf
 from synthscene.exporters.panoptic import export_panoptic
-from synthscene.exporters.split import assign_splits, parse_split
+from synthscene.exporters.split import assign_splits, check_split, parse_split
 from synthscene.exporters.tracking import export_mot, export_youtube_vis
 from synthscene.exporters.webdataset import export_webdataset
 from synthscene.exporters.yolo import export_yolo
 
 __all__ = [
-    "FORMATS", "ExportSummary", "assign_splits", "export_bop", "export_coco",
+    "FORMATS", "ExportSummary", "assign_splits", "check_split", "export_bop", "export_coco",
     "export_coco_polygons", "export_dataset", "export_hf", "export_mot", "export_panoptic",
     "export_webdataset", "export_yolo", "export_youtube_vis", "parse_split",
 ]
@@ -67,13 +71,16 @@ def export_dataset(dataset_dir: str | Path, out_dir: str | Path, *, to: str,
     to : str
         One of :data:`FORMATS`.
     split : mapping of str to float, optional
-        Split fractions by name (:func:`parse_split`); None for no split.
+        Split fractions by name (:func:`parse_split` makes one from text); None for no split.
+        Names are letters, digits, ``_`` and ``-`` (:func:`check_split`).
     split_seed : int
         Seed of the split's shuffle, >= 0.
     task : {"detect", "segment"}
         YOLO label kind; only ``"detect"`` is accepted for the other formats.
     overwrite : bool
-        Replace an earlier export of this format in ``out_dir``.
+        Replace an earlier export of this format in ``out_dir``: remove exactly the files its
+        manifest lists (:mod:`synthscene.exporters.output`). Files it did not write, where the
+        export writes, are refused with or without it.
     image_dir : str or pathlib.Path, optional
         Source image folder, if not ``images/`` next to the annotation file.
     shard_size, num_shards : int, optional
@@ -89,8 +96,9 @@ def export_dataset(dataset_dir: str | Path, out_dir: str | Path, *, to: str,
     Raises
     ------
     synthscene.errors.OptionError
-        If ``to`` or ``task`` is unknown, ``split_seed`` is negative, or an option is given to
-        a format it does not apply to.
+        If ``to`` or ``task`` is unknown, ``split`` is malformed (a name that is not a plain
+        folder name, such as ``".."`` or ``"/abs"``), ``split_seed`` is negative, or an option
+        is given to a format it does not apply to.
     synthscene.errors.DatasetError
         If the exporter refuses the dataset (see each ``export_*``).
     synthscene.errors.AssetError, synthscene.errors.OutputError
@@ -107,6 +115,8 @@ def export_dataset(dataset_dir: str | Path, out_dir: str | Path, *, to: str,
         raise OptionError("--copy", "", f"applies to the coco export only, not {to}")
     if split_seed < 0:
         raise OptionError("--split-seed", "", f"must be >= 0, got {split_seed}")
+    if split is not None:
+        split = check_split(split)
     common = {"split": split, "split_seed": split_seed, "overwrite": overwrite,
               "image_dir": image_dir}
     if to == "yolo":

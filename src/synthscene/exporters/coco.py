@@ -33,11 +33,10 @@ from synthscene.exporters._common import (
     ExportSummary,
     copy_file,
     inside,
-    make_dirs,
     plan_splits,
-    prepare_out_dir,
     write_json,
 )
+from synthscene.exporters.output import open_export
 from synthscene.io.coco_schema import EXTRA_FILE_FIELDS
 from synthscene.io.reader import CocoDataset, load_dataset
 
@@ -72,7 +71,8 @@ def export_coco(dataset_dir: str | Path, out_dir: str | Path, *,
     split_seed : int
         Seed of the split's shuffle.
     overwrite : bool
-        Replace an earlier export's ``images/`` and ``annotations/``.
+        Replace an earlier coco export in ``out_dir``: remove exactly the files it wrote
+        (:mod:`synthscene.exporters.output`).
     image_dir : str or pathlib.Path, optional
         Source image folder, if not the default.
     copy : bool
@@ -89,34 +89,35 @@ def export_coco(dataset_dir: str | Path, out_dir: str | Path, *,
     synthscene.errors.AssetError
         If a source image is missing or unreadable.
     synthscene.errors.OutputError
-        If ``out_dir`` holds an export (and not ``overwrite``) or cannot be written.
+        If ``out_dir`` holds a coco export (and not ``overwrite``), a file that export did not
+        write in ``images/`` or ``annotations/``, or cannot be written.
     """
     dataset = load_dataset(dataset_dir, image_dir=image_dir)
     plan = plan_splits(dataset, split, split_seed, default=DEFAULT_SPLIT)
-    out = prepare_out_dir(out_dir, dataset, [IMAGES_DIR, ANNOTATIONS_DIR], overwrite=overwrite)
     copied = linked = 0
-    files: list[tuple[Path, dict]] = []
     counts: dict[str, int] = {}
     written = 0
-    for name, images in plan:
-        folder = out / IMAGES_DIR / str(name)
-        make_dirs(folder)
-        annotations = []
-        for image in images:
-            target = inside(dataset, image, "file_name", folder)
-            if not copy and _link(dataset.image_path(image), target):
-                linked += 1
-            else:
-                copy_file(dataset.image_path(image), target)
-                copied += 1
-            annotations.extend(dataset.annotations_of(image))
-        files.append((out / ANNOTATIONS_DIR / instances_name(str(name)),
-                      _instances(dataset, images, annotations)))
-        counts[str(name)] = len(images)
-        written += len(annotations)
-    make_dirs(out / ANNOTATIONS_DIR)
-    for path, data in files:  # after every image, so that no JSON names a missing image
-        write_json(path, data, durable=True)
+    with open_export(out_dir, dataset, "coco", [IMAGES_DIR, ANNOTATIONS_DIR],
+                     overwrite=overwrite) as out:
+        files: list[tuple[Path, dict]] = []
+        for name, images in plan:
+            annotations = []
+            for image in images:
+                relative = inside(dataset, image, "file_name")
+                target = out.file(f"{IMAGES_DIR}/{name}/{relative}")
+                if not copy and _link(dataset.image_path(image), target):
+                    linked += 1
+                else:
+                    copy_file(dataset.image_path(image), target)
+                    copied += 1
+                annotations.extend(dataset.annotations_of(image))
+            files.append((out.file(f"{ANNOTATIONS_DIR}/{instances_name(str(name))}"),
+                          _instances(dataset, images, annotations)))
+            counts[str(name)] = len(images)
+            written += len(annotations)
+        for path, data in files:  # after every image, so that no JSON names a missing image
+            write_json(path, data, durable=True)
+        out.finish()
     dropped = sorted({key for image in dataset.images for key in EXTRA_FILE_FIELDS
                       if key in image})
     notes = (f"{linked} images hard-linked to the source files, {copied} copied (editing a "
@@ -124,9 +125,9 @@ def export_coco(dataset_dir: str | Path, out_dir: str | Path, *,
     if dropped:
         notes += (f"left out the image fields naming extra files ({', '.join(dropped)}); "
                   "the coco-polygons export keeps them",)
-    logger.info("coco export to %s: %d images, %d annotations", out, sum(counts.values()),
-                written)
-    return ExportSummary("coco", out, counts, written, notes)
+    logger.info("coco export to %s: %d images, %d annotations", out.path,
+                sum(counts.values()), written)
+    return ExportSummary("coco", out.path, counts, written, notes)
 
 
 def _link(source: Path, target: Path) -> bool:
@@ -135,7 +136,6 @@ def _link(source: Path, target: Path) -> bool:
     if not source.is_file():
         return False  # copy_file names the missing file
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         os.link(source, target)
     except OSError:
         return False

@@ -45,12 +45,11 @@ import yaml
 from synthscene.errors import OptionError
 from synthscene.exporters._common import (
     ExportSummary,
-    make_dirs,
-    prepare_out_dir,
     read_image_bytes,
     sharded_plan,
     write_shards,
 )
+from synthscene.exporters.output import open_export
 from synthscene.exporters.sharding import shard_counts, shard_notes
 from synthscene.io.fileio import write_atomic
 from synthscene.io.reader import CocoDataset, load_dataset
@@ -291,7 +290,8 @@ def export_hf(dataset_dir: str | Path, out_dir: str | Path, *,
     split_seed : int
         Seed of the split's shuffle.
     overwrite : bool
-        Replace an earlier export's ``data/`` and ``README.md``.
+        Replace an earlier hf export in ``out_dir``: remove exactly the files it wrote
+        (``data/`` shards and ``README.md``; :mod:`synthscene.exporters.output`).
     image_dir : str or pathlib.Path, optional
         Source image folder, if not the default.
     shard_size : int, optional
@@ -314,7 +314,8 @@ def export_hf(dataset_dir: str | Path, out_dir: str | Path, *,
     synthscene.errors.AssetError
         If a source image is missing or unreadable.
     synthscene.errors.OutputError
-        If ``out_dir`` holds an export (and not ``overwrite``) or cannot be written.
+        If ``out_dir`` holds an hf export (and not ``overwrite``), a file in ``data/`` that
+        export did not write, or cannot be written.
     """
     try:
         import pyarrow as pa
@@ -326,8 +327,6 @@ def export_hf(dataset_dir: str | Path, out_dir: str | Path, *,
     plan = sharded_plan(dataset, split, split_seed, "hf")
     shards = shard_counts([(name, len(images)) for name, images in plan],
                           shard_size=shard_size, num_shards=num_shards)
-    out = prepare_out_dir(out_dir, dataset, [DATA_DIR, CARD_NAME], overwrite=overwrite)
-    make_dirs(out / DATA_DIR)
     features = hf_features([cat["name"] for cat in dataset.categories])
     position = {cat["id"]: k for k, cat in enumerate(dataset.categories)}
     schema = _arrow_schema(pa, features)
@@ -345,15 +344,19 @@ def export_hf(dataset_dir: str | Path, out_dir: str | Path, *,
             if not part:
                 writer.write_table(schema.empty_table())
 
-    counts, written = write_shards(
-        dataset, plan, shards,
-        lambda name, k, count: out / DATA_DIR / f"{name}-{k:05d}-of-{count:05d}.parquet", fill)
-    files = {name: f"{DATA_DIR}/{name}-*" for name in counts}
-    card = dataset_card(dataset, features, counts, files, arrow_bytes)
-    write_atomic(out / CARD_NAME, card.encode("utf-8"), durable=True)
+    with open_export(out_dir, dataset, "hf", [DATA_DIR, CARD_NAME], overwrite=overwrite) as out:
+        counts, written = write_shards(
+            dataset, plan, shards,
+            lambda name, k, count: out.file(f"{DATA_DIR}/{name}-{k:05d}-of-{count:05d}.parquet"),
+            fill)
+        files = {name: f"{DATA_DIR}/{name}-*" for name in counts}
+        card = dataset_card(dataset, features, counts, files, arrow_bytes)
+        write_atomic(out.file(CARD_NAME), card.encode("utf-8"), durable=True)
+        out.finish()
     notes = shard_notes(counts, shards, num_shards)
-    logger.info("hf export to %s: %d images, %d objects", out, sum(counts.values()), written)
-    return ExportSummary("hf", out, counts, written, notes)
+    logger.info("hf export to %s: %d images, %d objects", out.path, sum(counts.values()),
+                written)
+    return ExportSummary("hf", out.path, counts, written, notes)
 
 
 def _row(dataset, image: dict, position: Mapping[int, int]) -> dict[str, Any]:
