@@ -298,3 +298,14 @@ def test_cocoeval_keypoints_with_the_written_sigmas(tmp_path):
     shifted.summarize()
     assert shifted.stats[0] < 0.9
     json.dumps(cat)  # plain JSON
+
+
+@pytest.mark.parametrize("option", ["shard_size", "num_shards"])
+@pytest.mark.parametrize("value", [2.5, True, float("nan"), "3", 0])
+def test_shard_options_must_be_whole_numbers(option, value, tmp_path):
+    """``shard_size=2.5`` made fractional shard bounds; every non-whole value is refused."""
+    from synthscene.errors import OptionError
+    from synthscene.exporters.sharding import shard_counts
+
+    with pytest.raises(OptionError, match=option.replace("_", "-")):
+        shard_counts([("train", 10)], **{option: value})

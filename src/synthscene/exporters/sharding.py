@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from synthscene.config.arguments import whole_number
 from synthscene.errors import OptionError
 
 __all__ = ["DEFAULT_SHARD_SIZE", "MIN_SHARDS", "shard_bounds", "shard_counts", "shard_notes"]
@@ -51,13 +52,14 @@ def shard_counts(sizes: Sequence[tuple[str, int]], *, shard_size: int | None = N
     Raises
     ------
     synthscene.errors.OptionError
-        If both are given, or one is < 1.
+        If both are given, or one is not a whole number >= 1 (``2.5``, ``True``, NaN).
     """
     if shard_size is not None and num_shards is not None:
         raise OptionError("--num-shards", "", "--shard-size and --num-shards exclude each other")
-    for flag, value in (("--shard-size", shard_size), ("--num-shards", num_shards)):
-        if value is not None and value < 1:
-            raise OptionError(flag, "", f"must be >= 1, got {value}")
+    if shard_size is not None:
+        shard_size = whole_number("--shard-size", shard_size, low=1)
+    if num_shards is not None:
+        num_shards = whole_number("--num-shards", num_shards, low=1)
     counts = {}
     for name, n in sizes:
         if shard_size is not None:
