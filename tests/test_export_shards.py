@@ -56,22 +56,27 @@ def test_hf_export_opens_with_datasets_load_dataset(source, tmp_path, monkeypatc
         loaded = datasets.load_dataset(str(tmp_path / folder),
                                        cache_dir=str(tmp_path / "cache"))
         assert {name: len(rows) for name, rows in loaded.items()} == summary.images
-        objects = loaded["train"].features["objects"]  # List (datasets >= 4) or [dict]
-        category = (objects.feature if hasattr(objects, "feature") else objects[0])["category"]
-        assert category.names == names
+        # the Hub's detection layout: objects is a dict of lists
+        category = loaded["train"].features["objects"]["category"]
+        assert (category.feature if hasattr(category, "feature") else category[0]).names == names
         seen = 0
         for rows in loaded.values():
             for row in rows:
                 image, anns, rgb = _truth(root, data, row["image_id"])
                 assert (row["width"], row["height"]) == (image["width"], image["height"])
                 np.testing.assert_array_equal(np.asarray(row["image"].convert("RGB")), rgb)
-                assert [obj["id"] for obj in row["objects"]] == [a["id"] for a in anns]
-                for obj, ann in zip(row["objects"], anns):
-                    np.testing.assert_allclose(obj["bbox"], ann["bbox"], rtol=1e-6)
-                    assert names[obj["category"]] == names[ann["category_id"] - 1]
-                    assert obj["category_id"] == ann["category_id"] and obj["area"] == ann["area"]
+                objects = row["objects"]
+                assert objects["id"] == [a["id"] for a in anns]
+                np.testing.assert_allclose(np.reshape(objects["bbox"], (-1, 4)),
+                                           np.reshape([a["bbox"] for a in anns], (-1, 4)),
+                                           rtol=1e-6)
+                assert objects["category_id"] == [a["category_id"] for a in anns]
+                assert [names[k] for k in objects["category"]] == [
+                    names[a["category_id"] - 1] for a in anns]
+                assert objects["area"] == [a["area"] for a in anns]
+                for rle, ann in zip(objects["segmentation"], anns):
                     np.testing.assert_array_equal(
-                        mask_utils.decode(obj["segmentation"]).astype(bool),
+                        mask_utils.decode(rle).astype(bool),
                         _mask(ann["segmentation"], image["height"], image["width"]))
                 seen += 1
         assert seen == len(data["images"])
@@ -100,7 +105,7 @@ def test_webdataset_export_reads_with_webdataset(source, tmp_path):
         assert Path(path).read_bytes() == (tmp_path / "again" / Path(path).name).read_bytes()
     with pytest.raises(OutputError, match="--overwrite"):
         export_webdataset(root, tmp_path / "wds")
-    export_webdataset(root, tmp_path / "wds", overwrite=True)
+    export_webdataset(root, tmp_path / "wds", overwrite=True, num_shards=1)
     assert sorted(p.name for p in (tmp_path / "wds").glob("*.tar")) == ["train-000000.tar"]
 
 
@@ -109,5 +114,10 @@ def test_shard_size_and_split_names_are_checked(source, tmp_path):
     for export in (export_hf, export_webdataset):
         with pytest.raises(OptionError, match="shard-size"):
             export(root, tmp_path / "x", shard_size=0)
+        with pytest.raises(OptionError, match="num-shards"):
+            export(root, tmp_path / "x", num_shards=0)
+        with pytest.raises(OptionError, match="exclude each other"):
+            export(root, tmp_path / "x", num_shards=2, shard_size=2)
+        assert not (tmp_path / "x").exists()
         with pytest.raises(OptionError, match="words"):
             export(root, tmp_path / "y", split={"train": 0.5, "va-l": 0.5})

@@ -151,7 +151,7 @@ def test_yolo_detection_boxes_equal_coco_boxes(source, tmp_path):
                           split_seed=3)
     out = tmp_path / "yolo"
     config = yaml.safe_load((out / "data.yaml").read_text())
-    assert config["path"] == str(out.resolve())
+    assert "path" not in config  # relocatable: Ultralytics uses the YAML file's folder
     assert config["train"] == "images/train" and config["val"] == "images/val"
     assert config["names"] == {0: "box", 1: "mug", 2: "torus"}
     assert sum(summary.images.values()) == 3

@@ -683,6 +683,15 @@ def test_the_scenario_docs_give_the_limits_the_code_applies():
                   image_files.MAX_IMAGE_BYTES // 2**20, int(schema.LENGTH_LIMIT_M)):
         assert f"{value:,}" in section, value
     assert f"1e{round(math.log10(distributions.MAX_MAGNITUDE))}" in section
+    # The limits a run may raise (never the file), each with the option that raises it.
+    from synthscene.config.limits import LIMIT_DEFAULTS
+    from synthscene.randomize.texture_registry import MAX_TEXTURE_PX
+
+    assert f"{schema.MAX_STEPS_BETWEEN_FRAMES:,}" in section
+    assert f"{MAX_TEXTURE_PX} pixels a side" in section
+    assert "may only *lower* them" in section and "limits={NAME: VALUE}" in section
+    for name in LIMIT_DEFAULTS:
+        assert f"`--limit {name}=N`" in section, name
 
 
 def _die_by_sigkill() -> None:
@@ -705,3 +714,19 @@ def test_worker_killed_by_a_signal_is_reported_as_such():
     message = str(info.value)
     assert "worker process synthscene-worker-0 was killed by signal 9 (SIGKILL)" in message
     assert "memory" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("progressive", [0, 1])
+def test_jpeg_size_is_read_from_the_frame_header_as_opencv_wrote_it(progressive):
+    """The size check reads a JPEG's frame header itself (Pillow refuses a header-only file),
+    so it must agree with every JPEG OpenCV writes, baseline and progressive."""
+    import cv2
+    import numpy as np
+
+    from synthscene.assets.image_files import _jpeg_size
+
+    image = np.zeros((37, 53, 3), np.uint8)
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_PROGRESSIVE, progressive])
+    assert ok
+    assert _jpeg_size(encoded.tobytes()) == (53, 37)
+    assert _jpeg_size(b"\x89PNG\r\n\x1a\n") is None

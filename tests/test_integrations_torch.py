@@ -8,11 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 from pycocotools.coco import COCO
 
 import synthscene
 from synthscene.config.loading import scenario_from_dict
+from synthscene.errors import OptionError
 
 torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")
@@ -107,8 +109,35 @@ def test_stream_epochs_and_chunks(scenario):
     assert sorted(stream.frame_indices(0, 3) + stream.frame_indices(1, 3)
                   + stream.frame_indices(2, 3)) == list(range(17, 22))
     for bad in ({"frames": 0}, {"frames": 2, "seed": -1}, {"frames": 2, "chunk": 0}):
-        with pytest.raises(ValueError):
+        with pytest.raises(OptionError):
             SyntheticStream(scenario, **bad)
+
+
+@pytest.mark.parametrize("name,value", [("frames", math.inf), ("frames", True),
+                                        ("frames", 2.5), ("seed", -1), ("chunk", 0)])
+def test_synthetic_stream_refuses_a_bad_argument(scenario, name, value):
+    with pytest.raises(OptionError) as caught:
+        SyntheticStream(scenario, **{"frames": 2, name: value})
+    assert caught.value.source == name
+
+
+def test_synthetic_stream_reads_a_path_and_survives_a_refused_loader(tmp_path):
+    path = tmp_path / "scene.yaml"
+    path.write_text(yaml.safe_dump(SCENARIO))
+    stream = SyntheticStream(str(path), frames=4, chunk=2)
+    assert stream.scenario.source == str(path)
+    with pytest.raises(OptionError, match="scenario: must be a Scenario"):
+        SyntheticStream(5, frames=4)
+    for bad in ({"batch_size": 0}, {"batch_size": 2.5}, {"batch_size": True},
+                {"num_workers": -1}):
+        with pytest.raises(OptionError) as caught:
+            stream.loader(**bad)
+        assert caught.value.source == next(iter(bad))
+    with pytest.raises(OptionError, match="epoch"):
+        stream.set_epoch(math.inf)
+    # the stream is as it was: the same frames, dealt the same way
+    assert stream.chunk == 2 and stream.epoch == 0
+    assert stream.frame_indices(0, 2) == [0, 1] and stream.frame_indices(1, 2) == [2, 3]
 
 
 def test_coco_folder_matches_torchvision_coco_detection(written):

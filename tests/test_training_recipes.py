@@ -72,4 +72,4 @@ def test_ultralytics_and_hf_recipes(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(_blocks("python")[1], namespace)  # noqa: S102 - the page's own code
     assert set(namespace["splits"]) == {"train", "val"}
-    assert namespace["row"]["objects"] and "bbox" in namespace["row"]["objects"][0]
+    assert namespace["boxes"] == namespace["row"]["objects"]["bbox"] and namespace["boxes"]

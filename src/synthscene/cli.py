@@ -6,8 +6,11 @@ exits with status 2; no traceback is shown for bad input.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
+import warnings
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -24,13 +27,44 @@ app = typer.Typer(
 EXIT_BAD_INPUT = 2
 
 
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (escape sequences, carriage returns,
+    newlines) and other unprintable ones written as Python escapes (``\\x1b``, ``\\n``)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def _fail(message: str) -> typer.Exit:
-    typer.echo(f"synthscene: error: {message}", err=True)
+    typer.echo(f"synthscene: error: {printable(message)}", err=True)
     return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _warnings_held(command: Callable[..., None]) -> Callable[..., None]:
+    """Hold the Python warnings a command raises in this process (a library's RuntimeWarning
+    while it reads a broken mesh, say): shown when the command ends, dropped when it ends with
+    a clean error, which is then the one line printed."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs) -> None:
+        caught: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                return command(*args, **kwargs)
+        except typer.Exit as exc:
+            if exc.exit_code == EXIT_BAD_INPUT:
+                caught = []
+            raise
+        finally:
+            for w in caught:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+    return run
 
 
 _PLUGIN_HELP = ("Plug-in to load first: a module name (mypkg.randomizers) or a .py file; "
                 "repeatable.")
+_LIMIT_HELP = ("Set a safety limit for this run, NAME=VALUE (e.g. max_objects=5000), above its "
+               "default if need be (a scenario file can only lower one); repeatable. An unknown "
+               "NAME lists the limits.")
 
 
 class _Executor(str, Enum):
@@ -39,6 +73,7 @@ class _Executor(str, Enum):
 
 
 @app.command()
+@_warnings_held
 def generate(
     scene: Annotated[Optional[Path], typer.Argument(  # noqa: UP045 (typer needs Optional)
         help="Scenario YAML file [default: the bundled scenes/tabletop.yaml].",
@@ -63,6 +98,8 @@ def generate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     plugin: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--plugin", help=_PLUGIN_HELP, show_default=False)] = None,
+    limit: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--limit", help=_LIMIT_HELP, show_default=False)] = None,
 ) -> None:
     """Make a COCO instance-segmentation dataset: OUT/images/*.png and OUT/annotations.json."""
     from tqdm import tqdm
@@ -75,16 +112,23 @@ def generate(
     if address is not None and executor is not _Executor.ray:
         raise _fail("--address needs --executor ray")
     bars: list[tqdm] = []
+    started = False
     try:
+        from synthscene.config.limits import parse_limit_options
         from synthscene.plugins import load_plugins
 
+        limits = parse_limit_options(limit or ())
         load_plugins(plugin or ())
-        scenario = load_scenario(scene if scene is not None else default_scene_path())
+        scenario = load_scenario(scene if scene is not None else default_scene_path(),
+                                 limits=limits)
         from synthscene.run.pipeline import generate as run
 
         def on_start(total: int, finished: int) -> None:
+            nonlocal started
+            started = True
             bars.append(tqdm(total=total, initial=finished, unit="frame", disable=quiet,
-                             dynamic_ncols=True, desc=scenario.spec.name, smoothing=0.1))
+                             dynamic_ncols=True, desc=printable(scenario.spec.name),
+                             smoothing=0.1))
 
         summary = run(scenario, out, frames=frames, seed=seed, overwrite=overwrite,
                       resume=resume, workers=workers, executor=executor.value,
@@ -95,9 +139,13 @@ def generate(
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         _close(bars)
-        typer.echo("synthscene: interrupted; no annotations.json was written. Finished frames "
-                   "are kept: run the same command with --resume to complete the dataset.",
-                   err=True)
+        if started:
+            typer.echo("synthscene: interrupted; no annotations.json was written. Finished "
+                       "frames are kept: run the same command with --resume to complete the "
+                       "dataset.", err=True)
+        else:
+            typer.echo("synthscene: interrupted before the run started; no frame was made.",
+                       err=True)
         raise typer.Exit(130) from None
     _close(bars)
     typer.echo(_summary_text(summary))
@@ -129,9 +177,20 @@ def _summary_text(summary) -> str:
     return "\n".join(lines)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from synthscene.version import __version__
+
+        typer.echo(f"synthscene {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v",
-                                                help="Log what the library does.")] = False):
+                                                help="Log what the library does.")] = False,
+          version: Annotated[bool, typer.Option(
+              "--version", callback=_print_version, is_eager=True,
+              help="Print the version and exit.")] = False):
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
 
@@ -240,7 +299,7 @@ def stats(
 def export(
     dataset: Annotated[Path, typer.Argument(help=_DATASET_HELP, show_default=False)],
     to: Annotated[str, typer.Option(
-        "--to", help="Format: yolo, bop, coco-polygons, panoptic, mot, youtube-vis, hf or "
+        "--to", help="Format: yolo, bop, coco, coco-polygons, panoptic, mot, youtube-vis, hf or "
         "webdataset.",
         show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.",
@@ -252,18 +311,29 @@ def export(
                                             help="Seed of the split.")] = 0,
     task: Annotated[str, typer.Option("--task", help="YOLO labels: detect or segment.")
                     ] = "detect",
-    overwrite: Annotated[bool, typer.Option(help="Replace an export already in --out.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace an export of this format already in --out (removes only the files it "
+        "wrote).")] = False,
     images: Annotated[Optional[Path], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--images", help=_IMAGES_HELP, show_default=False)] = None,
+    shard_size: Annotated[Optional[int], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--shard-size", help="hf, webdataset: most images per shard \\[default: 1000, and at "
+        "least 8 shards per split of 8 images or more].", show_default=False)] = None,
+    num_shards: Annotated[Optional[int], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--num-shards", help="hf, webdataset: shards per split (e.g. GPUs x loader workers); "
+        "excludes --shard-size.", show_default=False)] = None,
+    copy: Annotated[bool, typer.Option(
+        "--copy", help="coco: copy the images instead of hard-linking them.")] = False,
 ) -> None:
-    """Convert a dataset to YOLO, BOP, COCO polygons, COCO panoptic, MOT, YouTube-VIS, Hugging
-    Face Parquet or WebDataset shards."""
+    """Convert a dataset to YOLO, BOP, COCO-2017 folders, COCO polygons, COCO panoptic, MOT,
+    YouTube-VIS, Hugging Face Parquet or WebDataset shards."""
     from synthscene.exporters import export_dataset, parse_split
 
     try:
         fractions = parse_split(split) if split is not None else None
         summary = export_dataset(dataset, out, to=to, split=fractions, split_seed=split_seed,
-                                 task=task, overwrite=overwrite, image_dir=images)
+                                 task=task, overwrite=overwrite, image_dir=images,
+                                 shard_size=shard_size, num_shards=num_shards, copy=copy)
     except SynthsceneError as exc:
         raise _fail(str(exc)) from None
     splits = ", ".join(f"{name} {n}" for name, n in summary.images.items() if name)
@@ -276,6 +346,7 @@ def export(
 
 
 @app.command()
+@_warnings_held
 def preview(
     scene: Annotated[Optional[Path], typer.Argument(  # noqa: UP045 (typer needs Optional)
         help="Scenario YAML file [default: the bundled scenes/tabletop.yaml].",
@@ -288,6 +359,8 @@ def preview(
                                             help="Width of each frame, pixels.")] = 320,
     plugin: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--plugin", help=_PLUGIN_HELP, show_default=False)] = None,
+    limit: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--limit", help=_LIMIT_HELP, show_default=False)] = None,
 ) -> None:
     """Render a contact sheet of random frames with mask and box overlays (writes no dataset)."""
     from synthscene.config.loading import load_scenario
@@ -299,16 +372,19 @@ def preview(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     try:
+        from synthscene.config.limits import parse_limit_options
         from synthscene.plugins import load_plugins
 
+        limits = parse_limit_options(limit or ())
         load_plugins(plugin or ())
-        scenario = load_scenario(scene or default_scene_path())
+        scenario = load_scenario(scene or default_scene_path(), limits=limits)
         sheet = preview_sheet(scenario, columns=columns, rows=rows, seed=seed,
                               tile_width=tile_width)
         path = write_preview(sheet, out)
     except SynthsceneError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"{columns * rows} frames of {scenario.spec.name} in {path.resolve()}")
+    typer.echo(f"{columns * rows} frames of {printable(scenario.spec.name)} in "
+               f"{path.resolve()}")
 
 
 @app.command()
@@ -320,11 +396,12 @@ def docs(
         show_default=False)] = None,
 ) -> None:
     """Print the randomizer reference (docs/randomizers.md), with the plug-ins' randomizers."""
-    from synthscene.plugins import load_plugins
+    from synthscene.plugins import load_entry_points, load_plugins
     from synthscene.randomize.reference_docs import registry_markdown
 
     try:
         load_plugins(plugin or ())
+        load_entry_points()  # the reference lists the installed plug-ins' randomizers too
         text = registry_markdown(plugins=True)
         if out is None:
             typer.echo(text, nl=False)

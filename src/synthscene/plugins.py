@@ -29,7 +29,8 @@ plug-in, the frame and the error.
 by the person running the command: ``synthscene generate scene.yaml --plugin mypkg.randomizers``
 (repeatable), :func:`load_plugins` (or ``synthscene.generate(..., plugins=[...])``), or
 installed packages that declare the entry-point group ``synthscene.plugins``
-(:data:`ENTRY_POINT_GROUP`), loaded the first time a scenario names something unknown.
+(:data:`ENTRY_POINT_GROUP`), loaded the first time a scenario names something that is not
+built in (not before: a broken installed plug-in stops only the runs that need one).
 Every worker process (local or Ray) loads the same plug-ins before its first frame. A run's
 manifest records each plug-in's module, version and source hash; ``--resume`` with different
 plug-in code is refused, naming the plug-in.
@@ -67,7 +68,7 @@ from synthscene.randomize.extensions import (
 )
 from synthscene.randomize.params import EffectParams, dist_field
 from synthscene.randomize.params import RandomizerParams as Params
-from synthscene.randomize.registry import Randomizer, Registry
+from synthscene.randomize.registry import Randomizer, Registry, failure
 from synthscene.randomize.texture_registry import TEXTURES, register_texture
 
 __all__ = ["CAMERA_SAMPLERS", "EFFECTS", "ENTRY_POINT_GROUP", "HOOK_STAGES", "PLACEMENTS",
@@ -224,17 +225,19 @@ def load_plugin(source: str) -> PluginInfo:
     except ModuleNotFoundError as exc:
         raise PluginError(f"cannot load plug-in {source!r}: {exc} (install its package, add its "
                           "folder to PYTHONPATH, or give the path of the .py file)") from None
-    except Exception as exc:  # noqa: BLE001 - any failure of user code, reported as input
-        text = " ".join(str(exc).split())
-        raise PluginError(f"cannot load plug-in {source!r}: {type(exc).__name__}: "
-                          f"{text}") from None
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of user code
+        raise PluginError(f"cannot load plug-in {source!r}: {failure(exc)}") from None
     _LOADED.by_source[source] = info
     logger.info("loaded plug-in %s (module %s)", source, info.module)
     return info
 
 
 def load_plugins(sources: Iterable[str] = ()) -> tuple[PluginInfo, ...]:
-    """Load the installed packages' plug-ins (entry points) and then each of ``sources``.
+    """Load each of ``sources``.
+
+    The installed packages' plug-ins (entry points) are not loaded here: they load the first
+    time a scenario names something that is not built in (:func:`load_entry_points`), so a
+    broken installed plug-in does not stop a run that does not use it.
 
     Parameters
     ----------
@@ -251,14 +254,14 @@ def load_plugins(sources: Iterable[str] = ()) -> tuple[PluginInfo, ...]:
     PluginError
         As :func:`load_plugin`.
     """
-    load_entry_points()
     for source in sources:
         load_plugin(str(source))
     return loaded_plugins()
 
 
 def load_entry_points() -> bool:
-    """Load every installed plug-in of :data:`ENTRY_POINT_GROUP`, once per process.
+    """Load every installed plug-in of :data:`ENTRY_POINT_GROUP`, once per process: called by
+    a registry's lookup of a name that is not built in, and by ``synthscene docs``.
 
     Returns
     -------
@@ -279,9 +282,9 @@ def load_entry_points() -> bool:
             target = entry.load()
             if callable(target) and not isinstance(target, type(sys)):
                 target()
-        except Exception as exc:  # noqa: BLE001 - any failure of user code, reported as input
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of user code
             raise PluginError(f"cannot load the installed plug-in {entry.name!r} ({entry.value}): "
-                              f"{type(exc).__name__}: {' '.join(str(exc).split())}") from None
+                              f"{failure(exc)}") from None
         source = f"entry-point:{entry.name}"
         _LOADED.by_source[source] = dataclasses.replace(module_info(entry.module), source=source)
         found = True

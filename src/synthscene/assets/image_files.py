@@ -33,12 +33,54 @@ _HEADER_BYTES = 1 << 18
 """Bytes read to find an image's size (a JPEG's size may follow 64 kB of EXIF data)."""
 
 
+_JPEG_FRAME_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB,
+                                  0xCD, 0xCE, 0xCF})
+"""JPEG start-of-frame markers (SOF0-SOF15 less DHT C4, JPG C8 and DAC CC): ITU-T T.81, table
+B.1. Their segment holds the frame's height and width (section B.2.2)."""
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` from a JPEG's start-of-frame segment, or None if ``data`` is not a
+    JPEG or holds no frame header.
+
+    Walks the marker segments from the SOI marker (ITU-T T.81, annex B): every marker but the
+    stand-alone ones (TEM, RST0-7, SOI, EOI) is followed by a 2-byte big-endian length that
+    counts itself. Read by hand, not by Pillow, whose parser refuses a header-only file."""
+    if data[:2] != b"\xff\xd8":
+        return None
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD9:
+            i += 2
+            continue
+        if marker == 0xDA:  # start of scan: no frame header before the entropy-coded data
+            return None
+        if marker in _JPEG_FRAME_MARKERS:
+            if i + 9 > len(data):
+                return None
+            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            return width, height
+        i += 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+    return None
+
+
 def _pixels(data: bytes) -> tuple[float, str] | None:
     """Pixel count and ``"W x H"`` from the image's header, or None if Pillow does not know
     the format (OpenCV then decides). A PNG's size is read from its IHDR chunk (PNG
-    specification, section 11.2.2), which also holds for sizes over Pillow's own limit."""
+    specification, section 11.2.2) and a JPEG's from its frame header (:func:`_jpeg_size`),
+    which also holds for sizes over Pillow's own limit."""
     if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
         width, height = struct.unpack(">II", data[16:24])
+        return float(width) * float(height), f"{width} x {height} pixels"
+    jpeg = _jpeg_size(data)
+    if jpeg is not None:
+        width, height = jpeg
         return float(width) * float(height), f"{width} x {height} pixels"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -41,7 +41,7 @@ def triangle_budget_problem(triangles: int, max_triangles: int) -> str | None:
         return None
     return (f"mesh has {triangles} triangles, more than limits.max_mesh_triangles "
             f"({max_triangles}); decimate it (e.g. trimesh's simplify_quadric_decimation or "
-            "Blender's Decimate) or raise limits.max_mesh_triangles")
+            "Blender's Decimate) or raise the limit (--limit max_mesh_triangles=N)")
 
 
 def _stream_text(path: Path, faces: re.Pattern, non_finite: re.Pattern) -> tuple[int, bool]:

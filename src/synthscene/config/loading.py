@@ -7,17 +7,19 @@ The schema itself is :mod:`synthscene.config.schema`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from synthscene.config.limits import apply_limits, check_limits, limit_ceiling
 from synthscene.config.schema import ScenarioSpec, field_named
 from synthscene.errors import ConfigError
 from synthscene.io.fileio import FileProblem, read_regular_file
-from synthscene.randomize.distributions import Distribution
 from synthscene.randomize.texture_registry import TextureSpec
 from synthscene.randomize.textures import ImageTextureFolder
 
@@ -61,6 +63,8 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
         ann = model.model_fields[name].annotation
         if get_origin(ann) is list:
             ann = get_args(ann)[0]
+        if get_origin(ann) in (Union, UnionType):  # an optional section: `SequenceSpec | None`
+            ann = next((a for a in get_args(ann) if a is not type(None)), ann)
         model = ann
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
@@ -89,8 +93,8 @@ def _format_error(err: dict) -> tuple[str, str]:
     return field, msg
 
 
-def scenario_from_dict(data: Any, *, source: str = "<dict>",
-                       base_dir: Path | None = None) -> Scenario:
+def scenario_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path | None = None,
+                       limits: Mapping[str, int] | None = None) -> Scenario:
     """Validate a scenario given as a Python mapping.
 
     Parameters
@@ -101,16 +105,25 @@ def scenario_from_dict(data: Any, *, source: str = "<dict>",
         Named in error messages.
     base_dir : Path, optional
         Folder for relative asset paths; the current folder if omitted.
+    limits : mapping of str to int, optional
+        Limits in place of their defaults (:data:`synthscene.config.limits.LIMIT_DEFAULTS`),
+        e.g. ``{"max_objects": 5000}``: the most the scenario's own ``limits:`` section may set
+        (a scenario may only lower a limit; see :mod:`synthscene.config.limits`).
 
     Returns
     -------
     Scenario
+        Its ``spec.limits`` holds the limits that apply.
 
     Raises
     ------
     ConfigError
-        Naming ``source``, the dotted field and what is allowed.
+        Naming ``source``, the dotted field and what is allowed (a count over its limit, a limit
+        the scenario raises above ``limits``).
+    OptionError
+        If ``limits`` names an unknown limit or gives a value that is not an integer >= 1.
     """
+    ceiling = limit_ceiling(limits)
     if not isinstance(data, dict):
         raise ConfigError(source, "", f"a scenario must be a mapping of fields, got "
                                       f"{type(data).__name__}")
@@ -126,7 +139,9 @@ def scenario_from_dict(data: Any, *, source: str = "<dict>",
     except RecursionError:
         raise ConfigError(source, "", f"lists and mappings nested more than {MAX_NESTING} "
                                       "deep") from None
-    _check_limits(spec, source)
+    spec = apply_limits(spec, ceiling, source)
+    check_limits(spec, source)
+    _check_across(spec, source)
     _name_image_folders(spec, source)
     return Scenario(spec=spec, source=source, base_dir=(base_dir or Path.cwd()).resolve())
 
@@ -152,38 +167,27 @@ def _name_image_folders(spec: ScenarioSpec, source: str) -> None:
                             configured.resource.where = f"{source}: {where}.{kind}.folder"
 
 
-def _most(dist: Distribution) -> int:
-    """The largest value a count distribution draws."""
-    return int(dist.support()[1])
-
-
-def _check_limits(spec: ScenarioSpec, source: str) -> None:
-    """Checks across sections: counts against ``limits`` and the camera's visibility demand
-    against the most objects a frame can have.
+def _check_across(spec: ScenarioSpec, source: str) -> None:
+    """Checks across sections beyond the limits: the camera's visibility demand against the
+    most objects a frame can have, and the point tracks against the pixels of an image.
 
     Raises
     ------
     ConfigError
-        Naming the field and the limit (and how to raise it).
+        Naming the field and the largest value allowed.
     """
-    limits = spec.limits
-    objects, distractors = _most(spec.objects.count), _most(spec.distractors.count)
-    if objects + distractors > limits.max_objects:
-        field = "objects.count" if objects > limits.max_objects or not distractors \
-            else "distractors.count"
-        raise ConfigError(source, field, f"up to {objects} objects and {distractors} "
-                                         f"distractors per frame is more than "
-                                         f"limits.max_objects ({limits.max_objects}); lower "
-                                         f"the count or raise limits.max_objects")
-    lights = _most(spec.lights.count)
-    if lights > limits.max_lights:
-        raise ConfigError(source, "lights.count", f"up to {lights} lights per frame is more "
-                                                  f"than limits.max_lights ({limits.max_lights}); "
-                                                  "lower the count or raise limits.max_lights")
+    objects = int(spec.objects.count.support()[1])
     if spec.camera.min_visible_objects > objects:
         raise ConfigError(source, "camera.min_visible_objects",
                           f"{spec.camera.min_visible_objects} is more than the most objects a "
                           f"frame can have (objects.count draws at most {objects})")
+    pixels = spec.image.width * spec.image.height
+    if spec.outputs.point_tracks > pixels:
+        raise ConfigError(source, "outputs.point_tracks",
+                          f"{spec.outputs.point_tracks} is more than the pixels of an image "
+                          f"({spec.image.width} x {spec.image.height} = {pixels}), the most "
+                          f"points that can be tracked (one per visible object pixel of a "
+                          f"sequence's first frame)")
 
 
 MAX_SCENARIO_BYTES = 1 << 20
@@ -328,7 +332,7 @@ def parse_scenario_text(text: str, *, source: str = "<text>") -> Any:
             loader.dispose()
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, *, limits: Mapping[str, int] | None = None) -> Scenario:
     """Read and validate a scenario YAML file.
 
     The file is read only if it is a regular file (not a FIFO or a device such as
@@ -338,6 +342,9 @@ def load_scenario(path: str | Path) -> Scenario:
     Parameters
     ----------
     path : str or Path
+    limits : mapping of str to int, optional
+        Limits in place of their defaults, as for :func:`scenario_from_dict` (the file may only
+        lower them).
 
     Returns
     -------
@@ -348,7 +355,10 @@ def load_scenario(path: str | Path) -> Scenario:
     ConfigError
         If the file is missing, not a regular file, too large, unreadable, not UTF-8 text, not
         YAML, or fails validation.
+    OptionError
+        As :func:`scenario_from_dict` for a bad ``limits``.
     """
+    limit_ceiling(limits)  # a bad argument is refused before the file is read
     path = Path(path)
     try:
         raw = read_regular_file(path, max_bytes=MAX_SCENARIO_BYTES)
@@ -362,4 +372,4 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ConfigError(str(path), "", f"cannot read the scenario file: not UTF-8 text "
                                          f"(byte {exc.start})") from None
     data = parse_scenario_text(text, source=str(path))
-    return scenario_from_dict(data, source=str(path), base_dir=path.parent)
+    return scenario_from_dict(data, source=str(path), base_dir=path.parent, limits=limits)

@@ -56,6 +56,9 @@ MAX_OBJECTS = 1000
 """Default of ``limits.max_objects``: most labelled objects plus distractors a frame may have."""
 MAX_LIGHTS = 16
 """Default of ``limits.max_lights``: most lights a frame may have."""
+MAX_STEPS_BETWEEN_FRAMES = 10_000
+"""Default of ``limits.max_steps_between_frames``: most pybullet steps from one frame of a
+sequence to the next (``1 / (sequence.fps * physics.timestep_s)``)."""
 
 # Every distribution-valued field declares the range of its draws with a DistRange (the one
 # range checker, shared with the randomizers' parameters); an angle field's YAML key ends in _deg
@@ -74,7 +77,7 @@ AppearanceDist = dist_field(options=ASSET_APPEARANCES)
 TRAJECTORIES = ("static", "linear", "orbit", "handheld")
 TrajectoryKindDist = dist_field(options=TRAJECTORIES)
 NonNegativeDist = dist_field(low=0)
-Vector3Dist = dist_field(length=3)
+Vector3Dist = dist_field(length=3, broadcast=False)
 _COUNT_RANGE = DistRange(low=0, integer=True)
 
 
@@ -513,8 +516,10 @@ class SequenceSpec(_Spec):
 
 
 class LimitsSpec(_Spec):
-    """Upper bounds that keep a bad scenario from exhausting the machine; raise them here when a
-    scenario needs more (docs/scenarios.md, "Bad input and limits")."""
+    """Upper bounds that keep a bad scenario from exhausting the machine. A scenario file may
+    only lower them; whoever runs a scenario raises them (``--limit NAME=VALUE``, or
+    ``limits=`` of :func:`~synthscene.config.loading.load_scenario`; see
+    :mod:`synthscene.config.limits` and docs/scenarios.md, "Bad input and limits")."""
 
     max_objects: int = Field(MAX_OBJECTS, ge=1)
     """Most objects plus distractors a frame may have (``objects.count`` + ``distractors.count``
@@ -523,6 +528,8 @@ class LimitsSpec(_Spec):
     """Most lights a frame may have (``lights.count`` at its largest)."""
     max_mesh_triangles: int = Field(MAX_MESH_TRIANGLES, ge=1)
     """Most triangles of one asset's mesh; a larger mesh is refused (decimate it first)."""
+    max_steps_between_frames: int = Field(MAX_STEPS_BETWEEN_FRAMES, ge=1)
+    """Most physics steps from one frame of a sequence to the next."""
 
 
 class ScenarioSpec(_Spec):

@@ -1,4 +1,5 @@
-"""What every exporter shares: the output folder, splits, file writing, the summary."""
+"""What every exporter shares: splits, file writing, the summary (the output folder is
+:mod:`synthscene.exporters.output`)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ import re
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 import cv2
 import numpy as np
 
 from synthscene.errors import AssetError, DatasetError, OptionError, OutputError
-from synthscene.exporters.split import assign_splits, split_rng
+from synthscene.exporters.output import ExportFolder
+from synthscene.exporters.sharding import shard_bounds
+from synthscene.exporters.split import assign_splits, check_split, split_rng
 from synthscene.io.coco_schema import Problem
-from synthscene.io.fileio import probe_writable, write_atomic, write_atomic_stream
+from synthscene.io.fileio import write_atomic, write_atomic_stream
 from synthscene.io.reader import CocoDataset
 from synthscene.tools.checks import check_image_file, check_mask
 
@@ -25,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SPLIT = "train"
 """Name of the one split of formats that always have split folders, when no split is asked."""
+
+SHARD_SPLIT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+"""A split name of a sharded export (``hf``, ``webdataset``): a word, the start of shard names."""
 
 
 @dataclass(frozen=True)
@@ -69,18 +75,25 @@ def plan_splits(dataset: CocoDataset, split: Mapping[str, float] | None, split_s
     Returns
     -------
     list of (name, image entries sorted by id)
-        When every image has a ``scene_id`` (views of one settled scene), whole scenes are
-        assigned to splits, so that no scene is seen in two of them.
+        When the images have a ``scene_id`` (views of one settled scene) or a ``sequence_id``
+        (frames of one sequence), whole scenes are assigned to splits, so that no scene is
+        seen in two of them.
 
     Raises
     ------
+    synthscene.errors.OptionError
+        If ``split`` is malformed (:func:`synthscene.exporters.split.check_split`): a name
+        that is not a plain folder name (``..``, ``/abs``, ``a/b``) never reaches the disk.
     synthscene.errors.DatasetError
-        If the source fails a check of :func:`check_source` (nothing is written then).
+        If the source fails a check of :func:`check_source`, or (with a split) some images
+        have a ``scene_id`` or ``sequence_id`` and others do not (nothing is written then).
     """
+    if split is not None:
+        split = check_split(split)
     check_source(dataset)
     if split is None:
         return [(default, list(dataset.images))]
-    scenes = scene_ids(dataset.images)
+    scenes = scene_ids(dataset.images, dataset)
     if scenes is None:
         groups = assign_splits([image["id"] for image in dataset.images], split,
                                rng=split_rng(split_seed))
@@ -90,14 +103,34 @@ def plan_splits(dataset: CocoDataset, split: Mapping[str, float] | None, split_s
             for name, chosen in ((name, set(ids)) for name, ids in groups.items())]
 
 
-def scene_ids(images: Sequence[dict]) -> list[int] | None:
-    """Each image's ``scene_id`` (a dataset made with ``camera.views_per_scene`` > 1) or
-    ``sequence_id`` (made with ``sequence:``), or None unless every image has an integer
-    one."""
-    key = "sequence_id" if images and "sequence_id" in images[0] else "scene_id"
-    scenes = [image.get(key) for image in images]
-    if not scenes or not all(isinstance(s, int) and not isinstance(s, bool) for s in scenes):
+def scene_ids(images: Sequence[dict], dataset: CocoDataset | None = None) -> list[int] | None:
+    """Each image's ``sequence_id`` (a dataset made with ``sequence:``) if any image has one,
+    else its ``scene_id`` (made with ``camera.views_per_scene`` > 1); None if no image has
+    either.
+
+    Parameters
+    ----------
+    images : sequence of dict
+    dataset : CocoDataset, optional
+        Given: an image without the key that others have is an error naming it. Not given:
+        None is returned then.
+
+    Raises
+    ------
+    synthscene.errors.DatasetError
+        If ``dataset`` is given and some images lack the key (or its value is not an integer).
+    """
+    key = next((k for k in ("sequence_id", "scene_id") if any(k in im for im in images)), None)
+    if key is None:
         return None
+    scenes = [image.get(key) for image in images]
+    for image, scene in zip(images, scenes):
+        if not isinstance(scene, int) or isinstance(scene, bool):
+            if dataset is None:
+                return None
+            raise dataset.error(image, key, f"missing or not an integer ({scene!r:.40}) while "
+                                f"other images have one: the images of one {key[:-3]} must "
+                                "stay in one split, so every image needs it")
     return scenes  # type: ignore[return-value]
 
 
@@ -131,67 +164,6 @@ def check_source(dataset: CocoDataset) -> None:
                 else "")
         raise DatasetError(str(dataset.annotations_path), first.where,
                            f"{first.message}{more}; nothing exported (run synthscene validate)")
-
-
-def prepare_out_dir(out_dir: str | Path, dataset: CocoDataset, owned: Iterable[str], *,
-                    overwrite: bool) -> Path:
-    """Create the output folder; refuse to replace an export there unless ``overwrite``.
-
-    Parameters
-    ----------
-    out_dir : str or pathlib.Path
-    dataset : CocoDataset
-        The source; ``out_dir`` may not be its folder or its image folder.
-    owned : iterable of str
-        Top-level names in ``out_dir`` that the export writes (``"images"``, ``"data.yaml"``).
-        If any exists, the export is refused, or with ``overwrite`` those entries (only those)
-        are removed first.
-    overwrite : bool
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    synthscene.errors.OutputError
-        If ``out_dir`` is a file, is the source dataset's folder, holds an export and
-        ``overwrite`` is False, or cannot be created or written.
-    """
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder")
-    resolved = out.resolve()
-    if resolved in (dataset.root.resolve(), dataset.image_dir.resolve()):
-        raise OutputError(f"{out}: is the source dataset's folder; export to another folder")
-    existing = [out / name for name in sorted(set(owned)) if (out / name).exists()]
-    if existing and not overwrite:
-        raise OutputError(f"{out}: holds an export already ({existing[0].name}); choose another "
-                          "folder or pass --overwrite")
-    try:
-        for path in existing:
-            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-        out.mkdir(parents=True, exist_ok=True)
-        probe_writable(out)
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot create or write the folder "
-                          f"({exc.strerror or exc})") from None
-    return out
-
-
-def make_dirs(*folders: Path) -> None:
-    """Create folders (with parents).
-
-    Raises
-    ------
-    synthscene.errors.OutputError
-    """
-    for folder in folders:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"{folder}: cannot create the folder "
-                              f"({exc.strerror or exc})") from None
 
 
 def write_json(path: Path, data: Any, *, durable: bool = False) -> None:
@@ -230,34 +202,60 @@ EXTRA_IMAGE_FILES = ("depth_file", "instance_mask_file", "semantic_file")
 """Image fields naming extra per-image files, relative to the dataset folder."""
 
 
-def copy_image_files(dataset: CocoDataset, image: dict, folder: Path, image_subdir: str) -> None:
-    """Copy an image to ``folder/image_subdir/file_name`` and its extra files (depth,
-    instance and semantic PNGs) to the same relative paths under ``folder``, so that the
-    image entry stays valid in the exported JSON.
+def image_file_tops(dataset: CocoDataset, images: Iterable[dict], image_subdir: str
+                    ) -> set[str]:
+    """The top-level names :func:`copy_image_files` writes into (``images`` and the first part
+    of each extra file's path, ``depth``, ``semantic``, ...).
 
     Raises
     ------
-    synthscene.errors.AssetError, synthscene.errors.OutputError
+    synthscene.errors.DatasetError
+        As :func:`inside`.
     """
-    copy_file(dataset.image_path(image), inside(dataset, image, "file_name", folder / image_subdir))
+    tops = {image_subdir}
+    for image in images:
+        for key in EXTRA_IMAGE_FILES:
+            if key in image:
+                tops.add(inside(dataset, image, key).parts[0])
+    return tops
+
+
+def copy_image_files(dataset: CocoDataset, image: dict, out: ExportFolder, prefix: str,
+                     image_subdir: str) -> None:
+    """Copy an image to ``prefix/image_subdir/file_name`` in ``out`` and its extra files
+    (depth, instance and semantic PNGs) to the same relative paths under ``prefix``, so that
+    the image entry stays valid in the exported JSON.
+
+    Parameters
+    ----------
+    prefix : str
+        ``""`` or a split folder's name followed by ``/``.
+
+    Raises
+    ------
+    synthscene.errors.AssetError, synthscene.errors.OutputError, synthscene.errors.DatasetError
+    """
+    copy_file(dataset.image_path(image),
+              out.file(f"{prefix}{image_subdir}/{inside(dataset, image, 'file_name')}"))
     for key in EXTRA_IMAGE_FILES:
         if key in image:
-            copy_file(dataset.extra_file(image, key), inside(dataset, image, key, folder))
+            copy_file(dataset.extra_file(image, key),
+                      out.file(f"{prefix}{inside(dataset, image, key)}"))
 
 
-def inside(dataset: CocoDataset, image: dict, key: str, folder: Path) -> Path:
-    """``folder / image[key]``, refusing a relative path that leaves ``folder``.
+def inside(dataset: CocoDataset, image: dict, key: str) -> PurePosixPath:
+    """``image[key]`` as a relative path, refusing one that leaves its folder.
 
     Raises
     ------
     synthscene.errors.DatasetError
         If ``image[key]`` is absolute or climbs out with ``..``.
     """
-    relative = Path(image[key])
-    if relative.is_absolute() or ".." in relative.parts:
+    relative = PurePosixPath(image[key])
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
         raise dataset.error(image, key, f"{image[key]!r} must be a relative path inside the "
                             "dataset (no '..')")
-    return folder / relative
+    return relative
 
 
 def write_png(path: Path, array: np.ndarray) -> None:
@@ -276,38 +274,38 @@ def write_png(path: Path, array: np.ndarray) -> None:
 
 
 def sharded_plan(dataset: CocoDataset, split: Mapping[str, float] | None, split_seed: int,
-                 shard_size: int, what: str) -> list[tuple[str, list[dict]]]:
+                 what: str) -> list[tuple[str, list[dict]]]:
     """The split plan of a sharded export (``hf``, ``webdataset``): :func:`plan_splits` with
     :data:`DEFAULT_SPLIT`, the split names being words (they name the shard files).
 
     Raises
     ------
     synthscene.errors.OptionError
-        If ``shard_size`` < 1 or a split name is not a word; as :func:`plan_splits`.
+        If a split name is not a word; as :func:`plan_splits`.
     """
-    if shard_size < 1:
-        raise OptionError("--shard-size", "", f"must be >= 1, got {shard_size}")
     plan = plan_splits(dataset, split, split_seed, default=DEFAULT_SPLIT)
     for name, _ in plan:
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+        if not SHARD_SPLIT.fullmatch(name):
             raise OptionError("--split", "", f"split names must be words for the {what} "
                                              f"export, got {name!r}")
     return plan  # type: ignore[return-value]
 
 
-def write_shards(dataset: CocoDataset, plan: Sequence[tuple[str, list[dict]]], shard_size: int,
-                 path_of: Callable[[str, int, int], Path],
+def write_shards(dataset: CocoDataset, plan: Sequence[tuple[str, list[dict]]],
+                 shards: Mapping[str, int], path_of: Callable[[str, int, int], Path],
                  fill: Callable[[BinaryIO, list[dict]], None]) -> tuple[dict[str, int], int]:
-    """Write each split's images in shards of ``shard_size``, each file atomically.
+    """Write each split's images spread evenly over its shards, each file atomically.
 
     Parameters
     ----------
     dataset : CocoDataset
     plan : sequence of (split name, image entries)
-    shard_size : int
-        Images per shard, >= 1 (a split with no image gets one empty shard).
+    shards : mapping of str to int
+        Shards of each split, >= 1 (:func:`synthscene.exporters.sharding.shard_counts`);
+        shard sizes differ by one at most (a split with no image gets one empty shard).
     path_of : callable
-        ``path_of(split, index, count)``: the file of shard ``index`` of ``count``.
+        ``path_of(split, index, count)``: the file of shard ``index`` of ``count`` (from
+        :meth:`synthscene.exporters.output.ExportFolder.file`).
     fill : callable
         ``fill(handle, images)`` writes one shard's images to the open binary file.
 
@@ -326,10 +324,10 @@ def write_shards(dataset: CocoDataset, plan: Sequence[tuple[str, list[dict]]], s
     counts: dict[str, int] = {}
     written = 0
     for name, images in plan:
-        shards = max(1, -(-len(images) // shard_size))
-        for k in range(shards):
-            part = images[k * shard_size:(k + 1) * shard_size]
-            path = path_of(name, k, shards)
+        count = shards[name]
+        for k, (start, stop) in enumerate(shard_bounds(len(images), count)):
+            part = images[start:stop]
+            path = path_of(name, k, count)
             try:
                 write_atomic_stream(path, lambda handle, part=part: fill(handle, part))
             except OSError as exc:

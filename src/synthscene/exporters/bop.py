@@ -53,13 +53,12 @@ from synthscene.exporters._common import (
     DEFAULT_SPLIT,
     ExportSummary,
     copy_file,
-    make_dirs,
     plan_splits,
-    prepare_out_dir,
     scene_ids,
     write_json,
     write_png,
 )
+from synthscene.exporters.output import ExportFolder, open_export
 from synthscene.io.reader import CocoDataset, load_dataset
 
 __all__ = ["IMAGES_PER_SCENE", "export_bop"]
@@ -91,7 +90,8 @@ def export_bop(dataset_dir: str | Path, out_dir: str | Path, *,
     images_per_scene : int
         Largest number of images in one scene folder (>= 1).
     overwrite : bool
-        Replace an earlier export in ``out_dir`` (its split folders and ``models/``).
+        Replace an earlier bop export in ``out_dir``: remove exactly the files it wrote
+        (:mod:`synthscene.exporters.output`).
     image_dir : str or pathlib.Path, optional
         Source image folder, if not the default.
 
@@ -110,7 +110,8 @@ def export_bop(dataset_dir: str | Path, out_dir: str | Path, *,
     synthscene.errors.AssetError
         If a source image or depth PNG is missing.
     synthscene.errors.OutputError
-        If ``out_dir`` holds an export (and not ``overwrite``) or cannot be written.
+        If ``out_dir`` holds a bop export (and not ``overwrite``), a file that export did not
+        write in its split folders or ``models/``, or cannot be written.
     """
     if images_per_scene < 1:
         raise ValueError(f"images_per_scene must be >= 1, got {images_per_scene}")
@@ -118,19 +119,20 @@ def export_bop(dataset_dir: str | Path, out_dir: str | Path, *,
     dataset.require(dataset.images, ["K"], "the bop export (scene_camera.json cam_K)")
     dataset.require(dataset.annotations, ANNOTATION_FIELDS, "the bop export")
     plan = plan_splits(dataset, split, split_seed, default=DEFAULT_SPLIT)
-    out = prepare_out_dir(out_dir, dataset, [name for name, _ in plan] + ["models"],
-                          overwrite=overwrite)
+    models, notes = _models_info(dataset)
     written = 0
     counts: dict[str, int] = {}
-    for name, images in plan:
-        for scene_id, members, im_ids in _scenes(images, images_per_scene):
-            written += _write_scene(dataset, members, out / name / f"{scene_id:06d}", im_ids)
-        counts[name] = len(images)
-    models, notes = _models_info(dataset)
-    make_dirs(out / "models")
-    write_json(out / "models" / "models_info.json", models, durable=True)
-    logger.info("bop export to %s: %d object instances", out, written)
-    return ExportSummary("bop", out, counts, written, notes)
+    with open_export(out_dir, dataset, "bop", [name for name, _ in plan] + ["models"],
+                     overwrite=overwrite) as out:
+        for name, images in plan:
+            for scene_id, members, im_ids in _scenes(images, images_per_scene):
+                written += _write_scene(dataset, members, out, f"{name}/{scene_id:06d}",
+                                        im_ids)
+            counts[name] = len(images)
+        write_json(out.file("models/models_info.json"), models, durable=True)
+        out.finish()
+    logger.info("bop export to %s: %d object instances", out.path, written)
+    return ExportSummary("bop", out.path, counts, written, notes)
 
 
 def _scenes(images: list[dict], images_per_scene: int
@@ -151,34 +153,33 @@ def _scenes(images: list[dict], images_per_scene: int
         yield first // images_per_scene, members, [int(image["id"]) for image in members]
 
 
-def _write_scene(dataset: CocoDataset, images: list[dict], scene: Path,
+def _write_scene(dataset: CocoDataset, images: list[dict], out: ExportFolder, scene: str,
                  im_ids: list[int]) -> int:
-    """Write one scene folder (``im_ids``: each image's BOP image id); return the number of
-    object instances."""
+    """Write one scene folder ``scene`` of ``out`` (``im_ids``: each image's BOP image id);
+    return the number of object instances."""
     has_depth = any("depth_file" in image for image in images)
-    make_dirs(scene / "rgb", scene / "mask", scene / "mask_visib")
     if has_depth:
         dataset.require(images, ["depth_file"], "the bop export (some images have one)")
-        make_dirs(scene / "depth")
     scene_camera: dict[str, Any] = {}
     scene_gt: dict[str, list] = {}
     scene_gt_info: dict[str, list] = {}
     instances = 0
     for image, im_id in zip(images, im_ids):
         suffix = Path(image["file_name"]).suffix.lower() or ".png"
-        copy_file(dataset.image_path(image), scene / "rgb" / f"{im_id:06d}{suffix}")
+        copy_file(dataset.image_path(image), out.file(f"{scene}/rgb/{im_id:06d}{suffix}"))
         depth = None
         if has_depth:
-            copy_file(dataset.extra_file(image, "depth_file"), scene / "depth" / f"{im_id:06d}.png")
+            copy_file(dataset.extra_file(image, "depth_file"),
+                      out.file(f"{scene}/depth/{im_id:06d}.png"))
             depth = dataset.read_extra_png(image, "depth_file")
         scene_camera[str(im_id)] = _camera(image)
         gts, infos = [], []
         for gt_id, ann in enumerate(dataset.annotations_of(image)):
             amodal = dataset.mask(ann, image, "amodal_segmentation")
             visible = dataset.mask(ann, image, "segmentation")
-            write_png(scene / "mask" / f"{im_id:06d}_{gt_id:06d}.png",
+            write_png(out.file(f"{scene}/mask/{im_id:06d}_{gt_id:06d}.png"),
                       amodal.astype(np.uint8) * 255)
-            write_png(scene / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png",
+            write_png(out.file(f"{scene}/mask_visib/{im_id:06d}_{gt_id:06d}.png"),
                       visible.astype(np.uint8) * 255)
             gts.append({"cam_R_m2c": [float(v) for v in ann["cam_R_m2c"]],
                         "cam_t_m2c": [float(v) for v in ann["cam_t_m2c"]],
@@ -187,9 +188,9 @@ def _write_scene(dataset: CocoDataset, images: list[dict], scene: Path,
         scene_gt[str(im_id)] = gts
         scene_gt_info[str(im_id)] = infos
         instances += len(gts)
-    write_json(scene / "scene_camera.json", scene_camera)
-    write_json(scene / "scene_gt.json", scene_gt)
-    write_json(scene / "scene_gt_info.json", scene_gt_info)
+    write_json(out.file(f"{scene}/scene_camera.json"), scene_camera)
+    write_json(out.file(f"{scene}/scene_gt.json"), scene_gt)
+    write_json(out.file(f"{scene}/scene_gt_info.json"), scene_gt_info)
     return instances
 
 

@@ -32,11 +32,11 @@ from pycocotools import mask as mask_utils
 from synthscene.exporters._common import (
     ExportSummary,
     copy_image_files,
-    make_dirs,
+    image_file_tops,
     plan_splits,
-    prepare_out_dir,
     write_json,
 )
+from synthscene.exporters.output import open_export
 from synthscene.exporters.polygons import mask_loops
 from synthscene.io.layout import ANNOTATIONS_NAME, IMAGES_DIR
 from synthscene.io.reader import CocoDataset, load_dataset
@@ -107,7 +107,8 @@ def export_coco_polygons(dataset_dir: str | Path, out_dir: str | Path, *,
     min_iou : float
         See :func:`rle_to_polygons`.
     overwrite : bool
-        Replace an earlier export in ``out_dir``.
+        Replace an earlier coco-polygons export in ``out_dir``: remove exactly the files it
+        wrote (:mod:`synthscene.exporters.output`).
     image_dir : str or pathlib.Path, optional
         Source image folder, if not the default.
 
@@ -123,32 +124,35 @@ def export_coco_polygons(dataset_dir: str | Path, out_dir: str | Path, *,
     synthscene.errors.AssetError
         If a source image is missing.
     synthscene.errors.OutputError
-        If ``out_dir`` holds an export (and not ``overwrite``) or cannot be written.
+        If ``out_dir`` holds a coco-polygons export (and not ``overwrite``), a file that export
+        did not write where it writes, or cannot be written.
     """
     dataset = load_dataset(dataset_dir, image_dir=image_dir)
     plan = plan_splits(dataset, split, split_seed, default=None)
-    owned = [name for name, _ in plan if name] or [IMAGES_DIR, ANNOTATIONS_NAME]
-    out = prepare_out_dir(out_dir, dataset, owned, overwrite=overwrite)
+    tops = ({name for name, _ in plan if name}
+            or image_file_tops(dataset, dataset.images, IMAGES_DIR) | {ANNOTATIONS_NAME})
     kept: dict[str, int] = {"hole": 0, "iou": 0, "empty": 0, "crowd": 0}
     written = 0
     counts = {}
-    for name, images in plan:
-        folder = out / name if name else out
-        make_dirs(folder / IMAGES_DIR)
-        annotations = []
-        for image in images:
-            copy_image_files(dataset, image, folder, IMAGES_DIR)
-            for ann in dataset.annotations_of(image):
-                annotations.append(_convert(dataset, ann, image, min_iou, kept))
-        write_json(folder / ANNOTATIONS_NAME, _coco(dataset, images, annotations), durable=True)
-        counts[name or ""] = len(images)
-        written += len(annotations)
+    with open_export(out_dir, dataset, "coco-polygons", tops, overwrite=overwrite) as out:
+        for name, images in plan:
+            prefix = f"{name}/" if name else ""
+            annotations = []
+            for image in images:
+                copy_image_files(dataset, image, out, prefix, IMAGES_DIR)
+                for ann in dataset.annotations_of(image):
+                    annotations.append(_convert(dataset, ann, image, min_iou, kept))
+            write_json(out.file(f"{prefix}{ANNOTATIONS_NAME}"),
+                       _coco(dataset, images, annotations), durable=True)
+            counts[name or ""] = len(images)
+            written += len(annotations)
+        out.finish()
     notes = tuple(f"{n} mask{'s' if n != 1 else ''} kept as RLE: {why}" for why, n in (
         ("hole", kept["hole"]), (f"polygon IoU < {min_iou:g}", kept["iou"]),
         ("empty mask", kept["empty"]), ("iscrowd 1", kept["crowd"])) if n)
-    logger.info("coco-polygons export to %s: %d annotations; %s", out, written,
+    logger.info("coco-polygons export to %s: %d annotations; %s", out.path, written,
                 "; ".join(notes) or "all polygons")
-    return ExportSummary("coco-polygons", out, counts, written, notes)
+    return ExportSummary("coco-polygons", out.path, counts, written, notes)
 
 
 def _convert(dataset: CocoDataset, ann: dict, image: dict, min_iou: float,

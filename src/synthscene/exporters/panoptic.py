@@ -43,12 +43,12 @@ from synthscene.errors import DatasetError
 from synthscene.exporters._common import (
     ExportSummary,
     copy_image_files,
-    make_dirs,
+    image_file_tops,
     plan_splits,
-    prepare_out_dir,
     write_json,
     write_png,
 )
+from synthscene.exporters.output import open_export
 from synthscene.io.layout import IMAGES_DIR
 from synthscene.io.reader import CocoDataset, load_dataset
 
@@ -112,7 +112,8 @@ def export_panoptic(dataset_dir: str | Path, out_dir: str | Path, *,
     split_seed : int
         Seed of the split's shuffle.
     overwrite : bool
-        Replace an earlier export in ``out_dir``.
+        Replace an earlier panoptic export in ``out_dir``: remove exactly the files it wrote
+        (:mod:`synthscene.exporters.output`).
     image_dir : str or pathlib.Path, optional
         Source image folder, if not the default.
 
@@ -130,7 +131,8 @@ def export_panoptic(dataset_dir: str | Path, out_dir: str | Path, *,
     synthscene.errors.AssetError
         If a source image or semantic PNG is missing or has the wrong size.
     synthscene.errors.OutputError
-        If ``out_dir`` holds an export (and not ``overwrite``) or cannot be written.
+        If ``out_dir`` holds a panoptic export (and not ``overwrite``), a file that export did
+        not write where it writes, or cannot be written.
     """
     dataset = load_dataset(dataset_dir, image_dir=image_dir)
     stuff = _stuff_categories(dataset)
@@ -160,30 +162,33 @@ def export_panoptic(dataset_dir: str | Path, out_dir: str | Path, *,
 
     thing_ids = {cat["id"] for cat in dataset.categories}
     plan = plan_splits(dataset, split, split_seed, default=None)
-    owned = [name for name, _ in plan if name] or [IMAGES_DIR, PANOPTIC_DIR, PANOPTIC_JSON]
-    out = prepare_out_dir(out_dir, dataset, owned, overwrite=overwrite)
+    tops = ({name for name, _ in plan if name}
+            or image_file_tops(dataset, dataset.images, IMAGES_DIR) | {PANOPTIC_DIR,
+                                                                     PANOPTIC_JSON})
     things = 0
     counts: dict[str, int] = {}
-    for name, images in plan:
-        folder = out / name if name else out
-        make_dirs(folder / IMAGES_DIR, folder / PANOPTIC_DIR)
-        entries = []
-        for image in images:
-            copy_image_files(dataset, image, folder, IMAGES_DIR)
-            png_name = _png_name(image["file_name"])
-            ids, segments = _panoptic_image(dataset, image, stuff_ids, use_semantic)
-            write_png(folder / PANOPTIC_DIR / png_name, id_to_rgb(ids))
-            entries.append({"image_id": image["id"], "file_name": png_name,
-                            "segments_info": segments})
-            things += sum(1 for s in segments if s["category_id"] in thing_ids)
-        data = {"info": dataset.data.get("info", {}), "licenses": dataset.data.get("licenses", []),
-                "images": images, "annotations": entries, "categories": categories}
-        write_json(folder / PANOPTIC_JSON, data, durable=True)
-        counts[name or ""] = len(images)
+    with open_export(out_dir, dataset, "panoptic", tops, overwrite=overwrite) as out:
+        for name, images in plan:
+            prefix = f"{name}/" if name else ""
+            entries = []
+            for image in images:
+                copy_image_files(dataset, image, out, prefix, IMAGES_DIR)
+                png_name = _png_name(image["file_name"])
+                ids, segments = _panoptic_image(dataset, image, stuff_ids, use_semantic)
+                write_png(out.file(f"{prefix}{PANOPTIC_DIR}/{png_name}"), id_to_rgb(ids))
+                entries.append({"image_id": image["id"], "file_name": png_name,
+                                "segments_info": segments})
+                things += sum(1 for s in segments if s["category_id"] in thing_ids)
+            data = {"info": dataset.data.get("info", {}),
+                    "licenses": dataset.data.get("licenses", []),
+                    "images": images, "annotations": entries, "categories": categories}
+            write_json(out.file(f"{prefix}{PANOPTIC_JSON}"), data, durable=True)
+            counts[name or ""] = len(images)
+        out.finish()
     notes = () if use_semantic else ("no semantic_file: one 'background' stuff segment per "
                                       "image covers every pixel that no object covers",)
-    logger.info("panoptic export to %s: %d thing segments", out, things)
-    return ExportSummary("panoptic", out, counts, things, notes)
+    logger.info("panoptic export to %s: %d thing segments", out.path, things)
+    return ExportSummary("panoptic", out.path, counts, things, notes)
 
 
 def _stuff_categories(dataset: CocoDataset) -> list[dict[str, Any]] | None:

@@ -17,9 +17,54 @@ import numpy as np
 
 from synthscene.errors import OptionError
 
-__all__ = ["assign_splits", "parse_split", "split_rng"]
+__all__ = ["assign_splits", "check_split", "parse_split", "split_rng"]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+"""A split name: it names a folder or the start of a file name of the export, so it holds no
+``/``, ``.`` or anything else that could lead out of the output folder."""
+
+
+def check_split(split: object, source: str = "split") -> dict[str, float]:
+    """Check split fractions given as a mapping (the Python API's ``split=``).
+
+    Parameters
+    ----------
+    split : mapping of str to float
+        ``{"train": 0.8, "val": 0.2}``: names of letters, digits, ``_`` and ``-`` (not first),
+        fractions finite and >= 0 that add up to 1 (within 1e-6).
+    source : str
+        The option's name in error messages (``"split"``, ``"--split"``).
+
+    Returns
+    -------
+    dict
+        ``{name: float fraction}`` in the order given.
+
+    Raises
+    ------
+    synthscene.errors.OptionError
+        If ``split`` is not a non-empty mapping, a name is not a valid folder name, a fraction
+        is not a finite number >= 0, or the fractions do not add up to 1.
+    """
+    if not isinstance(split, Mapping) or not split:
+        raise OptionError(source, "", f"must be a non-empty mapping of split names to "
+                          f"fractions, e.g. {{'train': 0.8, 'val': 0.2}}, got {split!r:.80}")
+    fractions: dict[str, float] = {}
+    for name, value in split.items():
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise OptionError(source, f"{name!r:.80}", "split names may hold only letters, "
+                              "digits, _ and - (not first): they name folders of the export")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                              np.floating)):
+            raise OptionError(source, name, f"fraction must be a number, got {value!r:.80}")
+        fraction = float(value)
+        if not math.isfinite(fraction) or fraction < 0:
+            raise OptionError(source, name, f"fraction must be a number >= 0, got {value}")
+        fractions[name] = fraction
+    total = sum(fractions.values())
+    if abs(total - 1.0) > 1e-6:
+        raise OptionError(source, "", f"fractions must add up to 1, got {total:g}")
+    return fractions
 
 
 def parse_split(text: str, source: str = "--split") -> dict[str, float]:
@@ -50,21 +95,14 @@ def parse_split(text: str, source: str = "--split") -> dict[str, float]:
         if not sep or not name:
             raise OptionError(source, "", f"{part.strip()!r} is not name=fraction (e.g. "
                               "train=0.8,val=0.1,test=0.1)")
-        if not _NAME.match(name):
-            raise OptionError(source, name, "split names may hold only letters, digits, _ and -")
         if name in fractions:
             raise OptionError(source, name, "this split is named twice")
         try:
             fraction = float(value)
         except ValueError:
             raise OptionError(source, name, f"{value!r} is not a number") from None
-        if not math.isfinite(fraction) or fraction < 0:
-            raise OptionError(source, name, f"fraction must be a number >= 0, got {value}")
         fractions[name] = fraction
-    total = sum(fractions.values())
-    if abs(total - 1.0) > 1e-6:
-        raise OptionError(source, "", f"fractions must add up to 1, got {total:g}")
-    return fractions
+    return check_split(fractions, source)
 
 
 def split_rng(seed: int) -> np.random.Generator:

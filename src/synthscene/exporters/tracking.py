@@ -7,7 +7,7 @@ Both read a synthscene dataset made with a ``sequence:`` section (images with ``
 
     OUT/<split>/seq-000000/seqinfo.ini       [Sequence] name, imDir, frameRate, seqLength,
                                              imWidth, imHeight, imExt
-    OUT/<split>/seq-000000/img1/000001.png   frame f of the sequence is 00000f (from 1)
+    OUT/<split>/seq-000000/img1/000001.png   the frames in frame_index order, from 1
     OUT/<split>/seq-000000/gt/gt.txt         frame, id, bb_left, bb_top, bb_width, bb_height,
                                              conf, class, visibility
 
@@ -15,17 +15,26 @@ Both read a synthscene dataset made with a ``sequence:`` section (images with ``
 + 1: MOTChallenge counts pixels from 1, and its readers, motmetrics among them, subtract 1 when
 they load), ``conf`` 1 (every
 object is to be tracked), ``class`` its COCO ``category_id``, ``visibility`` its ``visib_fract``
-(1 when the dataset has no amodal masks). Frames with no object still count in ``seqLength``.
+(1 when the dataset has no amodal masks). ``seqLength`` is the number of frames in ``img1/``
+(MOTChallenge's meaning: frames ``1 .. seqLength``, every one present); frames with no object
+count, and a sequence that misses some ``frame_index`` values (a subset of a dataset) is written
+with its frames numbered consecutively, in ``frame_index`` order (the summary notes it). A
+``track_id`` appears at most once per frame (one box per id and frame, as MOTChallenge
+requires): a source with two annotations of one track in one image is refused, naming the entry.
 
 ``youtube-vis`` (YouTube-VIS 2019/2021, youtube-vos.org; OVIS uses the same JSON)::
 
-    OUT/<split>/JPEGImages/seq-000000/00000.png   the frames, numbered from 0
+    OUT/<split>/JPEGImages/seq-000000/00000.png   each frame, named by its frame_index
     OUT/<split>/instances.json                    videos, categories, annotations
 
-A video lists ``file_names`` (relative to ``JPEGImages/``), ``width``, ``height`` and
-``length``; an annotation is one track: ``video_id``, ``category_id``, ``iscrowd`` 0, and per
-frame ``segmentations`` (compressed RLE, ``counts`` a str), ``bboxes`` and ``areas``, None where
-the object is not visible.
+A video lists ``file_names`` (relative to ``JPEGImages/``; the frames present, in
+``frame_index`` order), ``width``, ``height`` and ``length`` (the number of ``file_names``); an
+annotation is one track: ``video_id``, ``category_id``, ``iscrowd`` 0, and per listed frame
+``segmentations`` (compressed RLE, ``counts`` a str), ``bboxes`` and ``areas``, None where the
+object is not visible. As in YouTube-VIS itself (whose videos list every fifth frame,
+``00000.jpg``, ``00005.jpg``, ...), the per-frame lists follow ``file_names``, not the frame
+numbers: a sequence with missing ``frame_index`` values lists only the frames it has, so work and
+memory are proportional to the frames present, however large the ``frame_index`` values.
 """
 
 from __future__ import annotations
@@ -38,11 +47,10 @@ from synthscene.errors import DatasetError
 from synthscene.exporters._common import (
     ExportSummary,
     copy_file,
-    make_dirs,
     plan_splits,
-    prepare_out_dir,
     write_json,
 )
+from synthscene.exporters.output import ExportFolder, open_export
 from synthscene.io.fileio import write_atomic
 from synthscene.io.reader import CocoDataset, load_dataset
 
@@ -59,7 +67,9 @@ def _sequences(dataset: CocoDataset, images: list[dict]) -> dict[int, list[dict]
     Raises
     ------
     synthscene.errors.DatasetError
-        If an image lacks the sequence fields, or an annotation its ``track_id``.
+        If an image lacks the sequence fields, an annotation its ``track_id``, a sequence has
+        a ``frame_index`` twice, or a ``track_id`` appears twice in one image (a track is one
+        object: MOTChallenge allows one box per id and frame, YouTube-VIS one mask).
     """
     dataset.require(images, ["sequence_id", "frame_index"], "a tracking export (a dataset "
                     "made with a sequence: section)")
@@ -73,6 +83,15 @@ def _sequences(dataset: CocoDataset, images: list[dict]) -> dict[int, list[dict]
         if len(set(seen)) != len(seen):
             raise dataset.error(members[0], "frame_index",
                                 f"sequence {members[0]['sequence_id']} has a frame twice")
+    for image in images:
+        seen_tracks: dict[int, dict] = {}
+        for ann in dataset.annotations_of(image):
+            earlier = seen_tracks.setdefault(int(ann["track_id"]), ann)
+            if earlier is not ann:
+                raise dataset.error(ann, "track_id", f"track {ann['track_id']} appears twice "
+                                    f"in image id {image['id']} (also annotation id "
+                                    f"{earlier['id']}); a track is one object, at most once "
+                                    "per frame")
     return dict(sorted(by_sequence.items()))
 
 
@@ -94,7 +113,8 @@ def export_mot(dataset_dir: str | Path, out_dir: str | Path, *,
         Split fractions by name; whole sequences are assigned. None puts all in ``train``.
     split_seed : int
     overwrite : bool
-        Replace an earlier export in ``out_dir`` (its split folders).
+        Replace an earlier mot export in ``out_dir``: remove exactly the files it wrote
+        (:mod:`synthscene.exporters.output`).
     image_dir : str or pathlib.Path, optional
 
     Returns
@@ -104,41 +124,51 @@ def export_mot(dataset_dir: str | Path, out_dir: str | Path, *,
     Raises
     ------
     synthscene.errors.DatasetError
-        If the dataset has no sequences (no ``sequence_id``/``frame_index``/``track_id``).
+        If the dataset has no sequences (no ``sequence_id``/``frame_index``/``track_id``), a
+        sequence has a ``frame_index`` twice, or a ``track_id`` appears twice in one image.
     synthscene.errors.AssetError, synthscene.errors.OutputError
-        For a missing image or an unwritable ``out_dir``.
+        For a missing image, an unwritable ``out_dir``, an export there (without
+        ``overwrite``), or a file in its split folders that the export did not write.
     """
     dataset = load_dataset(dataset_dir, image_dir=image_dir)
     _sequences(dataset, dataset.images)  # refuse a dataset of single frames before writing
     plan = _plan(dataset, split, split_seed)
-    out = prepare_out_dir(out_dir, dataset, [name for name, _ in plan], overwrite=overwrite)
-    counts, written = {}, 0
-    for name, images in plan:
-        for sequence_id, frames in _sequences(dataset, images).items():
-            folder = out / name / f"seq-{sequence_id:06d}"
-            make_dirs(folder / "img1", folder / "gt")
-            suffix = Path(frames[0]["file_name"]).suffix.lower() or ".png"
-            lines = []
-            for image in frames:
-                number = int(image["frame_index"]) + 1
-                copy_file(dataset.image_path(image), folder / "img1" / f"{number:06d}{suffix}")
-                for ann in sorted(dataset.annotations_of(image), key=lambda a: a["track_id"]):
-                    x, y, w, h = (float(v) for v in ann["bbox"])
-                    visibility = float(ann.get("visib_fract", 1.0))
-                    lines.append(f"{number},{int(ann['track_id'])},{x + 1:.2f},{y + 1:.2f},{w:.2f},"
-                                 f"{h:.2f},1,{int(ann['category_id'])},{visibility:.6f}")
-                    written += 1
-            length = int(frames[-1]["frame_index"]) + 1
-            fps = float(frames[0].get("fps", 0)) or 1.0
-            info = (f"[Sequence]\nname=seq-{sequence_id:06d}\nimDir=img1\n"
-                    f"frameRate={fps:g}\nseqLength={length}\nimWidth={frames[0]['width']}\n"
-                    f"imHeight={frames[0]['height']}\nimExt={suffix}\n")
-            write_atomic(folder / "seqinfo.ini", info.encode("utf-8"))
-            write_atomic(folder / "gt" / "gt.txt", ("\n".join(lines) + "\n").encode("utf-8")
-                         if lines else b"")
-        counts[name] = len(images)
-    logger.info("mot export to %s: %d boxes", out, written)
-    return ExportSummary("mot", out, counts, written)
+    counts, written, gaps = {}, 0, 0
+    with open_export(out_dir, dataset, "mot", [name for name, _ in plan],
+                     overwrite=overwrite) as out:
+        for name, images in plan:
+            for sequence_id, frames in _sequences(dataset, images).items():
+                folder = f"{name}/seq-{sequence_id:06d}"
+                suffix = Path(frames[0]["file_name"]).suffix.lower() or ".png"
+                lines = []
+                for number, image in enumerate(frames, start=1):
+                    copy_file(dataset.image_path(image),
+                              out.file(f"{folder}/img1/{number:06d}{suffix}"))
+                    for ann in sorted(dataset.annotations_of(image),
+                                      key=lambda a: a["track_id"]):
+                        x, y, w, h = (float(v) for v in ann["bbox"])
+                        visibility = float(ann.get("visib_fract", 1.0))
+                        lines.append(f"{number},{int(ann['track_id'])},{x + 1:.2f},"
+                                     f"{y + 1:.2f},{w:.2f},{h:.2f},1,"
+                                     f"{int(ann['category_id'])},{visibility:.6f}")
+                        written += 1
+                span = int(frames[-1]["frame_index"]) - int(frames[0]["frame_index"]) + 1
+                gaps += span != len(frames)
+                fps = float(frames[0].get("fps", 0)) or 1.0
+                info = (f"[Sequence]\nname=seq-{sequence_id:06d}\nimDir=img1\n"
+                        f"frameRate={fps:g}\nseqLength={len(frames)}\n"
+                        f"imWidth={frames[0]['width']}\n"
+                        f"imHeight={frames[0]['height']}\nimExt={suffix}\n")
+                write_atomic(out.file(f"{folder}/seqinfo.ini"), info.encode("utf-8"))
+                write_atomic(out.file(f"{folder}/gt/gt.txt"),
+                             ("\n".join(lines) + "\n").encode("utf-8") if lines else b"")
+            counts[name] = len(images)
+        out.finish()
+    notes = (f"{gaps} sequence{'s' if gaps != 1 else ''} miss some frame_index values: their "
+             "frames are numbered 1..N in frame_index order (MOT frames are consecutive)",
+             ) if gaps else ()
+    logger.info("mot export to %s: %d boxes", out.path, written)
+    return ExportSummary("mot", out.path, counts, written, notes)
 
 
 def export_youtube_vis(dataset_dir: str | Path, out_dir: str | Path, *,
@@ -157,54 +187,64 @@ def export_youtube_vis(dataset_dir: str | Path, out_dir: str | Path, *,
     dataset = load_dataset(dataset_dir, image_dir=image_dir)
     _sequences(dataset, dataset.images)
     plan = _plan(dataset, split, split_seed)
-    out = prepare_out_dir(out_dir, dataset, [name for name, _ in plan], overwrite=overwrite)
     categories = [{"id": int(c["id"]), "name": str(c["name"]),
                    "supercategory": str(c.get("supercategory", ""))}
                   for c in dataset.categories]
     counts, tracks_written = {}, 0
-    for name, images in plan:
-        videos, annotations = [], []
-        for video_id, (sequence_id, frames) in enumerate(
-                _sequences(dataset, images).items(), start=1):
-            length = int(frames[-1]["frame_index"]) + 1
-            folder = f"seq-{sequence_id:06d}"
-            suffix = Path(frames[0]["file_name"]).suffix.lower() or ".png"
-            file_names = [f"{folder}/{t:05d}{suffix}" for t in range(length)]
-            make_dirs(out / name / "JPEGImages" / folder)
-            tracks: dict[int, dict] = {}
-            for image in frames:
-                t = int(image["frame_index"])
-                copy_file(dataset.image_path(image), out / name / "JPEGImages" / file_names[t])
-                for ann in dataset.annotations_of(image):
-                    track = tracks.setdefault(int(ann["track_id"]), {
-                        "category_id": int(ann["category_id"]),
-                        "segmentations": [None] * length, "bboxes": [None] * length,
-                        "areas": [None] * length})
-                    if track["category_id"] != int(ann["category_id"]):
-                        raise dataset.error(ann, "track_id", f"track {ann['track_id']} has "
-                                            "two categories")
-                    rle = dataset.rle(ann, image)
-                    counts_text = rle["counts"]
-                    if isinstance(counts_text, bytes):
-                        counts_text = counts_text.decode("ascii")
-                    track["segmentations"][t] = {"size": [int(v) for v in rle["size"]],
-                                                 "counts": counts_text}
-                    track["bboxes"][t] = [float(v) for v in ann["bbox"]]
-                    track["areas"][t] = int(ann["area"])
-            videos.append({"id": video_id, "width": int(frames[0]["width"]),
-                           "height": int(frames[0]["height"]), "length": length,
-                           "file_names": file_names, "sequence_id": sequence_id})
-            for track_id, track in sorted(tracks.items()):
-                annotations.append({"id": len(annotations) + 1, "video_id": video_id,
-                                    "iscrowd": 0, "width": int(frames[0]["width"]),
-                                    "height": int(frames[0]["height"]),
-                                    "track_id": track_id, **track})
-        write_json(out / name / "instances.json",
-                   {"info": {"description": "synthscene sequences"}, "videos": videos,
-                    "categories": categories, "annotations": annotations}, durable=True)
-        counts[name] = len(images)
-        tracks_written += len(annotations)
+    with open_export(out_dir, dataset, "youtube-vis", [name for name, _ in plan],
+                     overwrite=overwrite) as out:
+        for name, images in plan:
+            videos, annotations = [], []
+            for video_id, (sequence_id, frames) in enumerate(
+                    _sequences(dataset, images).items(), start=1):
+                video, tracks = _video(dataset, out, name, video_id, sequence_id, frames)
+                videos.append(video)
+                for track_id, track in sorted(tracks.items()):
+                    annotations.append({"id": len(annotations) + 1, "video_id": video_id,
+                                        "iscrowd": 0, "width": video["width"],
+                                        "height": video["height"], "track_id": track_id,
+                                        **track})
+            write_json(out.file(f"{name}/instances.json"),
+                       {"info": {"description": "synthscene sequences"}, "videos": videos,
+                        "categories": categories, "annotations": annotations}, durable=True)
+            counts[name] = len(images)
+            tracks_written += len(annotations)
+        out.finish()
     if not counts:
         raise DatasetError(str(dataset_dir), "images", "the dataset has no image")
-    logger.info("youtube-vis export to %s: %d tracks", out, tracks_written)
-    return ExportSummary("youtube-vis", out, counts, tracks_written)
+    logger.info("youtube-vis export to %s: %d tracks", out.path, tracks_written)
+    return ExportSummary("youtube-vis", out.path, counts, tracks_written)
+
+
+def _video(dataset: CocoDataset, out: ExportFolder, split: str, video_id: int,
+           sequence_id: int, frames: list[dict]) -> tuple[dict, dict[int, dict]]:
+    """Copy one sequence's frames; return its ``videos`` entry and its tracks by id (the
+    per-frame lists hold one item per frame present, so work and memory follow the frames
+    written, whatever their ``frame_index`` values)."""
+    folder = f"seq-{sequence_id:06d}"
+    suffix = Path(frames[0]["file_name"]).suffix.lower() or ".png"
+    length = len(frames)
+    file_names = [f"{folder}/{int(image['frame_index']):05d}{suffix}" for image in frames]
+    tracks: dict[int, dict] = {}
+    for t, image in enumerate(frames):
+        copy_file(dataset.image_path(image), out.file(f"{split}/JPEGImages/{file_names[t]}"))
+        for ann in dataset.annotations_of(image):
+            track = tracks.setdefault(int(ann["track_id"]), {
+                "category_id": int(ann["category_id"]),
+                "segmentations": [None] * length, "bboxes": [None] * length,
+                "areas": [None] * length})
+            if track["category_id"] != int(ann["category_id"]):
+                raise dataset.error(ann, "track_id", f"track {ann['track_id']} has two "
+                                    "categories")
+            rle = dataset.rle(ann, image)
+            counts_text = rle["counts"]
+            if isinstance(counts_text, bytes):
+                counts_text = counts_text.decode("ascii")
+            track["segmentations"][t] = {"size": [int(v) for v in rle["size"]],
+                                         "counts": counts_text}
+            track["bboxes"][t] = [float(v) for v in ann["bbox"]]
+            track["areas"][t] = int(ann["area"])
+    video = {"id": video_id, "width": int(frames[0]["width"]),
+             "height": int(frames[0]["height"]), "length": length, "file_names": file_names,
+             "sequence_id": sequence_id}
+    return video, tracks

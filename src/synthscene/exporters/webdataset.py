@@ -2,7 +2,8 @@
 
 Layout::
 
-    OUT/<split>-000000.tar, <split>-000001.tar, ...   ``shard_size`` samples each, id order
+    OUT/<split>-000000.tar, <split>-000001.tar, ...   samples in id order (how many shards:
+                                                      :mod:`synthscene.exporters.sharding`)
     OUT/categories.json                               the COCO categories (``id``, ``name``, ...)
 
 ``webdataset.WebDataset("OUT/train-{000000..000003}.tar")`` reads them with no custom code.
@@ -30,25 +31,25 @@ import tarfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from synthscene.errors import OutputError
 from synthscene.exporters._common import (
     ExportSummary,
-    prepare_out_dir,
     read_image_bytes,
     sharded_plan,
     write_json,
     write_shards,
 )
+from synthscene.exporters.output import open_export
+from synthscene.exporters.sharding import shard_counts, shard_notes
 from synthscene.io.reader import load_dataset
 
-__all__ = ["DEFAULT_SHARD_SIZE", "export_webdataset", "sample_key"]
+__all__ = ["export_webdataset", "sample_key"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SHARD_SIZE = 1000
-"""Samples per tar shard."""
-
 CATEGORIES_NAME = "categories.json"
 _SHARD = re.compile(r"[A-Za-z][A-Za-z0-9_]*-\d{6}\.tar")
+_EXTENSION = re.compile(r"[a-z0-9_-]+")
 
 
 def sample_key(image_id: int) -> str:
@@ -59,7 +60,8 @@ def sample_key(image_id: int) -> str:
 def export_webdataset(dataset_dir: str | Path, out_dir: str | Path, *,
                       split: Mapping[str, float] | None = None, split_seed: int = 0,
                       overwrite: bool = False, image_dir: str | Path | None = None,
-                      shard_size: int = DEFAULT_SHARD_SIZE) -> ExportSummary:
+                      shard_size: int | None = None,
+                      num_shards: int | None = None) -> ExportSummary:
     """Write WebDataset tar shards (see the module docstring).
 
     Parameters
@@ -73,11 +75,15 @@ def export_webdataset(dataset_dir: str | Path, out_dir: str | Path, *,
     split_seed : int
         Seed of the split's shuffle.
     overwrite : bool
-        Replace an earlier export's shards (``<word>-NNNNNN.tar``) and ``categories.json``.
+        Replace an earlier webdataset export in ``out_dir``: remove exactly the files it wrote
+        (:mod:`synthscene.exporters.output`).
     image_dir : str or pathlib.Path, optional
         Source image folder, if not the default.
-    shard_size : int
-        Samples per shard, >= 1.
+    shard_size : int, optional
+        Most samples per shard, >= 1.
+    num_shards : int, optional
+        Shards per split, >= 1; excludes ``shard_size``. Neither: the default of
+        :mod:`synthscene.exporters.sharding`.
 
     Returns
     -------
@@ -86,40 +92,82 @@ def export_webdataset(dataset_dir: str | Path, out_dir: str | Path, *,
     Raises
     ------
     synthscene.errors.OptionError
-        If ``shard_size`` < 1 or a split name is not a word.
+        If ``shard_size`` or ``num_shards`` is < 1, both are given, or a split name is not a
+        word.
     synthscene.errors.DatasetError
-        If the source is malformed.
+        If the source is malformed, or an image's extension cannot name a tar member.
     synthscene.errors.AssetError
         If a source image is missing or unreadable.
     synthscene.errors.OutputError
-        If ``out_dir`` holds an export (and not ``overwrite``) or cannot be written.
+        If ``out_dir`` holds a webdataset export (and not ``overwrite``), a shard of an
+        exported split (``<split>-NNNNNN.tar``) or ``categories.json`` that export did not
+        write, or cannot be written.
     """
+    shard_counts((), shard_size=shard_size, num_shards=num_shards)  # check the options first
     dataset = load_dataset(dataset_dir, image_dir=image_dir)
-    plan = sharded_plan(dataset, split, split_seed, shard_size, "webdataset")
+    plan = sharded_plan(dataset, split, split_seed, "webdataset")
+    for _, images in plan:
+        for image in images:
+            _member_name(dataset, image)  # refuse a name tar cannot hold before writing
+    shards = shard_counts([(name, len(images)) for name, images in plan],
+                          shard_size=shard_size, num_shards=num_shards)
+    shard_files = {f"{name}-{k:06d}.tar" for name, count in shards.items() for k in range(count)}
     folder = Path(out_dir)
-    earlier = ([p.name for p in folder.iterdir() if _SHARD.fullmatch(p.name)]
-               if folder.is_dir() else [])
-    out = prepare_out_dir(out_dir, dataset, [CATEGORIES_NAME, *earlier], overwrite=overwrite)
+    splits = {name for name, _ in plan}
+    # shards of these splits already there are part of the export's place: a stale or foreign
+    # "train-000007.tar" beside the new shards would be read with them
+    try:
+        present = ({p.name for p in folder.iterdir() if _SHARD.fullmatch(p.name)
+                    and p.name.rsplit("-", 1)[0] in splits} if folder.is_dir() else set())
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot be listed ({exc.strerror or exc})") from None
 
     def fill(handle, part: list[dict]) -> None:
         with tarfile.open(fileobj=handle, mode="w", format=tarfile.USTAR_FORMAT) as tar:
             for image in part:
                 _add_sample(tar, dataset, image)
 
-    counts, written = write_shards(dataset, plan, shard_size,
-                                   lambda name, k, shards: out / f"{name}-{k:06d}.tar", fill)
-    write_json(out / CATEGORIES_NAME, dataset.categories, durable=True)
-    logger.info("webdataset export to %s: %d samples", out, sum(counts.values()))
-    return ExportSummary("webdataset", out, counts, written)
+    with open_export(out_dir, dataset, "webdataset", {CATEGORIES_NAME} | shard_files | present,
+                     overwrite=overwrite) as out:
+        counts, written = write_shards(dataset, plan, shards,
+                                       lambda name, k, n: out.file(f"{name}-{k:06d}.tar"), fill)
+        write_json(out.file(CATEGORIES_NAME), dataset.categories, durable=True)
+        out.finish()
+    logger.info("webdataset export to %s: %d samples", out.path, sum(counts.values()))
+    return ExportSummary("webdataset", out.path, counts, written,
+                         shard_notes(counts, shards, num_shards))
+
+
+MAX_MEMBER_NAME = 100
+"""Longest member name (bytes) of a USTAR tar without a folder part."""
+
+
+def _member_name(dataset, image: dict) -> str:
+    """``<key>.<ext>``: the tar member of an image's bytes.
+
+    Raises
+    ------
+    synthscene.errors.DatasetError
+        If the name is longer than :data:`MAX_MEMBER_NAME` bytes (a very long extension), or
+        the extension holds a character other than letters, digits, ``_`` and ``-``.
+    """
+    extension = Path(image["file_name"]).suffix.lower().lstrip(".") or "png"
+    name = f"{sample_key(image['id'])}.{extension}"
+    if len(name.encode("utf-8")) > MAX_MEMBER_NAME or not _EXTENSION.fullmatch(extension):
+        raise dataset.error(image, "file_name", f"its extension {extension[:40]!r}"
+                            f"{'...' if len(extension) > 40 else ''} cannot name a WebDataset "
+                            f"member (letters, digits, _ and -, and the member name "
+                            f"{MAX_MEMBER_NAME} bytes at most)")
+    return name
 
 
 def _add_sample(tar: tarfile.TarFile, dataset, image: dict) -> None:
     key = sample_key(image["id"])
-    extension = Path(image["file_name"]).suffix.lower().lstrip(".") or "png"
+    member = _member_name(dataset, image)
     data = read_image_bytes(dataset, image)
     labels = {"image": image, "annotations": dataset.annotations_of(image)}
     text = json.dumps(labels, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    for member, payload in ((f"{key}.{extension}", data), (f"{key}.json", text)):
+    for member, payload in ((member, data), (f"{key}.json", text)):
         info = tarfile.TarInfo(member)
         info.size, info.mtime, info.mode = len(payload), 0, 0o644
         info.uid = info.gid = 0

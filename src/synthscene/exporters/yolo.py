@@ -2,9 +2,15 @@
 
 Layout (docs.ultralytics.com/datasets/detect/ and /datasets/segment/)::
 
-    OUT/data.yaml                       path, train/val/test folders, names; written last
+    OUT/data.yaml                       train/val/test folders, names; written last
     OUT/images/<split>/<file_name> ...  copies of the source images
     OUT/labels/<split>/<stem>.txt ...   one line per object, one file per image (empty: none)
+
+``data.yaml`` has no ``path`` key, and its folders are relative, so the export can be copied or
+moved: without ``path``, Ultralytics' ``check_det_dataset`` takes the YAML file's folder as the
+dataset root (``Path(data.get("path") or Path(yaml_file).parent)``) and resolves ``train`` and
+``val`` against it. (``path: .`` would not do: a relative ``path`` is taken from the current
+folder, or else from Ultralytics' ``datasets_dir`` setting.)
 
 Ultralytics finds an image's labels by replacing ``/images/`` with ``/labels/`` in its path and
 the extension with ``.txt``. Without ``--split`` every image is in ``train`` and ``data.yaml``'s
@@ -44,11 +50,11 @@ from synthscene.exporters._common import (
     ExportSummary,
     copy_file,
     inside,
-    make_dirs,
     plan_splits,
-    prepare_out_dir,
 )
+from synthscene.exporters.output import open_export
 from synthscene.exporters.polygons import bridge_loops, mask_loops
+from synthscene.exporters.split import check_split
 from synthscene.io.fileio import write_atomic
 from synthscene.io.reader import load_dataset
 
@@ -97,7 +103,8 @@ def export_yolo(dataset_dir: str | Path, out_dir: str | Path, *, task: str = "de
     split_seed : int
         Seed of the split's shuffle.
     overwrite : bool
-        Replace an earlier export in ``out_dir`` (its ``images/``, ``labels/``, ``data.yaml``).
+        Replace an earlier yolo export in ``out_dir``: remove exactly the files it wrote
+        (:mod:`synthscene.exporters.output`).
     image_dir : str or pathlib.Path, optional
         Source image folder, if not the default.
 
@@ -114,53 +121,56 @@ def export_yolo(dataset_dir: str | Path, out_dir: str | Path, *, task: str = "de
     synthscene.errors.AssetError
         If a source image is missing.
     synthscene.errors.OutputError
-        If ``out_dir`` holds an export (and not ``overwrite``) or cannot be written.
+        If ``out_dir`` holds a yolo export (and not ``overwrite``), a file that export did not
+        write in ``images/``, ``labels/`` or at ``data.yaml``, or cannot be written.
     """
     if task not in TASKS:
         raise OptionError("--task", "", f"must be one of {', '.join(TASKS)}, got {task!r}")
+    split = check_split(split) if split is not None else None
     if split is not None and DEFAULT_SPLIT not in split:
         raise OptionError("--split", "", f"the yolo export needs a {DEFAULT_SPLIT!r} split, got "
                           f"{', '.join(split)}")
     dataset = load_dataset(dataset_dir, image_dir=image_dir)
     classes = {cat["id"]: index for index, cat in enumerate(dataset.categories)}
     plan = plan_splits(dataset, split, split_seed, default=DEFAULT_SPLIT)
-    out = prepare_out_dir(out_dir, dataset, ["images", "labels", "data.yaml"],
-                          overwrite=overwrite)
-    written = crowd = 0
-    counts: dict[str, int] = {}
-    for name, images in plan:
-        make_dirs(out / "images" / name, out / "labels" / name)
-        for image in images:
-            relative = inside(dataset, image, "file_name", Path())
-            copy_file(dataset.image_path(image), out / "images" / name / relative)
-            lines = []
-            for ann in dataset.annotations_of(image):
-                if ann["iscrowd"]:
-                    crowd += 1
-                    continue
-                lines.append(_label_line(dataset, ann, image, classes[ann["category_id"]], task))
-            label_path = (out / "labels" / name / relative).with_suffix(".txt")
-            make_dirs(label_path.parent)
-            write_atomic(label_path, "".join(line + "\n" for line in lines).encode("ascii"))
-            written += len(lines)
-        counts[name] = len(images)
+    with open_export(out_dir, dataset, "yolo", ["images", "labels", "data.yaml"],
+                     overwrite=overwrite) as out:
+        written = crowd = 0
+        counts: dict[str, int] = {}
+        for name, images in plan:
+            for image in images:
+                relative = inside(dataset, image, "file_name")
+                copy_file(dataset.image_path(image), out.file(f"images/{name}/{relative}"))
+                lines = []
+                for ann in dataset.annotations_of(image):
+                    if ann["iscrowd"]:
+                        crowd += 1
+                        continue
+                    lines.append(_label_line(dataset, ann, image, classes[ann["category_id"]],
+                                             task))
+                label_path = out.file(f"labels/{name}/{relative.with_suffix('.txt')}")
+                write_atomic(label_path, "".join(line + "\n" for line in lines).encode("ascii"))
+                written += len(lines)
+            counts[name] = len(images)
 
-    names = list(counts)
-    data = {"path": str(out.resolve()), "train": f"images/{DEFAULT_SPLIT}",
-            "val": f"images/{'val' if 'val' in counts else DEFAULT_SPLIT}"}
-    for name in names:
-        if name not in (DEFAULT_SPLIT, "val"):
-            data[name] = f"images/{name}"
-    data["names"] = {index: cat["name"] for index, cat in enumerate(dataset.categories)}
-    text = ("# YOLO dataset written by synthscene export from "
-            f"{dataset.annotations_path.name}\n"
-            + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    write_atomic(out / "data.yaml", text.encode("utf-8"), durable=True)
+        names = list(counts)
+        data = {"train": f"images/{DEFAULT_SPLIT}",
+                "val": f"images/{'val' if 'val' in counts else DEFAULT_SPLIT}"}
+        for name in names:
+            if name not in (DEFAULT_SPLIT, "val"):
+                data[name] = f"images/{name}"
+        data["names"] = {index: cat["name"] for index, cat in enumerate(dataset.categories)}
+        text = ("# YOLO dataset written by synthscene export from "
+                f"{dataset.annotations_path.name}\n"
+                "# no 'path:': Ultralytics resolves the folders below against this file's folder\n"
+                + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        write_atomic(out.file("data.yaml"), text.encode("utf-8"), durable=True)
+        out.finish()
     notes = (f"{crowd} crowd annotations (iscrowd 1) left out",) if crowd else ()
     if "val" not in counts:
         notes += (f"no 'val' split: data.yaml's val is images/{DEFAULT_SPLIT}",)
-    logger.info("yolo %s export to %s: %d labels", task, out, written)
-    return ExportSummary("yolo", out, counts, written, notes)
+    logger.info("yolo %s export to %s: %d labels", task, out.path, written)
+    return ExportSummary("yolo", out.path, counts, written, notes)
 
 
 def _label_line(dataset, ann: dict, image: dict, cls: int, task: str) -> str:

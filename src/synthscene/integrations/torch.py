@@ -41,7 +41,9 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from synthscene.config.arguments import as_scenario, whole_number
 from synthscene.config.loading import Scenario
+from synthscene.errors import OptionError
 from synthscene.io.coco import category_ids, frame_record
 from synthscene.io.reader import load_dataset
 from synthscene.io.rle import to_rle
@@ -191,8 +193,8 @@ class SyntheticStream(IterableDataset):
 
     Parameters
     ----------
-    scenario : Scenario
-        As for :func:`synthscene.iter_samples`.
+    scenario : Scenario or path
+        As for :func:`synthscene.iter_samples` (a path is read with ``load_scenario``).
     frames : int
         Frames in one epoch, >= 1.
     seed : int
@@ -220,8 +222,9 @@ class SyntheticStream(IterableDataset):
 
     Raises
     ------
-    ValueError
-        If ``frames``, ``seed``, ``start``, ``epoch`` or ``chunk`` is out of range.
+    synthscene.errors.OptionError
+        Naming the argument, if ``frames``, ``seed``, ``start``, ``epoch`` or ``chunk`` is not
+        an integer in range, or ``scenario`` neither a Scenario nor a path.
     synthscene.errors.SynthsceneError
         If the scenario's assets cannot be indexed (here), or, in the workers, an asset cannot be
         loaded or no GL context can be made.
@@ -241,27 +244,33 @@ class SyntheticStream(IterableDataset):
     ...     for images, targets in loader: ...
     """
 
-    def __init__(self, scenario: Scenario, *, frames: int, seed: int = 0, start: int = 0,
-                 epoch: int = 0, chunk: int = 1, transforms: Transforms | None = None) -> None:
+    def __init__(self, scenario: Scenario | str | Path, *, frames: int, seed: int = 0,
+                 start: int = 0, epoch: int = 0, chunk: int = 1,
+                 transforms: Transforms | None = None) -> None:
         from synthscene.run.frames import build_library
 
-        for name, value, low in (("frames", frames, 1), ("seed", seed, 0), ("start", start, 0),
-                                 ("epoch", epoch, 0), ("chunk", chunk, 1)):
-            if int(value) != value or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        self.scenario = scenario
-        self.frames, self.seed, self.start = int(frames), int(seed), int(start)
-        self.epoch, self.chunk = int(epoch), int(chunk)
+        checked = [whole_number(name, value, low=low) for name, value, low in (
+            ("frames", frames, 1), ("seed", seed, 0), ("start", start, 0), ("epoch", epoch, 0),
+            ("chunk", chunk, 1))]
+        if transforms is not None and not callable(transforms):
+            raise OptionError("transforms", "", f"must be callable, got "
+                                                f"{type(transforms).__name__}")
+        self.scenario = scenario = as_scenario(scenario)
+        self.frames, self.seed, self.start, self.epoch, self.chunk = checked
         self.transforms = transforms
         self.library = build_library(scenario)  # pickles as its index; workers load meshes
         self._category_ids = category_ids(self.library.categories)
         self.categories = [{"id": i, "name": name} for name, i in self._category_ids.items()]
 
     def set_epoch(self, epoch: int) -> None:
-        """Make the next iteration epoch ``epoch`` (>= 0)."""
-        if int(epoch) != epoch or epoch < 0:
-            raise ValueError(f"epoch must be an integer >= 0, got {epoch!r}")
-        self.epoch = int(epoch)
+        """Make the next iteration epoch ``epoch`` (>= 0).
+
+        Raises
+        ------
+        synthscene.errors.OptionError
+            If ``epoch`` is not an integer >= 0 (the epoch stays as it was).
+        """
+        self.epoch = whole_number("epoch", epoch)
 
     def __len__(self) -> int:
         return self.frames
@@ -286,13 +295,22 @@ class SyntheticStream(IterableDataset):
         -------
         torch.utils.data.DataLoader
             Batches ``(images, targets)``: two lists of ``batch_size`` (the last may be shorter).
+
+        Raises
+        ------
+        synthscene.errors.OptionError
+            If ``batch_size`` is not an integer >= 1 or ``num_workers`` not one >= 0; the
+            stream is left as it was (also when the DataLoader refuses another argument).
         """
-        self.chunk = int(batch_size)
+        batch_size = whole_number("batch_size", batch_size, low=1)
+        num_workers = whole_number("num_workers", num_workers)
         if num_workers > 0:
             kwargs.setdefault("multiprocessing_context", "spawn")
         kwargs.setdefault("collate_fn", detection_collate)
-        return torch.utils.data.DataLoader(self, batch_size=batch_size, num_workers=num_workers,
-                                           **kwargs)
+        loader = torch.utils.data.DataLoader(self, batch_size=batch_size,
+                                             num_workers=num_workers, **kwargs)
+        self.chunk = batch_size
+        return loader
 
     def frame_indices(self, worker: int = 0, workers: int = 1) -> list[int]:
         """Frame indices that worker ``worker`` of ``workers`` makes this epoch, in order."""

@@ -125,7 +125,8 @@ def sample_camera(spec: CameraSpec, width: int, height: int, *,
     Raises
     ------
     PluginError
-        If a plug-in sampler fails or returns something else than a finite (4, 4) pose.
+        If a plug-in sampler fails or returns something else than a finite (4, 4) rigid pose
+        (a rotation and a translation: no scale, shear or mirror).
     """
     sampler = spec.sampler
     pose = sampler(spec, rng=rng, frame=int(frame))
@@ -135,10 +136,31 @@ def sample_camera(spec: CameraSpec, width: int, height: int, *,
         if pose is None or pose.shape != (4, 4) or not np.all(np.isfinite(pose)):
             raise PluginError(f"{sampler.randomizer.describe()} did not return a finite (4, 4) "
                               "world_from_camera matrix")
+        problem = _rigid_problem(pose)
+        if problem:
+            raise PluginError(f"{sampler.randomizer.describe()} returned a world_from_camera "
+                              f"that is not a rigid transform: {problem}")
     pose = roll_about_optical_axis(pose, float(spec.roll_rad.sample(rng)))
     K = sample_intrinsics(spec, width, height, rng=rng)
     return Camera(K=K, width=width, height=height, world_from_camera=pose,
                   znear=spec.znear_m, zfar=spec.zfar_m)
+
+
+RIGID_TOLERANCE = 1e-6
+"""Largest deviation of a rigid pose's rotation from orthonormal (``|R^T R - I|``), and of its
+last row from ``[0, 0, 0, 1]``."""
+
+
+def _rigid_problem(pose: np.ndarray) -> str | None:
+    """What keeps a finite (4, 4) matrix from being a rigid transform, or None."""
+    rotation = pose[:3, :3]
+    if np.abs(pose[3] - (0.0, 0.0, 0.0, 1.0)).max() > RIGID_TOLERANCE:
+        return f"its last row is {pose[3].tolist()}, not [0, 0, 0, 1]"
+    if np.abs(rotation.T @ rotation - np.eye(3)).max() > RIGID_TOLERANCE:
+        return "its rotation part is not orthonormal (a scale or a shear)"
+    if np.linalg.det(rotation) < 0:
+        return "its rotation part is a mirror (determinant -1)"
+    return None
 
 
 def objects_in_view(state: SceneState, camera: Camera) -> int:

@@ -57,10 +57,13 @@ class DistRange:
     integer : bool
         Values are integers: a constant, ``randint`` or a ``choice`` of integers.
     length : int or None
-        Values are vectors of this length (a scalar is broadcast to it); None for scalars.
+        Values are vectors of this length; None for scalars.
     options : tuple of str or None
         Values are one of these strings (a constant or a ``choice``); the other attributes are
         then ignored.
+    broadcast : bool
+        With ``length``: a scalar is taken for every component (a grey for a colour). False
+        where a scalar is more likely a mistake (a velocity: which axis?).
     """
 
     low: float = -math.inf
@@ -69,6 +72,7 @@ class DistRange:
     integer: bool = False
     length: int | None = None
     options: tuple[str, ...] | None = None
+    broadcast: bool = True
 
     def describe(self) -> str:
         """A short phrase for documentation and error messages, e.g. ``"integer in [1, 100]"``."""
@@ -127,6 +131,10 @@ class DistRange:
         if self.length is None and sample_shape != ():
             raise ValueError(f"must be a single number (or a distribution of numbers), "
                              f"got {value!r}")
+        if self.length is not None and not self.broadcast and sample_shape != (self.length,):
+            raise ValueError(f"must be {self.length} numbers (one per axis, e.g. "
+                             f"[{', '.join(['0.0'] * self.length)}]), or a distribution of "
+                             f"them, got {value!r}")
         if self.length is not None and sample_shape not in ((), (self.length,)):
             raise ValueError(f"must be {self.length} numbers or one number (used for all "
                              f"{self.length}), got {value!r}")
@@ -155,13 +163,13 @@ def _value_shape(dist: Distribution) -> tuple[int, ...] | None:
 
 def dist_field(*, low: float = -math.inf, high: float = math.inf, low_exclusive: bool = False,
                integer: bool = False, length: int | None = None,
-               options: tuple[str, ...] | None = None) -> Any:
+               options: tuple[str, ...] | None = None, broadcast: bool = True) -> Any:
     """The annotation of a distribution-valued field whose draws lie in the given range.
 
     Parameters are those of :class:`DistRange`. Use as
     ``sigma: dist_field(low=0) = Field({"uniform": [0, 6]}, description="...")``.
     """
-    spec = DistRange(low, high, low_exclusive, integer, length, options)
+    spec = DistRange(low, high, low_exclusive, integer, length, options, broadcast)
     return Annotated[Distribution, PlainValidator(spec), spec]
 
 

@@ -70,19 +70,24 @@ class Randomizer:
         Raises
         ------
         PluginError
-            If a plug-in's ``run`` raises anything but a :class:`SynthsceneError`.
+            If a plug-in's ``run`` raises anything but a :class:`SynthsceneError` or
+            ``KeyboardInterrupt`` (``SystemExit`` included: a plug-in cannot end the run).
         """
+        return self.guarded(self.run, *args, **kwargs)
+
+    def guarded(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` for this randomizer's code (``run``, ``prepare``), with a
+        plug-in's failure reported as in :meth:`call`."""
         if self.builtin:
-            return self.run(*args, **kwargs)
+            return fn(*args, **kwargs)
         try:
-            return self.run(*args, **kwargs)
+            return fn(*args, **kwargs)
         except SynthsceneError as exc:
             if isinstance(exc, PluginError):
                 raise
             raise PluginError(f"{self.describe()} failed: {_one_line(exc)}") from None
-        except Exception as exc:  # noqa: BLE001 - any failure of user code, reported as input
-            raise PluginError(f"{self.describe()} failed: {type(exc).__name__}: "
-                              f"{_one_line(exc)}") from None
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of user code
+            raise PluginError(f"{self.describe()} failed: {failure(exc)}") from None
 
     def describe(self) -> str:
         """``"plug-in 'rain' (module mymod)"``, for messages."""
@@ -92,6 +97,14 @@ class Randomizer:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text[:500] + ("..." if len(text) > 500 else "")
+
+
+def failure(exc: BaseException) -> str:
+    """What a plug-in's exception says, on one line: ``"ValueError: message"``, or for
+    ``SystemExit`` ``"it called sys.exit(7)"``."""
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r}) (a plug-in cannot end the run)"
+    return f"{type(exc).__name__}: {_one_line(exc)}"
 
 
 def _defining_module(fn: Any) -> str:

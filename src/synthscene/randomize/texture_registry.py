@@ -170,8 +170,13 @@ class ConfiguredTexture:
         return texture
 
 
+MAX_TEXTURE_PX = 4096
+"""Longest side of a plug-in's texture, pixels (the textures asked for are far smaller; a GL
+implementation may refuse larger ones, and each is held per object and frame)."""
+
+
 def _checked_texture(entry: Randomizer, texture: Any, size: int | tuple[int, int]) -> np.ndarray:
-    """A plug-in's texture, checked: ``(h, w, 3) uint8``.
+    """A plug-in's texture, checked: ``(h, w, 3) uint8``, at most :data:`MAX_TEXTURE_PX` a side.
 
     Raises
     ------
@@ -186,6 +191,10 @@ def _checked_texture(entry: Randomizer, texture: Any, size: int | tuple[int, int
                if isinstance(texture, np.ndarray) else type(texture).__name__)
         raise PluginError(f"{entry.describe()} returned a {got}; a texture is an (h, w, 3) "
                           f"uint8 array (asked for {h} x {w})")
+    if max(texture.shape[:2]) > MAX_TEXTURE_PX:
+        raise PluginError(f"{entry.describe()} returned a {texture.shape[0]} x "
+                          f"{texture.shape[1]} texture; a texture may have at most "
+                          f"{MAX_TEXTURE_PX} pixels a side (asked for {h} x {w})")
     return texture
 
 
@@ -318,7 +327,7 @@ def parse_texture_spec(raw: Any, *, source: str, field: str,
         resource = None
         if entry.prepare is not None:
             try:
-                resource = entry.prepare(params, base)
+                resource = entry.guarded(entry.prepare, params, base)
             except AssetError as exc:
                 raise ConfigError(source, f"{prefix}{name}.folder", str(exc)) from None
         configured[name] = ConfiguredTexture(entry, params, resource)

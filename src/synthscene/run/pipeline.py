@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from synthscene.config.arguments import as_scenario, whole_number
 from synthscene.config.loading import Scenario
 from synthscene.core.state import Sample
 from synthscene.io.maps import stuff_categories
@@ -53,7 +54,8 @@ def iter_samples(scenario: Scenario, *, frames: int, seed: int = 0, start: int =
 
     Parameters
     ----------
-    scenario : Scenario
+    scenario : Scenario or path
+        A path is read with :func:`~synthscene.config.loading.load_scenario`.
     frames : int
         Number of frames, >= 0.
     seed : int
@@ -73,15 +75,22 @@ def iter_samples(scenario: Scenario, *, frames: int, seed: int = 0, start: int =
 
     Raises
     ------
-    ValueError
-        If ``frames``, ``seed`` or ``start`` is negative.
+    OptionError
+        At the call (not at the first frame) if ``frames``, ``seed`` or ``start`` is not an
+        integer >= 0, or ``scenario`` is not a Scenario (a path is read).
     SynthsceneError
         For bad assets, a GL context that cannot be created, and similar.
     """
-    if frames < 0 or seed < 0 or start < 0:
-        raise ValueError("frames, seed and start must be >= 0")
+    scenario = as_scenario(scenario)
+    frames, seed, start = (whole_number(name, value) for name, value in
+                           (("frames", frames), ("seed", seed), ("start", start)))
+    return _samples(scenario, library, seed, range(start, start + frames))
+
+
+def _samples(scenario: Scenario, library: SceneLibraries | AssetLibrary | None, seed: int,
+             indices: range) -> Iterator[Sample]:
     with FrameMaker(scenario, library, seed=seed) as maker:
-        yield from maker.frames(range(start, start + frames))
+        yield from maker.frames(indices)
 
 
 @dataclass
@@ -147,7 +156,8 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
 
     Parameters
     ----------
-    scenario : Scenario
+    scenario : Scenario or path
+        A path is read with :func:`~synthscene.config.loading.load_scenario`.
     out_dir : str or Path
     frames : int
         >= 0.
@@ -189,9 +199,11 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
 
     Raises
     ------
+    OptionError
+        If ``frames`` or ``seed`` is not an integer >= 0, ``workers`` not one >= 1, or
+        ``scenario`` not a Scenario (a path is read).
     ValueError
-        If ``frames`` or ``seed`` is negative, ``workers`` < 1, ``executor`` is unknown, or both
-        ``overwrite`` and ``resume`` are set.
+        If ``executor`` is unknown, or both ``overwrite`` and ``resume`` are set.
     OutputError
         If ``out_dir`` cannot be written (also when the disk fills up during the run: frames
         finished so far stay resumable), holds a dataset and neither ``overwrite`` nor ``resume``
@@ -203,10 +215,10 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
         If a plug-in cannot be loaded, or fails on a frame (naming the plug-in and the frame).
     """
     start_time = time.perf_counter()
-    if frames < 0 or seed < 0:
-        raise ValueError(f"frames and seed must be >= 0, got {frames}, {seed}")
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    scenario = as_scenario(scenario)
+    frames, seed = whole_number("frames", frames), whole_number("seed", seed)
+    if workers is not None:
+        workers = whole_number("workers", workers, low=1)
     if executor not in ("local", "ray"):
         raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
     if overwrite and resume:
