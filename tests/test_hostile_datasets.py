@@ -642,3 +642,69 @@ def test_scan_layout_skips_brackets_in_strings_across_chunks(tmp_path, monkeypat
         assert layout.top == "object"
         assert layout.keys == {"info": "array", "images": "array", "annotations": "array",
                                "categories": "array", 'tricky \\"key': "number"}
+
+
+# ---------------------------------------------------------------- memory with many annotations
+def _many_annotations(root: Path, images: int, per_image: int, width: int = 64,
+                      height: int = 48) -> int:
+    """Write an annotation file (no image files) of ``images x per_image`` one-pixel
+    annotations with synthscene's optional fields; return the annotation count."""
+    root.mkdir(parents=True, exist_ok=True)
+    pixel = {k: rle(np.pad(np.ones((1, 1), bool), ((k // width, height - 1 - k // width),
+                                                    (k % width, width - 1 - k % width))))
+             for k in range(min(per_image, width * height))}
+    anns = []
+    for i in range(1, images + 1):
+        for k in range(per_image):
+            x, y = k % width, (k // width) % height
+            anns.append({"id": len(anns) + 1, "image_id": i, "category_id": k % 2 + 1,
+                         "bbox": [x, y, 1, 1], "area": 1, "iscrowd": 0,
+                         "segmentation": pixel[k % len(pixel)], "visib_fract": 1.0,
+                         "amodal_bbox": [x, y, 1, 1], "amodal_area": 1, "truncation": 0.0,
+                         "cam_R_m2c": [1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0],
+                         "cam_t_m2c": [x + 0.5, y + 0.25, 800.125], "scene_instance_id": k + 1})
+    write_json(root, {"images": [{"id": i, "file_name": f"{i:06d}.png", "width": width,
+                                  "height": height} for i in range(1, images + 1)],
+                      "annotations": anns,
+                      "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]})
+    return len(anns)
+
+
+def test_a_loaded_dataset_keeps_an_index_not_its_annotations(tmp_path):
+    """load_dataset (what stats, export and CocoFolder read through) keeps a few dozen bytes an
+    annotation, not the parsed entries (about 1.5 kB each as Python objects): measured with
+    tracemalloc as the memory still held once it returns."""
+    import tracemalloc
+
+    root = tmp_path / "many"
+    count = _many_annotations(root, images=200, per_image=100)
+    size = (root / "annotations.json").stat().st_size
+    tracemalloc.start()
+    try:
+        dataset = load_dataset(root)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 100 * count, (held, count, size)  # the parsed entries would take > 1 kB each
+    # and it still reads as the file says
+    data = read_json(root)
+    assert len(dataset.annotations) == count
+    assert dataset.annotations[count - 1] == data["annotations"][-1]
+    image = dataset.images[7]
+    got = dataset.annotations_of(image)
+    assert got == [a for a in data["annotations"] if a["image_id"] == image["id"]]
+    assert dataset.where(got[3]) == f"annotations[{got[3]['id'] - 1}] (id {got[3]['id']})"
+    assert dataset.annotation_count(image) == 100
+    assert dataset.annotations_of(image, limit=5) == got[:5]
+
+
+def test_an_annotation_file_changed_after_loading_is_refused(tmp_path):
+    root = tmp_path / "changed"
+    _many_annotations(root, images=2, per_image=3)
+    dataset = load_dataset(root)
+    data = read_json(root)
+    data["annotations"][0]["id"] = 99
+    write_json(root, data)
+    with pytest.raises(DatasetError, match="changed"):
+        dataset.annotations_of(dataset.images[0])
+

@@ -3,6 +3,7 @@ torchvision detection model."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from pycocotools.coco import COCO
 
 import synthscene
 from synthscene.config.loading import scenario_from_dict
-from synthscene.errors import OptionError
+from synthscene.errors import DatasetError, OptionError
 
 torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")
@@ -193,3 +194,19 @@ def test_faster_rcnn_trains_three_steps_on_a_stream(scenario):
         losses.append(float(loss.detach()))
     assert len(losses) == 3
     assert all(math.isfinite(value) and value > 0 for value in losses), losses
+
+
+def test_coco_folder_refuses_masks_too_large_to_decode(tmp_path):
+    """An entry whose masks would decode to 250 GiB (2,000 annotations of an 11585 x 11585
+    image) is refused, naming it, before anything is allocated."""
+    side = 11585  # within the largest image the tools accept (2**27 pixels)
+    empty = {"size": [side, side], "counts": [side * side]}
+    (tmp_path / "annotations.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "big.png", "width": side, "height": side}],
+        "annotations": [{"id": k, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1],
+                         "area": 1, "iscrowd": 0, "segmentation": empty}
+                        for k in range(1, 2001)],
+        "categories": [{"id": 1, "name": "a"}]}))
+    folder = CocoFolder(tmp_path)
+    with pytest.raises(DatasetError, match=r"images\[0\] \(id 1\).*2000 annotations"):
+        folder[0]

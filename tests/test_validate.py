@@ -244,3 +244,131 @@ def test_null_optional_fields_count_as_absent(dataset):
     assert validate_dataset(dataset).ok
     loaded = load_dataset(dataset)
     assert "amodal_bbox" not in loaded.annotations[0] and "depth_file" not in loaded.images[0]
+
+
+# ---------------------------------------------------------------- datasets of sequences
+def _as_sequences(data: dict, frames: list[int]) -> None:
+    """Make the 3 images one sequence with these frame indices; every annotation a track."""
+    for image, frame in zip(sorted(data["images"], key=lambda im: im["id"]), frames):
+        image.update(sequence_id=0, frame_index=frame, fps=10.0)
+    for ann in data["annotations"]:
+        ann["track_id"] = ann["id"]
+
+
+@pytest.mark.parametrize("name, change, check, words", [
+    ("valid", lambda d: _as_sequences(d, [0, 1, 2]), None, ""),
+    ("subset", lambda d: _as_sequences(d, [0, 5, 40]), None, ""),
+    ("frame twice", lambda d: _as_sequences(d, [0, 1, 1]), "sequences", "frame_index 1 twice"),
+    ("absurd gap", lambda d: _as_sequences(d, [0, 1, 10_000_000]), "sequences",
+     "frame_index 10000000"),
+    ("no sequence_id", lambda d: (_as_sequences(d, [0, 1, 2]),
+                                  d["images"][2].pop("sequence_id")), "sequences",
+     "images[2] (id 3).sequence_id: missing, but 2 of 3 images have it"),
+    ("no frame_index", lambda d: (_as_sequences(d, [0, 1, 2]),
+                                  d["images"][0].pop("frame_index")), "sequences",
+     "images[0] (id 1).frame_index: missing"),
+    ("no track_id", lambda d: (_as_sequences(d, [0, 1, 2]),
+                               d["annotations"][4].pop("track_id")), "tracks",
+     "annotations[4] (id 5).track_id: missing"),
+    ("view twice", lambda d: [im.update(scene_id=7, view_id=min(k, 1))
+                              for k, im in enumerate(d["images"])], "ids",
+     "scene 7 has view_id 1 twice"),
+])
+def test_sequence_and_view_fields_are_checked(dataset, name, change, check, words):
+    _mutate(dataset, lambda data, root: change(data))
+    report = validate_dataset(dataset)
+    if check is None:
+        assert report.ok, report.format()
+        return
+    assert report.failed() == [check], report.format()
+    assert any(words in str(p) for p in report.check(check).problems), report.format()
+    result = CliRunner().invoke(app, ["validate", str(dataset)])
+    assert result.exit_code == 1 and "INVALID" in result.output
+
+
+class _Trap:
+    """Unpickling it creates a file: proof that a pickle was run."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def _npz(path: Path, **arrays) -> None:
+    np.savez(path, **arrays)
+
+
+def _tracks(n: int = 4, t: int = 3) -> dict:
+    return {"target_points": np.zeros((n, t, 2), np.float32), "occluded": np.zeros((n, t), bool),
+            "query_points": np.zeros((n, 3), np.float32), "track_ids": np.arange(n)}
+
+
+def _flo(width: int, height: int, tag: float = 202021.25) -> bytes:
+    return (np.array([tag], "<f4").tobytes() + np.array([width, height], "<i4").tobytes()
+            + np.zeros((height, width, 2), "<f4").tobytes())
+
+
+@pytest.mark.parametrize("name, field, suffix, write, words", [
+    ("flow", "flow_file", ".npy", lambda p, m: np.save(p, np.zeros((H, W, 2), np.float32)),
+     None),
+    ("flo", "flow_file", ".flo", lambda p, m: p.write_bytes(_flo(W, H)), None),
+    ("tracks", "point_tracks_file", ".npz", lambda p, m: _npz(p, **_tracks()), None),
+    ("pickled flow", "flow_file", ".npy",
+     lambda p, m: np.save(p, np.array([_Trap(m)], dtype=object), allow_pickle=True),
+     "Python objects"),
+    ("flow shape", "flow_file", ".npy", lambda p, m: np.save(p, np.zeros((W, H, 2), np.float32)),
+     f"not ({H}, {W}, 2)"),
+    ("flow dtype", "flow_backward_file", ".npy",
+     lambda p, m: np.save(p, np.zeros((H, W, 2), np.float64)), "not float32"),
+    ("truncated flow", "flow_file", ".npy",
+     lambda p, m: p.write_bytes(_npy_bytes(np.zeros((H, W, 2), np.float32))[:-8]), "bytes"),
+    ("garbage flow", "flow_file", ".npy", lambda p, m: p.write_bytes(b"\x00garbage" * 9),
+     "cannot be read"),
+    ("depth shape", "depth_npy_file", ".npy", lambda p, m: np.save(p, np.zeros((H, W, 1),
+                                                                              np.float32)),
+     "shaped"),
+    ("flo size", "flow_file", ".flo", lambda p, m: p.write_bytes(_flo(W + 1, H)), "is 65x48"),
+    ("flo tag", "flow_file", ".flo", lambda p, m: p.write_bytes(_flo(W, H, 1.0)), "tag"),
+    ("pickled tracks", "point_tracks_file", ".npz",
+     lambda p, m: np.savez(p, **{**_tracks(), "track_ids": np.array([_Trap(m)] * 4,
+                                                                     dtype=object)}),
+     "Python objects"),
+    ("tracks shape", "point_tracks_file", ".npz",
+     lambda p, m: _npz(p, **{**_tracks(), "occluded": np.zeros((4, 2), bool)}), "'occluded'"),
+    ("tracks too short", "point_tracks_file", ".npz", lambda p, m: _npz(p, **_tracks(t=2)),
+     "frame_index 2"),
+    ("tracks missing array", "point_tracks_file", ".npz",
+     lambda p, m: _npz(p, target_points=np.zeros((4, 3, 2), np.float32)), "no array"),
+    ("tracks not a zip", "point_tracks_file", ".npz", lambda p, m: p.write_bytes(b"PK junk"),
+     "cannot be read"),
+])
+def test_flow_and_track_files_are_checked_without_unpickling(dataset, tmp_path, name, field,
+                                                             suffix, write, words):
+    marker = tmp_path / "unpickled"
+    folder = dataset / "maps"
+    folder.mkdir()
+    write(folder / f"x{suffix}", marker)
+
+    def change(data, root):
+        _as_sequences(data, [0, 1, 2])
+        for image in data["images"]:
+            image[field] = f"maps/x{suffix}"
+    _mutate(dataset, change)
+    report = validate_dataset(dataset)
+    assert not marker.exists()
+    if words is None:
+        assert report.ok, report.format()
+        return
+    assert report.failed() == ["extras"], report.format()
+    problems = [str(p) for p in report.check("extras").problems]
+    assert any(f".{field}: x{suffix}" in p and words in p for p in problems), problems
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()

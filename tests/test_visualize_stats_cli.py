@@ -170,3 +170,38 @@ def test_rendered_dataset_validates_and_exports(tmp_path):
         summary = export_dataset(tmp_path / "ds", tmp_path / to, to=to)
         assert summary.annotations == len(data["annotations"])
     assert validate_dataset(tmp_path / "coco-polygons").ok
+
+
+def test_visualize_draws_at_most_its_cap_of_annotations(tmp_path, caplog):
+    """An image with more annotations than MAX_DRAWN_ANNOTATIONS: the first (by id) are drawn,
+    the rest not, with a warning naming the image."""
+    from pycocotools import mask as mask_utils
+
+    from synthscene.tools.visualize import MAX_DRAWN_ANNOTATIONS
+
+    width, height = 400, 300
+    extra = 150
+    # the first ones fill the top-left corner one pixel each, the rest the bottom-right one
+    pixels = [(k % 50, k // 50) for k in range(MAX_DRAWN_ANNOTATIONS)]
+    pixels += [(330 + k % 50, 270 + k // 50) for k in range(extra)]
+    annotations = []
+    for k, (x, y) in enumerate(pixels):
+        mask = np.zeros((height, width), np.uint8)
+        mask[y, x] = 1
+        encoded = mask_utils.encode(np.asfortranarray(mask))
+        annotations.append({"id": k + 1, "image_id": 1, "category_id": 1, "bbox": [x, y, 1, 1],
+                            "area": 1, "iscrowd": 0, "segmentation": {
+                                "size": [height, width], "counts": encoded["counts"].decode()}})
+    root = tmp_path / "crowded"
+    (root / "images").mkdir(parents=True)
+    original = np.full((height, width, 3), 90, np.uint8)
+    cv2.imwrite(str(root / "images" / "1.png"), original)
+    write_json(root, {"images": [{"id": 1, "file_name": "1.png", "width": width,
+                                  "height": height}],
+                      "annotations": annotations, "categories": [{"id": 1, "name": "a"}]})
+    with caplog.at_level("WARNING"):
+        written = visualize_dataset(root, tmp_path / "vis", limit=5)
+    overlay = _read(written[0])
+    assert (overlay[:20, :50] != original[:20, :50]).any()
+    np.testing.assert_array_equal(overlay[250:, 320:], original[250:, 320:])
+    assert f"{MAX_DRAWN_ANNOTATIONS + extra} annotations" in caplog.text

@@ -132,6 +132,13 @@ def detection_collate(batch: Sequence[tuple[Any, dict[str, Any]]]) -> tuple[list
     return list(images), list(targets)
 
 
+MAX_TARGET_MASK_BYTES = 1 << 31
+"""Largest ``target["masks"]`` :class:`CocoFolder` decodes, bytes (``N x H x W``, one byte a
+pixel): 2 GiB, e.g. 1,035 instances of a 1920 x 1080 image. An image whose annotations would
+decode to more is refused with a :class:`~synthscene.errors.DatasetError` before anything is
+allocated."""
+
+
 class CocoFolder(Dataset):
     """Map-style dataset over a COCO instances dataset on disk.
 
@@ -159,7 +166,8 @@ class CocoFolder(Dataset):
     -----
     ``dataset[i]`` is the image with the i-th smallest id. Reading an image raises
     :class:`synthscene.errors.AssetError` if its file is missing or not the size its entry says,
-    and a malformed segmentation :class:`synthscene.errors.DatasetError`.
+    and a malformed segmentation :class:`synthscene.errors.DatasetError`, as does an image whose
+    masks would take more than :data:`MAX_TARGET_MASK_BYTES` (checked before decoding).
     """
 
     def __init__(self, root: str | Path, *, image_dir: str | Path | None = None,
@@ -173,8 +181,15 @@ class CocoFolder(Dataset):
 
     def __getitem__(self, index: int) -> tuple[Any, dict[str, Any]]:
         image = self.dataset.images[index]
-        annotations = self.dataset.annotations_of(image)
         height, width = int(image["height"]), int(image["width"])
+        count = self.dataset.annotation_count(image)
+        if count * height * width > MAX_TARGET_MASK_BYTES:
+            raise self.dataset.error(image, "id", f"its {count} annotations of {width}x{height} "
+                                     f"pixels would decode to {count * height * width / 2**30:.1f}"
+                                     f" GiB of masks, more than CocoFolder decodes "
+                                     f"({MAX_TARGET_MASK_BYTES / 2**30:.0f} GiB, "
+                                     "MAX_TARGET_MASK_BYTES)")
+        annotations = self.dataset.annotations_of(image)
         masks = np.zeros((len(annotations), height, width), dtype=bool)
         for k, ann in enumerate(annotations):
             masks[k] = self.dataset.mask(ann, image)

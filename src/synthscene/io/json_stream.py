@@ -25,7 +25,8 @@ import numpy as np
 
 from synthscene.errors import DatasetError
 
-__all__ = ["MAX_DEPTH", "JsonLayout", "check_syntax", "iter_items", "read_value", "scan_layout"]
+__all__ = ["MAX_DEPTH", "MIN_ITEM_BYTES", "ItemSpans", "JsonLayout", "check_syntax",
+           "decode_item", "iter_items", "read_bytes", "read_item", "read_value", "scan_layout"]
 
 MAX_DEPTH = 64
 """Deepest nesting of arrays and objects accepted; a COCO instances file needs 5."""
@@ -38,6 +39,12 @@ _KEY_WINDOW = 4096
 
 _EXACT_POSITION_BYTES = 1 << 24
 """Files up to this size get the line and column of a JSON error (from ``json``)."""
+
+MIN_ITEM_BYTES = 64
+"""Bytes an item of a list that :func:`scan_layout` indexes takes on average at least (a COCO
+annotation needs about 115): more items than ``size / MIN_ITEM_BYTES`` cannot all be valid, and
+the index stops there, so that its memory (8 bytes an item) stays below an eighth of the file's
+size whatever the file holds."""
 
 Progress = Callable[[int, int], None]
 """``progress(bytes_read, total_bytes)``, called as a file is read."""
@@ -58,12 +65,44 @@ class JsonLayout:
         Top-level keys that occur more than once.
     size : int
         File size in bytes.
+    spans : ItemSpans or None
+        Where the items of the list asked for (``scan_layout``'s ``index``) lie in the file;
+        None if not asked for, not a list, or indexing stopped (see :data:`MIN_ITEM_BYTES`).
     """
 
     top: str
     keys: dict[str, str]
     duplicates: tuple[str, ...]
     size: int
+    spans: ItemSpans | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ItemSpans:
+    """Byte ranges of the items of one top-level list (objects or arrays), in file order.
+
+    Item ``k`` is the text from ``starts[k]`` (its opening bracket) up to ``starts[k + 1]``
+    (the last one: up to ``end``, the list's closing bracket), less the comma and white space
+    after it; :func:`read_item` decodes it.
+
+    Attributes
+    ----------
+    key : str
+        The top-level key of the list.
+    starts : (n,) int64
+        Byte offset of each item's opening bracket.
+    end : int
+        Byte offset of the list's closing bracket.
+    """
+
+    key: str
+    starts: np.ndarray
+    end: int
+
+    def ends(self) -> np.ndarray:
+        """``(n,) int64``: the byte offset just after each item's text (with what follows it
+        up to the next item: :func:`read_item` strips that)."""
+        return np.append(self.starts[1:], self.end).astype(np.int64)
 
 
 _TYPE_OF_FIRST = {ord("{"): "object", ord("["): "array", ord('"'): "string",
@@ -74,7 +113,8 @@ def _json_type(first: int) -> str:
     return _TYPE_OF_FIRST.get(first, "number")
 
 
-def scan_layout(path: Path, progress: Progress | None = None) -> JsonLayout:
+def scan_layout(path: Path, progress: Progress | None = None, *,
+                index: str | None = None) -> JsonLayout:
     """Measure a JSON file's nesting depth and list its top-level keys, in chunks.
 
     Brackets inside strings are skipped: a quote preceded by an odd number of backslashes is
@@ -87,6 +127,9 @@ def scan_layout(path: Path, progress: Progress | None = None) -> JsonLayout:
         The JSON file.
     progress : callable, optional
         Called with ``(bytes_read, total_bytes)`` after each chunk.
+    index : str, optional
+        A top-level key whose list's items to locate (:attr:`JsonLayout.spans`), so that they
+        can be read again one at a time (:func:`read_item`) instead of being kept.
 
     Returns
     -------
@@ -107,6 +150,7 @@ def scan_layout(path: Path, progress: Progress | None = None) -> JsonLayout:
     offset = 0
     first: int | None = None
     key_offsets: list[int] = []
+    spans = _SpanRecorder(index) if index is not None else None
     with handle:
         size = _size(handle)
         _skip_bom(handle)
@@ -146,6 +190,9 @@ def scan_layout(path: Path, progress: Progress | None = None) -> JsonLayout:
             opening = quote & inside & (level == 1)
             if len(key_offsets) < 10_000:
                 key_offsets.extend(int(k) + offset for k in np.flatnonzero(opening)[:10_000])
+            if spans is not None and spans.active:
+                brackets = outside & ((c == 123) | (c == 91) | (c == 125) | (c == 93))
+                spans.feed(handle, offset, c, level, brackets, opening, size)
             depth = int(level[-1])
             in_string = int(inside[-1])
             backslashes = int(c.size - 1 - last_other[-1]) if is_bs[-1] else 0
@@ -164,7 +211,76 @@ def scan_layout(path: Path, progress: Progress | None = None) -> JsonLayout:
                 if key in keys and key not in duplicates:
                     duplicates.append(key)
                 keys.setdefault(key, kind)
-    return JsonLayout(top, keys, tuple(duplicates), size)
+    found = spans.result() if spans is not None and top == "object" else None
+    return JsonLayout(top, keys, tuple(duplicates), size, found)
+
+
+class _SpanRecorder:
+    """Collects, chunk by chunk, the offsets of the items of top-level list ``key``: the
+    brackets that open at depth 3 while inside that list's value."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.lookups = 0          # top-level keys decoded (at most 10,000, as scan_layout)
+        self.active = True        # False once the list is closed or indexing gave up
+        self.inside = False       # within the list's value
+        self.seen = False         # the list was found (and closed)
+        self.last_quote = -1      # offset of the last opening quote at depth 1
+        self.starts: list[np.ndarray] = []
+        self.count = 0
+        self.end = -1
+
+    def feed(self, handle: BinaryIO, offset: int, c: np.ndarray, level: np.ndarray,
+             brackets: np.ndarray, quotes: np.ndarray, size: int) -> None:
+        opens = brackets & ((c == 123) | (c == 91))
+        # containers opening or closing at the top level: where the list begins and ends
+        events = np.flatnonzero(brackets & np.where(opens, level == 2, level == 1))
+        begin = 0
+        for at in events.tolist():
+            if opens[at]:
+                before = np.flatnonzero(quotes[:at])
+                quote = offset + int(before[-1]) if before.size else self.last_quote
+                if quote >= 0 and not self.seen and self._key(handle, quote) == self.key:
+                    self.inside, begin = True, at
+            elif self.inside:
+                self._record(offset, level[begin:at], opens[begin:at], begin, size)
+                self.inside, self.seen, self.end = False, True, offset + at
+                self.active = False
+                return
+        if self.inside:
+            self._record(offset, level[begin:], opens[begin:], begin, size)
+        after = np.flatnonzero(quotes)
+        if after.size:
+            self.last_quote = offset + int(after[-1])
+
+    def _record(self, offset: int, level: np.ndarray, opens: np.ndarray, begin: int,
+                size: int) -> None:
+        starts = np.flatnonzero(opens & (level == 3)) + (offset + begin)
+        self.count += starts.size
+        if self.count * MIN_ITEM_BYTES > size:  # these cannot all be valid entries
+            self.active = self.inside = False
+            self.starts = []
+            return
+        if starts.size:
+            self.starts.append(starts.astype(np.int64))
+
+    def _key(self, handle: BinaryIO, quote: int) -> str | None:
+        self.lookups += 1
+        if self.lookups > 10_000:
+            self.active = False
+            return None
+        back = handle.tell()
+        try:
+            found = _key_at(handle, quote)
+        finally:
+            handle.seek(back)
+        return found[0] if found is not None else None
+
+    def result(self) -> ItemSpans | None:
+        if not self.seen:
+            return None
+        starts = np.concatenate(self.starts) if self.starts else np.zeros(0, np.int64)
+        return ItemSpans(self.key, starts, self.end)
 
 
 def _size(handle: BinaryIO) -> int:
@@ -253,6 +369,60 @@ def check_syntax(path: Path, progress: Progress | None = None) -> None:
     """
     for _ in iter_items(path, "\x00", progress):
         pass  # the prefix matches no value: ijson parses in C and yields nothing
+
+
+def read_bytes(path: Path, handle: BinaryIO, start: int, end: int) -> bytes:
+    """Bytes ``[start, end)`` of an open file.
+
+    Raises
+    ------
+    synthscene.errors.DatasetError
+        If they cannot be read (all of them).
+    """
+    try:
+        handle.seek(start)
+        data = handle.read(end - start)
+    except OSError as exc:
+        raise DatasetError(str(path), "", f"cannot read: {exc.strerror or exc}") from None
+    if len(data) != end - start:
+        raise DatasetError(str(path), "", f"ends before byte {end} (was the file changed "
+                           "while it was read?)")
+    return data
+
+
+def decode_item(path: Path, text: bytes, start: int = 0) -> Any:
+    """Decode one item's text (a span of :class:`ItemSpans`, from byte ``start``; the comma
+    and white space after the item are stripped).
+
+    Raises
+    ------
+    synthscene.errors.DatasetError
+        If the bytes are not one JSON value (the file changed since it was indexed).
+    """
+    try:
+        return _DECODER.decode(text.rstrip(b" \t\r\n,").decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise DatasetError(str(path), "", f"bytes from {start} no longer hold the entry "
+                           "read there (was the file changed while it was read?)") from None
+
+
+def read_item(path: Path, handle: BinaryIO, start: int, end: int) -> Any:
+    """Decode the item whose text lies in bytes ``[start, end)`` of an open file (a span of
+    :class:`ItemSpans`).
+
+    Raises
+    ------
+    synthscene.errors.DatasetError
+        If the bytes cannot be read or are not one JSON value.
+    """
+    return decode_item(path, read_bytes(path, handle, start, end), start)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def read_value(path: Path, key: str) -> Any:

@@ -5,7 +5,13 @@ exporters (:mod:`synthscene.exporters`) read a dataset through :func:`load_datas
 the file entry by entry (:mod:`synthscene.io.json_stream`), with its nesting bounded, and runs
 the schema checks of :mod:`synthscene.io.coco_schema` on each entry (the same checks
 :mod:`~synthscene.tools.validate` runs while it streams). Masks are decoded through
-:func:`synthscene.io.rle.to_rle`. A dataset is given either as
+:func:`synthscene.io.rle.to_rle`.
+
+Annotations are not kept as parsed: a file of 10^6 of them would take gigabytes of Python
+objects. :class:`CocoDataset` keeps, per annotation, its ``id``, ``image_id`` and where its text
+lies in the file (:class:`~synthscene.io.json_stream.ItemSpans`), 40 bytes, and decodes the
+annotations of an image when they are asked for (:meth:`CocoDataset.annotations_of`); the
+images and categories are kept as parsed. A dataset is given either as
 
 - a folder holding ``annotations.json`` and ``images/`` (what ``synthscene generate`` writes), or
 - a COCO JSON file; its images are looked up in ``<its folder>/images/`` if that folder exists,
@@ -15,7 +21,8 @@ the schema checks of :mod:`synthscene.io.coco_schema` on each entry (the same ch
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +45,7 @@ from synthscene.io.coco_schema import (
 from synthscene.io.layout import ANNOTATIONS_NAME, IMAGES_DIR
 from synthscene.io.rle import to_rle
 
-__all__ = ["CocoDataset", "category_names", "load_dataset", "locate_dataset"]
+__all__ = ["AnnotationList", "CocoDataset", "category_names", "load_dataset", "locate_dataset"]
 
 
 # ---------------------------------------------------------------------------- locating files
@@ -89,12 +96,118 @@ def locate_dataset(dataset: str | Path, image_dir: str | Path | None = None) -> 
 
 
 
+# ---------------------------------------------------------------------------- annotations
+class AnnotationList(Sequence):
+    """The annotations of a dataset, in file order, read from the file when asked for.
+
+    A read-only sequence of dicts (``len``, iteration, indexing): each access decodes the
+    entry again from the file (a new dict each time), so memory holds the index (about 40
+    bytes an annotation), not the entries. Built by :func:`load_dataset`.
+
+    Attributes
+    ----------
+    ids, image_ids : (n,) int64
+        Each annotation's ``id`` and ``image_id``.
+    positions : (n,) int64
+        Each annotation's index in the file's ``annotations`` list.
+    """
+
+    def __init__(self, path: Path, ids: np.ndarray, image_ids: np.ndarray,
+                 positions: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
+        self.path = Path(path)
+        self.ids, self.image_ids, self.positions = ids, image_ids, positions
+        self._starts, self._ends = starts, ends
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return self.decode(range(len(self))[k])
+        return self.decode([range(len(self))[k]])[0]
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a list (or another such sequence) of equal entries, as a list would be."""
+        if not isinstance(other, (list, tuple, AnnotationList)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<AnnotationList of {len(self)} annotations of {self.path}>"
+
+    def __iter__(self) -> Iterator[dict]:
+        for first in range(0, len(self), 4096):
+            yield from self.decode(range(first, min(first + 4096, len(self))))
+
+    def decode(self, indices: Iterable[int]) -> list[dict]:
+        """The annotations at ``indices`` (positions in this list), decoded, in that order.
+
+        Raises
+        ------
+        synthscene.errors.DatasetError
+            If the file cannot be read or no longer holds the entry that was indexed.
+        """
+        chosen = np.fromiter((int(k) for k in indices), dtype=np.int64)
+        out: list[dict] = [{}] * chosen.size
+        if not chosen.size:
+            return out
+        slots = np.argsort(self._starts[chosen], kind="stable")
+        starts, ends = self._starts[chosen[slots]], self._ends[chosen[slots]]
+        # runs of items that follow each other in the file: one read each (up to 8 MiB)
+        breaks = np.flatnonzero((starts[1:] != ends[:-1])
+                                | (ends[1:] - starts[0] > _READ_BYTES)) + 1
+        try:
+            handle = open(self.path, "rb")
+        except OSError as exc:
+            raise DatasetError(str(self.path), "", f"cannot read: {exc.strerror or exc}") \
+                from None
+        with handle:
+            for run in np.split(np.arange(chosen.size), breaks):
+                first = int(starts[run[0]])
+                block = json_stream.read_bytes(self.path, handle, first, int(ends[run[-1]]))
+                for j in run.tolist():
+                    k = int(chosen[slots[j]])
+                    entry = json_stream.decode_item(
+                        self.path, block[int(starts[j]) - first:int(ends[j]) - first],
+                        int(starts[j]))
+                    if not isinstance(entry, dict) or entry.get("id") != int(self.ids[k]):
+                        raise DatasetError(str(self.path), f"annotations[{self.positions[k]}]",
+                                           "no longer holds the entry read there (was the "
+                                           "file changed while it was read?)")
+                    drop_null_optional("annotations", entry)
+                    out[int(slots[j])] = entry
+        return out
+
+
+_READ_BYTES = 8 << 20
+"""Most bytes :meth:`AnnotationList.decode` reads at once (a run of consecutive entries)."""
+
+
+class _KeptAnnotations(AnnotationList):
+    """An :class:`AnnotationList` over entries already in memory (``CocoDataset`` built
+    from a parsed ``data`` dict)."""
+
+    def __init__(self, entries: Sequence[dict], positions: Sequence[int]) -> None:
+        self._entries = list(entries)
+        super().__init__(Path(), np.array([a["id"] for a in self._entries], dtype=np.int64),
+                         np.array([a["image_id"] for a in self._entries], dtype=np.int64),
+                         np.asarray(positions, dtype=np.int64).reshape(-1),
+                         np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+    def decode(self, indices: Iterable[int]) -> list[dict]:
+        return [self._entries[int(k)] for k in indices]
+
+
 # ---------------------------------------------------------------------------- the dataset
 class CocoDataset:
     """A COCO instances dataset read from disk, with its entries indexed.
 
-    Build it with :func:`load_dataset`, which checks the schema first. The JSON is kept as
-    parsed (``data``), so fields that synthscene does not know survive an export.
+    Build it with :func:`load_dataset`, which checks the schema first. The JSON's other
+    top-level values are kept as parsed (``data``), so fields that synthscene does not know
+    survive an export; the annotations are read from the file again when asked for (see the
+    module docstring), so two reads of one annotation give equal but distinct dicts.
 
     Attributes
     ----------
@@ -106,7 +219,7 @@ class CocoDataset:
         Folder of the annotation file; ``depth_file``, ``instance_mask_file`` and
         ``semantic_file`` are relative to it.
     data : dict
-        The parsed JSON.
+        The parsed JSON, except ``data["annotations"]``: the :class:`AnnotationList`.
     images : list of dict
         Image entries sorted by ``id``.
     categories : list of dict
@@ -119,46 +232,93 @@ class CocoDataset:
     annotations_path, image_dir : pathlib.Path
     data : dict
         The parsed JSON, or the part of it that was kept (see :func:`load_dataset`'s
-        ``limit``).
+        ``limit``); ``data["annotations"]`` a list of dicts or an :class:`AnnotationList`.
     positions : dict, optional
         ``{"images": [k, ...], "annotations": [k, ...]}``: the index in the file of each entry
-        of ``data["images"]`` and ``data["annotations"]``, when ``data`` holds only some of
-        them (default: their positions in ``data``).
+        of ``data["images"]`` and ``data["annotations"]`` (a list), when ``data`` holds only
+        some of them (default: their positions in ``data``).
     """
+
+    _RECENT = 4096
+    """Decoded annotations remembered (by identity) to name them in errors exactly."""
 
     def __init__(self, annotations_path: Path, image_dir: Path, data: dict,
                  positions: Mapping[str, Sequence[int]] | None = None) -> None:
         self.annotations_path = Path(annotations_path)
         self.image_dir = Path(image_dir)
         self.root = self.annotations_path.parent
-        self.data = data
+        positions = positions or {}
+        store = data["annotations"]
+        if not isinstance(store, AnnotationList):
+            store = _KeptAnnotations(store, positions.get("annotations", range(len(store))))
+        self.data = {**data, "annotations": store}
+        self._store = store
         self.images = sorted(data["images"], key=lambda image: image["id"])
         self.categories = sorted(data["categories"], key=lambda cat: cat["id"])
-        self._by_image: dict[int, list[dict]] = {image["id"]: [] for image in self.images}
-        positions = positions or {}
-        self._index = {id(ann): k for ann, k in zip(
-            data["annotations"], positions.get("annotations", range(len(data["annotations"]))))}
         self._image_index = {id(image): k for image, k in zip(
             data["images"], positions.get("images", range(len(data["images"]))))}
-        for ann in sorted(data["annotations"], key=lambda a: a["id"]):
-            self._by_image.setdefault(ann["image_id"], []).append(ann)
+        # annotations by image, then id, then file position: image i's are a slice
+        self._order = np.lexsort((store.positions, store.ids, store.image_ids))
+        self._sorted_image_ids = store.image_ids[self._order]
+        by_id = np.lexsort((store.positions, store.ids))
+        self._id_order, self._sorted_ids = by_id, store.ids[by_id]
+        self._recent: dict[int, tuple[dict, int]] = {}
         self.category_by_id = {cat["id"]: cat for cat in self.categories}
         self.image_by_id = {image["id"]: image for image in self.images}
 
     @property
-    def annotations(self) -> list[dict]:
-        """All annotation entries, in file order."""
-        return self.data["annotations"]
+    def annotations(self) -> AnnotationList:
+        """All annotation entries, in file order (decoded as they are read)."""
+        return self._store
 
-    def annotations_of(self, image: dict) -> list[dict]:
-        """The annotations of ``image`` sorted by ``id`` (empty list if none)."""
-        return self._by_image.get(image["id"], [])
+    def _slice_of(self, image: dict) -> tuple[int, int]:
+        key = image["id"]
+        return (int(np.searchsorted(self._sorted_image_ids, key, side="left")),
+                int(np.searchsorted(self._sorted_image_ids, key, side="right")))
+
+    def annotation_count(self, image: dict) -> int:
+        """How many annotations ``image`` has (none decoded)."""
+        low, high = self._slice_of(image)
+        return high - low
+
+    def annotations_of(self, image: dict, *, limit: int | None = None) -> list[dict]:
+        """The annotations of ``image`` sorted by ``id`` (empty list if none), decoded.
+
+        Parameters
+        ----------
+        image : dict
+            An image entry.
+        limit : int, optional
+            Decode only the first ``limit`` of them (by ``id``).
+        """
+        low, high = self._slice_of(image)
+        if limit is not None:
+            high = min(high, low + max(0, int(limit)))
+        chosen = self._order[low:high]
+        entries = self._store.decode(chosen)
+        for entry, k in zip(entries, chosen):
+            self._remember(entry, int(self._store.positions[k]))
+        return entries
+
+    def _remember(self, entry: dict, position: int) -> None:
+        if len(self._recent) >= self._RECENT:
+            self._recent.clear()
+        self._recent[id(entry)] = (entry, position)  # holds entry: its id() stays unique
 
     def where(self, entry: dict) -> str:
         """Name an image or annotation entry as problems do: ``"annotations[4] (id 5)"``."""
-        if id(entry) in self._index:
-            return entry_name("annotations", self._index[id(entry)], entry)
-        return entry_name("images", self._image_index.get(id(entry), -1), entry)
+        if id(entry) in self._image_index:
+            return entry_name("images", self._image_index[id(entry)], entry)
+        recent = self._recent.get(id(entry))
+        if recent is not None and recent[0] is entry:
+            return entry_name("annotations", recent[1], entry)
+        value = entry.get("id") if isinstance(entry, dict) else None
+        if isinstance(value, int) and "image_id" in entry:
+            k = int(np.searchsorted(self._sorted_ids, value))
+            if k < self._sorted_ids.size and self._sorted_ids[k] == value:
+                position = int(self._store.positions[self._id_order[k]])
+                return entry_name("annotations", position, entry)
+        return entry_name("images", -1, entry)
 
     def error(self, entry: dict | None, field: str, message: str) -> DatasetError:
         """A :class:`~synthscene.errors.DatasetError` naming this file and ``entry.field``."""
@@ -342,7 +502,7 @@ def load_dataset(dataset: str | Path, *, image_dir: str | Path | None = None,
     """
     annotations_path, images_path = locate_dataset(dataset, image_dir)
     source = str(annotations_path)
-    layout = json_stream.scan_layout(annotations_path, progress)
+    layout = json_stream.scan_layout(annotations_path, progress, index="annotations")
     problems, _ = top_level_problems(layout.top, layout.keys)
     if layout.duplicates:
         problems.insert(0, Problem("schema", layout.duplicates[0], "this top-level key appears "
@@ -384,19 +544,38 @@ def load_dataset(dataset: str | Path, *, image_dir: str | Path | None = None,
     kept = sorted(kept, key=lambda item: item[0])[:limit]
     keep_ids = {image_id for image_id, _, _ in kept}
     data["images"] = [image for _, _, image in kept]
-    annotations: list[dict] = []
-    annotation_positions: list[int] = []
+    spans = layout.spans
+    columns = {name: array("q") for name in ("id", "image_id", "position", "span")}
+    kept_entries: list[dict] = []  # only when the file could not be indexed
+    total = 0
     for index, ann in entries("annotations"):
+        total = index + 1
         for key, known in (("image_id", image_ids), ("category_id", category_ids)):
             if ann[key] not in known:
                 raise DatasetError(source, f"{entry_name('annotations', index, ann)}.{key}",
                                    f"no {key[:-3]} has id {ann[key]}")
         if limit is None or ann["image_id"] in keep_ids:
-            annotations.append(ann)
-            annotation_positions.append(index)
-    data["annotations"] = annotations
-    return CocoDataset(annotations_path, images_path, data, positions={
-        "images": [index for _, index, _ in kept], "annotations": annotation_positions})
+            for name, value in (("id", ann["id"]), ("image_id", ann["image_id"]),
+                                ("position", index), ("span", index)):
+                columns[name].append(value)
+            if spans is None:
+                kept_entries.append(ann)
+    if spans is not None and spans.starts.size != total:
+        raise DatasetError(source, "annotations", f"{total} entries read but "
+                           f"{spans.starts.size} found when the file was scanned (was the "
+                           "file changed while it was read?)")
+    arrays = {name: np.frombuffer(column, dtype=np.int64) if column else np.zeros(0, np.int64)
+              for name, column in columns.items()}
+    positions: dict[str, Sequence[int]] = {"images": [index for _, index, _ in kept]}
+    if spans is None:
+        store: Any = kept_entries
+        positions["annotations"] = arrays["position"]
+    else:
+        chosen = arrays["span"]
+        store = AnnotationList(annotations_path, arrays["id"], arrays["image_id"],
+                               arrays["position"], spans.starts[chosen], spans.ends()[chosen])
+    data["annotations"] = store
+    return CocoDataset(annotations_path, images_path, data, positions=positions)
 
 
 def _unique_ids(source: str, kind: str, entries: Iterable[tuple[int, dict]]) -> set[int]:

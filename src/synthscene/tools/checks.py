@@ -19,9 +19,11 @@ annotation follows:
 
 from __future__ import annotations
 
+import struct
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image
@@ -32,7 +34,7 @@ from synthscene.io.rle import to_rle
 
 __all__ = [
     "BBOX_TOLERANCE_PX", "POLYGON_AREA_TOLERANCE", "POLYGON_BBOX_TOLERANCE_PX", "MaskCheck",
-    "check_image_file", "check_mask", "mask_areas", "overlaps",
+    "check_image_file", "check_map_file", "check_mask", "mask_areas", "overlaps",
 ]
 
 BBOX_TOLERANCE_PX = 1e-6
@@ -232,3 +234,136 @@ def overlaps(visible: list[tuple[str, dict]]) -> list[Problem]:
 def _boxes_meet(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(a[0] < b[0] + b[2] and b[0] < a[0] + a[2]
                 and a[1] < b[1] + b[3] and b[1] < a[1] + a[3])
+
+
+# ---------------------------------------------------------------------------- map files
+_FLO_TAG = 202021.25
+_TRACK_ARRAYS = ("target_points", "occluded", "query_points", "track_ids")
+
+
+def check_map_file(path: Path, field: str, image: dict, where: str) -> list[Problem]:
+    """Check a flow, float depth or point-track file against its documented layout.
+
+    The file is never unpickled, and its arrays are never read whole: only their ``.npy``
+    headers (dtype, shape) and the file's size are checked, so a hostile file costs neither
+    memory nor code execution. Layouts (:func:`synthscene.io.maps.encode_frame_maps`):
+
+    - ``flow_file``, ``flow_backward_file``: ``.npy`` ``(H, W, 2)`` float32, or Middlebury
+      ``.flo`` (tag 202021.25, width, height, then ``H x W x 2`` float32);
+    - ``depth_npy_file``: ``.npy`` ``(H, W)`` float32;
+    - ``point_tracks_file``: ``.npz`` with ``target_points`` ``(N, T, 2)`` float,
+      ``occluded`` ``(N, T)`` bool, ``query_points`` ``(N, 3)`` float and ``track_ids``
+      ``(N,)`` integer, ``T`` greater than the image's ``frame_index``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file (already resolved inside the dataset folder; existing).
+    field : str
+        The image field naming it.
+    image : dict
+        The image entry (``width``, ``height``, optional ``frame_index``).
+    where : str
+        How problems name the entry.
+
+    Returns
+    -------
+    list of Problem
+        Check ``"extras"``; empty for other fields.
+    """
+    height, width = image["height"], image["width"]
+    name = f"{where}.{field}"
+    try:
+        if field in ("flow_file", "flow_backward_file") and path.suffix.lower() == ".flo":
+            why = _flo_problem(path, height, width)
+        elif field in ("flow_file", "flow_backward_file", "depth_npy_file"):
+            shape = (height, width, 2) if field != "depth_npy_file" else (height, width)
+            with open(path, "rb") as handle:
+                dtype, found, nbytes = _npy_header(handle)
+                end = handle.tell() + nbytes
+            why = _array_problem(dtype, found, shape, "f", "float32") or (
+                None if path.stat().st_size == end else
+                f"holds {path.stat().st_size} bytes, its header says {end}")
+        elif field == "point_tracks_file":
+            why = _tracks_problem(path, image.get("frame_index"))
+        else:
+            return []
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, struct.error) as exc:
+        why = f"cannot be read ({exc})"
+    return [] if why is None else [Problem("extras", name, f"{path.name}: {why}")]
+
+
+def _npy_header(handle: IO[bytes]) -> tuple[np.dtype, tuple[int, ...], int]:
+    """dtype, shape and data size of the ``.npy`` array at the handle's position (the header
+    only: an object dtype, which would need unpickling, raises ValueError)."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+    else:
+        raise ValueError(f"unsupported .npy version {version}")
+    if dtype.hasobject:
+        raise ValueError("it holds Python objects (a pickle); allow_pickle is never set")
+    return dtype, tuple(shape), int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+
+
+def _array_problem(dtype: np.dtype, shape: tuple[int, ...], expected: tuple[int | None, ...],
+                   kind: str, what: str) -> str | None:
+    """Why an array of ``dtype`` and ``shape`` is not ``expected`` (None: any size there)."""
+    if dtype.kind != kind or (what == "float32" and dtype != np.dtype("<f4")):
+        return f"is {dtype}, not {what}"
+    if len(shape) != len(expected) or any(e is not None and s != e
+                                          for s, e in zip(shape, expected)):
+        layout = ", ".join("n" if e is None else str(e) for e in expected)
+        return f"is shaped {shape}, not ({layout})"
+    return None
+
+
+def _flo_problem(path: Path, height: int, width: int) -> str | None:
+    with open(path, "rb") as handle:
+        header = handle.read(12)
+    if len(header) < 12:
+        return "is shorter than a .flo header (12 bytes)"
+    tag, = struct.unpack("<f", header[:4])
+    w, h = struct.unpack("<ii", header[4:])
+    if tag != _FLO_TAG:
+        return f"does not start with the .flo tag {_FLO_TAG} (got {tag!r})"
+    if (w, h) != (width, height):
+        return f"is {w}x{h} (width x height), the image {width}x{height}"
+    size = path.stat().st_size
+    if size != 12 + 8 * width * height:
+        return f"holds {size} bytes, a {width}x{height} .flo file {12 + 8 * width * height}"
+    return None
+
+
+def _tracks_problem(path: Path, frame_index: Any) -> str | None:
+    with zipfile.ZipFile(path) as archive:
+        members = {info.filename: info for info in archive.infolist()}
+        shapes: dict[str, tuple[np.dtype, tuple[int, ...]]] = {}
+        for key in _TRACK_ARRAYS:
+            info = members.get(f"{key}.npy")
+            if info is None:
+                return f"has no array {key!r} (it needs {', '.join(_TRACK_ARRAYS)})"
+            with archive.open(info) as handle:
+                dtype, shape, nbytes = _npy_header(handle)
+                if handle.tell() + nbytes != info.file_size:
+                    return (f"array {key!r} holds {info.file_size - handle.tell()} bytes, "
+                            f"its header says {nbytes}")
+            shapes[key] = (dtype, shape)
+    n = shapes["track_ids"][1][0] if len(shapes["track_ids"][1]) == 1 else None
+    dtype, shape = shapes["target_points"]
+    t = shape[1] if len(shape) == 3 else None
+    for key, expected, kind, what in (
+            ("track_ids", (n,), "iu", "an integer type"),
+            ("target_points", (n, t, 2), "f", "a float type"),
+            ("occluded", (n, t), "b", "bool"),
+            ("query_points", (n, 3), "f", "a float type")):
+        dtype, shape = shapes[key]
+        why = _array_problem(dtype, shape, expected, dtype.kind if dtype.kind in kind else
+                             kind[0], what)
+        if why:
+            return f"array {key!r} {why}"
+    if t is not None and isinstance(frame_index, int) and frame_index >= t:
+        return f"tracks {t} frames, but the image is frame_index {frame_index}"
+    return None

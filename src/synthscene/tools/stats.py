@@ -15,13 +15,16 @@ visibility.png            histogram of ``visib_fract``, only if annotations carr
 box_centres.png           heatmap of box centres, normalised by the image size
 ========================= =====================================================================
 
-Every figure is computed from the annotation file alone; no image is read.
+Every figure is computed from the annotation file alone; no image is read. The annotations are
+read once, a block at a time, into arrays of the numbers the figures need (about 80 bytes an
+annotation), not kept as parsed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,44 @@ def _summary(values: np.ndarray) -> dict[str, float] | None:
             "p95": float(np.percentile(values, 95)), "max": float(values.max())}
 
 
+class _Columns:
+    """The per-annotation numbers the figures need, read in one pass over the annotations
+    (decoded a block at a time), kept as arrays: about 80 bytes an annotation.
+
+    Attributes
+    ----------
+    boxes : (n, 4) float64
+        ``bbox`` of each annotation.
+    sizes : (n, 2) float64
+        ``width``, ``height`` of its image.
+    categories : (n,) int64
+    areas : (n,) float64
+    visib : (m,) float64
+        ``visib_fract`` of the annotations that carry it.
+    """
+
+    def __init__(self, dataset: CocoDataset) -> None:
+        boxes, sizes, areas, visib = array("d"), array("d"), array("d"), array("d")
+        categories = array("q")
+        images = dataset.image_by_id
+        for ann in dataset.annotations:
+            boxes.extend(float(v) for v in ann["bbox"])
+            image = images[ann["image_id"]]
+            sizes.extend((image["width"], image["height"]))
+            categories.append(ann["category_id"])
+            areas.append(ann["area"])
+            if "visib_fract" in ann:
+                visib.append(ann["visib_fract"])
+        self.boxes = np.frombuffer(boxes, dtype=np.float64).reshape(-1, 4) if boxes \
+            else np.zeros((0, 4))
+        self.sizes = np.frombuffer(sizes, dtype=np.float64).reshape(-1, 2) if sizes \
+            else np.zeros((0, 2))
+        self.categories = np.frombuffer(categories, dtype=np.int64) if categories \
+            else np.zeros(0, np.int64)
+        self.areas = np.frombuffer(areas, dtype=np.float64) if areas else np.zeros(0)
+        self.visib = np.frombuffer(visib, dtype=np.float64) if visib else np.zeros(0)
+
+
 def compute_stats(dataset: CocoDataset) -> dict[str, Any]:
     """Figures of a dataset.
 
@@ -67,41 +108,42 @@ def compute_stats(dataset: CocoDataset) -> dict[str, Any]:
         ``box_centres`` (``HEATMAP_BINS x HEATMAP_BINS`` counts of box centres divided by the
         image size, rows = y); ``notes`` (list of str).
     """
-    annotations = dataset.annotations
+    return _compute(dataset, _Columns(dataset))
+
+
+def _compute(dataset: CocoDataset, columns: _Columns) -> dict[str, Any]:
+    count = int(columns.categories.size)
     per_class = {cat["id"]: 0 for cat in dataset.categories}
-    for ann in annotations:
-        per_class[ann["category_id"]] = per_class.get(ann["category_id"], 0) + 1
+    found, counts = np.unique(columns.categories, return_counts=True)
+    for category_id, n in zip(found.tolist(), counts.tolist()):
+        per_class[category_id] = per_class.get(category_id, 0) + n
     all_names = [cat["name"] for cat in dataset.categories]
     names = {cat["id"]: cat["name"] if all_names.count(cat["name"]) == 1
              else f"{cat['name']} (id {cat['id']})" for cat in dataset.categories}
-    per_image = np.array([len(dataset.annotations_of(image)) for image in dataset.images],
+    per_image = np.array([dataset.annotation_count(image) for image in dataset.images],
                          dtype=np.float64)
-    boxes = np.array([ann["bbox"] for ann in annotations], dtype=np.float64).reshape(-1, 4)
+    boxes, sizes = columns.boxes, columns.sizes
     widths, heights = boxes[:, 2], boxes[:, 3]
     centres = np.zeros((HEATMAP_BINS, HEATMAP_BINS), dtype=np.int64)
-    if len(annotations):
-        sizes = np.array([[dataset.image_by_id[ann["image_id"]]["width"],
-                           dataset.image_by_id[ann["image_id"]]["height"]]
-                          for ann in annotations], dtype=np.float64)
+    if count:
         cx = (boxes[:, 0] + widths / 2) / sizes[:, 0]
         cy = (boxes[:, 1] + heights / 2) / sizes[:, 1]
         centres, _, _ = np.histogram2d(cy, cx, bins=HEATMAP_BINS, range=[[0, 1], [0, 1]])
         centres = centres.astype(np.int64)
-    visib = np.array([ann["visib_fract"] for ann in annotations if "visib_fract" in ann],
-                     dtype=np.float64)
+    visib = columns.visib
     notes = []
     visibility = None
     if visib.size:
         visibility = {**_summary(visib), "annotations_with_field": int(visib.size)}
-        if visib.size < len(annotations):
-            notes.append(f"only {visib.size} of {len(annotations)} annotations carry "
+        if visib.size < count:
+            notes.append(f"only {visib.size} of {count} annotations carry "
                          "visib_fract")
     else:
         notes.append("no annotation carries visib_fract: no visibility histogram")
     positive = heights > 0
     return {
         "images": len(dataset.images),
-        "annotations": len(annotations),
+        "annotations": count,
         "categories": len(dataset.categories),
         "objects_per_class": {names.get(i, str(i)): n for i, n in sorted(per_class.items())},
         "objects_per_image": {**(_summary(per_image) or {}),
@@ -110,7 +152,7 @@ def compute_stats(dataset: CocoDataset) -> dict[str, Any]:
         "box_width_px": _summary(widths),
         "box_height_px": _summary(heights),
         "box_aspect": _summary(widths[positive] / heights[positive]),
-        "area_px": _summary(np.array([ann["area"] for ann in annotations], dtype=np.float64)),
+        "area_px": _summary(columns.areas),
         "visib_fract": visibility,
         "box_centres": centres.tolist(),
         "notes": notes,
@@ -146,13 +188,14 @@ def write_stats(dataset_dir: str | Path, out_dir: str | Path, *,
     """
     _require_matplotlib()
     dataset = load_dataset(dataset_dir, image_dir=image_dir)
-    stats = compute_stats(dataset)
+    columns = _Columns(dataset)
+    stats = _compute(dataset, columns)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{out}: cannot create the folder ({exc.strerror or exc})") from None
-    stats["plots"] = _plots(dataset, stats, out)
+    stats["plots"] = _plots(dataset, columns, stats, out)
     _write_text(out / "stats.json", json.dumps(stats, indent=2, allow_nan=False) + "\n")
     _write_text(out / "stats.md", _markdown(dataset, stats))
     logger.info("wrote stats of %s to %s", dataset.annotations_path, out)
@@ -175,7 +218,8 @@ def _write_text(path: Path, text: str) -> None:
         raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
 
 
-def _plots(dataset: CocoDataset, stats: dict[str, Any], out: Path) -> list[str]:
+def _plots(dataset: CocoDataset, columns: _Columns, stats: dict[str, Any],
+           out: Path) -> list[str]:
     """Draw every plot; return the file names."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -191,8 +235,7 @@ def _plots(dataset: CocoDataset, stats: dict[str, Any], out: Path) -> list[str]:
         written.append(name)
 
     written: list[str] = []
-    annotations = dataset.annotations
-    boxes = np.array([ann["bbox"] for ann in annotations], dtype=np.float64).reshape(-1, 4)
+    boxes = columns.boxes
 
     per_class = stats["objects_per_class"]
     figure = Figure(figsize=(7, max(2.5, 0.28 * len(per_class) + 1)))
@@ -202,7 +245,7 @@ def _plots(dataset: CocoDataset, stats: dict[str, Any], out: Path) -> list[str]:
     axes.set_title("Objects per class")
     save(figure, "objects_per_class.png")
 
-    per_image = [len(dataset.annotations_of(image)) for image in dataset.images]
+    per_image = [dataset.annotation_count(image) for image in dataset.images]
     figure = Figure(figsize=(6, 4))
     axes = figure.add_subplot()
     top = max(per_image, default=0)
@@ -242,8 +285,7 @@ def _plots(dataset: CocoDataset, stats: dict[str, Any], out: Path) -> list[str]:
     if stats["visib_fract"] is not None:
         figure = Figure(figsize=(6, 4))
         axes = figure.add_subplot()
-        visib = [ann["visib_fract"] for ann in annotations if "visib_fract" in ann]
-        axes.hist(visib, bins=np.linspace(0, 1, 21), color="#8172b2")
+        axes.hist(columns.visib, bins=np.linspace(0, 1, 21), color="#8172b2")
         axes.set_xlabel("visib_fract (visible / amodal pixels)")
         axes.set_ylabel("annotations")
         axes.set_title("Visibility")

@@ -11,7 +11,8 @@ check      what
 schema     required COCO keys and their types; optional synthscene fields when present;
            ``file_name`` (and extra file paths) relative, without ``..``
 ids        image, annotation and category ids are >= 1 and unique; every annotation's
-           ``image_id`` and ``category_id`` exist
+           ``image_id`` and ``category_id`` exist; no two images share a (``scene_id``,
+           ``view_id``) pair
 category   category ids are >= 1 (COCO reserves 0 for "no object"), in ``categories`` and in
            every annotation
 files      every image file lies inside the image folder, exists and decodes completely
@@ -25,9 +26,15 @@ nonempty   no annotation has an empty mask or ``area`` 0
 overlap    the visible masks (``iscrowd`` 0) of an image do not overlap
 extras     optional synthscene fields are consistent: ``amodal_bbox`` contains ``bbox``,
            ``num_keypoints`` counts the keypoints with v > 0, v in {0, 1, 2}, the keypoint
-           count matches the category's ``keypoints``, extra image files exist
-tracks     (datasets of sequences) a ``track_id`` never belongs to two categories, and no
-           two annotations of one image share a ``track_id``
+           count matches the category's ``keypoints``, extra image files exist, and flow,
+           float depth and point-track files have their documented dtype and shape
+           (:func:`~synthscene.tools.checks.check_map_file`; never unpickled)
+tracks     (datasets of sequences) every annotation has a ``track_id`` if one has; a
+           ``track_id`` never belongs to two categories, and no two annotations of one image
+           share a ``track_id``
+sequences  (datasets of sequences) every image has ``sequence_id`` and ``frame_index`` if
+           one has; no ``frame_index`` twice in a sequence; a sequence misses at most
+           :data:`MAX_MISSING_FRAMES` of the frames ``0 .. max(frame_index)``
 ========== ================================================================================
 
 :func:`validate_dataset` returns a :class:`ValidationReport`; the CLI prints
@@ -64,13 +71,15 @@ from synthscene.io.reader import locate_dataset
 from synthscene.tools.checks import (
     BBOX_TOLERANCE_PX,
     check_image_file,
+    check_map_file,
     check_mask,
     mask_areas,
     overlaps,
 )
 
 __all__ = [
-    "BBOX_TOLERANCE_PX", "CHECKS", "MAX_KEPT_PROBLEMS", "CheckResult", "ValidationReport",
+    "BBOX_TOLERANCE_PX", "CHECKS", "MAX_KEPT_PROBLEMS", "MAX_MISSING_FRAMES", "CheckResult",
+    "ValidationReport",
     "mask_areas", "validate_dataset",
 ]
 
@@ -79,9 +88,17 @@ logger = logging.getLogger(__name__)
 MAX_KEPT_PROBLEMS = 1000
 """Problems kept per check by :func:`validate_dataset`; the rest are only counted."""
 
+MAX_MISSING_FRAMES = 10_000
+"""Frames a sequence may miss: a sequence of ``n`` images must have every ``frame_index``
+below ``n + MAX_MISSING_FRAMES``. A sequence that synthscene writes misses none; a subset of
+one (every 10th frame of a long video) misses some; a ``frame_index`` of 10^7 in a sequence of
+three images is a broken or hostile file, which would make tools that lay a sequence out by
+``frame_index`` (MOT, YouTube-VIS) allocate for 10^7 frames."""
+
 CHECKS: dict[str, str] = {
     "schema": "required COCO keys and types",
-    "ids": "ids >= 1 and unique; annotations point to existing images and categories",
+    "ids": "ids >= 1 and unique; annotations point to existing images and categories; "
+           "(scene_id, view_id) unique",
     "category": "category ids >= 1",
     "files": "image files inside the image folder, exist and decode",
     "image_size": "image files are width x height as their entries say",
@@ -90,8 +107,11 @@ CHECKS: dict[str, str] = {
     "area": "area = the mask's pixel count (or the polygons' area)",
     "nonempty": "no empty mask, no area 0",
     "overlap": "visible masks of an image do not overlap",
-    "extras": "optional synthscene fields consistent (amodal_bbox, keypoints, extra files)",
-    "tracks": "a track_id has one category and appears once per image",
+    "extras": "optional synthscene fields consistent (amodal_bbox, keypoints, extra files "
+              "exist and have their layout)",
+    "tracks": "track_id on every annotation or none, one category per track, once per image",
+    "sequences": "sequence_id and frame_index on every image or none, frame_index unique in "
+                 "its sequence, no absurd gaps",
 }
 """Every check, in the order they run and are reported, with a one-line description."""
 
@@ -363,6 +383,14 @@ class _State:
         # (track_id, image_id, category_id, annotation index) of every tracked annotation:
         # 32 bytes each, checked once all are read.
         self.tracks = {name: array("q") for name in ("track", "image", "category", "index")}
+        # (sequence_id, frame_index, image index) and (scene_id, view_id, image index) of every
+        # image holding both fields: 24 bytes each, checked once all images are read
+        self.frames = {name: array("q") for name in ("sequence", "frame", "index")}
+        self.views = {name: array("q") for name in ("scene", "view", "index")}
+        # fields that every entry must hold if one does: how many hold it, the first entries
+        # that lack it (up to the problems kept) and how many do
+        self.fields = {key: _Presence() for key in ("sequence_id", "frame_index", "track_id")}
+        self.map_checks: dict[tuple[str, int | None], list[Problem]] = {}
 
     # ---------------------------------------------------------------- per entry
     def category(self, index: int, cat: Any, ok: bool, image_dir: Path, root: Path) -> None:
@@ -407,6 +435,19 @@ class _State:
                 if extra is None or not extra.is_file():
                     self.out.add("extras", f"{where}.{key}", f"{root / image[key]} is missing"
                                  if extra is not None else f"{image[key]!r} leads outside {root}")
+                else:
+                    self._map_file(extra, key, image, where)
+        for key in ("sequence_id", "frame_index"):
+            self.fields[key].see(key in image, index, where, self.out.keep)
+        if "sequence_id" in image and "frame_index" in image:
+            self.out.checked["sequences"] += 1
+            for name, item in (("sequence", image["sequence_id"]),
+                               ("frame", image["frame_index"]), ("index", index)):
+                self.frames[name].append(item)
+        if "scene_id" in image and "view_id" in image:
+            for name, item in (("scene", image["scene_id"]), ("view", image["view_id"]),
+                               ("index", index)):
+                self.views[name].append(item)
 
     def annotation(self, index: int, ann: Any, ok: bool, image_dir: Path, root: Path) -> None:
         value = _int_id(ann)
@@ -424,6 +465,7 @@ class _State:
             if _is_int(ref) and ref not in known:
                 self.out.add("ids", f"{where}.{key}", f"no {key[:-3]} has id {ref}")
         category_id = ann.get("category_id")
+        self.fields["track_id"].see("track_id" in ann, index, where, self.out.keep)
         if "track_id" in ann:
             self.out.checked["tracks"] += 1
             if ok and _is_int(ann.get("image_id")) and _is_int(category_id):
@@ -502,9 +544,58 @@ class _State:
             self.out.add("tracks", f"annotations[{index[b]}].track_id", f"track {track[b]} "
                          f"appears twice in image {image[b]} (also annotations[{index[a]}])")
 
+    def _map_file(self, path: Path, key: str, image: dict, where: str) -> None:
+        """Check a flow, float depth or point-track file (a shared track file once per frame
+        count it must cover)."""
+        shared = key == "point_tracks_file"
+        cache = (str(path), image.get("frame_index")) if shared else None
+        if cache is not None and cache in self.map_checks:
+            found = [Problem(p.check, f"{where}.{key}", p.message)
+                     for p in self.map_checks[cache]]
+        else:
+            found = check_map_file(path, key, image, where)
+            if cache is not None and len(self.map_checks) < 100_000:
+                self.map_checks[cache] = found
+        self.out.extend(found)
+
+    def _check_sequences(self) -> None:
+        """frame_index unique in its sequence and without absurd gaps; sequence fields on
+        every image or none; (scene_id, view_id) unique."""
+        for key in ("sequence_id", "frame_index"):
+            self.fields[key].report(self.out, "sequences", key, "images")
+        sequence, frame, index = (_int64(self.frames[name])
+                                  for name in ("sequence", "frame", "index"))
+        order = np.lexsort((index, frame, sequence))
+        same = (sequence[order][1:] == sequence[order][:-1]) \
+            & (frame[order][1:] == frame[order][:-1])
+        for k in np.flatnonzero(same):
+            a, b = order[k], order[k + 1]
+            self.out.add("sequences", f"images[{index[b]}].frame_index", f"sequence "
+                         f"{sequence[b]} has frame_index {frame[b]} twice (also "
+                         f"images[{index[a]}])")
+        if sequence.size:
+            ids, start, count = np.unique(sequence[order], return_index=True,
+                                          return_counts=True)
+            last = order[start + count - 1]  # the largest frame_index of each sequence
+            for k in np.flatnonzero(frame[last] >= count + MAX_MISSING_FRAMES):
+                self.out.add("sequences", f"images[{index[last[k]]}].frame_index",
+                             f"sequence {ids[k]} has {count[k]} images but frame_index "
+                             f"{frame[last[k]]}: it would miss {frame[last[k]] + 1 - count[k]} "
+                             f"frames, more than {MAX_MISSING_FRAMES} (MAX_MISSING_FRAMES)")
+        scene, view, index = (_int64(self.views[name]) for name in ("scene", "view", "index"))
+        order = np.lexsort((index, view, scene))
+        same = (scene[order][1:] == scene[order][:-1]) & (view[order][1:] == view[order][:-1])
+        for k in np.flatnonzero(same):
+            a, b = order[k], order[k + 1]
+            self.out.add("ids", f"images[{index[b]}].view_id", f"scene {scene[b]} has "
+                         f"view_id {view[b]} twice (also images[{index[a]}])")
+
     def finish(self, kind: str) -> None:
+        if kind == "images":
+            self._check_sequences()
         if kind != "annotations":
             return
+        self.fields["track_id"].report(self.out, "tracks", "track_id", "annotations")
         self._flush()
         self._check_tracks()
         ids = np.frombuffer(self.annotation_ids, dtype=np.int64) if self.annotation_ids \
@@ -524,6 +615,38 @@ class _State:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int64(column: array) -> np.ndarray:
+    return np.frombuffer(column, dtype=np.int64) if column else np.zeros(0, np.int64)
+
+
+class _Presence:
+    """Which entries hold a field that every entry must hold if one does."""
+
+    def __init__(self) -> None:
+        self.holding = 0
+        self.first_holding = ""
+        self.lacking: list[str] = []
+        self.lacking_count = 0
+
+    def see(self, present: bool, index: int, where: str, keep: int) -> None:
+        if present:
+            self.holding += 1
+            self.first_holding = self.first_holding or where
+        else:
+            self.lacking_count += 1
+            if len(self.lacking) < keep:
+                self.lacking.append(where)
+
+    def report(self, out: _Collector, check: str, key: str, kind: str) -> None:
+        if not self.holding or not self.lacking_count:
+            return
+        message = (f"missing, but {self.holding} of {self.holding + self.lacking_count} {kind} "
+                   f"have it ({self.first_holding} does): a dataset of sequences needs it on "
+                   "every entry")
+        out.extend(Problem(check, f"{where}.{key}", message) for where in self.lacking)
+        out.counts[check] += self.lacking_count - len(self.lacking)
 
 
 def _int_id(entry: Any) -> int | None:

@@ -5,7 +5,9 @@ outlined in the annotation's colour, its ``bbox`` as a rectangle, its category n
 box, and, if present, its ``keypoints`` (filled dot: visible, v = 2; ring: occluded, v = 1;
 points outside the image, v = 0, are not drawn) joined by the category's ``skeleton``.
 Colours are fixed per annotation position in the image (golden-ratio hues), so the same dataset
-always gives the same files.
+always gives the same files. At most :data:`MAX_DRAWN_ANNOTATIONS` annotations of an image are
+drawn (the first by ``id``), with a warning naming the image, so that time and memory stay
+bounded whatever an image holds.
 """
 
 from __future__ import annotations
@@ -21,12 +23,17 @@ import numpy as np
 from synthscene.errors import OutputError
 from synthscene.io.reader import CocoDataset, load_dataset
 
-__all__ = ["MASK_ALPHA", "draw_annotations", "overlay_name", "visualize_dataset"]
+__all__ = ["MASK_ALPHA", "MAX_DRAWN_ANNOTATIONS", "draw_annotations", "overlay_name",
+           "visualize_dataset"]
 
 logger = logging.getLogger(__name__)
 
 MASK_ALPHA = 0.45
 """Opacity of the mask fill."""
+
+MAX_DRAWN_ANNOTATIONS = 1000
+"""Annotations drawn per image at most (the first by ``id``): beyond it an overlay shows
+nothing more that can be seen, and each one costs a decoded mask of the image's size."""
 
 _GOLDEN = 0.618033988749895
 
@@ -56,7 +63,8 @@ def draw_annotations(dataset: CocoDataset, image: dict) -> np.ndarray:
     Returns
     -------
     (H, W, 3) uint8
-        RGB overlay.
+        RGB overlay of the first :data:`MAX_DRAWN_ANNOTATIONS` annotations by ``id`` (a warning
+        is logged if the image has more).
 
     Raises
     ------
@@ -66,9 +74,14 @@ def draw_annotations(dataset: CocoDataset, image: dict) -> np.ndarray:
         If a segmentation cannot be decoded.
     """
     rgb = dataset.read_rgb(image)
+    count = dataset.annotation_count(image)
+    if count > MAX_DRAWN_ANNOTATIONS:
+        logger.warning("%s: %s has %d annotations; drawing the first %d by id",
+                       dataset.annotations_path, dataset.where(image), count,
+                       MAX_DRAWN_ANNOTATIONS)
 
     def items() -> Iterator[OverlayItem]:  # one decoded mask at a time
-        for ann in dataset.annotations_of(image):
+        for ann in dataset.annotations_of(image, limit=MAX_DRAWN_ANNOTATIONS):
             category = dataset.category_by_id.get(ann["category_id"], {})
             yield OverlayItem(
                 mask=dataset.mask(ann, image), bbox=tuple(float(v) for v in ann["bbox"]),

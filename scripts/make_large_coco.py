@@ -1,0 +1,94 @@
+#!/usr/bin/env python
+"""Write a large, valid COCO dataset to measure the dataset tools' memory and time on.
+
+``--images`` images (320 x 240 PNG, one colour) with ``--per-image`` annotations each (4 x 4 px
+squares in a grid, compressed RLE, three categories, and the optional fields synthscene writes:
+``amodal_bbox``, ``amodal_area``, ``visib_fract``, ``truncation``, ``cam_R_m2c``,
+``cam_t_m2c``, ``scene_instance_id``). 2,000 x 100 = 2 x 10^5 annotations make an annotation
+file of about 75 MB; ``--images 1 --per-image 500000`` one image holding 500,000 annotations
+(squares overlap then: the file is for ``visualize`` and ``stats``, not a valid dataset).
+
+    python scripts/make_large_coco.py /tmp/big --images 2000 --per-image 100
+    /usr/bin/time -v python -m synthscene.cli stats /tmp/big --out /tmp/big-stats
+
+Peak memory is the "Maximum resident set size" line of ``/usr/bin/time -v``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+from pycocotools import mask as mask_utils
+
+WIDTH, HEIGHT, SIDE = 320, 240, 4
+COLUMNS, ROWS = (WIDTH - 8) // 6, (HEIGHT - 8) // 6
+
+
+def square_rle(x: int, y: int) -> str:
+    """Compressed RLE of a SIDE x SIDE square at (x, y), by pycocotools from its run lengths."""
+    counts = [x * HEIGHT + y]
+    for column in range(SIDE):
+        counts += [SIDE, HEIGHT - SIDE] if column < SIDE - 1 else [SIDE]
+    counts.append(WIDTH * HEIGHT - sum(counts))
+    rle = mask_utils.frPyObjects({"size": [HEIGHT, WIDTH], "counts": counts}, HEIGHT, WIDTH)
+    return rle["counts"].decode("ascii")
+
+
+def annotation_text(ann_id: int, image_id: int, k: int, x: int, y: int, counts: str) -> str:
+    """One annotation as JSON text, with the optional fields synthscene writes."""
+    return (f'{{"id": {ann_id}, "image_id": {image_id}, "category_id": {k % 3 + 1}, '
+            f'"bbox": [{x}.0, {y}.0, {SIDE}.0, {SIDE}.0], "area": {SIDE * SIDE}, '
+            f'"iscrowd": 0, "segmentation": {{"size": [{HEIGHT}, {WIDTH}], "counts": {counts}}}, '
+            f'"amodal_bbox": [{x}.0, {y}.0, {SIDE}.0, {SIDE}.0], "amodal_area": {SIDE * SIDE}, '
+            f'"visib_fract": 1.0, "truncation": 0.0, "scene_instance_id": {k + 1}, '
+            f'"cam_R_m2c": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0], '
+            f'"cam_t_m2c": [{x}.5, {y}.25, 812.125]}}')
+
+
+def write_dataset(root: Path, images: int, per_image: int) -> Path:
+    """Write ``root/annotations.json`` and ``root/images/``; return the annotation file."""
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    cells = COLUMNS * ROWS
+    grid = [(4 + 6 * (k % COLUMNS), 4 + 6 * ((k // COLUMNS) % ROWS)) for k in range(
+        min(per_image, cells))]
+    squares = [(x, y, json.dumps(square_rle(x, y))) for x, y in grid]
+    ok, png = cv2.imencode(".png", np.full((HEIGHT, WIDTH, 3), 90, np.uint8))
+    assert ok
+    path = root / "annotations.json"
+    with open(path, "w") as out:
+        out.write('{"info": {"description": "make_large_coco"}, "images": [')
+        for i in range(1, images + 1):
+            name = f"{i:06d}.png"
+            (root / "images" / name).write_bytes(png.tobytes())
+            out.write(("," if i > 1 else "") + f'{{"id": {i}, "file_name": "{name}", '
+                      f'"width": {WIDTH}, "height": {HEIGHT}}}')
+        out.write('], "annotations": [')
+        ann_id = 0
+        for i in range(1, images + 1):
+            for k in range(per_image):
+                ann_id += 1
+                x, y, counts = squares[k % len(squares)]
+                out.write(("," if ann_id > 1 else "") + annotation_text(ann_id, i, k, x, y,
+                                                                       counts))
+        out.write('], "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, '
+                  '{"id": 3, "name": "c"}]}')
+    return path
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("out", type=Path, help="dataset folder to write")
+    p.add_argument("--images", type=int, default=2000)
+    p.add_argument("--per-image", type=int, default=100, help="annotations per image")
+    args = p.parse_args()
+    path = write_dataset(args.out, args.images, args.per_image)
+    print(f"{args.images * args.per_image} annotations in {args.images} images: {path} "
+          f"({path.stat().st_size / 2**20:.0f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
