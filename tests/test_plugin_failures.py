@@ -144,3 +144,20 @@ def test_installed_plugins_load_only_for_a_name_that_is_not_built_in(broken_inst
     with pytest.raises(PluginError, match="cannot load the installed plug-in 'broken'"):
         scenario_from_dict({**BOX, "effects": [{"name": "rain_from_a_package"}]})
 
+
+
+def test_a_lambda_plugin_with_workers_is_one_line_not_a_pickling_traceback(tmp_path, plugin_file):
+    """Worker processes receive the scenario pickled; a lambda cannot be, so the run is refused
+    with a line saying what to do instead of pickle's traceback."""
+    import pickle
+
+    from synthscene.run.worker import FrameJob
+
+    path = plugin_file("lambda_effect", (
+        "from synthscene.plugins import register_effect\n"
+        "register_effect('halve', lambda rgb, *, rng: rgb // 2)\n"))
+    plugins.load_plugins([path])
+    scenario = scenario_from_dict({**BOX, "effects": [{"name": "halve"}]})
+    job = FrameJob(scenario=scenario, library=None, seed=0, out_dir=tmp_path, plugins=(path,))
+    with pytest.raises(PluginError, match="top level of its module.*--workers 1"):
+        pickle.dumps(job)

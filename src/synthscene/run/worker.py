@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from synthscene.config.loading import Scenario
 from synthscene.core.state import Sample
-from synthscene.errors import SynthsceneError
+from synthscene.errors import PluginError, SynthsceneError
 from synthscene.io.coco import category_ids, encode_image, frame_record
 from synthscene.io.maps import encode_frame_maps
 from synthscene.run.frames import FrameMaker
@@ -73,8 +73,24 @@ class FrameJob:
     plugins: tuple[str, ...] = ()
 
     def __reduce__(self) -> tuple:
+        """Pickle the plug-ins' names apart from the rest, so a worker loads them first.
+
+        Raises
+        ------
+        synthscene.errors.PluginError
+            If the scenario holds a function pickle cannot send to a worker process (a plug-in
+            registered a lambda or a nested function).
+        """
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        return _unpickle_job, (self.plugins, pickle.dumps(fields))
+        try:
+            payload = pickle.dumps(fields)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise PluginError(
+                "a plug-in's randomizer cannot be sent to worker processes "
+                f"({' '.join(str(exc).split())[:200]}): "
+                "register a function defined at the top level of its module, not a lambda or "
+                "a nested function, or run with --workers 1") from None
+        return _unpickle_job, (self.plugins, payload)
 
     @property
     def category_ids(self) -> dict[str, int]:
