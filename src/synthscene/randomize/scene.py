@@ -359,6 +359,8 @@ def _rest_distractors(scenario: Scenario, library: SceneLibraries, keys: list[st
     and fixtures (a placement with ``surfaces``; see :mod:`synthscene.randomize.stable`)."""
     from synthscene.randomize.stable import StableParams, arrange, place_all
 
+    if not keys:
+        return ()
     spec = scenario.spec
     params = spec.objects.placement.params
     pool = ObjectPool(spec.objects, library, fixtures=fixtures,
@@ -366,14 +368,13 @@ def _rest_distractors(scenario: Scenario, library: SceneLibraries, keys: list[st
     defaults = StableParams()  # for a plug-in placement with surfaces but not these
     max_tries = int(getattr(params, "max_tries", defaults.max_tries).sample(rng))
     gap_m = float(getattr(params, "gap_m", defaults.gap_m).sample(rng))
-    min_tip_rad = np.radians(float(getattr(params, "min_tip_deg",
-                                           defaults.min_tip_deg).sample(rng)))
+    min_tip_rad = float(getattr(params, "min_tip_deg", defaults.min_tip_deg).sample(rng))
     arrangement = arrange(pool, params.surfaces, spec.objects.drop_region, placed=objects,
                           gap_m=gap_m, max_tries=max_tries)
     placed = place_all(arrangement, keys, library=library,
                        sizes=lambda r: spec.distractors.size_m.sample(r),
                        materials=lambda r: sample_material(spec.distractors.material, rng=r),
-                       rng=rng, uniform_poses=False, min_tip_rad=float(min_tip_rad))
+                       rng=rng, uniform_poses=False, min_tip_rad=min_tip_rad)
     return tuple(SceneObject(instance_id=first_id + i, asset_key=key, category="distractor",
                              scale=scale, world_from_object=pose, material=material,
                              labelled=False)

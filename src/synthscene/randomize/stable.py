@@ -21,6 +21,7 @@ Units: metres.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -34,7 +35,12 @@ from synthscene.core.state import Material, SceneObject
 from synthscene.randomize.extensions import ObjectPool, register_placement
 from synthscene.randomize.geometry import random_rotation
 from synthscene.randomize.params import RandomizerParams, dist_field
-from synthscene.randomize.stable_poses import hull_2d, resting_poses, solid_extent
+from synthscene.randomize.stable_poses import (
+    edge_normals,
+    hull_2d,
+    resting_poses,
+    solid_extent,
+)
 
 if TYPE_CHECKING:
     from synthscene.assets.library import Asset
@@ -68,43 +74,49 @@ class Prism:
         Convex outline, counter-clockwise, metres (world x, y).
     z_min, z_max : float
         Metres.
+    centre : (2,) float64, optional
+        Centre of a circle holding the outline (default: its bounding box's centre).
+    radius : float, optional
+        Radius of that circle, metres (default: the smallest about ``centre``).
     """
 
     polygon: np.ndarray
     z_min: float
     z_max: float
+    centre: np.ndarray | None = None
+    radius: float | None = None
 
-    @property
-    def centre(self) -> np.ndarray:
-        """(2,) float64: centre of the outline's bounding box."""
-        return (self.polygon.min(axis=0) + self.polygon.max(axis=0)) / 2
+    def __post_init__(self) -> None:
+        if self.centre is None or self.radius is None:
+            centre = (self.polygon.min(axis=0) + self.polygon.max(axis=0)) / 2
+            offsets = self.polygon - centre
+            object.__setattr__(self, "centre", centre)
+            object.__setattr__(self, "radius", float(np.sqrt((offsets**2).sum(axis=1).max())))
 
-    @property
-    def radius(self) -> float:
-        """Radius of the outline's circle about :attr:`centre`, metres."""
-        return float(np.max(np.linalg.norm(self.polygon - self.centre, axis=1)))
+    @functools.cached_property
+    def axes(self) -> np.ndarray:
+        """(e, 2) float64: the outline's unit edge normals."""
+        return edge_normals(self.polygon)
 
     def meets(self, other: Prism, gap_m: float) -> bool:
-        """Whether the two prisms overlap, or come closer than ``gap_m`` sideways."""
+        """Whether the two prisms overlap, or come closer than ``gap_m`` sideways (a
+        separating-axis test of the outlines, on the edge normals of both)."""
         if min(self.z_max, other.z_max) - max(self.z_min, other.z_min) <= _Z_OVERLAP_M:
             return False
-        if np.linalg.norm(self.centre - other.centre) >= self.radius + other.radius + gap_m:
+        d = self.centre - other.centre
+        if d @ d >= (self.radius + other.radius + gap_m) ** 2:
             return False
-        return not _separated(self.polygon, other.polygon, gap_m)
+        return _overlap(self.polygon, other.polygon, np.concatenate([self.axes, other.axes]),
+                        gap_m)
 
 
-def _separated(a: np.ndarray, b: np.ndarray, gap: float) -> bool:
-    """Separating-axis test of two convex polygons (k, 2), at least ``gap`` apart."""
-    for poly in (a, b):
-        edges = np.roll(poly, -1, axis=0) - poly
-        axes = np.stack([edges[:, 1], -edges[:, 0]], axis=1)
-        lengths = np.linalg.norm(axes, axis=1)
-        axes = axes[lengths > 1e-12] / lengths[lengths > 1e-12, None]
-        pa, pb = a @ axes.T, b @ axes.T
-        if np.any((pa.min(axis=0) >= pb.max(axis=0) + gap) | (pb.min(axis=0) >= pa.max(axis=0)
-                                                               + gap)):
-            return True
-    return False
+def _overlap(a: np.ndarray, b: np.ndarray, axes: np.ndarray, gap_m: float) -> bool:
+    """Whether convex polygons ``a`` and ``b`` come closer than ``gap_m`` along every one of
+    ``axes`` (their edge normals: the separating-axis test)."""
+    pa, pb = a @ axes.T, b @ axes.T
+    separated = ((pa.min(axis=0) >= pb.max(axis=0) + gap_m)
+                 | (pb.min(axis=0) >= pa.max(axis=0) + gap_m))
+    return not bool(separated.any())
 
 
 def prism_of(points_world: np.ndarray) -> Prism:
@@ -158,17 +170,6 @@ class Surface:
         tol = 1e-9
         inside = (u >= -tol) & (v >= -tol) & (u + v <= 1 + tol)
         return bool(inside.any(axis=1).all())
-
-    def point(self, u: np.ndarray) -> np.ndarray:
-        """A point (2,) uniform on the surface from three uniforms ``u`` (3,) in [0, 1)."""
-        areas = _triangle_areas(self.triangles)
-        i = min(int(np.searchsorted(np.cumsum(areas) / areas.sum(), u[0], side="right")),
-                len(areas) - 1)
-        s, t = float(u[1]), float(u[2])
-        if s + t > 1:
-            s, t = 1 - s, 1 - t
-        a, b, c = self.triangles[i]
-        return a + s * (b - a) + t * (c - a)
 
 
 def _triangle_areas(triangles: np.ndarray) -> np.ndarray:
@@ -245,19 +246,35 @@ class Arrangement:
     def __init__(self, surfaces: list[Surface], obstacles: list[Prism], *, gap_m: float,
                  max_tries: int) -> None:
         self.surfaces = [s for s in surfaces if s.area_m2 > 0]
-        self.obstacles = list(obstacles)
+        self.obstacles: list[Prism] = []
         self.gap_m = float(gap_m)
         self.max_tries = int(max_tries)
-        areas = np.array([s.area_m2 for s in self.surfaces])
-        self._cumulative = np.cumsum(areas) / areas.sum() if len(areas) else areas
+        # Every surface's triangles in one list: a point uniform over their total area.
+        self._triangles = (np.concatenate([s.triangles for s in self.surfaces])
+                           if self.surfaces else np.zeros((0, 3, 2)))
+        self._owner = np.concatenate([np.full(len(s.triangles), i)
+                                      for i, s in enumerate(self.surfaces)]).astype(int) \
+            if self.surfaces else np.zeros(0, int)
+        self._heights = np.array([self.surfaces[o].z_m for o in self._owner], dtype=float)
+        areas = _triangle_areas(self._triangles)
+        self._cumulative = np.cumsum(areas) / areas.sum() if areas.sum() > 0 else areas
+        self._circles = np.zeros((0, 5))  # per obstacle: centre x, y, radius, z_min, z_max
+        for prism in obstacles:
+            self._add(prism)
+
+    def _add(self, prism: Prism) -> None:
+        self.obstacles.append(prism)
+        row = [prism.centre[0], prism.centre[1], prism.radius, prism.z_min, prism.z_max]
+        self._circles = np.vstack([self._circles, row])
 
     def place(self, asset: Asset, scale: float, *, rng: np.random.Generator,
               uniform_poses: bool, min_tip_rad: float) -> np.ndarray | None:
         """Draw a resting pose of ``asset`` at ``scale`` clear of the obstacles.
 
         Draw order: the stable pose (by probability, or uniformly), a rotation if the asset
-        rests in any orientation (a sphere), then ``max_tries`` x 4 uniforms (surface point,
-        turn about the vertical) at once, whichever try is taken.
+        rests in any orientation (a sphere), then ``max_tries`` x 4 uniforms (a point uniform
+        over the surfaces' total area, a turn about the vertical) at once, whichever try is
+        taken; the first try that stands on its surface clear of every obstacle is taken.
 
         Returns
         -------
@@ -268,8 +285,7 @@ class Arrangement:
         poses = resting_poses(asset, scale, min_tip_rad=min_tip_rad)
         n = len(poses.probabilities)
         k = int(rng.integers(0, n)) if uniform_poses else int(
-            min(np.searchsorted(np.cumsum(poses.probabilities), rng.uniform(), side="right"),
-                n - 1))
+            min(np.searchsorted(poses.cumulative, rng.uniform(), side="right"), n - 1))
         rotation = poses.rotations[k]
         low = poses.lowest[k] - poses.margin_m / scale
         high = poses.highest[k]
@@ -277,28 +293,49 @@ class Arrangement:
             rotation = random_rotation(rng=rng)
             low, high = solid_extent(asset.collision_primitive, rotation)
         tries = rng.uniform(size=(self.max_tries, 4))
-        if not self.surfaces:
+        if not len(self._triangles):
             return None
-        for u in tries:
-            j = min(int(np.searchsorted(self._cumulative, u[0], side="right")),
-                    len(self.surfaces) - 1)
-            surface = self.surfaces[j]
-            sub = (u[0] - (self._cumulative[j - 1] if j else 0.0)) / (
-                self._cumulative[j] - (self._cumulative[j - 1] if j else 0.0))
-            centre = surface.point(np.array([min(max(sub, 0.0), 1 - 1e-12), u[1], u[2]]))
-            yaw = 2 * np.pi * u[3]
-            c, s = np.cos(yaw), np.sin(yaw)
-            turn = np.array([[c, -s], [s, c]])
-            footprint = poses.footprints[k] * scale @ turn.T + centre
-            prism = Prism(footprint, surface.z_m, surface.z_m + (high - low) * scale)
-            if not surface.supports(footprint, centre):
-                continue
-            if any(prism.meets(o, self.gap_m) for o in self.obstacles):
-                continue
+        # Every try at once: its triangle, point, height, turn and footprint.
+        index = np.minimum(np.searchsorted(self._cumulative, tries[:, 0], side="right"),
+                           len(self._triangles) - 1)
+        s, t = tries[:, 1], tries[:, 2]
+        fold = s + t > 1
+        s, t = np.where(fold, 1 - s, s), np.where(fold, 1 - t, t)
+        a, b, c = (self._triangles[index, i] for i in range(3))
+        centres = a + s[:, None] * (b - a) + t[:, None] * (c - a)
+        owners = self._owner[index]
+        heights = self._heights[index]
+        yaw = 2 * np.pi * tries[:, 3]
+        cos, sin = np.cos(yaw), np.sin(yaw)
+        outline = poses.footprints[k] * scale
+        normals = poses.normals[k]  # the outline's edge normals, turned with it below
+        footprints = np.stack([outline[:, 0] * cos[:, None] - outline[:, 1] * sin[:, None],
+                               outline[:, 0] * sin[:, None] + outline[:, 1] * cos[:, None]],
+                              axis=2) + centres[:, None, :]
+        tall = (high - low) * scale
+        reach = float(np.max(np.linalg.norm(outline, axis=1)))
+        circles = self._circles
+        near = ((np.linalg.norm(centres[:, None, :] - circles[None, :, :2], axis=2)
+                 < reach + circles[None, :, 2] + self.gap_m)
+                & (np.minimum(heights[:, None] + tall, circles[None, :, 4])
+                   - np.maximum(heights[:, None], circles[None, :, 3]) > _Z_OVERLAP_M))
+        for j in range(self.max_tries):
+            surface = self.surfaces[owners[j]]
+            if not surface.rectangle and not surface.supports(footprints[j], centres[j]):
+                continue  # (a point drawn on a rectangle is on it)
+            if near[j].any():
+                axes = normals @ np.array([[cos[j], sin[j]], [-sin[j], cos[j]]])
+                if any(_overlap(footprints[j], self.obstacles[o].polygon,
+                                np.concatenate([axes, self.obstacles[o].axes]), self.gap_m)
+                       for o in np.flatnonzero(near[j])):
+                    continue
+            prism = Prism(footprints[j], float(heights[j]), float(heights[j] + tall),
+                          centre=centres[j], radius=reach)
             pose = np.eye(4)
-            pose[:3, :3] = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) @ rotation
-            pose[:3, 3] = (centre[0], centre[1], surface.z_m - low * scale)
-            self.obstacles.append(prism)
+            pose[:3, :3] = np.array([[cos[j], -sin[j], 0.0], [sin[j], cos[j], 0.0],
+                                     [0.0, 0.0, 1.0]]) @ rotation
+            pose[:3, 3] = (centres[j, 0], centres[j, 1], heights[j] - low * scale)
+            self._add(prism)
             return pose
         return None
 
@@ -335,6 +372,37 @@ def places_at_rest(placement: Any) -> bool:
     ``surfaces``): the frame's fixtures are then drawn before it, and physics does not settle
     by default."""
     return "surfaces" in type(placement.params).model_fields
+
+
+def warm_up(spec: Any, library: Any) -> None:
+    """Compute the resting poses of every object and distractor asset of a scenario whose
+    placement has ``surfaces``, for every scale bucket its sizes reach (what the first frames
+    would otherwise compute as they go; the frames do not change).
+
+    Parameters
+    ----------
+    spec : ScenarioSpec
+    library : SceneLibraries
+    """
+    from synthscene.assets.margins import SCALE_BUCKET_RATIO, margin_shrink
+
+    params = spec.objects.placement.params
+    tip = getattr(params, "min_tip_deg", StableParams().min_tip_deg)  # radians once parsed
+    tips = getattr(tip, "options", None) or ((tip.value,) if hasattr(tip, "value") else ())
+    groups = [(library.objects.keys, spec.objects.size_m)]
+    if library.distractors is not None:
+        groups.append((library.distractors.keys, spec.distractors.size_m))
+    for keys, sizes in groups:
+        low, high = sizes.support()
+        if not (0 < low and high < math.inf):
+            continue
+        buckets = range(margin_shrink(low)[0], margin_shrink(high)[0] + 1)
+        for key in keys:
+            asset = library.get(key)
+            for bucket in buckets:
+                for tip_rad in tips:
+                    resting_poses(asset, SCALE_BUCKET_RATIO**bucket,
+                                  min_tip_rad=float(tip_rad))
 
 
 def arrange(pool: ObjectPool, surfaces: Sequence[str], region: Box3, *,

@@ -16,6 +16,7 @@ Units: an asset's poses are in its normalised units (longest bounding-box edge 1
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from dataclasses import dataclass
@@ -26,8 +27,8 @@ import numpy as np
 if TYPE_CHECKING:
     from synthscene.assets.library import Asset
 
-__all__ = ["MAX_LEAN_RAD", "POSE_STORE", "PoseStore", "StablePoses", "hull_2d", "resting_poses",
-           "solid_extent", "stable_poses"]
+__all__ = ["MAX_LEAN_RAD", "POSE_STORE", "PoseStore", "StablePoses", "edge_normals", "hull_2d",
+           "resting_poses", "solid_extent", "stable_poses"]
 
 _CONTACT_TOL = 1e-5
 """Points within this (normalised units) of an object's lowest point touch the surface."""
@@ -69,6 +70,16 @@ class StablePoses:
     footprints: tuple[np.ndarray, ...]
     any_rotation: bool = False
     margin_m: float = 0.0
+
+    @functools.cached_property
+    def normals(self) -> tuple[np.ndarray, ...]:
+        """Per pose, (e, 2) float64: the unit outward edge normals of its footprint."""
+        return tuple(edge_normals(polygon) for polygon in self.footprints)
+
+    @functools.cached_property
+    def cumulative(self) -> np.ndarray:
+        """(n,) float64: the running sum of ``probabilities``."""
+        return np.cumsum(self.probabilities)
 
 
 class PoseStore(Protocol):
@@ -319,6 +330,14 @@ def solid_extent(solid: Any, rotation: np.ndarray) -> tuple[float, float]:
     else:  # capsule
         reach = solid.length / 2 * axis_z + solid.radius
     return centre - reach, centre + reach
+
+
+def edge_normals(polygon: np.ndarray) -> np.ndarray:
+    """(e, 2) float64: unit outward normals of a counter-clockwise polygon's edges."""
+    edges = np.roll(polygon, -1, axis=0) - polygon
+    normals = np.stack([edges[:, 1], -edges[:, 0]], axis=1)
+    lengths = np.sqrt((normals**2).sum(axis=1))
+    return normals[lengths > 1e-12] / lengths[lengths > 1e-12, None]
 
 
 def hull_2d(points: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ from synthscene.randomize.compose import BackgroundLoader, composite_background
 from synthscene.randomize.effect_registry import apply_effects
 from synthscene.randomize.extensions import run_hooks
 from synthscene.randomize.scene import finish_scene, sample_scene, sample_view
-from synthscene.randomize.stable import places_at_rest
+from synthscene.randomize.stable import places_at_rest, warm_up
 from synthscene.randomize.trajectory import sample_trajectory
 from synthscene.render.settings import RenderSettings
 from synthscene.seeding import frame_rng, scene_rng
@@ -159,6 +159,8 @@ class FrameMaker:
             physics.close()
             raise
         self._physics, self._renderer = physics, renderer
+        if places_at_rest(spec.objects.placement):
+            warm_up(spec, self.library)  # every asset's stable poses, before the first frame
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
