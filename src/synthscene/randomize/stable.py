@@ -20,6 +20,7 @@ Units: metres.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import logging
@@ -284,8 +285,8 @@ class Arrangement:
         """
         poses = resting_poses(asset, scale, min_tip_rad=min_tip_rad)
         n = len(poses.probabilities)
-        k = int(rng.integers(0, n)) if uniform_poses else int(
-            min(np.searchsorted(poses.cumulative, rng.uniform(), side="right"), n - 1))
+        k = int(rng.integers(0, n)) if uniform_poses else min(
+            bisect.bisect_right(poses.cumulative, rng.uniform()), n - 1)
         rotation = poses.rotations[k]
         low = poses.lowest[k] - poses.margin_m / scale
         high = poses.highest[k]
@@ -295,47 +296,48 @@ class Arrangement:
         tries = rng.uniform(size=(self.max_tries, 4))
         if not len(self._triangles):
             return None
-        # Every try at once: its triangle, point, height, turn and footprint.
+        # Every try's point, height and turn at once; its footprint when it is looked at.
         index = np.minimum(np.searchsorted(self._cumulative, tries[:, 0], side="right"),
                            len(self._triangles) - 1)
-        s, t = tries[:, 1], tries[:, 2]
+        s, t = tries[:, 1:2], tries[:, 2:3]
         fold = s + t > 1
         s, t = np.where(fold, 1 - s, s), np.where(fold, 1 - t, t)
-        a, b, c = (self._triangles[index, i] for i in range(3))
-        centres = a + s[:, None] * (b - a) + t[:, None] * (c - a)
-        owners = self._owner[index]
+        a, b, c = self._triangles[index, 0], self._triangles[index, 1], self._triangles[index, 2]
+        centres = a + s * (b - a) + t * (c - a)
         heights = self._heights[index]
         yaw = 2 * np.pi * tries[:, 3]
         cos, sin = np.cos(yaw), np.sin(yaw)
         outline = poses.footprints[k] * scale
-        normals = poses.normals[k]  # the outline's edge normals, turned with it below
-        footprints = np.stack([outline[:, 0] * cos[:, None] - outline[:, 1] * sin[:, None],
-                               outline[:, 0] * sin[:, None] + outline[:, 1] * cos[:, None]],
-                              axis=2) + centres[:, None, :]
         tall = (high - low) * scale
-        reach = float(np.max(np.linalg.norm(outline, axis=1)))
+        reach = poses.reaches[k] * scale
         circles = self._circles
-        near = ((np.linalg.norm(centres[:, None, :] - circles[None, :, :2], axis=2)
-                 < reach + circles[None, :, 2] + self.gap_m)
+        gaps = np.sqrt(((centres[:, None, :] - circles[None, :, :2]) ** 2).sum(axis=2))
+        near = ((gaps < reach + circles[None, :, 2] + self.gap_m)
                 & (np.minimum(heights[:, None] + tall, circles[None, :, 4])
                    - np.maximum(heights[:, None], circles[None, :, 3]) > _Z_OVERLAP_M))
         for j in range(self.max_tries):
-            surface = self.surfaces[owners[j]]
-            if not surface.rectangle and not surface.supports(footprints[j], centres[j]):
-                continue  # (a point drawn on a rectangle is on it)
-            if near[j].any():
-                axes = normals @ np.array([[cos[j], sin[j]], [-sin[j], cos[j]]])
-                if any(_overlap(footprints[j], self.obstacles[o].polygon,
-                                np.concatenate([axes, self.obstacles[o].axes]), self.gap_m)
-                       for o in np.flatnonzero(near[j])):
+            surface = self.surfaces[self._owner[index[j]]]
+            turn = np.array([[cos[j], sin[j]], [-sin[j], cos[j]]])  # x' = x @ turn (rows)
+            footprint = None
+            if not surface.rectangle:  # (a point drawn on a rectangle is on it)
+                footprint = outline @ turn + centres[j]
+                if not surface.supports(footprint, centres[j]):
                     continue
-            prism = Prism(footprints[j], float(heights[j]), float(heights[j] + tall),
-                          centre=centres[j], radius=reach)
+            candidates = np.flatnonzero(near[j])
+            if len(candidates):
+                footprint = outline @ turn + centres[j] if footprint is None else footprint
+                axes = poses.normals[k] @ turn
+                if any(_overlap(footprint, self.obstacles[o].polygon,
+                                np.concatenate([axes, self.obstacles[o].axes]), self.gap_m)
+                       for o in candidates):
+                    continue
+            footprint = outline @ turn + centres[j] if footprint is None else footprint
+            self._add(Prism(footprint, float(heights[j]), float(heights[j] + tall),
+                            centre=centres[j], radius=reach))
             pose = np.eye(4)
             pose[:3, :3] = np.array([[cos[j], -sin[j], 0.0], [sin[j], cos[j], 0.0],
                                      [0.0, 0.0, 1.0]]) @ rotation
             pose[:3, 3] = (centres[j, 0], centres[j, 1], heights[j] - low * scale)
-            self._add(prism)
             return pose
         return None
 

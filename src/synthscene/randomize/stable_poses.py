@@ -77,9 +77,14 @@ class StablePoses:
         return tuple(edge_normals(polygon) for polygon in self.footprints)
 
     @functools.cached_property
-    def cumulative(self) -> np.ndarray:
-        """(n,) float64: the running sum of ``probabilities``."""
-        return np.cumsum(self.probabilities)
+    def cumulative(self) -> list[float]:
+        """The running sum of ``probabilities``, n floats."""
+        return np.cumsum(self.probabilities).tolist()
+
+    @functools.cached_property
+    def reaches(self) -> np.ndarray:
+        """(n,) float64: per pose, the footprint's farthest point from the object's origin."""
+        return np.array([float(np.sqrt((f**2).sum(axis=1).max())) for f in self.footprints])
 
 
 class PoseStore(Protocol):
