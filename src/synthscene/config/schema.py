@@ -220,7 +220,8 @@ class ObjectsSpec(_Spec):
     """How many objects, which assets, how big, and where they are dropped.
 
     ``placement`` (``{name: NAME, PARAM: value, ...}``) chooses the objects and their poses
-    before physics: the built-in ``drop`` or a plug-in's placement (``docs/randomizers.md``).
+    before physics: the built-in ``drop``, ``stable`` (at rest on support surfaces, no
+    simulation) or a plug-in's placement (``docs/randomizers.md``).
     """
 
     count: CountDist = RandInt(10, 30)
