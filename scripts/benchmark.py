@@ -39,6 +39,12 @@ uploaded once, a new ``pyrender.Scene`` per frame, as a pyrender user writes it)
 with ``--workers`` (default 2) over ``--frames`` frames (default 96: four sequences); the clock
 starts once ``warmup`` frames per worker are written.
 
+``--placement stable`` compares the standard workload with ``objects.placement: stable``
+(objects at rest in their stable poses on the ground, no settling) against ``drop`` in one
+sitting: ``--runs`` runs of each, alternated, with ``--workers`` (default 2); it prints each
+placement's median frames/s and median ms per frame of each stage, and the ratio of the
+medians.
+
 ``--soak FRAMES`` makes one run of FRAMES frames and prints each worker's resident memory (RSS,
 from ``/proc/self/statm``) once it has made 10 % of its share of the frames (at least
 ``--warmup``; by then every asset and cache has been used) and at its last frame, and the growth.
@@ -95,6 +101,9 @@ def parse_args() -> argparse.Namespace:
                         "and 2 workers, and pyrender's stock renderer as the reference")
     p.add_argument("--sequence", action="store_true",
                    help="issue 17's workload: 24-frame sequences with optical flow")
+    p.add_argument("--placement", choices=["stable"], default=None,
+                   help="compare objects.placement: stable with drop (alternated runs, "
+                        "2 workers unless --workers)")
     p.add_argument("--soak", type=int, default=None, metavar="FRAMES",
                    help="one long run of FRAMES frames; print each worker's RSS growth")
     args = p.parse_args()
@@ -310,6 +319,40 @@ def suite(path: Path, data: dict, args) -> None:
                   f"{statistics.median(cpus):13.1f}", flush=True)
 
 
+def placement_comparison(path: Path, data: dict, args) -> None:
+    """Frames/s and per-stage ms of ``drop`` and ``args.placement``, runs alternated."""
+    workers = args.workers or 2
+    scenarios = {}
+    for name in ("drop", args.placement):
+        merged = json.loads(json.dumps(data))
+        merged["objects"]["placement"] = {"name": name}
+        scenarios[name] = scenario_from_dict(merged, source=str(path), base_dir=path.parent)
+    print(f"synthscene {synthscene.__version__} benchmark: placements")
+    print(f"machine : {machine()}; load average before: {os.getloadavg()[0]:.2f}")
+    print(f"GL      : {gl_renderer()}")
+    print(f"workload: {path.name}, {args.width}x{args.height}, {args.objects} objects drawn, "
+          f"synthscene.generate with {workers} workers, {args.runs} runs x {args.frames} frames "
+          f"(+{args.warmup} warm-up per worker) of each placement, alternated; medians")
+    rates: dict[str, list[float]] = {name: [] for name in scenarios}
+    stages: dict[str, dict[str, list[float]]] = {name: {} for name in scenarios}
+    for run in range(args.runs):
+        for name, scenario in scenarios.items():
+            fps, per_stage, events = generate_run(scenario, args, workers,
+                                                  args.frames + args.warmup * workers)
+            rates[name].append(fps)
+            for stage, values in per_stage.items():
+                stages[name].setdefault(stage, []).append(
+                    statistics.median(values) if values else 0.0)
+            print(f"run {run + 1} {name:8s}: {fps:.1f} frames/s", flush=True)
+    for name in scenarios:
+        per = ", ".join(f"{s} {statistics.median(v):.1f}" for s, v in stages[name].items())
+        print(f"{name:8s}: {statistics.median(rates[name]):.1f} frames/s; per frame, median "
+              f"ms: {per}")
+    ratio = statistics.median(rates[args.placement]) / statistics.median(rates["drop"])
+    print(f"ratio   : {args.placement} / drop = {ratio:.2f}x frames/s; load average after: "
+          f"{os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     args = parse_args()
     if args.sequence:
@@ -338,6 +381,9 @@ def main() -> None:
         from synthscene.config.schema import OutputsSpec
 
         data["outputs"] = dict.fromkeys(OutputsSpec.model_fields, True)
+    if args.placement:
+        placement_comparison(path, data, args)
+        return
     if args.suite:
         print(f"synthscene {synthscene.__version__} benchmark suite (issue 15)")
         print(f"machine : {machine()}")

@@ -33,7 +33,9 @@ class SceneLibraries:
         Labelled objects; its categories are the dataset's.
     distractors : AssetLibrary or None
     fixture_keys : tuple of str
-        The asset key of each entry of ``scenario.fixtures``, in order.
+        The asset key of each entry of ``scenario.fixtures``, in order (a shelf with
+        ``boards`` drawn per frame: ``primitive:shelf``, and ``primitive:shelf-N`` for each N it
+        may draw are in ``fixtures`` too).
     fixtures : AssetLibrary or None
     backgrounds : tuple of str
         The image files of ``background.images`` (see :func:`background_images`).
@@ -173,7 +175,12 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
     fixtures = None
     keys: list[str] = []
     if spec.fixtures:
-        fixtures = library(spec.fixtures, "fixtures")
+        shelves = [AssetSource(source=f"primitive:shelf-{n}", where=f"{scenario.source}: "
+                               f"fixtures[{i}].boards")
+                   for i, f in enumerate(spec.fixtures) if f.boards is not None
+                   for n in range(int(f.boards.support()[0]), int(f.boards.support()[1]) + 1)]
+        fixtures = AssetLibrary(sources(spec.fixtures, "fixtures") + shelves,
+                                max_triangles=spec.limits.max_mesh_triangles)
         for i, source in enumerate(sources(spec.fixtures, "fixtures")):
             matching = AssetLibrary([source]).keys  # indexing only: the keys of this source
             if len(matching) != 1:

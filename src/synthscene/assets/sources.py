@@ -3,6 +3,7 @@
 One indexer per source prefix (a registry, ``SOURCE_PREFIXES`` in order)::
 
     primitive:box                        a built-in shape (box, sphere, cylinder, cone, ...)
+    primitive:shelf-5                    a shelf of 5 boards (``primitive:shelf``: 4 boards)
     pybullet_data:duck_vhacd.urdf        a file (or a glob) inside pybullet_data.getDataPath()
     pybullet_data:random_urdfs/*/*.urdf
     dir:my_meshes                        a user folder: every sub-folder is a category
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from synthscene.assets.primitives import PRIMITIVE_NAMES
+from synthscene.assets.primitives import PRIMITIVE_NAMES, shelf_boards
 from synthscene.assets.urdf import urdf_mesh_files
 from synthscene.errors import AssetError
 from synthscene.io.fileio import regular_file_problem
@@ -243,15 +244,16 @@ def _kind_of(path: Path) -> Literal["mesh", "urdf"]:
 
 def _index_primitive(name: str, source: AssetSource) -> list[AssetEntry]:
     """``primitive:NAME``: a built-in shape."""
-    if name not in PRIMITIVE_NAMES:
+    if name not in PRIMITIVE_NAMES and shelf_boards(name) is None:
         raise asset_error(
             source.where,
             f"primitive:{name}",
-            f"unknown primitive {name!r}; allowed: {', '.join(PRIMITIVE_NAMES)}",
+            f"unknown primitive {name!r}; allowed: {', '.join(PRIMITIVE_NAMES)}, or shelf-N "
+            "for a shelf of N boards (2 to 12)",
         )
     return [AssetEntry(
         key=f"primitive:{name}",
-        category=source.category or name,
+        category=source.category or ("shelf" if shelf_boards(name) else name),
         kind="primitive",
         path=None,
         where=source.where,

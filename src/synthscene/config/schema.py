@@ -223,7 +223,8 @@ class ObjectsSpec(_Spec):
     """How many objects, which assets, how big, and where they are dropped.
 
     ``placement`` (``{name: NAME, PARAM: value, ...}``) chooses the objects and their poses
-    before physics: the built-in ``drop`` or a plug-in's placement (``docs/randomizers.md``).
+    before physics: the built-in ``drop``, ``stable`` (at rest on support surfaces, no
+    simulation) or a plug-in's placement (``docs/randomizers.md``).
     """
 
     count: CountDist = RandInt(10, 30)
@@ -363,7 +364,9 @@ class FixtureSpec(_Spec):
     """A static scene element (tote, tray, shelf): rendered, collides, never labelled.
 
     ``size_m`` is its longest bounding-box edge; it stands on the ground (bounding box bottom at
-    z = 0) at ``position_m`` (x, y), turned by ``yaw_deg`` about the vertical.
+    z = 0) at ``position_m`` (x, y), turned by ``yaw_deg`` about the vertical. ``name`` lets a
+    placement stand objects on it (``surfaces: [fixture:NAME]``). ``boards`` (a
+    ``primitive:shelf`` fixture only) draws the shelf's board count per frame.
     """
 
     source: str = Field(min_length=1)
@@ -371,6 +374,23 @@ class FixtureSpec(_Spec):
     position_m: Pair = (0.0, 0.0)
     yaw_rad: AngleDist = Constant(0.0)
     material: MaterialSpec = MaterialSpec()
+    name: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
+    boards: dist_field(low=1, integer=True) | None = None
+
+    @model_validator(mode="after")
+    def _boards_of_a_shelf(self) -> FixtureSpec:
+        if self.boards is None:
+            return self
+        from synthscene.assets.primitives import SHELF_BOARDS  # loads trimesh: only here
+
+        if self.source.strip() != "primitive:shelf":
+            raise ValueError("boards is for a source: primitive:shelf fixture (or give "
+                             "primitive:shelf-N for N boards)")
+        low, high = self.boards.support()
+        if low < SHELF_BOARDS[0] or high > SHELF_BOARDS[1]:
+            raise ValueError(f"boards must be an integer in [{SHELF_BOARDS[0]}, "
+                             f"{SHELF_BOARDS[1]}] for every draw")
+        return self
 
 
 class RoomSpec(_Spec):
@@ -412,6 +432,19 @@ class PhysicsSpec(_Spec):
     max_steps: int | None = Field(None, gt=0, le=MAX_PHYSICS_STEPS)
     lateral_friction: float | None = Field(None, ge=0, le=100)
     restitution: float | None = Field(None, ge=0, le=1)
+    settle: bool | None = None
+    """Simulate until the objects rest; default: yes, except after a placement that already
+    puts them at rest (``stable``). Sequences simulate either way."""
+    steps_after_placement: int = Field(0, ge=0, le=MAX_PHYSICS_STEPS)
+    """With ``settle: false``: this many steps (``timestep_s`` each) after placement, a short
+    settle for contact-accurate poses."""
+
+    @model_validator(mode="after")
+    def _steps_without_settle(self) -> PhysicsSpec:
+        if self.steps_after_placement and self.settle is not False:
+            raise ValueError("steps_after_placement needs settle: false (settle: true already "
+                             "simulates until the objects rest)")
+        return self
 
 
 class MotionBlurSpec(_Spec):
@@ -573,6 +606,19 @@ class ScenarioSpec(_Spec):
         if self.camera.min_visible_objects:
             raise ValueError("camera.min_visible_objects is not used with a sequence (the "
                              "camera follows its trajectory): leave it 0")
+        return self
+
+    @model_validator(mode="after")
+    def _surfaces_name_fixtures(self) -> ScenarioSpec:
+        names = [f.name for f in self.fixtures if f.name is not None]
+        if len(set(names)) != len(names):
+            raise ValueError("fixtures: two fixtures have the same name")
+        params = self.objects.placement.params
+        for surface in getattr(params, "surfaces", ()):
+            kind, _, name = surface.partition(":")
+            if kind == "fixture" and name not in names:
+                raise ValueError(f"objects.placement.surfaces: {surface!r} names no fixture; "
+                                 f"fixture names: {', '.join(names) or 'none'}")
         return self
 
     @model_validator(mode="after")

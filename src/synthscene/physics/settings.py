@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from synthscene.assets.margins import DEFAULT_MAX_HULLS
+
 
 @dataclass(frozen=True)
 class PhysicsSettings:
@@ -66,6 +68,14 @@ class PhysicsSettings:
         Most convex hulls per collision shape: an asset with more (a VHACD decomposition) has
         its closest hulls merged (see :func:`merge_hulls`). Contact cost grows with the hull
         count (``docs/performance.md``).
+    settle : bool
+        False: :meth:`PhysicsSimulator.settle` does not simulate until rest (the objects were
+        placed at rest); it simulates ``steps_after_placement`` steps, if any.
+    steps_after_placement : int
+        With ``settle`` False, the steps simulated after placement (a short settle); 0: none.
+    max_fixture_hulls : int
+        As ``max_hulls``, for static bodies (fixtures: a shelf is a side, a back and a hull per
+        board), whose hull count costs less.
     """
 
     timestep: float = 1 / 120
@@ -89,7 +99,10 @@ class PhysicsSettings:
     settle_rolling_friction: float = 0.03
     max_mass_ratio: float = 2.0
     cone_friction: bool = False
-    max_hulls: int = 6
+    max_hulls: int = DEFAULT_MAX_HULLS
+    settle: bool = True
+    steps_after_placement: int = 0
+    max_fixture_hulls: int = 16
 
     def __post_init__(self) -> None:
         positive = {
@@ -100,6 +113,7 @@ class PhysicsSettings:
             "density": self.density,
             "solver_iterations": self.solver_iterations,
             "max_hulls": self.max_hulls,
+            "max_fixture_hulls": self.max_fixture_hulls,
         }
         for name, value in positive.items():
             if not value > 0:
@@ -113,6 +127,7 @@ class PhysicsSettings:
             "spinning_friction": self.spinning_friction,
             "settle_after": self.settle_after,
             "settle_rolling_friction": self.settle_rolling_friction,
+            "steps_after_placement": self.steps_after_placement,
         }
         for name, value in non_negative.items():
             if not value >= 0:

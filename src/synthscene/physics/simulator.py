@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from synthscene.assets.collision import CollisionPrimitive, collision_hull, merge_hulls
+from synthscene.assets.margins import margin_shrink
 from synthscene.errors import AssetError, SynthsceneError
 from synthscene.physics.bodies import (
     BodyModel,
@@ -119,15 +120,10 @@ _LOG = logging.getLogger(__name__)
 FALLEN_Z = -0.05
 #: Minimum mass of an object in kilograms.
 MIN_MASS = 1e-3
-#: Bullet's collision margin of convex hulls (metres); hulls are shrunk by it beforehand.
-_MARGIN = 1e-3
 #: A body at rest at this many consecutive checks is put to sleep until something touches it.
 _SLEEP_AFTER_CHECKS = 2
 #: Name of pybullet's statically linked TinyRenderer plugin (unloaded: see ``__enter__``).
 _TINY_RENDERER_PLUGIN = "tinyRendererPlugin"
-#: Hulls are shrunk for scales on a geometric grid of this ratio, so that their files are
-#: reused; the shrink is then within 12% of the margin (0.1 mm).
-_SCALE_BUCKET_RATIO = 1.25
 
 
 class _HasHulls(Protocol):
@@ -231,7 +227,9 @@ class PhysicsSimulator:
             the ground's square, or below z = -0.05 m are removed. Objects with
             ``physics="static"`` collide but never move; ``physics="none"`` ones are left out
             of the simulation; both are returned as they were. With ``settings.enabled``
-            False, ``state`` itself is returned (``physics_steps`` 0).
+            False, or ``settings.settle`` False and no ``steps_after_placement``, ``state``
+            itself is returned (``physics_steps`` 0); with ``settle`` False and
+            ``steps_after_placement`` N, the poses after N steps.
 
         Raises
         ------
@@ -247,6 +245,9 @@ class PhysicsSimulator:
             if state.physics_steps == 0:
                 return state
             return dataclasses.replace(state, physics_steps=0)
+        if not settings.settle and settings.steps_after_placement == 0:
+            return state if state.physics_steps == 0 else dataclasses.replace(state,
+                                                                              physics_steps=0)
         if self._client is None:
             raise RuntimeError("PhysicsSimulator.settle must be called inside its `with` block")
         simulated, bodies, scales = self._build(state)
@@ -254,7 +255,12 @@ class PhysicsSimulator:
             (body, scale) for (body, _), obj, scale in zip(bodies, simulated, scales)
             if obj.physics == "dynamic"
         ]
-        steps = self._step_until_rest([b for b, _ in moving], [s for _, s in moving])
+        if settings.settle:
+            steps = self._step_until_rest([b for b, _ in moving], [s for _, s in moving])
+        else:  # placed at rest: a short settle of a fixed number of steps
+            steps = settings.steps_after_placement
+            for _ in range(steps):
+                pb.stepSimulation(physicsClientId=self._client)
 
         settled: dict[int, SceneObject | None] = {}
         for obj, world_from_object in self._poses(simulated, bodies).items():
@@ -331,7 +337,7 @@ class PhysicsSimulator:
         the simulated objects, their (body, inertial_from_object) and their scales."""
         settings = self._settings
         simulated = [obj for obj in state.objects if obj.physics != "none"]
-        models = [self._body(obj.asset_key) for obj in simulated]
+        models = [self._body(obj.asset_key, static=obj.physics == "static") for obj in simulated]
         scales = [self._scale(obj) for obj in simulated]
         masses = [
             max(settings.density * m.volume * s**3, MIN_MASS) if obj.physics == "dynamic" else 0.0
@@ -379,21 +385,23 @@ class PhysicsSimulator:
         (x_min, y_min), (x_max, y_max) = state.drop_region
         return x_min <= x <= x_max and y_min <= y <= y_max
 
-    def _body(self, key: str) -> BodyModel:
-        """Collision and mass properties of an asset, computed once."""
-        model = self._bodies.get(key)
+    def _body(self, key: str, static: bool = False) -> BodyModel:
+        """Collision and mass properties of an asset, computed once (as a static body, its
+        hulls are merged down to ``max_fixture_hulls`` instead of ``max_hulls``)."""
+        max_hulls = self._settings.max_fixture_hulls if static else self._settings.max_hulls
+        model = self._bodies.get(key if not static else f"{key}\0static")
         if model is None:
             asset = self._library.get(key)
             raw = asset.collision_hulls
             if len(raw) == 0:
                 raise AssetError(f"asset {key!r} has no collision hull")
             try:
-                raw = merge_hulls(raw, self._settings.max_hulls)
+                raw = merge_hulls(raw, max_hulls)
                 hulls = tuple(collision_hull(points) for points in raw)
             except AssetError as error:
                 raise AssetError(f"asset {key!r}: {error}") from error
             model = body_model(key, len(self._bodies), hulls, asset.collision_primitive)
-            self._bodies[key] = model
+            self._bodies[key if not static else f"{key}\0static"] = model
         return model
 
     def _reset_world(self, state: SceneState) -> None:
@@ -436,12 +444,11 @@ class PhysicsSimulator:
         An OBJ file with one object per hull (:func:`write_hulls_obj`): pybullet makes a convex
         hull of one, a compound of convex hulls of several.
         """
-        bucket = int(round(np.log(scale) / np.log(_SCALE_BUCKET_RATIO)))
+        bucket, shrink = margin_shrink(scale)
         path = self._files.get((model.index, bucket))
         if path is None:
             if self._folder is None:
                 raise RuntimeError("PhysicsSimulator is not open")
-            shrink = _MARGIN / _SCALE_BUCKET_RATIO**bucket
             file = self._folder / f"asset{model.index}_scale{bucket}.obj"
             try:
                 write_hulls_obj(file, [hull.shrunk(shrink) for hull in model.hulls])

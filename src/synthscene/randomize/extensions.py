@@ -7,7 +7,8 @@ map the names a scenario uses to functions. Built-ins and plug-ins are registere
 
 - :data:`PLACEMENTS`: ``objects.placement: {name: NAME, PARAM: value, ...}`` chooses the labelled
   objects (count, assets, sizes, materials) and their poses before physics; the built-in
-  ``drop`` (:func:`synthscene.randomize.scene.drop`) is the default;
+  ``drop`` (:func:`synthscene.randomize.scene.drop`) is the default; ``stable``
+  (:mod:`synthscene.randomize.stable`) stands objects at rest on support surfaces;
 - :data:`CAMERA_SAMPLERS`: ``camera.sampler: NAME`` or ``{name: NAME, ...}`` draws the camera's
   pose; roll and intrinsics are then drawn as the camera section says; built-ins ``shell``,
   ``top_down``, ``fixed`` (:mod:`synthscene.randomize.camera`);
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
@@ -164,11 +165,22 @@ class ObjectPool:
     spec : ObjectsSpec
         ``count``, ``size_m``, ``asset_sampling``, ``drop_region``, ``material``.
     library : AssetLibrary
-        The labelled assets (keys, categories, meshes).
+        The labelled assets (keys, categories, meshes); in a scenario's frames also the
+        fixtures' and distractors' (``get``).
+    fixtures : tuple of SceneObject
+        The frame's fixtures at their poses, for a placement whose parameters have
+        ``surfaces`` (drawn before it); empty otherwise.
+    fixture_names : tuple of str or None
+        Each fixture's ``name``.
+    left_out : list of int
+        A placement may append how many objects it drew but found no place for.
     """
 
     spec: ObjectsSpec
     library: AssetLibrary
+    fixtures: tuple[SceneObject, ...] = ()
+    fixture_names: tuple[str | None, ...] = ()
+    left_out: list[int] = field(default_factory=list)
 
     def sample_count(self, *, rng: np.random.Generator) -> int:
         """Draw the number of objects (``objects.count``)."""
@@ -407,8 +419,9 @@ def run_hooks(hooks: Sequence[Configured], state: SceneState, stage: str, *,
 
 
 def _ensure_builtins() -> None:
-    """Import the modules whose built-ins register here (drop; shell, top_down, fixed)."""
-    from synthscene.randomize import camera, scene  # noqa: F401
+    """Import the modules whose built-ins register here (drop, stable; shell, top_down,
+    fixed)."""
+    from synthscene.randomize import camera, scene, stable  # noqa: F401
 
 
 _ensure_builtins()

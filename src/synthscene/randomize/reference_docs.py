@@ -84,6 +84,46 @@ def _table(registry: Registry, plugins: bool = False) -> list[str]:
     return rows
 
 
+_STABLE_NOTES = [
+    "**Objects at rest without simulation: `stable`.** Each object takes one of its asset's "
+    "stable poses (the faces of its convex hull it can rest on, computed once per asset with "
+    "`trimesh.poses.compute_stable_poses` and drawn by the chance of landing in each, or "
+    "uniformly with `pose_sampling: uniform`), a random turn about the vertical, and a "
+    "position on one of its `surfaces` where its footprint is clear of every other object "
+    "and fixture by `gap_m`; after `max_tries` positions an object that fits nowhere is left "
+    "out (`camera.min_visible_objects` still applies). Non-floating distractors are placed "
+    "the same way, after the objects. Nothing is simulated: `physics.settle` defaults to "
+    "false after `stable` (true after `drop`); `physics: {settle: false, "
+    "steps_after_placement: N}` adds a short settle of N steps (`timestep_s` each) for "
+    "contact-accurate poses, and a `sequence` simulates as usual from the resting poses "
+    "(objects stay at rest until hit, or move with `objects.initial_velocity`).",
+    "",
+    "Surfaces: `ground` (positions in `objects.drop_region`'s x and y, on z = 0) and "
+    "`fixture:NAME`, every upward face of the fixture whose `name` is NAME: a table's or a "
+    "box's top, a belt, each board of a shelf. Two fixture primitives are meant for them: "
+    "`primitive:belt` (a long flat box, 1 x 0.2 x 0.025 at `size_m: 1`) and `primitive:shelf` "
+    "(two sides, a back and 4 boards; 0.8 wide, 0.3 deep and 0.92 high at `size_m: 0.92`, "
+    "open towards -y; `primitive:shelf-N` has N boards, 2 to 12, and `boards: {randint: "
+    "[3, 5]}` on a `primitive:shelf` fixture draws the count per frame):",
+    "",
+    "```yaml",
+    "fixtures:",
+    "  - {name: shelf, source: \"primitive:shelf\", size_m: 1.0, boards: {randint: [3, 5]}}",
+    "objects:",
+    "  placement: {name: stable, surfaces: [fixture:shelf]}",
+    "```",
+    "",
+    "`scenes/shelf.yaml` (objects on a shelf's boards, camera in front) and "
+    "`scenes/conveyor.yaml` (parts on a belt, top-down camera) are bundled examples.",
+    "",
+    "![stable placement on the boards of a shelf (scenes/shelf.yaml)](images/stable_shelf.png)",
+    "",
+    "![stable placement on the ground: scenes/tabletop.yaml with placement stable, 8 to 14 "
+    "objects, a closer camera](images/stable_tabletop.png)",
+]
+"""The text after the placement table: the ``stable`` placement, its surfaces and fixtures."""
+
+
 def registry_markdown(*, plugins: bool = False) -> str:
     """Render the reference of every randomizer, with defaults and examples.
 
@@ -157,6 +197,8 @@ def registry_markdown(*, plugins: bool = False) -> str:
         "`{name: drop}`.",
         "",
         *_table(ext.PLACEMENTS, plugins),
+        "",
+        *_STABLE_NOTES,
         "",
         "## Camera samplers",
         "",

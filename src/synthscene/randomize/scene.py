@@ -4,6 +4,7 @@ backend)."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,6 +42,8 @@ if TYPE_CHECKING:  # config imports this module's registrations: no runtime impo
         ObjectsSpec,
         RoomSpec,
     )
+
+_LOG = logging.getLogger(__name__)
 
 HALF_DIAGONAL = np.sqrt(3.0) / 2.0
 """Bounding-sphere radius of a normalised asset (its bounding box has edges <= 1)."""
@@ -106,11 +109,13 @@ def choose_assets(spec: ObjectsSpec, library: AssetLibrary, count: int,
     return out
 
 
-def sample_objects(spec: ObjectsSpec, library: AssetLibrary, *,
-                   rng: np.random.Generator) -> tuple[SceneObject, ...]:
+def sample_objects(spec: ObjectsSpec, library: AssetLibrary, *, rng: np.random.Generator,
+                   fixtures: tuple[SceneObject, ...] = (),
+                   fixture_names: tuple[str | None, ...] = ()) -> tuple[SceneObject, ...]:
     """Draw the labelled objects and their poses before physics with ``spec.placement`` (the
-    built-in :func:`drop` by default, or a plug-in's placement). Instance ids are 1..N in the
-    order the placement returns them.
+    built-in :func:`drop` by default, ``stable``, or a plug-in's placement). Instance ids are
+    1..N in the order the placement returns them. ``fixtures`` (posed) and their names are
+    given to a placement that stands objects on them.
 
     Raises
     ------
@@ -118,7 +123,10 @@ def sample_objects(spec: ObjectsSpec, library: AssetLibrary, *,
         If a plug-in placement fails or returns something else than objects.
     """
     placement = spec.placement
-    objects = placement(ObjectPool(spec, library), rng=rng, region=spec.drop_region)
+    pool = ObjectPool(spec, library, fixtures=fixtures, fixture_names=fixture_names)
+    objects = placement(pool, rng=rng, region=spec.drop_region)
+    if sum(pool.left_out):
+        _LOG.debug("%d objects found no place on the support surfaces", sum(pool.left_out))
     if placement.randomizer.builtin:
         return tuple(objects)
     return checked_objects(placement.randomizer, objects)
@@ -197,11 +205,16 @@ def _distractor_keys(library: SceneLibraries, count: int,
 
 def sample_fixtures(scenario: Scenario, library: SceneLibraries, *, first_id: int,
                     rng: np.random.Generator) -> tuple[SceneObject, ...]:
-    """Static, unlabelled scene elements standing on the ground (see ``FixtureSpec``)."""
+    """Static, unlabelled scene elements standing on the ground (see ``FixtureSpec``).
+
+    Draw order per fixture: size, yaw, board count (when ``boards`` is given), material.
+    """
     out = []
     for i, (spec, key) in enumerate(zip(scenario.spec.fixtures, library.fixture_keys)):
         scale = float(spec.size_m.sample(rng))
         yaw = float(spec.yaw_rad.sample(rng))
+        if spec.boards is not None:  # a shelf's board count, drawn per frame
+            key = f"primitive:shelf-{int(spec.boards.sample(rng))}"
         lo, _ = np.asarray(library.get(key).mesh.bounds)
         pose = np.eye(4)
         c, s_ = np.cos(yaw), np.sin(yaw)
@@ -290,8 +303,15 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
         Objects at their drop poses (not settled), lights, camera, ground; then the scenario's
         ``after_sampling`` hooks applied, in order, drawing from ``rng`` after everything else.
     """
+    from synthscene.randomize.stable import places_at_rest  # registers after drop
+
     spec = scenario.spec
-    objects = sample_objects(spec.objects, library, rng=rng)
+    at_rest = places_at_rest(spec.objects.placement)
+    fixtures: tuple[SceneObject, ...] = ()
+    if at_rest:  # drawn first: the placement stands objects on them (renumbered below)
+        fixtures = sample_fixtures(scenario, library, first_id=1, rng=rng)
+    objects = sample_objects(spec.objects, library, rng=rng, fixtures=fixtures,
+                             fixture_names=tuple(f.name for f in spec.fixtures))
     ground = None
     region = None
     if spec.ground.enabled:
@@ -305,13 +325,22 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
                            frame=seed[1])
     # Randomizers added after the core ones draw after them, so adding one to a scenario does
     # not change what the others draw.
-    fixtures = sample_fixtures(scenario, library, first_id=len(objects) + 1, rng=rng)
+    if at_rest:
+        fixtures = tuple(dataclasses.replace(f, instance_id=len(objects) + 1 + i)
+                         for i, f in enumerate(fixtures))
+    else:
+        fixtures = sample_fixtures(scenario, library, first_id=len(objects) + 1, rng=rng)
     keys = _distractor_keys(library, int(spec.distractors.count.sample(rng)), rng)
     floating = rng.uniform(size=len(keys)) < spec.distractors.floating_probability
-    dropped = _drop([k for k, f in zip(keys, floating) if not f], ["distractor"] * len(keys),
-                    spec.distractors.size_m, spec.distractors.material,
-                    spec.objects.drop_region, first_id=len(objects) + len(fixtures) + 1,
-                    labelled=False, rng=rng, placed=objects)
+    resting = [k for k, f in zip(keys, floating) if not f]
+    if at_rest:
+        dropped = _rest_distractors(scenario, library, resting, fixtures, objects,
+                                    first_id=len(objects) + len(fixtures) + 1, rng=rng)
+    else:
+        dropped = _drop(resting, ["distractor"] * len(keys),
+                        spec.distractors.size_m, spec.distractors.material,
+                        spec.objects.drop_region, first_id=len(objects) + len(fixtures) + 1,
+                        labelled=False, rng=rng, placed=objects)
     walls = sample_walls(spec.room, spec.ground.size_m, rng=rng) if spec.ground.enabled else ()
     color, image = sample_background(spec.background, library.backgrounds, rng=rng)
     if spec.sequence is not None:  # drawn last: a scenario without one draws as before
@@ -321,6 +350,35 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
                        walls=walls, background_color=color, background_image=image,
                        pending_floating=int(np.count_nonzero(floating)))
     return run_hooks(spec.hooks, state, "after_sampling", rng=rng)
+
+
+def _rest_distractors(scenario: Scenario, library: SceneLibraries, keys: list[str],
+                      fixtures: tuple[SceneObject, ...], objects: tuple[SceneObject, ...], *,
+                      first_id: int, rng: np.random.Generator) -> tuple[SceneObject, ...]:
+    """The non-floating distractors at rest on the placement's surfaces, clear of the objects
+    and fixtures (a placement with ``surfaces``; see :mod:`synthscene.randomize.stable`)."""
+    from synthscene.randomize.stable import StableParams, arrange, place_all
+
+    if not keys:
+        return ()
+    spec = scenario.spec
+    params = spec.objects.placement.params
+    pool = ObjectPool(spec.objects, library, fixtures=fixtures,
+                      fixture_names=tuple(f.name for f in spec.fixtures))
+    defaults = StableParams()  # for a plug-in placement with surfaces but not these
+    max_tries = int(getattr(params, "max_tries", defaults.max_tries).sample(rng))
+    gap_m = float(getattr(params, "gap_m", defaults.gap_m).sample(rng))
+    min_tip_rad = float(getattr(params, "min_tip_deg", defaults.min_tip_deg).sample(rng))
+    arrangement = arrange(pool, params.surfaces, spec.objects.drop_region, placed=objects,
+                          gap_m=gap_m, max_tries=max_tries)
+    placed = place_all(arrangement, keys, library=library,
+                       sizes=lambda r: spec.distractors.size_m.sample(r),
+                       materials=lambda r: sample_material(spec.distractors.material, rng=r),
+                       rng=rng, uniform_poses=False, min_tip_rad=min_tip_rad)
+    return tuple(SceneObject(instance_id=first_id + i, asset_key=key, category="distractor",
+                             scale=scale, world_from_object=pose, material=material,
+                             labelled=False)
+                 for i, (key, scale, pose, material) in enumerate(placed))
 
 
 def sample_view(scenario: Scenario, library: SceneLibraries, settled: SceneState, *,

@@ -31,6 +31,7 @@ from synthscene.randomize.compose import BackgroundLoader, composite_background
 from synthscene.randomize.effect_registry import apply_effects
 from synthscene.randomize.extensions import run_hooks
 from synthscene.randomize.scene import finish_scene, sample_scene, sample_view
+from synthscene.randomize.stable import places_at_rest, warm_up
 from synthscene.randomize.trajectory import sample_trajectory
 from synthscene.render.settings import RenderSettings
 from synthscene.seeding import frame_rng, scene_rng
@@ -66,11 +67,14 @@ def build_library(scenario: Scenario) -> SceneLibraries:
 
 def physics_settings(scenario: Scenario) -> PhysicsSettings:
     """The :class:`PhysicsSettings` a scenario asks for (its defaults where the scenario is
-    silent)."""
+    silent; ``settle`` False after a placement that puts objects at rest)."""
     p = scenario.spec.physics
     given = {"timestep": p.timestep_s, "max_steps": p.max_steps,
              "lateral_friction": p.lateral_friction, "restitution": p.restitution}
-    return PhysicsSettings(enabled=p.enabled,
+    settle = p.settle if p.settle is not None else not places_at_rest(
+        scenario.spec.objects.placement)
+    return PhysicsSettings(enabled=p.enabled, settle=settle,
+                           steps_after_placement=p.steps_after_placement,
                            **{name: value for name, value in given.items() if value is not None})
 
 
@@ -155,6 +159,8 @@ class FrameMaker:
             physics.close()
             raise
         self._physics, self._renderer = physics, renderer
+        if places_at_rest(spec.objects.placement):
+            warm_up(spec, self.library)  # every asset's stable poses, before the first frame
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
