@@ -8,7 +8,7 @@ import pytest
 
 from synthscene.config.loading import load_scenario, scenario_from_dict
 from synthscene.errors import ConfigError
-from synthscene.randomize.distributions import Choice, RandInt, Uniform, parse_distribution
+from synthscene.registry.distributions import Choice, RandInt, Uniform, parse_distribution
 from synthscene.resources import default_scene_path
 
 MINIMAL = {"assets": [{"source": "primitive:box"}]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from synthscene.randomize.distributions import parse_distribution
+from synthscene.registry.distributions import parse_distribution
 from synthscene.seeding import frame_rng
 
 

@@ -685,7 +685,7 @@ def test_the_scenario_docs_give_the_limits_the_code_applies():
     assert f"1e{round(math.log10(distributions.MAX_MAGNITUDE))}" in section
     # The limits a run may raise (never the file), each with the option that raises it.
     from synthscene.config.limits import LIMIT_DEFAULTS
-    from synthscene.randomize.texture_registry import MAX_TEXTURE_PX
+    from synthscene.registry.texture_registry import MAX_TEXTURE_PX
 
     assert f"{schema.MAX_STEPS_BETWEEN_FRAMES:,}" in section
     assert f"{MAX_TEXTURE_PX} pixels a side" in section

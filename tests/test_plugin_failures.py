@@ -17,6 +17,7 @@ from synthscene import plugins
 from synthscene.cli import app
 from synthscene.config.loading import scenario_from_dict
 from synthscene.errors import PluginError
+from synthscene.registry import entry_points as registry_entry_points
 from synthscene.seeding import frame_rng
 
 BOX = {"assets": [{"source": "primitive:box"}], "image": {"width": 64, "height": 48},
@@ -84,7 +85,7 @@ def test_an_interrupt_while_a_plugin_loads_says_nothing_started(tmp_path, plugin
 
 
 def test_a_plugin_texture_too_large_is_refused(plugin_file):
-    from synthscene.randomize.texture_registry import MAX_TEXTURE_PX, parse_texture_spec
+    from synthscene.registry.texture_registry import MAX_TEXTURE_PX, parse_texture_spec
 
     path = plugin_file("tall_texture", (
         "import numpy as np\nfrom synthscene.plugins import register_texture\n"
@@ -132,7 +133,7 @@ def broken_installed_plugin(monkeypatch):
         return [broken] if kwargs.get("group") == plugins.ENTRY_POINT_GROUP else []
 
     monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
-    monkeypatch.setattr(plugins._LOADED, "entry_points_done", False)
+    monkeypatch.setattr(registry_entry_points._LOADED, "entry_points_done", False)
 
 
 def test_installed_plugins_load_only_for_a_name_that_is_not_built_in(broken_installed_plugin,

@@ -17,7 +17,7 @@ from pycocotools.coco import COCO
 import synthscene
 from synthscene import plugins
 from synthscene.config.loading import scenario_from_dict
-from synthscene.randomize import effect_registry, extensions, texture_registry
+from synthscene.registry import effect_registry, scene_registries, texture_registry
 from synthscene.seeding import frame_rng
 from tolerances import tol
 
@@ -55,7 +55,7 @@ def folder_bytes(out: Path) -> dict[str, bytes]:
 def test_builtins_are_registered_through_the_public_api():
     assert plugins.EFFECTS is effect_registry.EFFECTS
     assert plugins.TEXTURES is texture_registry.TEXTURES
-    assert plugins.PLACEMENTS is extensions.PLACEMENTS
+    assert plugins.PLACEMENTS is scene_registries.PLACEMENTS
     assert plugins.register_effect is effect_registry.register_effect
     assert {"gaussian_noise", "jpeg"} <= set(plugins.EFFECTS)
     assert {"perlin", "image"} <= set(plugins.TEXTURES)
@@ -291,7 +291,7 @@ def test_render_scene_labels_a_hand_built_state_as_the_projection_says():
 def test_camera_sampler_and_texture_plugins():
     plugins.load_plugins([PLUGIN])
     from synthscene.randomize.camera import sample_camera
-    from synthscene.randomize.texture_registry import parse_texture_spec
+    from synthscene.registry.texture_registry import parse_texture_spec
 
     spec = scenario_from_dict({"assets": [{"source": "primitive:box"}], "camera": {
         "sampler": {"name": "circle", "radius_m": 2.0, "height_m": 1.0, "step_deg": 30},

@@ -16,8 +16,8 @@ import threading
 import pytest
 
 from synthscene.errors import AssetError, ConfigError, PluginError, SynthsceneError
-from synthscene.randomize.params import RandomizerParams
-from synthscene.randomize.registry import Registry
+from synthscene.registry.params import RandomizerParams
+from synthscene.registry.randomizers import Registry
 from synthscene.run.worker import ErrorReport, error_from_report, error_report
 
 

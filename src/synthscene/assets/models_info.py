@@ -15,7 +15,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from synthscene.config.loading import Scenario
 from synthscene.io.coco import category_ids
-from synthscene.randomize.distributions import Constant
+from synthscene.registry.distributions import Constant
 
 __all__ = ["model_entries"]
 

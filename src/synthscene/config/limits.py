@@ -25,7 +25,7 @@ from typing import Any
 from synthscene.config.schema import LimitsSpec, ScenarioSpec
 from synthscene.errors import ConfigError, OptionError
 from synthscene.physics.settings import PhysicsSettings
-from synthscene.randomize.distributions import Distribution
+from synthscene.registry.distributions import Distribution
 
 __all__ = ["LIMIT_DEFAULTS", "apply_limits", "check_limits", "limit_ceiling",
            "parse_limit_options"]

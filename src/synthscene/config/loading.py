@@ -20,8 +20,8 @@ from synthscene.config.limits import apply_limits, check_limits, limit_ceiling
 from synthscene.config.schema import ScenarioSpec, field_named
 from synthscene.errors import ConfigError
 from synthscene.io.fileio import FileProblem, read_regular_file
-from synthscene.randomize.texture_registry import TextureSpec
 from synthscene.randomize.textures import ImageTextureFolder
+from synthscene.registry.texture_registry import TextureSpec
 
 
 @dataclass(frozen=True)

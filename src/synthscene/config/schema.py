@@ -1,7 +1,7 @@
 """Scenario files: the YAML schema, validated in one place.
 
 A scenario says what assets to use and how every quantity of a frame is randomized. Every random
-quantity is a distribution written as in :mod:`synthscene.randomize.distributions`
+quantity is a distribution written as in :mod:`synthscene.registry.distributions`
 (``{uniform: [a, b]}``, ``{randint: [a, b]}``, ``{choice: [...]}``, ...). Units are SI; the only
 exception is fields ending in ``_deg``, which are degrees in YAML and radians once parsed.
 
@@ -25,15 +25,10 @@ from pydantic import (
 )
 
 from synthscene.assets.mesh_files import MAX_MESH_TRIANGLES
-from synthscene.randomize.distributions import (
-    Choice,
-    Constant,
-    Distribution,
-    RandInt,
-    Uniform,
-)
-from synthscene.randomize.effect_registry import EffectsField
-from synthscene.randomize.extensions import (
+from synthscene.registry.distributions import Choice, Constant, Distribution, RandInt, Uniform
+from synthscene.registry.effect_registry import EffectsField
+from synthscene.registry.params import DistRange, dist_field
+from synthscene.registry.scene_registries import (
     CAMERA_SAMPLERS,
     PLACEMENTS,
     CameraSamplerField,
@@ -41,8 +36,7 @@ from synthscene.randomize.extensions import (
     PlacementField,
     default,
 )
-from synthscene.randomize.params import DistRange, dist_field
-from synthscene.randomize.texture_registry import TextureField
+from synthscene.registry.texture_registry import TextureField
 
 LIGHT_KINDS = ("directional", "point", "spot")
 ASSET_APPEARANCES = ("randomize", "keep", "jitter")

@@ -13,7 +13,6 @@ import numpy as np
 
 from synthscene.core.state import Camera, SceneState
 from synthscene.errors import PluginError
-from synthscene.randomize.extensions import register_camera_sampler
 from synthscene.randomize.geometry import intrinsics_from_fov, look_at_opencv, spherical_offset
 
 if TYPE_CHECKING:  # config imports this module's registrations: no runtime import back
@@ -96,13 +95,6 @@ def fixed(spec: CameraSpec, *, rng: np.random.Generator, frame: int) -> np.ndarr
     """One of ``poses``, uniformly."""
     chosen = spec.poses[int(rng.integers(0, len(spec.poses)))]
     return look_at_opencv(np.array(chosen.position_m), np.array(chosen.look_at_m))
-
-
-register_camera_sampler("shell", shell, summary="on a spherical shell around a random look-at "
-                        "point, looking at it (look_at, elevation_deg, azimuth_deg, distance_m)")
-register_camera_sampler("top_down", top_down, summary="height_m above a random look-at point, "
-                        "looking straight down, turned by azimuth_deg")
-register_camera_sampler("fixed", fixed, summary="one of the camera section's poses, uniformly")
 
 
 def sample_camera(spec: CameraSpec, width: int, height: int, *,

@@ -4,7 +4,7 @@ Every function takes ``rgb : (H, W, 3) uint8`` (sRGB) and parameters already dra
 a new ``(H, W, 3) uint8`` array; the input is never modified. Blur kernels are centred and
 point-symmetric, so an image's features stay where the labels say they are. Pure numpy and
 OpenCV; the parameter models and the names used in scenario YAML live in
-:mod:`synthscene.randomize.registry`.
+:mod:`synthscene.registry.randomizers`.
 """
 
 from __future__ import annotations

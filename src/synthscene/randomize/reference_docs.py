@@ -15,11 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from synthscene.randomize import extensions as ext
-from synthscene.randomize.effect_registry import EFFECTS
-from synthscene.randomize.params import field_range
-from synthscene.randomize.registry import Registry, parameter_names
-from synthscene.randomize.texture_registry import PROCEDURAL_KINDS, TEXTURES
+from synthscene.registry import scene_registries as ext
+from synthscene.registry.effect_registry import EFFECTS
+from synthscene.registry.params import field_range
+from synthscene.registry.randomizers import Registry, parameter_names
+from synthscene.registry.texture_registry import PROCEDURAL_KINDS, TEXTURES
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]*")
 
@@ -138,7 +138,7 @@ def registry_markdown(*, plugins: bool = False) -> str:
     str
         Markdown (the content of ``docs/randomizers.md``), generated from the registries
         (:data:`TEXTURES`, :data:`EFFECTS` and those of
-        :mod:`synthscene.randomize.extensions`) and their parameter models, ending in a
+        :mod:`synthscene.registry.scene_registries`) and their parameter models, ending in a
         newline.
     """
     kinds = ", ".join(PROCEDURAL_KINDS)

@@ -21,13 +21,9 @@ from synthscene.core.state import (
 )
 from synthscene.randomize.camera import frame_the_objects, sample_camera
 from synthscene.randomize.color import kelvin_to_rgb
-from synthscene.randomize.extensions import (
-    ObjectPool,
-    checked_objects,
-    register_placement,
-    run_hooks,
-)
 from synthscene.randomize.geometry import aim_negative_z, random_rotation, spherical_offset
+from synthscene.randomize.object_pool import ObjectPool, checked_objects
+from synthscene.randomize.scene_hooks import run_hooks
 
 if TYPE_CHECKING:  # config imports this module's registrations: no runtime import back
     from synthscene.assets.libraries import SceneLibraries
@@ -94,7 +90,7 @@ def sample_material(spec: MaterialSpec, *, rng: np.random.Generator,
 def choose_assets(spec: ObjectsSpec, library: AssetLibrary, count: int,
                   rng: np.random.Generator) -> list[str]:
     """Draw ``count`` asset keys as ``spec.asset_sampling`` says (see
-    :meth:`~synthscene.randomize.extensions.ObjectPool.sample_assets`)."""
+    :meth:`~synthscene.randomize.object_pool.ObjectPool.sample_assets`)."""
     keys = list(library.keys)
     if spec.asset_sampling == "asset":
         return [keys[i] for i in rng.integers(0, len(keys), size=count)]
@@ -146,11 +142,6 @@ def drop(objects: ObjectPool, *, rng: np.random.Generator,
     spec = objects.spec
     return _drop(keys, [objects.category_of(k) for k in keys], spec.size_m, spec.material,
                  region, first_id=1, labelled=True, rng=rng)
-
-
-register_placement("drop", drop,
-                   summary="objects at random poses in objects.drop_region, clear of each "
-                           "other, dropped and settled by physics")
 
 
 def _drop(keys: list[str], categories: list[str], size_m, material: MaterialSpec,

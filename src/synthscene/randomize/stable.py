@@ -13,7 +13,7 @@ everything already there, by rejection sampling:
   gap of ``gap_m``) and, on a fixture, its footprint's corners lie on the surface's faces.
 
 An object that finds no clear place in ``max_tries`` tries is left out; the number left out is
-reported to the :class:`~synthscene.randomize.extensions.ObjectPool` and logged.
+reported to the :class:`~synthscene.randomize.object_pool.ObjectPool` and logged.
 
 Units: metres.
 """
@@ -33,15 +33,15 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from synthscene.core.state import Material, SceneObject
-from synthscene.randomize.extensions import ObjectPool, register_placement
 from synthscene.randomize.geometry import random_rotation
-from synthscene.randomize.params import RandomizerParams, dist_field
+from synthscene.randomize.object_pool import ObjectPool
 from synthscene.randomize.stable_poses import (
     edge_normals,
     hull_2d,
     resting_poses,
     solid_extent,
 )
+from synthscene.registry.params import RandomizerParams, dist_field
 
 if TYPE_CHECKING:
     from synthscene.assets.library import Asset
@@ -461,9 +461,3 @@ def stable(objects: ObjectPool, *, rng: np.random.Generator, region: Box3,
                                              material=material), instance_id=i + 1)
             for i, (key, scale, pose, material) in enumerate(placed)]
 
-
-register_placement("stable", stable, params=StableParams,
-                   summary="objects at rest in their stable poses on support surfaces (the "
-                           "ground, a fixture's top, a shelf's boards), clear of each other; no "
-                           "simulation",
-                   example={"surfaces": ["ground"], "pose_sampling": "probability"})

@@ -14,7 +14,7 @@ The lattice wraps around the image, so noise textures tile seamlessly (useful wi
 texture wrapping).
 
 The parameter models and names of these generators (``perlin``, ``checkerboard``, ``stripes``,
-``gradient``, ``blobs``, ``uniform``, ``image``) live in :mod:`synthscene.randomize.registry`.
+``gradient``, ``blobs``, ``uniform``, ``image``) live in :mod:`synthscene.registry.randomizers`.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@
       - {name: gaussian_noise, sigma: {uniform: [0, 6]}, probability: 0.5}
       - {name: jpeg, quality: {randint: [40, 95]}}
 
-Each effect is a :class:`~synthscene.randomize.registry.Randomizer` whose parameter model is in
-:mod:`synthscene.randomize.params` and whose pixels come from
-:mod:`synthscene.randomize.effects`. An unknown effect or parameter raises
+Each effect is a :class:`~synthscene.registry.randomizers.Randomizer`; the built-ins' parameter
+models are in :mod:`synthscene.randomize.params`, their pixels come from
+:mod:`synthscene.randomize.effects` and they are registered by
+:mod:`synthscene.randomize.builtins`. An unknown effect or parameter raises
 :class:`~synthscene.errors.ConfigError` listing the valid ones.
 """
 
@@ -22,41 +23,8 @@ import numpy as np
 from pydantic import PlainSerializer, PlainValidator
 
 from synthscene.errors import ConfigError, PluginError
-from synthscene.randomize import effects as fx
-from synthscene.randomize.params import (
-    BrightnessParams,
-    ContrastParams,
-    DefocusBlurParams,
-    EffectParams,
-    GammaParams,
-    GaussianBlurParams,
-    GaussianNoiseParams,
-    HueParams,
-    JpegParams,
-    MotionBlurParams,
-    SaturationParams,
-    VignettingParams,
-)
-from synthscene.randomize.registry import Randomizer, Registry, config_error_as_value_error
-
-
-@dataclass(frozen=True)
-class _EffectRunner:
-    """Calls an effect of :mod:`synthscene.randomize.effects` with drawn parameters (a picklable
-    callable, so configured effects can be sent to worker processes)."""
-
-    fn: Callable[..., np.ndarray]
-    uses_rng: bool = False
-
-    def __call__(self, rgb: np.ndarray, *, rng: np.random.Generator, **drawn: Any) -> np.ndarray:
-        if self.uses_rng:
-            return self.fn(rgb, rng=rng, **drawn)
-        return self.fn(rgb, **drawn)
-
-
-def _effect(fn: Callable[..., np.ndarray], *, uses_rng: bool = False) -> _EffectRunner:
-    return _EffectRunner(fn, uses_rng)
-
+from synthscene.registry.params import EffectParams
+from synthscene.registry.randomizers import Randomizer, Registry, config_error_as_value_error
 
 EFFECTS = Registry("effect", EffectParams)
 """Sensor effects by name."""
@@ -95,47 +63,6 @@ def register_effect(name: str, fn: Callable[..., np.ndarray], *,
     """
     return EFFECTS.register(name, fn, params=params, summary=summary,
                             example=example or {"name": name})
-
-
-register_effect("gaussian_noise", _effect(fx.gaussian_noise, uses_rng=True),
-                params=GaussianNoiseParams,
-                summary="additive Gaussian noise per pixel and channel",
-                example={"name": "gaussian_noise", "sigma": {"uniform": [0, 6]},
-                         "probability": 0.5})
-register_effect("gaussian_blur", _effect(fx.gaussian_blur), params=GaussianBlurParams,
-                summary="isotropic Gaussian blur",
-                example={"name": "gaussian_blur", "sigma_px": {"uniform": [0.5, 1.5]},
-                         "probability": 0.3})
-register_effect("motion_blur", _effect(fx.motion_blur), params=MotionBlurParams,
-                summary="linear motion blur (centred line kernel)",
-                example={"name": "motion_blur", "length_px": {"randint": [3, 9]},
-                         "angle_deg": {"uniform": [0, 180]}, "probability": 0.2})
-register_effect("defocus_blur", _effect(fx.defocus_blur), params=DefocusBlurParams,
-                summary="out-of-focus blur (disc kernel)",
-                example={"name": "defocus_blur", "radius_px": {"uniform": [1, 2.5]},
-                         "probability": 0.2})
-register_effect("jpeg", _effect(fx.jpeg), params=JpegParams,
-                summary="JPEG compression artefacts (encode and decode)",
-                example={"name": "jpeg", "quality": {"randint": [40, 95]}})
-register_effect("brightness", _effect(fx.brightness), params=BrightnessParams,
-                summary="brightness jitter (multiplicative)",
-                example={"name": "brightness", "factor": {"uniform": [0.8, 1.2]}})
-register_effect("contrast", _effect(fx.contrast), params=ContrastParams,
-                summary="contrast jitter about the mean grey",
-                example={"name": "contrast", "factor": {"uniform": [0.8, 1.2]}})
-register_effect("gamma", _effect(fx.gamma), params=GammaParams,
-                summary="gamma curve",
-                example={"name": "gamma", "gamma": {"loguniform": [0.7, 1.4]}})
-register_effect("hue", _effect(fx.hue), params=HueParams,
-                summary="hue rotation (HSV)",
-                example={"name": "hue", "shift_deg": {"uniform": [-15, 15]}, "probability": 0.5})
-register_effect("saturation", _effect(fx.saturation), params=SaturationParams,
-                summary="saturation jitter (HSV)",
-                example={"name": "saturation", "factor": {"uniform": [0.6, 1.4]}})
-register_effect("vignetting", _effect(fx.vignetting), params=VignettingParams,
-                summary="darker corners (radial quadratic falloff)",
-                example={"name": "vignetting", "strength": {"uniform": [0.1, 0.4]},
-                         "probability": 0.5})
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """The registry machinery: named randomizers, their parameter models, and lookups by name.
 
-A :class:`Registry` maps the names a scenario uses to :class:`Randomizer` entries. The
-registries themselves live with what they hold: the texture kinds in
-:mod:`synthscene.randomize.texture_registry`, the sensor effects in
-:mod:`synthscene.randomize.effect_registry`, placements, camera samplers and scene hooks in
-:mod:`synthscene.randomize.extensions`; :mod:`synthscene.randomize.reference_docs` renders
-``docs/randomizers.md`` from them all. An unknown name or parameter raises
-:class:`~synthscene.errors.ConfigError` listing the valid ones.
+A :class:`Registry` maps the names a scenario uses to :class:`Randomizer` entries. The five
+registries are in this package: the texture kinds in
+:mod:`synthscene.registry.texture_registry`, the sensor effects in
+:mod:`synthscene.registry.effect_registry`, placements, camera samplers and scene hooks in
+:mod:`synthscene.registry.scene_registries`. A registry registers synthscene's built-ins
+(:func:`~synthscene.registry.entry_points.load_builtins`) before it is first read or added to.
+:mod:`synthscene.tools.reference_docs` renders ``docs/randomizers.md`` from them all. An unknown
+name or parameter raises :class:`~synthscene.errors.ConfigError` listing the valid ones.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from synthscene.errors import ConfigError, PluginError, SynthsceneError
-from synthscene.randomize.params import RandomizerParams
+from synthscene.registry.entry_points import (
+    failure,
+    load_builtins,
+    load_entry_points,
+    loaded_hint,
+    one_line,
+)
+from synthscene.registry.params import RandomizerParams
 
 
 @dataclass(frozen=True)
@@ -85,26 +93,13 @@ class Randomizer:
         except SynthsceneError as exc:
             if isinstance(exc, PluginError):
                 raise
-            raise PluginError(f"{self.describe()} failed: {_one_line(exc)}") from None
+            raise PluginError(f"{self.describe()} failed: {one_line(exc)}") from None
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of user code
             raise PluginError(f"{self.describe()} failed: {failure(exc)}") from None
 
     def describe(self) -> str:
         """``"plug-in 'rain' (module mymod)"``, for messages."""
         return f"plug-in '{self.name}' (module {self.module})"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:500] + ("..." if len(text) > 500 else "")
-
-
-def failure(exc: BaseException) -> str:
-    """What a plug-in's exception says, on one line: ``"ValueError: message"``, or for
-    ``SystemExit`` ``"it called sys.exit(7)"``."""
-    if isinstance(exc, SystemExit):
-        return f"it called sys.exit({exc.code!r}) (a plug-in cannot end the run)"
-    return f"{type(exc).__name__}: {_one_line(exc)}"
 
 
 def _defining_module(fn: Any) -> str:
@@ -124,9 +119,11 @@ class Registry(Mapping[str, Randomizer]):
         The class every entry's parameter model derives from.
 
     Entries are added with :meth:`add`, which is what
-    :func:`~synthscene.randomize.effect_registry.register_effect`,
-    :func:`~synthscene.randomize.texture_registry.register_texture` and the ``register_*``
-    functions of :mod:`synthscene.plugins` call for built-ins and plug-ins alike.
+    :func:`~synthscene.registry.effect_registry.register_effect`,
+    :func:`~synthscene.registry.texture_registry.register_texture` and the ``register_*``
+    functions of :mod:`synthscene.plugins` call for built-ins and plug-ins alike. Reading or
+    adding to any registry first registers the built-ins
+    (:func:`~synthscene.registry.entry_points.load_builtins`).
     """
 
     def __init__(self, what: str, base: type[RandomizerParams] = RandomizerParams) -> None:
@@ -148,6 +145,7 @@ class Registry(Mapping[str, Randomizer]):
         TypeError
             If ``entry.run`` is not callable.
         """
+        load_builtins()
         if not (isinstance(entry.name, str) and entry.name.isidentifier()):
             raise ValueError(f"a {self.what} name must be a Python identifier (letters, digits, "
                              f"_), got {entry.name!r}")
@@ -196,12 +194,15 @@ class Registry(Mapping[str, Randomizer]):
         return names
 
     def __getitem__(self, name: str) -> Randomizer:
+        load_builtins()
         return self._entries[name]
 
     def __iter__(self) -> Iterator[str]:
+        load_builtins()
         return iter(self._entries)
 
     def __len__(self) -> int:
+        load_builtins()
         return len(self._entries)
 
     def lookup(self, name: Any, *, source: str, field: str) -> Randomizer:
@@ -212,13 +213,14 @@ class Registry(Mapping[str, Randomizer]):
         ConfigError
             If there is none; the message lists the valid names.
         """
+        load_builtins()
         if isinstance(name, str) and name in self._entries:
             return self._entries[name]
-        if isinstance(name, str) and _load_entry_points():
+        if isinstance(name, str) and load_entry_points():
             if name in self._entries:  # an installed package's plug-in, loaded just now
                 return self._entries[name]
         raise ConfigError(source, field, f"unknown {self.what} {name!r}; valid {self.what}s: "
-                                         f"{', '.join(self._entries)}; {_plugins_hint()}")
+                                         f"{', '.join(self._entries)}; {loaded_hint()}")
 
     def configure(self, name: str, raw: Any, *, source: str, field: str) -> RandomizerParams:
         """Validate the parameters ``raw`` (a mapping) of randomizer ``name``.
@@ -252,19 +254,6 @@ class Registry(Mapping[str, Randomizer]):
 
 def _qualname(fn: Any) -> str:
     return f"{_defining_module(fn)}.{getattr(fn, '__qualname__', type(fn).__qualname__)}"
-
-
-def _load_entry_points() -> bool:
-    """Load the installed packages' plug-ins if not done yet; True if that added any."""
-    from synthscene import plugins  # the loader sits above the registries
-
-    return plugins.load_entry_points()
-
-
-def _plugins_hint() -> str:
-    from synthscene import plugins
-
-    return plugins.loaded_hint()
 
 
 def parameter_names(model: type[BaseModel]) -> list[str]:

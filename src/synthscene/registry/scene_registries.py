@@ -1,51 +1,50 @@
 """Extension points for scene randomizers: placements, camera samplers and scene hooks.
 
-Three registries (:class:`~synthscene.randomize.registry.Registry`, as for textures and effects)
+Three registries (:class:`~synthscene.registry.randomizers.Registry`, as for textures and effects)
 map the names a scenario uses to functions. Built-ins and plug-ins are registered alike, with
 :func:`register_placement`, :func:`register_camera_sampler` and :func:`register_scene_hook`
-(re-exported by :mod:`synthscene.plugins`):
+(re-exported by :mod:`synthscene.plugins`); :mod:`synthscene.randomize.builtins` registers the
+built-ins from one table:
 
 - :data:`PLACEMENTS`: ``objects.placement: {name: NAME, PARAM: value, ...}`` chooses the labelled
-  objects (count, assets, sizes, materials) and their poses before physics; the built-in
-  ``drop`` (:func:`synthscene.randomize.scene.drop`) is the default; ``stable``
+  objects (count, assets, sizes, materials) and their poses before physics, drawing from a
+  :class:`~synthscene.randomize.object_pool.ObjectPool`; the built-in ``drop``
+  (:func:`synthscene.randomize.scene.drop`) is the default; ``stable``
   (:mod:`synthscene.randomize.stable`) stands objects at rest on support surfaces;
 - :data:`CAMERA_SAMPLERS`: ``camera.sampler: NAME`` or ``{name: NAME, ...}`` draws the camera's
   pose; roll and intrinsics are then drawn as the camera section says; built-ins ``shell``,
   ``top_down``, ``fixed`` (:mod:`synthscene.randomize.camera`);
 - :data:`SCENE_HOOKS`: ``hooks: [{name: NAME, stage: after_sampling | after_physics, ...}]``
-  turn a frame's :class:`~synthscene.core.state.SceneState` into a new one.
+  turn a frame's :class:`~synthscene.core.state.SceneState` into a new one
+  (:func:`synthscene.randomize.scene_hooks.run_hooks` applies them).
 
 Every function draws only from the ``rng`` it is given, so a frame stays a function of
-``(seed, frame index)``. The built-in modules register themselves when this module is imported
-(at its end): the scenario schema's defaults need them.
+``(seed, frame index)``. Names are resolved when a scenario is validated: the field adapters
+(:data:`PlacementField`, :data:`CameraSamplerField`, :data:`HooksField`) and :func:`default` look
+them up then, not when a module is imported.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import PlainSerializer, PlainValidator
 
-from synthscene.core.state import Material, SceneObject, SceneState
-from synthscene.errors import ConfigError, PluginError
-from synthscene.randomize.params import RandomizerParams
-from synthscene.randomize.registry import (
+from synthscene.errors import ConfigError
+from synthscene.registry.params import RandomizerParams
+from synthscene.registry.randomizers import (
     Randomizer,
     Registry,
     config_error_as_value_error,
 )
 
-if TYPE_CHECKING:
-    from synthscene.assets.library import AssetLibrary
-    from synthscene.config.schema import ObjectsSpec
-
-__all__ = ["CAMERA_SAMPLERS", "HOOK_STAGES", "PLACEMENTS", "SCENE_HOOKS", "Configured",
-           "ObjectPool", "configured", "register_camera_sampler", "register_placement",
-           "register_scene_hook", "run_hooks"]
+__all__ = ["CAMERA_SAMPLERS", "HOOK_STAGES", "PLACEMENTS", "SCENE_HOOKS", "CameraSamplerField",
+           "Configured", "HooksField", "PlacementField", "configured", "default",
+           "register_camera_sampler", "register_placement", "register_scene_hook"]
 
 PLACEMENTS = Registry("placement")
 """Object placements by name."""
@@ -59,7 +58,7 @@ HOOK_STAGES = ("after_sampling", "after_physics")
 physics, the camera redraws and the floating distractors) just before rendering."""
 
 
-def register_placement(name: str, fn: Callable[..., Sequence[SceneObject]], *,
+def register_placement(name: str, fn: Callable[..., Sequence[Any]], *,
                        params: type[RandomizerParams] | None = None, summary: str = "",
                        example: Mapping[str, Any] | None = None) -> Randomizer:
     """Register an object placement, usable as ``objects: {placement: {name: NAME, ...}}``.
@@ -123,7 +122,7 @@ def register_camera_sampler(name: str, fn: Callable[..., np.ndarray], *,
     return CAMERA_SAMPLERS.register(name, fn, params=params, summary=summary, example=example)
 
 
-def register_scene_hook(name: str, fn: Callable[..., SceneState], *,
+def register_scene_hook(name: str, fn: Callable[..., Any], *,
                         params: type[RandomizerParams] | None = None, summary: str = "",
                         example: Mapping[str, Any] | None = None) -> Randomizer:
     """Register a scene hook, usable as ``hooks: [{name: NAME, stage: STAGE, ...}]``.
@@ -149,109 +148,6 @@ def register_scene_hook(name: str, fn: Callable[..., SceneState], *,
         As :func:`register_placement`.
     """
     return SCENE_HOOKS.register(name, fn, params=params, summary=summary, example=example)
-
-
-# --------------------------------------------------------------------------------------------
-# What a placement draws from
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ObjectPool:
-    """The labelled objects a placement may use: the scenario's ``objects`` section and assets.
-
-    Attributes
-    ----------
-    spec : ObjectsSpec
-        ``count``, ``size_m``, ``asset_sampling``, ``drop_region``, ``material``.
-    library : AssetLibrary
-        The labelled assets (keys, categories, meshes); in a scenario's frames also the
-        fixtures' and distractors' (``get``).
-    fixtures : tuple of SceneObject
-        The frame's fixtures at their poses, for a placement whose parameters have
-        ``surfaces`` (drawn before it); empty otherwise.
-    fixture_names : tuple of str or None
-        Each fixture's ``name``.
-    left_out : list of int
-        A placement may append how many objects it drew but found no place for.
-    """
-
-    spec: ObjectsSpec
-    library: AssetLibrary
-    fixtures: tuple[SceneObject, ...] = ()
-    fixture_names: tuple[str | None, ...] = ()
-    left_out: list[int] = field(default_factory=list)
-
-    def sample_count(self, *, rng: np.random.Generator) -> int:
-        """Draw the number of objects (``objects.count``)."""
-        return int(self.spec.count.sample(rng))
-
-    def sample_assets(self, count: int, *, rng: np.random.Generator) -> list[str]:
-        """Draw ``count`` asset keys as ``objects.asset_sampling`` says: each category equally
-        likely (then an asset of it), or each asset equally likely."""
-        from synthscene.randomize.scene import choose_assets
-
-        return choose_assets(self.spec, self.library, count, rng)
-
-    def sample_size(self, *, rng: np.random.Generator) -> float:
-        """Draw an object's size: its longest bounding-box edge in metres (``objects.size_m``)."""
-        return float(self.spec.size_m.sample(rng))
-
-    def sample_material(self, *, rng: np.random.Generator) -> Material:
-        """Draw a material as ``objects.material`` says."""
-        from synthscene.randomize.scene import sample_material
-
-        return sample_material(self.spec.material, rng=rng)
-
-    def category_of(self, key: str) -> str:
-        """The category of asset ``key``."""
-        return self.library.category_of(key)
-
-    def bounds(self, key: str) -> np.ndarray:
-        """``(2, 3) float64``: min and max corners of asset ``key``'s normalised mesh (longest
-        edge 1; multiply by the object's size for metres), in the object's frame."""
-        return np.asarray(self.library.get(key).mesh.bounds, dtype=np.float64)
-
-    def make(self, key: str, *, scale: float, world_from_object: np.ndarray,
-             material: Material) -> SceneObject:
-        """A labelled, dynamic object of asset ``key`` (its instance id is set later).
-
-        Parameters
-        ----------
-        key : str
-        scale : float
-            Longest bounding-box edge, metres.
-        world_from_object : (4, 4) float64
-            Pose of the centre of its bounding box, metres.
-        material : Material
-        """
-        return SceneObject(instance_id=0, asset_key=key, category=self.category_of(key),
-                           scale=float(scale),
-                           world_from_object=np.asarray(world_from_object, dtype=np.float64),
-                           material=material)
-
-
-def checked_objects(entry: Randomizer, objects: Any) -> tuple[SceneObject, ...]:
-    """A placement's result with instance ids 1..N, checked.
-
-    Raises
-    ------
-    PluginError
-        If it is not a sequence of :class:`SceneObject` with (4, 4) finite poses and positive
-        scales.
-    """
-    if not isinstance(objects, (list, tuple)):
-        raise PluginError(f"{entry.describe()} returned a {type(objects).__name__}; a placement "
-                          "returns a list of SceneObject")
-    out = []
-    for i, obj in enumerate(objects):
-        pose = getattr(obj, "world_from_object", None)
-        if not (isinstance(obj, SceneObject) and np.shape(pose) == (4, 4)
-                and np.all(np.isfinite(pose)) and obj.scale > 0):
-            raise PluginError(f"{entry.describe()} returned item {i} that is not a SceneObject "
-                              "with a finite (4, 4) pose and a positive scale")
-        out.append(dataclasses.replace(obj, instance_id=i + 1))
-    return tuple(out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -380,48 +276,3 @@ HooksField = Annotated[list[Configured], PlainValidator(_hooks_validator),
 def default(registry: Registry, name: str) -> Callable[[], Configured]:
     """A ``default_factory`` giving built-in ``name`` with its default parameters."""
     return lambda: configured(registry, name, source="", field="")[0]
-
-
-def run_hooks(hooks: Sequence[Configured], state: SceneState, stage: str, *,
-              rng: np.random.Generator) -> SceneState:
-    """Apply the hooks of ``stage`` in order, each drawing from ``rng``.
-
-    Parameters
-    ----------
-    hooks : sequence of Configured
-    state : SceneState
-    stage : str
-        One of :data:`HOOK_STAGES`.
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    SceneState
-
-    Raises
-    ------
-    PluginError
-        If a hook raises or returns something else than a SceneState.
-    """
-    for hook in hooks:
-        if hook.stage != stage:
-            continue
-        new = hook(state, rng=rng)
-        if not isinstance(new, SceneState):
-            raise PluginError(f"{hook.randomizer.describe()} returned a {type(new).__name__}; "
-                              "a scene hook returns a SceneState")
-        ids = [o.instance_id for o in new.objects]
-        if len(set(ids)) != len(ids) or any(i < 1 for i in ids):
-            raise PluginError(f"{hook.randomizer.describe()} returned objects whose instance "
-                              "ids are not unique integers >= 1")
-        state = new
-    return state
-
-
-def _ensure_builtins() -> None:
-    """Import the modules whose built-ins register here (drop, stable; shell, top_down,
-    fixed)."""
-    from synthscene.randomize import camera, scene, stable  # noqa: F401
-
-
-_ensure_builtins()

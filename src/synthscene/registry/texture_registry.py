@@ -9,8 +9,9 @@ The kinds are ``perlin``, ``checkerboard``, ``stripes``, ``gradient``, ``blobs``
       perlin: {scale_px: {uniform: [16, 64]}, octaves: {randint: [3, 6]}}
       image: {folder: "assets:textures"}
 
-Each kind is a :class:`~synthscene.randomize.registry.Randomizer` whose parameter model is in
-:mod:`synthscene.randomize.params`. An unknown kind or parameter raises
+Each kind is a :class:`~synthscene.registry.randomizers.Randomizer`; the built-ins' parameter
+models are in :mod:`synthscene.randomize.params`, and they are registered by
+:mod:`synthscene.randomize.builtins`. An unknown kind or parameter raises
 :class:`~synthscene.errors.ConfigError` listing the valid ones.
 """
 
@@ -25,61 +26,9 @@ import numpy as np
 from pydantic import PlainSerializer, PlainValidator, ValidationInfo
 
 from synthscene.errors import AssetError, ConfigError, PluginError
-from synthscene.randomize import textures as tx
-from synthscene.randomize.distributions import Choice, Constant, Distribution, parse_distribution
-from synthscene.randomize.params import (
-    BlobsParams,
-    CheckerboardParams,
-    GradientParams,
-    ImageParams,
-    PerlinParams,
-    RandomizerParams,
-    StripesParams,
-    UniformParams,
-)
-from synthscene.randomize.registry import Randomizer, Registry, config_error_as_value_error
-from synthscene.resources import bundled_dir
-
-
-def _resolve_folder(folder: str, base_dir: Path) -> Path:
-    if folder.startswith("assets:"):
-        return bundled_dir("assets") / folder[len("assets:"):]
-    path = Path(folder).expanduser()
-    return path if path.is_absolute() else base_dir / path
-
-
-def _prepare_image(params: ImageParams, base_dir: Path) -> tx.ImageTextureFolder:
-    return tx.ImageTextureFolder(_resolve_folder(params.folder, base_dir))
-
-
-def _run_perlin(*, rng: np.random.Generator, size, **d) -> np.ndarray:
-    return tx.perlin_texture(size, rng=rng, **d)
-
-
-def _run_checkerboard(*, rng: np.random.Generator, size, **d) -> np.ndarray:
-    return tx.checkerboard_texture(size, rng=rng, **d)
-
-
-def _run_stripes(*, rng: np.random.Generator, size, **d) -> np.ndarray:
-    return tx.stripes_texture(size, rng=rng, **d)
-
-
-def _run_gradient(*, rng: np.random.Generator, size, **d) -> np.ndarray:
-    return tx.gradient_texture(size, **d)
-
-
-def _run_blobs(*, rng: np.random.Generator, size, **d) -> np.ndarray:
-    return tx.blobs_texture(size, rng=rng, **d)
-
-
-def _run_uniform(*, rng: np.random.Generator, size, **d) -> np.ndarray:
-    return tx.uniform_texture(size, **d)
-
-
-def _run_image(*, rng: np.random.Generator, size, resource: tx.ImageTextureFolder,
-               crop_fraction: float, folder: str) -> np.ndarray:
-    return resource.sample(rng=rng, size=size, crop_fraction=crop_fraction)
-
+from synthscene.registry.distributions import Choice, Constant, Distribution, parse_distribution
+from synthscene.registry.params import RandomizerParams
+from synthscene.registry.randomizers import Randomizer, Registry, config_error_as_value_error
 
 TEXTURES = Registry("texture kind")
 """Texture kinds by name."""
@@ -100,7 +49,7 @@ def register_texture(name: str, fn: Callable[..., np.ndarray], *,
         one int (both sides); ``params`` are the drawn values of ``params``' fields. It must
         draw only from ``rng``.
     params : type[RandomizerParams], optional
-        Its parameter model (fields made with :func:`~synthscene.randomize.params.dist_field`
+        Its parameter model (fields made with :func:`~synthscene.registry.params.dist_field`
         take the distribution syntax); none if omitted.
     summary : str, optional
         One line for ``docs/randomizers.md`` (default: the first line of ``fn``'s docstring).
@@ -123,28 +72,6 @@ def register_texture(name: str, fn: Callable[..., np.ndarray], *,
     return TEXTURES.register(name, fn, params=params, summary=summary, example=example,
                              prepare=prepare)
 
-
-register_texture("perlin", _run_perlin, params=PerlinParams,
-                 summary="fractal Perlin (gradient) noise between two colours, tileable",
-                 example={"scale_px": {"uniform": [16, 64]}, "octaves": 4})
-register_texture("checkerboard", _run_checkerboard, params=CheckerboardParams,
-                 summary="checkerboard of two colours, random phase",
-                 example={"cell_px": {"choice": [8, 16, 32]}, "angle_deg": {"uniform": [0, 90]}})
-register_texture("stripes", _run_stripes, params=StripesParams,
-                 summary="parallel stripes of two colours at a random angle and phase",
-                 example={"period_px": {"uniform": [10, 40]}, "duty": 0.5})
-register_texture("gradient", _run_gradient, params=GradientParams,
-                 summary="linear or radial gradient between two colours",
-                 example={"mode": "radial", "color_a": [1, 1, 1]})
-register_texture("blobs", _run_blobs, params=BlobsParams,
-                 summary="random blobs of one colour on another (thresholded noise)",
-                 example={"coverage": {"uniform": [0.2, 0.5]}, "softness": 0})
-register_texture("uniform", _run_uniform, params=UniformParams, summary="one random colour",
-                 example={"color": {"uniform": [[0.2, 0.2, 0.2], [0.8, 0.8, 0.8]]}})
-register_texture("image", _run_image, params=ImageParams,
-                 summary="random crop of a random image from a folder, resized",
-                 example={"folder": "assets:textures", "crop_fraction": 1.0},
-                 prepare=_prepare_image)
 
 PROCEDURAL_KINDS = ("perlin", "checkerboard", "stripes", "gradient", "blobs", "uniform")
 """The texture kinds drawn when a texture spec names no ``kinds``."""

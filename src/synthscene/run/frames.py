@@ -28,11 +28,11 @@ from synthscene.labels.annotate import LabelFilter, annotate
 from synthscene.labels.motion import FlowBuffers, FlowSource, point_tracks
 from synthscene.physics.settings import PhysicsSettings
 from synthscene.randomize.compose import BackgroundLoader, composite_background
-from synthscene.randomize.effect_registry import apply_effects
-from synthscene.randomize.extensions import run_hooks
 from synthscene.randomize.scene import finish_scene, sample_scene, sample_view
+from synthscene.randomize.scene_hooks import run_hooks
 from synthscene.randomize.stable import places_at_rest, warm_up
 from synthscene.randomize.trajectory import sample_trajectory
+from synthscene.registry.effect_registry import apply_effects
 from synthscene.render.settings import RenderSettings
 from synthscene.seeding import frame_rng, scene_rng
 

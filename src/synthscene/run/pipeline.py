@@ -23,7 +23,7 @@ from synthscene.config.arguments import as_scenario, whole_number
 from synthscene.config.loading import Scenario
 from synthscene.core.state import Sample
 from synthscene.io.maps import stuff_categories
-from synthscene.plugins import load_plugins, plugins_of
+from synthscene.registry.plugin_loader import load_plugins, plugins_of
 from synthscene.run.executors.local import run_in_process, run_processes
 from synthscene.run.executors.ray import require_ray, run_ray
 from synthscene.run.frames import (

@@ -100,7 +100,7 @@ class FrameJob:
 
 def _unpickle_job(plugins: tuple[str, ...], payload: bytes) -> FrameJob:
     """Load ``plugins`` in this process, then rebuild the pickled :class:`FrameJob`."""
-    from synthscene.plugins import load_plugins
+    from synthscene.registry.plugin_loader import load_plugins
 
     load_plugins(plugins)
     return FrameJob(**pickle.loads(payload))

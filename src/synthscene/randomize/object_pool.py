@@ -1,0 +1,124 @@
+"""What a placement draws from (:class:`ObjectPool`) and the check of what it returns.
+
+A placement (:func:`synthscene.plugins.register_placement`) gets an :class:`ObjectPool`: the
+scenario's ``objects`` section and its asset library, with helpers that draw the count, assets,
+sizes and materials as the section says; :func:`checked_objects` numbers and checks the objects it
+returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from synthscene.core.state import Material, SceneObject
+from synthscene.errors import PluginError
+
+if TYPE_CHECKING:
+    from synthscene.assets.library import AssetLibrary
+    from synthscene.config.schema import ObjectsSpec
+    from synthscene.registry.randomizers import Randomizer
+
+__all__ = ["ObjectPool", "checked_objects"]
+
+
+
+@dataclass(frozen=True)
+class ObjectPool:
+    """The labelled objects a placement may use: the scenario's ``objects`` section and assets.
+
+    Attributes
+    ----------
+    spec : ObjectsSpec
+        ``count``, ``size_m``, ``asset_sampling``, ``drop_region``, ``material``.
+    library : AssetLibrary
+        The labelled assets (keys, categories, meshes); in a scenario's frames also the
+        fixtures' and distractors' (``get``).
+    fixtures : tuple of SceneObject
+        The frame's fixtures at their poses, for a placement whose parameters have
+        ``surfaces`` (drawn before it); empty otherwise.
+    fixture_names : tuple of str or None
+        Each fixture's ``name``.
+    left_out : list of int
+        A placement may append how many objects it drew but found no place for.
+    """
+
+    spec: ObjectsSpec
+    library: AssetLibrary
+    fixtures: tuple[SceneObject, ...] = ()
+    fixture_names: tuple[str | None, ...] = ()
+    left_out: list[int] = field(default_factory=list)
+
+    def sample_count(self, *, rng: np.random.Generator) -> int:
+        """Draw the number of objects (``objects.count``)."""
+        return int(self.spec.count.sample(rng))
+
+    def sample_assets(self, count: int, *, rng: np.random.Generator) -> list[str]:
+        """Draw ``count`` asset keys as ``objects.asset_sampling`` says: each category equally
+        likely (then an asset of it), or each asset equally likely."""
+        from synthscene.randomize.scene import choose_assets
+
+        return choose_assets(self.spec, self.library, count, rng)
+
+    def sample_size(self, *, rng: np.random.Generator) -> float:
+        """Draw an object's size: its longest bounding-box edge in metres (``objects.size_m``)."""
+        return float(self.spec.size_m.sample(rng))
+
+    def sample_material(self, *, rng: np.random.Generator) -> Material:
+        """Draw a material as ``objects.material`` says."""
+        from synthscene.randomize.scene import sample_material
+
+        return sample_material(self.spec.material, rng=rng)
+
+    def category_of(self, key: str) -> str:
+        """The category of asset ``key``."""
+        return self.library.category_of(key)
+
+    def bounds(self, key: str) -> np.ndarray:
+        """``(2, 3) float64``: min and max corners of asset ``key``'s normalised mesh (longest
+        edge 1; multiply by the object's size for metres), in the object's frame."""
+        return np.asarray(self.library.get(key).mesh.bounds, dtype=np.float64)
+
+    def make(self, key: str, *, scale: float, world_from_object: np.ndarray,
+             material: Material) -> SceneObject:
+        """A labelled, dynamic object of asset ``key`` (its instance id is set later).
+
+        Parameters
+        ----------
+        key : str
+        scale : float
+            Longest bounding-box edge, metres.
+        world_from_object : (4, 4) float64
+            Pose of the centre of its bounding box, metres.
+        material : Material
+        """
+        return SceneObject(instance_id=0, asset_key=key, category=self.category_of(key),
+                           scale=float(scale),
+                           world_from_object=np.asarray(world_from_object, dtype=np.float64),
+                           material=material)
+
+
+def checked_objects(entry: Randomizer, objects: Any) -> tuple[SceneObject, ...]:
+    """A placement's result with instance ids 1..N, checked.
+
+    Raises
+    ------
+    PluginError
+        If it is not a sequence of :class:`SceneObject` with (4, 4) finite poses and positive
+        scales.
+    """
+    if not isinstance(objects, (list, tuple)):
+        raise PluginError(f"{entry.describe()} returned a {type(objects).__name__}; a placement "
+                          "returns a list of SceneObject")
+    out = []
+    for i, obj in enumerate(objects):
+        pose = getattr(obj, "world_from_object", None)
+        if not (isinstance(obj, SceneObject) and np.shape(pose) == (4, 4)
+                and np.all(np.isfinite(pose)) and obj.scale > 0):
+            raise PluginError(f"{entry.describe()} returned item {i} that is not a SceneObject "
+                              "with a finite (4, 4) pose and a positive scale")
+        out.append(dataclasses.replace(obj, instance_id=i + 1))
+    return tuple(out)
