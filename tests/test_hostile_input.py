@@ -31,6 +31,7 @@ from typer.testing import CliRunner
 
 from synthscene.cli import app
 from synthscene.config.loading import scenario_from_dict
+from synthscene.config.schema import MAX_MESH_TRIANGLES
 
 SECONDS = 20.0
 """Most seconds a refused scenario may take in-process (it takes milliseconds; the margin is
@@ -671,15 +672,15 @@ def test_cli_process_overwrite_keeps_the_users_file(tmp_path):
 
 
 def test_the_scenario_docs_give_the_limits_the_code_applies():
-    from synthscene.assets import image_files, mesh_files
+    from synthscene.assets import image_files
     from synthscene.config import loading, schema
-    from synthscene.randomize import distributions
+    from synthscene.registry import distributions
 
     page = (Path(__file__).parents[1] / "docs" / "scenarios.md").read_text()
     section = page.split("## Bad input and limits", 1)[1].split("\n## ", 1)[0]
     for value in (loading.MAX_SCENARIO_BYTES // 2**20, loading.MAX_NESTING, loading.MAX_YAML_NODES,
                   schema.MAX_PHYSICS_STEPS, schema.MAX_OBJECTS, schema.MAX_LIGHTS,
-                  mesh_files.MAX_MESH_TRIANGLES, image_files.MAX_IMAGE_PIXELS // 10**6,
+                  MAX_MESH_TRIANGLES, image_files.MAX_IMAGE_PIXELS // 10**6,
                   image_files.MAX_IMAGE_BYTES // 2**20, int(schema.LENGTH_LIMIT_M)):
         assert f"{value:,}" in section, value
     assert f"1e{round(math.log10(distributions.MAX_MAGNITUDE))}" in section

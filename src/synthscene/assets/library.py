@@ -34,7 +34,6 @@ import trimesh
 from synthscene.assets.appearance import VisualPart
 from synthscene.assets.collision import MAX_HULL_POINTS, CollisionPrimitive
 from synthscene.assets.loading import load_geometry, load_look
-from synthscene.assets.mesh_files import MAX_MESH_TRIANGLES
 from synthscene.assets.primitives import PRIMITIVE_NAMES
 from synthscene.assets.sources import (
     ASSET_EXTENSIONS,
@@ -45,6 +44,7 @@ from synthscene.assets.sources import (
     bundled_assets_dir,
     index_source,
 )
+from synthscene.config.schema import MAX_MESH_TRIANGLES
 
 __all__ = [
     "ASSET_EXTENSIONS",

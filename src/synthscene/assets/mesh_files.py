@@ -20,10 +20,7 @@ import numpy as np
 
 from synthscene.io.fileio import regular_file_problem
 
-__all__ = ["MAX_MESH_TRIANGLES", "mesh_file_problem", "triangle_budget_problem"]
-
-MAX_MESH_TRIANGLES = 1_000_000
-"""Default triangle budget of one asset's mesh (scenario field ``limits.max_mesh_triangles``)."""
+__all__ = ["mesh_file_problem", "triangle_budget_problem"]
 
 _CHUNK = 1 << 24
 _OBJ_FACE = re.compile(rb"(?m)^[ \t]*f[ \t]")

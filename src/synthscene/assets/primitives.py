@@ -20,6 +20,7 @@ import numpy as np
 import trimesh
 
 from synthscene.assets.collision import CollisionPrimitive
+from synthscene.config.schema import SHELF_BOARDS
 
 __all__ = ["PRIMITIVE_NAMES", "SHELF_BOARDS", "SHELF_SIZE", "SHELF_THICKNESS", "primitive_mesh",
            "primitive_shape", "shelf_boards", "shelf_parts"]
@@ -96,8 +97,6 @@ height is its longest edge, so a fixture's ``size_m`` is the shelf's height). Th
 faces -y; the back panel is at +y."""
 SHELF_THICKNESS = 0.02
 """Thickness of the shelf's boards and panels, in the units of :data:`SHELF_SIZE`."""
-SHELF_BOARDS = (2, 12)
-"""Fewest and most boards of ``shelf-N``; ``shelf`` has 4."""
 _DEFAULT_SHELF_BOARDS = 4
 
 

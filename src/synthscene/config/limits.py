@@ -22,9 +22,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from synthscene.config.schema import LimitsSpec, ScenarioSpec
+from synthscene.config.schema import DEFAULT_TIMESTEP_S, LimitsSpec, ScenarioSpec
 from synthscene.errors import ConfigError, OptionError
-from synthscene.physics.settings import PhysicsSettings
 from synthscene.registry.distributions import Distribution
 
 __all__ = ["LIMIT_DEFAULTS", "apply_limits", "check_limits", "limit_ceiling",
@@ -187,7 +186,7 @@ def _check_sequence_steps(spec: ScenarioSpec, source: str) -> None:
     ``limits.max_steps_between_frames``, from one frame to the next."""
     if spec.sequence is None or not spec.physics.enabled:
         return
-    timestep = spec.physics.timestep_s or PhysicsSettings.timestep
+    timestep = spec.physics.timestep_s or DEFAULT_TIMESTEP_S
     fps, most = spec.sequence.fps, spec.limits.max_steps_between_frames
     steps = 1.0 / (fps * timestep)
     fastest, slowest = 1.0 / timestep, 1.0 / (timestep * most)

@@ -20,7 +20,6 @@ from synthscene.config.limits import apply_limits, check_limits, limit_ceiling
 from synthscene.config.schema import ScenarioSpec, field_named
 from synthscene.errors import ConfigError
 from synthscene.io.fileio import FileProblem, read_regular_file
-from synthscene.randomize.textures import ImageTextureFolder
 from synthscene.registry.texture_registry import TextureSpec
 
 
@@ -162,9 +161,7 @@ def _name_image_folders(spec: ScenarioSpec, source: str) -> None:
                 if isinstance(item, BaseModel):
                     stack.append((item, where))
                 elif isinstance(item, TextureSpec):
-                    for kind, configured in item.configured.items():
-                        if isinstance(configured.resource, ImageTextureFolder):
-                            configured.resource.where = f"{source}: {where}.{kind}.folder"
+                    item.name_resources(f"{source}: {where}")
 
 
 def _check_across(spec: ScenarioSpec, source: str) -> None:

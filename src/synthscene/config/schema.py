@@ -24,7 +24,6 @@ from pydantic import (
     model_validator,
 )
 
-from synthscene.assets.mesh_files import MAX_MESH_TRIANGLES
 from synthscene.registry.distributions import Choice, Constant, Distribution, RandInt, Uniform
 from synthscene.registry.effect_registry import EffectsField
 from synthscene.registry.params import DistRange, dist_field
@@ -50,6 +49,13 @@ MAX_OBJECTS = 1000
 """Default of ``limits.max_objects``: most labelled objects plus distractors a frame may have."""
 MAX_LIGHTS = 16
 """Default of ``limits.max_lights``: most lights a frame may have."""
+MAX_MESH_TRIANGLES = 1_000_000
+"""Default of ``limits.max_mesh_triangles``: the triangle budget of one asset's mesh."""
+SHELF_BOARDS = (2, 12)
+"""Fewest and most boards of a ``primitive:shelf-N`` fixture (``boards``); ``shelf`` has 4."""
+DEFAULT_TIMESTEP_S = 1 / 120
+"""pybullet's step, seconds, when ``physics.timestep_s`` is left out (the default of
+:class:`synthscene.physics.settings.PhysicsSettings`)."""
 MAX_STEPS_BETWEEN_FRAMES = 10_000
 """Default of ``limits.max_steps_between_frames``: most pybullet steps from one frame of a
 sequence to the next (``1 / (sequence.fps * physics.timestep_s)``)."""
@@ -187,7 +193,7 @@ class MaterialSpec(_Spec):
     roughness: UnitDist = Uniform(0.3, 0.9)
     texture: TextureField = None
     asset_appearance: AppearanceDist = Constant("randomize")
-    jitter: JitterSpec = JitterSpec()
+    jitter: JitterSpec = Field(default_factory=JitterSpec)
 
     @model_validator(mode="before")
     @classmethod
@@ -225,8 +231,8 @@ class ObjectsSpec(_Spec):
     size_m: PositiveDist = Uniform(0.06, 0.16)
     asset_sampling: Literal["category", "asset"] = "category"
     drop_region: Box3 = Box3(x_m=(-0.35, 0.35), y_m=(-0.35, 0.35), z_m=(0.05, 0.4))
-    material: MaterialSpec = MaterialSpec()
-    initial_velocity: InitialVelocitySpec = InitialVelocitySpec()
+    material: MaterialSpec = Field(default_factory=MaterialSpec)
+    initial_velocity: InitialVelocitySpec = Field(default_factory=InitialVelocitySpec)
     placement: PlacementField = Field(default_factory=default(PLACEMENTS, "drop"))
 
 
@@ -235,10 +241,10 @@ class GroundSpec(_Spec):
 
     enabled: bool = True
     size_m: float = Field(3.0, gt=0, le=LENGTH_LIMIT_M)
-    material: MaterialSpec = MaterialSpec(
+    material: MaterialSpec = Field(default_factory=lambda: MaterialSpec(
         base_color=Uniform((0.2, 0.2, 0.2), (0.8, 0.8, 0.8)),
         metallic=Constant(0.0), roughness=Uniform(0.6, 1.0),
-    )
+    ))
 
     @model_validator(mode="after")
     def _backdrop(self) -> GroundSpec:
@@ -351,7 +357,7 @@ class DistractorsSpec(_Spec):
     size_m: PositiveDist = Uniform(0.04, 0.15)
     floating_probability: float = Field(0.5, ge=0, le=1)
     floating_depth: UnitDist = Uniform(0.3, 0.8)
-    material: MaterialSpec = MaterialSpec()
+    material: MaterialSpec = Field(default_factory=MaterialSpec)
 
 
 class FixtureSpec(_Spec):
@@ -367,7 +373,7 @@ class FixtureSpec(_Spec):
     size_m: PositiveDist = Constant(0.6)
     position_m: Pair = (0.0, 0.0)
     yaw_rad: AngleDist = Constant(0.0)
-    material: MaterialSpec = MaterialSpec()
+    material: MaterialSpec = Field(default_factory=MaterialSpec)
     name: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
     boards: dist_field(low=1, integer=True) | None = None
 
@@ -375,8 +381,6 @@ class FixtureSpec(_Spec):
     def _boards_of_a_shelf(self) -> FixtureSpec:
         if self.boards is None:
             return self
-        from synthscene.assets.primitives import SHELF_BOARDS  # loads trimesh: only here
-
         if self.source.strip() != "primitive:shelf":
             raise ValueError("boards is for a source: primitive:shelf fixture (or give "
                              "primitive:shelf-N for N boards)")
@@ -392,10 +396,10 @@ class RoomSpec(_Spec):
 
     enabled: bool = False
     height_m: float = Field(1.5, gt=0, le=LENGTH_LIMIT_M)
-    material: MaterialSpec = MaterialSpec(
+    material: MaterialSpec = Field(default_factory=lambda: MaterialSpec(
         base_color=Uniform((0.3, 0.3, 0.3), (0.9, 0.9, 0.9)),
         metallic=Constant(0.0), roughness=Uniform(0.6, 1.0),
-    )
+    ))
 
     @model_validator(mode="after")
     def _backdrop(self) -> RoomSpec:
@@ -539,7 +543,7 @@ class SequenceSpec(_Spec):
 
     length: int = Field(24, ge=2, le=1000)
     fps: float = Field(12.0, gt=0, le=1000)
-    trajectory: TrajectorySpec = TrajectorySpec()
+    trajectory: TrajectorySpec = Field(default_factory=TrajectorySpec)
 
 
 class LimitsSpec(_Spec):
@@ -564,25 +568,25 @@ class ScenarioSpec(_Spec):
 
     name: str = "scenario"
     description: str = ""
-    image: ImageSpec = ImageSpec()
+    image: ImageSpec = Field(default_factory=ImageSpec)
     assets: list[AssetEntry] = Field(min_length=1)
-    objects: ObjectsSpec = ObjectsSpec()
-    ground: GroundSpec = GroundSpec()
-    lights: LightsSpec = LightsSpec()
-    camera: CameraSpec = CameraSpec()
-    distractors: DistractorsSpec = DistractorsSpec()
+    objects: ObjectsSpec = Field(default_factory=ObjectsSpec)
+    ground: GroundSpec = Field(default_factory=GroundSpec)
+    lights: LightsSpec = Field(default_factory=LightsSpec)
+    camera: CameraSpec = Field(default_factory=CameraSpec)
+    distractors: DistractorsSpec = Field(default_factory=DistractorsSpec)
     fixtures: list[FixtureSpec] = Field(default_factory=list)
-    room: RoomSpec = RoomSpec()
-    background: BackgroundSpec = BackgroundSpec()
-    physics: PhysicsSpec = PhysicsSpec()
-    render: RenderSpec = RenderSpec()
+    room: RoomSpec = Field(default_factory=RoomSpec)
+    background: BackgroundSpec = Field(default_factory=BackgroundSpec)
+    physics: PhysicsSpec = Field(default_factory=PhysicsSpec)
+    render: RenderSpec = Field(default_factory=RenderSpec)
     effects: EffectsField = Field(default_factory=list)
     """Sensor effects applied to the RGB after labelling (see ``docs/randomizers.md``)."""
     hooks: HooksField = Field(default_factory=list)
     """Scene hooks (plug-ins) applied to each frame's scene, in order (``docs/randomizers.md``)."""
-    outputs: OutputsSpec = OutputsSpec()
-    labels: LabelsSpec = LabelsSpec()
-    limits: LimitsSpec = LimitsSpec()
+    outputs: OutputsSpec = Field(default_factory=OutputsSpec)
+    labels: LabelsSpec = Field(default_factory=LabelsSpec)
+    limits: LimitsSpec = Field(default_factory=LimitsSpec)
     sequence: SequenceSpec | None = None
     """Simulated video instead of independent frames (see :class:`SequenceSpec`)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from synthscene.assets.margins import DEFAULT_MAX_HULLS
+from synthscene.config.schema import DEFAULT_TIMESTEP_S
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class PhysicsSettings:
         board), whose hull count costs less.
     """
 
-    timestep: float = 1 / 120
+    timestep: float = DEFAULT_TIMESTEP_S
     max_steps: int = 1500
     gravity: float = 9.81
     linear_rest_speed: float = 0.01

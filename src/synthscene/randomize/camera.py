@@ -7,16 +7,13 @@ Pure numpy: no GL, no pybullet. Conventions: OpenCV camera frame (x right, y dow
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from synthscene.config.schema import Box3, CameraSpec
 from synthscene.core.state import Camera, SceneState
 from synthscene.errors import PluginError
 from synthscene.randomize.geometry import intrinsics_from_fov, look_at_opencv, spherical_offset
-
-if TYPE_CHECKING:  # config imports this module's registrations: no runtime import back
-    from synthscene.config.schema import Box3, CameraSpec
 
 
 def _uniform_in(box: Box3, rng: np.random.Generator) -> np.ndarray:

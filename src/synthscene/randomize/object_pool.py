@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from synthscene.config.schema import ObjectsSpec
 from synthscene.core.state import Material, SceneObject
 from synthscene.errors import PluginError
+from synthscene.registry.randomizers import Randomizer
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the asset modules load trimesh
     from synthscene.assets.library import AssetLibrary
-    from synthscene.config.schema import ObjectsSpec
-    from synthscene.registry.randomizers import Randomizer
 
 __all__ = ["ObjectPool", "checked_objects"]
 

@@ -9,6 +9,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from synthscene.config.loading import Scenario
+from synthscene.config.schema import (
+    BackgroundSpec,
+    Box3,
+    InitialVelocitySpec,
+    LightsSpec,
+    MaterialSpec,
+    ObjectsSpec,
+    RoomSpec,
+)
 from synthscene.core.state import (
     BackgroundImage,
     Ground,
@@ -24,20 +34,11 @@ from synthscene.randomize.color import kelvin_to_rgb
 from synthscene.randomize.geometry import aim_negative_z, random_rotation, spherical_offset
 from synthscene.randomize.object_pool import ObjectPool, checked_objects
 from synthscene.randomize.scene_hooks import run_hooks
+from synthscene.randomize.stable import StableParams, arrange, place_all, places_at_rest
 
-if TYPE_CHECKING:  # config imports this module's registrations: no runtime import back
+if TYPE_CHECKING:  # annotations only: the asset modules load trimesh
     from synthscene.assets.libraries import SceneLibraries
     from synthscene.assets.library import AssetLibrary
-    from synthscene.config.loading import Scenario
-    from synthscene.config.schema import (
-        BackgroundSpec,
-        Box3,
-        InitialVelocitySpec,
-        LightsSpec,
-        MaterialSpec,
-        ObjectsSpec,
-        RoomSpec,
-    )
 
 _LOG = logging.getLogger(__name__)
 
@@ -294,8 +295,6 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
         Objects at their drop poses (not settled), lights, camera, ground; then the scenario's
         ``after_sampling`` hooks applied, in order, drawing from ``rng`` after everything else.
     """
-    from synthscene.randomize.stable import places_at_rest  # registers after drop
-
     spec = scenario.spec
     at_rest = places_at_rest(spec.objects.placement)
     fixtures: tuple[SceneObject, ...] = ()
@@ -348,8 +347,6 @@ def _rest_distractors(scenario: Scenario, library: SceneLibraries, keys: list[st
                       first_id: int, rng: np.random.Generator) -> tuple[SceneObject, ...]:
     """The non-floating distractors at rest on the placement's surfaces, clear of the objects
     and fixtures (a placement with ``surfaces``; see :mod:`synthscene.randomize.stable`)."""
-    from synthscene.randomize.stable import StableParams, arrange, place_all
-
     if not keys:
         return ()
     spec = scenario.spec

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
+from synthscene.config.schema import Box3
 from synthscene.core.state import Material, SceneObject
 from synthscene.randomize.geometry import random_rotation
 from synthscene.randomize.object_pool import ObjectPool
@@ -43,9 +44,8 @@ from synthscene.randomize.stable_poses import (
 )
 from synthscene.registry.params import RandomizerParams, dist_field
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the asset modules load trimesh
     from synthscene.assets.library import Asset
-    from synthscene.config.schema import Box3
 
 __all__ = ["Arrangement", "Prism", "StableParams", "Surface", "arrange", "place_all",
            "places_at_rest", "prism_of", "stable", "support_surfaces"]

@@ -171,6 +171,13 @@ class TextureSpec:
         kind = self.kinds.sample(rng)
         return self.configured[kind].sample(rng=rng, size=size)
 
+    def name_resources(self, where: str) -> None:
+        """Tell each kind's prepared resource that has a ``where`` attribute (an image folder's
+        index) the scenario field naming it, ``"{where}.{kind}.folder"``, for its messages."""
+        for kind, configured in self.configured.items():
+            if hasattr(configured.resource, "where"):
+                configured.resource.where = f"{where}.{kind}.folder"
+
 
 _SPEC_KEYS = ("probability", "kinds")
 
