@@ -1,7 +1,7 @@
-"""The shape of the package (issue 14; ``docs/architecture.md``): a package per stage, few
-modules at the top, no oversized file, each back end imported by its own package only, no
-third-party private attribute used, a facade that imports no back end, and a wheel that carries
-every package."""
+"""The shape of the package (``docs/architecture.md``): a package per stage, few modules at the
+top, imports that only run down the layers, leaf modules that import on their own, no oversized
+file, each back end imported by its own package only, no third-party private attribute used, a
+facade that imports no back end, and a wheel that carries every package."""
 
 from __future__ import annotations
 
@@ -16,8 +16,41 @@ import synthscene
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "synthscene"
-STAGES = ("core", "config", "assets", "randomize", "physics", "render", "labels", "io", "run",
-          "exporters", "integrations", "tools")
+STAGES = ("core", "registry", "config", "assets", "randomize", "physics", "render", "labels",
+          "io", "run", "exporters", "integrations", "tools")
+
+#: The layers, bottom first (``docs/architecture.md``, "Layers"): a module may import its own
+#: layer and those below, never one above. ``__init__`` is the facade.
+LAYERS = (
+    ("errors", "version"),
+    ("core", "registry", "seeding", "resources"),
+    ("io",),
+    ("config",),
+    ("assets",),
+    ("randomize",),
+    ("physics", "render", "labels"),
+    ("run",),
+    ("exporters", "tools", "integrations"),
+    ("plugins", "cli", "__init__"),
+)
+RANK = {unit: i for i, layer in enumerate(LAYERS) for unit in layer}
+
+#: What the extension machinery may import: nothing of ours but errors (and itself).
+REGISTRY_IMPORTS = {"errors", "registry"}
+REGISTRY_THIRD_PARTY = {"numpy", "pydantic"}
+
+#: Leaf modules and the most synthscene modules each may load (itself, the packages on its path
+#: and what it imports), the facade left out (see _closure).
+LEAF_BOUNDS = {
+    "synthscene.errors": 1,
+    "synthscene.io.layout": 2,
+    "synthscene.randomize.geometry": 2,
+    "synthscene.registry.distributions": 2,
+    "synthscene.registry.params": 3,
+    "synthscene.registry.randomizers": 6,
+    "synthscene.registry.plugin_loader": 10,
+    "synthscene.config.schema": 16,
+}
 MAX_TOP_LEVEL_MODULES = 9
 MAX_LINES = 700
 
@@ -55,6 +88,95 @@ def _imported_roots(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             roots.add(node.module.split(".")[0])
     return roots
+
+
+def _unit(path: Path) -> str:
+    """The layer unit of a source file: its package, or its module name at the top."""
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return parts[0]
+
+
+def _synthscene_imports(path: Path) -> list[tuple[int, str]]:
+    """``(line, unit)`` of every import of a synthscene module in ``path``: module level,
+    inside functions and ``TYPE_CHECKING`` blocks alike."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = ([f"synthscene.{alias.name}" for alias in node.names]
+                     if node.module == "synthscene" else [node.module])
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "synthscene":
+                found.append((node.lineno, parts[1] if len(parts) > 1 else "__init__"))
+    return found
+
+
+def test_every_package_and_top_level_module_has_a_layer():
+    units = {_unit(p) for p in _modules()}
+    assert units <= set(RANK), sorted(units - set(RANK))
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
+def test_imports_only_run_down_the_layers(path):
+    me = _unit(path)
+    up = [f"line {line}: {unit}" for line, unit in _synthscene_imports(path)
+          if unit != me and RANK[unit] > RANK[me]]
+    assert not up, f"{path.relative_to(SRC)} (layer of {me}) imports from above: {up}"
+
+
+@pytest.mark.parametrize("path", sorted((SRC / "registry").glob("*.py")),
+                         ids=lambda p: p.name)
+def test_the_registry_imports_nothing_of_ours_but_errors(path):
+    ours = {unit for _, unit in _synthscene_imports(path)}
+    assert ours <= REGISTRY_IMPORTS, f"{path.name} imports {sorted(ours - REGISTRY_IMPORTS)}"
+    third_party = _imported_roots(path) - set(sys.stdlib_module_names) - {"synthscene"}
+    assert third_party <= REGISTRY_THIRD_PARTY, f"{path.name} imports {sorted(third_party)}"
+
+
+def _closure(module: str) -> list[str]:
+    """The synthscene modules a fresh interpreter loads to import ``module``, the facade
+    (``synthscene/__init__.py``, which imports every stage on purpose) replaced by a bare
+    package so the count is the module's own."""
+    code = ("import importlib, sys, types; "
+            "pkg = types.ModuleType('synthscene'); pkg.__path__ = [sys.argv[1]]; "
+            "sys.modules['synthscene'] = pkg; importlib.import_module(sys.argv[2]); "
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('synthscene.'))))")
+    out = subprocess.run([sys.executable, "-c", code, str(SRC), module], capture_output=True,
+                         text=True, check=True).stdout.split()
+    return out
+
+
+@pytest.mark.parametrize("module", sorted(LEAF_BOUNDS))
+def test_a_leaf_module_imports_on_its_own_and_loads_only_what_it_needs(module):
+    subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+    loaded = _closure(module)
+    assert module in loaded
+    assert len(loaded) <= LEAF_BOUNDS[module], loaded
+
+
+def test_the_scenario_schema_loads_no_implementation():
+    """Reading a scenario needs the registries, never a randomizer's code: the built-ins load
+    when a name is first looked up."""
+    loaded = _closure("synthscene.config.schema")
+    assert not [m for m in loaded if m.split(".")[1] not in ("config", "registry", "io",
+                                                             "errors")], loaded
+
+
+def test_builtins_are_our_own_entry_point_and_load_on_first_lookup():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert '[project.entry-points."synthscene.plugins"]\nbuiltins = ' \
+           '"synthscene.randomize.builtins"' in text
+    code = ("import sys, types; pkg = types.ModuleType('synthscene'); pkg.__path__ = "
+            "[sys.argv[1]]; sys.modules['synthscene'] = pkg; "
+            "from synthscene.registry.scene_registries import PLACEMENTS; "
+            "before = 'synthscene.randomize.builtins' in sys.modules; "
+            "print(before, PLACEMENTS.lookup('drop', source='', field='').module)")
+    out = subprocess.run([sys.executable, "-c", code, str(SRC)], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "synthscene.randomize.scene"]
 
 
 def test_one_package_per_stage_and_few_top_level_modules():

@@ -396,7 +396,7 @@ class InstanceLabel:
         coordinates in metres are the mesh's vertices times ``object_scale_m``.
     keypoints : (27,) tuple of float and int, or None
         COCO keypoints ``[x1, y1, v1, ..., x9, y9, v9]``: the 8 corners of the object's 3D
-        bounding box and its centre (order: :data:`synthscene.labels.annotate.KEYPOINT_NAMES`),
+        bounding box and its centre (order: :data:`synthscene.io.keypoints.KEYPOINT_NAMES`),
         ``x``, ``y`` floats in COCO pixel coordinates (pixel edges at integers), ``v`` an int: 2
         visible, 1 occluded, 0 outside the image or behind the camera (then ``x = y = 0``).
     num_keypoints : int or None

@@ -47,9 +47,9 @@ import numpy as np
 from synthscene.core.state import Sample
 from synthscene.errors import OutputError
 from synthscene.io.fileio import write_atomic, write_atomic_stream
+from synthscene.io.keypoints import KEYPOINT_NAMES, KEYPOINT_SKELETON
 from synthscene.io.layout import IMAGE_FORMATS, image_file_name
 from synthscene.io.maps import png_bytes
-from synthscene.labels.annotate import KEYPOINT_NAMES, KEYPOINT_SKELETON
 from synthscene.version import __version__
 
 __all__ = [

@@ -29,36 +29,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import product
 
 import numpy as np
 from numpy.typing import ArrayLike
 from pycocotools import mask as mask_utils
 
 from synthscene.core.state import AmodalMask, InstanceLabel, RenderOutput, SceneObject, SceneState
+from synthscene.io.keypoints import CORNER_SIGNS, KEYPOINT_NAMES, KEYPOINT_SKELETON
 
 __all__ = [
     "KEYPOINT_NAMES", "KEYPOINT_SKELETON", "KEYPOINT_TOLERANCE_M", "KEYPOINT_TOLERANCE_PX",
     "LabelFilter", "annotate", "box_keypoints_object",
 ]
-
-_CORNER_SIGNS = tuple(product((-1, 1), repeat=3))
-"""(8,) (sx, sy, sz): corner ``i`` is at min (-1) or max (+1) of each axis; z varies fastest."""
-
-KEYPOINT_NAMES: tuple[str, ...] = tuple(
-    "corner_" + "".join(f"{'-' if s < 0 else '+'}{axis}" for s, axis in zip(signs, "xyz"))
-    for signs in _CORNER_SIGNS
-) + ("center",)
-"""Names of the 9 keypoints of every category, in COCO order: the 8 corners of the object's 3D
-bounding box (``"corner_-x-y-z"`` is the corner at the minimum of x, y and z of the object frame,
-``"corner_+x-y-z"`` at maximum x, ...; z varies fastest) and the box's centre."""
-
-KEYPOINT_SKELETON: tuple[tuple[int, int], ...] = tuple(
-    (i + 1, j + 1)
-    for i in range(8) for j in range(i + 1, 8)
-    if sum(a != b for a, b in zip(_CORNER_SIGNS[i], _CORNER_SIGNS[j])) == 1
-)
-"""The 12 edges of the 3D bounding box as pairs of 1-based keypoint indices (COCO ``skeleton``)."""
 
 KEYPOINT_TOLERANCE_M = 0.002
 KEYPOINT_TOLERANCE_PX = 2.0
@@ -307,7 +289,7 @@ def box_keypoints_object(bounds: ArrayLike, scale: float) -> np.ndarray:
     b = np.asarray(bounds, dtype=np.float64)
     if b.shape != (2, 3) or np.any(b[0] > b[1]):
         raise ValueError(f"bounds must be (2, 3) [[min], [max]] with min <= max, got {b.tolist()}")
-    signs = np.asarray(_CORNER_SIGNS)
+    signs = np.asarray(CORNER_SIGNS)
     corners = np.where(signs < 0, b[0], b[1])
     return np.vstack([corners, b.mean(axis=0)]) * float(scale)
 
