@@ -406,3 +406,15 @@ def test_memory_check_refuses_lowers_or_passes():
     assert fit_workers(tiny_scenario(), 16, available=512 * 2**20) == 16
     available = available_memory_bytes()
     assert available is None or available > 0
+
+
+def test_a_frame_too_large_for_this_machine_is_refused_before_the_folder_is_made(
+        tmp_path, monkeypatch):
+    from synthscene.errors import ConfigError
+    from synthscene.run import memory
+
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: 2**30)
+    big = tiny_scenario(image={"width": 16384, "height": 16384})
+    with pytest.raises(ConfigError, match="scene.yaml: image: .*1.0 GiB available"):
+        synthscene.generate(big, tmp_path / "out", frames=10**8)
+    assert not (tmp_path / "out").exists()
