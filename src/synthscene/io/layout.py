@@ -4,7 +4,8 @@
 
     OUT/annotations.json            COCO instances (ANNOTATIONS_NAME), written last
     OUT/images/000001.png           frame 0's image (IMAGES_DIR, frame_stem, IMAGE_FORMATS)
-    OUT/depth/000001.png ...        per-image outputs, one folder each (MAP_FOLDERS)
+    OUT/depth/000001.png ...        per-image outputs, one folder each (MAP_FOLDERS; a depth
+                                    sensor's reading in depth_sensor/)
     OUT/tracks/seq-000000.npz       a sequence's point tracks (sequence_stem)
     OUT/.synthscene/                the run's manifest and frame records (STATE_DIR)
 
@@ -42,6 +43,7 @@ MAP_FOLDERS = {
     "flow_backward": "flow_backward",
     "flow_valid": "flow_valid",
     "point_tracks": "tracks",
+    "depth_sensor": "depth_sensor",
 }
 """Folder (relative to the dataset folder) of each per-image output's files."""
 

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from synthscene.core.lens import Lens
 from synthscene.core.state import Camera, SceneState
 from synthscene.errors import PluginError
 from synthscene.randomize.extensions import register_camera_sampler
 from synthscene.randomize.geometry import intrinsics_from_fov, look_at_opencv, spherical_offset
 
 if TYPE_CHECKING:  # config imports this module's registrations: no runtime import back
-    from synthscene.config.schema import Box3, CameraSpec
+    from synthscene.config.schema import Box3, CameraSpec, DistortionSpec
 
 
 def _uniform_in(box: Box3, rng: np.random.Generator) -> np.ndarray:
@@ -139,6 +140,25 @@ def sample_camera(spec: CameraSpec, width: int, height: int, *,
     K = sample_intrinsics(spec, width, height, rng=rng)
     return Camera(K=K, width=width, height=height, world_from_camera=pose,
                   znear=spec.znear_m, zfar=spec.zfar_m)
+
+
+def sample_lens(spec: DistortionSpec, *, rng: np.random.Generator) -> Lens:
+    """Draw a lens: its coefficients in OpenCV's order (``k1, k2, p1, p2, k3`` for
+    ``brown_conrady``, ``k1 .. k4`` for ``kannala_brandt``), each drawn in that order.
+
+    Parameters
+    ----------
+    spec : DistortionSpec
+    rng : numpy.random.Generator
+        The frame's lens stream (:func:`synthscene.seeding.sensor_rng`).
+
+    Returns
+    -------
+    Lens
+    """
+    names = (("k1", "k2", "p1", "p2", "k3") if spec.model == "brown_conrady"
+             else ("k1", "k2", "k3", "k4"))
+    return Lens(spec.model, tuple(float(getattr(spec, name).sample(rng)) for name in names))
 
 
 def objects_in_view(state: SceneState, camera: Camera) -> int:
