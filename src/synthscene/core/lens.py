@@ -44,6 +44,28 @@ render warped through the lens; a pinhole image cannot reach 90 degrees and its 
 ``tan(angle)`` towards it."""
 
 _NEWTON_STEPS = 30
+_NEWTON_TOLERANCE = 1e-14
+
+
+def _newton(x: np.ndarray, step) -> np.ndarray:
+    """Newton's method on each row of ``x`` ((n,) or (n, k) float64) on its own: ``step(x[idx],
+    idx)`` gives the update of the rows ``idx`` still moving (``idx`` a slice while all are);
+    a row stops once its update is below 1e-14 (or after 30 steps), so its result does not
+    depend on the other rows."""
+    idx: slice | np.ndarray = slice(None)
+    for _ in range(_NEWTON_STEPS):
+        delta = step(x[idx], idx)
+        x[idx] += delta
+        moving = np.abs(delta) > _NEWTON_TOLERANCE
+        if moving.ndim > 1:
+            moving = moving.any(axis=1)
+        if moving.all():
+            continue
+        if not moving.any():
+            break
+        rows = np.arange(x.shape[0])[idx]
+        idx = rows[moving]
+    return x
 
 
 @dataclass(frozen=True)
@@ -165,7 +187,8 @@ class Lens:
         out[~seen] = 0.0
         return out, seen
 
-    def undistort(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def undistort(self, xy: np.ndarray, start: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
         """Normalised distorted coordinates to the undistorted ones ``(X / Z, Y / Z)`` (the
         inverse of :meth:`distort`, by Newton's method; what ``cv2.undistortPoints`` and
         ``cv2.fisheye.undistortPoints`` approximate with fewer steps).
@@ -173,6 +196,8 @@ class Lens:
         Parameters
         ----------
         xy : (..., 2) float
+        start : (..., 2) float, optional
+            A first guess of the result (e.g. interpolated from a coarser grid): fewer steps.
 
         Returns
         -------
@@ -190,13 +215,18 @@ class Lens:
             theta_d = np.hypot(xd, yd)
             limit = min(self.max_undistorted_radius(), MAX_FISHEYE_ANGLE_RAD)
             valid = theta_d < float(self._radial(np.array([limit]))[0])
-            theta = np.where(valid, theta_d, 0.0)
-            target = np.where(valid, theta_d, 0.0)
-            for _ in range(_NEWTON_STEPS):
+            target = np.where(valid, theta_d, 0.0).ravel()
+
+            def theta_step(theta: np.ndarray, idx: np.ndarray) -> np.ndarray:
                 slope = self._radial_derivative(theta)
-                theta = theta - (self._radial(theta) - target) / np.where(slope > 1e-12, slope,
-                                                                          1e-12)
-                theta = np.clip(theta, 0.0, limit)
+                step = (self._radial(theta) - target[idx]) / np.where(slope > 1e-12, slope,
+                                                                      1e-12)
+                return np.clip(theta - step, 0.0, limit) - theta
+
+            guess = target.copy() if start is None else np.clip(np.arctan(np.hypot(
+                start[..., 0], start[..., 1])).ravel(), 0.0, limit)
+            theta = _newton(guess, theta_step).reshape(theta_d.shape)
+            target = target.reshape(theta_d.shape)
             valid &= np.abs(self._radial(theta) - target) < 1e-9
             valid &= theta < limit
             scale = np.where(theta_d > 0, np.tan(theta) / np.where(theta_d > 0, theta_d, 1.0), 1.0)
@@ -204,21 +234,30 @@ class Lens:
         else:
             k1, k2, p1, p2, k3 = self.coeffs
             valid = np.isfinite(xd) & np.isfinite(yd)
-            a, b = xd.copy(), yd.copy()
-            for _ in range(_NEWTON_STEPS):
+            xd_flat, yd_flat = xd.ravel(), yd.ravel()
+
+            def ab_step(ab: np.ndarray, idx: np.ndarray) -> np.ndarray:
+                a, b = ab[:, 0], ab[:, 1]
                 s = a * a + b * b
                 radial = 1 + s * (k1 + s * (k2 + s * k3))
                 dradial = k1 + s * (2 * k2 + s * 3 * k3)  # d radial / d s
-                fx = a * radial + 2 * p1 * a * b + p2 * (s + 2 * a * a) - xd
-                fy = b * radial + p1 * (s + 2 * b * b) + 2 * p2 * a * b - yd
+                fx = a * radial + 2 * p1 * a * b + p2 * (s + 2 * a * a) - xd_flat[idx]
+                fy = b * radial + p1 * (s + 2 * b * b) + 2 * p2 * a * b - yd_flat[idx]
                 j11 = radial + 2 * a * a * dradial + 2 * p1 * b + 6 * p2 * a
                 j12 = 2 * a * b * dradial + 2 * p1 * a + 2 * p2 * b
-                j21 = 2 * a * b * dradial + 2 * p1 * a + 2 * p2 * b
                 j22 = radial + 2 * b * b * dradial + 6 * p1 * b + 2 * p2 * a
-                det = j11 * j22 - j12 * j21
+                det = j11 * j22 - j12 * j12
                 det = np.where(np.abs(det) > 1e-12, det, 1e-12)
-                a = a - (j22 * fx - j12 * fy) / det
-                b = b - (j11 * fy - j21 * fx) / det
+                return -np.stack([(j22 * fx - j12 * fy) / det, (j11 * fy - j12 * fx) / det], 1)
+
+            first = start
+            sd = xd_flat * xd_flat + yd_flat * yd_flat  # start: one fixed-point step
+            start = 1 / (1 + sd * (k1 + sd * (k2 + sd * k3)))
+            start = np.where(np.isfinite(start) & (start > 0), start, 1.0)
+            guess = (np.stack([xd_flat * start, yd_flat * start], 1) if first is None
+                     else np.asarray(first, np.float64).reshape(-1, 2).copy())
+            ab = _newton(guess, ab_step)
+            a, b = ab[:, 0].reshape(xd.shape), ab[:, 1].reshape(xd.shape)
             s = a * a + b * b
             radial = 1 + s * (k1 + s * (k2 + s * k3))
             err = np.hypot(a * radial + 2 * p1 * a * b + p2 * (s + 2 * a * a) - xd,
@@ -256,7 +295,8 @@ class Lens:
         uv[~seen] = 0.0
         return uv, seen
 
-    def unproject(self, uv: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def unproject(self, uv: np.ndarray, K: np.ndarray, start: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
         """Distorted pixels to undistorted normalised coordinates ``(X / Z, Y / Z)``.
 
         Parameters
@@ -264,6 +304,8 @@ class Lens:
         uv : (..., 2) float
             Pixel coordinates (pixel centres at integers).
         K : (3, 3) float
+        start : (..., 2) float, optional
+            A first guess of ``ab`` (:meth:`undistort`).
 
         Returns
         -------
@@ -276,4 +318,4 @@ class Lens:
         xy = np.empty(q.shape)
         xy[..., 0] = (q[..., 0] - K[0, 2]) / K[0, 0]
         xy[..., 1] = (q[..., 1] - K[1, 2]) / K[1, 1]
-        return self.undistort(xy)
+        return self.undistort(xy, start)

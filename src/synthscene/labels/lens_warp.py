@@ -140,12 +140,78 @@ def auto_render_scale(cameras: list[Camera]) -> float:
     return math.ceil(scale * 16) / 16
 
 
-def pinhole_positions(camera: Camera, pinhole: Camera, uv: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray]:
+_COARSE_PX = 8
+"""Spacing of the coarse grid whose undistortion, interpolated, starts Newton's method on a
+whole pixel grid (:func:`pinhole_positions`)."""
+
+
+def _first_guess(camera: Camera, u0: int, v0: int, width: int, height: int) -> np.ndarray:
+    """(height, width, 2): the undistorted coordinates of the pixel grid ``u0 .. u0 + width -
+    1`` by ``v0 .. v0 + height - 1``, bilinearly interpolated from those of every
+    ``_COARSE_PX``-th pixel (a first guess for Newton's method)."""
+
+    def axis(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        knots = np.unique(np.append(np.arange(0, n, _COARSE_PX), n - 1)).astype(np.float64)
+        at = np.arange(n, dtype=np.float64)
+        if knots.size == 1:
+            return knots, np.zeros(n, np.intp), np.zeros(n)
+        i = np.clip(np.searchsorted(knots, at, side="right") - 1, 0, knots.size - 2)
+        return knots, i, (at - knots[i]) / (knots[i + 1] - knots[i])
+
+    us, iu, tu = axis(width)
+    vs, iv, tv = axis(height)
+    ab, _ = camera.lens.unproject(np.stack(np.meshgrid(us + u0, vs + v0), -1), camera.K)
+    if us.size == 1 or vs.size == 1:
+        return ab[np.minimum(iv, vs.size - 1)][:, np.minimum(iu, us.size - 1)]
+    tu, tv = tu[None, :, None], tv[:, None, None]
+    top = ab[iv][:, iu] * (1 - tu) + ab[iv][:, iu + 1] * tu
+    bottom = ab[iv + 1][:, iu] * (1 - tu) + ab[iv + 1][:, iu + 1] * tu
+    return top * (1 - tv) + bottom * tv
+
+
+def _frame_positions(camera: Camera, pinhole: Camera) -> np.ndarray:
+    """(H, W, 2) float64: the pinhole pixel position of every distorted pixel centre, exact
+    wherever it decides a nearest lookup.
+
+    The undistortion is interpolated from a coarse grid (:func:`_first_guess`); its largest
+    error is measured at the coarse cells' centres (where bilinear interpolation errs most),
+    and every pixel whose interpolated position lies within four times that error (plus
+    1e-6 px) of a rounding boundary (``k + 0.5``) is unprojected exactly. The colour map keeps
+    the interpolated positions (their error is below ``cv2.remap``'s 1/32 px); the nearest
+    indices are those of the exact positions.
+    """
+    width, height = camera.width, camera.height
+    guess = _first_guess(camera, 0, 0, width, height)
+    K = pinhole.K
+    scale = np.array([K[0, 0], K[1, 1]])
+    pos = guess * scale + np.array([K[0, 2], K[1, 2]])
+    # The interpolation's error, at the centres of the coarse cells.
+    cu = np.arange(_COARSE_PX // 2, width - 1, _COARSE_PX)
+    cv = np.arange(_COARSE_PX // 2, height - 1, _COARSE_PX)
+    if cu.size and cv.size:
+        centres = np.stack(np.meshgrid(cu, cv), -1).astype(np.float64)
+        exact, _ = camera.lens.unproject(centres, camera.K)
+        error = float(np.max(np.abs(exact - guess[cv][:, cu]) * scale))
+    else:
+        error = np.inf
+    bound = 4 * error + 1e-6
+    frac = np.mod(pos + 0.5, 1.0)
+    risky = np.any(np.minimum(frac, 1.0 - frac) <= bound, axis=-1)
+    rows, cols = np.nonzero(risky)
+    if rows.size:
+        uv = np.stack([cols, rows], -1).astype(np.float64)
+        refined, _ = pinhole_positions(camera, pinhole, uv, guess[rows, cols])
+        pos[rows, cols] = refined
+    return pos
+
+
+def pinhole_positions(camera: Camera, pinhole: Camera, uv: np.ndarray,
+                      start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Where distorted pixel positions ``uv`` ((..., 2), pixels) of ``camera`` lie in the
     ``pinhole`` image: ``(..., 2)`` float64 pinhole pixel positions and a ``(...,)`` bool,
-    True where the lens sees the point."""
-    ab, valid = camera.lens.unproject(uv, camera.K)
+    True where the lens sees the point. ``start``: a first guess of the undistorted
+    normalised coordinates (:meth:`Lens.unproject`)."""
+    ab, valid = camera.lens.unproject(uv, camera.K, start)
     K = pinhole.K
     out = np.empty_like(ab)
     out[..., 0] = K[0, 0] * ab[..., 0] + K[0, 2]
@@ -194,8 +260,7 @@ def lens_warp(camera: Camera, size: tuple[int, int]) -> LensWarp:
         _maps.move_to_end(key)
         return warp
     pinhole = pinhole_camera(camera, size)
-    v, u = np.mgrid[0:camera.height, 0:camera.width].astype(np.float64)
-    pos, _ = pinhole_positions(camera, pinhole, np.stack([u, v], -1))
+    pos = _frame_positions(camera, pinhole)
     cols = np.clip(np.floor(pos[..., 0] + 0.5), 0, pinhole.width - 1).astype(np.intp)
     rows = np.clip(np.floor(pos[..., 1] + 0.5), 0, pinhole.height - 1).astype(np.intp)
     warp = LensWarp(pinhole=dataclasses.replace(pinhole, world_from_camera=np.eye(4)),
@@ -284,7 +349,8 @@ def warp_amodal(mask: AmodalMask, camera: Camera, pinhole: Camera) -> AmodalMask
     if dx1 <= dx0 or dy1 <= dy0:
         return AmodalMask(0, 0, np.zeros((0, 0), bool))
     v, u = np.mgrid[dy0:dy1, dx0:dx1].astype(np.float64)
-    pos, valid = pinhole_positions(camera, pinhole, np.stack([u, v], -1))
+    guess = _first_guess(camera, dx0, dy0, dx1 - dx0, dy1 - dy0) if seen.all() else None
+    pos, valid = pinhole_positions(camera, pinhole, np.stack([u, v], -1), guess)
     c = np.floor(pos[..., 0] + 0.5).astype(np.int64) - mask.x0
     r = np.floor(pos[..., 1] + 0.5).astype(np.int64) - mask.y0
     inside = valid & (c >= 0) & (c < w) & (r >= 0) & (r < h)
