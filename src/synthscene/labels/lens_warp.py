@@ -140,33 +140,27 @@ def auto_render_scale(cameras: list[Camera]) -> float:
     return math.ceil(scale * 16) / 16
 
 
-_COARSE_PX = 8
+_COARSE_PX = 4
 """Spacing of the coarse grid whose undistortion, interpolated, starts Newton's method on a
-whole pixel grid (:func:`pinhole_positions`)."""
+whole pixel grid (:func:`_frame_positions`); a power of 2, so that ``cv2.remap``'s bilinear
+weights (multiples of 1/32) are exact."""
 
 
 def _first_guess(camera: Camera, u0: int, v0: int, width: int, height: int) -> np.ndarray:
-    """(height, width, 2): the undistorted coordinates of the pixel grid ``u0 .. u0 + width -
-    1`` by ``v0 .. v0 + height - 1``, bilinearly interpolated from those of every
-    ``_COARSE_PX``-th pixel (a first guess for Newton's method)."""
-
-    def axis(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        knots = np.unique(np.append(np.arange(0, n, _COARSE_PX), n - 1)).astype(np.float64)
-        at = np.arange(n, dtype=np.float64)
-        if knots.size == 1:
-            return knots, np.zeros(n, np.intp), np.zeros(n)
-        i = np.clip(np.searchsorted(knots, at, side="right") - 1, 0, knots.size - 2)
-        return knots, i, (at - knots[i]) / (knots[i + 1] - knots[i])
-
-    us, iu, tu = axis(width)
-    vs, iv, tv = axis(height)
-    ab, _ = camera.lens.unproject(np.stack(np.meshgrid(us + u0, vs + v0), -1), camera.K)
-    if us.size == 1 or vs.size == 1:
-        return ab[np.minimum(iv, vs.size - 1)][:, np.minimum(iu, us.size - 1)]
-    tu, tv = tu[None, :, None], tv[:, None, None]
-    top = ab[iv][:, iu] * (1 - tu) + ab[iv][:, iu + 1] * tu
-    bottom = ab[iv + 1][:, iu] * (1 - tu) + ab[iv + 1][:, iu + 1] * tu
-    return top * (1 - tv) + bottom * tv
+    """(height, width, 2) float64: the undistorted coordinates of the pixel grid ``u0 ..
+    u0 + width - 1`` by ``v0 .. v0 + height - 1``, bilinearly interpolated (in float32) from
+    those of every ``_COARSE_PX``-th pixel (the last knot may lie up to ``_COARSE_PX - 1``
+    pixels beyond the grid)."""
+    h = _COARSE_PX
+    us = u0 + h * np.arange(-(-(width - 1) // h) + 1, dtype=np.float64)
+    vs = v0 + h * np.arange(-(-(height - 1) // h) + 1, dtype=np.float64)
+    ab, _ = camera.lens.unproject(np.stack(np.meshgrid(us, vs), -1), camera.K)
+    map_x = np.broadcast_to(np.arange(width, dtype=np.float32) / h, (height, width))
+    map_y = np.broadcast_to((np.arange(height, dtype=np.float32) / h)[:, None],
+                            (height, width))
+    guess = cv2.remap(ab.astype(np.float32), np.ascontiguousarray(map_x),
+                      np.ascontiguousarray(map_y), cv2.INTER_LINEAR)
+    return guess.astype(np.float64)
 
 
 def _frame_positions(camera: Camera, pinhole: Camera) -> np.ndarray:
@@ -186,14 +180,11 @@ def _frame_positions(camera: Camera, pinhole: Camera) -> np.ndarray:
     scale = np.array([K[0, 0], K[1, 1]])
     pos = guess * scale + np.array([K[0, 2], K[1, 2]])
     # The interpolation's error, at the centres of the coarse cells.
-    cu = np.arange(_COARSE_PX // 2, width - 1, _COARSE_PX)
-    cv = np.arange(_COARSE_PX // 2, height - 1, _COARSE_PX)
-    if cu.size and cv.size:
-        centres = np.stack(np.meshgrid(cu, cv), -1).astype(np.float64)
-        exact, _ = camera.lens.unproject(centres, camera.K)
-        error = float(np.max(np.abs(exact - guess[cv][:, cu]) * scale))
-    else:
-        error = np.inf
+    cu = np.arange(_COARSE_PX // 2, width, _COARSE_PX)
+    cv = np.arange(_COARSE_PX // 2, height, _COARSE_PX)
+    centres = np.stack(np.meshgrid(cu, cv), -1).astype(np.float64)
+    exact, _ = camera.lens.unproject(centres, camera.K)
+    error = float(np.max(np.abs(exact - guess[cv][:, cu]) * scale)) if exact.size else 0.0
     bound = 4 * error + 1e-6
     frac = np.mod(pos + 0.5, 1.0)
     risky = np.any(np.minimum(frac, 1.0 - frac) <= bound, axis=-1)
@@ -300,19 +291,22 @@ def warp_output(output: RenderOutput, camera: Camera, warp: LensWarp) -> RenderO
     normals = None if output.normals is None else nearest(output.normals)
     amodal = None
     if output.amodal is not None:
-        amodal = {i: warp_amodal(m, camera, warp.pinhole) for i, m in output.amodal.items()}
+        amodal = {i: warp_amodal(m, camera, warp.pinhole, warp)
+                  for i, m in output.amodal.items()}
     return RenderOutput(rgb=rgb, depth=nearest(output.depth),
                         instance_ids=nearest(output.instance_ids), normals=normals,
                         amodal=amodal)
 
 
-def warp_amodal(mask: AmodalMask, camera: Camera, pinhole: Camera) -> AmodalMask:
+def warp_amodal(mask: AmodalMask, camera: Camera, pinhole: Camera,
+                warp: LensWarp | None = None) -> AmodalMask:
     """A pinhole render's amodal crop seen through ``camera``'s lens.
 
     The crop's outline is distorted to find the distorted pixels it can cover (clamped, as the
     amodal pass clamps, to ``[-W, 2W) x [-H, 2H)``); each of those pixel centres is
     unprojected and looked up, nearest, in the crop (False outside it or where the lens does not
-    see). In the frame this is the same lookup as :func:`warp_output`'s.
+    see). In the frame this is the same lookup as :func:`warp_output`'s (given ``warp``, its
+    nearest indices are used there; only pixels outside the frame are unprojected here).
 
     Returns
     -------
@@ -348,11 +342,24 @@ def warp_amodal(mask: AmodalMask, camera: Camera, pinhole: Camera) -> AmodalMask
     dx1, dy1 = min(int(hi[0]), 2 * width), min(int(hi[1]), 2 * height)
     if dx1 <= dx0 or dy1 <= dy0:
         return AmodalMask(0, 0, np.zeros((0, 0), bool))
-    v, u = np.mgrid[dy0:dy1, dx0:dx1].astype(np.float64)
-    guess = _first_guess(camera, dx0, dy0, dx1 - dx0, dy1 - dy0) if seen.all() else None
-    pos, valid = pinhole_positions(camera, pinhole, np.stack([u, v], -1), guess)
-    c = np.floor(pos[..., 0] + 0.5).astype(np.int64) - mask.x0
-    r = np.floor(pos[..., 1] + 0.5).astype(np.int64) - mask.y0
+    v, u = np.mgrid[dy0:dy1, dx0:dx1]
+    in_frame = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    r = np.zeros(u.shape, np.int64)
+    c = np.zeros(u.shape, np.int64)
+    valid = np.ones(u.shape, bool)
+    if warp is not None and in_frame.any():
+        r[in_frame], c[in_frame] = np.divmod(warp.nearest[v[in_frame], u[in_frame]],
+                                             pinhole.width)
+        todo = ~in_frame
+    else:
+        todo = np.ones(u.shape, bool)
+    if todo.any():
+        uv = np.stack([u[todo], v[todo]], -1).astype(np.float64)
+        pos, valid[todo] = pinhole_positions(camera, pinhole, uv)
+        c[todo] = np.floor(pos[:, 0] + 0.5).astype(np.int64)
+        r[todo] = np.floor(pos[:, 1] + 0.5).astype(np.int64)
+    c -= mask.x0
+    r -= mask.y0
     inside = valid & (c >= 0) & (c < w) & (r >= 0) & (r < h)
     out = np.zeros(u.shape, bool)
     out[inside] = m[r[inside], c[inside]]
