@@ -284,10 +284,11 @@ def test_the_manifest_names_exactly_the_files_a_frame_writes(flow_format, image_
 
     outputs = OutputsSpec(depth_png=True, depth_npy=True, normals=True, semantic_mask=True,
                           instance_mask=True, flow=True, flow_format=flow_format,
-                          point_tracks=4)
+                          point_tracks=4, depth_sensor={"model": "structured_light"})
     render = RenderOutput(rgb=np.zeros((H, W, 3), np.uint8), depth=np.ones((H, W), np.float32),
                           instance_ids=np.zeros((H, W), np.int32),
-                          normals=np.zeros((H, W, 3), np.float32))
+                          normals=np.zeros((H, W, 3), np.float32),
+                          depth_sensor=np.ones((H, W), np.float32))
     flow, valid = np.zeros((H, W, 2), np.float32), np.ones((H, W), bool)
     tracks = PointTracks(sequence_id=1, target_points=np.zeros((1, 2, 2), np.float32),
                          occluded=np.zeros((1, 2), bool), query_points=np.zeros((1, 3)),

@@ -4,7 +4,8 @@
 
     OUT/annotations.json            COCO instances (ANNOTATIONS_NAME), written last
     OUT/images/000001.png           frame 0's image (IMAGES_DIR, frame_stem, IMAGE_FORMATS)
-    OUT/depth/000001.png ...        per-image outputs, one folder each (MAP_FOLDERS)
+    OUT/depth/000001.png ...        per-image outputs, one folder each (MAP_FOLDERS; a depth
+                                    sensor's reading in depth_sensor/)
     OUT/tracks/seq-000000.npz       a sequence's point tracks (sequence_stem)
     OUT/.synthscene/                the run's manifest and frame records (STATE_DIR)
 
@@ -44,6 +45,7 @@ MAP_FOLDERS = {
     "flow_backward": "flow_backward",
     "flow_valid": "flow_valid",
     "point_tracks": "tracks",
+    "depth_sensor": "depth_sensor",
 }
 """Folder (relative to the dataset folder) of each per-image output's files."""
 
@@ -85,7 +87,8 @@ def run_file_templates(outputs: Any, image_format: str = "png") -> tuple[str, ..
     ----------
     outputs : OutputsSpec
         The scenario's ``outputs:`` (attributes ``depth_png``, ``depth_npy``, ``normals``,
-        ``semantic_mask``, ``instance_mask``, ``flow``, ``flow_format``, ``point_tracks``).
+        ``semantic_mask``, ``instance_mask``, ``flow``, ``flow_format``, ``point_tracks``,
+        ``depth_sensor``).
     image_format : {"png", "jpg"}
 
     Returns
@@ -110,5 +113,7 @@ def run_file_templates(outputs: Any, image_format: str = "png") -> tuple[str, ..
                  f"{MAP_FOLDERS['flow_valid']}/{{frame}}.png"]
     if outputs.point_tracks:
         maps.append(f"{MAP_FOLDERS['point_tracks']}/{{sequence}}.npz")
+    if getattr(outputs, "depth_sensor", None) is not None:
+        maps.append(f"{MAP_FOLDERS['depth_sensor']}/{{frame}}.png")
     image = f"{IMAGES_DIR}/{image_file_name(0, image_format).replace(frame_stem(0), '{frame}')}"
     return (image, *sorted(maps))
