@@ -9,6 +9,7 @@ lit shading, PNG images + COCO annotations written to a temporary folder.
     python scripts/benchmark.py --workers 2        # synthscene.generate with 2 worker processes
     python scripts/benchmark.py --workers 2 --soak 5000   # memory of each worker over 5000 frames
     python scripts/benchmark.py --workers 2 --views 4 --shading flat --jpeg --soak 5000
+    python scripts/benchmark.py --workers 2 --lens brown_conrady --depth-sensor structured_light
 
 Prints the machine, every run's frames/s, the median, and the median milliseconds per frame of
 each stage (sample, physics, render, labels, write). Start-up (asset loading, GL context) is timed
@@ -70,6 +71,14 @@ from synthscene.config.loading import scenario_from_dict
 from synthscene.resources import default_scene_path
 from synthscene.run.pipeline import STAGES, FrameDone, build_library, generate, iter_samples
 
+LENSES = {
+    "brown_conrady": {"model": "brown_conrady", "k1": {"uniform": [-0.25, -0.15]}, "k2": 0.05,
+                      "p1": {"uniform": [-0.001, 0.001]}, "p2": {"uniform": [-0.001, 0.001]}},
+    "kannala_brandt": {"model": "kannala_brandt", "k1": {"uniform": [-0.02, 0.03]},
+                       "k2": {"uniform": [-0.01, 0.01]}},
+}
+"""The lenses of ``--lens``."""
+
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -88,6 +97,10 @@ def parse_args() -> argparse.Namespace:
                         "and on the ground (issue 3's benchmark)")
     p.add_argument("--views", type=int, default=None, metavar="K",
                    help="camera.views_per_scene: K views of each settled scene")
+    p.add_argument("--lens", choices=sorted(LENSES), default=None,
+                   help="camera.distortion: a lens (docs/cameras.md)")
+    p.add_argument("--depth-sensor", choices=["structured_light", "stereo"], default=None,
+                   help="outputs.depth_sensor: a depth sensor's noisy reading")
     p.add_argument("--jpeg", action="store_true", help="render.image_format: jpg")
     p.add_argument("--all-outputs", action="store_true",
                    help="every optional output on (depth, normals, semantic and instance masks); "
@@ -370,6 +383,10 @@ def main() -> None:
         data.setdefault("camera", {})["views_per_scene"] = args.views
     if args.jpeg:
         data.setdefault("render", {})["image_format"] = "jpg"
+    if args.lens:  # a phone-like lens (brown_conrady) or a robot's fisheye (kannala_brandt)
+        data.setdefault("camera", {})["distortion"] = LENSES[args.lens]
+    if args.depth_sensor:
+        data.setdefault("outputs", {})["depth_sensor"] = {"model": args.depth_sensor}
     if args.textures:
         for section in ("objects", "ground"):
             material = data.setdefault(section, {}).setdefault("material", {})
@@ -380,7 +397,8 @@ def main() -> None:
     if args.all_outputs:
         from synthscene.config.schema import OutputsSpec
 
-        data["outputs"] = dict.fromkeys(OutputsSpec.model_fields, True)
+        data["outputs"] = dict.fromkeys((name for name in OutputsSpec.model_fields
+                                         if name != "depth_sensor"), True)
     if args.placement:
         placement_comparison(path, data, args)
         return

@@ -49,7 +49,7 @@ LEAF_BOUNDS = {
     "synthscene.registry.params": 3,
     "synthscene.registry.randomizers": 6,
     "synthscene.registry.plugin_loader": 10,
-    "synthscene.config.schema": 16,
+    "synthscene.config.schema": 18,
 }
 MAX_TOP_LEVEL_MODULES = 9
 MAX_LINES = 700

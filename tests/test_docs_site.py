@@ -3,8 +3,7 @@ reference (``mkdocs build --strict`` itself runs in ``.ci/run``)."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
+import ast
 import re
 from pathlib import Path
 
@@ -62,6 +61,42 @@ def test_readme_first_training_run_is_the_training_page_recipe():
     assert python_blocks(section) == python_blocks(page)[:1]
 
 
+def _module_source(module: str) -> tuple[Path, ast.Module]:
+    """The parsed source of a module of ``src/`` (parsed, not imported: importing torch after a
+    GL frame in the same process crashes, and the test order is not ours to choose)."""
+    path = ROOT / "src" / Path(*module.split("."))
+    path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    return path, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _definitions(tree: ast.Module) -> dict[str, ast.AST]:
+    """Top-level classes, functions and imported names of a module, by name."""
+    found: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[node.name] = node
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                found[alias.asname or alias.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = node
+    return found
+
+
+def _public_names(module: str) -> set[str]:
+    """What mkdocstrings renders of a whole module: its ``__all__``, else the public classes and
+    functions defined in it."""
+    _, tree = _module_source(module)
+    definitions = _definitions(tree)
+    if "__all__" in definitions:
+        return set(ast.literal_eval(definitions["__all__"].value))
+    return {name for name, node in definitions.items() if not name.startswith("_")
+            and isinstance(node, (ast.ClassDef, ast.FunctionDef))}
+
+
 def _documented_names() -> dict[str, set[str]]:
     """Module -> the member names docs/api.md renders (every public member when none listed)."""
     text = (DOCS / "api.md").read_text(encoding="utf-8")
@@ -74,27 +109,24 @@ def _documented_names() -> dict[str, set[str]]:
     return documented
 
 
-def _public_names(module: str) -> set[str]:
-    """What mkdocstrings renders of a whole module: its ``__all__``, else the public classes and
-    functions defined in it."""
-    mod = importlib.import_module(module)
-    if hasattr(mod, "__all__"):
-        return set(mod.__all__)
-    return {name for name, obj in vars(mod).items() if not name.startswith("_")
-            and (inspect.isclass(obj) or inspect.isfunction(obj)) and obj.__module__ == module}
+def _definition(module: str, name: str) -> ast.AST | None:
+    """The class or function ``name`` as defined where ``module`` imports it from, or None for
+    a constant."""
+    _, tree = _module_source(module)
+    node = _definitions(tree).get(name)
+    if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("synthscene"):
+        return _definition(node.module, name)
+    return node if isinstance(node, (ast.ClassDef, ast.FunctionDef)) else None
 
 
 def test_the_api_reference_covers_the_public_api_and_each_has_a_docstring():
     documented = _documented_names()
     rendered = set().union(*documented.values())
-    import synthscene
-
-    missing = [name for name in synthscene.__all__ if name != "__version__"
-               and name not in rendered]
+    facade = _public_names("synthscene")
+    missing = sorted(name for name in facade if name != "__version__" and name not in rendered)
     assert not missing, f"public names missing from docs/api.md: {missing}"
     for module, names in documented.items():
-        mod = importlib.import_module(module)
-        for name in names:
-            obj = getattr(mod, name)
-            if inspect.isfunction(obj) or inspect.isclass(obj):
-                assert inspect.getdoc(obj), f"{module}.{name} has no docstring"
+        for name in sorted(names):
+            node = _definition(module, name)
+            if node is not None:
+                assert ast.get_docstring(node), f"{module}.{name} has no docstring"

@@ -26,6 +26,7 @@ from synthscene.io.fileio import (
     read_regular_file,
     regular_file_problem,
     remove_stale_temporaries,
+    temporary_target,
     write_atomic,
     write_atomic_stream,
 )
@@ -160,8 +161,36 @@ def test_a_missing_folder_is_an_output_error_naming_the_file(tmp_path):
         write_atomic(tmp_path / "missing" / "a.bin", OLD)
 
 
+def test_temporaries_have_a_name_of_their_own(tmp_path):
+    path = tmp_path / "000001.png"
+
+    def fill(handle):
+        names = [p.name for p in tmp_path.iterdir()]
+        assert len(names) == 1 and names[0].startswith(".000001.png.synthscene-")
+        assert temporary_target(names[0]) == "000001.png" and is_temporary_name(names[0])
+        handle.write(NEW)
+
+    write_atomic_stream(path, fill)
+    for user_name in (".notes.tmp", ".thumbs.db.tmp", ".a.png.tmp", ".x.synthscene-1.tmp",
+                      ".a.png.synthscene-0123456789AB.tmp", "a.png.synthscene-0123456789ab.tmp",
+                      ".a.png.synthscene-0123456789ab.tmp.bak"):
+        assert temporary_target(user_name) is None and not is_temporary_name(user_name)
+
+
+def test_remove_stale_temporaries_removes_only_the_owned_ones(tmp_path):
+    ours = tmp_path / ".000001.png.synthscene-0123456789ab.tmp"
+    other = tmp_path / ".notes.txt.synthscene-0123456789ab.tmp"
+    for path in (ours, other, tmp_path / ".notes.tmp", tmp_path / ".thumbs.db.tmp"):
+        path.write_bytes(b"x")
+    (tmp_path / ".link.png.synthscene-0123456789ab.tmp").symlink_to(tmp_path / ".notes.tmp")
+    assert remove_stale_temporaries(tmp_path, owned=lambda name: name.endswith(".png")) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".link.png.synthscene-0123456789ab.tmp", ".notes.tmp",
+        ".notes.txt.synthscene-0123456789ab.tmp", ".thumbs.db.tmp"]
+
+
 def test_remove_stale_temporaries_removes_only_temporaries(tmp_path):
-    (tmp_path / ".a.png.0123456789ab.tmp").write_bytes(b"half")
+    (tmp_path / ".a.png.synthscene-0123456789ab.tmp").write_bytes(b"half")
     (tmp_path / ".hidden").write_bytes(b"user's")
     (tmp_path / "notes.tmp").write_bytes(b"user's")
     (tmp_path / ".dir.tmp").mkdir()  # a folder is never a temporary file

@@ -30,8 +30,8 @@ import yaml
 from typer.testing import CliRunner
 
 from synthscene.cli import app
+from synthscene.config.fields import MAX_MESH_TRIANGLES
 from synthscene.config.loading import scenario_from_dict
-from synthscene.config.schema import MAX_MESH_TRIANGLES
 
 SECONDS = 20.0
 """Most seconds a refused scenario may take in-process (it takes milliseconds; the margin is

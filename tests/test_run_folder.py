@@ -155,7 +155,7 @@ def test_an_unfinished_folder_is_refused_without_resume_and_resumed_with_it(tmp_
     assert len(COCO(str(out / "annotations.json")).getImgIds()) == 3
     with RunFolder(out) as folder:  # --resume of a complete run: nothing left to do
         start = folder.prepare(manifest(), resume=True)
-        assert start.complete and start.finished == {0, 1, 2}
+        assert start.complete and start.finished_count == 3 and not start.pending
 
 
 def test_a_frame_whose_image_was_cut_short_is_made_again(tmp_path):
@@ -176,7 +176,7 @@ def test_resume_removes_the_temporaries_of_a_killed_run(tmp_path):
     with RunFolder(out) as folder:
         folder.prepare(manifest())
         save(folder, 0)
-    stale = out / "images" / ".000002.png.0123456789ab.tmp"
+    stale = out / "images" / ".000002.png.synthscene-0123456789ab.tmp"
     stale.write_bytes(b"half a png")
     with RunFolder(out) as folder:
         assert folder.prepare(manifest(), resume=True).finished == {0}
@@ -271,3 +271,151 @@ def test_an_annotation_file_of_someone_else_is_never_replaced(tmp_path, overwrit
         RunFolder(out).prepare(manifest(), overwrite=overwrite)
     assert (out / "annotations.json").read_bytes() == theirs
     assert listing(out) == ["annotations.json"]
+
+
+# ------------------------------------------------------------------------------ the run's files
+@pytest.mark.parametrize("flow_format", ["npy", "flo"])
+@pytest.mark.parametrize("image_format", ["png", "jpg"])
+def test_the_manifest_names_exactly_the_files_a_frame_writes(flow_format, image_format):
+    from synthscene.config.schema import OutputsSpec
+    from synthscene.core.state import FrameMotion, PointTracks, RenderOutput
+    from synthscene.io.layout import run_file_templates
+    from synthscene.io.maps import encode_frame_maps
+
+    outputs = OutputsSpec(depth_png=True, depth_npy=True, normals=True, semantic_mask=True,
+                          instance_mask=True, flow=True, flow_format=flow_format,
+                          point_tracks=4, depth_sensor={"model": "structured_light"})
+    render = RenderOutput(rgb=np.zeros((H, W, 3), np.uint8), depth=np.ones((H, W), np.float32),
+                          instance_ids=np.zeros((H, W), np.int32),
+                          normals=np.zeros((H, W, 3), np.float32),
+                          depth_sensor=np.ones((H, W), np.float32))
+    flow, valid = np.zeros((H, W, 2), np.float32), np.ones((H, W), bool)
+    tracks = PointTracks(sequence_id=1, target_points=np.zeros((1, 2, 2), np.float32),
+                         occluded=np.zeros((1, 2), bool), query_points=np.zeros((1, 3)),
+                         track_ids=np.zeros(1, np.int64))
+    files, _ = encode_frame_maps(6, render, [], outputs, category_ids={"cube": 1},
+                                 motion=FrameMotion(flow, valid, flow, valid),
+                                 point_tracks=tracks)
+    templates = run_file_templates(outputs, image_format)
+    written = sorted([f"images/000007.{image_format}", *files])
+    assert sorted(t.format(frame="000007", sequence="seq-000001") for t in templates) == written
+    # The run (frames 0..7, sequences of 4) owns these names and nothing like them.
+    run = RunManifest(SHA, 0, 8, files=templates, frames_per_scene=4).run_files()
+    for name in written:
+        folder, file_name = name.split("/")
+        assert run.owns(folder, file_name)
+        assert run.owns(folder, f".{file_name}.synthscene-0123456789ab.tmp")
+    for folder, file_name in [("images", f"000009.{image_format}"), ("images", "000000.png"),
+                              ("tracks", "seq-000002.npz"), ("depth", "0000007.png"),
+                              ("depth", "000007.png.bak"), ("images", ".000007.png.tmp")]:
+        assert not run.owns(folder, file_name), file_name
+
+
+def test_an_older_manifest_is_refused_with_its_format_named(tmp_path):
+    out = tmp_path / "out"
+    with RunFolder(out) as folder:
+        folder.prepare(manifest())
+        save(folder, 0)
+    old = json.loads((out / ".synthscene" / "manifest.json").read_bytes())
+    old["format"] = 3
+    del old["files"]
+    (out / ".synthscene" / "manifest.json").write_text(json.dumps(old))
+    for flags in ({"resume": True}, {"overwrite": True}):
+        with pytest.raises(OutputError, match=r"format 3 .*reads format 4 only"):
+            RunFolder(out).prepare(manifest(), **flags)
+    assert (out / "images" / "000001.png").read_bytes() == png_bytes(0)
+
+
+# ------------------------------------------------------------------------------ pending work
+def test_pending_work_is_ranges_whatever_the_frame_count(tmp_path):
+    from synthscene.run.ranges import FrameRanges, pending_frames
+    from synthscene.run.run_folder import RunStart
+
+    start = RunStart(frames=10**8, finished=frozenset({0, 5, 10**8 - 1}))
+    assert start.pending.ranges == (range(1, 5), range(6, 10**8 - 1))
+    assert len(start.pending) == 10**8 - 3 and start.finished_count == 3
+    assert RunStart(frames=10**8, complete=True).pending == FrameRanges()
+    assert list(pending_frames(6, {1, 2, 9})) == [0, 3, 4, 5]
+    assert 3 in pending_frames(6, {1}) and 1 not in pending_frames(6, {1})
+    with pytest.raises(ValueError, match="ascending"):
+        FrameRanges([range(3, 5), range(4, 6)])
+
+
+def test_scene_groups_read_the_frames_lazily():
+    from synthscene.run.worker import scene_groups
+
+    def frames():  # a run too long to list: reading past what is needed fails the test
+        yield from (0, 1, 2, 3, 4)
+        raise AssertionError("read every frame before the first group")
+
+    groups = scene_groups(frames(), 2)
+    assert next(groups) == [0, 1] and next(groups) == [2, 3]
+
+
+def test_the_task_queue_holds_a_bounded_number_of_groups():
+    import queue as queue_module
+    import threading
+
+    from synthscene.run.executors.local import _feed
+    from synthscene.run.ranges import FrameRanges
+    from synthscene.run.worker import scene_groups
+
+    tasks: queue_module.Queue = queue_module.Queue(maxsize=4)
+    stop = threading.Event()
+    feeder = threading.Thread(target=_feed, args=(
+        tasks, scene_groups(FrameRanges([range(10**9)]), 1), 2, stop))
+    feeder.start()
+    try:
+        taken = [tasks.get(timeout=30) for _ in range(6)]  # a worker takes six
+        assert taken == [[0], [1], [2], [3], [4], [5]]
+    finally:
+        stop.set()
+        feeder.join(timeout=30)
+    assert not feeder.is_alive() and tasks.qsize() <= 4
+
+
+# ------------------------------------------------------------------------------ memory
+def tiny_scenario(**changes):
+    from synthscene.config.loading import scenario_from_dict
+
+    return scenario_from_dict({"image": {"width": 640, "height": 480},
+                               "assets": [{"source": "primitive:box"}], **changes},
+                              source="scene.yaml")
+
+
+def test_frame_memory_follows_the_documented_formula():
+    from synthscene.run.memory import frame_memory_bytes
+
+    assert frame_memory_bytes(tiny_scenario()) == 640 * 480 * (24 + 11)
+    big = tiny_scenario(image={"width": 16384, "height": 16384})
+    assert 8.0 * 2**30 < frame_memory_bytes(big) < 9.5 * 2**30  # 8.4 GiB measured
+    msaa = tiny_scenario(render={"msaa_samples": 4}, outputs={"normals": True})
+    assert frame_memory_bytes(msaa) == 640 * 480 * (8 * 4 + 16 + 16 + 11 + 12)
+
+
+def test_memory_check_refuses_lowers_or_passes():
+    from synthscene.errors import ConfigError
+    from synthscene.run.memory import available_memory_bytes, fit_workers, frame_memory_bytes
+
+    big = tiny_scenario(image={"width": 16384, "height": 16384})
+    need = frame_memory_bytes(big)
+    with pytest.raises(ConfigError, match=r"scene.yaml: image: a frame of 16384 x 16384 pixels "
+                                          r"needs about 8\.\d GiB .* 4\.0 GiB available"):
+        fit_workers(big, 1, available=4 * 2**30)
+    assert fit_workers(big, 8, available=3 * need + 1) == 3
+    # An ordinary scenario passes on a small machine (512 MiB free) with every core.
+    assert fit_workers(tiny_scenario(), 16, available=512 * 2**20) == 16
+    available = available_memory_bytes()
+    assert available is None or available > 0
+
+
+def test_a_frame_too_large_for_this_machine_is_refused_before_the_folder_is_made(
+        tmp_path, monkeypatch):
+    from synthscene.errors import ConfigError
+    from synthscene.run import memory
+
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: 2**30)
+    big = tiny_scenario(image={"width": 16384, "height": 16384})
+    with pytest.raises(ConfigError, match="scene.yaml: image: .*1.0 GiB available"):
+        synthscene.generate(big, tmp_path / "out", frames=10**8)
+    assert not (tmp_path / "out").exists()

@@ -243,7 +243,7 @@ def test_interrupted_sequence_resumes_to_the_same_bytes(sequence_dataset, tmp_pa
     assert (tmp_path / "images" / "000006.png").exists()
     assert not (tmp_path / "images" / "000008.png").exists()
     # A writer killed in the middle of a flow file leaves its temporary behind.
-    (tmp_path / "flow" / ".000008.npy.0123456789ab.tmp").write_bytes(b"\x93NUMPY half")
+    (tmp_path / "flow" / ".000008.npy.synthscene-0123456789ab.tmp").write_bytes(b"\x93NUMPY half")
     made = []
     synthscene.generate(scenario_from_dict(SEQUENCE), tmp_path, frames=FRAMES, seed=4,
                         resume=True, on_frame=made.append)

@@ -212,7 +212,7 @@ def _inside_cases(fmt: str, layouts) -> list[tuple[str, str]]:
     cases = [(f"{folder}/mine.txt", "file") for folder in folders]
     cases += [(f"{folder}/u/deep.bin", "file") for folder in folders if "/" not in folder]
     cases += [(f"{folder}/link", "link") for folder in folders if "/" not in folder]
-    cases += [(f"{folder}/.mine.txt.0123456789ab.tmp", "file") for folder in folders[:1]]
+    cases += [(f"{folder}/.mine.txt.synthscene-0123456789ab.tmp", "file") for folder in folders[:1]]
     cases += [(name, "file") for name in files]
     if fmt == "webdataset":
         cases += [("train-000007.tar", "file")]
@@ -345,7 +345,7 @@ def test_an_interrupted_export_is_known_and_replaced_without_touching_user_files
     assert (out / ".synthscene-export-coco-polygons.partial").is_file()
     assert not (out / MANIFEST.format("coco-polygons")).exists()
     # the temporary file a write killed half-way leaves beside a file the export began
-    (out / "images" / ".000001.png.0123456789ab.tmp").write_bytes(b"half a png")
+    (out / "images" / ".000001.png.synthscene-0123456789ab.tmp").write_bytes(b"half a png")
     line = refused_line(*cli_export(source, out, "coco-polygons"), "unfinished")
     assert "--overwrite" in line
     status, output = cli_export(source, out, "coco-polygons", "--overwrite")

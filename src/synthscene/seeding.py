@@ -72,3 +72,43 @@ def scene_rng(seed: int, scene_index: int, child: int | None = None) -> np.rando
                          f"{scene_index}, {child}")
     sequence = np.random.SeedSequence([seed, scene_index], spawn_key=(int(child),))
     return np.random.Generator(np.random.PCG64(sequence))
+
+
+SENSOR_STREAMS = ("lens", "depth_sensor")
+"""The named sub-streams of a frame (or sequence): each sensor model draws from its own, so
+switching one on shifts no other draw of the frame."""
+
+_SENSOR_KEY = 0x53454E53  # "SENS": far above any view or sequence child number
+
+
+def sensor_rng(seed: int, index: int, stream: str) -> np.random.Generator:
+    """Return the generator of a sensor model's draws for frame (or sequence) ``index``.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed, >= 0.
+    index : int
+        The frame's index, or the sequence's for draws shared by a sequence's frames, >= 0.
+    stream : str
+        One of :data:`SENSOR_STREAMS`.
+
+    Returns
+    -------
+    numpy.random.Generator
+        ``Generator(PCG64(SeedSequence([seed, index], spawn_key=(0x53454E53, n))))``, ``n``
+        the stream's position in :data:`SENSOR_STREAMS`: independent of the frame's other
+        streams.
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` or ``index`` is negative or ``stream`` is unknown.
+    """
+    if seed < 0 or index < 0:
+        raise ValueError(f"seed and index must be >= 0, got {seed}, {index}")
+    if stream not in SENSOR_STREAMS:
+        raise ValueError(f"stream must be one of {SENSOR_STREAMS}, got {stream!r}")
+    sequence = np.random.SeedSequence([seed, index],
+                                      spawn_key=(_SENSOR_KEY, SENSOR_STREAMS.index(stream)))
+    return np.random.Generator(np.random.PCG64(sequence))

@@ -44,7 +44,7 @@ from synthscene.assets.sources import (
     bundled_assets_dir,
     index_source,
 )
-from synthscene.config.schema import MAX_MESH_TRIANGLES
+from synthscene.config.fields import MAX_MESH_TRIANGLES
 
 __all__ = [
     "ASSET_EXTENSIONS",

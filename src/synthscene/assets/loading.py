@@ -25,7 +25,7 @@ from synthscene.assets.mesh_files import mesh_file_problem, triangle_budget_prob
 from synthscene.assets.primitives import primitive_mesh, primitive_shape
 from synthscene.assets.sources import MESH_EXTENSIONS, AssetEntry, asset_error
 from synthscene.assets.urdf import UrdfGeometry, parse_urdf
-from synthscene.config.schema import MAX_MESH_TRIANGLES
+from synthscene.config.fields import MAX_MESH_TRIANGLES
 from synthscene.io.fileio import regular_file_problem
 
 __all__ = ["load_geometry", "load_look"]

@@ -20,7 +20,7 @@ import numpy as np
 import trimesh
 
 from synthscene.assets.collision import CollisionPrimitive
-from synthscene.config.schema import SHELF_BOARDS
+from synthscene.config.fields import SHELF_BOARDS
 
 __all__ = ["PRIMITIVE_NAMES", "SHELF_BOARDS", "SHELF_SIZE", "SHELF_THICKNESS", "primitive_mesh",
            "primitive_shape", "shelf_boards", "shelf_parts"]

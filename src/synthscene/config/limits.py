@@ -22,7 +22,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from synthscene.config.schema import DEFAULT_TIMESTEP_S, LimitsSpec, ScenarioSpec
+from synthscene.config.fields import DEFAULT_TIMESTEP_S
+from synthscene.config.schema import LimitsSpec, ScenarioSpec
 from synthscene.errors import ConfigError, OptionError
 from synthscene.registry.distributions import Distribution
 

@@ -16,8 +16,9 @@ from typing import Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from synthscene.config.fields import field_named
 from synthscene.config.limits import apply_limits, check_limits, limit_ceiling
-from synthscene.config.schema import ScenarioSpec, field_named
+from synthscene.config.schema import ScenarioSpec
 from synthscene.errors import ConfigError
 from synthscene.io.fileio import FileProblem, read_regular_file
 from synthscene.registry.texture_registry import TextureSpec

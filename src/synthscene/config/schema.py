@@ -15,18 +15,44 @@ import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
-    PlainValidator,
-    ValidationInfo,
     model_validator,
 )
 
-from synthscene.registry.distributions import Choice, Constant, Distribution, RandInt, Uniform
+from synthscene.config.fields import (
+    LENGTH_LIMIT_M,
+    LIGHT_KINDS,
+    MAX_LIGHTS,
+    MAX_MESH_TRIANGLES,
+    MAX_OBJECTS,
+    MAX_PHYSICS_STEPS,
+    MAX_STEPS_BETWEEN_FRAMES,
+    SHELF_BOARDS,
+    AngleDist,
+    AppearanceDist,
+    ColorDist,
+    CountDist,
+    Dist,
+    ElevationDist,
+    FactorDist,
+    IntensityDist,
+    KelvinDist,
+    LightKindDist,
+    NonNegativeDist,
+    Pair,
+    PositiveDist,
+    TrajectoryKindDist,
+    Triple,
+    UnitDist,
+    Vector3Dist,
+    not_bool,
+)
+from synthscene.config.fields import ScenarioSection as _Spec
+from synthscene.config.sensors import DepthSensorSpec, DistortionSpec
+from synthscene.registry.distributions import Choice, Constant, RandInt, Uniform
 from synthscene.registry.effect_registry import EffectsField
-from synthscene.registry.params import DistRange, dist_field
+from synthscene.registry.params import dist_field
 from synthscene.registry.scene_registries import (
     CAMERA_SAMPLERS,
     PLACEMENTS,
@@ -36,101 +62,6 @@ from synthscene.registry.scene_registries import (
     default,
 )
 from synthscene.registry.texture_registry import TextureField
-
-LIGHT_KINDS = ("directional", "point", "spot")
-ASSET_APPEARANCES = ("randomize", "keep", "jitter")
-
-
-LENGTH_LIMIT_M = 1000.0
-"""Largest length or coordinate a scenario may give, metres (sizes, distances, positions)."""
-MAX_PHYSICS_STEPS = 100_000
-"""Most pybullet steps a frame may settle for (``physics.max_steps``)."""
-MAX_OBJECTS = 1000
-"""Default of ``limits.max_objects``: most labelled objects plus distractors a frame may have."""
-MAX_LIGHTS = 16
-"""Default of ``limits.max_lights``: most lights a frame may have."""
-MAX_MESH_TRIANGLES = 1_000_000
-"""Default of ``limits.max_mesh_triangles``: the triangle budget of one asset's mesh."""
-SHELF_BOARDS = (2, 12)
-"""Fewest and most boards of a ``primitive:shelf-N`` fixture (``boards``); ``shelf`` has 4."""
-DEFAULT_TIMESTEP_S = 1 / 120
-"""pybullet's step, seconds, when ``physics.timestep_s`` is left out (the default of
-:class:`synthscene.physics.settings.PhysicsSettings`)."""
-MAX_STEPS_BETWEEN_FRAMES = 10_000
-"""Default of ``limits.max_steps_between_frames``: most pybullet steps from one frame of a
-sequence to the next (``1 / (sequence.fps * physics.timestep_s)``)."""
-
-# Every distribution-valued field declares the range of its draws with a DistRange (the one
-# range checker, shared with the randomizers' parameters); an angle field's YAML key ends in _deg
-# (degrees), its name in _rad (radians, see yaml_name).
-Dist = dist_field()
-AngleDist = dist_field()
-ElevationDist = dist_field(low=-90, high=90)
-PositiveDist = dist_field(low=0, low_exclusive=True)
-FactorDist = dist_field(low=0, high=100, low_exclusive=True)
-IntensityDist = dist_field(low=0, high=1e5)
-UnitDist = dist_field(low=0, high=1)
-ColorDist = dist_field(low=0, high=1, length=3)
-KelvinDist = dist_field(low=1667, high=25000)
-LightKindDist = dist_field(options=LIGHT_KINDS)
-AppearanceDist = dist_field(options=ASSET_APPEARANCES)
-TRAJECTORIES = ("static", "linear", "orbit", "handheld")
-TrajectoryKindDist = dist_field(options=TRAJECTORIES)
-NonNegativeDist = dist_field(low=0)
-Vector3Dist = dist_field(length=3, broadcast=False)
-_COUNT_RANGE = DistRange(low=0, integer=True)
-
-
-def _count(value: Any, info: ValidationInfo) -> Distribution:
-    d = _COUNT_RANGE(value, info)
-    if isinstance(d, Constant):
-        return Constant(int(d.value))
-    return d
-
-
-CountDist = Annotated[Distribution, PlainValidator(_count), _COUNT_RANGE]
-Length = Annotated[float, Field(ge=-LENGTH_LIMIT_M, le=LENGTH_LIMIT_M)]
-"""A coordinate in metres."""
-
-
-def _as_tuple(value: Any) -> Any:
-    """YAML lists become tuples (strict validation takes only tuples for tuple fields)."""
-    return tuple(value) if isinstance(value, list) else value
-
-
-def _not_bool(value: Any) -> Any:
-    """Refuse ``true``/``false`` where a number is meant (a Literal[1, ...] takes True as 1)."""
-    if isinstance(value, bool):
-        raise ValueError(f"must be a number, not {str(value).lower()}")
-    return value
-
-
-Pair = Annotated[tuple[Length, Length], BeforeValidator(_as_tuple)]
-Triple = Annotated[tuple[Length, Length, Length], BeforeValidator(_as_tuple)]
-
-
-def yaml_name(name: str) -> str:
-    """The YAML key of a scenario field: an angle, given in degrees in YAML (``fov_deg``, degrees
-    per second in ``orbit_speed_deg_s``), is held in radians once parsed, under a name that says
-    so (``fov_rad``, ``orbit_speed_rad_s``); every other field's key is its name (convention 1 of
-    ``docs/architecture.md``)."""
-    for rad, deg in (("_rad_s", "_deg_s"), ("_rad", "_deg")):
-        if name.endswith(rad):
-            return name[: -len(rad)] + deg
-    return name
-
-
-def field_named(model: type[BaseModel], key: str) -> str | None:
-    """The attribute of ``model`` whose YAML key is ``key``, or None."""
-    return next((name for name, field in model.model_fields.items()
-                 if (field.alias or name) == key), None)
-
-
-class _Spec(BaseModel):
-    # strict: no bool for a number, no number or bytes for a string, no string for a number;
-    # allow_inf_nan=False: every float field refuses NaN and infinities. Keys are yaml_name(field).
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True,
-                              strict=True, allow_inf_nan=False, alias_generator=yaml_name)
 
 
 class ImageSpec(_Spec):
@@ -326,6 +257,8 @@ class CameraSpec(_Spec):
         default_factory=list)
     """What each view draws anew (default: every view of a scene shares its lights, background
     and sensor-effect draws); objects, materials and poses always stay."""
+    distortion: DistortionSpec | None = None
+    """Lens distortion (:class:`DistortionSpec`); none: an ideal pinhole."""
 
     @model_validator(mode="after")
     def _consistent(self) -> CameraSpec:
@@ -459,7 +392,7 @@ class RenderSpec(_Spec):
 
     shading: Literal["lit", "flat"] = "lit"
     shadows: bool = False
-    msaa_samples: Annotated[Literal[1, 2, 4, 8], BeforeValidator(_not_bool)] = 1
+    msaa_samples: Annotated[Literal[1, 2, 4, 8], BeforeValidator(not_bool)] = 1
     """Multisample anti-aliasing of the colour image (1: none); labels are never blended."""
     png_compression: int = Field(1, ge=0, le=9)
     image_format: Literal["png", "jpg"] = "png"
@@ -499,6 +432,9 @@ class OutputsSpec(_Spec):
     amodal: bool = True
     pose: bool = True
     keypoints: bool = True
+    depth_sensor: DepthSensorSpec | None = None
+    """A simulated depth sensor's reading beside the exact depth (``depth_sensor/``,
+    :class:`DepthSensorSpec`)."""
 
 
 class LabelsSpec(_Spec):
@@ -617,6 +553,15 @@ class ScenarioSpec(_Spec):
             if kind == "fixture" and name not in names:
                 raise ValueError(f"objects.placement.surfaces: {surface!r} names no fixture; "
                                  f"fixture names: {', '.join(names) or 'none'}")
+        return self
+
+    @model_validator(mode="after")
+    def _lens_without_motion(self) -> ScenarioSpec:
+        if self.camera.distortion is not None and (
+                self.outputs.flow or self.outputs.point_tracks or self.render.motion_blur):
+            raise ValueError("camera.distortion cannot be combined with outputs.flow, "
+                             "outputs.point_tracks or render.motion_blur yet (they are computed "
+                             "for a pinhole camera)")
         return self
 
     @model_validator(mode="after")

@@ -16,6 +16,8 @@ from typing import Literal
 
 import numpy as np
 
+from synthscene.core.lens import Lens
+
 LightKind = Literal["directional", "point", "spot"]
 PhysicsRole = Literal["dynamic", "static", "none"]
 
@@ -162,6 +164,10 @@ class Camera:
         Pose of the camera in OpenCV's frame convention (x right, y down, z forward).
     znear, zfar : float
         Clipping distances in metres.
+    lens : Lens or None
+        Lens distortion (:class:`synthscene.core.lens.Lens`, OpenCV's models): a point
+        projects to ``K`` applied to its *distorted* normalised coordinates. None: an ideal
+        pinhole.
     """
 
     K: np.ndarray
@@ -170,6 +176,7 @@ class Camera:
     world_from_camera: np.ndarray
     znear: float = 0.01
     zfar: float = 100.0
+    lens: Lens | None = None
 
 
 @dataclass(frozen=True)
@@ -324,6 +331,9 @@ class RenderOutput:
         For each *labelled* object (``SceneObject.labelled``), keyed by ``instance_id``: its
         silhouette rendered alone, including the parts hidden by other objects and the parts
         outside the image. None unless the renderer was asked for amodal masks.
+    depth_sensor : (H, W) float32 or None
+        A simulated depth sensor's reading (``outputs.depth_sensor``): metres along the optical
+        axis with the sensor's noise, 0 where the sensor gives no reading. None unless asked.
     """
 
     rgb: np.ndarray
@@ -331,6 +341,7 @@ class RenderOutput:
     instance_ids: np.ndarray
     normals: np.ndarray | None = None
     amodal: dict[int, AmodalMask] | None = None
+    depth_sensor: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)

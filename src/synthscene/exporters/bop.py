@@ -27,7 +27,10 @@ field, when one is absent):
 
 - ``cam_K`` = image ``K`` (row-major); ``cam_R_w2c``, ``cam_t_w2c`` (mm) = the inverse of
   ``world_from_camera`` (left out if the image has none); ``depth_scale`` = the image's
-  ``depth_scale`` (mm per depth-PNG unit) or 1 (the PNG holds millimetres).
+  ``depth_scale`` (mm per depth-PNG unit) or 1 (the PNG holds millimetres). A distorted
+  camera's image (``distortion_model``, ``dist_coeffs``) keeps both fields beside ``cam_K``:
+  ``cam_K`` is the camera matrix of OpenCV's model, the coefficients in OpenCV's order (BOP's
+  own tools assume a pinhole: undistort the images first to use them).
 - ``cam_R_m2c``, ``cam_t_m2c`` (mm) = the annotation's.
 - ``bbox_obj`` = ``amodal_bbox`` (the whole silhouette, may reach outside the image);
   ``bbox_visib`` = ``bbox``; ``px_count_all`` = ``amodal_area`` (whole silhouette, outside
@@ -206,6 +209,9 @@ def _camera(image: dict) -> dict[str, Any]:
         translation_mm = -rotation @ world_from_camera[:3, 3] * 1000.0
         entry["cam_R_w2c"] = [float(v) for v in rotation.ravel()]
         entry["cam_t_w2c"] = [float(v) for v in translation_mm]
+    if "dist_coeffs" in image:  # a distorted camera: K with OpenCV's coefficients beside it
+        entry["distortion_model"] = str(image["distortion_model"])
+        entry["dist_coeffs"] = [float(v) for v in image["dist_coeffs"]]
     return entry
 
 

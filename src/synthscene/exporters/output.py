@@ -35,9 +35,9 @@ from typing import IO
 from synthscene.errors import DatasetError, OutputError
 from synthscene.io.fileio import (
     FileProblem,
-    is_temporary_name,
     probe_writable,
     read_regular_file,
+    temporary_target,
     write_atomic,
 )
 from synthscene.io.reader import CocoDataset
@@ -135,15 +135,6 @@ def _read_record(out: Path, fmt: str) -> _Record:
     return _Record(files, dirs, found[manifest_name(fmt)], found[journal_name(fmt)])
 
 
-def _temporary_of(name: str) -> str | None:
-    """The file whose atomic write left temporary ``name`` (``.<file>.<random>.tmp``), or None."""
-    if not is_temporary_name(name):
-        return None
-    stem = name[1:-len(".tmp")]
-    base, dot, _random = stem.rpartition(".")
-    return base if dot and base else None
-
-
 def _foreign(out: Path, tops: Iterable[str], record: _Record) -> Path | None:
     """The first entry (sorted) under ``out/<top>`` for ``top`` in ``tops`` that ``record``
     does not list: a file it does not list (a temporary of a listed file is its own), a symbolic
@@ -180,7 +171,7 @@ def _foreign(out: Path, tops: Iterable[str], record: _Record) -> Path | None:
                 key = f"{relative}/{name}"
                 if stat.S_ISREG(mode) and key in record.files:
                     continue
-                owner = _temporary_of(name)
+                owner = temporary_target(name)
                 if stat.S_ISREG(mode) and owner and f"{relative}/{owner}" in record.files:
                     continue
                 return entry
@@ -242,12 +233,12 @@ def _remove(out: Path, record: _Record, tops: Iterable[str]) -> None:
             dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(where, d))]
             relative = Path(where).relative_to(root).as_posix()
             for name in filenames:
-                owner = _temporary_of(name)
+                owner = temporary_target(name)
                 path = Path(where) / name
                 if owner and f"{relative}/{owner}" in record.files and not path.is_symlink():
                     doomed.append(path)
     for name in sorted(os.listdir(root)):  # temporaries of listed top-level files
-        owner = _temporary_of(name)
+        owner = temporary_target(name)
         if owner and owner in record.files and (root / name).is_file() \
                 and not (root / name).is_symlink():
             doomed.append(root / name)

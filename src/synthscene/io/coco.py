@@ -134,18 +134,19 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
     Returns
     -------
     dict
-        JSON-ready ``{"image": entry, "annotations": [...]}``. ``entry`` holds ``id``
-        (``frame_index + 1``), ``file_name``, ``width``, ``height``, ``K`` (3x3, pixels),
-        ``world_from_camera`` (4x4, metres, OpenCV camera frame), ``seed`` and
-        ``physics_steps``; for a run of several views per scene, ``scene_id`` and
-        ``view_id`` (``state.view``); for a run of sequences, ``sequence_id``,
-        ``frame_index`` and ``fps`` (``state.sequence``), and each annotation's ``track_id``
-        (:func:`track_id`). Each annotation holds ``image_id``, ``category_id``, ``bbox``
-        ``[x, y, width, height]`` (pixels, floats), ``area`` (int), ``iscrowd`` 0,
-        ``segmentation`` (compressed RLE, ``counts`` a str) and ``scene_instance_id`` (the
-        label's ``instance_id``; not named ``instance_id``, a read-only property of FiftyOne's
-        ``Detection`` and ``Keypoint`` that its COCO importer cannot set); they are in
-        increasing ``instance_id`` order.
+        JSON-ready ``{"image": entry, "annotations": [...]}``. ``entry`` holds ``id`` (``frame_index
+        + 1``), ``file_name``, ``width``, ``height``, ``K`` (3x3, pixels), ``world_from_camera``
+        (4x4, metres, OpenCV camera frame), ``seed`` and ``physics_steps``; for a camera with a
+        lens, ``distortion_model`` and ``dist_coeffs`` (OpenCV's order,
+        :class:`synthscene.core.lens.Lens`; ``K`` is the distorted camera's); for a run of several
+        views per scene, ``scene_id`` and ``view_id`` (``state.view``); for a run of sequences,
+        ``sequence_id``, ``frame_index`` and ``fps`` (``state.sequence``), and each annotation's
+        ``track_id`` (:func:`track_id`). Each annotation holds ``image_id``, ``category_id``,
+        ``bbox`` ``[x, y, width, height]`` (pixels, floats), ``area`` (int), ``iscrowd`` 0,
+        ``segmentation`` (compressed RLE, ``counts`` a str) and ``scene_instance_id`` (the label's
+        ``instance_id``; not named ``instance_id``, a read-only property of FiftyOne's ``Detection``
+        and ``Keypoint`` that its COCO importer cannot set); they are in increasing ``instance_id``
+        order.
 
     Raises
     ------
@@ -209,6 +210,9 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
         "seed": [int(v) for v in state.seed],
         "physics_steps": int(state.physics_steps),
     }
+    if camera.lens is not None:
+        entry["distortion_model"] = camera.lens.model
+        entry["dist_coeffs"] = [float(c) for c in camera.lens.coeffs]
     if state.view is not None:
         entry["scene_id"], entry["view_id"] = (int(v) for v in state.view)
     if state.sequence is not None:

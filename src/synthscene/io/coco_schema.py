@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from synthscene.core.lens import LENS_MODELS
+
 __all__ = [
     "EXTRA_FILE_FIELDS", "MAX_IMAGE_PIXELS", "OPTIONAL_FIELDS", "TOP_LEVEL_LISTS", "Problem",
     "drop_null_optional", "entry_name", "entry_problems", "path_problem", "resolve_inside",
@@ -56,13 +58,14 @@ class Problem:
 
 EXTRA_FILE_FIELDS = ("depth_file", "depth_npy_file", "normals_file", "instance_mask_file",
                      "semantic_file", "flow_file", "flow_backward_file", "flow_valid_file",
-                     "point_tracks_file")
+                     "point_tracks_file", "depth_sensor_file")
 """Image fields naming a file of the dataset beside the image (relative to the annotation
 file's folder; :func:`synthscene.io.maps.encode_frame_maps` writes them)."""
 
 OPTIONAL_FIELDS = {
     "images": ("K", "world_from_camera", *EXTRA_FILE_FIELDS, "depth_scale", "scene_id",
-               "view_id", "sequence_id", "frame_index", "fps"),
+               "view_id", "sequence_id", "frame_index", "fps", "distortion_model",
+               "dist_coeffs"),
     "annotations": ("amodal_bbox", "amodal_area", "visib_fract", "truncation", "cam_R_m2c",
                     "cam_t_m2c", "world_from_object", "keypoints", "num_keypoints",
                     "amodal_segmentation", "scene_instance_id", "object_scale_m",
@@ -206,6 +209,9 @@ def _image_problems(image: dict) -> Iterable[tuple[str, str]]:
         **{key: (lambda v: _is_int(v) and v >= 0, "an integer >= 0")
            for key in ("scene_id", "view_id", "sequence_id", "frame_index")},
         "fps": (lambda v: _is_number(v) and v > 0, "a number > 0 (frames per second)"),
+        "distortion_model": (lambda v: v in LENS_MODELS, f"one of {list(LENS_MODELS)}"),
+        "dist_coeffs": (lambda v: _numbers(v) and len(v) in (4, 5),
+                        "4 or 5 numbers (OpenCV's order)"),
     }
     for key, (ok, what) in optional.items():
         if key in image and not ok(image[key]):

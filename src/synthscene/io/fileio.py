@@ -3,8 +3,10 @@
 Every file synthscene writes goes to a temporary file in the same folder first and is then renamed
 over its final name with :func:`os.replace`, which POSIX makes atomic within one file system
 (``rename(2)``): after a crash or ``kill -9`` the final name holds either the old content or the
-whole new content, never a prefix. Temporary files are named ``.<name>.<random>.tmp``; a run that
-dies leaves at most some of them behind, and :func:`remove_stale_temporaries` deletes them.
+whole new content, never a prefix. Temporary files are named ``.<name>.synthscene-<12 hex>.tmp``
+(:func:`is_temporary_name`), a pattern of synthscene's own: a run that dies leaves at most some of
+them behind, and :func:`remove_stale_temporaries` deletes them and nothing else (a user's
+``.notes.tmp`` is never touched).
 
 Reading is bounded too: :func:`read_regular_file` reads a file only if it is a regular file
 (never a FIFO, which would block forever, nor a device such as ``/dev/zero``, which never ends)
@@ -21,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
@@ -30,10 +33,14 @@ from typing import BinaryIO
 from synthscene.errors import OutputError
 
 __all__ = ["FileProblem", "is_temporary_name", "probe_writable", "read_regular_file",
-           "regular_file_problem", "remove_stale_temporaries", "write_atomic",
-           "write_atomic_stream"]
+           "regular_file_problem", "remove_stale_temporaries", "temporary_target",
+           "write_atomic", "write_atomic_stream"]
 
 TMP_SUFFIX = ".tmp"
+TMP_MARK = ".synthscene-"
+"""What sets synthscene's temporary files apart: ``.<name>.synthscene-<12 hex digits>.tmp``."""
+_TEMPORARY = re.compile(r"\.(.+)\.synthscene-[0-9a-f]{12}" + re.escape(TMP_SUFFIX))
+"""Temporary names of :func:`write_atomic`: ``.<name>.synthscene-<12 hex digits>.tmp``."""
 
 
 class FileProblem(ValueError):
@@ -169,12 +176,14 @@ def write_atomic_stream(path: Path, fill: Callable[[BinaryIO], object], *,
 
 @contextlib.contextmanager
 def _temporary(path: Path) -> Iterator[tuple[BinaryIO, str]]:
-    """Open ``.<name>.<random>.tmp`` next to ``path``; remove it unless it was renamed."""
+    """Open ``.<name>.synthscene-<random>.tmp`` next to ``path``; remove it unless it was
+    renamed."""
     tmp_name = None
     try:
         # Not tempfile.mkstemp: its files are mode 0600; os.open applies the umask to 0666,
         # so the dataset gets the permissions of any file the user creates.
-        tmp_name = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}{TMP_SUFFIX}")
+        tmp_name = os.path.join(path.parent,
+                                f".{path.name}{TMP_MARK}{os.urandom(6).hex()}{TMP_SUFFIX}")
         fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as handle:
             yield handle, tmp_name
@@ -214,16 +223,39 @@ def probe_writable(folder: Path) -> None:
     os.unlink(probe)
 
 
+def temporary_target(name: str) -> str | None:
+    """The final file name a temporary file of :func:`write_atomic` stands for, or None.
+
+    ``temporary_target(".000001.png.synthscene-0123456789ab.tmp") == "000001.png"``; None for
+    any name that is not one of synthscene's temporaries (``.notes.tmp``,
+    ``.a.0123456789ab.tmp``).
+    """
+    match = _TEMPORARY.fullmatch(name)
+    return match.group(1) if match else None
+
+
 def is_temporary_name(name: str) -> bool:
     """Whether ``name`` is that of a temporary file of :func:`write_atomic`
-    (``.<name>.<random>.tmp``)."""
-    return name.startswith(".") and name.endswith(TMP_SUFFIX)
+    (``.<name>.synthscene-<12 hex digits>.tmp``, see :func:`temporary_target`; a user's
+    ``.notes.tmp`` is not one)."""
+    return temporary_target(name) is not None
 
 
-def remove_stale_temporaries(folder: Path) -> int:
-    """Delete the ``.*.tmp`` files a killed run left in ``folder``; return how many.
+def remove_stale_temporaries(folder: Path, *, owned: Callable[[str], bool] | None = None) -> int:
+    """Delete the temporary files of :func:`write_atomic` a killed run left in ``folder``;
+    return how many.
 
-    Only call it while no other process writes to ``folder``.
+    Only files named by :func:`is_temporary_name` are removed; a symbolic link of that name is
+    not followed and not removed (synthscene never makes one). Only call it while no other
+    process writes to ``folder``.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        A missing folder holds nothing to remove.
+    owned : callable, optional
+        ``owned(final_name)``: remove only the temporaries of the files it accepts
+        (:func:`temporary_target`), e.g. those of a run's own files; None: every temporary.
 
     Raises
     ------
@@ -234,11 +266,15 @@ def remove_stale_temporaries(folder: Path) -> int:
     if not folder.is_dir():
         return 0
     for entry in os.scandir(folder):
-        if is_temporary_name(entry.name) and entry.is_file():
-            try:
-                os.unlink(entry.path)
-            except OSError as exc:
-                raise OutputError(f"cannot remove the stale file {entry.path}: "
-                                  f"{exc.strerror or exc}") from None
-            removed += 1
+        target = temporary_target(entry.name)
+        if target is None or not entry.is_file(follow_symlinks=False):
+            continue
+        if owned is not None and not owned(target):
+            continue
+        try:
+            os.unlink(entry.path)
+        except OSError as exc:
+            raise OutputError(f"cannot remove the stale file {entry.path}: "
+                              f"{exc.strerror or exc}") from None
+        removed += 1
     return removed

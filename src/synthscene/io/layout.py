@@ -4,7 +4,8 @@
 
     OUT/annotations.json            COCO instances (ANNOTATIONS_NAME), written last
     OUT/images/000001.png           frame 0's image (IMAGES_DIR, frame_stem, IMAGE_FORMATS)
-    OUT/depth/000001.png ...        per-image outputs, one folder each (MAP_FOLDERS)
+    OUT/depth/000001.png ...        per-image outputs, one folder each (MAP_FOLDERS; a depth
+                                    sensor's reading in depth_sensor/)
     OUT/tracks/seq-000000.npz       a sequence's point tracks (sequence_stem)
     OUT/.synthscene/                the run's manifest and frame records (STATE_DIR)
 
@@ -15,9 +16,11 @@ exporters and tools take these names from here.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ANNOTATIONS_NAME", "IMAGES_DIR", "IMAGE_FORMATS", "MAP_FOLDERS", "STATE_DIR", "frame_stem",
-    "image_file_name", "sequence_stem",
+    "image_file_name", "run_file_templates", "sequence_stem",
 ]
 
 ANNOTATIONS_NAME = "annotations.json"
@@ -42,6 +45,7 @@ MAP_FOLDERS = {
     "flow_backward": "flow_backward",
     "flow_valid": "flow_valid",
     "point_tracks": "tracks",
+    "depth_sensor": "depth_sensor",
 }
 """Folder (relative to the dataset folder) of each per-image output's files."""
 
@@ -68,3 +72,48 @@ def image_file_name(frame_index: int, image_format: str = "png") -> str:
 def sequence_stem(sequence_id: int) -> str:
     """``"seq-000000"`` for sequence 0: the stem of a sequence's files (point tracks)."""
     return f"seq-{int(sequence_id):06d}"
+
+
+def run_file_templates(outputs: Any, image_format: str = "png") -> tuple[str, ...]:
+    """Every per-frame (and per-sequence) file a run writes, as name templates.
+
+    The templates are paths relative to the dataset folder in which ``{frame}`` stands for
+    :func:`frame_stem` of a frame and ``{sequence}`` for :func:`sequence_stem` of a sequence:
+    ``images/{frame}.png``, ``depth/{frame}.png``, ``tracks/{sequence}.npz``. They are the names
+    :func:`synthscene.io.maps.encode_frame_maps` gives each output's files (a test holds the two
+    together); the run manifest records them, so ``--overwrite`` removes exactly these files.
+
+    Parameters
+    ----------
+    outputs : OutputsSpec
+        The scenario's ``outputs:`` (attributes ``depth_png``, ``depth_npy``, ``normals``,
+        ``semantic_mask``, ``instance_mask``, ``flow``, ``flow_format``, ``point_tracks``,
+        ``depth_sensor``).
+    image_format : {"png", "jpg"}
+
+    Returns
+    -------
+    tuple of str
+        Sorted, the image's template first.
+
+    Raises
+    ------
+    ValueError
+        If ``image_format`` is not in :data:`IMAGE_FORMATS`.
+    """
+    maps = []
+    for output, suffix in (("depth_png", ".png"), ("depth_npy", ".npy"), ("normals", ".png"),
+                           ("semantic_mask", ".png"), ("instance_mask", ".png")):
+        if getattr(outputs, output):
+            maps.append(f"{MAP_FOLDERS[output]}/{{frame}}{suffix}")
+    if outputs.flow:
+        flow = ".flo" if outputs.flow_format == "flo" else ".npy"
+        maps += [f"{MAP_FOLDERS['flow']}/{{frame}}{flow}",
+                 f"{MAP_FOLDERS['flow_backward']}/{{frame}}{flow}",
+                 f"{MAP_FOLDERS['flow_valid']}/{{frame}}.png"]
+    if outputs.point_tracks:
+        maps.append(f"{MAP_FOLDERS['point_tracks']}/{{sequence}}.npz")
+    if getattr(outputs, "depth_sensor", None) is not None:
+        maps.append(f"{MAP_FOLDERS['depth_sensor']}/{{frame}}.png")
+    image = f"{IMAGES_DIR}/{image_file_name(0, image_format).replace(frame_stem(0), '{frame}')}"
+    return (image, *sorted(maps))

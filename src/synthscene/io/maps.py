@@ -432,7 +432,8 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
         The frame's annotations (after the label filters).
     outputs : OutputsSpec
         The scenario's ``outputs:`` section (any object with the boolean attributes
-        ``depth_png``, ``depth_npy``, ``normals``, ``semantic_mask``, ``instance_mask``).
+        ``depth_png``, ``depth_npy``, ``normals``, ``semantic_mask``, ``instance_mask``; and
+        ``depth_sensor``, None or not, when it has one).
     category_ids : mapping of str to int
         COCO id of each thing category (stuff ids follow them, see :func:`stuff_categories`).
     compression : int
@@ -453,13 +454,15 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
     -------
     files : dict of str to bytes or NpyFile
         File content by path relative to the dataset folder (folders: :data:`MAP_FOLDERS`):
-        ``depth/000001.png``, ``depth/000001.npy``, ``normals/000001.png``,
+        ``depth/000001.png``, ``depth_sensor/000001.png`` (a depth sensor's reading,
+        ``render.depth_sensor``, encoded as the depth PNG: millimetres, 0 = no reading),
+        ``depth/000001.npy``, ``normals/000001.png``,
         ``semantic/000001.png``, ``instance_masks/000001.png``; ``.npy`` files as
         :class:`NpyFile` (``bytes()`` of one is its content).
     image_fields : dict
         JSON-ready fields for the COCO image entry: ``depth_file`` and ``depth_scale``
-        (:data:`DEPTH_SCALE_MM`), ``depth_npy_file``, ``normals_file``, ``semantic_file``,
-        ``instance_mask_file``; only those of the outputs that are on.
+        (:data:`DEPTH_SCALE_MM`), ``depth_sensor_file``, ``depth_npy_file``, ``normals_file``,
+        ``semantic_file``, ``instance_mask_file``; only those of the outputs that are on.
 
     Raises
     ------
@@ -478,6 +481,13 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
     if outputs.depth_png:
         add("depth_png", "depth_file", ".png", png_bytes(encode_depth_png(render.depth),
                                                          compression))
+        fields["depth_scale"] = DEPTH_SCALE_MM
+    if getattr(outputs, "depth_sensor", None) is not None:
+        if render.depth_sensor is None:
+            raise ValueError("outputs.depth_sensor is on but the frame has no depth sensor "
+                             "reading (RenderOutput.depth_sensor)")
+        add("depth_sensor", "depth_sensor_file", ".png",
+            png_bytes(encode_depth_png(render.depth_sensor), compression))
         fields["depth_scale"] = DEPTH_SCALE_MM
     if outputs.depth_npy:
         add("depth_npy", "depth_npy_file", ".npy",

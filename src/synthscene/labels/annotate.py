@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from pycocotools import mask as mask_utils
 
+from synthscene.core.lens import Lens
 from synthscene.core.state import AmodalMask, InstanceLabel, RenderOutput, SceneObject, SceneState
 from synthscene.io.keypoints import CORNER_SIGNS, KEYPOINT_NAMES, KEYPOINT_SKELETON
 
@@ -139,11 +140,12 @@ def annotate(
 
         With ``keypoints``: the 8 corners and the centre of the object's 3D bounding box
         (``model_bounds`` times ``scale``, in :data:`KEYPOINT_NAMES` order) projected with
-        ``camera.K``, as COCO ``[x1, y1, v1, ...]`` with ``x = u + 0.5``, ``y = v + 0.5`` (COCO
-        pixel edges at integers, matching ``bbox``). ``v`` = 0 if the point is behind the camera
-        or outside ``[0, W) x [0, H)`` (then ``x = y = 0``, as COCO asks), 1 if something is
-        rendered in front of it at its pixel (the object itself included; see
-        :data:`KEYPOINT_TOLERANCE_M`), else 2. ``num_keypoints`` counts ``v > 0``.
+        ``camera.K`` (through ``camera.lens``, OpenCV's distortion models, when it has one; a point
+        beyond the lens's fold counts as behind the camera), as COCO ``[x1, y1, v1, ...]`` with ``x
+        = u + 0.5``, ``y = v + 0.5`` (COCO pixel edges at integers, matching ``bbox``). ``v`` = 0 if
+        the point is behind the camera or outside ``[0, W) x [0, H)`` (then ``x = y = 0``, as COCO
+        asks), 1 if something is rendered in front of it at its pixel (the object itself included;
+        see :data:`KEYPOINT_TOLERANCE_M`), else 2. ``num_keypoints`` counts ``v > 0``.
 
     Raises
     ------
@@ -239,7 +241,7 @@ def annotate(
     camera_from_objects = [camera_from_world @ np.asarray(obj.world_from_object, np.float64)
                            for obj in kept_objects]
     keypoint_fields = (_keypoint_fields(kept_objects, model_bounds, camera_from_objects, cam.K,
-                                        np.asarray(render.depth))
+                                        np.asarray(render.depth), cam.lens)
                        if keypoints else None)
     labels = []
     for n, (k, instance_id, (bx0, by0, bx1, by1), amodal) in enumerate(kept):
@@ -482,9 +484,10 @@ def _pose_fields(obj: SceneObject, camera_from_object: np.ndarray) -> dict:
 
 def _keypoint_fields(objects: list[SceneObject], model_bounds: Mapping[str, ArrayLike],
                      camera_from_objects: list[np.ndarray], K: ArrayLike,
-                     depth: np.ndarray) -> list[dict]:
+                     depth: np.ndarray, lens: Lens | None = None) -> list[dict]:
     """``keypoints`` and ``num_keypoints`` of each object (see :func:`annotate`): each
-    object's points projected on its own, then every point's visibility at once."""
+    object's points projected on its own, then every point's visibility at once; through
+    ``lens`` (:meth:`Lens.project`) when there is one."""
     if not objects:
         return []
     height, width = depth.shape
@@ -502,10 +505,14 @@ def _keypoint_fields(objects: list[SceneObject], model_bounds: Mapping[str, Arra
     p = np.stack([pair[0] for pair in projected])  # (n, 9, 3) camera frame, metres
     uvw = np.stack([pair[1] for pair in projected])
     z = p[..., 2]
-    in_front = z > 0
-    safe_z = np.where(in_front, z, 1.0)
-    x = uvw[..., 0] / safe_z + 0.5  # COCO coordinates: pixel edges at integers
-    y = uvw[..., 1] / safe_z + 0.5
+    if lens is None:
+        in_front = z > 0
+        safe_z = np.where(in_front, z, 1.0)
+        x = uvw[..., 0] / safe_z + 0.5  # COCO coordinates: pixel edges at integers
+        y = uvw[..., 1] / safe_z + 0.5
+    else:  # a point the lens does not see (beyond its fold) counts as behind the camera
+        uv, in_front = lens.project(p, K)
+        x, y = uv[..., 0] + 0.5, uv[..., 1] + 0.5
     inside = in_front & (x >= 0) & (x < width) & (y >= 0) & (y < height)
     col = np.clip(np.floor(np.where(inside, x, 0)).astype(np.int64), 0, width - 1)
     row = np.clip(np.floor(np.where(inside, y, 0)).astype(np.int64), 0, height - 1)

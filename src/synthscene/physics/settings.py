@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from synthscene.assets.margins import DEFAULT_MAX_HULLS
-from synthscene.config.schema import DEFAULT_TIMESTEP_S
+from synthscene.config.fields import DEFAULT_TIMESTEP_S
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import dataclasses
 import numpy as np
 
 from synthscene.config.schema import Box3, CameraSpec
+from synthscene.config.sensors import DistortionSpec
+from synthscene.core.lens import Lens
 from synthscene.core.state import Camera, SceneState
 from synthscene.errors import PluginError
 from synthscene.randomize.geometry import intrinsics_from_fov, look_at_opencv, spherical_offset
@@ -150,6 +152,25 @@ def _rigid_problem(pose: np.ndarray) -> str | None:
     if np.linalg.det(rotation) < 0:
         return "its rotation part is a mirror (determinant -1)"
     return None
+
+
+def sample_lens(spec: DistortionSpec, *, rng: np.random.Generator) -> Lens:
+    """Draw a lens: its coefficients in OpenCV's order (``k1, k2, p1, p2, k3`` for
+    ``brown_conrady``, ``k1 .. k4`` for ``kannala_brandt``), each drawn in that order.
+
+    Parameters
+    ----------
+    spec : DistortionSpec
+    rng : numpy.random.Generator
+        The frame's lens stream (:func:`synthscene.seeding.sensor_rng`).
+
+    Returns
+    -------
+    Lens
+    """
+    names = (("k1", "k2", "p1", "p2", "k3") if spec.model == "brown_conrady"
+             else ("k1", "k2", "k3", "k4"))
+    return Lens(spec.model, tuple(float(getattr(spec, name).sample(rng)) for name in names))
 
 
 def objects_in_view(state: SceneState, camera: Camera) -> int:

@@ -39,7 +39,7 @@ def _fmt(x: float) -> str:
 _DEGREE_FIELDS = ("_deg", "_deg_s", "_rad", "_rad_s")
 """Endings of fields given in degrees (per second) in YAML and held in radians once parsed: a
 randomizer parameter keeps its YAML name (``angle_deg``); a scenario field is named ``fov_rad``
-with the YAML key ``fov_deg`` (:func:`synthscene.config.schema.yaml_name`)."""
+with the YAML key ``fov_deg`` (:func:`synthscene.config.fields.yaml_name`)."""
 
 
 @dataclass(frozen=True)

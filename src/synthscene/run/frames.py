@@ -34,6 +34,7 @@ from synthscene.randomize.stable import places_at_rest, warm_up
 from synthscene.randomize.trajectory import sample_trajectory
 from synthscene.registry.effect_registry import apply_effects
 from synthscene.render.settings import RenderSettings
+from synthscene.run.sensors import Sensors
 from synthscene.seeding import frame_rng, scene_rng
 
 if TYPE_CHECKING:  # assets (trimesh) and the back ends load on first use, not on import
@@ -135,6 +136,7 @@ class FrameMaker:
         self._model_bounds: dict[str, object] = {}  # asset key -> (2, 3) mesh bounds
         self._flow_buffers = FlowBuffers()  # optical flow work arrays, reused frame to frame
         self._scene: tuple[int, SceneState] | None = None  # the last settled scene (K > 1)
+        self._sensors = Sensors(scenario, seed=self.seed)  # lens and depth sensor, if any
 
     def __enter__(self) -> FrameMaker:
         """Open the pybullet client and the GL context.
@@ -148,9 +150,8 @@ class FrameMaker:
         from synthscene.physics.simulator import PhysicsSimulator
         from synthscene.render.renderer import Renderer
 
-        spec = self.scenario.spec
         physics = PhysicsSimulator(self.library, physics_settings(self.scenario))
-        renderer = Renderer(self.library, spec.image.width, spec.image.height,
+        renderer = Renderer(self.library, *self._sensors.render_size,
                             render_settings(self.scenario))
         physics.__enter__()
         try:
@@ -159,6 +160,7 @@ class FrameMaker:
             physics.close()
             raise
         self._physics, self._renderer = physics, renderer
+        spec = self.scenario.spec
         if places_at_rest(spec.objects.placement):
             warm_up(spec, self.library)  # every asset's stable poses, before the first frame
         return self
@@ -245,10 +247,11 @@ class FrameMaker:
                 state, timings, rng = self._settled(index)
             except PluginError as exc:
                 raise _on_frame(exc, index) from None
+            state = self._sensors.with_lens(state, index)
             if pending is not None:
                 yield self._collect(*pending)
             t0 = time.perf_counter()
-            frame = self._renderer.submit(state)
+            frame = self._renderer.submit(self._sensors.to_render(state))
             timings["render"] = time.perf_counter() - t0
             pending = (index, state, timings, frame, rng)
         if pending is not None:
@@ -376,7 +379,8 @@ class FrameMaker:
             return run_hooks(spec.hooks, state, "after_physics",
                              rng=scene_rng(self.seed, scene, child=3 + length))
 
-        states = [state_at(time_s, t) for t, time_s in enumerate(times)]
+        states = [self._sensors.with_lens(state_at(time_s, t), scene)
+                  for t, time_s in enumerate(times)]
         wanted = [index % length for index in indices]
         outs = spec.outputs
         every_frame = bool(outs.flow or outs.point_tracks)
@@ -392,11 +396,11 @@ class FrameMaker:
 
         for t in drawn:
             r0 = time.perf_counter()
-            frame = self._renderer.submit(states[t])
+            frame = self._renderer.submit(self._sensors.to_render(states[t]))
             seconds[t] = time.perf_counter() - r0
             flow_ready(t - 1)  # on this thread while the GL driver draws frame t
             r0 = time.perf_counter()
-            outputs[t] = frame.result()
+            outputs[t] = self._sensors.through_lens(states[t], frame.result())
             if blur and t in wanted:
                 outputs[t] = dataclasses.replace(outputs[t], rgb=self._blurred(
                     [state_at(time_s, t) for time_s in sub_times[t]]))
@@ -472,7 +476,7 @@ class FrameMaker:
                  rng) -> Sample:
         """Wait for a submitted frame and label it (:meth:`_label`)."""
         t0 = time.perf_counter()
-        output = frame.result()
+        output = self._sensors.through_lens(state, frame.result())
         timings["render"] += time.perf_counter() - t0
         return self._label(index, state, timings, output, rng)
 
@@ -505,6 +509,7 @@ class FrameMaker:
             rgb = apply_effects(self.scenario.spec.effects, rgb, rng=rng)
         if rgb is not output.rgb:
             output = dataclasses.replace(output, rgb=rgb)
+        output = self._sensors.with_depth_reading(output, state.camera, index)
         timings["labels"] = time.perf_counter() - t1
         return Sample(frame_index=index, state=state, render=output, labels=labels,
                       timings=timings, motion=motion, point_tracks=tracks)

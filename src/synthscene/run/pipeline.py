@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from synthscene.config.arguments import as_scenario, whole_number
 from synthscene.config.loading import Scenario
 from synthscene.core.state import Sample
+from synthscene.io.layout import run_file_templates
 from synthscene.io.maps import stuff_categories
 from synthscene.registry.plugin_loader import load_plugins, plugins_of
 from synthscene.run.executors.local import run_in_process, run_processes
@@ -33,8 +34,10 @@ from synthscene.run.frames import (
     physics_settings,
     render_settings,
 )
+from synthscene.run.memory import fit_workers
+from synthscene.run.ranges import FrameRanges
 from synthscene.run.run_folder import RunFolder, RunManifest, scenario_sha256
-from synthscene.run.worker import FrameDone, FrameJob
+from synthscene.run.worker import FrameDone, FrameJob, frames_per_scene
 
 if TYPE_CHECKING:  # the asset package (trimesh) loads when frames are made, not on import
     from synthscene.assets.libraries import SceneLibraries
@@ -164,8 +167,9 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
     seed : int
         >= 0; the same seed gives byte-identical files, whatever ``workers`` and ``executor``.
     overwrite : bool
-        Replace a dataset already in ``out_dir`` (only its ``images/``, ``annotations.json`` and
-        ``.synthscene/`` are removed).
+        Replace the dataset of an earlier run in ``out_dir``: exactly the files its run manifest
+        (``.synthscene/manifest.json``) names are removed; a folder holding anything else
+        where a run writes, or no manifest, is refused (see :mod:`synthscene.run.run_folder`).
     resume : bool
         Complete the interrupted run in ``out_dir`` (same scenario, seed and frames): finished
         frames are kept, the others made. Starts a new run if ``out_dir`` holds none; does
@@ -175,7 +179,9 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
         local executor, frames are made in this process. None: every core of this machine
         (``os.cpu_count()``), or every CPU of the Ray cluster. A script that uses more than one
         local worker must guard its entry point with ``if __name__ == "__main__":`` (workers are
-        spawned, see :mod:`synthscene.run.executors.local`).
+        spawned, see :mod:`synthscene.run.executors.local`). Local workers are lowered (with a
+        logged warning) to as many as this machine's available memory holds
+        (:func:`synthscene.run.memory.fit_workers`).
     executor : {"local", "ray"}
     address : str, optional
         Ray cluster address for ``executor="ray"`` (see
@@ -204,6 +210,9 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
         ``scenario`` not a Scenario (a path is read).
     ValueError
         If ``executor`` is unknown, or both ``overwrite`` and ``resume`` are set.
+    ConfigError
+        If one local worker's frame needs more memory than this machine has available
+        (:func:`synthscene.run.memory.frame_memory_bytes`), before anything is written.
     OutputError
         If ``out_dir`` cannot be written (also when the disk fills up during the run: frames
         finished so far stay resumable), holds a dataset and neither ``overwrite`` nor ``resume``
@@ -225,6 +234,8 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
         raise ValueError("overwrite and resume exclude each other")
     if executor == "ray":
         require_ray()  # before touching the folder
+    else:  # a frame too large for this machine is refused before the folder is touched
+        workers = fit_workers(scenario, workers or _default_workers())
     out_dir = Path(out_dir)
     loaded = load_plugins(plugins)
     library = build_library(scenario)
@@ -232,21 +243,24 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
                                                            library.categories),
                            seed=seed, frames=frames,
                            plugins=tuple(p.record() for p in plugins_of(scenario.spec,
-                                                                        plugins)))
+                                                                        plugins)),
+                           files=run_file_templates(scenario.spec.outputs,
+                                                    scenario.spec.render.image_format),
+                           frames_per_scene=frames_per_scene(scenario))
     description = f"synthscene: {scenario.spec.name}"
     totals = dict.fromkeys(STAGES, 0.0)
     used = 1
     with RunFolder(out_dir) as folder:
         begun = folder.prepare(manifest, overwrite=overwrite, resume=resume)
         if on_start is not None:
-            on_start(frames, len(begun.finished))
+            on_start(frames, begun.finished_count)
         if begun.complete:
             logger.info("%s holds the complete dataset of this run already", out_dir)
             return GenerateSummary(frames=frames, instances=folder.count_annotations(),
                                    seconds=time.perf_counter() - start_time, out_dir=out_dir,
                                    annotations=folder.annotations_path, stage_seconds=totals,
                                    made=0, workers=0)
-        pending = [i for i in range(frames) if i not in begun.finished]
+        pending = begun.pending  # ranges: no list of 10^8 frame numbers
 
         def on_done(done: FrameDone) -> None:
             for stage, seconds in done.timings.items():
@@ -280,7 +294,7 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
                            made=len(pending), workers=used if pending else 0)
 
 
-def _run(job: FrameJob, pending: list[int], *, workers: int | None, executor: Executor,
+def _run(job: FrameJob, pending: FrameRanges, *, workers: int | None, executor: Executor,
          address: str | None, on_done: Callable[[FrameDone], None]) -> int:
     """Make ``pending`` with the chosen executor; return the number of workers used."""
     if executor == "ray":

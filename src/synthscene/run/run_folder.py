@@ -3,7 +3,9 @@
 Layout while a run is going (and after a crash)::
 
     OUT/images/000001.png ...            PNGs, each written atomically
-    OUT/.synthscene/manifest.json        what the run makes (scenario hash, seed, frames, version)
+    OUT/depth/000001.png ...             the map files the scenario asks for, likewise
+    OUT/.synthscene/manifest.json        what the run makes (scenario hash, seed, frames, version,
+                                         the name templates of its files)
     OUT/.synthscene/frames/000001.json   one record per finished frame (see below)
     OUT/annotations.json                 only once every frame has a record
 
@@ -28,27 +30,32 @@ its PNG's size, and makes only the frames without a valid record. Since frame ``
 
 While a run is going, it holds an exclusive ``flock`` on ``OUT`` (where the platform has one), so
 a second run into the same folder fails at once instead of mixing frames.
+
+A run never removes or replaces a file it did not write. The places a run writes are
+``annotations.json``, ``.synthscene/``, ``images/`` and the map folders (``depth/``, ``flow/``,
+... every folder of :data:`~synthscene.io.layout.MAP_FOLDERS`); a run's own files there are
+exactly those its manifest names (:class:`~synthscene.run.run_files.RunFiles`: its frame-numbered
+files, its frame records, its temporaries ``.<name>.synthscene-<hex>.tmp``):
+
+* a new run (no flag) refuses a folder with any file in those places, naming it;
+* ``resume`` refuses one with a file that the manifest does not name;
+* ``overwrite`` removes exactly the files the manifest names (never a symbolic link, never
+  through one, never outside ``OUT``) and refuses, naming it, a folder holding anything else in
+  those places, or holding files there with no manifest (nothing then says which are synthscene's).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import hashlib
 import json
 import logging
 import os
-import re
-import shutil
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+import stat
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from pydantic import BaseModel
-
-from synthscene.config.loading import Scenario
 from synthscene.errors import OutputError
 from synthscene.io.coco import (
     EncodedFrame,
@@ -57,15 +64,22 @@ from synthscene.io.coco import (
     write_png,
 )
 from synthscene.io.fileio import (
-    is_temporary_name,
     probe_writable,
     remove_stale_temporaries,
+    temporary_target,
     write_atomic,
     write_atomic_stream,
 )
-from synthscene.io.layout import ANNOTATIONS_NAME, IMAGES_DIR, MAP_FOLDERS, STATE_DIR, frame_stem
+from synthscene.io.layout import ANNOTATIONS_NAME, IMAGES_DIR, STATE_DIR, frame_stem
 from synthscene.io.maps import NpyFile
-from synthscene.version import __version__
+from synthscene.run.manifest import (
+    DATASET_FOLDERS,
+    MANIFEST_FORMAT,
+    RunManifest,
+    scenario_sha256,
+)
+from synthscene.run.ranges import FrameRanges, pending_frames
+from synthscene.run.run_files import RunFiles
 
 try:  # POSIX only; elsewhere two runs into one folder are not detected
     import fcntl
@@ -78,153 +92,8 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 FRAMES_DIR = "frames"
-MANIFEST_FORMAT = 3  # 3: annotations say scene_instance_id (was instance_id)
-_FRAME_FILE = re.compile(r"\d{6,}\.(?:png|jpg|npy|flo)|seq-\d{6,}\.npz")
-"""Names of the per-frame files a run writes in ``images/`` and the map folders (and of the
-per-sequence point-track files in ``tracks/``)."""
 _ANNOTATIONS_HEAD = b'{"info":{"description":"synthscene'
 """How every ``annotations.json`` synthscene writes begins."""
-
-
-def scenario_sha256(scenario: Scenario, asset_keys: Sequence[str],
-                    categories: Sequence[str]) -> str:
-    """A hash of what a scenario makes: its validated fields and its resolved asset index.
-
-    Parameters
-    ----------
-    scenario : Scenario
-    asset_keys, categories : sequence of str
-        The asset library's keys and sorted categories.
-
-    Returns
-    -------
-    str
-        Hex SHA-256 of the canonical JSON (sorted keys) of ``scenario.spec`` (after validation,
-        so comments, key order and formatting of the YAML file do not count) and of the assets.
-        ``limits`` is left out: it refuses scenarios but never changes what a run makes.
-    """
-    spec = _canonical(scenario.spec)
-    spec.pop("limits", None)  # limits only refuse scenarios; they never change what is made
-    payload = {"spec": spec, "assets": list(asset_keys),
-               "categories": list(categories)}
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _canonical(value: Any) -> Any:
-    """A JSON-able form of a validated scenario value that names every type, so that e.g.
-    ``{uniform: [1, 2]}`` and ``{loguniform: [1, 2]}`` differ; functions and classes (inside
-    configured randomizers) become their qualified names, other objects their ``repr``."""
-    if isinstance(value, BaseModel):
-        return {"__type__": type(value).__name__,
-                **{field.alias or name: _canonical(getattr(value, name))
-                   for name, field in type(value).model_fields.items()}}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {"__type__": type(value).__name__,
-                **{f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}}
-    if isinstance(value, Mapping):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, type) or callable(value):
-        return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '?')}"
-    return repr(value)
-
-
-@dataclass(frozen=True)
-class RunManifest:
-    """What a run makes; two runs with equal manifests make byte-identical datasets.
-
-    Attributes
-    ----------
-    scenario_sha256 : str
-        :func:`scenario_sha256` of the scenario.
-    seed : int
-    frames : int
-    synthscene_version : str
-    format : int
-        Version of this folder layout (:data:`MANIFEST_FORMAT`).
-    plugins : tuple of dict
-        The plug-ins the run depends on (:func:`synthscene.plugins.plugins_of`), each
-        ``{"module", "version", "sha256"}`` (version and hash of its source file, or None),
-        sorted by module; empty for a run without plug-ins (and for manifests older than
-        plug-ins).
-    """
-
-    scenario_sha256: str
-    seed: int
-    frames: int
-    synthscene_version: str = __version__
-    format: int = MANIFEST_FORMAT
-    plugins: tuple[dict[str, Any], ...] = ()
-
-    def to_bytes(self) -> bytes:
-        """The manifest as JSON (keys sorted, one line)."""
-        return (json.dumps(asdict(self), sort_keys=True) + "\n").encode("utf-8")
-
-    @classmethod
-    def from_file(cls, path: Path) -> RunManifest:
-        """Read a manifest.
-
-        Raises
-        ------
-        synthscene.errors.OutputError
-            If the file cannot be read or is not a manifest.
-        """
-        try:
-            data = json.loads(path.read_bytes())
-            data["plugins"] = tuple(dict(p) for p in data.get("plugins", ()))
-            return cls(**{name: data[name] for name in cls.__dataclass_fields__})
-        except OSError as exc:
-            raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except (ValueError, TypeError, KeyError) as exc:
-            raise OutputError(f"{path}: not a synthscene run manifest ({exc!r}); "
-                              "pass --overwrite to start again") from None
-
-    def difference(self, other: RunManifest) -> str | None:
-        """Describe the first field in which ``other`` differs, or None if they are equal."""
-        names = {"scenario_sha256": "scenario (hash of its fields and assets)",
-                 "synthscene_version": "synthscene version"}
-        for name in ("format", "synthscene_version", "plugins", "scenario_sha256", "seed",
-                     "frames"):
-            if name == "plugins":  # other plug-in code usually changes the hash too: name it
-                difference = _plugin_difference(self.plugins, other.plugins)
-                if difference:
-                    return difference
-                continue
-            mine, theirs = getattr(self, name), getattr(other, name)
-            if mine != theirs:
-                return f"{names.get(name, name)} {theirs!r}, not {mine!r}"
-        return None
-
-
-def _plugin_difference(mine: Sequence[Mapping[str, Any]],
-                       theirs: Sequence[Mapping[str, Any]]) -> str | None:
-    """Describe the first plug-in whose code differs between two manifests, or None."""
-    ours = {p["module"]: p for p in mine}
-    other = {p["module"]: p for p in theirs}
-
-    def code(plugin: Mapping[str, Any] | None) -> str:
-        if plugin is None:
-            return "no such plug-in"
-        digest = plugin.get("sha256")
-        return (f"version {plugin.get('version')}, source sha256 "
-                f"{digest[:12] if digest else None}")
-
-    for module in sorted(set(ours) | set(other)):
-        a, b = ours.get(module), other.get(module)
-        if a is None or b is None or (a.get("version"), a.get("sha256")) != (
-                b.get("version"), b.get("sha256")):
-            return f"plug-in '{module}' at {code(b)}, not {code(a)}"
-    return None
 
 
 @dataclass(frozen=True)
@@ -233,15 +102,29 @@ class RunStart:
 
     Attributes
     ----------
+    frames : int
+        Frames of the run.
     finished : frozenset of int
-        Indices of frames already made (by an earlier, interrupted run).
+        Indices of frames already made by an earlier, interrupted run (bounded by the records on
+        disk); empty when ``complete``.
     complete : bool
         The folder holds the complete dataset of this run already (``--resume`` of a finished
         run): nothing is left to do.
     """
 
-    finished: frozenset[int]
+    frames: int
+    finished: frozenset[int] = frozenset()
     complete: bool = False
+
+    @property
+    def finished_count(self) -> int:
+        """Frames already made: every frame when ``complete``."""
+        return self.frames if self.complete else len(self.finished)
+
+    @property
+    def pending(self) -> FrameRanges:
+        """Frames left to make, as ranges (no list of frame numbers, whatever ``frames`` is)."""
+        return FrameRanges() if self.complete else pending_frames(self.frames, self.finished)
 
 
 def _read_record(path: Path) -> tuple[EncodedFrame, int]:
@@ -280,6 +163,8 @@ class RunFolder:
         self.manifest_path = self.state_dir / MANIFEST_NAME
         self.frames_dir = self.state_dir / FRAMES_DIR
         self._lock_fd: int | None = None
+        self._files = RunManifest("", 0, 0).run_files()  # of the prepared run
+        self._frames = 0
 
     # ------------------------------------------------------------------ lifetime
     def __enter__(self) -> RunFolder:
@@ -311,17 +196,19 @@ class RunFolder:
                 resume: bool = False) -> RunStart:
         """Lock the folder, check what it holds, and get it ready for ``manifest``'s run.
 
+        Nothing a run did not write is ever removed or replaced (module docstring); a refused
+        run changes nothing in the folder.
+
         Parameters
         ----------
         manifest : RunManifest
         overwrite : bool
-            Delete a dataset (complete or not) already in the folder: its ``images/``,
-            ``annotations.json``, map folders and ``.synthscene/``; nothing else is touched. A
-            file in those places that synthscene did not write (``images/holiday.jpg``) is
-            never deleted: the run is refused, naming it.
+            Delete the dataset (complete or not) of the run the folder's manifest describes:
+            exactly the files the manifest names (frame-numbered files of its templates and
+            frame count, its records, its temporaries, ``annotations.json``); nothing else.
         resume : bool
-            Keep the finished frames of an interrupted run of the same manifest. A missing or
-            empty folder just starts a new run.
+            Keep the finished frames of an interrupted run of the same manifest. A folder with
+            nothing in a run's places just starts a new run.
 
         Returns
         -------
@@ -332,12 +219,12 @@ class RunFolder:
         ValueError
             If both ``overwrite`` and ``resume`` are set.
         synthscene.errors.OutputError
-            If the folder cannot be created or written; if ``images/``, a map folder or
-            ``annotations.json`` holds a file synthscene did not write (whatever the flags); if
-            it holds a dataset and neither
-            ``overwrite`` nor ``resume`` is set; if ``resume`` is set and the folder holds another
-            run (the message names the differing field) or a dataset with no manifest; if another
-            run holds the folder's lock.
+            If the folder cannot be created or written; without a flag, if ``annotations.json``,
+            ``.synthscene/``, ``images/`` or a map folder holds anything (naming it); with
+            ``resume`` or ``overwrite``, if those places hold a file with no run manifest, or a
+            file the manifest does not name (naming it), or the manifest is unreadable or of an
+            older format; with ``resume``, if the folder holds another run (the message names
+            the differing field); if another run holds the folder's lock.
         """
         if overwrite and resume:
             raise ValueError("overwrite and resume exclude each other")
@@ -358,34 +245,42 @@ class RunFolder:
 
     def _prepare_locked(self, manifest: RunManifest, *, overwrite: bool,
                         resume: bool) -> RunStart:
-        foreign = self._foreign_file()
-        if foreign is not None:
-            name = foreign.relative_to(self.out_dir).as_posix()
-            if overwrite:
-                raise OutputError(f"{self.out_dir}: --overwrite removes only files synthscene "
-                                  f"wrote, and {name} is not one of them; move it away or "
-                                  "choose another folder")
-            raise OutputError(f"{self.out_dir}: {name} was not written by synthscene, so this "
-                              "folder is not a synthscene dataset; choose another folder or "
-                              "move the file away")
-        held = self._holds_dataset()
+        mine = manifest.run_files()
         previous = None
-        if overwrite:
-            self._remove([p for p in (self.annotations_path, self.state_dir,
-                                      *self._dataset_folders()) if p.exists()])
-        elif held and resume:
-            if not self.manifest_path.exists():
-                raise OutputError(
-                    f"{self.out_dir}: cannot resume: it holds a dataset with no run manifest "
-                    f"({STATE_DIR}/{MANIFEST_NAME}); choose another folder or pass --overwrite")
+        if os.path.lexists(self.manifest_path) and (overwrite or resume):
             previous = RunManifest.from_file(self.manifest_path)
-            difference = manifest.difference(previous)
+            difference = manifest.difference(previous) if resume else None
             if difference:
                 raise OutputError(
                     f"{self.out_dir}: cannot resume: the run in this folder has {difference} "
                     "as asked now; resume with the same scenario, seed and frames, or pass "
                     "--overwrite to start again")
-        elif held:
+            foreign = self._foreign_file(previous.run_files(), previous.frames, mine)
+            if foreign is not None:
+                name = self._name(foreign)
+                if overwrite:
+                    raise OutputError(
+                        f"{self.out_dir}: --overwrite removes only files synthscene wrote (those "
+                        f"its run manifest names), and {name} is not one of them; move it away "
+                        "or choose another folder")
+                raise OutputError(f"{self.out_dir}: cannot resume: {name} was not written by "
+                                  "the run in this folder; move it away or choose another "
+                                  "folder")
+            if overwrite:
+                self._remove_run(previous.run_files(), previous.frames)
+                previous = None
+        elif os.path.lexists(self.manifest_path):
+            try:
+                held = RunManifest.from_file(self.manifest_path)
+            except OutputError:
+                held = None  # unreadable or older: refused below all the same
+            if held is not None:
+                foreign = self._foreign_file(held.run_files(), held.frames, mine)
+                if foreign is not None:
+                    raise OutputError(
+                        f"{self.out_dir}: {self._name(foreign)} was not written by synthscene, "
+                        "so this folder is not only a synthscene dataset; move it away or "
+                        "choose another folder")
             if self.annotations_path.exists():
                 what = f"holds a dataset already ({ANNOTATIONS_NAME})"
                 hint = "choose another folder or pass --overwrite"
@@ -394,6 +289,24 @@ class RunFolder:
                 hint = "pass --resume to complete it, --overwrite to start again, " \
                        "or choose another folder"
             raise OutputError(f"{self.out_dir}: {what}; {hint}")
+        else:
+            blocker = self._first_file(mine)
+            if blocker is not None:
+                name = self._name(blocker)
+                where = f"{STATE_DIR}/{MANIFEST_NAME}"
+                if overwrite:
+                    raise OutputError(
+                        f"{self.out_dir}: --overwrite removes only files synthscene wrote (those "
+                        f"a run manifest, {where}, names), and there is none here, so {name} is "
+                        "not one of them; move it away or choose another folder")
+                if resume:
+                    raise OutputError(
+                        f"{self.out_dir}: cannot resume: {name} is here but no run manifest "
+                        f"({where}), so this is not a synthscene run to complete; move it away "
+                        "or choose another folder")
+                raise OutputError(
+                    f"{self.out_dir}: {name} is where this run would write, and synthscene did "
+                    "not write it (no run manifest); move it away or choose another folder")
 
         try:
             for folder in (self.images_dir, self.frames_dir):
@@ -403,100 +316,197 @@ class RunFolder:
         except OSError as exc:
             raise OutputError(f"cannot create or write the output folder {self.out_dir}: "
                               f"{exc.strerror or exc}") from None
-        for folder in self._written_folders():
-            removed = remove_stale_temporaries(folder)
+        self._files = mine
+        self._frames = manifest.frames
+        for folder, owned in self._temporary_places():
+            removed = remove_stale_temporaries(folder, owned=owned)
             if removed:
                 logger.info("removed %d temporary files left in %s by a killed run",
                             removed, folder)
         if previous is None:
             write_atomic(self.manifest_path, manifest.to_bytes(), durable=True)
-            return RunStart(finished=frozenset())
+            return RunStart(frames=manifest.frames)
         if self.annotations_path.exists():
-            self._remove_records()
-            return RunStart(finished=frozenset(range(manifest.frames)), complete=True)
+            self._remove_records(manifest.frames)
+            return RunStart(frames=manifest.frames, complete=True)
         finished = self._finished_frames(manifest.frames)
         logger.info("resuming %s: %d of %d frames are finished", self.out_dir, len(finished),
                     manifest.frames)
-        return RunStart(finished=finished)
+        return RunStart(frames=manifest.frames, finished=finished)
 
-    def _dataset_folders(self) -> list[Path]:
-        """The folders a run writes its per-frame files to."""
-        return [self.images_dir, *(self.out_dir / name for name in sorted(set(
-            MAP_FOLDERS.values())))]
+    def _name(self, path: Path) -> str:
+        """``path`` relative to the dataset folder, as a user would type it."""
+        return path.relative_to(self.out_dir).as_posix()
 
-    def _foreign_file(self) -> Path | None:
-        """The first file in the dataset's places that synthscene did not write, or None.
+    def _places(self, *runs: RunFiles) -> list[Path]:
+        """The folders a run may write per-frame files into: ``images/``, every map folder."""
+        names = set(DATASET_FOLDERS).union(*(run.folders for run in runs))
+        return [self.out_dir / name for name in sorted(names)]
 
-        synthscene's own are: ``.synthscene/``; in ``images/`` and the map folders, files named
-        like a frame (``000001.png``, ``.jpg``, ``.npy``, ``.flo``) or a sequence
-        (``seq-000000.npz``) and temporary files of a killed run;
-        ``annotations.json`` when the folder has a run manifest or the file begins as every
-        ``annotations.json`` synthscene writes does. A sub-folder of ``images/`` is not ours.
+    def _first_file(self, mine: RunFiles) -> Path | None:
+        """The first entry (file, folder, link) where a run writes: ``annotations.json``,
+        in ``.synthscene/``, ``images/`` or a map folder; or such a place that is not a folder.
+        Empty folders (and empty folders in them) do not count.
+
+        Raises
+        ------
+        synthscene.errors.OutputError
+            If a folder cannot be read.
+        """
+        if os.path.lexists(self.annotations_path):
+            return self.annotations_path
+        for folder in (self.state_dir, *self._places(mine)):
+            entries = self._entries(folder)
+            if entries is None:
+                return folder
+            for entry in entries:
+                if not (entry.is_dir(follow_symlinks=False) and self._entries(Path(entry.path))
+                        == []):
+                    return Path(entry.path)
+        return None
+
+    def _entries(self, folder: Path) -> list[os.DirEntry] | None:
+        """The entries of ``folder`` sorted by name; ``[]`` if it does not exist; None if it is
+        not a folder (a file, or a symbolic link, which is never followed).
+
+        Raises
+        ------
+        synthscene.errors.OutputError
+            If it cannot be read.
+        """
+        try:
+            if not os.path.lexists(folder):
+                return []
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                return None
+            with os.scandir(folder) as scan:
+                return sorted(scan, key=lambda e: e.name)
+        except OSError as exc:
+            raise OutputError(f"cannot read {folder}: {exc.strerror or exc}") from None
+
+    def _foreign_file(self, previous: RunFiles, frames: int, mine: RunFiles) -> Path | None:
+        """The first file in a run's places that the previous run (``previous``, of ``frames``
+        frames) did not write, or None.
+
+        The previous run's are: ``annotations.json`` if it begins as every one synthscene writes
+        does; in ``.synthscene/``, ``manifest.json`` and ``frames/NNNNNN.json`` (frames of the
+        run); in ``images/`` and the map folders, the files ``previous`` names; and the
+        temporaries of any of these. Only regular files count as the run's: a symbolic link, a
+        folder or a device in those places is foreign, and so is a place that is not a folder.
 
         Raises
         ------
         synthscene.errors.OutputError
             If a folder or ``annotations.json`` cannot be read.
         """
-        try:
-            if self.annotations_path.exists() and not self.manifest_path.exists():
-                with open(self.annotations_path, "rb") as handle:
-                    if handle.read(len(_ANNOTATIONS_HEAD)) != _ANNOTATIONS_HEAD:
-                        return self.annotations_path
-            for folder in self._dataset_folders():
-                try:
-                    with os.scandir(folder) as scan:
-                        entries = sorted(scan, key=lambda e: e.name)
-                except (FileNotFoundError, NotADirectoryError):
-                    continue
-                for entry in entries:
-                    ours = (_FRAME_FILE.fullmatch(entry.name) or is_temporary_name(entry.name)) \
-                        and not entry.is_dir(follow_symlinks=False)
-                    if not ours:
-                        return Path(entry.path)
-        except OSError as exc:
-            raise OutputError(f"cannot read {self.out_dir}: {exc.strerror or exc}") from None
+        if os.path.lexists(self.annotations_path) and not self._our_annotations():
+            return self.annotations_path
+        records = RunFiles([f"{FRAMES_DIR}/{{frame}}.json"], frames)
+        checks = [(self.state_dir, lambda name: name == MANIFEST_NAME
+                   or temporary_target(name) == MANIFEST_NAME),
+                  (self.frames_dir, lambda name: records.owns(FRAMES_DIR, name))]
+        checks += [(folder, lambda name, f=folder.name: previous.owns(f, name))
+                   for folder in self._places(previous, mine)]
+        for folder, owned in checks:
+            entries = self._entries(folder)
+            if entries is None:
+                return folder
+            for entry in entries:
+                if folder == self.state_dir and entry.name == FRAMES_DIR and \
+                        entry.is_dir(follow_symlinks=False):
+                    continue  # checked as a folder of its own
+                if not (owned(entry.name) and entry.is_file(follow_symlinks=False)):
+                    return Path(entry.path)
         return None
 
-    def _holds_dataset(self) -> bool:
-        """True if the folder holds a dataset, finished or not (empty folders do not count)."""
-        if self.annotations_path.exists() or self.manifest_path.exists():
-            return True
+    def _our_annotations(self) -> bool:
+        """Whether ``annotations.json`` is a regular file that begins as synthscene's do."""
         try:
-            with os.scandir(self.images_dir) as entries:
-                return any(True for _ in entries)
-        except FileNotFoundError:
-            return False
+            if not stat.S_ISREG(os.lstat(self.annotations_path).st_mode):
+                return False
+            with open(self.annotations_path, "rb") as handle:
+                return handle.read(len(_ANNOTATIONS_HEAD)) == _ANNOTATIONS_HEAD
         except OSError as exc:
-            raise OutputError(f"cannot read {self.images_dir}: {exc.strerror or exc}") from None
+            raise OutputError(f"cannot read {self.annotations_path}: "
+                              f"{exc.strerror or exc}") from None
 
-    def _remove(self, paths: list[Path]) -> None:
+    def _remove_run(self, previous: RunFiles, frames: int) -> None:
+        """Remove the files of the run ``previous`` (of ``frames`` frames) once
+        :meth:`_foreign_file` found nothing else: ``annotations.json`` first (the folder no
+        longer looks complete), then the records, then the per-frame files; folders left empty
+        are removed. The manifest stays until the new run's replaces it.
+
+        Raises
+        ------
+        synthscene.errors.OutputError
+            If a folder cannot be written (checked before anything is removed), or a file
+            cannot be removed.
+        """
+        folders = [self.out_dir / name for name in previous.folders]
+        for folder in (self.out_dir, self.state_dir, self.frames_dir, *folders):
+            if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK):
+                raise OutputError(f"{self.out_dir}: cannot remove the old dataset: "
+                                  f"{self._name(folder) or '.'} is not writable")
+        if os.path.lexists(self.annotations_path):
+            self._unlink(self.annotations_path)
+        self._remove_records(frames)
+        for folder in folders:
+            for entry in self._entries(folder) or ():
+                if previous.owns(folder.name, entry.name) and \
+                        entry.is_file(follow_symlinks=False):
+                    self._unlink(Path(entry.path))
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: a user's sub-folder stays (and was refused)
+
+    def _unlink(self, path: Path) -> None:
+        """Remove the regular file ``path``, which must lie inside the dataset folder; a link
+        is never followed (nor removed).
+
+        Raises
+        ------
+        synthscene.errors.OutputError
+            If it is outside the dataset folder, not a regular file, or cannot be removed.
+        """
+        root = self.out_dir.resolve()
         try:
-            for p in paths:
-                shutil.rmtree(p) if p.is_dir() else p.unlink()
+            parent = path.parent.resolve(strict=True)
+            if parent != root and root not in parent.parents:
+                raise OutputError(f"{self.out_dir}: refusing to remove {path}, which is outside "
+                                  "the dataset folder")
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                raise OutputError(f"{self.out_dir}: refusing to remove {self._name(path)}, "
+                                  "which is not a regular file")
+            os.unlink(path)
         except OSError as exc:
-            raise OutputError(f"{self.out_dir}: cannot remove the old dataset "
-                              f"({exc.strerror or exc})") from None
+            raise OutputError(f"{self.out_dir}: cannot remove the old dataset's "
+                              f"{self._name(path)} ({exc.strerror or exc})") from None
 
     def _finished_frames(self, frames: int) -> frozenset[int]:
-        """Frames with a record whose PNG exists with the recorded size; drop bad records."""
-        images = {entry.name: entry.stat().st_size for entry in os.scandir(self.images_dir)
-                  if entry.is_file()}
+        """Frames with a record whose image exists with the recorded size; drop bad records.
+
+        Memory in proportion to the records on disk: each record's image is looked up by name.
+        """
+        records = RunFiles([f"{FRAMES_DIR}/{{frame}}.json"], frames)
         finished = set()
         for entry in os.scandir(self.frames_dir):
-            stem, dot, ext = entry.name.partition(".")
-            if ext != "json" or not stem.isdigit():
+            if temporary_target(entry.name) is not None or \
+                    not records.owns(FRAMES_DIR, entry.name):
                 continue
-            index = int(stem) - 1
-            if not 0 <= index < frames:
-                continue
+            index = int(entry.name.partition(".")[0]) - 1
+            image_name = self._files.name(IMAGES_DIR, index)
             reason = None
             try:
                 frame, png_size = _read_record(Path(entry.path))
                 if frame.image["id"] != index + 1:
                     reason = "it is the record of another frame"
-                elif images.get(frame.image["file_name"]) != png_size:
-                    reason = "its image is missing or has another size"
+                elif frame.image["file_name"] != image_name:
+                    reason = "it names another image"
+                else:
+                    image = os.lstat(self.images_dir / image_name)
+                    if not stat.S_ISREG(image.st_mode) or image.st_size != png_size:
+                        reason = "its image is missing or has another size"
+            except FileNotFoundError:
+                reason = "its image is missing or has another size"
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 reason = f"it cannot be read ({exc!r})"
             if reason is None:
@@ -579,12 +589,20 @@ class RunFolder:
                               categories=categories, description=description,
                               keypoints=keypoints, stuff_categories=stuff_categories,
                               models=models)
-        self._remove_records()
+        self._remove_records(frames)
         return count
 
-    def _remove_records(self) -> None:
+    def _remove_records(self, frames: int) -> None:
+        """Best effort: delete the frame records (of ``frames`` frames) and their temporaries,
+        then the records' folder if that leaves it empty."""
+        records = RunFiles([f"{FRAMES_DIR}/{{frame}}.json"], frames)
         try:
-            shutil.rmtree(self.frames_dir)
+            with os.scandir(self.frames_dir) as scan:
+                names = [e.name for e in scan if records.owns(FRAMES_DIR, e.name)
+                         and e.is_file(follow_symlinks=False)]
+            for name in names:
+                os.unlink(self.frames_dir / name)
+            self.frames_dir.rmdir()
         except FileNotFoundError:
             pass
         except OSError as exc:
@@ -605,13 +623,21 @@ class RunFolder:
             raise OutputError(f"cannot read {self.annotations_path}: {exc}") from None
 
     def remove_temporaries(self) -> None:
-        """Best effort: delete temporary files of stopped workers (no worker may be running)."""
-        for folder in self._written_folders():
+        """Best effort: delete temporary files of stopped workers (no worker may be running);
+        only those of the prepared run's own files."""
+        for folder, owned in self._temporary_places():
             with contextlib.suppress(OutputError, OSError):
-                remove_stale_temporaries(folder)
+                remove_stale_temporaries(folder, owned=owned)
 
-    def _written_folders(self) -> list[Path]:
-        """Every folder a run writes files into through temporaries: the dataset folder, the
-        images, the map folders (depth, flow, tracks, ...) and the run's own state."""
-        maps = sorted({self.out_dir / folder for folder in MAP_FOLDERS.values()})
-        return [self.out_dir, self.images_dir, *maps, self.state_dir, self.frames_dir]
+    def _temporary_places(self) -> list[tuple[Path, Callable[[str], bool]]]:
+        """Every folder the prepared run writes files into through temporaries, with which
+        final names there are the run's: the dataset folder (``annotations.json``), the images,
+        the map folders of the run, and the run's own state (manifest, frame records)."""
+        files, records = self._files, RunFiles([f"{FRAMES_DIR}/{{frame}}.json"], self._frames)
+        places: list[tuple[Path, Callable[[str], bool]]] = [
+            (self.out_dir, lambda name: name == ANNOTATIONS_NAME),
+            (self.state_dir, lambda name: name == MANIFEST_NAME),
+            (self.frames_dir, lambda name: records.owns(FRAMES_DIR, name))]
+        places += [(self.out_dir / folder, lambda name, f=folder: files.owns(f, name))
+                   for folder in files.folders]
+        return places

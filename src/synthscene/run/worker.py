@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,33 +143,35 @@ def frames_per_scene(scenario: Scenario) -> int:
     return spec.sequence.length if spec.sequence is not None else spec.camera.views_per_scene
 
 
-def scene_groups(frames: Sequence[int], views_per_scene: int) -> list[list[int]]:
+def scene_groups(frames: Iterable[int], views_per_scene: int) -> Iterator[list[int]]:
     """``frames`` cut into the runs of consecutive frames of one scene: the unit of work.
 
     A worker that makes a whole group settles the scene once (frame ``i`` is view
     ``i % views_per_scene`` of scene ``i // views_per_scene``); with one view per scene every
-    frame is its own group.
+    frame is its own group. Lazy: ``frames`` is read as the groups are taken, so a run of
+    10^8 frames (:class:`~synthscene.run.ranges.FrameRanges`) never lists them.
 
     Parameters
     ----------
-    frames : sequence of int
+    frames : iterable of int
         Frame indices, in the order they are to be made.
     views_per_scene : int
         >= 1.
 
-    Returns
-    -------
-    list of list of int
+    Yields
+    ------
+    list of int
         The frames in their order, split where the scene changes.
     """
-    groups: list[list[int]] = []
+    group: list[int] = []
     for index in frames:
         index = int(index)
-        if groups and groups[-1][-1] // views_per_scene == index // views_per_scene:
-            groups[-1].append(index)
-        else:
-            groups.append([index])
-    return groups
+        if group and group[-1] // views_per_scene != index // views_per_scene:
+            yield group
+            group = []
+        group.append(index)
+    if group:
+        yield group
 
 
 def rss_bytes() -> int:

@@ -6,8 +6,11 @@ client shares driver state with its parent and may deadlock or corrupt it. As wi
 process, a script that calls :func:`synthscene.generate` with ``workers > 1`` must guard its entry
 point with ``if __name__ == "__main__":`` (Python's multiprocessing guidelines).
 
-Sharding is dynamic: the main process puts every frame index on one task queue and each worker
-takes the next index when it is free, so workers finish together even when frames differ in cost.
+Sharding is dynamic: the main process puts frame indices (a scene's at a time) on one task queue
+and each worker takes the next group when it is free, so workers finish together even when frames
+differ in cost. A thread of the main process fills the queue, which holds at most
+:data:`QUEUED_PER_WORKER` groups per worker, so a run of 10^8 frames costs no more memory than a
+run of ten.
 Which worker makes which frame does not matter: frame ``i`` depends only on ``(seed, i)``.
 Workers report each written frame on an event queue (one progress bar for all of them); the first
 worker error stops every worker and is raised in the main process with the worker's message. A
@@ -16,6 +19,7 @@ worker whose parent dies (``kill -9``) exits by itself.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
@@ -24,7 +28,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
 from synthscene.errors import SynthsceneError
@@ -46,19 +50,22 @@ POLL_SECONDS = 0.5
 """How often the main process checks that its workers are alive while it waits for events."""
 JOIN_SECONDS = 30.0
 """How long finished workers get to release their GL context and exit before being killed."""
+QUEUED_PER_WORKER = 2
+"""Scene groups waiting on the task queue per worker (so a worker never waits for the main
+process between groups, and the queue stays small whatever the frame count)."""
 EXIT_PARENT_GONE = 70
 """Exit status of a worker whose parent process died."""
 
 
-def run_in_process(job: FrameJob, frames: Sequence[int],
+def run_in_process(job: FrameJob, frames: Iterable[int],
                    on_done: Callable[[FrameDone], None]) -> None:
     """Make and write ``frames`` of ``job`` in this process.
 
     Parameters
     ----------
     job : FrameJob
-    frames : sequence of int
-        Frame indices, made in this order.
+    frames : iterable of int
+        Frame indices, made in this order (read lazily).
     on_done : callable
         Called, from this thread, with a :class:`~synthscene.run.worker.FrameDone` for each frame
         written.
@@ -90,15 +97,16 @@ def _deliver(written: queue.SimpleQueue[FrameDone], on_done: Callable[[FrameDone
         on_done(done)
 
 
-def run_processes(job: FrameJob, frames: Sequence[int], workers: int,
+def run_processes(job: FrameJob, frames: Collection[int], workers: int,
                   on_done: Callable[[FrameDone], None]) -> None:
     """Make and write ``frames`` of ``job`` in ``workers`` spawned processes.
 
     Parameters
     ----------
     job : FrameJob
-    frames : sequence of int
-        Frame indices; each is made exactly once, by whichever worker is free.
+    frames : collection of int
+        Frame indices (a list, or :class:`~synthscene.run.ranges.FrameRanges`), read lazily;
+        each is made exactly once, by whichever worker is free.
     workers : int
         Number of processes, >= 1 (fewer are started if there are fewer frames).
     on_done : callable
@@ -125,12 +133,12 @@ def run_processes(job: FrameJob, frames: Sequence[int], workers: int,
         return
     count = min(workers, remaining)
     context = multiprocessing.get_context("spawn")
-    tasks = context.Queue()
+    tasks = context.Queue(maxsize=QUEUED_PER_WORKER * count)
     events = context.Queue()
-    for group in scene_groups(frames, frames_per_scene(job.scenario)):
-        tasks.put(group)  # a worker takes a whole scene: it is settled once
-    for _ in range(count):
-        tasks.put(None)
+    stop = threading.Event()
+    feeder = threading.Thread(target=_feed, name="synthscene-feed", daemon=True, args=(
+        tasks, scene_groups(frames, frames_per_scene(job.scenario)), count, stop))
+    feeder.start()
     processes: list[Any] = []
     try:
         for worker in range(count):
@@ -158,10 +166,28 @@ def run_processes(job: FrameJob, frames: Sequence[int], workers: int,
         for process in processes:
             process.join(JOIN_SECONDS)
     finally:
+        stop.set()
         _stop(processes)
+        feeder.join()
         tasks.cancel_join_thread()
         tasks.close()
         events.close()
+
+
+def _feed(tasks: Any, groups: Iterator[list[int]], workers: int,
+          stop: threading.Event) -> None:
+    """Put every group on the (bounded) task queue, then one ``None`` per worker; give up when
+    ``stop`` is set. Runs on a thread of the main process: the queue's bound, not the frame
+    count, sets how many groups are held."""
+    for item in itertools.chain(groups, itertools.repeat(None, workers)):
+        while True:
+            if stop.is_set():
+                return
+            try:
+                tasks.put(item, timeout=POLL_SECONDS)
+                break
+            except queue.Full:
+                continue
 
 
 def _check_alive(processes: list[Any], remaining: int, *, idle: bool) -> None:

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
 from synthscene.errors import SynthsceneError
@@ -90,18 +89,20 @@ class _FrameActor:
             worker.__exit__(None, None, None)
 
 
-def _chunks(frames: Sequence[int], size: int, views_per_scene: int) -> deque[list[int]]:
-    """Tasks of about ``size`` frames, each made of whole scenes (:func:`scene_groups`)."""
-    chunks: deque[list[int]] = deque()
+def _chunks(frames: Iterable[int], size: int, views_per_scene: int) -> Iterator[list[int]]:
+    """Tasks of about ``size`` frames, each made of whole scenes (:func:`scene_groups`); lazy,
+    so only the chunks in flight are ever held."""
+    chunk: list[int] = []
     for group in scene_groups(frames, views_per_scene):
-        if chunks and len(chunks[-1]) + len(group) <= size:
-            chunks[-1].extend(group)
-        else:
-            chunks.append(list(group))
-    return chunks
+        if chunk and len(chunk) + len(group) > size:
+            yield chunk
+            chunk = []
+        chunk.extend(group)
+    if chunk:
+        yield chunk
 
 
-def run_ray(job: FrameJob, frames: Sequence[int], *, workers: int | None,
+def run_ray(job: FrameJob, frames: Collection[int], *, workers: int | None,
             address: str | None, on_done: Callable[[FrameDone], None]) -> int:
     """Make and write ``frames`` of ``job`` with Ray actors.
 
@@ -109,7 +110,8 @@ def run_ray(job: FrameJob, frames: Sequence[int], *, workers: int | None,
     ----------
     job : FrameJob
         Its ``out_dir`` must be absolute and on a file system shared by every node.
-    frames : sequence of int
+    frames : collection of int
+        A list, or :class:`~synthscene.run.ranges.FrameRanges` (read lazily).
     workers : int or None
         Actors (one CPU each). None: every CPU of the cluster (``ray.cluster_resources()``), or
         of this machine when Ray is started here.
@@ -160,8 +162,9 @@ def run_ray(job: FrameJob, frames: Sequence[int], *, workers: int | None,
         in_flight: dict[Any, Any] = {}
 
         def feed(actor: Any) -> None:
-            if chunks:
-                in_flight[actor.make.remote(chunks.popleft())] = actor
+            chunk = next(chunks, None)
+            if chunk is not None:
+                in_flight[actor.make.remote(chunk)] = actor
 
         for actor in actors:
             for _ in range(IN_FLIGHT_PER_ACTOR):

@@ -1,0 +1,374 @@
+"""A distorted camera's frame from a pinhole render: the undistorted render that covers it, and
+the warp through the lens (pure numpy and OpenCV, no GL).
+
+A camera with a :class:`~synthscene.core.lens.Lens` is drawn in two steps:
+
+1. :func:`pinhole_camera`: an ideal pinhole at the same pose whose image (a fixed size per
+   run, :func:`pinhole_size`) covers every pixel of the distorted frame, with
+   :data:`MARGIN_PX` pixels to spare on each side. Its ``K`` is fitted per frame to the
+   distorted frame's undistorted outline.
+2. :func:`warp_output`: every distorted pixel centre is unprojected through the lens
+   (:meth:`Lens.unproject`) and looked up in the pinhole render (:func:`lens_warp`, maps
+   cached per ``(K, lens, size)``): colour bilinearly (``cv2.remap``, ``INTER_LINEAR``);
+   instance ids, depth and normals by nearest lookup (the pinhole pixel whose centre is
+   nearest, rounding halves up), so ids stay exact and every label recomputed from them
+   (masks, boxes, areas, visibility) is pixel-exact. Amodal masks are looked up the same way
+   on their own crops, outside the frame too.
+
+Depth stays metres along the optical axis (camera z): the pinhole and the distorted camera
+share their pose, so the z of the surface seen at a pixel does not change. Normals stay in the
+same camera frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import OrderedDict
+
+import cv2
+import numpy as np
+
+from synthscene.core.state import AmodalMask, Camera, RenderOutput
+
+__all__ = ["MARGIN_PX", "MAX_PINHOLE_SIDE", "LensWarp", "auto_render_scale", "frame_extent",
+           "lens_pinhole", "lens_warp", "pinhole_camera", "pinhole_positions", "pinhole_size",
+           "warp_amodal", "warp_output"]
+
+MAX_PINHOLE_SIDE = 4096
+"""Largest side, pixels, of the undistorted render of a distorted camera."""
+
+MARGIN_PX = 2
+"""Pinhole pixels kept beyond the distorted frame's outline on every side (bilinear lookups at
+the frame's border stay inside the render)."""
+
+_CACHE_SIZE = 4
+_maps: OrderedDict[tuple, LensWarp] = OrderedDict()
+
+
+def pinhole_size(width: int, height: int, scale: float) -> tuple[int, int]:
+    """``(W', H')``: the undistorted render's size for an image of ``width x height`` pixels
+    and ``scale`` (``ceil(scale * side)``, at most :data:`MAX_PINHOLE_SIDE`)."""
+    return (min(math.ceil(scale * width), MAX_PINHOLE_SIDE),
+            min(math.ceil(scale * height), MAX_PINHOLE_SIDE))
+
+
+def _outline(width: int, height: int) -> np.ndarray:
+    """(n, 2) pixel positions around the frame, half a pixel outside its outer pixel
+    centres, every half pixel."""
+    us = np.arange(-1.0, width + 0.5, 0.5)
+    vs = np.arange(-1.0, height + 0.5, 0.5)
+    top = np.stack([us, np.full_like(us, -1.0)], 1)
+    bottom = np.stack([us, np.full_like(us, float(height))], 1)
+    left = np.stack([np.full_like(vs, -1.0), vs], 1)
+    right = np.stack([np.full_like(vs, float(width)), vs], 1)
+    return np.concatenate([top, bottom, left, right])
+
+
+def frame_extent(camera: Camera) -> tuple[float, float, float, float]:
+    """The undistorted normalised extent ``(xmin, xmax, ymin, ymax)`` of a distorted frame
+    (its pixel centres and one pixel beyond).
+
+    Raises
+    ------
+    ValueError
+        If a pixel of the frame is not seen by the lens: beyond the fold of its radial
+        function, or (fisheye) more than ``MAX_FISHEYE_ANGLE_RAD`` from the optical axis.
+    """
+    lens = camera.lens
+    if lens is None:
+        raise ValueError("the camera has no lens")
+    ab, valid = lens.unproject(_outline(camera.width, camera.height), camera.K)
+    if not valid.all():
+        raise ValueError(
+            f"{lens.model} coefficients {list(lens.coeffs)} with K diagonal "
+            f"{[float(v) for v in np.diag(camera.K)[:2]]} do not see the whole "
+            f"{camera.width}x{camera.height} frame (beyond the lens's fold, or a fisheye "
+            "beyond 80 degrees from the axis): lower the field of view or the coefficients")
+    return (float(ab[:, 0].min()), float(ab[:, 0].max()), float(ab[:, 1].min()),
+            float(ab[:, 1].max()))
+
+
+def pinhole_camera(camera: Camera, size: tuple[int, int]) -> Camera:
+    """The ideal pinhole that is rendered for a distorted ``camera``.
+
+    Parameters
+    ----------
+    camera : Camera
+        With a ``lens``.
+    size : (int, int)
+        ``(W', H')`` of the render (:func:`pinhole_size`).
+
+    Returns
+    -------
+    Camera
+        Same pose and clipping, no lens, ``W' x H'``, ``K'`` mapping the frame's undistorted
+        extent (:func:`frame_extent`) onto pixels ``MARGIN_PX .. W' - 1 - MARGIN_PX`` (and the
+        same in y).
+
+    Raises
+    ------
+    ValueError
+        As :func:`frame_extent`.
+    """
+    xmin, xmax, ymin, ymax = frame_extent(camera)
+    width, height = int(size[0]), int(size[1])
+    fx = (width - 1 - 2 * MARGIN_PX) / (xmax - xmin)
+    fy = (height - 1 - 2 * MARGIN_PX) / (ymax - ymin)
+    K = np.array([[fx, 0.0, MARGIN_PX - fx * xmin], [0.0, fy, MARGIN_PX - fy * ymin],
+                  [0.0, 0.0, 1.0]])
+    return Camera(K=K, width=width, height=height, world_from_camera=camera.world_from_camera,
+                  znear=camera.znear, zfar=camera.zfar)
+
+
+def auto_render_scale(cameras: list[Camera]) -> float:
+    """The smallest render scale whose pinhole, for every camera of ``cameras``, has a pixel
+    pitch at the image centre no larger than the distorted image's (``fx' >= fx``,
+    ``fy' >= fy``), rounded up to 1/16; at least 1.
+
+    Raises
+    ------
+    ValueError
+        As :func:`frame_extent`.
+    """
+    scale = 1.0
+    for camera in cameras:
+        xmin, xmax, ymin, ymax = frame_extent(camera)
+        need_w = camera.K[0, 0] * (xmax - xmin) + 1 + 2 * MARGIN_PX
+        need_h = camera.K[1, 1] * (ymax - ymin) + 1 + 2 * MARGIN_PX
+        scale = max(scale, need_w / camera.width, need_h / camera.height)
+    return math.ceil(scale * 16) / 16
+
+
+_COARSE_PX = 4
+"""Spacing of the coarse grid whose undistortion, interpolated, starts Newton's method on a
+whole pixel grid (:func:`_frame_positions`); a power of 2, so that ``cv2.remap``'s bilinear
+weights (multiples of 1/32) are exact."""
+
+
+def _first_guess(camera: Camera, u0: int, v0: int, width: int, height: int) -> np.ndarray:
+    """(height, width, 2) float64: the undistorted coordinates of the pixel grid ``u0 ..
+    u0 + width - 1`` by ``v0 .. v0 + height - 1``, bilinearly interpolated (in float32) from
+    those of every ``_COARSE_PX``-th pixel (the last knot may lie up to ``_COARSE_PX - 1``
+    pixels beyond the grid)."""
+    h = _COARSE_PX
+    us = u0 + h * np.arange(-(-(width - 1) // h) + 1, dtype=np.float64)
+    vs = v0 + h * np.arange(-(-(height - 1) // h) + 1, dtype=np.float64)
+    ab, _ = camera.lens.unproject(np.stack(np.meshgrid(us, vs), -1), camera.K)
+    map_x = np.broadcast_to(np.arange(width, dtype=np.float32) / h, (height, width))
+    map_y = np.broadcast_to((np.arange(height, dtype=np.float32) / h)[:, None],
+                            (height, width))
+    guess = cv2.remap(ab.astype(np.float32), np.ascontiguousarray(map_x),
+                      np.ascontiguousarray(map_y), cv2.INTER_LINEAR)
+    return guess.astype(np.float64)
+
+
+def _frame_positions(camera: Camera, pinhole: Camera) -> np.ndarray:
+    """(H, W, 2) float64: the pinhole pixel position of every distorted pixel centre, exact
+    wherever it decides a nearest lookup.
+
+    The undistortion is interpolated from a coarse grid (:func:`_first_guess`); its largest
+    error is measured at the coarse cells' centres (where bilinear interpolation errs most),
+    and every pixel whose interpolated position lies within four times that error (plus
+    1e-6 px) of a rounding boundary (``k + 0.5``) is unprojected exactly. The colour map keeps
+    the interpolated positions (their error is below ``cv2.remap``'s 1/32 px); the nearest
+    indices are those of the exact positions.
+    """
+    width, height = camera.width, camera.height
+    guess = _first_guess(camera, 0, 0, width, height)
+    K = pinhole.K
+    scale = np.array([K[0, 0], K[1, 1]])
+    pos = guess * scale + np.array([K[0, 2], K[1, 2]])
+    # The interpolation's error, at the centres of the coarse cells.
+    cu = np.arange(_COARSE_PX // 2, width, _COARSE_PX)
+    cv = np.arange(_COARSE_PX // 2, height, _COARSE_PX)
+    centres = np.stack(np.meshgrid(cu, cv), -1).astype(np.float64)
+    exact, _ = camera.lens.unproject(centres, camera.K)
+    error = float(np.max(np.abs(exact - guess[cv][:, cu]) * scale)) if exact.size else 0.0
+    bound = 4 * error + 1e-6
+    frac = np.mod(pos + 0.5, 1.0)
+    risky = np.any(np.minimum(frac, 1.0 - frac) <= bound, axis=-1)
+    rows, cols = np.nonzero(risky)
+    if rows.size:
+        uv = np.stack([cols, rows], -1).astype(np.float64)
+        refined, _ = pinhole_positions(camera, pinhole, uv, guess[rows, cols])
+        pos[rows, cols] = refined
+    return pos
+
+
+def pinhole_positions(camera: Camera, pinhole: Camera, uv: np.ndarray,
+                      start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Where distorted pixel positions ``uv`` ((..., 2), pixels) of ``camera`` lie in the
+    ``pinhole`` image: ``(..., 2)`` float64 pinhole pixel positions and a ``(...,)`` bool,
+    True where the lens sees the point. ``start``: a first guess of the undistorted
+    normalised coordinates (:meth:`Lens.unproject`)."""
+    ab, valid = camera.lens.unproject(uv, camera.K, start)
+    K = pinhole.K
+    out = np.empty_like(ab)
+    out[..., 0] = K[0, 0] * ab[..., 0] + K[0, 2]
+    out[..., 1] = K[1, 1] * ab[..., 1] + K[1, 2]
+    return out, valid
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LensWarp:
+    """The maps of one distorted camera from its pinhole render.
+
+    Attributes
+    ----------
+    pinhole : Camera
+        The undistorted render's camera (:func:`pinhole_camera`).
+    map_x, map_y : (H, W) float32
+        Pinhole pixel position of each distorted pixel centre (``cv2.remap``'s maps).
+    nearest : (H, W) intp
+        Index, into the pinhole image's flattened ``(H', W')`` pixels, of the pinhole pixel
+        nearest to each distorted pixel centre (``round(y') * W' + round(x')``, halves up).
+    """
+
+    pinhole: Camera
+    map_x: np.ndarray
+    map_y: np.ndarray
+    nearest: np.ndarray
+
+
+def _key(camera: Camera, size: tuple[int, int]) -> tuple:
+    return (np.asarray(camera.K, np.float64).tobytes(), camera.lens, camera.width,
+            camera.height, int(size[0]), int(size[1]))
+
+
+def lens_warp(camera: Camera, size: tuple[int, int]) -> LensWarp:
+    """The :class:`LensWarp` of ``camera`` (with a lens) rendered at ``size`` (``(W', H')``),
+    from a small cache keyed by ``(K, lens, image size, size)``; the pose does not enter.
+
+    Raises
+    ------
+    ValueError
+        As :func:`frame_extent`.
+    """
+    key = _key(camera, size)
+    warp = _maps.get(key)
+    if warp is not None:
+        _maps.move_to_end(key)
+        return warp
+    pinhole = pinhole_camera(camera, size)
+    pos = _frame_positions(camera, pinhole)
+    cols = np.clip(np.floor(pos[..., 0] + 0.5), 0, pinhole.width - 1).astype(np.intp)
+    rows = np.clip(np.floor(pos[..., 1] + 0.5), 0, pinhole.height - 1).astype(np.intp)
+    warp = LensWarp(pinhole=dataclasses.replace(pinhole, world_from_camera=np.eye(4)),
+                    map_x=pos[..., 0].astype(np.float32), map_y=pos[..., 1].astype(np.float32),
+                    nearest=rows * pinhole.width + cols)
+    _maps[key] = warp
+    while len(_maps) > _CACHE_SIZE:
+        _maps.popitem(last=False)
+    return warp
+
+
+def warp_output(output: RenderOutput, camera: Camera, warp: LensWarp) -> RenderOutput:
+    """The distorted camera's :class:`RenderOutput` from the pinhole render ``output``.
+
+    Parameters
+    ----------
+    output : RenderOutput
+        Rendered with ``warp.pinhole``'s intrinsics and size (``rgb`` (H', W', 3) uint8, ...).
+    camera : Camera
+        The distorted camera.
+    warp : LensWarp
+        ``lens_warp(camera, (W', H'))``.
+
+    Returns
+    -------
+    RenderOutput
+        ``(H, W)`` maps: ``rgb`` bilinear, ``depth``, ``instance_ids`` and ``normals`` by
+        nearest lookup, ``amodal`` (:func:`warp_amodal`) crops of the distorted image grid.
+    """
+    rgb = cv2.remap(output.rgb, warp.map_x, warp.map_y, cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)
+
+    def nearest(a: np.ndarray) -> np.ndarray:
+        flat = a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
+        return flat[warp.nearest]
+
+    normals = None if output.normals is None else nearest(output.normals)
+    amodal = None
+    if output.amodal is not None:
+        amodal = {i: warp_amodal(m, camera, warp.pinhole, warp)
+                  for i, m in output.amodal.items()}
+    return RenderOutput(rgb=rgb, depth=nearest(output.depth),
+                        instance_ids=nearest(output.instance_ids), normals=normals,
+                        amodal=amodal)
+
+
+def warp_amodal(mask: AmodalMask, camera: Camera, pinhole: Camera,
+                warp: LensWarp | None = None) -> AmodalMask:
+    """A pinhole render's amodal crop seen through ``camera``'s lens.
+
+    The crop's outline is distorted to find the distorted pixels it can cover (clamped, as the
+    amodal pass clamps, to ``[-W, 2W) x [-H, 2H)``); each of those pixel centres is
+    unprojected and looked up, nearest, in the crop (False outside it or where the lens does not
+    see). In the frame this is the same lookup as :func:`warp_output`'s (given ``warp``, its
+    nearest indices are used there; only pixels outside the frame are unprojected here).
+
+    Returns
+    -------
+    AmodalMask
+        In the distorted image's pixel grid (may extend beyond it).
+    """
+    m = np.asarray(mask.mask, dtype=bool)
+    h, w = m.shape
+    if h == 0 or w == 0 or not m.any():
+        return AmodalMask(0, 0, np.zeros((0, 0), bool))
+    rows = np.flatnonzero(m.any(axis=1))
+    cols = np.flatnonzero(m.any(axis=0))
+    x0, x1 = mask.x0 + int(cols[0]), mask.x0 + int(cols[-1])
+    y0, y1 = mask.y0 + int(rows[0]), mask.y0 + int(rows[-1])
+    # The outline of the occupied part, half a pixel beyond its centres, in pinhole pixels.
+    us = np.linspace(x0 - 1.0, x1 + 1.0, max(2, 2 * (x1 - x0 + 3)))
+    vs = np.linspace(y0 - 1.0, y1 + 1.0, max(2, 2 * (y1 - y0 + 3)))
+    outline = np.concatenate([np.stack([us, np.full_like(us, y0 - 1.0)], 1),
+                              np.stack([us, np.full_like(us, y1 + 1.0)], 1),
+                              np.stack([np.full_like(vs, x0 - 1.0), vs], 1),
+                              np.stack([np.full_like(vs, x1 + 1.0), vs], 1)])
+    K = pinhole.K
+    rays = np.stack([(outline[:, 0] - K[0, 2]) / K[0, 0], (outline[:, 1] - K[1, 2]) / K[1, 1],
+                     np.ones(len(outline))], 1)
+    uv, seen = camera.lens.project(rays, camera.K)
+    width, height = camera.width, camera.height
+    if seen.all():
+        lo = np.floor(uv.min(axis=0)).astype(int) - 1
+        hi = np.ceil(uv.max(axis=0)).astype(int) + 2
+    else:  # the crop reaches beyond what the lens sees: search the whole clamped region
+        lo, hi = np.array([-width, -height]), np.array([2 * width, 2 * height])
+    dx0, dy0 = max(int(lo[0]), -width), max(int(lo[1]), -height)
+    dx1, dy1 = min(int(hi[0]), 2 * width), min(int(hi[1]), 2 * height)
+    if dx1 <= dx0 or dy1 <= dy0:
+        return AmodalMask(0, 0, np.zeros((0, 0), bool))
+    v, u = np.mgrid[dy0:dy1, dx0:dx1]
+    in_frame = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    r = np.zeros(u.shape, np.int64)
+    c = np.zeros(u.shape, np.int64)
+    valid = np.ones(u.shape, bool)
+    if warp is not None and in_frame.any():
+        r[in_frame], c[in_frame] = np.divmod(warp.nearest[v[in_frame], u[in_frame]],
+                                             pinhole.width)
+        todo = ~in_frame
+    else:
+        todo = np.ones(u.shape, bool)
+    if todo.any():
+        uv = np.stack([u[todo], v[todo]], -1).astype(np.float64)
+        pos, valid[todo] = pinhole_positions(camera, pinhole, uv)
+        c[todo] = np.floor(pos[:, 0] + 0.5).astype(np.int64)
+        r[todo] = np.floor(pos[:, 1] + 0.5).astype(np.int64)
+    c -= mask.x0
+    r -= mask.y0
+    inside = valid & (c >= 0) & (c < w) & (r >= 0) & (r < h)
+    out = np.zeros(u.shape, bool)
+    out[inside] = m[r[inside], c[inside]]
+    return AmodalMask(dx0, dy0, out)
+
+
+def lens_pinhole(camera: Camera, size: tuple[int, int]) -> Camera:
+    """The pinhole camera to render for ``camera`` (with a lens): :func:`lens_warp`'s, at the
+    distorted camera's pose."""
+    return dataclasses.replace(lens_warp(camera, size).pinhole,
+                               world_from_camera=camera.world_from_camera)
+

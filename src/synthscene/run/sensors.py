@@ -1,0 +1,125 @@
+"""A frame's camera sensor models: the lens (distortion) and the depth sensor.
+
+:class:`Sensors` is the glue between :class:`~synthscene.run.frames.FrameMaker` and the pure
+modules that do the work: :mod:`synthscene.core.lens` (the models),
+:mod:`synthscene.labels.lens_warp` (the pinhole render and the warp) and
+:mod:`synthscene.randomize.depth_sensor` (the noise). Each draws from its own sub-stream of the
+frame (:func:`synthscene.seeding.sensor_rng`), so switching one on changes no other draw.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from synthscene.config.loading import Scenario
+from synthscene.core.state import Camera, RenderOutput, SceneState
+from synthscene.errors import ConfigError
+from synthscene.labels.lens_warp import (
+    auto_render_scale,
+    lens_pinhole,
+    lens_warp,
+    pinhole_size,
+    warp_output,
+)
+from synthscene.randomize.camera import sample_intrinsics, sample_lens
+from synthscene.randomize.depth_sensor import depth_reading
+from synthscene.seeding import sensor_rng
+
+__all__ = ["AUTO_SCALE_DRAWS", "Sensors"]
+
+AUTO_SCALE_DRAWS = 64
+"""Lenses and intrinsics drawn (from a fixed generator) to choose the default
+``camera.distortion.render_scale``."""
+
+
+class Sensors:
+    """The lens and depth sensor of one scenario and seed.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    seed : int
+        The run's seed, >= 0.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``camera.distortion`` if the lens, with some of its draws, does not see the
+        whole frame (the fold of its radial function, or a fisheye beyond 80 degrees).
+    """
+
+    def __init__(self, scenario: Scenario, *, seed: int) -> None:
+        self.scenario = scenario
+        self.seed = int(seed)
+        spec = scenario.spec
+        self.image_size = (spec.image.width, spec.image.height)
+        self.distortion = spec.camera.distortion
+        self.depth_sensor = spec.outputs.depth_sensor
+        self.render_size = self.image_size
+        if self.distortion is not None:
+            scale = self.distortion.render_scale
+            if scale is None:
+                scale = self._auto_scale()
+            self.render_size = pinhole_size(*self.image_size, scale)
+
+    def _error(self, exc: Exception) -> ConfigError:
+        return ConfigError(str(self.scenario.source), "camera.distortion", str(exc))
+
+    def _auto_scale(self) -> float:
+        from synthscene.config.sensors import MAX_RENDER_SCALE
+
+        rng = np.random.Generator(np.random.PCG64(0))
+        camera = self.scenario.spec.camera
+        width, height = self.image_size
+        cameras = [Camera(K=sample_intrinsics(camera, width, height, rng=rng), width=width,
+                          height=height, world_from_camera=np.eye(4),
+                          lens=sample_lens(self.distortion, rng=rng))
+                   for _ in range(AUTO_SCALE_DRAWS)]
+        try:
+            return min(auto_render_scale(cameras), MAX_RENDER_SCALE)
+        except ValueError as exc:
+            raise self._error(exc) from None
+
+    def with_lens(self, state: SceneState, index: int) -> SceneState:
+        """``state`` with its camera's lens drawn (frame or sequence ``index``); unchanged
+        without ``camera.distortion``.
+
+        Raises
+        ------
+        ConfigError
+            If the drawn lens does not see the whole frame.
+        """
+        if self.distortion is None:
+            return state
+        lens = sample_lens(self.distortion, rng=sensor_rng(self.seed, index, "lens"))
+        camera = dataclasses.replace(state.camera, lens=lens)
+        try:
+            lens_warp(camera, self.render_size)
+        except ValueError as exc:
+            raise self._error(exc) from None
+        return dataclasses.replace(state, camera=camera)
+
+    def to_render(self, state: SceneState) -> SceneState:
+        """The state the renderer draws: with the pinhole that covers a distorted camera."""
+        if state.camera.lens is None:
+            return state
+        return dataclasses.replace(state, camera=lens_pinhole(state.camera, self.render_size))
+
+    def through_lens(self, state: SceneState, output: RenderOutput) -> RenderOutput:
+        """The distorted camera's output from the pinhole render (:func:`warp_output`);
+        ``output`` itself without a lens."""
+        if state.camera.lens is None:
+            return output
+        return warp_output(output, state.camera, lens_warp(state.camera, self.render_size))
+
+    def with_depth_reading(self, output: RenderOutput, camera: Camera,
+                           index: int) -> RenderOutput:
+        """``output`` with the depth sensor's reading of frame ``index``
+        (:func:`depth_reading`); unchanged without ``outputs.depth_sensor``."""
+        if self.depth_sensor is None:
+            return output
+        reading = depth_reading(output.depth, camera, self.depth_sensor,
+                                rng=sensor_rng(self.seed, index, "depth_sensor"))
+        return dataclasses.replace(output, depth_sensor=reading)
