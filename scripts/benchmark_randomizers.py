@@ -17,7 +17,6 @@ import time
 
 import numpy as np
 
-from synthscene.assets.libraries import build_libraries
 from synthscene.config.loading import load_scenario
 from synthscene.randomize.compose import composite_background, crop_to_frame
 from synthscene.randomize.scene import (
@@ -29,6 +28,7 @@ from synthscene.randomize.scene import (
 from synthscene.registry.effect_registry import EFFECTS, parse_effects
 from synthscene.registry.texture_registry import TEXTURES, parse_texture_spec
 from synthscene.resources import bundled_dir
+from synthscene.run.scene_libraries import build_libraries
 from synthscene.seeding import frame_rng
 
 

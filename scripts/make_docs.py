@@ -3,7 +3,7 @@
 ``docs/randomizers.md`` has a hand-written part (the scene randomizers) and, between the
 ``<!-- BEGIN randomizer tables`` and ``<!-- END randomizer tables -->`` markers, the texture,
 effect, placement, camera-sampler and scene-hook tables, which are generated: never edit them by
-hand. The text comes from :func:`synthscene.randomize.reference_docs.registry_markdown` (what
+hand. The text comes from :func:`synthscene.tools.reference_docs.registry_markdown` (what
 ``synthscene docs`` prints), so names, parameters, defaults and examples cannot drift from the
 code.
 
@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from synthscene.randomize.reference_docs import registry_markdown
+from synthscene.tools.reference_docs import registry_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "randomizers.md"

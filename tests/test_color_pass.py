@@ -151,7 +151,7 @@ def test_edited_shaders_match_pyrenders_own_within_two_levels(cube_library, meta
 
 
 @pytest.mark.parametrize("shading", ["lit", "flat"])
-def test_colour_pass_labels_match_the_separate_label_pass(cube_library, shading):
+def test_color_pass_labels_match_the_separate_label_pass(cube_library, shading):
     from synthscene.render.renderer import Renderer
     from synthscene.render.settings import RenderSettings
 

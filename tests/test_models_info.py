@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import synthscene
-from synthscene.assets.libraries import build_libraries
-from synthscene.assets.models_info import model_entries
 from synthscene.config.loading import scenario_from_dict
+from synthscene.labels.models_info import model_entries
+from synthscene.run.scene_libraries import build_libraries
 
 
 def test_a_fixed_size_box_gives_its_analytic_diameter_and_extent():

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import synthscene
-from synthscene.assets.libraries import build_libraries
 from synthscene.randomize.scene import sample_scene
+from synthscene.run.scene_libraries import build_libraries
 from synthscene.seeding import frame_rng
 from tolerances import tol
 

@@ -125,8 +125,8 @@ def test_plugin_randomizers_change_the_frame_as_declared():
     scenario = scenario_from_dict(json.loads(json.dumps(SCENE)))
     plain = json.loads(json.dumps(SCENE))
     del plain["hooks"], plain["effects"]
-    from synthscene.assets.libraries import build_libraries
     from synthscene.randomize.scene import sample_scene
+    from synthscene.run.scene_libraries import build_libraries
 
     library = build_libraries(scenario)
     state = sample_scene(scenario, library, rng=frame_rng(SEED, 0), seed=(SEED, 0))

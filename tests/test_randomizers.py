@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from conftest import cube, scene, top_down_camera
-from synthscene.assets.libraries import build_libraries
 from synthscene.config.loading import scenario_from_dict
 from synthscene.core.state import Material
 from synthscene.errors import ConfigError
 from synthscene.randomize.camera import objects_in_view, sample_camera
 from synthscene.randomize.color import kelvin_to_rgb
 from synthscene.randomize.scene import finish_scene, sample_scene
+from synthscene.run.scene_libraries import build_libraries
 from synthscene.seeding import frame_rng
 from tolerances import tol
 

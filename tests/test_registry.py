@@ -12,11 +12,11 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from synthscene.errors import ConfigError
-from synthscene.randomize.reference_docs import example_config, registry_markdown
 from synthscene.registry.effect_registry import EFFECTS, EffectsField, apply_effects, parse_effects
 from synthscene.registry.params import field_range
 from synthscene.registry.texture_registry import TEXTURES, TextureField, parse_texture_spec
 from synthscene.seeding import frame_rng
+from synthscene.tools.reference_docs import example_config, registry_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = "scenes/x.yaml"

@@ -18,7 +18,6 @@ import pybullet
 import pytest
 import yaml
 
-from synthscene.assets.libraries import build_libraries
 from synthscene.assets.library import AssetLibrary, AssetSource
 from synthscene.config.loading import load_scenario, scenario_from_dict
 from synthscene.errors import AssetError, ConfigError
@@ -27,6 +26,7 @@ from synthscene.physics.simulator import PhysicsSimulator
 from synthscene.randomize.scene import sample_scene
 from synthscene.randomize.stable_poses import stable_poses
 from synthscene.run.frames import physics_settings
+from synthscene.run.scene_libraries import build_libraries
 from synthscene.seeding import frame_rng
 
 ROOT = Path(__file__).resolve().parents[1]

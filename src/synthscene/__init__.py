@@ -30,7 +30,7 @@ from synthscene.errors import (
 from synthscene.exporters import export_dataset
 from synthscene.plugins import load_plugins
 from synthscene.run.pipeline import GenerateSummary, generate, iter_samples
-from synthscene.run.scripting import render_scene
+from synthscene.run.single_scene import render_scene
 from synthscene.tools.validate import validate_dataset
 from synthscene.version import __version__
 

@@ -397,7 +397,7 @@ def docs(
 ) -> None:
     """Print the randomizer reference (docs/randomizers.md), with the plug-ins' randomizers."""
     from synthscene.plugins import load_entry_points, load_plugins
-    from synthscene.randomize.reference_docs import registry_markdown
+    from synthscene.tools.reference_docs import registry_markdown
 
     try:
         load_plugins(plugin or ())

@@ -48,9 +48,11 @@ from synthscene.config.fields import MAX_MESH_TRIANGLES
 
 __all__ = [
     "ASSET_EXTENSIONS",
+    "PRELOAD_LIMIT",
     "MAX_HULL_POINTS",
     "PRIMITIVE_NAMES",
     "SOURCE_PREFIXES",
+    "SceneLibraries",
     "Asset",
     "AssetLibrary",
     "AssetSource",
@@ -240,3 +242,86 @@ class AssetLibrary:
         """
         for key in self.keys:
             self.get(key)
+
+
+PRELOAD_LIMIT = 200
+"""Libraries with at most this many assets are loaded up front, so a broken asset fails before
+any frame is made; larger ones (globs over thousands of files) load each asset on first use."""
+
+
+@dataclass
+class SceneLibraries:
+    """Every mesh a scenario uses.
+
+    Attributes
+    ----------
+    objects : AssetLibrary
+        Labelled objects; its categories are the dataset's.
+    distractors : AssetLibrary or None
+    fixture_keys : tuple of str
+        The asset key of each entry of ``scenario.fixtures``, in order (a shelf with
+        ``boards`` drawn per frame: ``primitive:shelf``, and ``primitive:shelf-N`` for each N it
+        may draw are in ``fixtures`` too).
+    fixtures : AssetLibrary or None
+    backgrounds : tuple of str
+        The image files of ``background.images`` (see :func:`background_images`).
+    """
+
+    objects: AssetLibrary
+    distractors: AssetLibrary | None = None
+    fixtures: AssetLibrary | None = None
+    fixture_keys: tuple[str, ...] = ()
+    backgrounds: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Keys of the labelled objects' assets."""
+        return self.objects.keys
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Sorted category names of the labelled objects (COCO ids are positions + 1)."""
+        return self.objects.categories
+
+    def category_of(self, key: str) -> str:
+        """Category of an object asset."""
+        return self.objects.category_of(key)
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def get(self, key: str) -> Asset:
+        """The loaded asset ``key`` from whichever library holds it.
+
+        Raises
+        ------
+        KeyError
+            If no library holds ``key``.
+        AssetError
+            If the asset cannot be loaded.
+        """
+        return self._holder(key).get(key)
+
+    def look(self, key: str) -> tuple[VisualPart, ...]:
+        """The asset's own look (:meth:`AssetLibrary.look`) from whichever library holds it.
+
+        Raises
+        ------
+        KeyError
+            If no library holds ``key``.
+        AssetError
+            If the asset cannot be loaded.
+        """
+        return self._holder(key).look(key)
+
+    def _holder(self, key: str) -> AssetLibrary:
+        for library in (self.objects, self.distractors, self.fixtures):
+            if library is not None and key in library.keys:
+                return library
+        raise KeyError(key)
+
+    def preload(self) -> None:
+        """Load every asset of the small libraries now (see ``PRELOAD_LIMIT``)."""
+        for library in (self.objects, self.distractors, self.fixtures):
+            if library is not None and len(library) <= PRELOAD_LIMIT:
+                library.preload()

@@ -20,9 +20,9 @@ from synthscene.exporters.output import ExportFolder
 from synthscene.exporters.sharding import shard_bounds
 from synthscene.exporters.split import assign_splits, check_split, split_rng
 from synthscene.io.coco_schema import Problem
+from synthscene.io.dataset_checks import check_image_file, check_mask
 from synthscene.io.fileio import write_atomic, write_atomic_stream
 from synthscene.io.reader import CocoDataset
-from synthscene.tools.checks import check_image_file, check_mask
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def check_source(dataset: CocoDataset) -> None:
 
     Each image file must lie inside the image folder, exist, decode completely and be
     ``width x height``; each annotation's segmentation must decode, and its ``bbox`` and
-    ``area`` must agree with the mask (:func:`synthscene.tools.checks.check_mask`: inside the
+    ``area`` must agree with the mask (:func:`synthscene.io.dataset_checks.check_mask`: inside the
     image, tight, the right area, not empty). An export of labels that contradict their images
     would be silently wrong, so the export is refused.
 

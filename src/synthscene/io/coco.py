@@ -363,7 +363,7 @@ def write_dataset(
     stuff_categories : sequence of dict, optional
         Written as the top-level ``stuff_categories`` (the semantic masks' stuff ids).
     models : sequence of dict, optional
-        Written as the top-level ``models`` (see :mod:`synthscene.assets.models_info`), when not
+        Written as the top-level ``models`` (see :mod:`synthscene.labels.models_info`), when not
         empty.
 
     Returns

@@ -37,8 +37,7 @@ from synthscene.randomize.scene_hooks import run_hooks
 from synthscene.randomize.stable import StableParams, arrange, place_all, places_at_rest
 
 if TYPE_CHECKING:  # annotations only: the asset modules load trimesh
-    from synthscene.assets.libraries import SceneLibraries
-    from synthscene.assets.library import AssetLibrary
+    from synthscene.assets.library import AssetLibrary, SceneLibraries
 
 _LOG = logging.getLogger(__name__)
 

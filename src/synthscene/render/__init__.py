@@ -4,7 +4,7 @@
   context (:class:`~synthscene.render.platform.GLContext`, through ``pyrender.platforms``).
 - :mod:`~synthscene.render.renderer`: :class:`~synthscene.render.renderer.Renderer`, a
   :class:`~synthscene.core.state.SceneState` to a :class:`~synthscene.core.state.RenderOutput`.
-- :mod:`~synthscene.render.colour_pass`: the colour pass (pyrender's shaders, our loop).
+- :mod:`~synthscene.render.color_pass`: the colour pass (pyrender's shaders, our loop).
 - :mod:`~synthscene.render.label_pass`: the separate instance-id / depth / normals pass.
 - :mod:`~synthscene.render.amodal`: the amodal atlas pass.
 - :mod:`~synthscene.render.looks`: pyrender's data classes for what a frame draws.

@@ -256,7 +256,7 @@ class VertexArray:
     """One primitive's vertex data uploaded: a vertex array object and its buffers.
 
     The layout is pyrender 0.1.45's, which its shaders (and the ``*_LOC`` defines of
-    :class:`~synthscene.render.colour_pass.ColourRenderer`) expect: one interleaved float32
+    :class:`~synthscene.render.color_pass.ColourRenderer`) expect: one interleaved float32
     buffer of position (location 0), then normal, tangent, texcoord_0, texcoord_1 and colour_0
     where present, in that order at the next locations; then four locations of per-instance model
     matrices (the identity unless the primitive has poses); indices as uint32.

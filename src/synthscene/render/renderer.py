@@ -8,9 +8,9 @@ program is our own (:mod:`synthscene.render.gl`), and pyrender's shaders are our
 
 Passes per frame:
 
-1. **Colour** (:mod:`~synthscene.render.colour_pass`): pyrender's shaders (PBR
+1. **Colour** (:mod:`~synthscene.render.color_pass`): pyrender's shaders (PBR
    metallic-roughness shading), driven by the lean forward pass of
-   :class:`~synthscene.render.colour_pass.ColourRenderer` (pyrender's own ``Renderer.render``,
+   :class:`~synthscene.render.color_pass.ColourRenderer` (pyrender's own ``Renderer.render``,
    with shadow maps, when ``RenderSettings.shadows`` is on), give the RGB image, drawn into a
    framebuffer it owns (single-sampled by default; ``RenderSettings.msaa_samples`` turns on
    MSAA), opaque meshes front to back so that hidden fragments are rejected before shading.
@@ -24,7 +24,7 @@ Passes per frame:
    255. Depth and ids come from the same rasterisation, so depth > 0 wherever an id is. By
    default (the lean colour pass, single-sampled, no normals) the colour pass writes them
    itself, as two more outputs of the same fragments as the RGB image
-   (:meth:`~synthscene.render.colour_pass.ColourRenderer.draw` with ``labels=True``): no second
+   (:meth:`~synthscene.render.color_pass.ColourRenderer.draw` with ``labels=True``): no second
    rasterisation of the scene. Otherwise (MSAA, shadows, more than 4 lights of a kind, normals)
    :class:`~synthscene.render.label_pass.LabelPass` draws every object into a framebuffer of
    its own; with ``RenderSettings.normals`` a third attachment gets each fragment's camera-frame
@@ -38,7 +38,7 @@ own threads (llvmpipe) or on the GPU while the caller prepares the next frame (p
 
 GL resources are built once per asset and reused: each asset's mesh is uploaded once as a set of
 vertex arrays; each object of a frame draws them with its own material
-(:class:`~synthscene.render.colour_pass.Part`). Per frame only poses and materials change, so GPU
+(:class:`~synthscene.render.color_pass.Part`). Per frame only poses and materials change, so GPU
 memory stays flat over long runs.
 
 Camera convention: ``Camera.K`` and ``Camera.world_from_camera`` follow OpenCV (x right, y down,
@@ -69,7 +69,7 @@ import pyrender  # noqa: E402  (the GL platform must be chosen first)
 import trimesh  # noqa: E402
 
 from synthscene.render.amodal import AmodalItem, AmodalPass  # noqa: E402
-from synthscene.render.colour_pass import (  # noqa: E402
+from synthscene.render.color_pass import (  # noqa: E402
     BACKDROP,
     ColourItem,
     ColourRenderer,

@@ -38,8 +38,7 @@ from synthscene.run.sensors import Sensors
 from synthscene.seeding import frame_rng, scene_rng
 
 if TYPE_CHECKING:  # assets (trimesh) and the back ends load on first use, not on import
-    from synthscene.assets.libraries import SceneLibraries
-    from synthscene.assets.library import AssetLibrary
+    from synthscene.assets.library import AssetLibrary, SceneLibraries
     from synthscene.physics.simulator import PhysicsSimulator
     from synthscene.render.renderer import Renderer
 
@@ -54,14 +53,14 @@ STAGES = ("sample", "physics", "render", "labels", "write")
 
 def build_library(scenario: Scenario) -> SceneLibraries:
     """Index (and, for small libraries, load) the scenario's assets: labelled objects,
-    distractors and fixtures (:func:`synthscene.assets.libraries.build_libraries`).
+    distractors and fixtures (:func:`synthscene.run.scene_libraries.build_libraries`).
 
     Raises
     ------
     AssetError
         Naming the scenario file and the field (``assets[i].source``, ...) of a bad source.
     """
-    from synthscene.assets.libraries import build_libraries
+    from synthscene.run.scene_libraries import build_libraries
 
     return build_libraries(scenario)
 
@@ -125,7 +124,7 @@ class FrameMaker:
         if seed < 0:
             raise ValueError(f"seed must be >= 0, got {seed}")
         self.scenario = scenario
-        from synthscene.assets.libraries import scene_libraries
+        from synthscene.run.scene_libraries import scene_libraries
 
         self.library = scene_libraries(scenario, library)
         self.seed = int(seed)

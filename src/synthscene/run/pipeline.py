@@ -40,8 +40,7 @@ from synthscene.run.run_folder import RunFolder, RunManifest, scenario_sha256
 from synthscene.run.worker import FrameDone, FrameJob, frames_per_scene
 
 if TYPE_CHECKING:  # the asset package (trimesh) loads when frames are made, not on import
-    from synthscene.assets.libraries import SceneLibraries
-    from synthscene.assets.library import AssetLibrary
+    from synthscene.assets.library import AssetLibrary, SceneLibraries
 
 __all__ = ["STAGES", "FrameDone", "GenerateSummary", "build_library",
            "generate", "iter_samples", "physics_settings", "render_settings"]
@@ -279,7 +278,7 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
             finally:
                 if executor == "local":
                     folder.remove_temporaries()
-        from synthscene.assets.models_info import model_entries
+        from synthscene.labels.models_info import model_entries
 
         outputs = scenario.spec.outputs
         instances = folder.finalize(

@@ -1,7 +1,7 @@
-"""The asset libraries of a scenario: labelled objects, distractors and fixtures.
+"""Building the asset libraries of a scenario (labelled objects, distractors, fixtures) for a run.
 
 Only the objects' library gives COCO categories; distractor and fixture meshes are rendered (and
-collide) but are never labelled. :class:`SceneLibraries` looks like an
+collide) but are never labelled. :class:`~synthscene.assets.library.SceneLibraries` looks like an
 :class:`~synthscene.assets.library.AssetLibrary` of the objects (``keys``, ``categories``,
 ``category_of``) to the code that labels, and serves every mesh through ``get`` to the code that
 renders and simulates.
@@ -9,97 +9,17 @@ renders and simulates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from synthscene.assets.appearance import VisualPart
 from synthscene.assets.image_files import check_image_file
-from synthscene.assets.library import Asset, AssetLibrary, AssetSource, bundled_assets_dir
+from synthscene.assets.library import (
+    AssetLibrary,
+    AssetSource,
+    SceneLibraries,
+    bundled_assets_dir,
+)
 from synthscene.config.loading import Scenario
 from synthscene.errors import AssetError, ConfigError
-
-PRELOAD_LIMIT = 200
-"""Libraries with at most this many assets are loaded up front, so a broken asset fails before
-any frame is made; larger ones (globs over thousands of files) load each asset on first use."""
-
-
-@dataclass
-class SceneLibraries:
-    """Every mesh a scenario uses.
-
-    Attributes
-    ----------
-    objects : AssetLibrary
-        Labelled objects; its categories are the dataset's.
-    distractors : AssetLibrary or None
-    fixture_keys : tuple of str
-        The asset key of each entry of ``scenario.fixtures``, in order (a shelf with
-        ``boards`` drawn per frame: ``primitive:shelf``, and ``primitive:shelf-N`` for each N it
-        may draw are in ``fixtures`` too).
-    fixtures : AssetLibrary or None
-    backgrounds : tuple of str
-        The image files of ``background.images`` (see :func:`background_images`).
-    """
-
-    objects: AssetLibrary
-    distractors: AssetLibrary | None = None
-    fixtures: AssetLibrary | None = None
-    fixture_keys: tuple[str, ...] = ()
-    backgrounds: tuple[str, ...] = ()
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        """Keys of the labelled objects' assets."""
-        return self.objects.keys
-
-    @property
-    def categories(self) -> tuple[str, ...]:
-        """Sorted category names of the labelled objects (COCO ids are positions + 1)."""
-        return self.objects.categories
-
-    def category_of(self, key: str) -> str:
-        """Category of an object asset."""
-        return self.objects.category_of(key)
-
-    def __len__(self) -> int:
-        return len(self.objects)
-
-    def get(self, key: str) -> Asset:
-        """The loaded asset ``key`` from whichever library holds it.
-
-        Raises
-        ------
-        KeyError
-            If no library holds ``key``.
-        AssetError
-            If the asset cannot be loaded.
-        """
-        return self._holder(key).get(key)
-
-    def look(self, key: str) -> tuple[VisualPart, ...]:
-        """The asset's own look (:meth:`AssetLibrary.look`) from whichever library holds it.
-
-        Raises
-        ------
-        KeyError
-            If no library holds ``key``.
-        AssetError
-            If the asset cannot be loaded.
-        """
-        return self._holder(key).look(key)
-
-    def _holder(self, key: str) -> AssetLibrary:
-        for library in (self.objects, self.distractors, self.fixtures):
-            if library is not None and key in library.keys:
-                return library
-        raise KeyError(key)
-
-    def preload(self) -> None:
-        """Load every asset of the small libraries now (see ``PRELOAD_LIMIT``)."""
-        for library in (self.objects, self.distractors, self.fixtures):
-            if library is not None and len(library) <= PRELOAD_LIMIT:
-                library.preload()
-
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 

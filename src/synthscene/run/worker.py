@@ -34,7 +34,7 @@ from synthscene.run.frames import FrameMaker
 from synthscene.run.run_folder import RunFolder
 
 if TYPE_CHECKING:
-    from synthscene.assets.libraries import SceneLibraries
+    from synthscene.assets.library import SceneLibraries
 
 __all__ = ["ErrorReport", "FrameDone", "FrameJob", "FrameWorker", "error_from_report",
            "error_report", "rss_bytes"]

@@ -28,7 +28,7 @@ extras     optional synthscene fields are consistent: ``amodal_bbox`` contains `
            ``num_keypoints`` counts the keypoints with v > 0, v in {0, 1, 2}, the keypoint
            count matches the category's ``keypoints``, extra image files exist, and flow,
            float depth and point-track files have their documented dtype and shape
-           (:func:`~synthscene.tools.checks.check_map_file`; never unpickled)
+           (:func:`~synthscene.io.dataset_checks.check_map_file`; never unpickled)
 tracks     (datasets of sequences) every annotation has a ``track_id`` if one has; a
            ``track_id`` never belongs to two categories, and no two annotations of one image
            share a ``track_id``
@@ -39,7 +39,7 @@ sequences  (datasets of sequences) every image has ``sequence_id`` and ``frame_i
 
 :func:`validate_dataset` returns a :class:`ValidationReport`; the CLI prints
 :meth:`ValidationReport.format` and exits with status 1 if a check failed. The report says which
-``bbox`` and ``area`` convention the annotations follow (:mod:`synthscene.tools.checks`): the
+``bbox`` and ``area`` convention the annotations follow (:mod:`synthscene.io.dataset_checks`): the
 mask's (synthscene's, COCO's for RLE) or the polygons' (COCO 2017's polygon annotations).
 The file is read entry by entry, so memory does not grow with the number of annotations.
 """
@@ -67,8 +67,7 @@ from synthscene.io.coco_schema import (
     resolve_inside,
     top_level_problems,
 )
-from synthscene.io.reader import locate_dataset
-from synthscene.tools.checks import (
+from synthscene.io.dataset_checks import (
     BBOX_TOLERANCE_PX,
     check_image_file,
     check_map_file,
@@ -76,6 +75,7 @@ from synthscene.tools.checks import (
     mask_areas,
     overlaps,
 )
+from synthscene.io.reader import locate_dataset
 
 __all__ = [
     "BBOX_TOLERANCE_PX", "CHECKS", "MAX_KEPT_PROBLEMS", "MAX_MISSING_FRAMES", "CheckResult",
@@ -168,7 +168,7 @@ class ValidationReport:
         One per entry of :data:`CHECKS`, in that order.
     conventions : dict
         ``{"bbox": {"mask": n, "polygon": m}, "area": {...}}``: how many annotations follow
-        each convention (:mod:`synthscene.tools.checks`).
+        each convention (:mod:`synthscene.io.dataset_checks`).
     """
 
     annotations_path: Path
