@@ -25,6 +25,7 @@ from synthscene.errors import (
     OptionError,
     OutputError,
     PluginError,
+    RenderError,
     SynthsceneError,
 )
 from synthscene.exporters import export_dataset
@@ -36,7 +37,7 @@ from synthscene.version import __version__
 
 __all__ = [
     "AssetError", "ConfigError", "DatasetError", "FieldError", "GenerateSummary", "InstanceLabel",
-    "OptionError", "OutputError", "PluginError", "RenderOutput", "Sample", "Scenario", "SceneState",
-    "SynthsceneError", "__version__", "export_dataset", "generate", "iter_samples",
-    "load_plugins", "load_scenario", "render_scene", "scenario_from_dict", "validate_dataset",
+    "OptionError", "OutputError", "PluginError", "RenderError", "RenderOutput", "Sample",
+    "Scenario", "SceneState", "SynthsceneError", "__version__", "export_dataset", "generate",
+    "iter_samples", "load_plugins", "load_scenario", "render_scene", "scenario_from_dict", "validate_dataset",
 ]

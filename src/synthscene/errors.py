@@ -63,6 +63,10 @@ class OptionError(FieldError):
     the option, e.g. ``"--split"``)."""
 
 
+class RenderError(SynthsceneError):
+    """The GL context cannot be created, or a frame cannot be rendered."""
+
+
 class PluginError(SynthsceneError):
     """A plug-in cannot be loaded, or one of its randomizers failed or returned the wrong thing.
 

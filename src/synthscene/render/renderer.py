@@ -57,7 +57,7 @@ import numpy as np
 
 from synthscene.assets.appearance import jitter_colors, jitter_image
 from synthscene.core.state import Camera, Material, RenderOutput, SceneState
-from synthscene.errors import SynthsceneError
+from synthscene.errors import RenderError
 from synthscene.render.compat import patch_pyrender_numpy2
 from synthscene.render.platform import GLContext, ensure_gl_platform, platform_hint
 from synthscene.render.settings import RenderSettings
@@ -99,10 +99,6 @@ logger = logging.getLogger(__name__)
 CV_FROM_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 """(4, 4) float64: flips y and z between OpenCV's and OpenGL's camera frames (it is its own
 inverse)."""
-
-
-class RenderError(SynthsceneError):
-    """The GL context cannot be created, or a frame cannot be rendered."""
 
 
 def _delete_owned(entry: tuple[list, list[VertexArray]]) -> None:

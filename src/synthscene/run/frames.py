@@ -142,7 +142,7 @@ class FrameMaker:
 
         Raises
         ------
-        synthscene.render.renderer.RenderError
+        synthscene.errors.RenderError
             If no GL context can be made.
         """
         # The back ends load here, on first use, not when synthscene is imported.

@@ -76,7 +76,7 @@ def render_scene(state: SceneState, library: AssetLibrary | Sequence[str], *,
     ------
     AssetError
         If an asset cannot be loaded (or a source string is bad).
-    synthscene.render.renderer.RenderError
+    synthscene.errors.RenderError
         If no GL context can be made.
     ValueError
         If ``shading`` is unknown.

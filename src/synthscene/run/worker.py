@@ -210,7 +210,7 @@ class FrameWorker:
     ------
     AssetError
         On entry, for an asset that cannot be loaded.
-    synthscene.render.renderer.RenderError
+    synthscene.errors.RenderError
         On entry, if no GL context can be made.
     """
 
