@@ -39,5 +39,6 @@ __all__ = [
     "AssetError", "ConfigError", "DatasetError", "FieldError", "GenerateSummary", "InstanceLabel",
     "OptionError", "OutputError", "PluginError", "RenderError", "RenderOutput", "Sample",
     "Scenario", "SceneState", "SynthsceneError", "__version__", "export_dataset", "generate",
-    "iter_samples", "load_plugins", "load_scenario", "render_scene", "scenario_from_dict", "validate_dataset",
+    "iter_samples", "load_plugins", "load_scenario", "render_scene", "scenario_from_dict",
+    "validate_dataset",
 ]
