@@ -47,8 +47,8 @@ LEAF_BOUNDS = {
     "synthscene.randomize.geometry": 2,
     "synthscene.registry.distributions": 2,
     "synthscene.registry.params": 3,
-    "synthscene.registry.randomizers": 6,
-    "synthscene.registry.plugin_loader": 10,
+    "synthscene.registry.randomizers": 7,
+    "synthscene.registry.plugin_loader": 11,
     "synthscene.config.schema": 18,
 }
 MAX_TOP_LEVEL_MODULES = 9

@@ -264,3 +264,37 @@ def test_configured_randomizers_pickle_for_worker_processes():
                                   apply_effects(effects2, card, rng=frame_rng(0, 1)))
     np.testing.assert_array_equal(texture.sample(rng=frame_rng(0, 2), size=8),
                                   texture2.sample(rng=frame_rng(0, 2), size=8))
+
+
+def test_a_registry_and_the_scenario_loader_read_a_validation_error_the_same_way():
+    """One reader of pydantic errors: the prefix stripped and a huge message cut to the same
+    length, whether a registry validates the parameters or the loader reads the scenario."""
+    from pydantic import field_validator
+
+    from synthscene.config.loading import scenario_from_dict
+    from synthscene.registry.params import RandomizerParams
+    from synthscene.registry.randomizers import Registry
+    from synthscene.registry.validation_errors import MAX_MESSAGE_CHARS
+
+    class Loud(RandomizerParams):
+        level: int = 0
+
+        @field_validator("level")
+        @classmethod
+        def _quiet(cls, value: int) -> int:
+            if value > 1:
+                raise ValueError("too loud " + "x" * 2000)
+            return value
+
+    registry = Registry("noise")
+    registry.register("loud", lambda **_: None, params=Loud)
+    with pytest.raises(ConfigError) as direct:
+        registry.configure("loud", {"level": 5}, source="s.yaml", field="noise")
+    assert direct.value.field == "noise.level"
+    assert direct.value.message.startswith("too loud x")
+    assert len(direct.value.message) == MAX_MESSAGE_CHARS
+    with pytest.raises(ConfigError) as loaded:
+        scenario_from_dict({"assets": [{"source": "primitive:box"}],
+                            "effects": [{"name": "gaussian_noise", "sigma": "x" * 2000}]})
+    assert loaded.value.field == "effects[0].sigma"
+    assert len(loaded.value.message) <= MAX_MESSAGE_CHARS

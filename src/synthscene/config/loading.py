@@ -22,6 +22,7 @@ from synthscene.config.schema import ScenarioSpec
 from synthscene.errors import ConfigError
 from synthscene.io.fileio import FileProblem, read_regular_file
 from synthscene.registry.texture_registry import TextureSpec
+from synthscene.registry.validation_errors import error_message, join_field
 
 
 @dataclass(frozen=True)
@@ -76,21 +77,10 @@ def _format_error(err: dict) -> tuple[str, str]:
         model = _model_at(loc)
         allowed = ", ".join(f.alias or n for n, f in model.model_fields.items()) if model else "?"
         return field, f"unknown field '{loc[-1]}'; allowed fields here: {allowed}"
-    msg = err["msg"]
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix):]
     if err["type"] == "missing":
-        msg = "this field is required"
-    if loc and loc[-1] in ("texture", "effects", "placement", "sampler", "hooks") \
-            and ": " in msg:
-        # The randomizer registries report "SUBFIELD: message"; join it to the dotted path.
-        sub, rest = msg.split(": ", 1)
-        if sub and " " not in sub:
-            field, msg = field + ("" if sub.startswith("[") else ".") + sub, rest
-    if len(msg) > 300:  # a huge value quoted in full would bury the message
-        msg = msg[:297] + "..."
-    return field, msg
+        return field, "this field is required"
+    sub, msg = error_message(err)  # a registry's field adapter names the field inside its value
+    return join_field(field, sub), msg
 
 
 def scenario_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path | None = None,

@@ -24,7 +24,8 @@ from pydantic import PlainSerializer, PlainValidator
 
 from synthscene.errors import ConfigError, PluginError
 from synthscene.registry.params import EffectParams
-from synthscene.registry.randomizers import Randomizer, Registry, config_error_as_value_error
+from synthscene.registry.randomizers import Randomizer, Registry
+from synthscene.registry.validation_errors import as_value_error
 
 EFFECTS = Registry("effect", EffectParams)
 """Sensor effects by name."""
@@ -195,7 +196,7 @@ def _effects_validator(value: Any) -> list[ConfiguredEffect]:
     try:
         return parse_effects(value, source="", field="")
     except ConfigError as exc:
-        raise config_error_as_value_error(exc) from None
+        raise as_value_error(exc) from None
 
 
 def _effects_json(effects: list[ConfiguredEffect]) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from synthscene.registry.entry_points import (
     one_line,
 )
 from synthscene.registry.params import RandomizerParams
+from synthscene.registry.validation_errors import error_message, join_field
 
 
 @dataclass(frozen=True)
@@ -246,9 +247,8 @@ class Registry(Mapping[str, Randomizer]):
                 msg = (f"unknown parameter '{loc}' for {self.what} '{name}'; valid parameters: "
                        f"{', '.join(parameter_names(entry.params))}")
             else:
-                msg = err["msg"]
-                for prefix in ("Value error, ", "Assertion failed, "):
-                    msg = msg.removeprefix(prefix)
+                sub, msg = error_message(err)
+                where = join_field(where, sub)
             raise ConfigError(source, where, msg) from None
 
 
@@ -274,8 +274,4 @@ def _summary(fn: Any) -> str:
     return doc.splitlines()[0].rstrip(".") if doc else ""
 
 
-def config_error_as_value_error(exc: ConfigError) -> ValueError:
-    """``exc`` as the :class:`ValueError` a pydantic validator raises: ``"field: message"``
-    (the field is the dotted path inside the validated value, if any)."""
-    return ValueError(f"{exc.field}: {exc.message}" if exc.field else exc.message)
 

@@ -36,11 +36,8 @@ from pydantic import PlainSerializer, PlainValidator
 
 from synthscene.errors import ConfigError
 from synthscene.registry.params import RandomizerParams
-from synthscene.registry.randomizers import (
-    Randomizer,
-    Registry,
-    config_error_as_value_error,
-)
+from synthscene.registry.randomizers import Randomizer, Registry
+from synthscene.registry.validation_errors import FieldValueError, as_value_error
 
 __all__ = ["CAMERA_SAMPLERS", "HOOK_STAGES", "PLACEMENTS", "SCENE_HOOKS", "CameraSamplerField",
            "Configured", "HooksField", "PlacementField", "configured", "default",
@@ -226,7 +223,7 @@ def _validator(registry: Registry) -> Callable[[Any], Configured]:
         try:
             return configured(registry, value, source="", field="")[0]
         except ConfigError as exc:
-            raise config_error_as_value_error(exc) from None
+            raise as_value_error(exc) from None
 
     return validate
 
@@ -253,11 +250,11 @@ def _hooks_validator(value: Any) -> list[Configured]:
             hook, found = configured(SCENE_HOOKS, item, source="", field=f"[{i}]",
                                      extra=("stage",))
         except ConfigError as exc:
-            raise config_error_as_value_error(exc) from None
+            raise as_value_error(exc) from None
         stage = found.get("stage", HOOK_STAGES[0])
         if stage not in HOOK_STAGES:
-            raise ValueError(f"[{i}].stage: must be one of {', '.join(HOOK_STAGES)}, got "
-                             f"{stage!r}")
+            raise FieldValueError(f"[{i}].stage", f"must be one of {', '.join(HOOK_STAGES)}, "
+                                                  f"got {stage!r}")
         out.append(dataclasses.replace(hook, stage=stage))
     return out
 

@@ -28,7 +28,8 @@ from pydantic import PlainSerializer, PlainValidator, ValidationInfo
 from synthscene.errors import AssetError, ConfigError, PluginError
 from synthscene.registry.distributions import Choice, Constant, Distribution, parse_distribution
 from synthscene.registry.params import RandomizerParams
-from synthscene.registry.randomizers import Randomizer, Registry, config_error_as_value_error
+from synthscene.registry.randomizers import Randomizer, Registry
+from synthscene.registry.validation_errors import as_value_error
 
 TEXTURES = Registry("texture kind")
 """Texture kinds by name."""
@@ -280,7 +281,7 @@ def _texture_validator(value: Any, info: ValidationInfo) -> TextureSpec | None:
     try:
         return parse_texture_spec(value, source="", field="", base_dir=base_dir)
     except ConfigError as exc:
-        raise config_error_as_value_error(exc) from None
+        raise as_value_error(exc) from None
 
 
 def _texture_json(spec: TextureSpec | None) -> dict[str, Any] | None:
