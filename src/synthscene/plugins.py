@@ -17,7 +17,9 @@ functions, from one table (``synthscene/randomize/builtins.py``):
 ``params`` is a pydantic model deriving from :class:`Params` (:class:`EffectParams` for effects)
 whose fields use :func:`dist_field`, so every parameter takes the distribution syntax and is
 checked when the scenario is read, with the same one-line errors as the built-ins'. Each frame,
-the parameters are drawn and passed to ``fn`` as keywords (``_deg`` fields as ``_rad``).
+the parameters are drawn and passed to ``fn`` as keywords; an angle declared
+``angle_rad: dist_field(unit="deg") = Field(0.0, alias="angle_deg")`` arrives in radians (a field
+named ``..._deg`` without a unit arrives as ``..._rad``).
 
 A function must draw only from the ``rng`` it is given: frame ``i`` of seed ``s`` then stays a
 function of ``(s, i)``, and a dataset is byte-identical whatever the number of workers and

@@ -44,8 +44,9 @@ sequence to the next (``1 / (sequence.fps * physics.timestep_s)``)."""
 # range checker, shared with the randomizers' parameters); an angle field's YAML key ends in _deg
 # (degrees), its name in _rad (radians, see yaml_name).
 Dist = dist_field()
-AngleDist = dist_field()
-ElevationDist = dist_field(low=-90, high=90)
+AngleDist = dist_field(unit="deg")
+AngularSpeedDist = dist_field(unit="deg/s")
+ElevationDist = dist_field(low=-90, high=90, unit="deg")
 PositiveDist = dist_field(low=0, low_exclusive=True)
 FactorDist = dist_field(low=0, high=100, low_exclusive=True)
 IntensityDist = dist_field(low=0, high=1e5)
@@ -58,6 +59,7 @@ TRAJECTORIES = ("static", "linear", "orbit", "handheld")
 TrajectoryKindDist = dist_field(options=TRAJECTORIES)
 NonNegativeDist = dist_field(low=0)
 Vector3Dist = dist_field(length=3, broadcast=False)
+AngularVelocityDist = dist_field(length=3, broadcast=False, unit="deg/s")
 _COUNT_RANGE = DistRange(low=0, integer=True)
 
 

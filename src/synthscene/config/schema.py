@@ -30,6 +30,8 @@ from synthscene.config.fields import (
     MAX_STEPS_BETWEEN_FRAMES,
     SHELF_BOARDS,
     AngleDist,
+    AngularSpeedDist,
+    AngularVelocityDist,
     AppearanceDist,
     ColorDist,
     CountDist,
@@ -147,7 +149,7 @@ class InitialVelocitySpec(_Spec):
     ``angular_deg_s`` (x, y, z) about world axes, degrees per second (radians once parsed)."""
 
     linear_m_s: Vector3Dist = Constant((0.0, 0.0, 0.0))
-    angular_rad_s: Vector3Dist = Constant((0.0, 0.0, 0.0))
+    angular_rad_s: AngularVelocityDist = Constant((0.0, 0.0, 0.0))
 
 
 class ObjectsSpec(_Spec):
@@ -194,7 +196,7 @@ class LightsSpec(_Spec):
     directional_intensity: IntensityDist = Uniform(1.0, 2.5)
     point_intensity: IntensityDist = Uniform(2.0, 8.0)
     spot_intensity: IntensityDist = Uniform(4.0, 12.0)
-    spot_outer_cone_rad: dist_field(low=0, high=90, low_exclusive=True) = Uniform(
+    spot_outer_cone_rad: dist_field(low=0, high=90, low_exclusive=True, unit="deg") = Uniform(
         25.0, 45.0).scaled(math.pi / 180)
     color: ColorDist = Uniform((0.85, 0.85, 0.85), (1.0, 1.0, 1.0))
     color_temperature_k: KelvinDist | None = None
@@ -464,7 +466,7 @@ class TrajectorySpec(_Spec):
 
     kind: TrajectoryKindDist = Constant("static")
     """A name, or ``{choice: [...]}`` drawn per sequence."""
-    orbit_speed_rad_s: AngleDist = Uniform(-30.0, 30.0).scaled(math.pi / 180)
+    orbit_speed_rad_s: AngularSpeedDist = Uniform(-30.0, 30.0).scaled(math.pi / 180)
     handheld_base: Literal["static", "linear"] = "static"
     handheld_amplitude_m: NonNegativeDist = Uniform(0.002, 0.01)
     handheld_amplitude_rad: AngleDist = Uniform(0.2, 1.0).scaled(math.pi / 180)

@@ -39,8 +39,9 @@ class CheckerboardParams(_TwoColors):
 
     cell_px: dist_field(low=0, low_exclusive=True) = Field(
         {"uniform": [8, 64]}, description="cell edge, texture px")
-    angle_deg: dist_field() = Field(0.0, description="rotation of the grid, degrees "
-                                                    "counter-clockwise")
+    angle_rad: dist_field(unit="deg") = Field(
+        0.0, alias="angle_deg",
+        description="rotation of the grid, degrees counter-clockwise")
 
 
 class StripesParams(_TwoColors):
@@ -50,10 +51,10 @@ class StripesParams(_TwoColors):
         {"uniform": [8, 64]}, description="stripe period, texture px")
     duty: dist_field(low=0, high=1) = Field(
         {"uniform": [0.3, 0.7]}, description="fraction of each period in color_a")
-    angle_deg: dist_field() = Field(
-        {"uniform": [0, 180]}, description="direction across the stripes, degrees "
-                                           "counter-clockwise from the x axis (0: vertical "
-                                           "stripes)")
+    angle_rad: dist_field(unit="deg") = Field(
+        {"uniform": [0, 180]}, alias="angle_deg",
+        description="direction across the stripes, degrees counter-clockwise from the x axis "
+                    "(0: vertical stripes)")
 
 
 class GradientParams(_TwoColors):
@@ -61,9 +62,10 @@ class GradientParams(_TwoColors):
 
     mode: dist_field(options=GRADIENT_MODES) = Field(
         {"choice": list(GRADIENT_MODES)}, description="linear or radial")
-    angle_deg: dist_field() = Field(
-        {"uniform": [0, 360]}, description="direction of a linear gradient, degrees "
-                                           "counter-clockwise from the x axis")
+    angle_rad: dist_field(unit="deg") = Field(
+        {"uniform": [0, 360]}, alias="angle_deg",
+        description="direction of a linear gradient, degrees counter-clockwise from the x "
+                    "axis")
     center: dist_field(low=0, high=1, length=2) = Field(
         {"uniform": [[0, 0], [1, 1]]}, description="centre of a radial gradient, (x, y) as "
                                                    "fractions of the texture")
@@ -116,9 +118,9 @@ class MotionBlurParams(EffectParams):
 
     length_px: dist_field(low=1, high=256, integer=True) = Field(
         {"randint": [3, 9]}, description="length of the motion, px")
-    angle_deg: dist_field() = Field(
-        {"uniform": [0, 180]}, description="direction of the motion, degrees counter-clockwise "
-                                           "from the image x axis")
+    angle_rad: dist_field(unit="deg") = Field(
+        {"uniform": [0, 180]}, alias="angle_deg",
+        description="direction of the motion, degrees counter-clockwise from the image x axis")
 
 
 class DefocusBlurParams(EffectParams):
@@ -159,8 +161,9 @@ class GammaParams(EffectParams):
 class HueParams(EffectParams):
     """Parameters of the ``hue`` effect."""
 
-    shift_deg: dist_field(low=-180, high=180) = Field(
-        {"uniform": [-10, 10]}, description="hue rotation, degrees")
+    shift_rad: dist_field(low=-180, high=180, unit="deg") = Field(
+        {"uniform": [-10, 10]}, alias="shift_deg",
+        description="hue rotation, degrees")
 
 
 class SaturationParams(EffectParams):

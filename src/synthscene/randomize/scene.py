@@ -355,7 +355,7 @@ def _rest_distractors(scenario: Scenario, library: SceneLibraries, keys: list[st
     defaults = StableParams()  # for a plug-in placement with surfaces but not these
     max_tries = int(getattr(params, "max_tries", defaults.max_tries).sample(rng))
     gap_m = float(getattr(params, "gap_m", defaults.gap_m).sample(rng))
-    min_tip_rad = float(getattr(params, "min_tip_deg", defaults.min_tip_deg).sample(rng))
+    min_tip_rad = float(getattr(params, "min_tip_rad", defaults.min_tip_rad).sample(rng))
     arrangement = arrange(pool, params.surfaces, spec.objects.drop_region, placed=objects,
                           gap_m=gap_m, max_tries=max_tries)
     placed = place_all(arrangement, keys, library=library,

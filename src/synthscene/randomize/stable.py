@@ -356,8 +356,9 @@ class StableParams(RandomizerParams):
         30, description="positions tried per object; one that fits nowhere is left out")
     gap_m: dist_field(low=0, high=1) = Field(
         0.002, description="least gap between the footprints of two objects, m")
-    min_tip_deg: dist_field(low=0, high=45) = Field(
-        3.0, description="poses that tip over when tilted less than this are not used")
+    min_tip_rad: dist_field(low=0, high=45, unit="deg") = Field(
+        3.0, alias="min_tip_deg",
+        description="poses that tip over when tilted less than this are not used")
 
     @field_validator("surfaces")
     @classmethod
@@ -389,7 +390,7 @@ def warm_up(spec: Any, library: Any) -> None:
     from synthscene.assets.margins import SCALE_BUCKET_RATIO, margin_shrink
 
     params = spec.objects.placement.params
-    tip = getattr(params, "min_tip_deg", StableParams().min_tip_deg)  # radians once parsed
+    tip = getattr(params, "min_tip_rad", StableParams().min_tip_rad)
     tips = getattr(tip, "options", None) or ((tip.value,) if hasattr(tip, "value") else ())
     groups = [(library.objects.keys, spec.objects.size_m)]
     if library.distractors is not None:

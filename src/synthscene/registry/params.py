@@ -36,10 +36,15 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-_DEGREE_FIELDS = ("_deg", "_deg_s", "_rad", "_rad_s")
-"""Endings of fields given in degrees (per second) in YAML and held in radians once parsed: a
-randomizer parameter keeps its YAML name (``angle_deg``); a scenario field is named ``fov_rad``
-with the YAML key ``fov_deg`` (:func:`synthscene.config.fields.yaml_name`)."""
+DEGREE_UNITS = ("deg", "deg/s")
+"""The YAML units a field may declare (``dist_field(unit=...)``): degrees (per second), held in
+radians (per second) once parsed, under a name that says so (``angle_rad``, with the YAML key
+``angle_deg`` as its alias; a scenario field ``fov_rad`` has the key ``fov_deg``,
+:func:`synthscene.config.fields.yaml_name`)."""
+
+_LEGACY_DEGREE_NAMES = ("_deg", "_deg_s")
+"""A plug-in's field named ``..._deg`` without a unit is degrees too, and is drawn as
+``..._rad`` (the plug-in API before units were explicit)."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,8 @@ class DistRange:
     Attributes
     ----------
     low, high : float
-        Bounds on every component, in the YAML unit (degrees for ``_deg`` fields, degrees per
-        second for ``_deg_s`` fields: both become radians once parsed).
+        Bounds on every component, in the YAML unit (degrees for a field of ``unit="deg"``,
+        degrees per second for ``unit="deg/s"``: both become radians once parsed).
     low_exclusive : bool
         If True the values must be > ``low`` rather than >= ``low``.
     integer : bool
@@ -72,6 +77,17 @@ class DistRange:
     length: int | None = None
     options: tuple[str, ...] | None = None
     broadcast: bool = True
+    unit: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.unit is not None and self.unit not in DEGREE_UNITS:
+            raise ValueError(f"unit must be one of {', '.join(DEGREE_UNITS)}, got {self.unit!r}")
+
+    def in_degrees(self, field_name: str | None) -> bool:
+        """True if the YAML values are degrees (per second), to be held in radians."""
+        if self.unit is not None:
+            return True
+        return field_name is not None and field_name.endswith(_LEGACY_DEGREE_NAMES)
 
     def describe(self) -> str:
         """A short phrase for documentation and error messages, e.g. ``"integer in [1, 100]"``."""
@@ -113,7 +129,7 @@ class DistRange:
         if too_low or hi > self.high:
             hint = " (use uniform or truncnormal)" if math.isinf(lo) or math.isinf(hi) else ""
             raise ValueError(f"must be {self.describe()} for every draw, got {value!r}{hint}")
-        if info.field_name is not None and info.field_name.endswith(_DEGREE_FIELDS):
+        if self.in_degrees(info.field_name):
             dist = dist.scaled(math.pi / 180.0)  # degrees (per second) to radians
         return dist
 
@@ -162,13 +178,21 @@ def _value_shape(dist: Distribution) -> tuple[int, ...] | None:
 
 def dist_field(*, low: float = -math.inf, high: float = math.inf, low_exclusive: bool = False,
                integer: bool = False, length: int | None = None,
-               options: tuple[str, ...] | None = None, broadcast: bool = True) -> Any:
+               options: tuple[str, ...] | None = None, broadcast: bool = True,
+               unit: str | None = None) -> Any:
     """The annotation of a distribution-valued field whose draws lie in the given range.
 
     Parameters are those of :class:`DistRange`. Use as
-    ``sigma: dist_field(low=0) = Field({"uniform": [0, 6]}, description="...")``.
+    ``sigma: dist_field(low=0) = Field({"uniform": [0, 6]}, description="...")``; an angle
+    given in degrees and held in radians as
+    ``angle_rad: dist_field(unit="deg") = Field(0.0, alias="angle_deg", description="...")``.
+
+    Raises
+    ------
+    ValueError
+        If ``unit`` is not one of :data:`DEGREE_UNITS`.
     """
-    spec = DistRange(low, high, low_exclusive, integer, length, options, broadcast)
+    spec = DistRange(low, high, low_exclusive, integer, length, options, broadcast, unit)
     return Annotated[Distribution, PlainValidator(spec), spec]
 
 
@@ -181,12 +205,19 @@ def field_range(model: type[BaseModel], name: str) -> DistRange | None:
     return None
 
 
+def yaml_key(model: type[BaseModel], name: str) -> str:
+    """The YAML key of field ``name`` of ``model``: its alias (``angle_deg`` for ``angle_rad``),
+    else its name."""
+    return model.model_fields[name].alias or name
+
+
 class RandomizerParams(BaseModel):
     """Base of every randomizer's parameter model: unknown keys are errors; defaults are YAML
     values validated like user input."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True,
-                              validate_default=True, strict=True, allow_inf_nan=False)
+                              validate_default=True, strict=True, allow_inf_nan=False,
+                              serialize_by_alias=True)
 
     def draw(self, *, rng: np.random.Generator) -> dict[str, Any]:
         """Draw concrete values for every distribution-valued field, in declaration order.
@@ -198,8 +229,9 @@ class RandomizerParams(BaseModel):
         Returns
         -------
         dict
-            Field name to value (int, float, str or tuple of floats). Fields ending in ``_deg``
-            appear as ``..._rad``, in radians. Fields that are not distributions (e.g. a folder)
+            Field name to value (int, float, str or tuple of floats); angles in radians, under
+            their field's name (``angle_rad``; a plug-in's field named ``..._deg`` without a
+            unit appears as ``..._rad``). Fields that are not distributions (e.g. a folder)
             appear as they are; ``probability`` is left out.
         """
         out: dict[str, Any] = {}

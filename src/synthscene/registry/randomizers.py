@@ -27,7 +27,7 @@ from synthscene.registry.entry_points import (
     loaded_hint,
     one_line,
 )
-from synthscene.registry.params import RandomizerParams
+from synthscene.registry.params import RandomizerParams, yaml_key
 from synthscene.registry.validation_errors import error_message, join_field
 
 
@@ -244,8 +244,9 @@ class Registry(Mapping[str, Randomizer]):
             loc = ".".join(str(p) for p in err["loc"])
             where = f"{field}.{loc}" if field and loc else (field or loc)
             if err["type"] == "extra_forbidden":
+                keys = [yaml_key(entry.params, n) for n in parameter_names(entry.params)]
                 msg = (f"unknown parameter '{loc}' for {self.what} '{name}'; valid parameters: "
-                       f"{', '.join(parameter_names(entry.params))}")
+                       f"{', '.join(keys)}")
             else:
                 sub, msg = error_message(err)
                 where = join_field(where, sub)

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from synthscene.registry import scene_registries as ext
 from synthscene.registry.effect_registry import EFFECTS
-from synthscene.registry.params import field_range
+from synthscene.registry.params import field_range, yaml_key
 from synthscene.registry.randomizers import Registry, parameter_names
 from synthscene.registry.texture_registry import PROCEDURAL_KINDS, TEXTURES
 
@@ -47,7 +47,7 @@ def _param_cell(model: type[BaseModel]) -> str:
         if name == "probability":
             lines.append(f"`probability` = `{_yaml_inline(info.default)}`")
             continue
-        lines.append(f"`{name}` = `{_yaml_inline(info.default)}` ({allowed}): "
+        lines.append(f"`{yaml_key(model, name)}` = `{_yaml_inline(info.default)}` ({allowed}): "
                      f"{info.description or ''}")
     return "<br>".join(lines)
 
