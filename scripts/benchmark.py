@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark synthscene end to end: labelled frames written to disk per second, and per stage.
 
-Standard workload (issue #2): the bundled default scenario, 640x480, exactly 20 objects, default
+Standard workload: the bundled default scenario, 640x480, exactly 20 objects, default
 lit shading, PNG images + COCO annotations written to a temporary folder.
 
     python scripts/benchmark.py                    # standard workload, 1 process, 3 runs of 60
@@ -28,14 +28,14 @@ work one worker already spreads over more than one core, or contention (CPU per 
 sampled and settled first, untimed, then rendered one after another, each read back (RGB,
 instance ids, depth, and the amodal masks) before the next is drawn.
 
-``--suite`` (issue 15's report) measures, in one sitting, ``generate`` frames/s with 1 and 2
-workers of: the standard workload (one view per scene), ``camera.views_per_scene: 4``, and
-``views_per_scene: 4`` with flat shading and JPEG images, each with the workers' CPU ms per
-frame; and, as the reference every figure is divided by, pyrender's stock ``OffscreenRenderer``
+``--suite`` (the report of ``docs/performance.md``) measures, in one sitting, ``generate``
+frames/s with 1 and 2 workers of: the standard workload (one view per scene),
+``camera.views_per_scene: 4``, and ``views_per_scene: 4`` with flat shading and JPEG images,
+each with the workers' CPU ms per frame; and, as the reference every figure is divided by, pyrender's stock ``OffscreenRenderer``
 rendering the same settled scenes (colour + depth, default lit shading, one mesh per asset
 uploaded once, a new ``pyrender.Scene`` per frame, as a pyrender user writes it).
 
-``--sequence`` (issue 17) measures labelled frames/s of 24-frame sequences with optical flow
+``--sequence`` measures labelled frames/s of 24-frame sequences with optical flow
 (``scenes/tossed_objects.yaml`` unless a scene is given; point tracks off), through ``generate``
 with ``--workers`` (default 2) over ``--frames`` frames (default 96: four sequences); the clock
 starts once ``warmup`` frames per worker are written.
@@ -94,7 +94,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--textures", action="store_true",
                    help="the randomized workload: a random procedural texture on every object "
-                        "and on the ground (issue 3's benchmark)")
+                        "and on the ground")
     p.add_argument("--views", type=int, default=None, metavar="K",
                    help="camera.views_per_scene: K views of each settled scene")
     p.add_argument("--lens", choices=sorted(LENSES), default=None,
@@ -110,10 +110,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--render-only", action="store_true",
                    help="time rendering alone, on frames sampled and settled beforehand")
     p.add_argument("--suite", action="store_true",
-                   help="issue 15's report: standard, 4 views, 4 views + flat + JPEG, with 1 "
+                   help="the performance report: standard, 4 views, 4 views + flat + JPEG, with 1 "
                         "and 2 workers, and pyrender's stock renderer as the reference")
     p.add_argument("--sequence", action="store_true",
-                   help="issue 17's workload: 24-frame sequences with optical flow")
+                   help="the sequence workload: 24-frame sequences with optical flow")
     p.add_argument("--placement", choices=["stable"], default=None,
                    help="compare objects.placement: stable with drop (alternated runs, "
                         "2 workers unless --workers)")
@@ -295,7 +295,7 @@ def stock_pyrender_run(scenario, library, args, run: int) -> float:
 
 
 def suite(path: Path, data: dict, args) -> None:
-    """Issue 15's table: each mode's median frames/s and CPU per frame, and its ratio to
+    """The suite's table: each mode's median frames/s and CPU per frame, and its ratio to
     pyrender's stock renderer measured in the same sitting."""
     modes = {
         "standard (1 view per scene)": {},
@@ -403,7 +403,7 @@ def main() -> None:
         placement_comparison(path, data, args)
         return
     if args.suite:
-        print(f"synthscene {synthscene.__version__} benchmark suite (issue 15)")
+        print(f"synthscene {synthscene.__version__} benchmark suite")
         print(f"machine : {machine()}")
         print(f"GL      : {gl_renderer()}")
         print(f"workload: {path.name}, {args.width}x{args.height}, {args.objects} objects, "

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU check (issue 15): on an NVIDIA machine with nothing but this repository, install synthscene,
+# GPU check: on an NVIDIA machine with nothing but this repository, install synthscene,
 # confirm that NVIDIA's EGL renders (prints the GL renderer string; llvmpipe means the GPU is not
 # used), then print frames/s of the standard workload with 1 worker and with one worker per core.
 # Meant to finish in under 5 minutes; CI never runs it.
@@ -55,5 +55,5 @@ echo "== standard workload (640x480, 20 objects, lit, labels and files written),
 python scripts/benchmark.py --workers 1 --frames "$FRAMES" --runs 1 2>&1 | grep -E "median|CPU"
 python scripts/benchmark.py --workers "$(nproc)" --frames "$FRAMES" --runs 1 2>&1 \
   | grep -E "median|CPU"
-echo "== issue 15 suite: standard, 4 views, 4 views + flat + JPEG (1 and 2 workers), pyrender reference"
+echo "== benchmark suite: standard, 4 views, 4 views + flat + JPEG (1 and 2 workers), pyrender reference"
 python scripts/benchmark.py --suite --frames "$FRAMES" --runs 1 2>&1 | tail -n 8

@@ -155,7 +155,7 @@ def test_lit_colour_agrees_in_hue_with_pybullets_renderer(relpath):
 
 
 def test_the_issue_scenario_renders_each_object_in_its_own_colour():
-    """sphere2red, mug red; lego, duck yellow; cube white (issue 13's scenario, lit)."""
+    """sphere2red, mug red; lego, duck yellow; cube white (the appearance scenario, lit)."""
     import synthscene
 
     sources = ["sphere2red.urdf", "cube_small.urdf", "lego/lego.urdf", "objects/mug.urdf",

@@ -241,3 +241,26 @@ def test_architecture_page_names_every_package():
         assert f"{package}/" in text, package
     for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
         assert "../shared" not in page.read_text(), page
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
+def test_a_module_logs_through_one_logger_named_after_it(path):
+    """``logger = logging.getLogger(__name__)``, the one spelling, wherever a module logs."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
+                and getattr(node.value.func, "attr", None) == "getLogger":
+            assert [getattr(t, "id", None) for t in node.targets] == ["logger"], path
+            assert [getattr(a, "id", None) for a in node.value.args] == ["__name__"], path
+
+
+def test_no_tracker_numbers_in_the_repository_text():
+    """Readers of the repository have no issue tracker: text names the behaviour it means."""
+    import re
+
+    pattern = re.compile(r"\bissue \d+", re.IGNORECASE)
+    roots = [ROOT / d for d in ("src", "tests", "docs", "scripts", "examples")]
+    hits = [f"{p.relative_to(ROOT)}:{n}" for root in roots for p in sorted(root.rglob("*"))
+            if p.is_file() and p.suffix in (".py", ".md", ".sh", ".yaml")
+            for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1)
+            if pattern.search(line)]
+    assert not hits, hits

@@ -472,7 +472,7 @@ def test_special_files_are_refused(tmp_path):
 
 
 def test_dataset_error_is_not_a_config_error(tmp_path):
-    """A bad dataset and a bad scenario are told apart (issue 14, item 4); both are
+    """A bad dataset and a bad scenario are told apart by their error classes; both are
     SynthsceneErrors, which the CLI prints on one line."""
     (tmp_path / "annotations.json").write_text(_deep(1000))
     with pytest.raises(DatasetError, match="more than 64 deep") as caught:

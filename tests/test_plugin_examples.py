@@ -1,4 +1,4 @@
-"""The plug-in examples of examples/plugins/ (issue 18 §4): each scenario loads with its
+"""The plug-in examples of examples/plugins/: each scenario loads with its
 plug-in, draws what the plug-in promises, and (slow) makes a valid dataset."""
 
 from __future__ import annotations

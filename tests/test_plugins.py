@@ -1,4 +1,4 @@
-"""Plug-ins (issue 18): registries shared with the built-ins, loading by the person running the
+"""Plug-ins: registries shared with the built-ins, loading by the person running the
 command only, identical bytes across workers and resume, one-line failures."""
 
 from __future__ import annotations

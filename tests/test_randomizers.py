@@ -1,4 +1,4 @@
-"""Scene randomizers of issue 3: light colour, camera samplers, distractors, fixtures, room,
+"""Scene randomizers: light colour, camera samplers, distractors, fixtures, room,
 background. Ranges over many draws, reproducibility, and labels checked against pixels."""
 
 from __future__ import annotations

@@ -204,7 +204,7 @@ def main() -> None:
         sys.exit(EXIT_BAD_INPUT)
 
 
-# ---------------------------------------------------------------- dataset tools (issue 4 §4-5)
+# ---------------------------------------------------------------- dataset tools: validate, export
 EXIT_INVALID = 1
 _DATASET_HELP = "Dataset folder (annotations.json + images/) or a COCO JSON file."
 _IMAGES_HELP = "Image folder that file_name is relative to [default: images/ next to the JSON]."

@@ -55,7 +55,7 @@ from PIL import Image
 
 from synthscene.core.state import HsvJitter
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 AlphaMode = Literal["OPAQUE", "MASK", "BLEND"]
 
@@ -341,12 +341,12 @@ def _read_texture(path: Path, what: str) -> np.ndarray | None:
     try:
         with Image.open(path) as image:
             if image.width * image.height > MAX_TEXTURE_PIXELS:
-                log.warning("%s: texture %s is %dx%d, over %d pixels: ignored", what, path,
+                logger.warning("%s: texture %s is %dx%d, over %d pixels: ignored", what, path,
                             image.width, image.height, MAX_TEXTURE_PIXELS)
                 return None
             return _image_array(image)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        log.warning("%s: texture %s cannot be read (%s): ignored", what, path,
+        logger.warning("%s: texture %s cannot be read (%s): ignored", what, path,
                     " ".join(str(exc).split()) or type(exc).__name__)
         return None
 
@@ -366,14 +366,14 @@ class _ObjMaterials:
         self.files: dict[str, Path] = {}
         for mtl in _obj_mtl_files(path):
             if not mtl.is_file():
-                log.warning("%s: %s names material file %s, which is missing: its colours "
+                logger.warning("%s: %s names material file %s, which is missing: its colours "
                             "come from the next source (URDF colour, else grey)",
                             where or path, path.name, mtl)
                 continue
             try:
                 entries = _parse_mtl(mtl)
             except OSError as exc:
-                log.warning("%s: material file %s cannot be read (%s)", where or path, mtl, exc)
+                logger.warning("%s: material file %s cannot be read (%s)", where or path, mtl, exc)
                 continue
             for name, entry in entries.items():
                 self.entries.setdefault(name, entry)
@@ -395,7 +395,7 @@ class _ObjMaterials:
                 if texture_path.is_file():
                     self._textures[texture_path] = _read_texture(texture_path, f"{mtl}")
                 else:
-                    log.warning("%s: %s names texture %s, which is missing: using its Kd",
+                    logger.warning("%s: %s names texture %s, which is missing: using its Kd",
                                 self.where or self.path, mtl.name, texture_path)
                     self._textures[texture_path] = None
             texture = self._textures[texture_path]
@@ -544,7 +544,7 @@ def with_urdf_material(parts: tuple[VisualPart, ...],
         if texture_path.is_file():
             texture = _read_texture(texture_path, where or str(texture_path))
         else:
-            log.warning("%s: URDF texture %s is missing: the mesh's own look is used",
+            logger.warning("%s: URDF texture %s is missing: the mesh's own look is used",
                         where or texture_path, texture_path)
     if rgba is None and texture is None:
         return parts

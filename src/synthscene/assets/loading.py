@@ -30,7 +30,7 @@ from synthscene.io.fileio import regular_file_problem
 
 __all__ = ["load_geometry", "load_look"]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _TEXT_FORMATS = (".obj", ".gltf", ".urdf", ".off")
 
@@ -67,7 +67,7 @@ def load_geometry(
         If the file cannot be read or used (not a regular file, unreadable, empty, zero-size,
         zero-area, non-finite vertices, over the triangle budget, a URDF with several links).
     """
-    log.debug("loading asset %s", entry.key)
+    logger.debug("loading asset %s", entry.key)
     solid = None
     if entry.kind == "primitive":
         mesh, raw_hulls, solid = primitive_shape(entry.primitive)
@@ -356,7 +356,7 @@ def _load_urdf(
         )
         hulls += [part @ rotation.T + translation for part in parts]
     if not hulls:
-        log.debug("%s has no <collision>: using the visual mesh's convex hull", path)
+        logger.debug("%s has no <collision>: using the visual mesh's convex hull", path)
         hulls = [np.asarray(visual.vertices)]
     solid = _collision_solid(link.collisions[0]) if len(link.collisions) == 1 else None
     return visual, hulls, solid

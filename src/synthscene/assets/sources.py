@@ -41,7 +41,7 @@ __all__ = [
     "index_source",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: Mesh file extensions loaded with trimesh (lower case).
 MESH_EXTENSIONS: tuple[str, ...] = (".obj", ".glb", ".gltf", ".stl", ".ply", ".off")
@@ -389,7 +389,7 @@ def _index_folder(folder: Path, source: AssetSource, key_root: Path | None) -> l
         p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in ASSET_EXTENSIONS
     ]
     if loose:
-        log.warning(
+        logger.warning(
             "%s: %d asset file(s) directly in %s are ignored; put them in a category sub-folder",
             source.where or "assets",
             len(loose),

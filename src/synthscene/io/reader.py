@@ -375,13 +375,6 @@ class CocoDataset:
                              f"{self.where(image)} says {image['width']}x{image['height']}")
         return np.ascontiguousarray(bgr[:, :, ::-1])
 
-    def image_of(self, ann: dict) -> dict:
-        """The image entry that ``ann`` belongs to."""
-        image = self.image_by_id.get(ann["image_id"])
-        if image is None:
-            raise self.error(ann, "image_id", f"no image has id {ann['image_id']}")
-        return image
-
     def rle(self, ann: dict, image: dict, field: str = "segmentation") -> dict[str, Any]:
         """Compressed RLE of the mask ``ann[field]`` (see :func:`to_rle`).
 

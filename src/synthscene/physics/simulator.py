@@ -114,7 +114,7 @@ pb = _import_pybullet_quietly()
 
 __all__ = ["FALLEN_Z", "MIN_MASS", "PhysicsSimulator"]
 
-_LOG = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: Objects whose settled centre is below this height (metres) fell off the ground: removed.
 FALLEN_Z = -0.05
@@ -614,5 +614,5 @@ class PhysicsSimulator:
             calm_in_a_row = calm_in_a_row + 1 if all_calm else 0
             if calm_in_a_row >= s.rest_checks:
                 return steps
-        _LOG.debug("physics did not come to rest within %d steps", s.max_steps)
+        logger.debug("physics did not come to rest within %d steps", s.max_steps)
         return steps

@@ -39,7 +39,7 @@ from synthscene.randomize.stable import StableParams, arrange, place_all, places
 if TYPE_CHECKING:  # annotations only: the asset modules load trimesh
     from synthscene.assets.library import AssetLibrary, SceneLibraries
 
-_LOG = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 HALF_DIAGONAL = np.sqrt(3.0) / 2.0
 """Bounding-sphere radius of a normalised asset (its bounding box has edges <= 1)."""
@@ -122,7 +122,7 @@ def sample_objects(spec: ObjectsSpec, library: AssetLibrary, *, rng: np.random.G
     pool = ObjectPool(spec, library, fixtures=fixtures, fixture_names=fixture_names)
     objects = placement(pool, rng=rng, region=spec.drop_region)
     if sum(pool.left_out):
-        _LOG.debug("%d objects found no place on the support surfaces", sum(pool.left_out))
+        logger.debug("%d objects found no place on the support surfaces", sum(pool.left_out))
     if placement.randomizer.builtin:
         return tuple(objects)
     return checked_objects(placement.randomizer, objects)

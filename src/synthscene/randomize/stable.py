@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # annotations only: the asset modules load trimesh
 __all__ = ["Arrangement", "Prism", "StableParams", "Surface", "arrange", "place_all",
            "places_at_rest", "prism_of", "stable", "support_surfaces"]
 
-_LOG = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 UP_COS = math.cos(math.radians(1.0))
 """A fixture face is a support surface where its normal is within 1 degree of vertical."""
@@ -436,7 +436,7 @@ def place_all(arrangement: Arrangement, keys: Sequence[str], *, library: Any,
         if pose is not None:
             out.append((key, scale, pose, material))
     if len(out) < len(keys):
-        _LOG.debug("stable placement: %d of %d objects found no place", len(keys) - len(out),
+        logger.debug("stable placement: %d of %d objects found no place", len(keys) - len(out),
                    len(keys))
     return out
 
