@@ -30,10 +30,11 @@ instance ids, depth, and the amodal masks) before the next is drawn.
 
 ``--suite`` (the report of ``docs/performance.md``) measures, in one sitting, ``generate``
 frames/s with 1 and 2 workers of: the standard workload (one view per scene),
-``camera.views_per_scene: 4``, and ``views_per_scene: 4`` with flat shading and JPEG images,
-each with the workers' CPU ms per frame; and, as the reference every figure is divided by,
-pyrender's stock ``OffscreenRenderer`` rendering the same settled scenes (colour + depth, default lit shading, one mesh per asset
-uploaded once, a new ``pyrender.Scene`` per frame, as a pyrender user writes it).
+``camera.views_per_scene: 4``, and ``views_per_scene: 4`` with flat shading and JPEG images, each
+with the workers' CPU ms per frame; and, as the reference every figure is divided by, pyrender's
+stock ``OffscreenRenderer`` rendering the same settled scenes (colour + depth, default lit
+shading, one mesh per asset uploaded once, a new ``pyrender.Scene`` per frame, as a pyrender user
+writes it).
 
 ``--sequence`` measures labelled frames/s of 24-frame sequences with optical flow
 (``scenes/tossed_objects.yaml`` unless a scene is given; point tracks off), through ``generate``
