@@ -27,7 +27,7 @@ Conventions
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,6 +155,33 @@ def annotate(
         ``keypoints`` is asked without bounds for an object's asset, or if ``filters`` needs
         amodal masks and ``render.amodal`` is None.
     """
+    ids = _checked_ids(state, render)
+    filters = filters or LabelFilter()
+    if filters.needs_amodal and render.amodal is None:
+        raise ValueError("the label filter reads visib_fract or truncation, which need amodal "
+                         "masks: render with RenderSettings(amodal=True)")
+    objects = _labelled_objects(state)
+    if keypoints:
+        missing = sorted({o.asset_key for o in objects.values()} - set(model_bounds or {}))
+        if missing:
+            raise ValueError(f"keypoints need model_bounds for every labelled asset; missing "
+                             f"{missing}")
+    if not objects or ids.size == 0:
+        return ()
+    labelled = np.fromiter(sorted(objects), dtype=np.int64, count=len(objects))
+    runs = _ObjectRuns.of(ids, labelled)
+    if runs is None:
+        return ()
+    kept = _passing(runs, labelled, ids, render, filters)
+    if not kept:
+        return ()
+    compressed = _compressed_masks(runs, kept, ids.shape)
+    return _instance_labels(state, render, objects, runs, kept, compressed, pose=pose,
+                            keypoints=keypoints, model_bounds=model_bounds)
+
+
+def _checked_ids(state: SceneState, render: RenderOutput) -> np.ndarray:
+    """``render.instance_ids`` as an array, checked against the camera (see :func:`annotate`)."""
     ids = np.asarray(render.instance_ids)
     if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(
@@ -167,75 +194,104 @@ def annotate(
             f"instance_ids has shape (H, W) = {(height, width)} but the camera is "
             f"{cam.width}x{cam.height} (width x height)"
         )
-    filters = filters or LabelFilter()
-    if filters.needs_amodal and render.amodal is None:
-        raise ValueError("the label filter reads visib_fract or truncation, which need amodal "
-                         "masks: render with RenderSettings(amodal=True)")
+    return ids
 
-    objects = _labelled_objects(state)
-    if keypoints:
-        missing = sorted({o.asset_key for o in objects.values()} - set(model_bounds or {}))
-        if missing:
-            raise ValueError(f"keypoints need model_bounds for every labelled asset; missing "
-                             f"{missing}")
-    if not objects or ids.size == 0:
-        return ()
-    labelled = np.fromiter(sorted(objects), dtype=np.int64, count=len(objects))
 
-    starts, ends, which = _labelled_runs(ids, labelled)
-    if starts.size == 0:
-        return ()
+@dataclass(frozen=True)
+class _ObjectRuns:
+    """The column-major runs of the labelled objects' pixels, grouped by object.
 
-    # Group the runs by object, keeping column-major order inside each group.
-    order = np.argsort(which, kind="stable")
-    starts, ends, which = starts[order], ends[order], which[order]
-    present, first = np.unique(which, return_index=True)
-    bounds = np.append(first, which.size)
+    ``starts``, ``ends`` (flat column-major indices, end exclusive) and ``which`` (index into the
+    labelled ids) are sorted by object, keeping column-major order inside each group; object
+    ``k`` (``present[k]``) owns runs ``bounds[k]:bounds[k + 1]``, covers ``areas[k]`` pixels and
+    rows ``y0[k]..y1[k]``; ``x_start``/``x_end`` are each run's first and last column.
+    """
 
-    # Box of every run: a run that crosses a column boundary covers the bottom of one column and
-    # the top of the next, so it spans rows 0 .. H-1 as far as a box is concerned.
-    last = ends - 1
-    x_start, y_start = np.divmod(starts, height)
-    x_end, y_end = np.divmod(last, height)
-    crosses = x_end > x_start
-    y_lo = np.where(crosses, 0, y_start)
-    y_hi = np.where(crosses, height - 1, y_end)
-    y0 = np.minimum.reduceat(y_lo, first)
-    y1 = np.maximum.reduceat(y_hi, first)
-    areas = np.add.reduceat(ends - starts, first)
+    starts: np.ndarray
+    ends: np.ndarray
+    present: np.ndarray
+    bounds: np.ndarray
+    x_start: np.ndarray
+    x_end: np.ndarray
+    y0: np.ndarray
+    y1: np.ndarray
+    areas: np.ndarray
 
-    n_pixels = height * width
-    size = [height, width]
-    kept = []  # (k, instance_id, visible box (x0, y0, x1, y1) inclusive, amodal figures)
-    for k, obj_index in enumerate(present):
-        lo, hi = bounds[k], bounds[k + 1]
+    @classmethod
+    def of(cls, ids: np.ndarray, labelled: np.ndarray) -> _ObjectRuns | None:
+        """The runs of ``ids`` (H, W) whose id is in ``labelled``; None if there is none."""
+        height = ids.shape[0]
+        starts, ends, which = _labelled_runs(ids, labelled)
+        if starts.size == 0:
+            return None
+        # Group the runs by object, keeping column-major order inside each group.
+        order = np.argsort(which, kind="stable")
+        starts, ends, which = starts[order], ends[order], which[order]
+        present, first = np.unique(which, return_index=True)
+        bounds = np.append(first, which.size)
+        # Box of every run: a run that crosses a column boundary covers the bottom of one column
+        # and the top of the next, so it spans rows 0 .. H-1 as far as a box is concerned.
+        last = ends - 1
+        x_start, y_start = np.divmod(starts, height)
+        x_end, y_end = np.divmod(last, height)
+        crosses = x_end > x_start
+        y_lo = np.where(crosses, 0, y_start)
+        y_hi = np.where(crosses, height - 1, y_end)
+        return cls(starts, ends, present, bounds, x_start, x_end,
+                   np.minimum.reduceat(y_lo, first), np.maximum.reduceat(y_hi, first),
+                   np.add.reduceat(ends - starts, first))
+
+
+_Kept = tuple[int, int, tuple[int, int, int, int], "dict | None"]
+"""(k, instance_id, visible box (x0, y0, x1, y1) inclusive, amodal figures) of a kept object."""
+
+
+def _passing(runs: _ObjectRuns, labelled: np.ndarray, ids: np.ndarray, render: RenderOutput,
+             filters: LabelFilter) -> list[_Kept]:
+    """The objects that pass ``filters``, with their visible box and amodal figures."""
+    kept = []
+    for k, obj_index in enumerate(runs.present):
+        lo, hi = runs.bounds[k], runs.bounds[k + 1]
         instance_id = int(labelled[obj_index])
-        if int(areas[k]) < filters.min_visible_px:
+        if int(runs.areas[k]) < filters.min_visible_px:
             continue
         # Runs are in column-major order: the first run has the leftmost x, the last the rightmost.
-        box = (int(x_start[lo]), int(y0[k]), int(x_end[hi - 1]), int(y1[k]))
+        box = (int(runs.x_start[lo]), int(runs.y0[k]), int(runs.x_end[hi - 1]), int(runs.y1[k]))
         amodal = None
         if render.amodal is not None:
             amodal = _amodal_figures(render.amodal.get(instance_id), ids, instance_id, box,
-                                     int(areas[k]))
+                                     int(runs.areas[k]))
             if amodal["visib_fract"] < filters.min_visib_fract:
                 continue
             if not filters.label_truncated and amodal["truncation"] > 0.0:
                 continue
         kept.append((k, instance_id, box, amodal))
-    if not kept:
-        return ()
+    return kept
 
-    # One pycocotools call compresses every visible and amodal mask of the frame.
+
+def _compressed_masks(runs: _ObjectRuns, kept: list[_Kept], shape: tuple[int, int]) -> Iterator:
+    """Every kept object's visible mask, then its amodal mask if any, compressed by one
+    pycocotools call (the amodal figures' ``runs`` are taken out)."""
+    height, width = shape
+    size = [height, width]
     uncompressed = []
     for k, _, _, amodal in kept:
-        lo, hi = bounds[k], bounds[k + 1]
-        uncompressed.append({"size": size,
-                             "counts": _rle_counts(starts[lo:hi], ends[lo:hi], n_pixels)})
+        lo, hi = runs.bounds[k], runs.bounds[k + 1]
+        uncompressed.append({"size": size, "counts": _rle_counts(runs.starts[lo:hi],
+                                                                 runs.ends[lo:hi],
+                                                                 height * width)})
         if amodal is not None:
             uncompressed.append({"size": size, "counts": amodal.pop("runs")})
-    compressed = iter(mask_utils.frPyObjects(uncompressed, height, width))
+    return iter(mask_utils.frPyObjects(uncompressed, height, width))
 
+
+def _instance_labels(state: SceneState, render: RenderOutput, objects: Mapping[int, SceneObject],
+                     runs: _ObjectRuns, kept: list[_Kept], compressed: Iterator, *, pose: bool,
+                     keypoints: bool, model_bounds: Mapping[str, ArrayLike] | None,
+                     ) -> tuple[InstanceLabel, ...]:
+    """The labels of the kept objects, in order (see :func:`annotate`)."""
+    cam = state.camera
+    size = [cam.height, cam.width]
     camera_from_world = _inverse_rigid(np.asarray(cam.world_from_camera, dtype=np.float64))
     kept_objects = [objects[instance_id] for _, instance_id, _, _ in kept]
     camera_from_objects = [camera_from_world @ np.asarray(obj.world_from_object, np.float64)
@@ -259,7 +315,7 @@ def annotate(
                 instance_id=instance_id,
                 category=obj.category,
                 bbox=(float(bx0), float(by0), float(bx1 - bx0 + 1), float(by1 - by0 + 1)),
-                area=int(areas[k]),
+                area=int(runs.areas[k]),
                 segmentation=segmentation,
                 **fields,
             )
