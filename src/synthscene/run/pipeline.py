@@ -225,29 +225,13 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
     start_time = time.perf_counter()
     scenario = as_scenario(scenario)
     frames, seed = whole_number("frames", frames), whole_number("seed", seed)
-    if workers is not None:
-        workers = whole_number("workers", workers, low=1)
-    if executor not in ("local", "ray"):
-        raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
-    if overwrite and resume:
-        raise ValueError("overwrite and resume exclude each other")
-    if executor == "ray":
-        require_ray()  # before touching the folder
-    else:  # a frame too large for this machine is refused before the folder is touched
-        workers = fit_workers(scenario, workers or _default_workers())
+    workers = _checked_workers(scenario, workers, executor=executor, overwrite=overwrite,
+                               resume=resume)
     out_dir = Path(out_dir)
     loaded = load_plugins(plugins)
     library = build_library(scenario)
-    manifest = RunManifest(scenario_sha256=scenario_sha256(scenario, library.keys,
-                                                           library.categories),
-                           seed=seed, frames=frames,
-                           plugins=tuple(p.record() for p in plugins_of(scenario.spec,
-                                                                        plugins)),
-                           files=run_file_templates(scenario.spec.outputs,
-                                                    scenario.spec.render.image_format),
-                           frames_per_scene=frames_per_scene(scenario))
-    description = f"synthscene: {scenario.spec.name}"
-    totals = dict.fromkeys(STAGES, 0.0)
+    manifest = _run_manifest(scenario, library, seed=seed, frames=frames, plugins=plugins)
+    progress = _Progress(on_frame)
     used = 1
     with RunFolder(out_dir) as folder:
         begun = folder.prepare(manifest, overwrite=overwrite, resume=resume)
@@ -257,16 +241,9 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
             logger.info("%s holds the complete dataset of this run already", out_dir)
             return GenerateSummary(frames=frames, instances=folder.count_annotations(),
                                    seconds=time.perf_counter() - start_time, out_dir=out_dir,
-                                   annotations=folder.annotations_path, stage_seconds=totals,
-                                   made=0, workers=0)
+                                   annotations=folder.annotations_path,
+                                   stage_seconds=progress.totals, made=0, workers=0)
         pending = begun.pending  # ranges: no list of 10^8 frame numbers
-
-        def on_done(done: FrameDone) -> None:
-            for stage, seconds in done.timings.items():
-                totals[stage] = totals.get(stage, 0.0) + seconds
-            if on_frame is not None:
-                on_frame(done)
-
         job = FrameJob(scenario=scenario, library=library, seed=seed,
                        out_dir=out_dir.resolve(),
                        log_level=logging.getLogger("synthscene").getEffectiveLevel(),
@@ -274,23 +251,78 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
         if pending:
             try:
                 used = _run(job, pending, workers=workers, executor=executor, address=address,
-                            on_done=on_done)
+                            on_done=progress.on_done)
             finally:
                 if executor == "local":
                     folder.remove_temporaries()
-        from synthscene.labels.models_info import model_entries
-
-        outputs = scenario.spec.outputs
-        instances = folder.finalize(
-            frames, categories=library.categories, description=description,
-            keypoints=outputs.keypoints,
-            stuff_categories=(stuff_categories(job.category_ids) if outputs.semantic_mask
-                              else None),
-            models=model_entries(scenario, library) if outputs.pose else None)
+        instances = _finalize(folder, job, frames)
     return GenerateSummary(frames=frames, instances=instances,
                            seconds=time.perf_counter() - start_time, out_dir=out_dir,
-                           annotations=folder.annotations_path, stage_seconds=totals,
+                           annotations=folder.annotations_path, stage_seconds=progress.totals,
                            made=len(pending), workers=used if pending else 0)
+
+
+def _checked_workers(scenario: Scenario, workers: int | None, *, executor: Executor,
+                     overwrite: bool, resume: bool) -> int | None:
+    """Check :func:`generate`'s run options; return the workers to use: for the local executor
+    as many as this machine's memory holds (a frame too large for it is refused here, before
+    the folder is touched).
+
+    Raises
+    ------
+    OptionError, ValueError, ConfigError
+        As :func:`generate`.
+    """
+    if workers is not None:
+        workers = whole_number("workers", workers, low=1)
+    if executor not in ("local", "ray"):
+        raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
+    if overwrite and resume:
+        raise ValueError("overwrite and resume exclude each other")
+    if executor == "ray":
+        require_ray()  # before touching the folder
+        return workers
+    return fit_workers(scenario, workers or _default_workers())
+
+
+def _run_manifest(scenario: Scenario, library: SceneLibraries, *, seed: int, frames: int,
+                  plugins: Sequence[str]) -> RunManifest:
+    """What identifies this run: the scenario's hash, seed, frames, plug-ins and files."""
+    return RunManifest(scenario_sha256=scenario_sha256(scenario, library.keys,
+                                                       library.categories),
+                       seed=seed, frames=frames,
+                       plugins=tuple(p.record() for p in plugins_of(scenario.spec, plugins)),
+                       files=run_file_templates(scenario.spec.outputs,
+                                                scenario.spec.render.image_format),
+                       frames_per_scene=frames_per_scene(scenario))
+
+
+class _Progress:
+    """Sums the stage timings of the frames written and passes each on to ``on_frame``."""
+
+    def __init__(self, on_frame: Callable[[FrameDone], None] | None) -> None:
+        self.totals = dict.fromkeys(STAGES, 0.0)
+        self.on_frame = on_frame
+
+    def on_done(self, done: FrameDone) -> None:
+        for stage, seconds in done.timings.items():
+            self.totals[stage] = self.totals.get(stage, 0.0) + seconds
+        if self.on_frame is not None:
+            self.on_frame(done)
+
+
+def _finalize(folder: RunFolder, job: FrameJob, frames: int) -> int:
+    """Merge the finished frames into ``annotations.json``; return the instance count."""
+    from synthscene.labels.models_info import model_entries  # scipy: only when a run ends
+
+    scenario, library = job.scenario, job.library
+    outputs = scenario.spec.outputs
+    return folder.finalize(
+        frames, categories=library.categories, description=f"synthscene: {scenario.spec.name}",
+        keypoints=outputs.keypoints,
+        stuff_categories=(stuff_categories(job.category_ids) if outputs.semantic_mask
+                          else None),
+        models=model_entries(scenario, library) if outputs.pose else None)
 
 
 def _run(job: FrameJob, pending: FrameRanges, *, workers: int | None, executor: Executor,
