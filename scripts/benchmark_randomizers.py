@@ -19,12 +19,8 @@ import numpy as np
 
 from synthscene.config.loading import load_scenario
 from synthscene.randomize.compose import composite_background, crop_to_frame
-from synthscene.randomize.scene import (
-    BACKDROP_TEXTURE_PX,
-    OBJECT_TEXTURE_PX,
-    finish_scene,
-    sample_scene,
-)
+from synthscene.randomize.object_pool import OBJECT_TEXTURE_PX
+from synthscene.randomize.scene import BACKDROP_TEXTURE_PX, finish_scene, sample_scene
 from synthscene.registry.effect_registry import EFFECTS, parse_effects
 from synthscene.registry.texture_registry import TEXTURES, parse_texture_spec
 from synthscene.resources import bundled_dir

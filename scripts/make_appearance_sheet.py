@@ -23,7 +23,7 @@ import trimesh
 from synthscene.assets.library import AssetLibrary, AssetSource
 from synthscene.config.schema import MaterialSpec
 from synthscene.core.state import Camera, Light, Material, SceneObject, SceneState
-from synthscene.randomize.scene import sample_material
+from synthscene.randomize.object_pool import sample_material
 from synthscene.seeding import frame_rng
 
 ASSETS = ["duck_vhacd.urdf", "teddy_vhacd.urdf", "objects/mug.urdf", "soccerball.urdf",

@@ -1,4 +1,5 @@
-"""What a placement draws from (:class:`ObjectPool`) and the check of what it returns.
+"""What a placement draws from (:class:`ObjectPool`, :func:`choose_assets`,
+:func:`sample_material`) and the check of what it returns.
 
 A placement (:func:`synthscene.plugins.register_placement`) gets an :class:`ObjectPool`: the
 scenario's ``objects`` section and its asset library, with helpers that draw the count, assets,
@@ -14,15 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from synthscene.config.schema import ObjectsSpec
-from synthscene.core.state import Material, SceneObject
+from synthscene.config.schema import MaterialSpec, ObjectsSpec
+from synthscene.core.state import HsvJitter, Material, SceneObject
 from synthscene.errors import PluginError
 from synthscene.registry.randomizers import Randomizer
 
 if TYPE_CHECKING:  # annotations only: the asset modules load trimesh
     from synthscene.assets.library import AssetLibrary
 
-__all__ = ["ObjectPool", "checked_objects"]
+__all__ = ["OBJECT_TEXTURE_PX", "ObjectPool", "checked_objects", "choose_assets",
+           "sample_material"]
+
+OBJECT_TEXTURE_PX = 64
+"""Side in pixels of the textures drawn for objects and distractors."""
 
 
 
@@ -59,8 +64,6 @@ class ObjectPool:
     def sample_assets(self, count: int, *, rng: np.random.Generator) -> list[str]:
         """Draw ``count`` asset keys as ``objects.asset_sampling`` says: each category equally
         likely (then an asset of it), or each asset equally likely."""
-        from synthscene.randomize.scene import choose_assets
-
         return choose_assets(self.spec, self.library, count, rng)
 
     def sample_size(self, *, rng: np.random.Generator) -> float:
@@ -69,8 +72,6 @@ class ObjectPool:
 
     def sample_material(self, *, rng: np.random.Generator) -> Material:
         """Draw a material as ``objects.material`` says."""
-        from synthscene.randomize.scene import sample_material
-
         return sample_material(self.spec.material, rng=rng)
 
     def category_of(self, key: str) -> str:
@@ -122,3 +123,55 @@ def checked_objects(entry: Randomizer, objects: Any) -> tuple[SceneObject, ...]:
                               "with a finite (4, 4) pose and a positive scale")
         out.append(dataclasses.replace(obj, instance_id=i + 1))
     return tuple(out)
+
+
+def sample_material(spec: MaterialSpec, *, rng: np.random.Generator,
+                    texture_size: int = OBJECT_TEXTURE_PX) -> Material:
+    """Draw a material; ``base_color`` may be an RGB or RGBA draw (alpha defaults to 1).
+
+    Draw order: the appearance mode (no draw when it is a constant); for ``randomize``, base
+    colour, metallic, roughness, then the texture (``texture_size`` pixels square) if
+    ``spec.texture`` is set; for ``keep`` and ``jitter``, metallic and roughness only where the
+    scenario gives them (else the asset's own values are rendered), then for ``jitter`` the hue
+    shift, saturation scale and value scale.
+    """
+    appearance = str(spec.asset_appearance.sample(rng))
+    if appearance != "randomize":
+        given = spec.model_fields_set
+        metallic = float(spec.metallic.sample(rng)) if "metallic" in given else None
+        roughness = float(spec.roughness.sample(rng)) if "roughness" in given else None
+        jitter = HsvJitter()
+        if appearance == "jitter":
+            jitter = HsvJitter(hue_shift_rad=float(spec.jitter.hue_rad.sample(rng)),
+                               saturation_scale=float(spec.jitter.saturation.sample(rng)),
+                               value_scale=float(spec.jitter.value.sample(rng)))
+        return Material(base_color=(1.0, 1.0, 1.0, 1.0), metallic=metallic, roughness=roughness,
+                        appearance=appearance, jitter=jitter)  # type: ignore[arg-type]
+    color = np.atleast_1d(np.asarray(spec.base_color.sample(rng), dtype=float))
+    if color.size == 1:
+        color = np.repeat(color, 3)
+    rgba = tuple(float(c) for c in color[:3]) + (float(color[3]) if color.size > 3 else 1.0,)
+    metallic = float(spec.metallic.sample(rng))
+    roughness = float(spec.roughness.sample(rng))
+    texture = None
+    if spec.texture is not None:
+        texture = spec.texture.sample(rng=rng, size=texture_size)
+    return Material(base_color=rgba, metallic=metallic, roughness=roughness, texture=texture)
+
+
+def choose_assets(spec: ObjectsSpec, library: AssetLibrary, count: int,
+                  rng: np.random.Generator) -> list[str]:
+    """Draw ``count`` asset keys as ``spec.asset_sampling`` says (see
+    :meth:`~synthscene.randomize.object_pool.ObjectPool.sample_assets`)."""
+    keys = list(library.keys)
+    if spec.asset_sampling == "asset":
+        return [keys[i] for i in rng.integers(0, len(keys), size=count)]
+    by_category: dict[str, list[str]] = {}
+    for key in keys:
+        by_category.setdefault(library.category_of(key), []).append(key)
+    cats = sorted(by_category)
+    out = []
+    for c in rng.integers(0, len(cats), size=count):
+        members = by_category[cats[c]]
+        out.append(members[int(rng.integers(0, len(members)))])
+    return out

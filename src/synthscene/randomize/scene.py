@@ -22,9 +22,7 @@ from synthscene.config.schema import (
 from synthscene.core.state import (
     BackgroundImage,
     Ground,
-    HsvJitter,
     Light,
-    Material,
     SceneObject,
     SceneState,
     Wall,
@@ -32,7 +30,11 @@ from synthscene.core.state import (
 from synthscene.randomize.camera import frame_the_objects, sample_camera
 from synthscene.randomize.color import kelvin_to_rgb
 from synthscene.randomize.geometry import aim_negative_z, random_rotation, spherical_offset
-from synthscene.randomize.object_pool import ObjectPool, checked_objects
+from synthscene.randomize.object_pool import (
+    ObjectPool,
+    checked_objects,
+    sample_material,
+)
 from synthscene.randomize.scene_hooks import run_hooks
 from synthscene.randomize.stable import StableParams, arrange, place_all, places_at_rest
 
@@ -46,63 +48,8 @@ HALF_DIAGONAL = np.sqrt(3.0) / 2.0
 
 MAX_PLACEMENT_TRIES = 30
 
-OBJECT_TEXTURE_PX = 64
-"""Side in pixels of the textures drawn for objects and distractors."""
-
 BACKDROP_TEXTURE_PX = 256
 """Side in pixels of the textures drawn for the ground and walls."""
-
-
-def sample_material(spec: MaterialSpec, *, rng: np.random.Generator,
-                    texture_size: int = OBJECT_TEXTURE_PX) -> Material:
-    """Draw a material; ``base_color`` may be an RGB or RGBA draw (alpha defaults to 1).
-
-    Draw order: the appearance mode (no draw when it is a constant); for ``randomize``, base
-    colour, metallic, roughness, then the texture (``texture_size`` pixels square) if
-    ``spec.texture`` is set; for ``keep`` and ``jitter``, metallic and roughness only where the
-    scenario gives them (else the asset's own values are rendered), then for ``jitter`` the hue
-    shift, saturation scale and value scale.
-    """
-    appearance = str(spec.asset_appearance.sample(rng))
-    if appearance != "randomize":
-        given = spec.model_fields_set
-        metallic = float(spec.metallic.sample(rng)) if "metallic" in given else None
-        roughness = float(spec.roughness.sample(rng)) if "roughness" in given else None
-        jitter = HsvJitter()
-        if appearance == "jitter":
-            jitter = HsvJitter(hue_shift_rad=float(spec.jitter.hue_rad.sample(rng)),
-                               saturation_scale=float(spec.jitter.saturation.sample(rng)),
-                               value_scale=float(spec.jitter.value.sample(rng)))
-        return Material(base_color=(1.0, 1.0, 1.0, 1.0), metallic=metallic, roughness=roughness,
-                        appearance=appearance, jitter=jitter)  # type: ignore[arg-type]
-    color = np.atleast_1d(np.asarray(spec.base_color.sample(rng), dtype=float))
-    if color.size == 1:
-        color = np.repeat(color, 3)
-    rgba = tuple(float(c) for c in color[:3]) + (float(color[3]) if color.size > 3 else 1.0,)
-    metallic = float(spec.metallic.sample(rng))
-    roughness = float(spec.roughness.sample(rng))
-    texture = None
-    if spec.texture is not None:
-        texture = spec.texture.sample(rng=rng, size=texture_size)
-    return Material(base_color=rgba, metallic=metallic, roughness=roughness, texture=texture)
-
-
-def choose_assets(spec: ObjectsSpec, library: AssetLibrary, count: int,
-                  rng: np.random.Generator) -> list[str]:
-    """Draw ``count`` asset keys as ``spec.asset_sampling`` says (see
-    :meth:`~synthscene.randomize.object_pool.ObjectPool.sample_assets`)."""
-    keys = list(library.keys)
-    if spec.asset_sampling == "asset":
-        return [keys[i] for i in rng.integers(0, len(keys), size=count)]
-    by_category: dict[str, list[str]] = {}
-    for key in keys:
-        by_category.setdefault(library.category_of(key), []).append(key)
-    cats = sorted(by_category)
-    out = []
-    for c in rng.integers(0, len(cats), size=count):
-        members = by_category[cats[c]]
-        out.append(members[int(rng.integers(0, len(members)))])
-    return out
 
 
 def sample_objects(spec: ObjectsSpec, library: AssetLibrary, *, rng: np.random.Generator,
