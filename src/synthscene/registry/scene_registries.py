@@ -65,11 +65,12 @@ def register_placement(name: str, fn: Callable[..., Sequence[Any]], *,
     name : str
     fn : callable
         ``fn(objects, *, rng, region, **params) -> sequence of SceneObject``: ``objects`` is an
-        :class:`ObjectPool` (the scenario's ``objects`` section and asset library: it draws the
-        count, assets, sizes and materials as the section says), ``region`` the section's
-        ``drop_region`` (a box with ``x_m``, ``y_m``, ``z_m`` as ``(min, max)`` metres). It
-        returns the labelled objects with their poses before physics (made with
-        :meth:`ObjectPool.make`); instance ids are set to 1..N in the order returned.
+        :class:`~synthscene.randomize.object_pool.ObjectPool` (the scenario's ``objects``
+        section and asset library: it draws the count, assets, sizes and materials as the
+        section says), ``region`` the section's ``drop_region`` (a box with ``x_m``, ``y_m``,
+        ``z_m`` as ``(min, max)`` metres). It returns the labelled objects with their poses
+        before physics (made with :meth:`~synthscene.randomize.object_pool.ObjectPool.make`);
+        instance ids are set to 1..N in the order returned.
     params : type[RandomizerParams], optional
         Its parameter model; none if omitted.
     summary : str, optional
