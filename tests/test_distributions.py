@@ -81,7 +81,7 @@ def test_an_angle_field_declares_its_unit_and_is_named_by_what_it_holds():
 
 
 def test_a_checkerboard_angle_is_given_in_degrees_and_held_in_radians():
-    from synthscene.randomize.params import CheckerboardParams
+    from synthscene.randomize.texture_kinds.checkerboard import CheckerboardParams
     from synthscene.registry.distributions import Constant
 
     params = CheckerboardParams.model_validate({"angle_deg": 90})

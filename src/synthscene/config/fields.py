@@ -1,7 +1,7 @@
 """The field types of a scenario's sections and their base model.
 
 Every distribution-valued field declares the range of its draws with a
-:class:`~synthscene.randomize.params.DistRange` (the one range checker, shared with the
+:class:`~synthscene.registry.params.DistRange` (the one range checker, shared with the
 randomizers' parameters); lengths are metres within :data:`LENGTH_LIMIT_M`; an angle field's YAML
 key ends in ``_deg`` (degrees), its name in ``_rad`` (radians, see :func:`yaml_name`).
 :mod:`synthscene.config.schema` and :mod:`synthscene.config.sensors` build the sections from

@@ -6,10 +6,10 @@
       - {name: gaussian_noise, sigma: {uniform: [0, 6]}, probability: 0.5}
       - {name: jpeg, quality: {randint: [40, 95]}}
 
-Each effect is a :class:`~synthscene.registry.randomizers.Randomizer`; the built-ins' parameter
-models are in :mod:`synthscene.randomize.params`, their pixels come from
-:mod:`synthscene.randomize.effects` and they are registered by
-:mod:`synthscene.randomize.builtins`. An unknown effect or parameter raises
+Each effect is a :class:`~synthscene.registry.randomizers.Randomizer`; a built-in's parameter
+model and row are in its module of :mod:`synthscene.randomize.effect_kinds`, its pixels come
+from :mod:`synthscene.randomize.effects`, and :mod:`synthscene.randomize.builtins` registers
+them. An unknown effect or parameter raises
 :class:`~synthscene.errors.ConfigError` listing the valid ones.
 """
 

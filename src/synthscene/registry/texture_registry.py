@@ -9,9 +9,9 @@ The kinds are ``perlin``, ``checkerboard``, ``stripes``, ``gradient``, ``blobs``
       perlin: {scale_px: {uniform: [16, 64]}, octaves: {randint: [3, 6]}}
       image: {folder: "assets:textures"}
 
-Each kind is a :class:`~synthscene.registry.randomizers.Randomizer`; the built-ins' parameter
-models are in :mod:`synthscene.randomize.params`, and they are registered by
-:mod:`synthscene.randomize.builtins`. An unknown kind or parameter raises
+Each kind is a :class:`~synthscene.registry.randomizers.Randomizer`; a built-in's parameter
+model, function and row are in its module of :mod:`synthscene.randomize.texture_kinds`, and
+:mod:`synthscene.randomize.builtins` registers them. An unknown kind or parameter raises
 :class:`~synthscene.errors.ConfigError` listing the valid ones.
 """
 
