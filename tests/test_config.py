@@ -83,3 +83,12 @@ def test_physics_defaults_come_from_physics_settings():
     assert settings.lateral_friction == PhysicsSettings().lateral_friction
     with pytest.raises(ConfigError, match="physics.timestep_s"):
         scenario_from_dict({**MINIMAL, "physics": {"timestep_s": 0}})
+
+
+def test_scenario_from_dict_takes_base_dir_as_a_string(tmp_path):
+    """``base_dir`` is a folder; a str is as good as a Path (it raised AttributeError)."""
+    from synthscene.config.loading import scenario_from_dict
+
+    scenario = scenario_from_dict({"assets": [{"source": "primitive:box"}]},
+                                  base_dir=str(tmp_path))
+    assert scenario.base_dir == tmp_path.resolve()

@@ -83,7 +83,7 @@ def _format_error(err: dict) -> tuple[str, str]:
     return join_field(field, sub), msg
 
 
-def scenario_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path | None = None,
+def scenario_from_dict(data: Any, *, source: str = "<dict>", base_dir: str | Path | None = None,
                        limits: Mapping[str, int] | None = None) -> Scenario:
     """Validate a scenario given as a Python mapping.
 
@@ -119,7 +119,7 @@ def scenario_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path | No
                                       f"{type(data).__name__}")
     try:
         spec = ScenarioSpec.model_validate(
-            data, context={"base_dir": (base_dir or Path.cwd()).resolve()})
+            data, context={"base_dir": Path(base_dir or Path.cwd()).resolve()})
     except ValidationError as exc:
         errors = exc.errors()
         field, msg = _format_error(errors[0])
@@ -133,7 +133,7 @@ def scenario_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path | No
     check_limits(spec, source)
     _check_across(spec, source)
     _name_image_folders(spec, source)
-    return Scenario(spec=spec, source=source, base_dir=(base_dir or Path.cwd()).resolve())
+    return Scenario(spec=spec, source=source, base_dir=Path(base_dir or Path.cwd()).resolve())
 
 
 def _name_image_folders(spec: ScenarioSpec, source: str) -> None:
