@@ -87,3 +87,21 @@ def test_run_hash_tells_distributions_and_effects_apart():
     assert len(set(hashes)) == len(hashes)
     again = scenario_from_dict({**base, "effects": [{"name": "gaussian_noise", "sigma": 1}]})
     assert scenario_sha256(again, ["primitive:box"], ["box"]) == hashes[2]
+
+
+def test_run_hash_does_not_depend_on_where_a_builtin_randomizer_lives(monkeypatch):
+    """Moving a built-in's function to another module, or rewording its summary, changes no
+    byte a run makes, so it must not stop a --resume; its name and parameters still count."""
+    import dataclasses
+
+    from synthscene.registry.effect_registry import EFFECTS
+
+    base = {"assets": [{"source": "primitive:box"}],
+            "effects": [{"name": "gaussian_noise", "sigma": 1}]}
+    before = scenario_sha256(scenario_from_dict(base), ["primitive:box"], ["box"])
+    entry = EFFECTS["gaussian_noise"]
+    moved = dataclasses.replace(entry, summary="reworded", module="synthscene.somewhere.else",
+                                run=lambda rgb, *, rng: rgb)
+    monkeypatch.setitem(EFFECTS._entries, "gaussian_noise", moved)
+    after = scenario_sha256(scenario_from_dict(base), ["primitive:box"], ["box"])
+    assert after == before

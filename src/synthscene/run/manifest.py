@@ -26,6 +26,7 @@ from synthscene.config.loading import Scenario
 from synthscene.errors import OutputError
 from synthscene.io.fileio import FileProblem, read_regular_file
 from synthscene.io.layout import IMAGES_DIR, MAP_FOLDERS
+from synthscene.registry.randomizers import Randomizer
 from synthscene.run.run_files import RunFiles
 from synthscene.version import __version__
 
@@ -70,7 +71,14 @@ def scenario_sha256(scenario: Scenario, asset_keys: Sequence[str],
 def _canonical(value: Any) -> Any:
     """A JSON-able form of a validated scenario value that names every type, so that e.g.
     ``{uniform: [1, 2]}`` and ``{loguniform: [1, 2]}`` differ; functions and classes (inside
-    configured randomizers) become their qualified names, other objects their ``repr``."""
+    configured randomizers) become their qualified names, other objects their ``repr``.
+
+    A registered randomizer counts by its registry name and, for a plug-in's, its module (whose
+    code the manifest's ``plugins`` hash): where a built-in's function lives, its summary and
+    example do not change what a run makes, so moving one does not stop a ``--resume``."""
+    if isinstance(value, Randomizer):
+        module = "synthscene" if value.module.split(".")[0] == "synthscene" else value.module
+        return {"__type__": "Randomizer", "name": value.name, "module": module}
     if isinstance(value, BaseModel):
         return {"__type__": type(value).__name__,
                 **{field.alias or name: _canonical(getattr(value, name))
