@@ -22,20 +22,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from pycocotools import mask as mask_utils
 
-WIDTH, HEIGHT, SIDE = 320, 240, 4
+# the image size and the square masks of scripts/benchmark_validate.py (run from scripts/)
+from benchmark_validate import HEIGHT, SIDE, WIDTH, square_rle
+
 COLUMNS, ROWS = (WIDTH - 8) // 6, (HEIGHT - 8) // 6
-
-
-def square_rle(x: int, y: int) -> str:
-    """Compressed RLE of a SIDE x SIDE square at (x, y), by pycocotools from its run lengths."""
-    counts = [x * HEIGHT + y]
-    for column in range(SIDE):
-        counts += [SIDE, HEIGHT - SIDE] if column < SIDE - 1 else [SIDE]
-    counts.append(WIDTH * HEIGHT - sum(counts))
-    rle = mask_utils.frPyObjects({"size": [HEIGHT, WIDTH], "counts": counts}, HEIGHT, WIDTH)
-    return rle["counts"].decode("ascii")
 
 
 def annotation_text(ann_id: int, image_id: int, k: int, x: int, y: int, counts: str) -> str:
