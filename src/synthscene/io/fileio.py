@@ -39,7 +39,7 @@ __all__ = ["FileProblem", "is_temporary_name", "probe_writable", "read_regular_f
 TMP_SUFFIX = ".tmp"
 TMP_MARK = ".synthscene-"
 """What sets synthscene's temporary files apart: ``.<name>.synthscene-<12 hex digits>.tmp``."""
-_TEMPORARY = re.compile(r"\.(.+)\.synthscene-[0-9a-f]{12}" + re.escape(TMP_SUFFIX))
+_TEMPORARY = re.compile(r"\.(.+)" + re.escape(TMP_MARK) + "[0-9a-f]{12}" + re.escape(TMP_SUFFIX))
 """Temporary names of :func:`write_atomic`: ``.<name>.synthscene-<12 hex digits>.tmp``."""
 
 
