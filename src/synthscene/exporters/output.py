@@ -35,6 +35,7 @@ from typing import IO
 from synthscene.errors import DatasetError, OutputError
 from synthscene.io.fileio import (
     FileProblem,
+    is_inside,
     probe_writable,
     read_regular_file,
     temporary_target,
@@ -181,10 +182,6 @@ def _foreign(out: Path, tops: Iterable[str], record: _Record) -> Path | None:
     return None
 
 
-def _is_inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
 def _remove(out: Path, record: _Record, tops: Iterable[str]) -> None:
     """Remove the files ``record`` lists (and the temporaries of listed files, in the export's
     folders), then the folders it lists that are left empty, deepest first.
@@ -222,7 +219,7 @@ def _remove(out: Path, record: _Record, tops: Iterable[str]) -> None:
             raise OutputError(f"{path}: is read-only, so it is kept; nothing was removed "
                               "(make it writable to let --overwrite replace it, or choose "
                               "another folder)")
-        if not _is_inside(path.parent.resolve(), root):
+        if not is_inside(path.parent.resolve(), root):
             raise OutputError(f"{path}: lies outside {out}; nothing was removed")
         doomed.append(path)
     for top in sorted(set(tops)):
@@ -249,7 +246,7 @@ def _remove(out: Path, record: _Record, tops: Iterable[str]) -> None:
         raise OutputError(f"{exc.filename}: cannot be removed ({exc.strerror or exc})") from None
     for relative in sorted(record.dirs, key=lambda d: (-d.count("/"), d)):
         path = root / relative
-        if path.is_symlink() or not _is_inside(path.parent.resolve(), root):
+        if path.is_symlink() or not is_inside(path.parent.resolve(), root):
             continue
         with contextlib.suppress(OSError):  # not empty (a user's file), or gone
             path.rmdir()

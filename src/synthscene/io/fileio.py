@@ -32,7 +32,7 @@ from typing import BinaryIO
 
 from synthscene.errors import OutputError
 
-__all__ = ["FileProblem", "is_temporary_name", "probe_writable", "read_regular_file",
+__all__ = ["FileProblem", "is_inside", "is_temporary_name", "probe_writable", "read_regular_file",
            "regular_file_problem", "remove_stale_temporaries", "temporary_target",
            "write_atomic", "write_atomic_stream"]
 
@@ -221,6 +221,12 @@ def probe_writable(folder: Path) -> None:
     fd, probe = tempfile.mkstemp(prefix=".probe-", dir=folder)
     os.close(fd)
     os.unlink(probe)
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    """Whether resolved ``path`` is ``root`` or lies below it (both already resolved: a caller
+    resolves before it removes anything, so no symbolic link leads out)."""
+    return path == root or root in path.parents
 
 
 def temporary_target(name: str) -> str | None:

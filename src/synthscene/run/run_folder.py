@@ -64,6 +64,7 @@ from synthscene.io.coco import (
     write_png,
 )
 from synthscene.io.fileio import (
+    is_inside,
     probe_writable,
     remove_stale_temporaries,
     temporary_target,
@@ -470,7 +471,7 @@ class RunFolder:
         root = self.out_dir.resolve()
         try:
             parent = path.parent.resolve(strict=True)
-            if parent != root and root not in parent.parents:
+            if not is_inside(parent, root):
                 raise OutputError(f"{self.out_dir}: refusing to remove {path}, which is outside "
                                   "the dataset folder")
             if not stat.S_ISREG(os.lstat(path).st_mode):
