@@ -558,15 +558,6 @@ class ScenarioSpec(_Spec):
         return self
 
     @model_validator(mode="after")
-    def _lens_without_motion(self) -> ScenarioSpec:
-        if self.camera.distortion is not None and (
-                self.outputs.flow or self.outputs.point_tracks or self.render.motion_blur):
-            raise ValueError("camera.distortion cannot be combined with outputs.flow, "
-                             "outputs.point_tracks or render.motion_blur yet (they are computed "
-                             "for a pinhole camera)")
-        return self
-
-    @model_validator(mode="after")
     def _filters_have_amodal(self) -> ScenarioSpec:
         if not self.outputs.amodal:
             if self.labels.min_visib_fract > 0:

@@ -402,7 +402,8 @@ class FrameMaker:
             outputs[t] = self._sensors.through_lens(states[t], frame.result())
             if blur and t in wanted:
                 outputs[t] = dataclasses.replace(outputs[t], rgb=self._blurred(
-                    [state_at(time_s, t) for time_s in sub_times[t]]))
+                    [self._sensors.with_lens(state_at(time_s, t), scene)
+                     for time_s in sub_times[t]]))
             seconds[t] += time.perf_counter() - r0
         flow_ready(length)
         tracks = self._point_tracks(states, outputs, scene) if outs.point_tracks else None
@@ -416,10 +417,16 @@ class FrameMaker:
 
     def _blurred(self, states: list[SceneState]) -> np.ndarray:
         """The mean of the RGB images of ``states`` (a shutter's sub-frames), rounded:
-        (H, W, 3) uint8."""
+        (H, W, 3) uint8. With a lens, each sub-frame is rendered as a pinhole and warped
+        through the lens before the mean."""
         total = None
         for state in states:
-            rgb = self._renderer.render(state).rgb.astype(np.float32)
+            if state.camera.lens is None:
+                rgb = self._renderer.render(state).rgb.astype(np.float32)
+            else:
+                rgb = self._sensors.through_lens(
+                    state, self._renderer.render(self._sensors.to_render(state))
+                ).rgb.astype(np.float32)
             total = rgb if total is None else total + rgb
         return np.round(total / len(states)).astype(np.uint8)
 
