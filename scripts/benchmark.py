@@ -77,6 +77,10 @@ LENSES = {
                       "p1": {"uniform": [-0.001, 0.001]}, "p2": {"uniform": [-0.001, 0.001]}},
     "kannala_brandt": {"model": "kannala_brandt", "k1": {"uniform": [-0.02, 0.03]},
                        "k2": {"uniform": [-0.01, 0.01]}},
+    # A calibrated camera: fixed coefficients (use with --fov-deg, so that K is fixed too and
+    # the warp maps are made once per worker).
+    "brown_conrady_calibrated": {"model": "brown_conrady", "k1": -0.2, "k2": 0.05,
+                                 "p1": 0.0005, "p2": -0.0005},
 }
 """The lenses of ``--lens``."""
 
@@ -100,6 +104,8 @@ def parse_args() -> argparse.Namespace:
                    help="camera.views_per_scene: K views of each settled scene")
     p.add_argument("--lens", choices=sorted(LENSES), default=None,
                    help="camera.distortion: a lens (docs/cameras.md)")
+    p.add_argument("--fov-deg", type=float, default=None,
+                   help="camera.fov_deg fixed to this value (the scene draws it otherwise)")
     p.add_argument("--depth-sensor", choices=["structured_light", "stereo"], default=None,
                    help="outputs.depth_sensor: a depth sensor's noisy reading")
     p.add_argument("--jpeg", action="store_true", help="render.image_format: jpg")
@@ -384,6 +390,9 @@ def main() -> None:
         data.setdefault("camera", {})["views_per_scene"] = args.views
     if args.jpeg:
         data.setdefault("render", {})["image_format"] = "jpg"
+    if args.fov_deg is not None:
+        data.setdefault("camera", {})["fov_deg"] = args.fov_deg
+        data["camera"].pop("focal_jitter", None)
     if args.lens:  # a phone-like lens (brown_conrady) or a robot's fisheye (kannala_brandt)
         data.setdefault("camera", {})["distortion"] = LENSES[args.lens]
     if args.depth_sensor:

@@ -187,7 +187,7 @@ def _frame_maps(camera: Camera, pinhole: Camera) -> tuple[np.ndarray, np.ndarray
     map (its error, below 0.01 px for the lenses of the docs, is well under ``cv2.remap``'s
     1/32 px). The interpolation's error is measured at the centre of every coarse cell (where
     bilinear interpolation errs most); a pixel is decided exactly (:func:`pinhole_positions`,
-    Newton's method in float64) when its interpolated position lies within four times the
+    Newton's method in float64) when its interpolated position lies within twice the
     largest error of its own and the eight neighbouring cells (plus
     :data:`_FLOAT32_SLACK_PX`) of a rounding boundary (``k + 0.5``); every other pixel rounds
     as its exact position does.
@@ -218,7 +218,7 @@ def _frame_maps(camera: Camera, pinhole: Camera) -> tuple[np.ndarray, np.ndarray
     centres = pos[h // 2::h, h // 2::h].astype(np.float64)
     error = np.max(np.abs(exact * scale + offset - centres), axis=-1).astype(np.float32)
     error = cv2.dilate(error, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
-    bound = 4 * error + np.float32(_FLOAT32_SLACK_PX)
+    bound = 2 * error + np.float32(_FLOAT32_SLACK_PX)
     bound = np.repeat(np.repeat(bound, h, axis=0), h, axis=1)
     bound = np.pad(bound, ((0, max(0, height - bound.shape[0])),
                            (0, max(0, width - bound.shape[1]))), mode="edge")[:height, :width]
@@ -335,7 +335,16 @@ def warp_output(output: RenderOutput, camera: Camera, warp: LensWarp) -> RenderO
     normals = None if output.normals is None else nearest(output.normals)
     amodal = None
     if output.amodal is not None:
-        amodal = {i: warp_amodal(m, camera, warp.pinhole, warp)
+        # Every crop's outline through the lens at once (one projection for the frame).
+        outlines = {i: _outline_rays(m, warp.pinhole) for i, m in output.amodal.items()}
+        drawn = [rays for rays in outlines.values() if rays is not None]
+        projected = iter(())
+        if drawn:
+            uv, seen = camera.lens.project(np.concatenate(drawn), camera.K)
+            bounds = np.cumsum([0] + [len(rays) for rays in drawn])
+            projected = iter([(uv[a:b], seen[a:b]) for a, b in zip(bounds[:-1], bounds[1:])])
+        amodal = {i: _warp_crop(m, camera, warp.pinhole, warp,
+                                None if outlines[i] is None else next(projected))
                   for i, m in output.amodal.items()}
     return RenderOutput(rgb=rgb, depth=nearest(output.depth),
                         instance_ids=nearest(output.instance_ids), normals=normals,
@@ -357,15 +366,21 @@ def warp_amodal(mask: AmodalMask, camera: Camera, pinhole: Camera,
     AmodalMask
         In the distorted image's pixel grid (may extend beyond it).
     """
+    rays = _outline_rays(mask, pinhole)
+    return _warp_crop(mask, camera, pinhole, warp,
+                      None if rays is None else camera.lens.project(rays, camera.K))
+
+
+def _outline_rays(mask: AmodalMask, pinhole: Camera) -> np.ndarray | None:
+    """(n, 3) float64: rays (z = 1) through the outline of a crop's occupied part, half a pixel
+    beyond its centres, every half pixel; None for an empty crop."""
     m = np.asarray(mask.mask, dtype=bool)
-    h, w = m.shape
-    if h == 0 or w == 0 or not m.any():
-        return AmodalMask(0, 0, np.zeros((0, 0), bool))
+    if m.size == 0 or not m.any():
+        return None
     rows = np.flatnonzero(m.any(axis=1))
     cols = np.flatnonzero(m.any(axis=0))
     x0, x1 = mask.x0 + int(cols[0]), mask.x0 + int(cols[-1])
     y0, y1 = mask.y0 + int(rows[0]), mask.y0 + int(rows[-1])
-    # The outline of the occupied part, half a pixel beyond its centres, in pinhole pixels.
     us = np.linspace(x0 - 1.0, x1 + 1.0, max(2, 2 * (x1 - x0 + 3)))
     vs = np.linspace(y0 - 1.0, y1 + 1.0, max(2, 2 * (y1 - y0 + 3)))
     outline = np.concatenate([np.stack([us, np.full_like(us, y0 - 1.0)], 1),
@@ -373,9 +388,19 @@ def warp_amodal(mask: AmodalMask, camera: Camera, pinhole: Camera,
                               np.stack([np.full_like(vs, x0 - 1.0), vs], 1),
                               np.stack([np.full_like(vs, x1 + 1.0), vs], 1)])
     K = pinhole.K
-    rays = np.stack([(outline[:, 0] - K[0, 2]) / K[0, 0], (outline[:, 1] - K[1, 2]) / K[1, 1],
+    return np.stack([(outline[:, 0] - K[0, 2]) / K[0, 0], (outline[:, 1] - K[1, 2]) / K[1, 1],
                      np.ones(len(outline))], 1)
-    uv, seen = camera.lens.project(rays, camera.K)
+
+
+def _warp_crop(mask: AmodalMask, camera: Camera, pinhole: Camera, warp: LensWarp | None,
+               projected: tuple[np.ndarray, np.ndarray] | None) -> AmodalMask:
+    """:func:`warp_amodal` given the crop's outline through the lens (``Lens.project`` of
+    :func:`_outline_rays`; None for an empty crop)."""
+    if projected is None:
+        return AmodalMask(0, 0, np.zeros((0, 0), bool))
+    m = np.asarray(mask.mask, dtype=bool)
+    h, w = m.shape
+    uv, seen = projected
     width, height = camera.width, camera.height
     if seen.all():
         lo = np.floor(uv.min(axis=0)).astype(int) - 1
@@ -386,27 +411,31 @@ def warp_amodal(mask: AmodalMask, camera: Camera, pinhole: Camera,
     dx1, dy1 = min(int(hi[0]), 2 * width), min(int(hi[1]), 2 * height)
     if dx1 <= dx0 or dy1 <= dy0:
         return AmodalMask(0, 0, np.zeros((0, 0), bool))
-    v, u = np.mgrid[dy0:dy1, dx0:dx1]
-    in_frame = (u >= 0) & (u < width) & (v >= 0) & (v < height)
-    r = np.zeros(u.shape, np.int64)
-    c = np.zeros(u.shape, np.int64)
-    valid = np.ones(u.shape, bool)
-    if warp is not None and in_frame.any():
-        r[in_frame], c[in_frame] = np.divmod(warp.nearest[v[in_frame], u[in_frame]],
-                                             pinhole.width)
-        todo = ~in_frame
-    else:
-        todo = np.ones(u.shape, bool)
-    if todo.any():
-        uv = np.stack([u[todo], v[todo]], -1).astype(np.float64)
-        pos, valid[todo] = pinhole_positions(camera, pinhole, uv)
-        c[todo] = np.floor(pos[:, 0] + 0.5).astype(np.int64)
-        r[todo] = np.floor(pos[:, 1] + 0.5).astype(np.int64)
-    c -= mask.x0
-    r -= mask.y0
-    inside = valid & (c >= 0) & (c < w) & (r >= 0) & (r < h)
-    out = np.zeros(u.shape, bool)
-    out[inside] = m[r[inside], c[inside]]
+    out = np.zeros((dy1 - dy0, dx1 - dx0), bool)
+
+    def look_up(r: np.ndarray, c: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """The crop's value at pinhole pixels ``(r, c)`` (False outside it or not valid)."""
+        c = c - mask.x0
+        r = r - mask.y0
+        inside = valid & (c >= 0) & (c < w) & (r >= 0) & (r < h)
+        found = np.zeros(r.shape, bool)
+        found[inside] = m[r[inside], c[inside]]
+        return found
+
+    # The part inside the frame: the warp's nearest indices, a rectangle.
+    fx0, fy0 = max(dx0, 0), max(dy0, 0)
+    fx1, fy1 = min(dx1, width), min(dy1, height)
+    todo = np.ones(out.shape, bool)
+    if warp is not None and fx1 > fx0 and fy1 > fy0:
+        r, c = np.divmod(warp.nearest[fy0:fy1, fx0:fx1], pinhole.width)
+        out[fy0 - dy0:fy1 - dy0, fx0 - dx0:fx1 - dx0] = look_up(r, c, np.ones(r.shape, bool))
+        todo[fy0 - dy0:fy1 - dy0, fx0 - dx0:fx1 - dx0] = False
+    if todo.any():  # beyond the frame: unprojected here
+        v, u = np.nonzero(todo)
+        uv = np.stack([u + dx0, v + dy0], -1).astype(np.float64)
+        pos, valid = pinhole_positions(camera, pinhole, uv)
+        out[v, u] = look_up(np.floor(pos[:, 1] + 0.5).astype(np.int64),
+                            np.floor(pos[:, 0] + 0.5).astype(np.int64), valid)
     return AmodalMask(dx0, dy0, out)
 
 
