@@ -18,7 +18,8 @@ from synthscene.config.fields import (
 from synthscene.registry.distributions import Constant
 from synthscene.registry.params import dist_field
 
-__all__ = ["MAX_RENDER_SCALE", "DepthSensorSpec", "DistortionSpec"]
+__all__ = ["MAX_BASELINE_M", "MAX_RENDER_SCALE", "DepthSensorSpec", "DistortionSpec",
+           "StereoSpec"]
 
 LensCoeffDist = dist_field(low=-100, high=100)
 
@@ -60,6 +61,26 @@ class DistortionSpec(ScenarioSection):
         if given:
             raise ValueError(f"{self.model} has no coefficient {', '.join(given)}")
         return self
+
+
+MAX_BASELINE_M = 10.0
+"""Largest stereo baseline, metres."""
+
+BaselineDist = dist_field(low=0.0, high=MAX_BASELINE_M, low_exclusive=True)
+
+
+class StereoSpec(ScenarioSection):
+    """A stereo pair: every frame is seen by a left and a right camera (``docs/cameras.md``).
+
+    OpenCV's rectified stereo convention: the left camera is the camera the scenario draws; the
+    right camera is the left one moved by ``baseline_m`` along the left camera's +x axis (to
+    its right), with the same orientation, intrinsics and lens. A point at depth ``z`` seen at
+    column ``u`` in the left image is at column ``u - f b / z`` in the right image (``f`` = fx,
+    ``b`` the baseline). The baseline is drawn per pair.
+    """
+
+    baseline_m: BaselineDist = Constant(0.06)
+    """Distance between the two optical centres, metres (> 0)."""
 
 
 class DepthSensorSpec(ScenarioSection):
