@@ -353,3 +353,39 @@ def test_stereo_bytes_are_the_same_for_two_workers_and_after_a_resume(pair_datas
     generate(scenario, out, frames=4, seed=11, workers=1, resume=True, on_frame=made.append)
     assert 3 in [d.frame_index for d in made]
     assert _files(out) == _files(pair_dataset)
+
+
+@pytest.mark.gl
+def test_both_eyes_share_the_lens_and_a_stereo_depth_sensor_takes_the_pair_baseline(tmp_path):
+    from synthscene.config.loading import scenario_from_dict
+    from synthscene.run.pipeline import generate
+    from synthscene.tools.validate import validate_dataset
+
+    # a lens drawn per pair, and a noise-free stereo depth sensor of whole-pixel disparities
+    raw = {
+        "image": {"width": 160, "height": 120},
+        "assets": [{"source": "primitive:box"}],
+        "objects": {"count": 4, "size_m": 0.1,
+                    "drop_region": {"x_m": [-0.15, 0.15], "y_m": [-0.15, 0.15],
+                                    "z_m": [0.05, 0.2]}},
+        "camera": {"distance_m": 0.8, "stereo": {"baseline_m": 0.1},
+                   "distortion": {"model": "brown_conrady", "k1": {"uniform": [-0.1, -0.05]}}},
+        "outputs": {"depth_png": True, "depth_npy": True,
+                    "depth_sensor": {"model": "stereo", "disparity_sigma_px": 0.0,
+                                     "subpixel_levels": 1, "edge_threshold": 0.0,
+                                     "max_incidence_deg": 89.9}}}
+    scenario = scenario_from_dict(raw, source="<stereo lens>")
+    out = tmp_path / "ds"
+    generate(scenario, out, frames=2, seed=3, workers=1)
+    report = validate_dataset(out)
+    assert report.ok, [str(p) for p in report.problems]
+    left, right = json.loads((out / "annotations.json").read_text())["images"]
+    assert left["dist_coeffs"] == right["dist_coeffs"]
+    assert left["distortion_model"] == right["distortion_model"] == "brown_conrady"
+    # the reading is fx b / round(fx b / z) with the pair's b = 0.1 m (not the sensor's 0.05)
+    fb = left["K"][0][0] * 0.1
+    z = np.load(out / left["depth_npy_file"]).astype(np.float64)
+    reading = cv2.imread(str(out / left["depth_sensor_file"]), cv2.IMREAD_UNCHANGED) / 1000.0
+    seen = (reading > 0) & (z > 0)
+    assert seen.mean() > 0.5
+    np.testing.assert_allclose(reading[seen], fb / np.rint(fb / z[seen]), atol=0.0006)

@@ -105,7 +105,7 @@ class DepthSensorSpec(ScenarioSection):
     lateral_px: NonNegativeDist = Constant(0.5)
     """Standard deviation, pixels, of the lateral shift (``structured_light``)."""
     baseline_m: PositiveDist = Constant(0.05)
-    """``stereo``: the baseline."""
+    """``stereo``: the baseline (not given, with ``camera.stereo``: the pair's)."""
     disparity_sigma_px: NonNegativeDist = Constant(0.1)
     """``stereo``: standard deviation of the disparity, pixels."""
     subpixel_levels: int = Field(8, ge=1, le=256)

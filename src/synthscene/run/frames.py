@@ -529,7 +529,7 @@ class FrameMaker:
                                 pixel_rng=self._sensors.pixel_rng(state, index))
         if rgb is not output.rgb:
             output = dataclasses.replace(output, rgb=rgb)
-        output = self._sensors.with_depth_reading(output, state.camera, index)
+        output = self._sensors.with_depth_reading(output, state.camera, index, state.stereo)
         output = self._sensors.with_disparity(output, state)
         timings["labels"] = time.perf_counter() - t1
         return Sample(frame_index=index, state=state, render=output, labels=labels,

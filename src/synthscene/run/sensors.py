@@ -27,6 +27,7 @@ from synthscene.labels.lens_warp import (
 )
 from synthscene.randomize.camera import sample_intrinsics, sample_lens
 from synthscene.randomize.depth_sensor import depth_reading
+from synthscene.registry.distributions import Constant
 from synthscene.seeding import sensor_rng
 
 __all__ = ["AUTO_SCALE_DRAWS", "Sensors"]
@@ -119,13 +120,21 @@ class Sensors:
             return output
         return warp_output(output, state.camera, lens_warp(state.camera, self.render_size))
 
-    def with_depth_reading(self, output: RenderOutput, camera: Camera,
-                           index: int) -> RenderOutput:
+    def with_depth_reading(self, output: RenderOutput, camera: Camera, index: int,
+                           stereo: StereoEye | None = None) -> RenderOutput:
         """``output`` with the depth sensor's reading of frame ``index``
-        (:func:`depth_reading`); unchanged without ``outputs.depth_sensor``."""
+        (:func:`depth_reading`); unchanged without ``outputs.depth_sensor``.
+
+        A ``stereo`` depth sensor of an eye of a stereo pair (``stereo`` given) whose scenario
+        gives no ``baseline_m`` takes the pair's baseline: the pair is the sensor.
+        """
         if self.depth_sensor is None:
             return output
-        reading = depth_reading(output.depth, camera, self.depth_sensor,
+        spec = self.depth_sensor
+        if (stereo is not None and spec.model == "stereo"
+                and "baseline_m" not in spec.model_fields_set):
+            spec = spec.model_copy(update={"baseline_m": Constant(stereo.baseline_m)})
+        reading = depth_reading(output.depth, camera, spec,
                                 rng=sensor_rng(self.seed, index, "depth_sensor"))
         return dataclasses.replace(output, depth_sensor=reading)
 
