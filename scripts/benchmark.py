@@ -10,6 +10,7 @@ lit shading, PNG images + COCO annotations written to a temporary folder.
     python scripts/benchmark.py --workers 2 --soak 5000   # memory of each worker over 5000 frames
     python scripts/benchmark.py --workers 2 --views 4 --shading flat --jpeg --soak 5000
     python scripts/benchmark.py --workers 2 --lens brown_conrady --depth-sensor structured_light
+    python scripts/benchmark.py --workers 2 --stereo 0.06
 
 Prints the machine, every run's frames/s, the median, and the median milliseconds per frame of
 each stage (sample, physics, render, labels, write). Start-up (asset loading, GL context) is timed
@@ -108,6 +109,9 @@ def parse_args() -> argparse.Namespace:
                    help="camera.fov_deg fixed to this value (the scene draws it otherwise)")
     p.add_argument("--depth-sensor", choices=["structured_light", "stereo"], default=None,
                    help="outputs.depth_sensor: a depth sensor's noisy reading")
+    p.add_argument("--stereo", type=float, default=None, metavar="BASELINE_M",
+                   help="camera.stereo: stereo pairs (each frame is one eye; frames rounded "
+                        "up to even)")
     p.add_argument("--jpeg", action="store_true", help="render.image_format: jpg")
     p.add_argument("--all-outputs", action="store_true",
                    help="every optional output on (depth, normals, semantic and instance masks); "
@@ -397,6 +401,10 @@ def main() -> None:
         data.setdefault("camera", {})["distortion"] = LENSES[args.lens]
     if args.depth_sensor:
         data.setdefault("outputs", {})["depth_sensor"] = {"model": args.depth_sensor}
+    if args.stereo:  # a pair is two frames: every count made even
+        data.setdefault("camera", {})["stereo"] = {"baseline_m": args.stereo}
+        args.frames += args.frames % 2
+        args.warmup += args.warmup % 2
     if args.textures:
         for section in ("objects", "ground"):
             material = data.setdefault(section, {}).setdefault("material", {})

@@ -51,7 +51,7 @@ from synthscene.config.fields import (
     not_bool,
 )
 from synthscene.config.fields import ScenarioSection as _Spec
-from synthscene.config.sensors import DepthSensorSpec, DistortionSpec
+from synthscene.config.sensors import DepthSensorSpec, DistortionSpec, StereoSpec
 from synthscene.registry.distributions import Choice, Constant, RandInt, Uniform
 from synthscene.registry.effect_registry import EffectsField
 from synthscene.registry.params import dist_field
@@ -261,6 +261,9 @@ class CameraSpec(_Spec):
     and sensor-effect draws); objects, materials and poses always stay."""
     distortion: DistortionSpec | None = None
     """Lens distortion (:class:`DistortionSpec`); none: an ideal pinhole."""
+    stereo: StereoSpec | None = None
+    """A stereo pair (:class:`StereoSpec`): frames ``2p`` and ``2p + 1`` are the left and right
+    images of pair ``p``; none: one camera."""
 
     @model_validator(mode="after")
     def _consistent(self) -> CameraSpec:
@@ -539,6 +542,8 @@ class ScenarioSpec(_Spec):
             return self
         if self.camera.views_per_scene != 1:
             raise ValueError("camera.views_per_scene and sequence exclude each other")
+        if self.camera.stereo is not None:
+            raise ValueError("camera.stereo cannot be combined with a sequence: section yet")
         if self.camera.min_visible_objects:
             raise ValueError("camera.min_visible_objects is not used with a sequence (the "
                              "camera follows its trajectory): leave it 0")

@@ -255,6 +255,26 @@ class SequenceFrame:
     fps: float
 
 
+@dataclass(frozen=True)
+class StereoEye:
+    """A frame's place in a stereo pair (``camera.stereo``): frame ``2p`` is the left and
+    frame ``2p + 1`` the right image of pair ``p``.
+
+    Attributes
+    ----------
+    pair_id : int
+        ``p``, >= 0.
+    eye : {"left", "right"}
+    baseline_m : float
+        Distance between the two optical centres, metres (> 0); the right camera is the left
+        one moved by it along the left camera's +x axis (OpenCV's rectified stereo).
+    """
+
+    pair_id: int
+    eye: str
+    baseline_m: float
+
+
 @dataclass(frozen=True, eq=False)
 class SceneState:
     """Everything that defines one frame, as plain data.
@@ -290,6 +310,8 @@ class SceneState:
         None otherwise.
     sequence : SequenceFrame or None
         Where the frame stands in a run of sequences; None otherwise.
+    stereo : StereoEye or None
+        Which eye of which stereo pair the frame is (``camera.stereo``); None otherwise.
     """
 
     objects: tuple[SceneObject, ...]
@@ -306,6 +328,7 @@ class SceneState:
     view: tuple[int, int] | None = None
     sequence: SequenceFrame | None = None
     pending_floating: int = 0
+    stereo: StereoEye | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -334,6 +357,9 @@ class RenderOutput:
     depth_sensor : (H, W) float32 or None
         A simulated depth sensor's reading (``outputs.depth_sensor``): metres along the optical
         axis with the sensor's noise, 0 where the sensor gives no reading. None unless asked.
+    disparity : (H, W) float32 or None
+        A stereo pair's disparity at each pixel (``camera.stereo``), pixels: ``fx b / depth``,
+        0 where nothing was hit. None for a single camera.
     """
 
     rgb: np.ndarray
@@ -342,6 +368,7 @@ class RenderOutput:
     normals: np.ndarray | None = None
     amodal: dict[int, AmodalMask] | None = None
     depth_sensor: np.ndarray | None = None
+    disparity: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -22,6 +22,13 @@ scene (images with ``scene_id`` and ``view_id``) keeps its scenes: ``scene_id`` 
 folder and ``view_id`` is ``im_id``; ``gt_id`` is the annotation's position in its
 image (annotations sorted by id). ``obj_id`` is the COCO ``category_id``.
 
+Stereo pairs (images with ``stereo_pair_id`` and ``eye``) stay in one scene folder as two
+images, each with its own ``scene_camera`` entry (the right eye's ``cam_R_w2c``/``cam_t_w2c``
+are the right camera's, its ``scene_gt`` poses relative to it): the left eye keeps its COCO
+id as ``im_id``, the right one the next id; with several views per scene, eye ``e`` of view
+``v`` is ``im_id = 2 v + e``. BOP has no field for the pairing; the eyes' ``cam_t_w2c`` differ
+by the baseline along the camera's x axis.
+
 Fields, from the source's optional synthscene fields (an export fails, naming the missing
 field, when one is absent):
 
@@ -52,6 +59,7 @@ from typing import Any
 
 import numpy as np
 
+from synthscene.core.stereo import EYES
 from synthscene.exporters._common import (
     DEFAULT_SPLIT,
     ExportSummary,
@@ -149,11 +157,19 @@ def _scenes(images: list[dict], images_per_scene: int
         for image in images:
             by_scene.setdefault(int(image["scene_id"]), []).append(image)
         for scene_id, members in sorted(by_scene.items()):
-            yield scene_id, members, [int(image["view_id"]) for image in members]
+            yield scene_id, members, [_view_im_id(image) for image in members]
         return
     for first in range(0, len(images), images_per_scene):
         members = images[first:first + images_per_scene]
         yield first // images_per_scene, members, [int(image["id"]) for image in members]
+
+
+def _view_im_id(image: dict) -> int:
+    """A view's BOP image id: its ``view_id``; ``2 view_id + e`` for eye ``e`` (0 left, 1
+    right) of a stereo pair, so that the two eyes of a view are two images of the scene."""
+    if image.get("eye") not in EYES:
+        return int(image["view_id"])
+    return 2 * int(image["view_id"]) + EYES.index(image["eye"])
 
 
 def _write_scene(dataset: CocoDataset, images: list[dict], out: ExportFolder, scene: str,

@@ -5,7 +5,8 @@
     OUT/annotations.json            COCO instances (ANNOTATIONS_NAME), written last
     OUT/images/000001.png           frame 0's image (IMAGES_DIR, frame_stem, IMAGE_FORMATS)
     OUT/depth/000001.png ...        per-image outputs, one folder each (MAP_FOLDERS; a depth
-                                    sensor's reading in depth_sensor/)
+                                    sensor's reading in depth_sensor/, a stereo pair's
+                                    disparity in disparity/)
     OUT/tracks/seq-000000.npz       a sequence's point tracks (sequence_stem)
     OUT/.synthscene/                the run's manifest and frame records (STATE_DIR)
 
@@ -46,6 +47,7 @@ MAP_FOLDERS = {
     "flow_valid": "flow_valid",
     "point_tracks": "tracks",
     "depth_sensor": "depth_sensor",
+    "disparity": "disparity",
 }
 """Folder (relative to the dataset folder) of each per-image output's files."""
 
@@ -74,7 +76,8 @@ def sequence_stem(sequence_id: int) -> str:
     return f"seq-{int(sequence_id):06d}"
 
 
-def run_file_templates(outputs: Any, image_format: str = "png") -> tuple[str, ...]:
+def run_file_templates(outputs: Any, image_format: str = "png", *,
+                       stereo: bool = False) -> tuple[str, ...]:
     """Every per-frame (and per-sequence) file a run writes, as name templates.
 
     The templates are paths relative to the dataset folder in which ``{frame}`` stands for
@@ -90,6 +93,9 @@ def run_file_templates(outputs: Any, image_format: str = "png") -> tuple[str, ..
         ``semantic_mask``, ``instance_mask``, ``flow``, ``flow_format``, ``point_tracks``,
         ``depth_sensor``).
     image_format : {"png", "jpg"}
+    stereo : bool
+        The run makes stereo pairs (``camera.stereo``): each frame has a disparity map,
+        ``disparity/{frame}.png``.
 
     Returns
     -------
@@ -115,5 +121,7 @@ def run_file_templates(outputs: Any, image_format: str = "png") -> tuple[str, ..
         maps.append(f"{MAP_FOLDERS['point_tracks']}/{{sequence}}.npz")
     if getattr(outputs, "depth_sensor", None) is not None:
         maps.append(f"{MAP_FOLDERS['depth_sensor']}/{{frame}}.png")
+    if stereo:
+        maps.append(f"{MAP_FOLDERS['disparity']}/{{frame}}.png")
     image = f"{IMAGES_DIR}/{image_file_name(0, image_format).replace(frame_stem(0), '{frame}')}"
     return (image, *sorted(maps))

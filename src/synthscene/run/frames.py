@@ -11,6 +11,7 @@ process; a process that holds one must not fork.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import time
@@ -135,7 +136,8 @@ class FrameMaker:
         self._model_bounds: dict[str, object] = {}  # asset key -> (2, 3) mesh bounds
         self._flow_buffers = FlowBuffers()  # optical flow work arrays, reused frame to frame
         self._scene: tuple[int, SceneState] | None = None  # the last settled scene (K > 1)
-        self._sensors = Sensors(scenario, seed=self.seed)  # lens and depth sensor, if any
+        self._sensors = Sensors(scenario, seed=self.seed)  # lens, depth sensor, stereo pair
+        self._pair: tuple[int, SceneState, np.random.Generator] | None = None  # the last pair
 
     def __enter__(self) -> FrameMaker:
         """Open the pybullet client and the GL context.
@@ -259,6 +261,24 @@ class FrameMaker:
     def _settled(self, index: int):
         """Sample and settle frame ``index``; return the state, timings and the frame's
         generator (its later draws make the sensor effects).
+
+        With ``camera.stereo``, frame ``index`` is eye ``index % 2`` of pair ``index // 2``: the
+        pair is made as frame ``index // 2`` of a single camera would be (kept for its other
+        eye), and each eye gets a copy of the pair's generator, so both draw the same sensor
+        effects (:meth:`Sensors.eye`).
+        """
+        if self._sensors.stereo is None:
+            return self._settled_frame(index)
+        pair = index // 2
+        timings = {"sample": 0.0, "physics": 0.0}
+        if self._pair is None or self._pair[0] != pair:
+            state, timings, rng = self._settled_frame(pair)
+            self._pair = (pair, state, rng)
+        _, state, rng = self._pair
+        return self._sensors.eye(state, index), timings, copy.deepcopy(rng)
+
+    def _settled_frame(self, index: int):
+        """:meth:`_settled` for a single camera.
 
         With ``camera.views_per_scene`` K > 1, frame ``index`` is view ``index % K`` of scene
         ``index // K``: the scene is sampled and settled once (kept for the next frame of the
@@ -512,10 +532,12 @@ class FrameMaker:
                 raise AssetError(f"{self.scenario.source}: background.images: {exc}") from None
             rgb = composite_background(rgb, output.depth, background)
         if self.scenario.spec.effects:
-            rgb = apply_effects(self.scenario.spec.effects, rgb, rng=rng)
+            rgb = apply_effects(self.scenario.spec.effects, rgb, rng=rng,
+                                pixel_rng=self._sensors.pixel_rng(state, index))
         if rgb is not output.rgb:
             output = dataclasses.replace(output, rgb=rgb)
-        output = self._sensors.with_depth_reading(output, state.camera, index)
+        output = self._sensors.with_depth_reading(output, state.camera, index, state.stereo)
+        output = self._sensors.with_disparity(output, state)
         timings["labels"] = time.perf_counter() - t1
         return Sample(frame_index=index, state=state, render=output, labels=labels,
                       timings=timings, motion=motion, point_tracks=tracks)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from synthscene.config.arguments import as_scenario, whole_number
 from synthscene.config.loading import Scenario
 from synthscene.core.state import Sample
+from synthscene.errors import OptionError
 from synthscene.io.layout import run_file_templates
 from synthscene.io.maps import stuff_categories
 from synthscene.registry.plugin_loader import load_plugins, plugins_of
@@ -205,7 +206,8 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
     Raises
     ------
     OptionError
-        If ``frames`` or ``seed`` is not an integer >= 0, ``workers`` not one >= 1, or
+        If ``frames`` or ``seed`` is not an integer >= 0 (``frames`` not even with
+        ``camera.stereo``), ``workers`` not one >= 1, or
         ``scenario`` not a Scenario (a path is read).
     ValueError
         If ``executor`` is unknown, or both ``overwrite`` and ``resume`` are set.
@@ -225,6 +227,9 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
     start_time = time.perf_counter()
     scenario = as_scenario(scenario)
     frames, seed = whole_number("frames", frames), whole_number("seed", seed)
+    if scenario.spec.camera.stereo is not None and frames % 2:
+        raise OptionError("frames", "", f"must be even with camera.stereo (a frame is one eye "
+                                        f"of a pair), got {frames}")
     workers = _checked_workers(scenario, workers, executor=executor, overwrite=overwrite,
                                resume=resume)
     out_dir = Path(out_dir)
@@ -293,7 +298,8 @@ def _run_manifest(scenario: Scenario, library: SceneLibraries, *, seed: int, fra
                        seed=seed, frames=frames,
                        plugins=tuple(p.record() for p in plugins_of(scenario.spec, plugins)),
                        files=run_file_templates(scenario.spec.outputs,
-                                                scenario.spec.render.image_format),
+                                                scenario.spec.render.image_format,
+                                                stereo=scenario.spec.camera.stereo is not None),
                        frames_per_scene=frames_per_scene(scenario))
 
 
