@@ -19,6 +19,9 @@ OBJ + MTL              ``Kd`` (sRGB) -> base colour factor (when the material ha
 glTF / GLB             ``baseColorFactor``, ``baseColorTexture``, ``metallicFactor``,
                        ``roughnessFactor``, ``alphaMode`` and ``alphaCutoff`` as declared
                        (glTF defaults where absent).
+PLY ``TextureFile``    the image a PLY header names (``comment TextureFile NAME``, BOP's textured
+                       models) -> base colour texture (factor white), with the file's
+                       ``texture_u``/``texture_v`` (or ``s``/``t``) coordinates.
 PLY / OBJ / GLB        per-vertex (or per-face) colours (taken as sRGB, as PLY and OBJ files
 colours                mean them) -> vertex colours, multiplied with the base colour as glTF's
                        ``COLOR_0``.
@@ -448,6 +451,22 @@ def _gltf_material(material: trimesh.visual.material.PBRMaterial) -> AssetMateri
     )
 
 
+def _image_material(image: Image.Image) -> AssetMaterial | None:
+    """The material of a texture image that a file names without a material (a PLY header's
+    ``comment TextureFile``, as BOP's textured models have): white factor, that texture."""
+    try:
+        if image.width * image.height > MAX_TEXTURE_PIXELS:
+            logger.warning("texture of %dx%d pixels is over %d pixels: ignored", image.width,
+                           image.height, MAX_TEXTURE_PIXELS)
+            return None
+        texture = _image_array(image)
+    except (OSError, ValueError) as exc:
+        logger.warning("texture cannot be read (%s): ignored", " ".join(str(exc).split()))
+        return None
+    return AssetMaterial(base_color_texture=texture, roughness=NEUTRAL_GREY.roughness,
+                         declared_by="PLY TextureFile")
+
+
 def _vertex_colors(mesh: trimesh.Trimesh) -> np.ndarray | None:
     visual = mesh.visual
     if isinstance(visual, trimesh.visual.ColorVisuals) and visual.kind in ("vertex", "face"):
@@ -478,6 +497,8 @@ def _part(mesh: trimesh.Trimesh, obj: _ObjMaterials | None) -> VisualPart:
             material = _gltf_material(own)
         elif obj is not None:  # an OBJ: what its MTL says, not trimesh's placeholder
             material = obj.material(getattr(own, "name", None))
+        elif getattr(own, "image", None) is not None:  # a PLY's ``comment TextureFile``
+            material = _image_material(own.image)
     elif obj is not None and obj.entries:
         material = obj.material(None)
     colors = _vertex_colors(mesh)

@@ -20,7 +20,9 @@ Without ``--split`` the one split is ``train``. Images are grouped into scenes o
 image id, so each BOP image can be traced back. A dataset made with several views per settled
 scene (images with ``scene_id`` and ``view_id``) keeps its scenes: ``scene_id`` names the scene
 folder and ``view_id`` is ``im_id``; ``gt_id`` is the annotation's position in its
-image (annotations sorted by id). ``obj_id`` is the COCO ``category_id``.
+image (annotations sorted by id). ``obj_id`` is the ``obj_id`` of the category's entry in the
+source's top-level ``models`` (the BOP object id of objects from a ``bop:`` models folder), else
+the COCO ``category_id``; two categories with one ``obj_id`` are refused.
 
 Fields, from the source's optional synthscene fields (an export fails, naming the missing
 field, when one is absent):
@@ -122,7 +124,8 @@ def export_bop(dataset_dir: str | Path, out_dir: str | Path, *,
     dataset.require(dataset.images, ["K"], "the bop export (scene_camera.json cam_K)")
     dataset.require(dataset.annotations, ANNOTATION_FIELDS, "the bop export")
     plan = plan_splits(dataset, split, split_seed, default=DEFAULT_SPLIT)
-    models, notes = _models_info(dataset)
+    obj_ids = _obj_ids(dataset)
+    models, notes = _models_info(dataset, obj_ids)
     written = 0
     counts: dict[str, int] = {}
     with open_export(out_dir, dataset, "bop", [name for name, _ in plan] + ["models"],
@@ -130,7 +133,7 @@ def export_bop(dataset_dir: str | Path, out_dir: str | Path, *,
         for name, images in plan:
             for scene_id, members, im_ids in _scenes(images, images_per_scene):
                 written += _write_scene(dataset, members, out, f"{name}/{scene_id:06d}",
-                                        im_ids)
+                                        im_ids, obj_ids)
             counts[name] = len(images)
         write_json(out.file("models/models_info.json"), models, durable=True)
         out.finish()
@@ -157,9 +160,9 @@ def _scenes(images: list[dict], images_per_scene: int
 
 
 def _write_scene(dataset: CocoDataset, images: list[dict], out: ExportFolder, scene: str,
-                 im_ids: list[int]) -> int:
-    """Write one scene folder ``scene`` of ``out`` (``im_ids``: each image's BOP image id);
-    return the number of object instances."""
+                 im_ids: list[int], obj_ids: Mapping[int, int]) -> int:
+    """Write one scene folder ``scene`` of ``out`` (``im_ids``: each image's BOP image id;
+    ``obj_ids``: category id to BOP object id); return the number of object instances."""
     has_depth = any("depth_file" in image for image in images)
     if has_depth:
         dataset.require(images, ["depth_file"], "the bop export (some images have one)")
@@ -186,7 +189,8 @@ def _write_scene(dataset: CocoDataset, images: list[dict], out: ExportFolder, sc
                       visible.astype(np.uint8) * 255)
             gts.append({"cam_R_m2c": [float(v) for v in ann["cam_R_m2c"]],
                         "cam_t_m2c": [float(v) for v in ann["cam_t_m2c"]],
-                        "obj_id": int(ann["category_id"])})
+                        "obj_id": obj_ids.get(int(ann["category_id"]),
+                                              int(ann["category_id"]))})
             infos.append(_gt_info(ann, amodal, visible, depth))
         scene_gt[str(im_id)] = gts
         scene_gt_info[str(im_id)] = infos
@@ -233,10 +237,38 @@ def _gt_info(ann: dict, amodal: np.ndarray, visible: np.ndarray,
     }
 
 
-def _models_info(dataset: CocoDataset) -> tuple[dict[str, dict], tuple[str, ...]]:
-    """``models_info.json`` content and notes."""
-    obj_ids = sorted({int(ann["category_id"]) for ann in dataset.annotations}
-                     | {int(cat["id"]) for cat in dataset.categories})
+def _obj_ids(dataset: CocoDataset) -> dict[int, int]:
+    """The BOP object id of each category id: its ``models`` entry's ``obj_id``, else itself.
+
+    Raises
+    ------
+    synthscene.errors.DatasetError
+        If an ``obj_id`` is not a positive integer, or two categories would share one.
+    """
+    category_ids = ({int(ann["category_id"]) for ann in dataset.annotations}
+                    | {int(cat["id"]) for cat in dataset.categories})
+    out = {i: i for i in category_ids}
+    models = dataset.data.get("models")
+    for index, model in enumerate(models if isinstance(models, list) else []):
+        if isinstance(model, dict) and "obj_id" in model and "category_id" in model:
+            obj_id = model["obj_id"]
+            if isinstance(obj_id, bool) or not isinstance(obj_id, int) or obj_id < 0:
+                raise dataset.error(None, f"models[{index}].obj_id",
+                                    f"must be a BOP object id (an integer >= 0), got {obj_id!r}")
+            out[int(model["category_id"])] = obj_id
+    seen: dict[int, int] = {}
+    for category_id, obj_id in sorted(out.items()):
+        if obj_id in seen:
+            raise dataset.error(None, "models", f"categories {seen[obj_id]} and {category_id} "
+                                f"would both be BOP obj_id {obj_id}")
+        seen[obj_id] = category_id
+    return out
+
+
+def _models_info(dataset: CocoDataset, obj_id_of: Mapping[int, int]
+                 ) -> tuple[dict[str, dict], tuple[str, ...]]:
+    """``models_info.json`` content and notes, keyed by BOP object id."""
+    obj_ids = sorted(obj_id_of.values())
     models = dataset.data.get("models")
     if not isinstance(models, list):
         logger.warning("%s has no 'models': models_info.json holds no diameters or extents",
@@ -250,7 +282,8 @@ def _models_info(dataset: CocoDataset) -> tuple[dict[str, dict], tuple[str, ...]
         where = f"models[{index}]"
         if not isinstance(model, dict) or "category_id" not in model:
             raise dataset.error(None, where, "must be an object with a category_id")
-        key = str(int(model["category_id"]))
+        category_id = int(model["category_id"])
+        key = str(obj_id_of.get(category_id, category_id))
         if key in info:
             notes.append(f"several models share obj_id {key}; models_info.json keeps the first")
             continue

@@ -79,6 +79,7 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
 
     def sources(entries, field: str) -> list[AssetSource]:
         return [AssetSource(source=e.source, category=getattr(e, "category", None),
+                            unit=getattr(e, "unit", None), names=getattr(e, "names", None),
                             base_dir=scenario.base_dir,
                             where=f"{scenario.source}: {field}[{i}].source")
                 for i, e in enumerate(entries)]
