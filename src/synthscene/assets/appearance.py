@@ -18,7 +18,9 @@ OBJ + MTL              ``Kd`` (sRGB) -> base colour factor (when the material ha
                        2013); metallic 0 (MTL has no metalness).
 glTF / GLB             ``baseColorFactor``, ``baseColorTexture``, ``metallicFactor``,
                        ``roughnessFactor``, ``alphaMode`` and ``alphaCutoff`` as declared
-                       (glTF defaults where absent).
+                       (glTF defaults where absent); a ``metallicRoughnessTexture`` counts by
+                       its mean (blue: metalness, green: roughness) times the factors. Each
+                       primitive is one part, placed by its node's scene-graph transform.
 PLY ``TextureFile``    the image a PLY header names (``comment TextureFile NAME``, BOP's textured
                        models) -> base colour texture (factor white), with the file's
                        ``texture_u``/``texture_v`` (or ``s``/``t``) coordinates.
@@ -429,6 +431,28 @@ def _unit(values, default: float) -> float:
     return float(np.clip(value, 0.0, 1.0)) if math.isfinite(value) else default
 
 
+def _mean_metallic_roughness(image: Image.Image | None) -> tuple[float, float] | None:
+    """The mean metalness (blue channel) and roughness (green channel) of a glTF
+    ``metallicRoughnessTexture``, in [0, 1]; None without one (or if it cannot be read).
+
+    A part is drawn with one metallic and one roughness value, so a texture of them counts by
+    its mean: without it, glTF's default factors (1, 1) would draw every such part as bare
+    metal."""
+    if image is None:
+        return None
+    try:
+        if image.width * image.height > MAX_TEXTURE_PIXELS:
+            logger.warning("metallicRoughnessTexture of %dx%d pixels is over %d pixels: "
+                           "ignored", image.width, image.height, MAX_TEXTURE_PIXELS)
+            return None
+        values = np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
+    except (OSError, ValueError) as exc:
+        logger.warning("metallicRoughnessTexture cannot be read (%s): ignored",
+                       " ".join(str(exc).split()))
+        return None
+    return float(values[..., 2].mean()), float(values[..., 1].mean())
+
+
 def _gltf_material(material: trimesh.visual.material.PBRMaterial) -> AssetMaterial:
     factor = material.baseColorFactor
     if factor is None:
@@ -440,11 +464,16 @@ def _gltf_material(material: trimesh.visual.material.PBRMaterial) -> AssetMateri
         rgba = tuple(float(np.clip(v, 0.0, 1.0)) for v in (list(values) + [1.0] * 4)[:4])
     texture = material.baseColorTexture
     alpha_mode = str(material.alphaMode or "OPAQUE").upper()
+    metallic = _unit(material.metallicFactor, 1.0)
+    roughness = _unit(material.roughnessFactor, 1.0)
+    packed = _mean_metallic_roughness(material.metallicRoughnessTexture)
+    if packed is not None:  # the factors scale the texture's values (glTF 2.0, 3.9.2)
+        metallic, roughness = metallic * packed[0], roughness * packed[1]
     return AssetMaterial(
         base_color_factor=rgba,  # type: ignore[arg-type]
         base_color_texture=None if texture is None else _image_array(texture),
-        metallic=_unit(material.metallicFactor, 1.0),
-        roughness=_unit(material.roughnessFactor, 1.0),
+        metallic=metallic,
+        roughness=roughness,
         alpha_mode=alpha_mode if alpha_mode in ("OPAQUE", "MASK", "BLEND") else "OPAQUE",
         alpha_cutoff=_unit(material.alphaCutoff, 0.5),
         declared_by="glTF material",
