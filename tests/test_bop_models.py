@@ -210,6 +210,9 @@ def test_bop_models_round_trip_through_the_bop_export(tmp_path):
     models_info = json.loads((tmp_path / "bop/models/models_info.json").read_text())
     source_info = json.loads((tmp_path / "models/models_info.json").read_text())
     assert sorted(models_info) == ["1", "5"]
+    for name in ("obj_000001.ply", "obj_000005.ply", "obj_000005.png"):  # the models, as given
+        assert (tmp_path / "bop/models" / name).read_bytes() == \
+            (tmp_path / "models" / name).read_bytes()
     for key, entry in source_info.items():
         for field in ("min_x", "min_y", "min_z", "size_x", "size_y", "size_z", "diameter"):
             assert models_info[key][field] == pytest.approx(entry[field], abs=1e-3)

@@ -43,11 +43,16 @@ field, when one is absent):
 - ``mask/`` = ``amodal_segmentation``; ``mask_visib/`` = ``segmentation``.
 - ``models_info.json`` = the source's top-level ``models`` (``diameter`` from ``diameter_mm``);
   without it, an empty entry per object id is written and a note says so.
+- ``models/obj_NNNNNN.ply`` (and the texture its header names) = a copy of the model file of
+  each object of a ``bop:`` source made at its native size (a ``models`` entry with
+  ``obj_id``, ``model_frame: file`` and a ``bop:`` asset), whose frame the poses then use; a
+  model file that is no longer there is left out with a note.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -135,6 +140,7 @@ def export_bop(dataset_dir: str | Path, out_dir: str | Path, *,
                 written += _write_scene(dataset, members, out, f"{name}/{scene_id:06d}",
                                         im_ids, obj_ids)
             counts[name] = len(images)
+        notes += _copy_models(dataset, obj_ids, out)
         write_json(out.file("models/models_info.json"), models, durable=True)
         out.finish()
     logger.info("bop export to %s: %d object instances", out.path, written)
@@ -235,6 +241,39 @@ def _gt_info(ann: dict, amodal: np.ndarray, visible: np.ndarray,
         "px_count_visib": px_count_visib,
         "visib_fract": px_count_visib / px_count_all if px_count_all > 0 else 0.0,
     }
+
+
+_TEXTURE_FILE = re.compile(rb"(?m)^comment[ \t]+TextureFile[ \t]+([^\r\n/\\]+?)[ \t]*\r?$")
+
+
+def _copy_models(dataset: CocoDataset, obj_id_of: Mapping[int, int], out: ExportFolder
+                 ) -> tuple[str, ...]:
+    """Copy the model file (and its ``TextureFile``) of each BOP object made at its native
+    size into ``models/``; return the notes on those left out."""
+    models = dataset.data.get("models")
+    notes = []
+    for model in models if isinstance(models, list) else []:
+        if not (isinstance(model, dict) and model.get("model_frame") == "file"
+                and "obj_id" in model and str(model.get("asset", "")).startswith("bop:")):
+            continue
+        obj_id = obj_id_of.get(int(model["category_id"]), model["obj_id"])
+        name = f"obj_{int(obj_id):06d}.ply"
+        source = Path(str(model["asset"])[len("bop:"):])
+        if source.name != name or not source.is_file():
+            notes.append(f"model file {source} of obj_id {obj_id} is not there: models/ has "
+                         f"no {name}")
+            continue
+        copy_file(source, out.file(f"models/{name}"))
+        with open(source, "rb") as handle:
+            header = handle.read(1 << 16).split(b"end_header", 1)[0]
+        match = _TEXTURE_FILE.search(header)
+        if match:
+            texture = source.parent / match.group(1).decode("utf-8", errors="replace")
+            if texture.is_file():
+                copy_file(texture, out.file(f"models/{texture.name}"))
+            else:
+                notes.append(f"texture {texture} of {name} is not there")
+    return tuple(notes)
 
 
 def _obj_ids(dataset: CocoDataset) -> dict[int, int]:

@@ -57,7 +57,8 @@ def model_entries(scenario: Scenario, library) -> list[dict[str, Any]]:
         ``models_info.json`` fields), for each category with exactly one asset when
         ``objects.size_m`` is a constant or ``native``; plus ``"obj_id"`` (and then
         ``category_id`` and ``asset`` at least) for a category whose assets are one BOP
-        object. Empty when no category qualifies.
+        object; ``"model_frame": "file"`` when the geometry is the asset's file about its own
+        origin (``size_m: native``). Empty when no category qualifies.
     """
     size = scenario.spec.objects.size_m
     native = isinstance(size, NativeSize)
@@ -93,4 +94,5 @@ def _geometry(asset: Any, native: bool, size: Any) -> dict[str, Any]:
         "min_x": float(lo[0]), "min_y": float(lo[1]), "min_z": float(lo[2]),
         "size_x": float(hi[0] - lo[0]), "size_y": float(hi[1] - lo[1]),
         "size_z": float(hi[2] - lo[2]),
+        **({"model_frame": "file"} if native else {}),
     }
