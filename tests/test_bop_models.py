@@ -247,3 +247,25 @@ def test_bop_models_round_trip_through_the_bop_export(tmp_path):
     assert seen == {1, 5}
     assert colours[1] and all(c[0] > 1.5 * max(c[1], c[2]) for c in colours[1])  # red
     assert colours[5] and all(c[1] > 1.5 * max(c[0], c[2]) for c in colours[5])  # green
+
+
+def test_a_native_size_that_cannot_be_right_is_refused_or_warned_about(tmp_path, caplog):
+    import trimesh
+
+    from synthscene.run.scene_libraries import build_libraries
+
+    trimesh.creation.box((2000.0, 10.0, 10.0)).export(tmp_path / "beam.stl")  # 2 m, in mm
+    sc = scenario_from_dict({"assets": [{"source": "file:beam.stl"}],
+                             "objects": {"size_m": "native"}}, base_dir=tmp_path)
+    with pytest.raises(AssetError, match=r"objects\.size_m: native: .*beam\.stl is 2000 m"):
+        build_libraries(sc)
+    sc = scenario_from_dict({"assets": [{"source": "file:beam.stl", "unit": "cm"}],
+                             "objects": {"size_m": "native"}}, base_dir=tmp_path)
+    build_libraries(sc)  # 20 m: made, with a warning
+    assert "unit right" in caplog.text
+    caplog.clear()
+    sc = scenario_from_dict({"assets": [{"source": "file:beam.stl", "unit": "mm"}],
+                             "objects": {"size_m": "native"}}, base_dir=tmp_path)
+    library = build_libraries(sc)
+    assert library.get(library.keys[0]).native_size_m == pytest.approx(2.0)
+    assert "unit right" not in caplog.text
