@@ -269,3 +269,29 @@ def test_a_native_size_that_cannot_be_right_is_refused_or_warned_about(tmp_path,
     library = build_libraries(sc)
     assert library.get(library.keys[0]).native_size_m == pytest.approx(2.0)
     assert "unit right" not in caplog.text
+
+
+@pytest.mark.gl
+def test_a_ply_texture_v_counts_from_the_images_bottom(tmp_path):
+    # BOP's renderers flip the texture image upside down before sampling it: texture_v = 0 is
+    # the image's bottom row (OpenGL's convention). Top half red, bottom half green; v = 0.1.
+    import synthscene
+    from conftest import scene, top_down_camera
+    from synthscene.core.state import Material, SceneObject
+
+    vertices, faces = box_quads((-25, -25, -5), (25, 25, 5))
+    write_ply(tmp_path / "tile.ply", vertices, faces, uv=np.tile([[0.5, 0.1]], (24, 1)),
+              texture="tile.png")
+    image = np.zeros((16, 16, 3), np.uint8)
+    image[:8] = RED
+    image[8:] = GREEN
+    Image.fromarray(image).save(tmp_path / "tile.png")
+    library = AssetLibrary([AssetSource("file:tile.ply", base_dir=tmp_path, unit="mm")])
+    pose = np.eye(4)
+    pose[2, 3] = 0.05
+    obj = SceneObject(instance_id=1, asset_key=library.keys[0], category="tile", scale=0.05,
+                      world_from_object=pose,
+                      material=Material(base_color=(0.5, 0.5, 0.5, 1.0), appearance="keep"))
+    sample = synthscene.render_scene(scene([obj], top_down_camera(64, 48, f=100.0, z=0.4)),
+                                     library, shading="flat", keypoints=False)
+    assert tuple(sample.render.rgb[24, 32]) == pytest.approx(GREEN, abs=3)
