@@ -21,7 +21,6 @@ from trimesh.visual import TextureVisuals
 from trimesh.visual.material import PBRMaterial
 
 from synthscene.assets.library import AssetLibrary, AssetSource
-from synthscene.assets.sources import ASSET_EXTENSIONS
 
 BLUE = (20, 40, 230)
 A_EXTENTS = (0.06, 0.03, 0.02)
@@ -56,10 +55,6 @@ def file_bounds() -> np.ndarray:
     b = trimesh.transform_points(trimesh.creation.box(B_EXTENTS).vertices, b_transform())
     points = np.vstack([a, b])
     return np.array([points.min(axis=0), points.max(axis=0)])
-
-
-def test_glb_and_gltf_are_asset_files():
-    assert ".glb" in ASSET_EXTENSIONS and ".gltf" in ASSET_EXTENSIONS
 
 
 def test_each_primitive_keeps_its_material_texture_and_node_transform(tmp_path):
