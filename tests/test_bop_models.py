@@ -295,3 +295,23 @@ def test_a_ply_texture_v_counts_from_the_images_bottom(tmp_path):
     sample = synthscene.render_scene(scene([obj], top_down_camera(64, 48, f=100.0, z=0.4)),
                                      library, shading="flat", keypoints=False)
     assert tuple(sample.render.rgb[24, 32]) == pytest.approx(GREEN, abs=3)
+
+
+@pytest.mark.gl
+def test_drawn_sizes_keep_the_bop_ids_and_say_the_models_have_no_extent(tmp_path):
+    import synthscene
+    from synthscene.exporters import export_dataset
+
+    make_bop_models(tmp_path / "models")
+    sc = scenario_from_dict({
+        "assets": [{"source": "bop:models"}], "image": {"width": 64, "height": 48},
+        "objects": {"count": 4, "size_m": {"uniform": [0.05, 0.1]}},
+        "camera": {"distance_m": 0.5}, "physics": {"enabled": False}}, base_dir=tmp_path)
+    synthscene.generate(sc, tmp_path / "ds", frames=2, seed=1)
+    summary = export_dataset(tmp_path / "ds", tmp_path / "bop", to="bop")
+    gts = json.loads((tmp_path / "bop/train/000000/scene_gt.json").read_text())
+    assert {gt["obj_id"] for objects in gts.values() for gt in objects} <= {1, 5}
+    info = json.loads((tmp_path / "bop/models/models_info.json").read_text())
+    assert info == {"1": {}, "5": {}}
+    assert any("no diameter or extent for obj_id 1, 5" in note for note in summary.notes)
+    assert not (tmp_path / "bop/models/obj_000001.ply").exists()  # not the drawn objects' model

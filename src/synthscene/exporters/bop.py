@@ -333,6 +333,8 @@ def _models_info(dataset: CocoDataset, obj_id_of: Mapping[int, int]
             if name in model:
                 entry[name] = float(model[name])
         info[key] = entry
-    for i in obj_ids:
-        info.setdefault(str(i), {})
+    bare = [str(i) for i in obj_ids if not info.setdefault(str(i), {})]
+    if bare:
+        notes.append(f"models_info.json has no diameter or extent for obj_id {', '.join(bare)} "
+                     "(their sizes are drawn per instance, or a category holds several assets)")
     return dict(sorted(info.items(), key=lambda item: int(item[0]))), tuple(notes)
