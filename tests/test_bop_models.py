@@ -127,6 +127,16 @@ def test_a_missing_models_info_or_model_file_is_one_line_naming_it(tmp_path):
         AssetLibrary([AssetSource(f"bop:{tmp_path / 'other'}", names={7: "x"})])
 
 
+def test_a_missing_ply_texture_is_one_warning_naming_it_and_no_traceback(tmp_path, caplog):
+    make_bop_models(tmp_path / "models")
+    (tmp_path / "models" / "obj_000005.png").unlink()
+    library = AssetLibrary([AssetSource("bop:models", base_dir=tmp_path)])
+    (part,) = library.look(library.keys[1])
+    assert part.material.base_color_texture is None
+    assert "obj_000005.png, which is missing" in caplog.text
+    assert all(record.exc_info is None for record in caplog.records)
+
+
 @pytest.mark.parametrize("unit, size", [(None, 40.0), ("m", 40.0), ("cm", 0.4), ("mm", 0.04)])
 def test_a_files_unit_gives_its_native_size_in_metres(tmp_path, unit, size):
     import trimesh

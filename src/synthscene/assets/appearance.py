@@ -58,6 +58,7 @@ import numpy as np
 import trimesh
 from PIL import Image
 
+from synthscene.assets.bop_models import ply_texture_name
 from synthscene.core.state import HsvJitter
 
 logger = logging.getLogger(__name__)
@@ -480,20 +481,22 @@ def _gltf_material(material: trimesh.visual.material.PBRMaterial) -> AssetMateri
     )
 
 
-def _image_material(image: Image.Image) -> AssetMaterial | None:
-    """The material of a texture image that a file names without a material (a PLY header's
-    ``comment TextureFile``, as BOP's textured models have): white factor, that texture."""
+def _ply_texture(path: Path, where: str) -> np.ndarray | None:
+    """The texture a PLY header names (``comment TextureFile``, BOP's textured models), read
+    as :func:`_read_texture` (trimesh is told to skip it: its loader logs a traceback for a
+    missing image and reads any size); a missing file is one warning."""
     try:
-        if image.width * image.height > MAX_TEXTURE_PIXELS:
-            logger.warning("texture of %dx%d pixels is over %d pixels: ignored", image.width,
-                           image.height, MAX_TEXTURE_PIXELS)
-            return None
-        texture = _image_array(image)
-    except (OSError, ValueError) as exc:
-        logger.warning("texture cannot be read (%s): ignored", " ".join(str(exc).split()))
+        name = ply_texture_name(path)
+    except OSError:
+        return None  # the mesh itself is read (and refused) by the caller
+    if name is None:
         return None
-    return AssetMaterial(base_color_texture=texture, roughness=NEUTRAL_GREY.roughness,
-                         declared_by="PLY TextureFile")
+    texture_path = path.parent / name
+    if not texture_path.is_file():
+        logger.warning("%s: %s names texture %s, which is missing: drawn with its vertex "
+                       "colours, else grey", where or path, path.name, texture_path)
+        return None
+    return _read_texture(texture_path, where or str(path))
 
 
 def _vertex_colors(mesh: trimesh.Trimesh) -> np.ndarray | None:
@@ -514,7 +517,8 @@ def _vertex_colors(mesh: trimesh.Trimesh) -> np.ndarray | None:
     return None
 
 
-def _part(mesh: trimesh.Trimesh, obj: _ObjMaterials | None) -> VisualPart:
+def _part(mesh: trimesh.Trimesh, obj: _ObjMaterials | None,
+          ply_texture: np.ndarray | None = None) -> VisualPart:
     visual = mesh.visual
     uv = None
     material = None
@@ -526,8 +530,10 @@ def _part(mesh: trimesh.Trimesh, obj: _ObjMaterials | None) -> VisualPart:
             material = _gltf_material(own)
         elif obj is not None:  # an OBJ: what its MTL says, not trimesh's placeholder
             material = obj.material(getattr(own, "name", None))
-        elif getattr(own, "image", None) is not None:  # a PLY's ``comment TextureFile``
-            material = _image_material(own.image)
+        elif ply_texture is not None:  # a PLY's ``comment TextureFile``
+            material = AssetMaterial(base_color_texture=ply_texture,
+                                     roughness=NEUTRAL_GREY.roughness,
+                                     declared_by="PLY TextureFile")
     elif obj is not None and obj.entries:
         material = obj.material(None)
     colors = _vertex_colors(mesh)
@@ -566,7 +572,10 @@ def visual_parts(meshes: list[trimesh.Trimesh], path: Path | None,
     obj = None
     if path is not None and path.suffix.lower() == ".obj":
         obj = _ObjMaterials(path, where)
-    return tuple(_part(mesh, obj) for mesh in meshes)
+    ply_texture = None
+    if path is not None and path.suffix.lower() == ".ply":
+        ply_texture = _ply_texture(path, where)
+    return tuple(_part(mesh, obj, ply_texture) for mesh in meshes)
 
 
 def with_urdf_material(parts: tuple[VisualPart, ...],

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +31,32 @@ from synthscene.errors import AssetError
 from synthscene.io.fileio import FileProblem, read_regular_file, regular_file_problem
 
 __all__ = ["BOP_UNIT", "MODELS_INFO", "BopModel", "bop_category", "bop_model_file",
-           "bop_models"]
+           "bop_models", "ply_texture_name"]
 
 BOP_UNIT = "mm"
 """The length unit of a BOP model file."""
 MODELS_INFO = "models_info.json"
 """The file of a BOP models folder that lists its objects."""
 _MAX_MODELS_INFO_BYTES = 64 * 1024 * 1024
+_TEXTURE_FILE = re.compile(rb"(?m)^comment[ \t]+TextureFile[ \t]+([^\r\n]*?)[ \t]*\r?$")
+_MAX_PLY_HEADER_BYTES = 1 << 16
+
+
+def ply_texture_name(path: Path) -> str | None:
+    """The texture file a PLY header names (``comment TextureFile NAME``, as BOP's textured
+    models and MeshLab write it), relative to the PLY's folder; None if it names none.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+    """
+    with open(path, "rb") as handle:
+        header = handle.read(_MAX_PLY_HEADER_BYTES).split(b"end_header", 1)[0]
+    match = _TEXTURE_FILE.search(header)
+    if match is None or not match.group(1).strip():
+        return None
+    return match.group(1).decode("utf-8", errors="replace").strip()
 
 
 @dataclass(frozen=True)

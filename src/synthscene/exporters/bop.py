@@ -52,13 +52,14 @@ field, when one is absent):
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from synthscene.assets.bop_models import ply_texture_name
+from synthscene.errors import AssetError
 from synthscene.exporters._common import (
     DEFAULT_SPLIT,
     ExportSummary,
@@ -243,9 +244,6 @@ def _gt_info(ann: dict, amodal: np.ndarray, visible: np.ndarray,
     }
 
 
-_TEXTURE_FILE = re.compile(rb"(?m)^comment[ \t]+TextureFile[ \t]+([^\r\n/\\]+?)[ \t]*\r?$")
-
-
 def _copy_models(dataset: CocoDataset, obj_id_of: Mapping[int, int], out: ExportFolder
                  ) -> tuple[str, ...]:
     """Copy the model file (and its ``TextureFile``) of each BOP object made at its native
@@ -264,15 +262,17 @@ def _copy_models(dataset: CocoDataset, obj_id_of: Mapping[int, int], out: Export
                          f"no {name}")
             continue
         copy_file(source, out.file(f"models/{name}"))
-        with open(source, "rb") as handle:
-            header = handle.read(1 << 16).split(b"end_header", 1)[0]
-        match = _TEXTURE_FILE.search(header)
-        if match:
-            texture = source.parent / match.group(1).decode("utf-8", errors="replace")
-            if texture.is_file():
-                copy_file(texture, out.file(f"models/{texture.name}"))
-            else:
-                notes.append(f"texture {texture} of {name} is not there")
+        try:
+            texture_name = ply_texture_name(source)
+        except OSError as exc:
+            raise AssetError(f"{source}: cannot be read ({exc.strerror or exc})") from None
+        if texture_name is None:
+            continue
+        texture = source.parent / texture_name
+        if Path(texture_name).name != texture_name or not texture.is_file():
+            notes.append(f"texture {texture} of {name} is not a file beside it: not copied")
+        else:
+            copy_file(texture, out.file(f"models/{texture_name}"))
     return tuple(notes)
 
 
