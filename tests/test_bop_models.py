@@ -114,6 +114,8 @@ def test_a_bop_folder_gives_one_asset_per_object_with_its_id_category_and_millim
 
 def test_a_missing_models_info_or_model_file_is_one_line_naming_it(tmp_path):
     make_bop_models(tmp_path / "models")
+    with pytest.raises(AssetError, match=r"dataset's root: give its models folder, bop:.*models$"):
+        AssetLibrary([AssetSource(f"bop:{tmp_path}")])  # the dataset, not its models
     (tmp_path / "models" / "obj_000005.ply").unlink()
     with pytest.raises(AssetError, match=r"obj_000005\.ply: model of object 5 .*not found"):
         AssetLibrary([AssetSource(f"bop:{tmp_path / 'models'}", where="s.yaml: assets[0]")])

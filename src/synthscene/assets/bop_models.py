@@ -153,6 +153,9 @@ def bop_models(folder: Path, *, where: str = "", category: str | None = None,
                      else "folder not found (expected a BOP models folder with "
                      "models_info.json and obj_NNNNNN.ply files)")
     folder = folder.resolve()
+    if not (folder / MODELS_INFO).exists() and (folder / "models" / MODELS_INFO).is_file():
+        raise _error(where, folder / MODELS_INFO, "file not found; this looks like a BOP "
+                     f"dataset's root: give its models folder, bop:{folder / 'models'}")
     ids = _object_ids(folder / MODELS_INFO, where)
     unknown = sorted(set(names or {}) - set(ids))
     if unknown:
