@@ -89,6 +89,8 @@ def make_bop_models(folder: Path) -> dict[int, np.ndarray]:
         info[str(obj_id)] = {"diameter": float(np.linalg.norm(hi - lo)),
                              **{f"min_{a}": float(lo[i]) for i, a in enumerate("xyz")},
                              **{f"size_{a}": float(hi[i] - lo[i]) for i, a in enumerate("xyz")}}
+    # Object 5 looks the same turned half a turn about z (BOP: a 4x4 row-major matrix, mm).
+    info["5"]["symmetries_discrete"] = [[-1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]]
     (folder / "models_info.json").write_text(json.dumps(info))
     return {1: v1, 5: v5}
 
@@ -228,6 +230,7 @@ def test_bop_models_round_trip_through_the_bop_export(tmp_path):
     for key, entry in source_info.items():
         for field in ("min_x", "min_y", "min_z", "size_x", "size_y", "size_z", "diameter"):
             assert models_info[key][field] == pytest.approx(entry[field], abs=1e-3)
+    assert models_info["5"]["symmetries_discrete"] == source_info["5"]["symmetries_discrete"]
 
     scene = tmp_path / "bop/train/000000"
     cameras = json.loads((scene / "scene_camera.json").read_text())

@@ -30,14 +30,15 @@ from pathlib import Path
 from synthscene.errors import AssetError
 from synthscene.io.fileio import FileProblem, read_regular_file, regular_file_problem
 
-__all__ = ["BOP_UNIT", "MODELS_INFO", "BopModel", "bop_category", "bop_model_file",
-           "bop_models", "ply_texture_name"]
+__all__ = ["BOP_UNIT", "MAX_MODELS_INFO_BYTES", "MODELS_INFO", "BopModel", "bop_category",
+           "bop_model_file", "bop_models", "ply_texture_name"]
 
 BOP_UNIT = "mm"
 """The length unit of a BOP model file."""
 MODELS_INFO = "models_info.json"
 """The file of a BOP models folder that lists its objects."""
-_MAX_MODELS_INFO_BYTES = 64 * 1024 * 1024
+MAX_MODELS_INFO_BYTES = 64 * 1024 * 1024
+"""Largest ``models_info.json`` read, bytes."""
 _TEXTURE_FILE = re.compile(rb"(?m)^comment[ \t]+TextureFile[ \t]+([^\r\n]*?)[ \t]*\r?$")
 _MAX_PLY_HEADER_BYTES = 1 << 16
 
@@ -95,7 +96,7 @@ def _error(where: str, path: Path, message: str) -> AssetError:
 def _object_ids(path: Path, where: str) -> list[int]:
     """The object ids ``models_info.json`` lists, in increasing order."""
     try:
-        data = json.loads(read_regular_file(path, max_bytes=_MAX_MODELS_INFO_BYTES))
+        data = json.loads(read_regular_file(path, max_bytes=MAX_MODELS_INFO_BYTES))
     except FileProblem as exc:
         reason = "file not found (a BOP models folder lists its objects in models_info.json)" \
             if str(exc) == "not found" else f"file is {exc}"

@@ -46,11 +46,13 @@ field, when one is absent):
 - ``models/obj_NNNNNN.ply`` (and the texture its header names) = a copy of the model file of
   each object of a ``bop:`` source made at its native size (a ``models`` entry with
   ``obj_id``, ``model_frame: file`` and a ``bop:`` asset), whose frame the poses then use; a
-  model file that is no longer there is left out with a note.
+  model file that is no longer there is left out with a note. Their ``models_info.json``
+  entries also get the source's ``symmetries_discrete`` and ``symmetries_continuous``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -58,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from synthscene.assets.bop_models import ply_texture_name
+from synthscene.assets.bop_models import MAX_MODELS_INFO_BYTES, MODELS_INFO, ply_texture_name
 from synthscene.errors import AssetError
 from synthscene.exporters._common import (
     DEFAULT_SPLIT,
@@ -70,6 +72,7 @@ from synthscene.exporters._common import (
     write_png,
 )
 from synthscene.exporters.output import ExportFolder, open_export
+from synthscene.io.fileio import FileProblem, read_regular_file
 from synthscene.io.reader import CocoDataset, load_dataset
 
 __all__ = ["IMAGES_PER_SCENE", "export_bop"]
@@ -141,7 +144,7 @@ def export_bop(dataset_dir: str | Path, out_dir: str | Path, *,
                 written += _write_scene(dataset, members, out, f"{name}/{scene_id:06d}",
                                         im_ids, obj_ids)
             counts[name] = len(images)
-        notes += _copy_models(dataset, obj_ids, out)
+        notes += _copy_models(dataset, obj_ids, out, models)
         write_json(out.file("models/models_info.json"), models, durable=True)
         out.finish()
     logger.info("bop export to %s: %d object instances", out.path, written)
@@ -244,12 +247,14 @@ def _gt_info(ann: dict, amodal: np.ndarray, visible: np.ndarray,
     }
 
 
-def _copy_models(dataset: CocoDataset, obj_id_of: Mapping[int, int], out: ExportFolder
-                 ) -> tuple[str, ...]:
+def _copy_models(dataset: CocoDataset, obj_id_of: Mapping[int, int], out: ExportFolder,
+                 info: dict[str, dict]) -> tuple[str, ...]:
     """Copy the model file (and its ``TextureFile``) of each BOP object made at its native
-    size into ``models/``; return the notes on those left out."""
+    size into ``models/``, and its source ``models_info.json`` entry's symmetries into
+    ``info``; return the notes on those left out."""
     models = dataset.data.get("models")
-    notes = []
+    notes: list[str] = []
+    source_infos: dict[Path, dict] = {}
     for model in models if isinstance(models, list) else []:
         if not (isinstance(model, dict) and model.get("model_frame") == "file"
                 and "obj_id" in model and str(model.get("asset", "")).startswith("bop:")):
@@ -262,6 +267,8 @@ def _copy_models(dataset: CocoDataset, obj_id_of: Mapping[int, int], out: Export
                          f"no {name}")
             continue
         copy_file(source, out.file(f"models/{name}"))
+        info.setdefault(str(obj_id), {}).update(
+            _symmetries(source.parent / MODELS_INFO, int(model["obj_id"]), source_infos, notes))
         try:
             texture_name = ply_texture_name(source)
         except OSError as exc:
@@ -274,6 +281,22 @@ def _copy_models(dataset: CocoDataset, obj_id_of: Mapping[int, int], out: Export
         else:
             copy_file(texture, out.file(f"models/{texture_name}"))
     return tuple(notes)
+
+
+def _symmetries(path: Path, obj_id: int, cache: dict[Path, dict], notes: list[str]) -> dict:
+    """The ``symmetries_*`` fields of object ``obj_id`` in a source ``models_info.json`` (what
+    BOP's pose error functions MSSD and MSPD need), in its model's frame (millimetres)."""
+    if path not in cache:
+        try:
+            data = json.loads(read_regular_file(path, max_bytes=MAX_MODELS_INFO_BYTES))
+        except (FileProblem, UnicodeDecodeError, ValueError) as exc:
+            notes.append(f"{path} cannot be read ({exc}): no symmetries copied from it")
+            data = {}
+        cache[path] = data if isinstance(data, dict) else {}
+    entry = cache[path].get(str(obj_id))
+    if not isinstance(entry, dict):
+        return {}
+    return {k: v for k, v in entry.items() if k.startswith("symmetries_")}
 
 
 def _obj_ids(dataset: CocoDataset) -> dict[int, int]:
