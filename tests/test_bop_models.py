@@ -18,9 +18,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from synthetic_coco import build_dataset, read_json, write_json
 from synthscene.assets.library import AssetLibrary, AssetSource
 from synthscene.config.loading import scenario_from_dict
-from synthscene.errors import AssetError, ConfigError
+from synthscene.errors import AssetError, ConfigError, DatasetError
+from synthscene.exporters import export_dataset
 from synthscene.seeding import frame_rng
 
 RED = (220, 30, 30)
@@ -205,7 +207,6 @@ def _inside(mask: np.ndarray, uv: np.ndarray) -> np.ndarray:
 @pytest.mark.gl
 def test_bop_models_round_trip_through_the_bop_export(tmp_path):
     import synthscene
-    from synthscene.exporters import export_dataset
 
     vertices_mm = make_bop_models(tmp_path / "models")
     sc = scenario_from_dict({
@@ -315,7 +316,6 @@ def test_a_ply_texture_v_counts_from_the_images_bottom(tmp_path):
 @pytest.mark.gl
 def test_drawn_sizes_keep_the_bop_ids_and_say_the_models_have_no_extent(tmp_path):
     import synthscene
-    from synthscene.exporters import export_dataset
 
     make_bop_models(tmp_path / "models")
     sc = scenario_from_dict({
@@ -330,3 +330,35 @@ def test_drawn_sizes_keep_the_bop_ids_and_say_the_models_have_no_extent(tmp_path
     assert info == {"1": {}, "5": {}}
     assert any("no diameter or extent for obj_id 1, 5" in note for note in summary.notes)
     assert not (tmp_path / "bop/models/obj_000001.ply").exists()  # not the drawn objects' model
+
+
+def test_the_bop_export_writes_the_obj_ids_the_models_give(tmp_path):
+    build_dataset(tmp_path / "ds")
+    data = read_json(tmp_path / "ds")
+    for model in data["models"]:
+        model["obj_id"] = 10 + model["category_id"]
+    write_json(tmp_path / "ds", data)
+    export_dataset(tmp_path / "ds", tmp_path / "bop", to="bop")
+    gts = json.loads((tmp_path / "bop/train/000000/scene_gt.json").read_text())
+    by_category = {ann["id"]: ann["category_id"] for ann in data["annotations"]}
+    written = [gt["obj_id"] for objects in gts.values() for gt in objects]
+    expected = [10 + by_category[ann_id] for ann_id in sorted(by_category)]
+    assert written == expected
+    info = json.loads((tmp_path / "bop/models/models_info.json").read_text())
+    assert sorted(info) == ["11", "12", "13"] and info["11"]["size_x"] == 100.0
+
+
+@pytest.mark.parametrize("obj_ids, message", [
+    ({1: "5"}, r"models\[0\]\.obj_id: must be an integer >= 0, got '5'"),
+    ({1: 2}, r"categories 1 and 2 would both be BOP obj_id 2"),
+])
+def test_bad_obj_ids_in_a_datasets_models_are_one_line_errors(tmp_path, obj_ids, message):
+    build_dataset(tmp_path / "ds")
+    data = read_json(tmp_path / "ds")
+    for model in data["models"]:
+        if model["category_id"] in obj_ids:
+            model["obj_id"] = obj_ids[model["category_id"]]
+    write_json(tmp_path / "ds", data)
+    with pytest.raises(DatasetError, match=message):
+        export_dataset(tmp_path / "ds", tmp_path / "bop", to="bop")
+    assert not (tmp_path / "bop").exists()

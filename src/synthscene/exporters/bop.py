@@ -313,11 +313,12 @@ def _obj_ids(dataset: CocoDataset) -> dict[int, int]:
     models = dataset.data.get("models")
     for index, model in enumerate(models if isinstance(models, list) else []):
         if isinstance(model, dict) and "obj_id" in model and "category_id" in model:
-            obj_id = model["obj_id"]
-            if isinstance(obj_id, bool) or not isinstance(obj_id, int) or obj_id < 0:
-                raise dataset.error(None, f"models[{index}].obj_id",
-                                    f"must be a BOP object id (an integer >= 0), got {obj_id!r}")
-            out[int(model["category_id"])] = obj_id
+            for field in ("obj_id", "category_id"):
+                value = model[field]
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise dataset.error(None, f"models[{index}].{field}",
+                                        f"must be an integer >= 0, got {value!r}")
+            out[model["category_id"]] = model["obj_id"]
     seen: dict[int, int] = {}
     for category_id, obj_id in sorted(out.items()):
         if obj_id in seen:
