@@ -87,6 +87,8 @@ class Asset:
         or ``<capsule>``; None otherwise. In the normalised frame.
     normalised_from_file : (4, 4) float64
         The similarity transform from the file's (or URDF link's) frame to the normalised one.
+    unit_m : float
+        Metres per unit of the file's coordinates (``assets[i].unit``; 0.001 for a BOP model).
     """
 
     key: str
@@ -96,6 +98,21 @@ class Asset:
     source_path: Path | None
     collision_primitive: CollisionPrimitive | None = None
     normalised_from_file: np.ndarray = field(default_factory=lambda: np.eye(4))
+    unit_m: float = 1.0
+
+    @property
+    def native_size_m(self) -> float:
+        """The asset's own size: the longest edge of its file's bounding box, in metres (the
+        file's units times ``unit_m``); what ``objects.size_m: native`` gives each object."""
+        scale = float(np.linalg.norm(self.normalised_from_file[:3, 0]))
+        return self.unit_m / scale
+
+    @property
+    def file_origin(self) -> np.ndarray:
+        """``(3,) float64``: the origin of the file's frame in the normalised frame (unitless;
+        times the object's size for metres in the object frame). At native size, an object's
+        pose labels are relative to this point (its file is its model)."""
+        return np.array(self.normalised_from_file[:3, 3], dtype=np.float64)
 
 
 class AssetLibrary:
@@ -179,6 +196,16 @@ class AssetLibrary:
         """
         return self._entry(key).category
 
+    def bop_obj_id(self, key: str) -> int | None:
+        """The BOP object id of asset ``key`` (a ``bop:`` model), else None; without loading it.
+
+        Raises
+        ------
+        KeyError
+            If the library has no such key.
+        """
+        return self._entry(key).bop_obj_id
+
     def get(self, key: str) -> Asset:
         """The loaded, normalised asset ``key`` (loaded on first call, then cached).
 
@@ -205,6 +232,7 @@ class AssetLibrary:
                     source_path=entry.path,
                     collision_primitive=solid,
                     normalised_from_file=normalised_from_file,
+                    unit_m=entry.unit_m,
                 )
                 self._cache[key] = asset
         return asset

@@ -9,6 +9,7 @@ One indexer per source prefix (a registry, ``SOURCE_PREFIXES`` in order)::
     dir:my_meshes                        a user folder: every sub-folder is a category
     file:meshes/part.stl                 one file (a bare path ending in a mesh extension works too)
     assets:meshes                        like ``dir:``, inside the project's bundled ``assets/``
+    bop:datasets/ycbv/models             a BOP models folder (models_info.json, obj_NNNNNN.ply)
 
 Indexing checks that files exist, globs match and primitives are known, and gives each asset its
 key and category; it reads no mesh (see :mod:`synthscene.assets.loading`). In a folder, the mesh
@@ -19,13 +20,15 @@ files a URDF refers to are parts of the URDF's asset, not assets of their own
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from synthscene.assets.bop_models import BOP_UNIT, bop_models
 from synthscene.assets.primitives import PRIMITIVE_NAMES, shelf_boards
 from synthscene.assets.urdf import urdf_mesh_files
+from synthscene.config.fields import LENGTH_UNITS
 from synthscene.errors import AssetError
 from synthscene.io.fileio import regular_file_problem
 from synthscene.resources import bundled_dir
@@ -89,8 +92,9 @@ class AssetSource:
     ----------
     source : str
         ``"primitive:NAME"``, ``"pybullet_data:RELPATH"`` (glob allowed), ``"dir:PATH"``,
-        ``"file:PATH"`` (or a bare path ending in a mesh or URDF extension), or
-        ``"assets:RELPATH"`` (inside :func:`bundled_assets_dir`).
+        ``"file:PATH"`` (or a bare path ending in a mesh or URDF extension),
+        ``"assets:RELPATH"`` (inside :func:`bundled_assets_dir`), or ``"bop:PATH"`` (a BOP
+        models folder, :mod:`synthscene.assets.bop_models`).
     category : str or None
         Overrides the default category of every asset of this source.
     where : str
@@ -98,12 +102,18 @@ class AssetSource:
     base_dir : Path or None
         Relative ``dir:``/``file:`` paths resolve against this folder (the scenario file's
         folder); None means the current working directory.
+    unit : {"m", "cm", "mm"} or None
+        Length unit of the files' coordinates; None: ``mm`` for ``bop:``, else ``m``.
+    names : mapping of int to str or None
+        ``bop:`` only: category names by BOP object id.
     """
 
     source: str
     category: str | None = None
     where: str = ""
     base_dir: Path | None = None
+    unit: str | None = None
+    names: Mapping[int, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,10 @@ class AssetEntry:
         Config location of its source, for error messages.
     primitive : str
         The primitive's name (``kind == "primitive"`` only, else empty).
+    unit_m : float
+        Metres per unit of the file's coordinates (``assets[i].unit``; 0.001 for ``bop:``).
+    bop_obj_id : int or None
+        The BOP object id of a ``bop:`` model, else None.
     """
 
     key: str
@@ -130,6 +144,8 @@ class AssetEntry:
     path: Path | None
     where: str
     primitive: str = ""
+    unit_m: float = 1.0
+    bop_obj_id: int | None = None
 
 
 def bundled_assets_dir() -> Path:
@@ -182,15 +198,20 @@ def index_source(source: AssetSource) -> list[AssetEntry]:
         raise asset_error(source.where, None, f"empty asset source {source.source!r}")
     if source.category is not None and not str(source.category).strip():
         raise asset_error(source.where, text, "category must be a non-empty string")
+    if source.unit is not None and source.unit not in LENGTH_UNITS:
+        raise asset_error(source.where, text, f"unknown unit {source.unit!r}; expected one of "
+                          f"{', '.join(LENGTH_UNITS)}")
     prefix, sep, rest = text.partition(":")
     rest = rest.strip()
+    if source.names is not None and prefix != "bop":
+        raise asset_error(source.where, text, "names is for a 'bop:' source only")
     if sep and prefix in _INDEXERS:
         if not rest:
             raise asset_error(source.where, text, f"nothing after '{prefix}:'")
-        return _INDEXERS[prefix](rest, source)
+        return _with_unit(_INDEXERS[prefix](rest, source), source)
     is_drive = sep and len(prefix) == 1  # "C:/meshes/part.obj"
     if (not sep or is_drive) and Path(text).suffix.lower() in ASSET_EXTENSIONS:
-        return _index_user_file(text, source)
+        return _with_unit(_index_user_file(text, source), source)
     if sep and not is_drive:
         raise asset_error(
             source.where,
@@ -204,8 +225,26 @@ def index_source(source: AssetSource) -> list[AssetEntry]:
         source.where,
         text,
         "not an asset source: expected 'primitive:NAME', 'pybullet_data:PATH', 'dir:PATH', "
-        f"'file:PATH', 'assets:PATH' or a path ending in {' '.join(ASSET_EXTENSIONS)}",
+        f"'file:PATH', 'assets:PATH', 'bop:PATH' or a path ending in {' '.join(ASSET_EXTENSIONS)}",
     )
+
+
+def _with_unit(entries: list[AssetEntry], source: AssetSource) -> list[AssetEntry]:
+    """The entries with the source's unit (``unit``, else the indexer's default)."""
+    if source.unit is None:
+        return entries
+    unit_m = LENGTH_UNITS[source.unit]
+    return [replace(e, unit_m=unit_m) for e in entries]
+
+
+def _index_bop(rest: str, source: AssetSource) -> list[AssetEntry]:
+    """``bop:PATH``: a BOP models folder (:mod:`synthscene.assets.bop_models`)."""
+    models = bop_models(_user_path(rest, source), where=source.where,
+                        category=source.category, names=source.names)
+    return [AssetEntry(key=f"bop:{m.path.as_posix()}", category=m.category, kind="mesh",
+                       path=m.path, where=source.where, unit_m=LENGTH_UNITS[BOP_UNIT],
+                       bop_obj_id=m.obj_id)
+            for m in models]
 
 
 def _index_dir(rest: str, source: AssetSource) -> list[AssetEntry]:
@@ -446,6 +485,7 @@ _INDEXERS: dict[str, Callable[[str, AssetSource], list[AssetEntry]]] = {
     "dir": _index_dir,
     "file": _index_user_file,
     "assets": _index_bundled,
+    "bop": _index_bop,
 }
 #: Source prefixes, as in ``"primitive:box"``.
 SOURCE_PREFIXES: tuple[str, ...] = tuple(_INDEXERS)

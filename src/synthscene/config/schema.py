@@ -40,10 +40,12 @@ from synthscene.config.fields import (
     FactorDist,
     IntensityDist,
     KelvinDist,
+    LengthUnit,
     LightKindDist,
     NonNegativeDist,
     Pair,
     PositiveDist,
+    SizeDist,
     TrajectoryKindDist,
     Triple,
     UnitDist,
@@ -74,10 +76,28 @@ class ImageSpec(_Spec):
 
 
 class AssetEntry(_Spec):
-    """One asset source (see :class:`synthscene.assets.library.AssetSource` for the syntax)."""
+    """One asset source (see :class:`synthscene.assets.library.AssetSource` for the syntax).
+
+    ``unit`` is the length unit of the files' coordinates (``m``, ``cm`` or ``mm``; default
+    ``m``, and ``mm`` for a ``bop:`` models folder); it matters with ``objects.size_m:
+    native``. ``names`` (a ``bop:`` source only) maps BOP object ids to category names
+    (``{1: mug, 5: bowl}``); the other objects keep ``obj_NNNNNN``.
+    """
 
     source: str = Field(min_length=1)
     category: str | None = Field(None, min_length=1)
+    unit: LengthUnit | None = None
+    names: dict[Annotated[int, Field(ge=0)], Annotated[str, Field(min_length=1)]] | None = None
+
+    @model_validator(mode="after")
+    def _names_of_bop_models(self) -> AssetEntry:
+        if self.names is not None:
+            if not self.source.strip().startswith("bop:"):
+                raise ValueError("names is for a source: bop:PATH (a BOP models folder)")
+            if self.category is not None:
+                raise ValueError("give either category (every object) or names (per BOP "
+                                 "object id), not both")
+        return self
 
 
 class Box3(_Spec):
@@ -155,13 +175,15 @@ class InitialVelocitySpec(_Spec):
 class ObjectsSpec(_Spec):
     """How many objects, which assets, how big, and where they are dropped.
 
+    ``size_m`` is an object's longest bounding-box edge in metres, drawn per object, or
+    ``native``: each object keeps its asset's own size (after the asset's ``unit``).
     ``placement`` (``{name: NAME, PARAM: value, ...}``) chooses the objects and their poses
     before physics: the built-in ``drop``, ``stable`` (at rest on support surfaces, no
     simulation) or a plug-in's placement (``docs/randomizers.md``).
     """
 
     count: CountDist = RandInt(10, 30)
-    size_m: PositiveDist = Uniform(0.06, 0.16)
+    size_m: SizeDist = Uniform(0.06, 0.16)
     asset_sampling: Literal["category", "asset"] = "category"
     drop_region: Box3 = Box3(x_m=(-0.35, 0.35), y_m=(-0.35, 0.35), z_m=(0.05, 0.4))
     material: MaterialSpec = Field(default_factory=MaterialSpec)

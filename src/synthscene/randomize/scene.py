@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from synthscene.randomize.geometry import aim_negative_z, random_rotation, spher
 from synthscene.randomize.object_pool import (
     ObjectPool,
     checked_objects,
+    object_size,
     sample_material,
 )
 from synthscene.randomize.scene_hooks import run_hooks
@@ -88,12 +89,13 @@ def drop(objects: ObjectPool, *, rng: np.random.Generator,
     keys = objects.sample_assets(count, rng=rng)
     spec = objects.spec
     return _drop(keys, [objects.category_of(k) for k in keys], spec.size_m, spec.material,
-                 region, first_id=1, labelled=True, rng=rng)
+                 region, first_id=1, labelled=True, rng=rng, library=objects.library)
 
 
 def _drop(keys: list[str], categories: list[str], size_m, material: MaterialSpec,
           region: Box3, *, first_id: int, labelled: bool, rng: np.random.Generator,
-          placed: tuple[SceneObject, ...] = ()) -> tuple[SceneObject, ...]:
+          placed: tuple[SceneObject, ...] = (), library: Any = None
+          ) -> tuple[SceneObject, ...]:
     """Place objects of the given assets in ``region``, clear of each other and of ``placed``
     (see :func:`drop`)."""
     count = len(keys)
@@ -108,7 +110,7 @@ def _drop(keys: list[str], categories: list[str], size_m, material: MaterialSpec
     hi = np.array([region.x_m[1], region.y_m[1], region.z_m[1]])
     for n, key in enumerate(keys):
         i = n_old + n
-        scale = float(size_m.sample(rng))
+        scale = object_size(size_m, key, library, rng=rng)
         radius = HALF_DIAGONAL * scale
         # Every try drawn at once (the same draws whichever is taken); the first clear one wins.
         tries = rng.uniform(lo, hi, size=(MAX_PLACEMENT_TRIES, 3))
@@ -306,7 +308,7 @@ def _rest_distractors(scenario: Scenario, library: SceneLibraries, keys: list[st
     arrangement = arrange(pool, params.surfaces, spec.objects.drop_region, placed=objects,
                           gap_m=gap_m, max_tries=max_tries)
     placed = place_all(arrangement, keys, library=library,
-                       sizes=lambda r: spec.distractors.size_m.sample(r),
+                       sizes=lambda r, key: spec.distractors.size_m.sample(r),
                        materials=lambda r: sample_material(spec.distractors.material, rng=r),
                        rng=rng, uniform_poses=False, min_tip_rad=min_tip_rad)
     return tuple(SceneObject(instance_id=first_id + i, asset_key=key, category="distractor",

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from synthscene.config.fields import NativeSize
 from synthscene.config.loading import Scenario
 from synthscene.core.state import FrameMotion, PointTracks, Sample, SceneState, SequenceFrame
 from synthscene.errors import AssetError, PluginError
@@ -324,6 +325,14 @@ class FrameMaker:
                 self._model_bounds[obj.asset_key] = self.library.get(obj.asset_key).mesh.bounds
         return self._model_bounds
 
+    def _origins_of(self, state: SceneState) -> dict[str, object] | None:
+        """With ``objects.size_m: native``, each labelled object's model is its asset's file:
+        the file origin of every labelled object's asset (:attr:`Asset.file_origin`)."""
+        if not isinstance(self.scenario.spec.objects.size_m, NativeSize):
+            return None
+        return {obj.asset_key: self.library.get(obj.asset_key).file_origin
+                for obj in state.objects if obj.labelled}
+
     def _sequence_frames(self, indices: Iterable[int]) -> Iterator[Sample]:
         """:meth:`frames` for a scenario with ``sequence:``: the frames of one sequence
         (consecutive indices) are made together (see :meth:`_sequence`)."""
@@ -522,7 +531,8 @@ class FrameMaker:
         outputs = self.scenario.spec.outputs
         labels = annotate(state, output, pose=outputs.pose, keypoints=outputs.keypoints,
                           model_bounds=self._bounds_of(state) if outputs.keypoints else None,
-                          filters=self._label_filter)
+                          filters=self._label_filter,
+                          model_origins=self._origins_of(state) if outputs.pose else None)
         rgb = output.rgb
         if state.background_image is not None:
             try:

@@ -9,17 +9,26 @@ renders and simulates.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from synthscene.assets.image_files import check_image_file
 from synthscene.assets.library import (
+    PRELOAD_LIMIT,
     AssetLibrary,
     AssetSource,
     SceneLibraries,
     bundled_assets_dir,
 )
+from synthscene.config.fields import LENGTH_LIMIT_M, NativeSize
 from synthscene.config.loading import Scenario
 from synthscene.errors import AssetError, ConfigError
+
+logger = logging.getLogger(__name__)
+
+NATIVE_SIZE_HINT_M = (0.001, 10.0)
+"""Native object sizes outside this range (metres) are warned about: a file's ``unit`` is
+probably wrong (a part in millimetres read as metres is 1000 times too large)."""
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -79,6 +88,7 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
 
     def sources(entries, field: str) -> list[AssetSource]:
         return [AssetSource(source=e.source, category=getattr(e, "category", None),
+                            unit=getattr(e, "unit", None), names=getattr(e, "names", None),
                             base_dir=scenario.base_dir,
                             where=f"{scenario.source}: {field}[{i}].source")
                 for i, e in enumerate(entries)]
@@ -110,7 +120,33 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
     libs = SceneLibraries(objects=objects, distractors=distractors, fixtures=fixtures,
                           fixture_keys=tuple(keys), backgrounds=background_images(scenario))
     libs.preload()
+    if isinstance(spec.objects.size_m, NativeSize) and len(objects) <= PRELOAD_LIMIT:
+        check_native_sizes(objects, f"{scenario.source}: objects.size_m")
     return libs
+
+
+def check_native_sizes(library: AssetLibrary, where: str) -> None:
+    """Refuse objects whose native size is absurd and warn about unlikely ones (``size_m:
+    native``): each asset's ``native_size_m`` must be in ``(0, LENGTH_LIMIT_M]``; outside
+    :data:`NATIVE_SIZE_HINT_M` one warning names the assets and suggests ``unit``.
+
+    Raises
+    ------
+    AssetError
+        Naming ``where``, the asset and its size.
+    """
+    unlikely = []
+    for key in library.keys:
+        size = library.get(key).native_size_m
+        if not 0.0 < size <= LENGTH_LIMIT_M:
+            raise AssetError(f"{where}: native: asset {key} is {size:g} m across, over "
+                             f"{LENGTH_LIMIT_M:g} m; give its assets[i].unit (m, cm or mm)")
+        if not NATIVE_SIZE_HINT_M[0] <= size <= NATIVE_SIZE_HINT_M[1]:
+            unlikely.append(f"{key} ({size:g} m)")
+    if unlikely:
+        logger.warning("%s: native: %d asset(s) are unlikely sizes: %s; is assets[i].unit "
+                       "right (m, cm or mm)?", where, len(unlikely), ", ".join(unlikely[:5])
+                       + (", ..." if len(unlikely) > 5 else ""))
 
 
 def scene_libraries(scenario: Scenario,
