@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +33,7 @@ from synthscene.resources import bundled_dir
 __all__ = [
     "ASSET_EXTENSIONS",
     "MESH_EXTENSIONS",
+    "ON_ERROR",
     "SOURCE_PREFIXES",
     "AssetEntry",
     "AssetSource",
@@ -47,6 +48,9 @@ logger = logging.getLogger(__name__)
 MESH_EXTENSIONS: tuple[str, ...] = (".obj", ".glb", ".gltf", ".stl", ".ply", ".off")
 #: Every file extension an asset may have.
 ASSET_EXTENSIONS: tuple[str, ...] = (*MESH_EXTENSIONS, ".urdf")
+#: What a run does with an asset that cannot be loaded: leave it out, or stop before any frame.
+ON_ERROR: tuple[str, ...] = ("skip", "fail")
+OnError = Literal["skip", "fail"]
 
 # pybullet_data files whose category is not their (cleaned) file stem.
 _PYBULLET_CATEGORIES: dict[str, str] = {
@@ -98,12 +102,17 @@ class AssetSource:
     base_dir : Path or None
         Relative ``dir:``/``file:`` paths resolve against this folder (the scenario file's
         folder); None means the current working directory.
+    on_error : {"skip", "fail"} or None
+        What a run does with an asset of this source that cannot be loaded
+        (:mod:`synthscene.assets.screening`); None: ``skip`` for a folder or a glob, ``fail``
+        for a source that names one file or primitive.
     """
 
     source: str
     category: str | None = None
     where: str = ""
     base_dir: Path | None = None
+    on_error: OnError | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,8 @@ class AssetEntry:
         Config location of its source, for error messages.
     primitive : str
         The primitive's name (``kind == "primitive"`` only, else empty).
+    on_error : {"skip", "fail"}
+        Its source's ``on_error``, the default resolved (:class:`AssetSource`).
     """
 
     key: str
@@ -130,6 +141,7 @@ class AssetEntry:
     path: Path | None
     where: str
     primitive: str = ""
+    on_error: OnError = "fail"
 
 
 def bundled_assets_dir() -> Path:
@@ -168,7 +180,8 @@ def index_source(source: AssetSource) -> list[AssetEntry]:
     Returns
     -------
     list of AssetEntry
-        At least one; in a stable order (sorted paths for globs and folders).
+        At least one; in a stable order (sorted paths for globs and folders); each with the
+        source's ``on_error`` (default ``skip`` for a folder or a glob, else ``fail``).
 
     Raises
     ------
@@ -184,13 +197,16 @@ def index_source(source: AssetSource) -> list[AssetEntry]:
         raise asset_error(source.where, text, "category must be a non-empty string")
     prefix, sep, rest = text.partition(":")
     rest = rest.strip()
+    if source.on_error is not None and source.on_error not in ON_ERROR:
+        raise asset_error(source.where, text, f"on_error must be one of {', '.join(ON_ERROR)}, "
+                          f"not {source.on_error!r}")
     if sep and prefix in _INDEXERS:
         if not rest:
             raise asset_error(source.where, text, f"nothing after '{prefix}:'")
-        return _INDEXERS[prefix](rest, source)
+        return _with_on_error(_INDEXERS[prefix](rest, source), source, prefix, rest)
     is_drive = sep and len(prefix) == 1  # "C:/meshes/part.obj"
     if (not sep or is_drive) and Path(text).suffix.lower() in ASSET_EXTENSIONS:
-        return _index_user_file(text, source)
+        return _with_on_error(_index_user_file(text, source), source, "file", text)
     if sep and not is_drive:
         raise asset_error(
             source.where,
@@ -206,6 +222,18 @@ def index_source(source: AssetSource) -> list[AssetEntry]:
         "not an asset source: expected 'primitive:NAME', 'pybullet_data:PATH', 'dir:PATH', "
         f"'file:PATH', 'assets:PATH' or a path ending in {' '.join(ASSET_EXTENSIONS)}",
     )
+
+
+def _with_on_error(entries: list[AssetEntry], source: AssetSource, prefix: str,
+                   rest: str) -> list[AssetEntry]:
+    """``entries`` with the source's ``on_error``; by default ``skip`` where the source is a
+    glob or a folder (it may match files nobody looked at), ``fail`` where it names one file."""
+    policy = source.on_error
+    if policy is None:
+        folder = prefix == "dir" or (prefix == "assets" and (bundled_assets_dir() / rest).is_dir())
+        several = folder or len(entries) > 1 or any(c in rest for c in "*?[")
+        policy = "skip" if several else "fail"
+    return [replace(e, on_error=policy) for e in entries]
 
 
 def _index_dir(rest: str, source: AssetSource) -> list[AssetEntry]:

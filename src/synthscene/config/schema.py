@@ -74,10 +74,17 @@ class ImageSpec(_Spec):
 
 
 class AssetEntry(_Spec):
-    """One asset source (see :class:`synthscene.assets.library.AssetSource` for the syntax)."""
+    """One asset source (see :class:`synthscene.assets.library.AssetSource` for the syntax).
+
+    ``on_error`` says what a run does with an asset of the source that cannot be loaded, decided
+    before the first frame: ``skip`` leaves it out of the library (listed in the run manifest),
+    ``fail`` stops the run naming the file. Default: ``skip`` for a folder or a glob, ``fail``
+    for a source that names one file.
+    """
 
     source: str = Field(min_length=1)
     category: str | None = Field(None, min_length=1)
+    on_error: Literal["skip", "fail"] | None = None
 
 
 class Box3(_Spec):

@@ -18,6 +18,7 @@ from synthscene.assets.library import (
     SceneLibraries,
     bundled_assets_dir,
 )
+from synthscene.assets.screening import screen_scene
 from synthscene.config.loading import Scenario
 from synthscene.errors import AssetError, ConfigError
 
@@ -57,21 +58,32 @@ def background_images(scenario: Scenario) -> tuple[str, ...]:
     return tuple(files)
 
 
-def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
-                    ) -> SceneLibraries:
-    """Index (and, for small libraries, load) the scenario's assets and background images.
+def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None,
+                    workers: int = 1) -> SceneLibraries:
+    """Index the scenario's assets and background images, check every asset and leave out the
+    broken ones its sources allow to skip (:func:`synthscene.assets.screening.screen_scene`).
 
     Parameters
     ----------
     scenario : Scenario
     objects : AssetLibrary, optional
         An already built library of ``scenario.assets`` to reuse.
+    workers : int
+        Processes that check a library of more than ``PRELOAD_LIMIT`` assets (smaller ones are
+        checked, and kept loaded, in this process).
+
+    Returns
+    -------
+    SceneLibraries
+        With ``skipped`` listing the assets left out.
 
     Raises
     ------
     AssetError
         Naming the scenario file and the field (``assets[i].source``,
-        ``distractors.assets[i].source``, ``fixtures[i].source``) of a bad source.
+        ``distractors.assets[i].source``, ``fixtures[i].source``) of a bad source, of a broken
+        asset whose source says ``on_error: fail``, or of a category all of whose assets are
+        broken.
     ConfigError
         If ``background.images`` is not a folder of images.
     """
@@ -79,6 +91,7 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
 
     def sources(entries, field: str) -> list[AssetSource]:
         return [AssetSource(source=e.source, category=getattr(e, "category", None),
+                            on_error=getattr(e, "on_error", None),
                             base_dir=scenario.base_dir,
                             where=f"{scenario.source}: {field}[{i}].source")
                 for i, e in enumerate(entries)]
@@ -109,8 +122,7 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
             keys.append(matching[0])
     libs = SceneLibraries(objects=objects, distractors=distractors, fixtures=fixtures,
                           fixture_keys=tuple(keys), backgrounds=background_images(scenario))
-    libs.preload()
-    return libs
+    return screen_scene(libs, workers=workers)
 
 
 def scene_libraries(scenario: Scenario,
