@@ -388,6 +388,63 @@ def preview(
 
 
 @app.command()
+@_warnings_held
+def assets(
+    target: Annotated[str, typer.Argument(
+        help="A scenario YAML file (its objects, distractors and fixtures) or an asset source: "
+             "'pybullet_data:random_urdfs/*/*.urdf', 'dir:PATH', 'file:PATH', ...",
+        show_default=False)],
+    workers: Annotated[Optional[int], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--workers", "-j", min=1, show_default=False,
+        help="Processes that load and check the assets; default: every core.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--json", help="Also write the table and the summary as JSON here.",
+        show_default=False)] = None,
+    sheet: Annotated[Optional[Path], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--sheet", help="Write a contact sheet of every usable asset (PNG); more than "
+        "--per-page assets go to numbered pages NAME-001.png, NAME-002.png, ...",
+        show_default=False)] = None,
+    per_page: Annotated[int, typer.Option("--per-page", min=1, max=1000,
+                                          help="Assets on one page of the sheet.")] = 100,
+) -> None:
+    """Load and check every asset of a scenario or a source: a table, a summary, a sheet.
+
+    Exits with status 0 when every asset is usable, 1 when some are refused (each is named
+    with its reason), 2 on bad input.
+    """
+    import os
+
+    from synthscene.tools.asset_report import check_assets, write_report_json
+    from synthscene.tools.asset_sheet import check_sheet_path, write_sheets
+
+    quiet = logging.getLogger("synthscene.assets")
+    propagate, quiet.propagate = quiet.propagate, False  # warnings go in the summary
+    try:
+        if sheet is not None:
+            check_sheet_path(sheet)
+        if json_out is not None and not json_out.parent.is_dir():
+            raise _fail(f"{json_out}: cannot write the report: no folder {json_out.parent}")
+        report = check_assets(target, workers=workers or os.cpu_count() or 1)
+        for line in [*report.table().splitlines(), *report.summary().splitlines()]:
+            typer.echo(printable(line))
+        if json_out is not None:
+            typer.echo(f"report: {write_report_json(report, json_out).resolve()}")
+        if sheet is not None:
+            usable = [c for c in report.checks if c.ok]
+            pages = write_sheets(report.libraries, [c.key for c in usable],
+                                 [report.short_name(c.key) for c in usable], sheet,
+                                 per_page=per_page)
+            typer.echo(f"contact sheet of {len(usable)} assets: "
+                       + ", ".join(str(p.resolve()) for p in pages))
+    except SynthsceneError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        quiet.propagate = propagate
+    if report.refused:
+        raise typer.Exit(EXIT_INVALID)
+
+
+@app.command()
 def docs(
     plugin: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--plugin", help=_PLUGIN_HELP, show_default=False)] = None,

@@ -37,7 +37,8 @@ from synthscene.assets.sources import AssetEntry
 from synthscene.config.fields import MAX_MESH_TRIANGLES
 from synthscene.errors import AssetError
 
-__all__ = ["AssetCheck", "check_entry", "screen_entries", "screen_library", "screen_scene"]
+__all__ = ["AssetCheck", "check_entry", "process_count", "screen_entries", "screen_library",
+           "screen_scene"]
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +213,12 @@ def _quiet_worker() -> None:
     warnings.simplefilter("ignore")
 
 
+def process_count(assets: int, workers: int) -> int:
+    """Processes :func:`screen_entries` uses for ``assets`` assets and ``workers`` asked for:
+    1 (this process) below :data:`MIN_PARALLEL` assets, else at most one per asset."""
+    return 1 if assets < MIN_PARALLEL else max(1, min(int(workers), assets))
+
+
 def screen_entries(entries: Sequence[AssetEntry], *, max_triangles: int = MAX_MESH_TRIANGLES,
                    workers: int = 1) -> list[AssetCheck]:
     """Check every entry (:func:`check_entry`), over ``workers`` processes.
@@ -235,8 +242,8 @@ def screen_entries(entries: Sequence[AssetEntry], *, max_triangles: int = MAX_ME
         If a screening process dies (a reader that crashes the interpreter).
     """
     start = time.perf_counter()
-    workers = max(1, min(int(workers), len(entries)))
-    if workers == 1 or len(entries) < MIN_PARALLEL:
+    workers = process_count(len(entries), workers)
+    if workers == 1:
         checks = [check_entry(e, max_triangles) for e in entries]
     else:
         chunk = max(1, min(16, len(entries) // (workers * 4)))

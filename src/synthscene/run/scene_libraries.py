@@ -87,6 +87,21 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None,
     ConfigError
         If ``background.images`` is not a folder of images.
     """
+    return screen_scene(index_libraries(scenario, objects=objects), workers=workers)
+
+
+def index_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
+                    ) -> SceneLibraries:
+    """Index the scenario's assets (objects, distractors when it draws any, fixtures) and
+    background images, loading no asset (``synthscene assets`` checks them itself).
+
+    Raises
+    ------
+    AssetError
+        Naming the scenario file and the field of a bad source.
+    ConfigError
+        If ``background.images`` is not a folder of images.
+    """
     spec = scenario.spec
 
     def sources(entries, field: str) -> list[AssetSource]:
@@ -120,9 +135,8 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None,
                 raise AssetError(f"{source.where}: must name exactly one mesh file, got "
                                  f"{source.source!r}")
             keys.append(matching[0])
-    libs = SceneLibraries(objects=objects, distractors=distractors, fixtures=fixtures,
+    return SceneLibraries(objects=objects, distractors=distractors, fixtures=fixtures,
                           fixture_keys=tuple(keys), backgrounds=background_images(scenario))
-    return screen_scene(libs, workers=workers)
 
 
 def scene_libraries(scenario: Scenario,
