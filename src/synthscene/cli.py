@@ -417,8 +417,9 @@ def assets(
     from synthscene.tools.asset_report import check_assets, write_report_json
     from synthscene.tools.asset_sheet import check_sheet_path, write_sheets
 
-    quiet = logging.getLogger("synthscene.assets")
+    quiet, hush = logging.getLogger("synthscene.assets"), logging.NullHandler()
     propagate, quiet.propagate = quiet.propagate, False  # warnings go in the summary
+    quiet.addHandler(hush)
     try:
         if sheet is not None:
             check_sheet_path(sheet)
@@ -432,7 +433,7 @@ def assets(
         if sheet is not None:
             usable = [c for c in report.checks if c.ok]
             pages = write_sheets(report.libraries, [c.key for c in usable],
-                                 [report.short_name(c.key) for c in usable], sheet,
+                                 report.sheet_names([c.key for c in usable]), sheet,
                                  per_page=per_page)
             typer.echo(f"contact sheet of {len(usable)} assets: "
                        + ", ".join(str(p.resolve()) for p in pages))
@@ -440,6 +441,7 @@ def assets(
         raise _fail(str(exc)) from None
     finally:
         quiet.propagate = propagate
+        quiet.removeHandler(hush)
     if report.refused:
         raise typer.Exit(EXIT_INVALID)
 

@@ -83,7 +83,8 @@ class AssetCheck:
     collision : str
         ``"hulls"``, or the exact solid that collides (``"box"``, ``"sphere"``, ...).
     notes : tuple of str
-        Warnings while reading it (a missing MTL or texture file, ...), one line each.
+        Warnings while reading it (a missing MTL or texture file, ...), one line each, files
+        named as in ``reason``.
     """
 
     key: str
@@ -126,11 +127,16 @@ def _one_line(text: str) -> str:
 
 
 def _reason(entry: AssetEntry, exc: BaseException) -> str:
-    """The message of ``exc`` without the config location and the asset's own file, which
-    :class:`AssetCheck` holds apart; a file beside the asset's is named relative to it."""
+    """The message of ``exc`` as :func:`_plain` gives it (the type of an unexpected one)."""
     if not isinstance(exc, AssetError):
         return _one_line(f"cannot use asset ({type(exc).__name__}: {exc})")
-    text = " ".join(str(exc).split())
+    return _plain(entry, str(exc))
+
+
+def _plain(entry: AssetEntry, text: str) -> str:
+    """``text`` on one line without the config location and the asset's own file, which
+    :class:`AssetCheck` holds apart; a file beside the asset's is named relative to it."""
+    text = " ".join(text.split())
     for prefix in (entry.where, str(entry.path) if entry.path is not None else ""):
         if prefix and text.startswith(prefix + ": "):
             text = text[len(prefix) + 2:]
@@ -179,7 +185,7 @@ def _checked(entry: AssetEntry, load) -> AssetCheck:
                            reason=_reason(entry, exc), on_error=entry.on_error)
     finally:
         package.removeHandler(notes)
-    return replace(check, notes=tuple(notes.lines))
+    return replace(check, notes=tuple(_plain(entry, line) for line in notes.lines))
 
 
 def check_entry(entry: AssetEntry, max_triangles: int = MAX_MESH_TRIANGLES) -> AssetCheck:

@@ -75,6 +75,15 @@ class AssetReport:
         checked files share."""
         return label(key, _common_folder([c.file for c in self.checks]))
 
+    def sheet_names(self, keys: Sequence[str]) -> list[str]:
+        """Names for the cells of a contact sheet of ``keys``: :meth:`short_name`, less the
+        source prefix (``pybullet_data:``, ...) where every key has the same one."""
+        names = [self.short_name(k) for k in keys]
+        prefixes = {n.partition(":")[0] for n in names if ":" in n}
+        if len(prefixes) == 1 and all(":" in n for n in names):
+            names = [n.partition(":")[2] for n in names]
+        return names
+
     def table(self) -> str:
         """The table, one row an asset, columns aligned (keys as :meth:`short_name`)."""
         root = _common_folder([c.file for c in self.checks])
