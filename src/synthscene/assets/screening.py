@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 MIN_PARALLEL = 16
 """Fewer assets than this are checked in this process (starting processes costs more)."""
+_PACKAGE = "synthscene.assets"
+"""The loggers whose warnings an :class:`AssetCheck` collects as its ``notes``."""
 MAX_REASON_CHARS = 300
 """Longest reason kept (one line); a longer one is cut with an ellipsis."""
 
@@ -171,8 +173,7 @@ def _facts(entry: AssetEntry, mesh: trimesh.Trimesh, hulls: tuple[np.ndarray, ..
 def _checked(entry: AssetEntry, load) -> AssetCheck:
     """Run ``load()`` (returning the facts), turning every failure into a refused check."""
     notes = _Notes()
-    package = logging.getLogger("synthscene.assets")
-    package.addHandler(notes)
+    logging.getLogger(_PACKAGE).addHandler(notes)
     try:
         check = load()
     except AssetError as exc:
@@ -184,7 +185,7 @@ def _checked(entry: AssetEntry, load) -> AssetCheck:
         check = AssetCheck(key=entry.key, category=entry.category, file=_file(entry), ok=False,
                            reason=_reason(entry, exc), on_error=entry.on_error)
     finally:
-        package.removeHandler(notes)
+        logging.getLogger(_PACKAGE).removeHandler(notes)
     return replace(check, notes=tuple(_plain(entry, line) for line in notes.lines))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -77,11 +78,16 @@ class AssetReport:
 
     def sheet_names(self, keys: Sequence[str]) -> list[str]:
         """Names for the cells of a contact sheet of ``keys``: :meth:`short_name`, less the
-        source prefix (``pybullet_data:``, ...) where every key has the same one."""
+        source prefix (``pybullet_data:``, ...) and the folder every key shares, where every
+        key has the same prefix (``random_urdfs/*/*.urdf`` gives ``160/160.urdf``)."""
         names = [self.short_name(k) for k in keys]
         prefixes = {n.partition(":")[0] for n in names if ":" in n}
         if len(prefixes) == 1 and all(":" in n for n in names):
             names = [n.partition(":")[2] for n in names]
+            folder = posixpath.commonpath([posixpath.dirname(n) for n in names]) \
+                if len(names) > 1 else ""
+            if folder:
+                names = [n[len(folder) + 1:] for n in names]
         return names
 
     def table(self) -> str:
