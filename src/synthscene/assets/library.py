@@ -266,8 +266,9 @@ class AssetLibrary:
 
 
 PRELOAD_LIMIT = 200
-"""Libraries with at most this many assets are loaded up front, so a broken asset fails before
-any frame is made; larger ones (globs over thousands of files) load each asset on first use."""
+"""Libraries with at most this many assets are loaded up front and kept; larger ones (globs over
+thousands of files) load each asset on first use. Either way a run checks every asset before its
+first frame (:mod:`synthscene.assets.screening`)."""
 
 
 @dataclass
