@@ -414,6 +414,8 @@ def assets(
     """
     import os
 
+    from tqdm import tqdm
+
     from synthscene.tools.asset_report import check_assets, write_report_json
     from synthscene.tools.asset_sheet import check_sheet_path, write_sheets
 
@@ -425,7 +427,16 @@ def assets(
             check_sheet_path(sheet)
         if json_out is not None and not json_out.parent.is_dir():
             raise _fail(f"{json_out}: cannot write the report: no folder {json_out.parent}")
-        report = check_assets(target, workers=workers or os.cpu_count() or 1)
+        bars: list[tqdm] = []
+        try:
+            report = check_assets(
+                target, workers=workers or os.cpu_count() or 1,
+                on_start=lambda n: bars.append(tqdm(total=n, unit="asset", disable=None,
+                                                    file=sys.stderr, dynamic_ncols=True,
+                                                    desc="checking")),
+                on_check=lambda _check: bars[0].update(1))
+        finally:
+            _close(bars)
         for line in [*report.table().splitlines(), *report.summary().splitlines()]:
             typer.echo(printable(line))
         if json_out is not None:

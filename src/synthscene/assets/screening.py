@@ -21,7 +21,7 @@ import logging
 import multiprocessing
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
@@ -227,7 +227,8 @@ def process_count(assets: int, workers: int) -> int:
 
 
 def screen_entries(entries: Sequence[AssetEntry], *, max_triangles: int = MAX_MESH_TRIANGLES,
-                   workers: int = 1) -> list[AssetCheck]:
+                   workers: int = 1,
+                   progress: Callable[[AssetCheck], None] | None = None) -> list[AssetCheck]:
     """Check every entry (:func:`check_entry`), over ``workers`` processes.
 
     Parameters
@@ -237,6 +238,8 @@ def screen_entries(entries: Sequence[AssetEntry], *, max_triangles: int = MAX_ME
     workers : int
         Processes (``spawn``ed) to check in; 1, or fewer than :data:`MIN_PARALLEL` entries,
         checks in this process.
+    progress : callable, optional
+        Called in this process with each check, in order, as it is done (a progress bar).
 
     Returns
     -------
@@ -250,15 +253,24 @@ def screen_entries(entries: Sequence[AssetEntry], *, max_triangles: int = MAX_ME
     """
     start = time.perf_counter()
     workers = process_count(len(entries), workers)
+    checks: list[AssetCheck] = []
+
+    def done(check: AssetCheck) -> None:
+        checks.append(check)
+        if progress is not None:
+            progress(check)
+
     if workers == 1:
-        checks = [check_entry(e, max_triangles) for e in entries]
+        for entry in entries:
+            done(check_entry(entry, max_triangles))
     else:
         chunk = max(1, min(16, len(entries) // (workers * 4)))
         try:
             with ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker,
                                      mp_context=multiprocessing.get_context("spawn")) as pool:
-                checks = list(pool.map(partial(check_entry, max_triangles=max_triangles),
-                                       entries, chunksize=chunk))
+                for check in pool.map(partial(check_entry, max_triangles=max_triangles),
+                                      entries, chunksize=chunk):
+                    done(check)
         except BrokenProcessPool as exc:
             raise AssetError(f"checking the assets stopped: a checking process died ({exc}); "
                              "check them with --workers 1 to find the file") from None

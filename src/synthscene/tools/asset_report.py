@@ -14,7 +14,7 @@ import json
 import os
 import posixpath
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,9 +178,13 @@ def index_target(target: str, *, base_dir: Path | None = None) -> SceneLibraries
                                                             base_dir=base_dir)]))
 
 
-def check_assets(target: str, *, workers: int = 1,
-                 base_dir: Path | None = None) -> AssetReport:
+def check_assets(target: str, *, workers: int = 1, base_dir: Path | None = None,
+                 on_start: Callable[[int], None] | None = None,
+                 on_check: Callable[[AssetCheck], None] | None = None) -> AssetReport:
     """Index ``target`` (:func:`index_target`) and check every asset over ``workers`` processes.
+
+    ``on_start(n)`` is called once the ``n`` assets are indexed, ``on_check(check)`` as each is
+    checked (a progress bar).
 
     Returns
     -------
@@ -201,9 +205,11 @@ def check_assets(target: str, *, workers: int = 1,
             if entry.key not in roles:
                 roles[entry.key] = role
                 entries.append(entry)
+    if on_start is not None:
+        on_start(len(entries))
     start = time.perf_counter()
     checks = screen_entries(entries, max_triangles=libraries.objects.max_triangles,
-                            workers=workers)
+                            workers=workers, progress=on_check)
     return AssetReport(target=target, checks=checks, roles=roles,
                        seconds=time.perf_counter() - start,
                        workers=process_count(len(entries), workers), libraries=libraries)
