@@ -443,9 +443,14 @@ def assets(
             typer.echo(f"report: {write_report_json(report, json_out).resolve()}")
         if sheet is not None:
             usable = [c for c in report.checks if c.ok]
-            pages = write_sheets(report.libraries, [c.key for c in usable],
-                                 report.sheet_names([c.key for c in usable]), sheet,
-                                 per_page=per_page)
+            bars.append(tqdm(total=len(usable), unit="asset", disable=None, file=sys.stderr,
+                             dynamic_ncols=True, desc="drawing"))
+            try:
+                pages = write_sheets(report.libraries, [c.key for c in usable],
+                                     report.sheet_names([c.key for c in usable]), sheet,
+                                     per_page=per_page, on_cell=lambda _key: bars[-1].update(1))
+            finally:
+                _close(bars)
             typer.echo(f"contact sheet of {len(usable)} assets: "
                        + ", ".join(str(p.resolve()) for p in pages))
     except SynthsceneError as exc:

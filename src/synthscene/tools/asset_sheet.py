@@ -13,7 +13,7 @@ written to the file asked for; a larger one to numbered pages beside it: ``sheet
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -122,7 +122,7 @@ def _name_band(text: str) -> np.ndarray:
 
 
 def sheet_pages(libraries: SceneLibraries, keys: Sequence[str], names: Sequence[str], *,
-                per_page: int = PER_PAGE):
+                per_page: int = PER_PAGE, on_cell: Callable[[str], None] | None = None):
     """Render the assets ``keys`` and yield the pages of their contact sheet.
 
     Parameters
@@ -135,6 +135,8 @@ def sheet_pages(libraries: SceneLibraries, keys: Sequence[str], names: Sequence[
         The name under each cell.
     per_page : int
         Cells a page (rows of :data:`COLUMNS`).
+    on_cell : callable, optional
+        Called with each key once its cell is drawn (a progress bar).
 
     Yields
     ------
@@ -166,11 +168,14 @@ def sheet_pages(libraries: SceneLibraries, keys: Sequence[str], names: Sequence[
                 top, left = r * (CELL + LABEL_HEIGHT), c * CELL
                 page[top:top + CELL, left:left + CELL] = image
                 page[top + CELL:top + CELL + LABEL_HEIGHT, left:left + CELL] = _name_band(name)
+                if on_cell is not None:
+                    on_cell(key)
             yield page
 
 
 def write_sheets(libraries: SceneLibraries, keys: Sequence[str], names: Sequence[str],
-                 path: str | Path, *, per_page: int = PER_PAGE) -> list[Path]:
+                 path: str | Path, *, per_page: int = PER_PAGE,
+                 on_cell: Callable[[str], None] | None = None) -> list[Path]:
     """Render the contact sheet of ``keys`` (:func:`sheet_pages`) and write its pages.
 
     Returns
@@ -188,7 +193,8 @@ def write_sheets(libraries: SceneLibraries, keys: Sequence[str], names: Sequence
     path = check_sheet_path(path)
     paths = page_paths(path, math.ceil(len(keys) / per_page))
     written = []
-    for target, page in zip(paths, sheet_pages(libraries, keys, names, per_page=per_page)):
+    for target, page in zip(paths, sheet_pages(libraries, keys, names, per_page=per_page,
+                                               on_cell=on_cell)):
         ok, encoded = cv2.imencode(".png", np.ascontiguousarray(page[..., ::-1]),
                                    [cv2.IMWRITE_PNG_COMPRESSION, 6])
         if not ok:  # pragma: no cover - a uint8 image always encodes
