@@ -100,10 +100,10 @@ class _Stop(Exception):
 
 
 @pytest.mark.gl
-def test_broken_assets_are_left_out_as_if_never_there(tmp_path):
+def test_broken_assets_are_left_out_as_if_never_there(tmp_path, monkeypatch):
     files = make_library(tmp_path / "lib")
     scenario = scenario_from_dict(scene(tmp_path / "lib"), source="scene.yaml")
-    frames, seed = 6, 3
+    frames, seed = 4, 3
     one = synthscene.generate(scenario, tmp_path / "one", frames=frames, seed=seed, workers=1)
     assert set(one.skipped_assets) == {f"dir:{files['nan']}", f"dir:{files['garbage']}"}
     manifest = json.loads((tmp_path / "one" / ".synthscene" / "manifest.json").read_text())
@@ -115,6 +115,13 @@ def test_broken_assets_are_left_out_as_if_never_there(tmp_path):
 
     synthscene.generate(scenario, tmp_path / "two", frames=frames, seed=seed, workers=2)
     assert dataset_bytes(tmp_path / "two") == reference
+    with monkeypatch.context() as patch:  # checked as a large library is: in 2 processes
+        patch.setattr(screening, "PRELOAD_LIMIT", 2)
+        patch.setattr(screening, "MIN_PARALLEL", 1)
+        large = synthscene.generate(scenario, tmp_path / "large", frames=frames, seed=seed,
+                                    workers=2)
+    assert large.skipped_assets == one.skipped_assets
+    assert dataset_bytes(tmp_path / "large") == reference
 
     def stop_after_two(done) -> None:  # a run killed after its first frames
         if done.frame_index == 1:
