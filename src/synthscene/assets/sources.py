@@ -22,10 +22,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from synthscene.assets.primitives import PRIMITIVE_NAMES, shelf_boards
 from synthscene.assets.urdf import urdf_mesh_files
+from synthscene.config.fields import OnError
 from synthscene.errors import AssetError
 from synthscene.io.fileio import regular_file_problem
 from synthscene.resources import bundled_dir
@@ -48,9 +49,8 @@ logger = logging.getLogger(__name__)
 MESH_EXTENSIONS: tuple[str, ...] = (".obj", ".glb", ".gltf", ".stl", ".ply", ".off")
 #: Every file extension an asset may have.
 ASSET_EXTENSIONS: tuple[str, ...] = (*MESH_EXTENSIONS, ".urdf")
-#: What a run does with an asset that cannot be loaded: leave it out, or stop before any frame.
-ON_ERROR: tuple[str, ...] = ("skip", "fail")
-OnError = Literal["skip", "fail"]
+#: The values of ``on_error`` (:data:`synthscene.config.fields.OnError`).
+ON_ERROR: tuple[str, ...] = get_args(OnError)
 
 # pybullet_data files whose category is not their (cleaned) file stem.
 _PYBULLET_CATEGORIES: dict[str, str] = {

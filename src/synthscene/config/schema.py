@@ -42,6 +42,7 @@ from synthscene.config.fields import (
     KelvinDist,
     LightKindDist,
     NonNegativeDist,
+    OnError,
     Pair,
     PositiveDist,
     TrajectoryKindDist,
@@ -84,7 +85,7 @@ class AssetEntry(_Spec):
 
     source: str = Field(min_length=1)
     category: str | None = Field(None, min_length=1)
-    on_error: Literal["skip", "fail"] | None = None
+    on_error: OnError | None = None
 
 
 class Box3(_Spec):
