@@ -5,6 +5,7 @@ worker count and after a resume), a broken single file stops the run with one li
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -100,11 +101,16 @@ class _Stop(Exception):
 
 
 @pytest.mark.gl
-def test_broken_assets_are_left_out_as_if_never_there(tmp_path, monkeypatch):
+def test_broken_assets_are_left_out_as_if_never_there(tmp_path, monkeypatch, caplog):
     files = make_library(tmp_path / "lib")
     scenario = scenario_from_dict(scene(tmp_path / "lib"), source="scene.yaml")
     frames, seed = 4, 3
-    one = synthscene.generate(scenario, tmp_path / "one", frames=frames, seed=seed, workers=1)
+    with caplog.at_level(logging.WARNING, logger="synthscene"):
+        one = synthscene.generate(scenario, tmp_path / "one", frames=frames, seed=seed,
+                                  workers=1)
+    said = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert said == [f"2 assets skipped (broken); list in "
+                    f"{tmp_path / 'one' / '.synthscene' / 'manifest.json'}"]
     assert set(one.skipped_assets) == {f"dir:{files['nan']}", f"dir:{files['garbage']}"}
     manifest = json.loads((tmp_path / "one" / ".synthscene" / "manifest.json").read_text())
     listed = {Path(s["file"]): s["reason"] for s in manifest["skipped_assets"]}
