@@ -92,6 +92,19 @@ def test_a_scenario_lists_objects_distractors_and_fixtures(tmp_path):
     assert len(roles) == 5 and set(roles.values()) == {"objects"}
 
 
+def test_the_triangle_budget_is_the_one_a_run_would_have(tmp_path):
+    write_box(tmp_path / "a.obj", (0.1, 0.1, 0.1))  # 12 triangles
+    (tmp_path / "scene.yaml").write_text(json.dumps({
+        "assets": [{"source": "file:a.obj"}], "limits": {"max_mesh_triangles": 10}}))
+    for args in ([str(tmp_path / "scene.yaml")],
+                 [f"file:{tmp_path / 'a.obj'}", "--limit", "max_mesh_triangles=10"]):
+        result = invoke(*args, "-j", "1")
+        assert result.exit_code == 1, result.output
+        assert "refused (fail)" in result.output
+        assert "more than limits.max_mesh_triangles (10)" in result.output
+    assert invoke(f"file:{tmp_path / 'a.obj'}", "-j", "1").exit_code == 0
+
+
 @pytest.mark.parametrize(("args", "fragment"), [
     (["nosuch:thing"], "unknown asset source prefix 'nosuch'"),
     (["file:missing/cup.obj"], "cup.obj: file not found"),
@@ -99,6 +112,7 @@ def test_a_scenario_lists_objects_distractors_and_fixtures(tmp_path):
     (["primitive:box", "--sheet", "nofolder/sheet.png"], "no folder"),
     (["primitive:box", "--sheet", "sheet.jpg"], "ending in .png"),
     (["primitive:box", "--json", "nofolder/r.json"], "no folder"),
+    (["primitive:box", "--limit", "nonsense=3"], "unknown limit 'nonsense'"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, monkeypatch, args, fragment):
     monkeypatch.chdir(tmp_path)

@@ -406,6 +406,9 @@ def assets(
         show_default=False)] = None,
     per_page: Annotated[int, typer.Option("--per-page", min=1, max=1000,
                                           help="Assets on one page of the sheet.")] = 100,
+    limit: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--limit", help="As generate's (max_mesh_triangles=N checks larger meshes).",
+        show_default=False)] = None,
 ) -> None:
     """Load and check every asset of a scenario or a source: a table, a summary, a sheet.
 
@@ -423,6 +426,9 @@ def assets(
     propagate, quiet.propagate = quiet.propagate, False  # warnings go in the summary
     quiet.addHandler(hush)
     try:
+        from synthscene.config.limits import parse_limit_options
+
+        limits = parse_limit_options(limit or ())
         if sheet is not None:
             check_sheet_path(sheet)
         if json_out is not None and not json_out.parent.is_dir():
@@ -430,7 +436,7 @@ def assets(
         bars: list[tqdm] = []
         try:
             report = check_assets(
-                target, workers=workers or os.cpu_count() or 1,
+                target, workers=workers or os.cpu_count() or 1, limits=limits,
                 on_start=lambda n: bars.append(tqdm(total=n, unit="asset", disable=None,
                                                     file=sys.stderr, dynamic_ncols=True,
                                                     desc="checking")),

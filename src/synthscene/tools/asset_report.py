@@ -14,13 +14,14 @@ import json
 import os
 import posixpath
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthscene.assets.library import AssetLibrary, AssetSource, SceneLibraries
 from synthscene.assets.screening import AssetCheck, process_count, screen_entries
 from synthscene.assets.sources import AssetEntry
+from synthscene.config.fields import MAX_MESH_TRIANGLES
 from synthscene.errors import OutputError
 from synthscene.io.fileio import write_atomic
 
@@ -140,7 +141,8 @@ def label(key: str, root: str = "") -> str:
     return key
 
 
-def index_target(target: str, *, base_dir: Path | None = None) -> SceneLibraries:
+def index_target(target: str, *, base_dir: Path | None = None,
+                 limits: Mapping[str, int] | None = None) -> SceneLibraries:
     """The asset libraries of a scenario file or of one source string (indexed, not loaded).
 
     Parameters
@@ -152,6 +154,9 @@ def index_target(target: str, *, base_dir: Path | None = None) -> SceneLibraries
         existing folder is read as ``dir:``.
     base_dir : Path, optional
         Relative paths of a source resolve against it (default: the working directory).
+    limits : mapping of str to int, optional
+        Limits above their defaults, as ``generate --limit`` (``max_mesh_triangles`` is the
+        one that counts here).
 
     Returns
     -------
@@ -168,17 +173,19 @@ def index_target(target: str, *, base_dir: Path | None = None) -> SceneLibraries
         from synthscene.config.loading import load_scenario
         from synthscene.run.scene_libraries import index_libraries
 
-        return index_libraries(load_scenario(target))
+        return index_libraries(load_scenario(target, limits=limits))
     source = target
     path = Path(target).expanduser()
     if ":" not in target and (path if path.is_absolute() else (base_dir or Path.cwd()) / path
                               ).is_dir():
         source = f"dir:{target}"
-    return SceneLibraries(objects=AssetLibrary([AssetSource(source=source,
-                                                            base_dir=base_dir)]))
+    budget = (limits or {}).get("max_mesh_triangles", MAX_MESH_TRIANGLES)
+    return SceneLibraries(objects=AssetLibrary([AssetSource(source=source, base_dir=base_dir)],
+                                               max_triangles=budget))
 
 
 def check_assets(target: str, *, workers: int = 1, base_dir: Path | None = None,
+                 limits: Mapping[str, int] | None = None,
                  on_start: Callable[[int], None] | None = None,
                  on_check: Callable[[AssetCheck], None] | None = None) -> AssetReport:
     """Index ``target`` (:func:`index_target`) and check every asset over ``workers`` processes.
@@ -196,7 +203,7 @@ def check_assets(target: str, *, workers: int = 1, base_dir: Path | None = None,
     ConfigError, AssetError
         As :func:`index_target`.
     """
-    libraries = index_target(target, base_dir=base_dir)
+    libraries = index_target(target, base_dir=base_dir, limits=limits)
     entries: list[AssetEntry] = []
     roles: dict[str, str] = {}
     for role in ROLES:
