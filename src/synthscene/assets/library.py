@@ -27,6 +27,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import trimesh
@@ -45,6 +46,9 @@ from synthscene.assets.sources import (
     index_source,
 )
 from synthscene.config.fields import MAX_MESH_TRIANGLES
+
+if TYPE_CHECKING:
+    from synthscene.assets.screening import AssetCheck
 
 __all__ = [
     "ASSET_EXTENSIONS",
@@ -179,6 +183,23 @@ class AssetLibrary:
         self._looks = {}
         self._lock = threading.Lock()
 
+    @property
+    def entries(self) -> tuple[AssetEntry, ...]:
+        """The indexed assets (key, category, file, ``on_error``), in key order."""
+        return tuple(self._entries.values())
+
+    def without(self, keys: Sequence[str]) -> AssetLibrary:
+        """A library of the same index less ``keys`` (assets left out, e.g. broken ones:
+        :mod:`synthscene.assets.screening`): its keys and categories are those of a library
+        whose sources never held ``keys``. Like a pickled copy, it loads its assets anew.
+        """
+        dropped = set(keys)
+        library = AssetLibrary.__new__(AssetLibrary)
+        library.__setstate__({"entries": {k: e for k, e in self._entries.items()
+                                          if k not in dropped},
+                              "max_triangles": self.max_triangles})
+        return library
+
     def _entry(self, key: str) -> AssetEntry:
         try:
             return self._entries[key]
@@ -273,8 +294,9 @@ class AssetLibrary:
 
 
 PRELOAD_LIMIT = 200
-"""Libraries with at most this many assets are loaded up front, so a broken asset fails before
-any frame is made; larger ones (globs over thousands of files) load each asset on first use."""
+"""Libraries with at most this many assets are loaded up front and kept; larger ones (globs over
+thousands of files) load each asset on first use. Either way a run checks every asset before its
+first frame (:mod:`synthscene.assets.screening`)."""
 
 
 @dataclass
@@ -293,6 +315,9 @@ class SceneLibraries:
     fixtures : AssetLibrary or None
     backgrounds : tuple of str
         The image files of ``background.images`` (see :func:`background_images`).
+    skipped : tuple of AssetCheck
+        The assets left out of these libraries because they cannot be loaded (``on_error:
+        skip``), in key order (:func:`synthscene.assets.screening.screen_scene`).
     """
 
     objects: AssetLibrary
@@ -300,6 +325,7 @@ class SceneLibraries:
     fixtures: AssetLibrary | None = None
     fixture_keys: tuple[str, ...] = ()
     backgrounds: tuple[str, ...] = ()
+    skipped: tuple[AssetCheck, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:

@@ -23,12 +23,12 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from synthscene.assets.bop_models import BOP_UNIT, bop_models
 from synthscene.assets.primitives import PRIMITIVE_NAMES, shelf_boards
 from synthscene.assets.urdf import urdf_mesh_files
-from synthscene.config.fields import LENGTH_UNITS
+from synthscene.config.fields import LENGTH_UNITS, OnError
 from synthscene.errors import AssetError
 from synthscene.io.fileio import regular_file_problem
 from synthscene.resources import bundled_dir
@@ -36,6 +36,7 @@ from synthscene.resources import bundled_dir
 __all__ = [
     "ASSET_EXTENSIONS",
     "MESH_EXTENSIONS",
+    "ON_ERROR",
     "SOURCE_PREFIXES",
     "AssetEntry",
     "AssetSource",
@@ -50,6 +51,8 @@ logger = logging.getLogger(__name__)
 MESH_EXTENSIONS: tuple[str, ...] = (".obj", ".glb", ".gltf", ".stl", ".ply", ".off")
 #: Every file extension an asset may have.
 ASSET_EXTENSIONS: tuple[str, ...] = (*MESH_EXTENSIONS, ".urdf")
+#: The values of ``on_error`` (:data:`synthscene.config.fields.OnError`).
+ON_ERROR: tuple[str, ...] = get_args(OnError)
 
 # pybullet_data files whose category is not their (cleaned) file stem.
 _PYBULLET_CATEGORIES: dict[str, str] = {
@@ -106,6 +109,10 @@ class AssetSource:
         Length unit of the files' coordinates; None: ``mm`` for ``bop:``, else ``m``.
     names : mapping of int to str or None
         ``bop:`` only: category names by BOP object id.
+    on_error : {"skip", "fail"} or None
+        What a run does with an asset of this source that cannot be loaded
+        (:mod:`synthscene.assets.screening`); None: ``skip`` for a folder or a glob, ``fail``
+        for a source that names one file or primitive.
     """
 
     source: str
@@ -114,6 +121,7 @@ class AssetSource:
     base_dir: Path | None = None
     unit: str | None = None
     names: Mapping[int, str] | None = None
+    on_error: OnError | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,8 @@ class AssetEntry:
         Metres per unit of the file's coordinates (``assets[i].unit``; 0.001 for ``bop:``).
     bop_obj_id : int or None
         The BOP object id of a ``bop:`` model, else None.
+    on_error : {"skip", "fail"}
+        Its source's ``on_error``, the default resolved (:class:`AssetSource`).
     """
 
     key: str
@@ -146,6 +156,7 @@ class AssetEntry:
     primitive: str = ""
     unit_m: float = 1.0
     bop_obj_id: int | None = None
+    on_error: OnError = "fail"
 
 
 def bundled_assets_dir() -> Path:
@@ -184,7 +195,8 @@ def index_source(source: AssetSource) -> list[AssetEntry]:
     Returns
     -------
     list of AssetEntry
-        At least one; in a stable order (sorted paths for globs and folders).
+        At least one; in a stable order (sorted paths for globs and folders); each with the
+        source's ``on_error`` (default ``skip`` for a folder or a glob, else ``fail``).
 
     Raises
     ------
@@ -205,13 +217,18 @@ def index_source(source: AssetSource) -> list[AssetEntry]:
     rest = rest.strip()
     if source.names is not None and prefix != "bop":
         raise asset_error(source.where, text, "names is for a 'bop:' source only")
+    if source.on_error is not None and source.on_error not in ON_ERROR:
+        raise asset_error(source.where, text, f"on_error must be one of {', '.join(ON_ERROR)}, "
+                          f"not {source.on_error!r}")
     if sep and prefix in _INDEXERS:
         if not rest:
             raise asset_error(source.where, text, f"nothing after '{prefix}:'")
-        return _with_unit(_INDEXERS[prefix](rest, source), source)
+        return _with_on_error(_with_unit(_INDEXERS[prefix](rest, source), source), source,
+                              prefix, rest)
     is_drive = sep and len(prefix) == 1  # "C:/meshes/part.obj"
     if (not sep or is_drive) and Path(text).suffix.lower() in ASSET_EXTENSIONS:
-        return _with_unit(_index_user_file(text, source), source)
+        return _with_on_error(_with_unit(_index_user_file(text, source), source), source,
+                              "file", text)
     if sep and not is_drive:
         raise asset_error(
             source.where,
@@ -245,6 +262,18 @@ def _index_bop(rest: str, source: AssetSource) -> list[AssetEntry]:
                        path=m.path, where=source.where, unit_m=LENGTH_UNITS[BOP_UNIT],
                        bop_obj_id=m.obj_id)
             for m in models]
+
+
+def _with_on_error(entries: list[AssetEntry], source: AssetSource, prefix: str,
+                   rest: str) -> list[AssetEntry]:
+    """``entries`` with the source's ``on_error``; by default ``skip`` where the source is a
+    glob or a folder (it may match files nobody looked at), ``fail`` where it names one file."""
+    policy = source.on_error
+    if policy is None:
+        folder = prefix == "dir" or (prefix == "assets" and (bundled_assets_dir() / rest).is_dir())
+        several = folder or len(entries) > 1 or any(c in rest for c in "*?[")
+        policy = "skip" if several else "fail"
+    return [replace(e, on_error=policy) for e in entries]
 
 
 def _index_dir(rest: str, source: AssetSource) -> list[AssetEntry]:

@@ -31,6 +31,9 @@ MAX_OBJECTS = 1000
 """Default of ``limits.max_objects``: most labelled objects plus distractors a frame may have."""
 MAX_LIGHTS = 16
 """Default of ``limits.max_lights``: most lights a frame may have."""
+OnError = Literal["skip", "fail"]
+"""What a run does with an asset that cannot be loaded (``assets[i].on_error``): leave it out of
+the library, or stop before the first frame."""
 MAX_MESH_TRIANGLES = 1_000_000
 """Default of ``limits.max_mesh_triangles``: the triangle budget of one asset's mesh."""
 SHELF_BOARDS = (2, 12)

@@ -43,6 +43,7 @@ from synthscene.config.fields import (
     LengthUnit,
     LightKindDist,
     NonNegativeDist,
+    OnError,
     Pair,
     PositiveDist,
     SizeDist,
@@ -82,12 +83,17 @@ class AssetEntry(_Spec):
     ``m``, and ``mm`` for a ``bop:`` models folder); it matters with ``objects.size_m:
     native``. ``names`` (a ``bop:`` source only) maps BOP object ids to category names
     (``{1: mug, 5: bowl}``); the other objects keep ``obj_NNNNNN``.
+    ``on_error`` says what a run does with an asset of the source that cannot be loaded, decided
+    before the first frame: ``skip`` leaves it out of the library (listed in the run manifest),
+    ``fail`` stops the run naming the file. Default: ``skip`` for a folder or a glob, ``fail``
+    for a source that names one file.
     """
 
     source: str = Field(min_length=1)
     category: str | None = Field(None, min_length=1)
     unit: LengthUnit | None = None
     names: dict[Annotated[int, Field(ge=0)], Annotated[str, Field(min_length=1)]] | None = None
+    on_error: OnError | None = None
 
     @model_validator(mode="after")
     def _names_of_bop_models(self) -> AssetEntry:

@@ -53,18 +53,26 @@ STAGES = ("sample", "physics", "render", "labels", "write")
 """Stages timed per frame, in pipeline order (``write`` is timed by whoever writes)."""
 
 
-def build_library(scenario: Scenario) -> SceneLibraries:
-    """Index (and, for small libraries, load) the scenario's assets: labelled objects,
-    distractors and fixtures (:func:`synthscene.run.scene_libraries.build_libraries`).
+def build_library(scenario: Scenario, *, workers: int = 1) -> SceneLibraries:
+    """Index and check the scenario's assets: labelled objects, distractors and fixtures
+    (:func:`synthscene.run.scene_libraries.build_libraries`); broken ones that their source
+    lets skip are left out and listed in ``skipped``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    workers : int
+        Processes that check a large library (over ``PRELOAD_LIMIT`` assets).
 
     Raises
     ------
     AssetError
-        Naming the scenario file and the field (``assets[i].source``, ...) of a bad source.
+        Naming the scenario file and the field (``assets[i].source``, ...) of a bad source, of
+        a broken asset with ``on_error: fail``, or of a category whose assets are all broken.
     """
     from synthscene.run.scene_libraries import build_libraries
 
-    return build_libraries(scenario)
+    return build_libraries(scenario, workers=workers)
 
 
 def physics_settings(scenario: Scenario) -> PhysicsSettings:

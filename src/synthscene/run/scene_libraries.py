@@ -20,6 +20,7 @@ from synthscene.assets.library import (
     SceneLibraries,
     bundled_assets_dir,
 )
+from synthscene.assets.screening import screen_scene
 from synthscene.config.fields import LENGTH_LIMIT_M, NativeSize
 from synthscene.config.loading import Scenario
 from synthscene.errors import AssetError, ConfigError
@@ -66,21 +67,51 @@ def background_images(scenario: Scenario) -> tuple[str, ...]:
     return tuple(files)
 
 
-def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
-                    ) -> SceneLibraries:
-    """Index (and, for small libraries, load) the scenario's assets and background images.
+def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None,
+                    workers: int = 1) -> SceneLibraries:
+    """Index the scenario's assets and background images, check every asset and leave out the
+    broken ones its sources allow to skip (:func:`synthscene.assets.screening.screen_scene`).
 
     Parameters
     ----------
     scenario : Scenario
     objects : AssetLibrary, optional
         An already built library of ``scenario.assets`` to reuse.
+    workers : int
+        Processes that check a library of more than ``PRELOAD_LIMIT`` assets (smaller ones are
+        checked, and kept loaded, in this process).
+
+    Returns
+    -------
+    SceneLibraries
+        With ``skipped`` listing the assets left out.
 
     Raises
     ------
     AssetError
         Naming the scenario file and the field (``assets[i].source``,
-        ``distractors.assets[i].source``, ``fixtures[i].source``) of a bad source.
+        ``distractors.assets[i].source``, ``fixtures[i].source``) of a bad source, of a broken
+        asset whose source says ``on_error: fail``, or of a category all of whose assets are
+        broken.
+    ConfigError
+        If ``background.images`` is not a folder of images.
+    """
+    libs = screen_scene(index_libraries(scenario, objects=objects), workers=workers)
+    if (isinstance(scenario.spec.objects.size_m, NativeSize)
+            and len(libs.objects) <= PRELOAD_LIMIT):
+        check_native_sizes(libs.objects, f"{scenario.source}: objects.size_m")
+    return libs
+
+
+def index_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
+                    ) -> SceneLibraries:
+    """Index the scenario's assets (objects, distractors when it draws any, fixtures) and
+    background images, loading no asset (``synthscene assets`` checks them itself).
+
+    Raises
+    ------
+    AssetError
+        Naming the scenario file and the field of a bad source.
     ConfigError
         If ``background.images`` is not a folder of images.
     """
@@ -89,6 +120,7 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
     def sources(entries, field: str) -> list[AssetSource]:
         return [AssetSource(source=e.source, category=getattr(e, "category", None),
                             unit=getattr(e, "unit", None), names=getattr(e, "names", None),
+                            on_error=getattr(e, "on_error", None),
                             base_dir=scenario.base_dir,
                             where=f"{scenario.source}: {field}[{i}].source")
                 for i, e in enumerate(entries)]
@@ -117,12 +149,8 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
                 raise AssetError(f"{source.where}: must name exactly one mesh file, got "
                                  f"{source.source!r}")
             keys.append(matching[0])
-    libs = SceneLibraries(objects=objects, distractors=distractors, fixtures=fixtures,
+    return SceneLibraries(objects=objects, distractors=distractors, fixtures=fixtures,
                           fixture_keys=tuple(keys), backgrounds=background_images(scenario))
-    libs.preload()
-    if isinstance(spec.objects.size_m, NativeSize) and len(objects) <= PRELOAD_LIMIT:
-        check_native_sizes(objects, f"{scenario.source}: objects.size_m")
-    return libs
 
 
 def check_native_sizes(library: AssetLibrary, where: str) -> None:
