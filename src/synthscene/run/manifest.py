@@ -39,7 +39,7 @@ MAX_MANIFEST_BYTES = 1 << 20
 """Largest manifest read (a manifest is a few hundred bytes)."""
 DATASET_FOLDERS = (IMAGES_DIR, *sorted(set(MAP_FOLDERS.values())))
 """Every folder a run may write per-frame files into (relative to the dataset folder)."""
-_TEMPLATE_NAME = re.compile(r"\{frame\}\.(?:png|jpg|npy|flo)|\{sequence\}\.npz")
+_TEMPLATE_NAME = re.compile(r"\{frame\}\.(?:png|jpg|npy|flo)|\{sequence\}(?:-left|-right)?\.npz")
 """File names a manifest's ``files`` templates may have."""
 
 
