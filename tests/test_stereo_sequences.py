@@ -98,20 +98,22 @@ def test_frames_are_the_eyes_of_each_step_with_one_rig_per_sequence(stereo_seque
         assert not np.allclose(lefts[0]["world_from_camera"], lefts[-1]["world_from_camera"])
 
 
-def test_each_eyes_flow_carries_objects_onto_themselves_in_its_next_frame(stereo_sequences):
-    images = _images(stereo_sequences)
-    by_key = {(im["sequence_id"], im["eye"], im["frame_index"]): im for im in images}
+def _flow_lands_on_the_same_objects(folder: Path) -> dict[str, int]:
+    """Check that each eye's forward and backward flow carries every annotated object pixel onto
+    the same object's pixel of that eye's neighbouring frame (and not onto the other eye's);
+    return the pixels checked per eye."""
+    by_key = {(im["sequence_id"], im["eye"], im["frame_index"]): im for im in _images(folder)}
     checked = {"left": 0, "right": 0}
     for (s, eye, t), image in by_key.items():
-        mask = _png(stereo_sequences, image["instance_mask_file"]).astype(int)
-        valid = _png(stereo_sequences, image["flow_valid_file"])
+        mask = _png(folder, image["instance_mask_file"]).astype(int)
+        valid = _png(folder, image["flow_valid_file"])
         for step, bit, key in ((1, 1, "flow_file"), (-1, 2, "flow_backward_file")):
             other = by_key.get((s, eye, t + step))
             if other is None:
                 assert not (valid & bit).any()  # no frame there: no flow
                 continue
-            flow = np.load(stereo_sequences / image[key])
-            other_mask = _png(stereo_sequences, other["instance_mask_file"]).astype(int)
+            flow = np.load(folder / image[key])
+            other_mask = _png(folder, other["instance_mask_file"]).astype(int)
             v, u = np.nonzero(((valid & bit) > 0) & (mask > 0))
             x = np.rint(u + flow[v, u, 0]).astype(int)
             y = np.rint(v + flow[v, u, 1]).astype(int)
@@ -124,9 +126,34 @@ def test_each_eyes_flow_carries_objects_onto_themselves_in_its_next_frame(stereo
             # the other eye's next frame is another view: the flow does not carry onto it
             if step == 1:
                 across = by_key[(s, "right" if eye == "left" else "left", t + 1)]
-                across_mask = _png(stereo_sequences, across["instance_mask_file"]).astype(int)
+                across_mask = _png(folder, across["instance_mask_file"]).astype(int)
                 assert (across_mask[y, x][annotated] != mask[v, u][annotated]).any()
+    return checked
+
+
+def test_each_eyes_flow_carries_objects_onto_themselves_in_its_next_frame(stereo_sequences):
+    checked = _flow_lands_on_the_same_objects(stereo_sequences)
     assert checked["left"] > 500 and checked["right"] > 500, checked
+
+
+def test_a_distorted_stereo_sequence_shares_one_lens_and_keeps_its_flow_exact(tmp_path):
+    from synthscene.tools.validate import validate_dataset
+
+    raw = json.loads(json.dumps(STEREO_SEQUENCE))
+    raw["camera"]["distortion"] = {"model": "brown_conrady", "k1": {"uniform": [-0.1, -0.05]}}
+    raw["outputs"] = {"flow": True, "instance_mask": True, "depth_png": True}
+    del raw["render"]
+    out = tmp_path / "ds"
+    synthscene.generate(scenario_from_dict(raw, source="<distorted stereo seq>"), out,
+                        frames=2 * LENGTH, seed=2, workers=1)
+    report = validate_dataset(out)
+    assert report.ok, report.format()
+    images = _images(out)
+    # one lens for both eyes and every step of the sequence
+    assert len({json.dumps([im["K"], im["dist_coeffs"]]) for im in images}) == 1
+    assert images[0]["distortion_model"] == "brown_conrady"
+    checked = _flow_lands_on_the_same_objects(out)
+    assert checked["left"] > 200 and checked["right"] > 200, checked
 
 
 def test_point_tracks_follow_the_same_points_in_both_eyes(stereo_sequences):
