@@ -77,8 +77,8 @@ def scene_rng(seed: int, scene_index: int, child: int | None = None) -> np.rando
 SENSOR_STREAMS = ("lens", "depth_sensor", "stereo", "eye_noise")
 """The named sub-streams of a frame (or sequence): each sensor model draws from its own, so
 switching one on shifts no other draw of the frame. ``stereo``: a stereo pair's baseline (index:
-the pair); ``eye_noise``: the per-pixel noise of the sensor effects of one eye of a pair (index:
-the eye's frame)."""
+the pair; for a stereo sequence, the sequence); ``eye_noise``: the per-pixel noise of the sensor
+effects of one eye of a pair (index: the eye's frame)."""
 
 _SENSOR_KEY = 0x53454E53  # "SENS": far above any view or sequence child number
 

@@ -291,7 +291,8 @@ class CameraSpec(_Spec):
     """Lens distortion (:class:`DistortionSpec`); none: an ideal pinhole."""
     stereo: StereoSpec | None = None
     """A stereo pair (:class:`StereoSpec`): frames ``2p`` and ``2p + 1`` are the left and right
-    images of pair ``p``; none: one camera."""
+    images of pair ``p`` (with a ``sequence:``, pair ``p`` is step ``p % length`` of sequence
+    ``p // length``); none: one camera."""
 
     @model_validator(mode="after")
     def _consistent(self) -> CameraSpec:
@@ -508,7 +509,8 @@ class SequenceSpec(_Spec):
     """Simulated video: each sequence is one scene simulated continuously for ``length``
     frames at ``fps`` (pybullet stepping at ``physics.timestep_s`` between frames), seen along a
     camera ``trajectory``. Frame ``i`` of a run is frame ``i % length`` of sequence
-    ``i // length``."""
+    ``i // length``; with ``camera.stereo``, frame ``i`` is eye ``i % 2`` (left, right) of step
+    ``(i // 2) % length`` of sequence ``i // (2 length)``."""
 
     length: int = Field(24, ge=2, le=1000)
     fps: float = Field(12.0, gt=0, le=1000)
@@ -570,8 +572,6 @@ class ScenarioSpec(_Spec):
             return self
         if self.camera.views_per_scene != 1:
             raise ValueError("camera.views_per_scene and sequence exclude each other")
-        if self.camera.stereo is not None:
-            raise ValueError("camera.stereo cannot be combined with a sequence: section yet")
         if self.camera.min_visible_objects:
             raise ValueError("camera.min_visible_objects is not used with a sequence (the "
                              "camera follows its trajectory): leave it 0")

@@ -76,7 +76,8 @@ class StereoSpec(ScenarioSection):
     right camera is the left one moved by ``baseline_m`` along the left camera's +x axis (to
     its right), with the same orientation, intrinsics and lens. A point at depth ``z`` seen at
     column ``u`` in the left image is at column ``u - f b / z`` in the right image (``f`` = fx,
-    ``b`` the baseline). The baseline is drawn per pair.
+    ``b`` the baseline). The baseline is drawn per pair; with a ``sequence:`` section, once per
+    sequence (one rig moves along the camera path).
     """
 
     baseline_m: BaselineDist = Constant(0.06)

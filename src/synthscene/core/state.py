@@ -496,9 +496,13 @@ class PointTracks:
     occluded : (N, T) bool
         Hidden, behind the camera or out of view.
     query_points : (N, 3) float32
-        ``(t, y, x)`` where each track was drawn: frame 0, at a pixel centre.
+        ``(t, y, x)`` where each track was drawn: frame 0, at a pixel centre; for the right eye
+        of a stereo sequence, where the right eye first sees the point (frame 0 where never).
     track_ids : (N,) int64
         The dataset track id (``track_id`` of the annotations) of the object each point is on.
+    eye : {"left", "right"} or None
+        The eye of a stereo sequence whose frames the points are followed through (row ``n``
+        is the same surface point in both eyes' tracks); None for a single camera.
     """
 
     sequence_id: int
@@ -506,6 +510,7 @@ class PointTracks:
     occluded: np.ndarray
     query_points: np.ndarray
     track_ids: np.ndarray
+    eye: str | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 
 from synthscene.core.state import FrameMotion, InstanceLabel, PointTracks, RenderOutput
-from synthscene.io.layout import MAP_FOLDERS, frame_stem, sequence_stem
+from synthscene.io.layout import MAP_FOLDERS, frame_stem, point_tracks_stem
 
 __all__ = [
     "DEPTH_SCALE_MM", "DISPARITY_SCALE", "FLO_UNKNOWN", "STUFF_NAMES", "NpyFile",
@@ -508,7 +508,8 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
     point_tracks : PointTracks, optional
         The frame's sequence's point tracks: ``tracks/seq-000000.npz`` (arrays
         ``target_points``, ``occluded``, ``query_points``, ``track_ids``; :func:`npz_bytes`),
-        field ``point_tracks_file`` (every frame of the sequence names the same file).
+        field ``point_tracks_file`` (every frame of the sequence names the same file; each eye
+        of a stereo sequence its own, ``tracks/seq-000000-left.npz``).
 
     Returns
     -------
@@ -582,7 +583,8 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
                                                          << 1)
         add("flow_valid", "flow_valid_file", ".png", png_bytes(valid, compression))
     if point_tracks is not None:
-        name = f"{MAP_FOLDERS['point_tracks']}/{sequence_stem(point_tracks.sequence_id)}.npz"
+        stem = point_tracks_stem(point_tracks.sequence_id, point_tracks.eye)
+        name = f"{MAP_FOLDERS['point_tracks']}/{stem}.npz"
         files[name] = npz_bytes({"target_points": point_tracks.target_points,
                                  "occluded": point_tracks.occluded,
                                  "query_points": point_tracks.query_points,

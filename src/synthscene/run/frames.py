@@ -344,18 +344,23 @@ class FrameMaker:
     def _sequence_frames(self, indices: Iterable[int]) -> Iterator[Sample]:
         """:meth:`frames` for a scenario with ``sequence:``: the frames of one sequence
         (consecutive indices) are made together (see :meth:`_sequence`)."""
-        length = self.scenario.spec.sequence.length
+        per_sequence = self.scenario.spec.sequence.length * self._eyes
         group: list[int] = []
         for index in indices:
             index = int(index)
             if index < 0:
                 raise ValueError(f"frame_index must be >= 0, got {index}")
-            if group and group[-1] // length != index // length:
+            if group and group[-1] // per_sequence != index // per_sequence:
                 yield from self._sequence_named(group)
                 group = []
             group.append(index)
         if group:
             yield from self._sequence_named(group)
+
+    @property
+    def _eyes(self) -> int:
+        """Images per instant: 2 with ``camera.stereo``, else 1."""
+        return 1 if self._sensors.stereo is None else 2
 
     def _sequence_named(self, indices: list[int]) -> Iterator[Sample]:
         """:meth:`_sequence`, a plug-in's failure while the sequence is made naming its first
@@ -378,10 +383,18 @@ class FrameMaker:
         sequence is rendered when flow or point tracks are on (they need the other frames'
         depth), else only those asked for; a frame's flow is computed while the GL driver draws
         the frame after its next one.
+
+        With ``camera.stereo`` each step ``t`` has two frames, ``2 (s T + t)`` (left eye) and
+        ``2 (s T + t) + 1`` (right eye, the left camera moved by the sequence's baseline along
+        its x axis), both seeing the same simulated state; both eyes' effects draw from child
+        ``2 + t`` (each eye its own pixel noise). Flow and point tracks follow each eye through
+        time (left ``t`` to left ``t + 1``); the point tracks of both eyes are the same points,
+        drawn on the left eye's first frame.
         """
         spec = self.scenario.spec
         sequence = spec.sequence
-        length, scene = sequence.length, indices[0] // sequence.length
+        length, eyes = sequence.length, self._eyes
+        scene = indices[0] // (length * eyes)
         times = [t / sequence.fps for t in range(length)]
         blur = spec.render.motion_blur
         sub_times = [[max(0.0, time_s + blur.shutter_s * (k / (blur.samples - 1) - 0.5))
@@ -402,55 +415,57 @@ class FrameMaker:
         floating = first.objects[len(at[0.0].objects):]
         hooked = any(hook.stage == "after_physics" for hook in spec.hooks)
 
-        def state_at(time_s: float, t: int) -> SceneState:
+        def state_at(time_s: float, t: int, eye: int) -> SceneState:
             simulated = at[time_s]
             state = dataclasses.replace(simulated, camera=path.at(time_s),
                                         objects=simulated.objects + floating, pending_floating=0,
                                         sequence=SequenceFrame(scene, t, float(sequence.fps)))
-            if not hooked:
-                return state
-            # Every frame (and motion-blur sub-frame) gets the hooks with the same draws, from
-            # a fresh copy of the sequence's hook stream: what a hook draws holds for the whole
-            # sequence; a hook that animates reads ``state.sequence.frame_index``.
-            return run_hooks(spec.hooks, state, "after_physics",
-                             rng=scene_rng(self.seed, scene, child=3 + length))
+            if hooked:
+                # Every frame (and motion-blur sub-frame) gets the hooks with the same draws,
+                # from a fresh copy of the sequence's hook stream: what a hook draws holds for
+                # the whole sequence; a hook that animates reads ``state.sequence.frame_index``.
+                state = run_hooks(spec.hooks, state, "after_physics",
+                                  rng=scene_rng(self.seed, scene, child=3 + length))
+            state = self._sensors.with_lens(state, scene)  # one lens for the whole sequence
+            return self._sensors.eye(state, (scene * length + t) * eyes + eye, rig=scene)
 
-        states = [self._sensors.with_lens(state_at(time_s, t), scene)
-                  for t, time_s in enumerate(times)]
-        wanted = [index % length for index in indices]
+        states = [[state_at(time_s, t, eye) for t, time_s in enumerate(times)]
+                  for eye in range(eyes)]
+        wanted = [divmod(index % (length * eyes), eyes) for index in indices]  # (t, eye)
         outs = spec.outputs
         every_frame = bool(outs.flow or outs.point_tracks)
-        drawn = range(length) if every_frame else sorted(set(wanted))
-        outputs, seconds, motions = {}, {}, {}
-        flow_of = [t for t in wanted if outs.flow]
+        drawn = ([(t, eye) for t in range(length) for eye in range(eyes)] if every_frame
+                 else sorted(set(wanted)))
+        outputs: list[dict] = [{} for _ in range(eyes)]
+        seconds, motions = {}, {}
+        flow_of = [key for key in wanted if outs.flow]
 
         def flow_ready(last: int) -> None:
-            """Flow of the wanted frames whose neighbours are rendered up to frame ``last``."""
-            while flow_of and flow_of[0] + 1 <= last:
-                t = flow_of.pop(0)
-                motions[t] = self._motion(states, outputs, t, self._flow_buffers)
+            """Flow of the wanted frames whose neighbours are rendered up to step ``last``."""
+            while flow_of and flow_of[0][0] + 1 <= last:
+                t, eye = flow_of.pop(0)
+                motions[t, eye] = self._motion(states[eye], outputs[eye], t, self._flow_buffers)
 
-        for t in drawn:
+        for t, eye in drawn:
             r0 = time.perf_counter()
-            frame = self._renderer.submit(self._sensors.to_render(states[t]))
-            seconds[t] = time.perf_counter() - r0
+            frame = self._renderer.submit(self._sensors.to_render(states[eye][t]))
+            seconds[t, eye] = time.perf_counter() - r0
             flow_ready(t - 1)  # on this thread while the GL driver draws frame t
             r0 = time.perf_counter()
-            outputs[t] = self._sensors.through_lens(states[t], frame.result())
-            if blur and t in wanted:
-                outputs[t] = dataclasses.replace(outputs[t], rgb=self._blurred(
-                    [self._sensors.with_lens(state_at(time_s, t), scene)
-                     for time_s in sub_times[t]]))
-            seconds[t] += time.perf_counter() - r0
+            outputs[eye][t] = self._sensors.through_lens(states[eye][t], frame.result())
+            if blur and (t, eye) in wanted:
+                outputs[eye][t] = dataclasses.replace(outputs[eye][t], rgb=self._blurred(
+                    [state_at(time_s, t, eye) for time_s in sub_times[t]]))
+            seconds[t, eye] += time.perf_counter() - r0
         flow_ready(length)
         tracks = self._point_tracks(states, outputs, scene) if outs.point_tracks else None
         shared = {"sample": t1 - t0, "physics": t2 - t1}
-        for index, t in zip(indices, wanted):
-            timings = {**shared, "render": seconds[t]}
+        for index, (t, eye) in zip(indices, wanted):
+            timings = {**shared, "render": seconds[t, eye]}
             shared = {"sample": 0.0, "physics": 0.0}  # the sequence's cost, on its first frame
-            yield self._label(index, states[t], timings, outputs[t],
-                              scene_rng(self.seed, scene, child=2 + t), motions.pop(t, None),
-                              tracks)
+            yield self._label(index, states[eye][t], timings, outputs[eye][t],
+                              scene_rng(self.seed, scene, child=2 + t),
+                              motions.pop((t, eye), None), tracks and tracks[eye])
 
     def _blurred(self, states: list[SceneState]) -> np.ndarray:
         """The mean of the RGB images of ``states`` (a shutter's sub-frames), rounded:
@@ -467,27 +482,38 @@ class FrameMaker:
             total = rgb if total is None else total + rgb
         return np.round(total / len(states)).astype(np.uint8)
 
-    def _point_tracks(self, states: list[SceneState], outputs: dict, scene: int
-                      ) -> PointTracks:
-        """The sequence's point tracks (:func:`synthscene.labels.motion.point_tracks`)."""
-        length = len(states)
+    def _point_tracks(self, states: list[list[SceneState]], outputs: list[dict], scene: int
+                      ) -> list[PointTracks]:
+        """The sequence's point tracks, one per eye
+        (:func:`synthscene.labels.motion.point_tracks`): the points drawn on the first frame of
+        the first (left) eye, followed through each eye's frames."""
+        length = len(states[0])
 
         def poses(state: SceneState) -> dict[int, object]:
             return {o.instance_id: o.world_from_object for o in state.objects}
 
-        first = outputs[0]
-        labelled = {o.instance_id for o in states[0].objects if o.labelled}
-        target, occluded, ids = point_tracks(
-            first.depth, first.instance_ids, states[0].camera, poses(states[0]), labelled,
-            self.scenario.spec.outputs.point_tracks,
-            [(s.camera, poses(s), outputs[t].depth, outputs[t].instance_ids)
-             for t, s in enumerate(states)],
-            rng=scene_rng(self.seed, scene, child=2 + length))
-        query = np.zeros((len(ids), 3), dtype=np.float32)
-        query[:, 1], query[:, 2] = target[:, 0, 1], target[:, 0, 0]
-        return PointTracks(sequence_id=scene, target_points=target, occluded=occluded,
-                           query_points=query,
-                           track_ids=np.array([track_id(scene, i) for i in ids], np.int64))
+        first, start = outputs[0][0], states[0][0]
+        labelled = {o.instance_id for o in start.objects if o.labelled}
+        tracks = []
+        for eye, eye_states in enumerate(states):
+            target, occluded, ids = point_tracks(
+                first.depth, first.instance_ids, start.camera, poses(start), labelled,
+                self.scenario.spec.outputs.point_tracks,
+                [(s.camera, poses(s), outputs[eye][t].depth, outputs[eye][t].instance_ids)
+                 for t, s in enumerate(eye_states)],
+                rng=scene_rng(self.seed, scene, child=2 + length))
+            # Where each track is queried: the first frame the eye sees it in (frame 0 for
+            # the points drawn there; frame 0 for a point the eye never sees).
+            frame = np.argmax(~occluded, axis=1) if eye else np.zeros(len(ids), np.intp)
+            rows = np.arange(len(ids))
+            query = np.zeros((len(ids), 3), dtype=np.float32)
+            query[:, 0] = frame
+            query[:, 1], query[:, 2] = target[rows, frame, 1], target[rows, frame, 0]
+            tracks.append(PointTracks(
+                sequence_id=scene, target_points=target, occluded=occluded, query_points=query,
+                track_ids=np.array([track_id(scene, i) for i in ids], np.int64),
+                eye=eye_states[0].stereo.eye if eye_states[0].stereo is not None else None))
+        return tracks
 
     @staticmethod
     def _motion(states: list[SceneState], outputs: dict, t: int,

@@ -42,7 +42,7 @@ OPTIONAL_FIELDS = {"skipped_assets": ()}
 """Fields a format-4 manifest may lack (it was written before they existed), with their value."""
 DATASET_FOLDERS = (IMAGES_DIR, *sorted(set(MAP_FOLDERS.values())))
 """Every folder a run may write per-frame files into (relative to the dataset folder)."""
-_TEMPLATE_NAME = re.compile(r"\{frame\}\.(?:png|jpg|npy|flo)|\{sequence\}\.npz")
+_TEMPLATE_NAME = re.compile(r"\{frame\}\.(?:png|jpg|npy|flo)|\{sequence\}(?:-left|-right)?\.npz")
 """File names a manifest's ``files`` templates may have."""
 
 

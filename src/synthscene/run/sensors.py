@@ -138,18 +138,22 @@ class Sensors:
                                 rng=sensor_rng(self.seed, index, "depth_sensor"))
         return dataclasses.replace(output, depth_sensor=reading)
 
-    def eye(self, state: SceneState, frame_index: int) -> SceneState:
+    def eye(self, state: SceneState, frame_index: int, *, rig: int | None = None
+            ) -> SceneState:
         """The state of eye ``frame_index % 2`` of stereo pair ``frame_index // 2``, from the
         pair's state ``state`` (seen by the left camera); ``state`` itself without
         ``camera.stereo``.
 
-        The baseline is drawn per pair (``sensor_rng(seed, pair, "stereo")``); the right eye's
-        camera is :func:`~synthscene.core.stereo.right_camera` of the left one.
+        The baseline is drawn per rig (``sensor_rng(seed, rig, "stereo")``): ``rig`` is the
+        pair by default, the sequence for the pairs of a sequence (one baseline for all its
+        steps). The right eye's camera is :func:`~synthscene.core.stereo.right_camera` of the
+        left one (lens included).
         """
         if self.stereo is None:
             return state
         pair, side = divmod(int(frame_index), 2)
-        baseline = float(self.stereo.baseline_m.sample(sensor_rng(self.seed, pair, "stereo")))
+        rig = pair if rig is None else int(rig)
+        baseline = float(self.stereo.baseline_m.sample(sensor_rng(self.seed, rig, "stereo")))
         camera = state.camera if side == 0 else right_camera(state.camera, baseline)
         return dataclasses.replace(state, camera=camera,
                                    stereo=StereoEye(pair, EYES[side], baseline))

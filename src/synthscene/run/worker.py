@@ -138,12 +138,13 @@ class FrameDone:
 
 def frames_per_scene(scenario: Scenario) -> int:
     """Frames made from one sampled scene: ``sequence.length`` for a run of sequences, else
-    ``camera.views_per_scene`` (1 by default), twice that with ``camera.stereo`` (both eyes of
-    a pair are made by one worker)."""
+    ``camera.views_per_scene`` (1 by default); twice that with ``camera.stereo`` (both eyes of
+    a pair, or of every step of a sequence, are made by one worker)."""
     spec = scenario.spec
+    eyes = 2 if spec.camera.stereo is not None else 1
     if spec.sequence is not None:
-        return spec.sequence.length
-    return spec.camera.views_per_scene * (2 if spec.camera.stereo is not None else 1)
+        return spec.sequence.length * eyes
+    return spec.camera.views_per_scene * eyes
 
 
 def scene_groups(frames: Iterable[int], views_per_scene: int) -> Iterator[list[int]]:
