@@ -265,6 +265,9 @@ class SceneLibraries:
     fixtures : AssetLibrary or None
     backgrounds : tuple of str
         The image files of ``background.images`` (see :func:`background_images`).
+    environments : tuple of str
+        The environment map files of ``lights.environment.images`` (empty for the procedural
+        sky or none).
     """
 
     objects: AssetLibrary
@@ -272,6 +275,7 @@ class SceneLibraries:
     fixtures: AssetLibrary | None = None
     fixture_keys: tuple[str, ...] = ()
     backgrounds: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
