@@ -36,23 +36,19 @@ vec3 env_irradiance(vec3 n_world)
         + 2.0 * c2 * (env_sh[3] * n.x + env_sh[1] * n.y + env_sh[2] * n.z);
 }
 
-// Diffuse light: c_diff / pi times the irradiance, weighted by the hemispherical mean of the
+// The environment's two terms at a surface point, one table lookup for both.
+// Diffuse: c_diff / pi times the irradiance, weighted by the hemispherical mean of the
 // (1 - F) of the punctual lights' BRDF, (1 - f0) (1 - C(n.v)).
-vec3 environment_diffuse(vec3 n, vec3 v, float roughness, vec3 c_diff, vec3 f0)
+// Specular: the prefiltered radiance about the mirror direction times f0 A + B.
+void environment_terms(vec3 n, vec3 v, float roughness, vec3 c_diff, vec3 f0,
+                       out vec3 diffuse, out vec3 specular)
 {
     float nv = clamp(abs(dot(n, v)), 0.001, 1.0);
-    float c = texture(env_brdf_lut, vec2(nv, roughness)).b;
+    vec3 abc = texture(env_brdf_lut, vec2(nv, roughness)).rgb;
     vec3 irradiance = max(env_irradiance(n), vec3(0.0));
-    return env_intensity * c_diff * (1.0 - f0) * (1.0 - c) * irradiance / PI;
-}
-
-// Specular light: the prefiltered radiance about the mirror direction times f0 A + B.
-vec3 environment_specular(vec3 n, vec3 v, float roughness, vec3 f0)
-{
-    float nv = clamp(abs(dot(n, v)), 0.001, 1.0);
+    diffuse = env_intensity * c_diff * (1.0 - f0) * (1.0 - abc.z) * irradiance / PI;
     vec3 r = env_direction(reflect(-v, n));
     vec3 radiance = textureLod(env_specular, env_uv(r), roughness * env_max_lod).rgb;
-    vec2 ab = texture(env_brdf_lut, vec2(nv, roughness)).rg;
-    return env_intensity * radiance * (f0 * ab.x + ab.y);
+    specular = env_intensity * radiance * (f0 * abc.x + abc.y);
 }
 #endif

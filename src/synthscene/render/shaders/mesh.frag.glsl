@@ -341,8 +341,8 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
     // synthscene: environment light (image-based), as two named terms (environment.glsl).
 #ifdef USE_ENVIRONMENT
     vec3 env_v = normalize(cam_pos - frag_position);
-    vec3 env_diffuse = environment_diffuse(n, env_v, roughness, c_diff, f0);
-    vec3 env_specular = environment_specular(n, env_v, roughness, f0);
+    vec3 env_diffuse, env_specular;
+    environment_terms(n, env_v, roughness, c_diff, f0, env_diffuse, env_specular);
     color.xyz += env_diffuse + env_specular;
 #endif
 
