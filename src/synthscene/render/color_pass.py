@@ -349,8 +349,9 @@ class ColourRenderer:
         GL.glDisable(GL.GL_PROGRAM_POINT_SIZE)
         view = np.linalg.inv(world_from_camera_gl)
         if environment is not None:  # synthscene's environment light
-            self._environment_pass(environment, np.linalg.inv(projection @ view),
-                                   world_from_camera_gl[:3, 3], labels)
+            if self._environment is None:
+                self._environment = EnvironmentPass()
+            self._environment.bind(environment)
         camera = _Camera(view.astype(np.float32), projection.astype(np.float32),
                          world_from_camera_gl[:3, 3].astype(np.float32))
         bound_lights = _LightUniforms.of(lights, ambient_light) if not flat else None
@@ -376,26 +377,16 @@ class ColourRenderer:
         if current is not None:
             GL.glUseProgram(0)
         GL.glBindVertexArray(0)
+        if environment is not None and environment.visible:  # where nothing was drawn
+            GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
+            self._environment.draw_background(np.linalg.inv(projection @ view),
+                                              world_from_camera_gl[:3, 3])
         # Resolve MSAA and start the rasteriser (glFlush), but do not wait for it:
         # read_colour() collects the pixels.
         if self._draw_target is not self._resolved:
             self._draw_target.blit_colour_to(self._resolved)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
         GL.glFlush()
-
-    def _environment_pass(self, environment: EnvironmentDraw, world_from_clip: np.ndarray,
-                          camera_position: np.ndarray, labels: bool) -> None:
-        """Bind the frame's environment textures; draw the environment behind the scene if it
-        is visible, into the colour attachment only."""
-        if self._environment is None:
-            self._environment = EnvironmentPass()
-        self._environment.bind(environment)
-        if environment.visible:
-            GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
-            self._environment.draw_background(world_from_clip, camera_position)
-            if labels:
-                GL.glDrawBuffers(3, [GL.GL_COLOR_ATTACHMENT0, GL.GL_COLOR_ATTACHMENT1,
-                                     GL.GL_COLOR_ATTACHMENT2])
 
     def _program(self, part: Part, flat: bool, light_counts: tuple[int, int, int] | None,
                  labels: bool, environment: bool = False) -> Program:

@@ -6,8 +6,10 @@ the environment drawn behind the scene (``background.environment``).
 of one float texture, the background copy) once per map and keeps the last
 :data:`TEXTURES_KEPT`; the BRDF table is uploaded once. The textures sit on texture units
 :data:`SPECULAR_UNIT` and :data:`LUT_UNIT` (above the material textures' units) for the whole
-frame. The background is one triangle covering the viewport drawn before the scene, into the
-colour attachment only: the label images never see it.
+frame. The background is one triangle covering the viewport on the far plane, drawn after the
+scene where the depth buffer is still clear, into the colour attachment only: the label images
+never see it. (As with background images, a see-through object blends with the clear colour,
+not with the environment behind it.)
 """
 
 from __future__ import annotations
@@ -163,8 +165,9 @@ class EnvironmentPass:
                 GL.glUniform1i(location, unit)
 
     def draw_background(self, world_from_clip: np.ndarray, camera_position: np.ndarray) -> None:
-        """Draw the bound environment over the whole viewport (depth test and writes off),
-        into the draw buffers set by the caller."""
+        """Draw the bound environment on the far plane where the depth buffer is still clear
+        (after the scene, so that only those pixels are shaded; no depth written), into the draw
+        buffers set by the caller."""
         if self._background is None:
             self._background = Program("environment.vert", "environment.frag",
                                        {"USE_ENVIRONMENT": 1})
@@ -174,7 +177,8 @@ class EnvironmentPass:
         program.set_matrix("world_from_clip", world_from_clip)
         GL.glUniform3fv(program.location("cam_pos"), 1,
                         np.asarray(camera_position, dtype=np.float32))
-        GL.glDisable(GL.GL_DEPTH_TEST)
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthFunc(GL.GL_LEQUAL)
         GL.glDepthMask(GL.GL_FALSE)
         GL.glDisable(GL.GL_BLEND)
         GL.glDisable(GL.GL_CULL_FACE)
@@ -182,7 +186,7 @@ class EnvironmentPass:
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
-        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthFunc(GL.GL_LESS)
         GL.glDepthMask(GL.GL_TRUE)
         GL.glEnable(GL.GL_BLEND)
 
