@@ -82,6 +82,25 @@ def test_prefiltered_levels_keep_a_uniform_map_and_blur_a_bright_spot_about_its_
         assert abs(row * scale - 20) <= scale and abs(col * scale - 40) <= scale
 
 
+def test_prefiltered_levels_are_the_direct_sum_of_the_ggx_lobe_over_the_map():
+    """Level k against the sum over every texel l of the map of L(l) D(R.h) max(R.l, 0)
+    dOmega / (the same without L), with GGX D of perceptual roughness k / 4 (alpha = r^2)."""
+    image = sky_image(np.radians(25.0), 4.0)
+    chain = prefilter(image)
+    d, solid = equirect_directions(64, 128)
+    d = d.reshape(-1, 3)
+    solid = np.broadcast_to(solid, (64, 128)).reshape(-1)
+    for k in (1, 2, 4):
+        out, _ = equirect_directions(64 >> k, 128 >> k)
+        cos_rl = out.reshape(-1, 3) @ d.T
+        cos_half2 = (1 + cos_rl) / 2
+        alpha2 = (k / 4) ** 4
+        ggx = alpha2 / (np.pi * (cos_half2 * (alpha2 - 1) + 1) ** 2)
+        w = ggx * np.clip(cos_rl, 0, None) * solid
+        direct = (w @ image.reshape(-1, 3)) / w.sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(chain[k].reshape(-1, 3), direct, rtol=1e-5, atol=1e-6)
+
+
 def test_the_sky_is_brightest_near_its_sun_and_blue_overhead():
     image = sky_image(np.radians(30.0), 3.0)
     d, _ = equirect_directions(*image.shape[:2])

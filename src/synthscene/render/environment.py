@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -104,10 +105,15 @@ def project_sh9(radiance: np.ndarray) -> np.ndarray:
     (9, 3) float64
         ``L_lm = sum over pixels of L Y_lm dOmega`` (Ramamoorthi and Hanrahan's eq. 10).
     """
-    height, width = radiance.shape[:2]
-    directions, solid = equirect_directions(height, width)
-    weighted = _sh_basis(directions) * solid[..., None]  # (H, W, 9)
+    weighted = _sh_weights(*radiance.shape[:2])
     return np.einsum("hwk,hwc->kc", weighted, np.asarray(radiance, dtype=np.float64))
+
+
+@lru_cache(maxsize=4)
+def _sh_weights(height: int, width: int) -> np.ndarray:
+    """(height, width, 9) float64: each pixel's basis values times its solid angle."""
+    directions, solid = equirect_directions(height, width)
+    return _sh_basis(directions) * solid[..., None]
 
 
 def irradiance_sh9(sh9: np.ndarray, normals: np.ndarray) -> np.ndarray:
@@ -162,11 +168,25 @@ def prefilter(radiance: np.ndarray, levels: int = SPECULAR_LEVELS) -> list:
     width, height = BASE_SIZE
     base = _reduce(radiance, width, height)
     chain = [base]
+    # (W/2+1, H, 3): per frequency, the rows' spectra.
+    spectrum = np.fft.rfft(base.astype(np.float64), axis=1).transpose(1, 0, 2)
+    for kernel, step in _lobe_spectra(width, height, levels):
+        # out[o, j] = sum_{r,c} w[o, r, c] S[r, (c + j step) mod W]: a correlation over c,
+        # per frequency a (out_h, H) @ (H, 3) product.
+        corr = np.fft.irfft(np.matmul(kernel, spectrum), n=width, axis=0)  # (W, out_h, 3)
+        chain.append(np.clip(corr[::step].transpose(1, 0, 2), 0.0, None).astype(np.float32))
+    return chain
+
+
+@lru_cache(maxsize=2)
+def _lobe_spectra(width: int, height: int, levels: int) -> tuple:
+    """Per level 1.. of :func:`prefilter`: the conjugate FFT over azimuth of the normalised lobe
+    weights of each output row's first texel, (W/2+1, out_h, H) complex, and the source columns
+    per output column. They depend on the sizes only, so they are computed once."""
     src_dirs, src_solid = equirect_directions(height, width)
-    spectrum = np.fft.rfft(base.astype(np.float64), axis=1)  # (H, W/2+1, 3)
+    spectra = []
     for k in range(1, levels):
         out_h, out_w = max(1, height >> k), max(1, width >> k)
-        step = width // out_w  # source columns per output column
         out_dirs = equirect_directions(out_h, out_w)[0][:, 0]  # (out_h, 3): column 0
         alpha2 = max(k / (levels - 1), _MIN_ROUGHNESS) ** 4
         cos_rl = np.einsum("hwc,oc->ohw", src_dirs, out_dirs)  # (out_h, H, W)
@@ -174,11 +194,9 @@ def prefilter(radiance: np.ndarray, levels: int = SPECULAR_LEVELS) -> list:
         denom = nh2 * (alpha2 - 1.0) + 1.0
         weights = alpha2 / (np.pi * denom * denom) * np.clip(cos_rl, 0.0, None) * src_solid
         weights /= weights.sum(axis=(1, 2), keepdims=True)
-        # out[o, j] = sum_{r,c} w[o, r, c] S[r, (c + j step) mod W]: a correlation over c.
-        corr = np.fft.irfft(np.einsum("orf,rfc->ofc", np.conj(np.fft.rfft(weights, axis=2)),
-                                      spectrum), n=width, axis=1)  # (out_h, W, 3)
-        chain.append(np.clip(corr[:, ::step], 0.0, None).astype(np.float32))
-    return chain
+        spectra.append((np.conj(np.fft.rfft(weights, axis=2)).transpose(2, 0, 1).copy(),
+                        width // out_w))
+    return tuple(spectra)
 
 
 def _hammersley(count: int) -> np.ndarray:
