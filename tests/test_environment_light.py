@@ -364,3 +364,40 @@ def test_a_scenario_without_an_environment_draws_none_and_one_with_probability_0
     always = never.model_copy(update={"probability": 1.0})
     drawn = with_environment(state, always, (), visible=True, rng=frame_rng(0, 0))
     assert drawn.environment.source == SKY and len(drawn.lights) == 1
+
+
+def test_the_skys_sun_counts_against_the_light_limit():
+    from synthscene.config.loading import scenario_from_dict
+    from synthscene.errors import ConfigError
+
+    base = {"assets": [{"source": "primitive:box"}],
+            "lights": {"count": 16, "environment": {"images": "procedural_sky"}}}
+    with pytest.raises(ConfigError, match="17 lights"):
+        scenario_from_dict(base)
+    base["lights"]["environment"]["sky"] = {"sun_intensity": 0.0}  # no sun light
+    scenario_from_dict(base)
+
+
+@pytest.mark.parametrize("redraw", [[], ["lights"]])
+def test_views_share_the_scenes_environment_unless_they_redraw_the_lights(redraw):
+    from synthscene.config.loading import scenario_from_dict
+    from synthscene.randomize.scene import sample_scene, sample_view
+    from synthscene.run.scene_libraries import build_libraries
+
+    scenario = scenario_from_dict({
+        "assets": [{"source": "primitive:box"}], "objects": {"count": 2},
+        "lights": {"count": 1, "kind": "point",
+                   "environment": {"images": "procedural_sky"}},
+        "background": {"environment": True},
+        "camera": {"views_per_scene": 2, "redraw_per_view": redraw}})
+    library = build_libraries(scenario)
+    scene = sample_scene(scenario, library, rng=frame_rng(0, 0))
+    suns = [light for light in scene.lights if light.kind == "directional"]
+    assert scene.environment.visible and scene.background_image is None and len(suns) == 1
+    view = sample_view(scenario, library, scene, rng=frame_rng(0, 1), view=(0, 1))
+    view_suns = [light for light in view.lights if light.kind == "directional"]
+    assert len(view_suns) == 1
+    same = view.environment is scene.environment
+    assert same == (not redraw)
+    if redraw:
+        assert view.environment.rotation_rad != scene.environment.rotation_rad
