@@ -33,9 +33,12 @@ pyrender's material classes (as plain data: ``pyrender.MetallicRoughnessMaterial
     the frame's (directional, point, spot) light counts (at most 34 variants of a program; a
     variant is compiled on first use, and Mesa keeps compiled shaders in its on-disk cache).
     pyrender's loops run to uniform counts and index the light arrays with a loop variable,
-    which llvmpipe executes as masked work over the arrays for every fragment.
+    which llvmpipe executes as masked work over the arrays for every fragment;
+  - with a frame's environment (``USE_ENVIRONMENT``), the environment light of
+    ``environment.glsl`` (its diffuse and specular terms, named) added after the ambient term,
+    and the environment drawn where nothing else was (:mod:`synthscene.render.environment_gl`).
 
-  Pixels move by at most a level or two against pyrender's own shaders.
+  Without an environment, pixels move by at most a level or two against pyrender's own shaders.
 * **Shadows**, and frames with more lights of a kind than the shader takes, need pyrender's
   shadow-map passes and its per-object choice of lights, which work on a ``pyrender.Scene``:
   :meth:`ColourRenderer.render_scene` renders such a scene through pyrender's public

@@ -14,7 +14,9 @@ Passes per frame:
    with shadow maps, when ``RenderSettings.shadows`` is on), give the RGB image, drawn into a
    framebuffer it owns (single-sampled by default; ``RenderSettings.msaa_samples`` turns on
    MSAA), opaque meshes front to back so that hidden fragments are rejected before shading.
-   ``shading="flat"`` uses pyrender's unlit shader (base colour only). Back faces are culled in
+   ``shading="flat"`` uses pyrender's unlit shader (base colour only). A frame's
+   ``SceneState.environment`` lights the lean pass and may be drawn behind the scene
+   (:mod:`~synthscene.render.environment_gl`; ``docs/light.md``). Back faces are culled in
    every pass (closed meshes look the same; through an open mesh every pass sees what lies
    behind it).
 2. **Labels**: a ``GL_R32I`` instance-id image and a ``GL_R32F`` image of camera-z depth in
