@@ -401,3 +401,27 @@ def test_views_share_the_scenes_environment_unless_they_redraw_the_lights(redraw
     assert same == (not redraw)
     if redraw:
         assert view.environment.rotation_rad != scene.environment.rotation_rad
+
+
+def test_hdr_and_exr_maps_are_read_as_linear_radiance_and_png_maps_are_decoded_from_srgb(
+        tmp_path):
+    import os
+
+    from synthscene.assets.environment_files import read_environment
+
+    os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
+    radiance = np.zeros((8, 16, 3), np.float32)
+    radiance[..., 0], radiance[..., 1], radiance[..., 2] = 0.25, 2.0, 7.5  # RGB
+    for name in ("map.exr", "map.hdr"):
+        assert cv2.imwrite(str(tmp_path / name), radiance[..., ::-1])  # OpenCV writes BGR
+        read = read_environment(tmp_path / name)
+        np.testing.assert_allclose(read.radiance, radiance, rtol=0.01)  # RGBE: 8-bit mantissa
+    srgb = np.zeros((8, 16, 3), np.uint8)
+    srgb[...] = (128, 255, 0)
+    cv2.imwrite(str(tmp_path / "map.png"), srgb[..., ::-1])
+    read = read_environment(tmp_path / "map.png")
+    # IEC 61966-2-1: ((128/255 + 0.055) / 1.055) ** 2.4 = 0.21586
+    np.testing.assert_allclose(read.radiance[0, 0], (0.21586, 1.0, 0.0), atol=1e-4)
+    copy = tmp_path / "copy.png"
+    copy.write_bytes((tmp_path / "map.png").read_bytes())
+    assert read_environment(copy).key == read.key  # keyed by content, not by name
