@@ -24,6 +24,7 @@ from OpenGL import GL
 from synthscene.assets.environment_files import read_environment
 from synthscene.assets.sky import sky_image
 from synthscene.core.state import SKY, Environment
+from synthscene.errors import AssetError
 from synthscene.render.environment import EnvironmentMaps, brdf_lut, environment_maps
 from synthscene.render.gl import Program
 
@@ -55,7 +56,11 @@ def prepared_maps(environment: Environment) -> EnvironmentMaps:
         key = f"sky:{environment.sun_elevation_rad:.9f}:{environment.turbidity:.6f}"
         return environment_maps(key, lambda: sky_image(environment.sun_elevation_rad,
                                                        environment.turbidity))
-    stat = os.stat(environment.source)
+    try:
+        stat = os.stat(environment.source)
+    except OSError as exc:
+        raise AssetError(f"{environment.source}: cannot read this environment map: "
+                         f"{exc.strerror or exc}") from None
     file_key = (environment.source, stat.st_mtime_ns, stat.st_size)
     key = _content_keys.get(file_key)
     if key is None:
