@@ -318,6 +318,9 @@ class SceneLibraries:
     skipped : tuple of AssetCheck
         The assets left out of these libraries because they cannot be loaded (``on_error:
         skip``), in key order (:func:`synthscene.assets.screening.screen_scene`).
+    environments : tuple of str
+        The environment map files of ``lights.environment.images`` (empty for the procedural
+        sky or none).
     """
 
     objects: AssetLibrary
@@ -326,6 +329,7 @@ class SceneLibraries:
     fixture_keys: tuple[str, ...] = ()
     backgrounds: tuple[str, ...] = ()
     skipped: tuple[AssetCheck, ...] = ()
+    environments: tuple[str, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:

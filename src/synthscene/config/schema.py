@@ -54,6 +54,7 @@ from synthscene.config.fields import (
     not_bool,
 )
 from synthscene.config.fields import ScenarioSection as _Spec
+from synthscene.config.lighting import EnvironmentSpec
 from synthscene.config.sensors import DepthSensorSpec, DistortionSpec, StereoSpec
 from synthscene.registry.distributions import Choice, Constant, RandInt, Uniform
 from synthscene.registry.effect_registry import EffectsField
@@ -230,6 +231,8 @@ class LightsSpec(_Spec):
     color_temperature_k: KelvinDist | None = None
     """Black-body colour temperature in kelvin (1667-25000); replaces ``color`` when given."""
     ambient: ColorDist = Uniform((0.08, 0.08, 0.08), (0.25, 0.25, 0.25))
+    environment: EnvironmentSpec | None = None
+    """Image-based light from an environment map or the procedural sky (``docs/light.md``)."""
 
     @model_validator(mode="after")
     def _one_colour(self) -> LightsSpec:
@@ -386,6 +389,10 @@ class BackgroundSpec(_Spec):
     color: ColorDist = Constant(0.0)
     images: str | None = Field(None, min_length=1)
     image_probability: float = Field(1.0, ge=0, le=1)
+    environment: bool = False
+    """Show the frame's environment (``lights.environment``, turned as it lights the scene)
+    where nothing was rendered, instead of the colour and images; a frame without one keeps
+    them."""
 
 
 class PhysicsSpec(_Spec):
@@ -588,6 +595,12 @@ class ScenarioSpec(_Spec):
             if kind == "fixture" and name not in names:
                 raise ValueError(f"objects.placement.surfaces: {surface!r} names no fixture; "
                                  f"fixture names: {', '.join(names) or 'none'}")
+        return self
+
+    @model_validator(mode="after")
+    def _environment_background(self) -> ScenarioSpec:
+        if self.background.environment and self.lights.environment is None:
+            raise ValueError("background.environment needs lights.environment")
         return self
 
     @model_validator(mode="after")

@@ -148,6 +148,40 @@ class Light:
     outer_cone_angle: float = np.pi / 4
 
 
+SKY = "procedural_sky"
+"""``Environment.source`` of the procedural sky (``lights.environment.images: procedural_sky``)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Environment:
+    """Light arriving from every direction: an equirectangular map, or the procedural sky.
+
+    Attributes
+    ----------
+    source : str
+        Path of an environment map file (``.hdr``, ``.exr``, ``.png``, ``.jpg``), or
+        :data:`SKY`.
+    intensity : float
+        Multiplies the map's radiance (units in ``docs/light.md``).
+    rotation_rad : float
+        Turn of the map about the world's +z axis, radians, counter-clockwise seen from above:
+        what the map holds at azimuth ``phi`` arrives from azimuth ``phi + rotation_rad``.
+    sun_elevation_rad : float
+        The sky's sun elevation above the horizon, radians (:data:`SKY` only).
+    turbidity : float
+        The sky's turbidity (:data:`SKY` only).
+    visible : bool
+        Whether the map is seen where nothing was rendered (``background.environment``).
+    """
+
+    source: str
+    intensity: float = 1.0
+    rotation_rad: float = 0.0
+    sun_elevation_rad: float = 0.0
+    turbidity: float = 3.0
+    visible: bool = False
+
+
 @dataclass(frozen=True, eq=False)
 class Camera:
     """A pinhole camera.
@@ -301,6 +335,8 @@ class SceneState:
         Linear RGB in [0, 1] where nothing is hit.
     background_image : BackgroundImage or None
         Composited where nothing is hit, after rendering.
+    environment : Environment or None
+        Light from every direction (image-based lighting), or None.
     pending_floating : int
         Floating distractors drawn but not yet placed: they are put in front of the final
         camera after physics (``randomize.scene.finish_scene``), then this is 0.
@@ -329,6 +365,7 @@ class SceneState:
     sequence: SequenceFrame | None = None
     pending_floating: int = 0
     stereo: StereoEye | None = None
+    environment: Environment | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -29,6 +29,7 @@ from synthscene.core.state import (
 )
 from synthscene.randomize.camera import frame_the_objects, sample_camera
 from synthscene.randomize.color import kelvin_to_rgb
+from synthscene.randomize.environment import with_environment
 from synthscene.randomize.geometry import aim_negative_z, random_rotation, spherical_offset
 from synthscene.randomize.object_pool import (
     ObjectPool,
@@ -287,6 +288,9 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
                        ground=ground, ambient_light=ambient, seed=seed, drop_region=region,
                        walls=walls, background_color=color, background_image=image,
                        pending_floating=int(np.count_nonzero(floating)))
+    # Drawn after the rest: a scenario without an environment draws as before.
+    state = with_environment(state, spec.lights.environment, library.environments,
+                             visible=spec.background.environment, rng=rng)
     return run_hooks(spec.hooks, state, "after_sampling", rng=rng)
 
 
@@ -355,7 +359,14 @@ def sample_view(scenario: Scenario, library: SceneLibraries, settled: SceneState
     if "background" in redraw:
         changes["background_color"], changes["background_image"] = sample_background(
             spec.background, library.backgrounds, rng=rng)
-    return finish_scene(scenario, library, dataclasses.replace(settled, **changes), rng=rng)
+        if settled.environment is not None and settled.environment.visible:
+            changes["background_image"] = None
+    view_state = dataclasses.replace(settled, **changes)
+    if "lights" in redraw:  # the environment (and its sun) is lighting too: drawn last
+        view_state = with_environment(view_state, spec.lights.environment,
+                                      library.environments, visible=spec.background.environment,
+                                      rng=rng)
+    return finish_scene(scenario, library, view_state, rng=rng)
 
 
 def sample_velocities(spec: InitialVelocitySpec, objects: tuple[SceneObject, ...], *,

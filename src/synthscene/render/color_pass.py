@@ -33,9 +33,12 @@ pyrender's material classes (as plain data: ``pyrender.MetallicRoughnessMaterial
     the frame's (directional, point, spot) light counts (at most 34 variants of a program; a
     variant is compiled on first use, and Mesa keeps compiled shaders in its on-disk cache).
     pyrender's loops run to uniform counts and index the light arrays with a loop variable,
-    which llvmpipe executes as masked work over the arrays for every fragment.
+    which llvmpipe executes as masked work over the arrays for every fragment;
+  - with a frame's environment (``USE_ENVIRONMENT``), the environment light of
+    ``environment.glsl`` (its diffuse and specular terms, named) added after the ambient term,
+    and the environment drawn where nothing else was (:mod:`synthscene.render.environment_gl`).
 
-  Pixels move by at most a level or two against pyrender's own shaders.
+  Without an environment, pixels move by at most a level or two against pyrender's own shaders.
 * **Shadows**, and frames with more lights of a kind than the shader takes, need pyrender's
   shadow-map passes and its per-object choice of lights, which work on a ``pyrender.Scene``:
   :meth:`ColourRenderer.render_scene` renders such a scene through pyrender's public
@@ -66,6 +69,7 @@ import pyrender  # noqa: E402  (the GL platform must be chosen first)
 from OpenGL import GL  # noqa: E402
 from pyrender.constants import MAX_N_LIGHTS, BufFlags, RenderFlags, TexFlags  # noqa: E402
 
+from synthscene.render.environment_gl import EnvironmentDraw, EnvironmentPass  # noqa: E402
 from synthscene.render.gl import (  # noqa: E402
     Framebuffer,
     GLError,
@@ -221,6 +225,7 @@ class ColourRenderer:
         self._programs: dict[tuple, Program] = {}
         self._textures = TextureUploads()
         self._pyrender: pyrender.Renderer | None = None
+        self._environment: EnvironmentPass | None = None  # made on the first environment
         self._scene_rgb: np.ndarray | None = None
         self._resolved = self._draw_target = None
         try:
@@ -279,7 +284,8 @@ class ColourRenderer:
 
     def draw(self, items: Sequence[ColourItem], lights: Sequence[Light], *,
              ambient_light: np.ndarray, bg_color: np.ndarray, world_from_camera_gl: np.ndarray,
-             projection: np.ndarray, flat: bool, labels: bool = False) -> None:
+             projection: np.ndarray, flat: bool, labels: bool = False,
+             environment: EnvironmentDraw | None = None) -> None:
         """Queue the colour pass of one frame (no shadows); :meth:`read_colour` waits for it.
 
         Parameters
@@ -303,6 +309,9 @@ class ColourRenderer:
             Also write each pixel's nearest item's ``instance_id`` and its camera-z depth, from
             the same fragments as the colour (:meth:`read_labels`): exact ids at pixel centres,
             never blended, as the framebuffer is single-sampled and blending is off for them.
+        environment : EnvironmentDraw, optional
+            The frame's environment light (lit programs get its terms), drawn behind the scene
+            too when it is ``visible`` (into the colour image only).
 
         Raises
         ------
@@ -342,6 +351,10 @@ class ColourRenderer:
         GL.glPolygonMode(GL.GL_FRONT_AND_BACK, GL.GL_FILL)
         GL.glDisable(GL.GL_PROGRAM_POINT_SIZE)
         view = np.linalg.inv(world_from_camera_gl)
+        if environment is not None:  # synthscene's environment light
+            if self._environment is None:
+                self._environment = EnvironmentPass()
+            self._environment.bind(environment)
         camera = _Camera(view.astype(np.float32), projection.astype(np.float32),
                          world_from_camera_gl[:3, 3].astype(np.float32))
         bound_lights = _LightUniforms.of(lights, ambient_light) if not flat else None
@@ -352,12 +365,14 @@ class ColourRenderer:
                                 lambda i: (i.name, i.world_from_model, i.transparent)):
             model = item.world_from_model.astype(np.float32)
             for part in item.parts:
-                program = self._program(part, flat, counts, labels)
+                program = self._program(part, flat, counts, labels, environment is not None)
                 if program is not current:
                     program.use()
                     current = program
                     if id(program) not in ready:
                         self._set_frame_uniforms(program, camera, bound_lights)
+                        if environment is not None and not flat:
+                            self._environment.set_uniforms(program)
                         ready.add(id(program))
                 if labels:
                     _uniform(program, "instance_id", int(item.instance_id))
@@ -365,6 +380,10 @@ class ColourRenderer:
         if current is not None:
             GL.glUseProgram(0)
         GL.glBindVertexArray(0)
+        if environment is not None and environment.visible:  # where nothing was drawn
+            GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
+            self._environment.draw_background(np.linalg.inv(projection @ view),
+                                              world_from_camera_gl[:3, 3])
         # Resolve MSAA and start the rasteriser (glFlush), but do not wait for it:
         # read_colour() collects the pixels.
         if self._draw_target is not self._resolved:
@@ -373,14 +392,15 @@ class ColourRenderer:
         GL.glFlush()
 
     def _program(self, part: Part, flat: bool, light_counts: tuple[int, int, int] | None,
-                 labels: bool) -> Program:
+                 labels: bool, environment: bool = False) -> Program:
         """The program of a part, by its vertex buffers and material kind (the defines that
         pyrender's ``Renderer`` gives a primitive's program, without shadows): lit programs
         built for the frame's (directional, point, spot) light counts, with the label outputs
-        if ``labels``."""
+        if ``labels``, with the environment light if ``environment``."""
         material = part.material
         buf_flags, tex_flags = part.mesh.buf_flags, material.tex_flags
-        key = (buf_flags, tex_flags, type(material), flat, light_counts, labels)
+        environment = environment and not flat
+        key = (buf_flags, tex_flags, type(material), flat, light_counts, labels, environment)
         program = self._programs.get(key)
         if program is None:
             defines: dict[str, int] = {}
@@ -402,6 +422,8 @@ class ColourRenderer:
                                for kind, count in zip(_LIGHT_KINDS, light_counts))
             if labels:
                 defines["LABEL_OUTPUTS"] = 1
+            if environment:
+                defines["USE_ENVIRONMENT"] = 1
             if flat:  # pyrender's flat.vert: mesh.vert with its own normal matrix
                 defines["INVERSE_NORMAL_MATRIX"] = 1
             program = Program("mesh.vert", "flat.frag" if flat else "mesh.frag", defines)
@@ -466,6 +488,9 @@ class ColourRenderer:
         if self._pyrender is not None:
             self._pyrender.delete()
             self._pyrender = None
+        if self._environment is not None:
+            self._environment.delete()
+            self._environment = None
 
 
 def _uniform(program: Program, name: str, value) -> None:

@@ -14,7 +14,9 @@ Passes per frame:
    with shadow maps, when ``RenderSettings.shadows`` is on), give the RGB image, drawn into a
    framebuffer it owns (single-sampled by default; ``RenderSettings.msaa_samples`` turns on
    MSAA), opaque meshes front to back so that hidden fragments are rejected before shading.
-   ``shading="flat"`` uses pyrender's unlit shader (base colour only). Back faces are culled in
+   ``shading="flat"`` uses pyrender's unlit shader (base colour only). A frame's
+   ``SceneState.environment`` lights the lean pass and may be drawn behind the scene
+   (:mod:`~synthscene.render.environment_gl`; ``docs/light.md``). Back faces are culled in
    every pass (closed meshes look the same; through an open mesh every pass sees what lies
    behind it).
 2. **Labels**: a ``GL_R32I`` instance-id image and a ``GL_R32F`` image of camera-z depth in
@@ -76,6 +78,7 @@ from synthscene.render.color_pass import (  # noqa: E402
     OrderedScene,
     Part,
 )
+from synthscene.render.environment_gl import EnvironmentDraw  # noqa: E402
 from synthscene.render.gl import VertexArray  # noqa: E402
 from synthscene.render.label_pass import LabelPass  # noqa: E402
 from synthscene.render.looks import (  # noqa: E402
@@ -186,6 +189,7 @@ class Renderer:
         self._label_pass: LabelPass | None = None
         self._amodal_pass: AmodalPass | None = None
         self._pending: PendingFrame | None = None
+        self._warned_environment = False
 
     # -- context management ------------------------------------------------------------------
     def __enter__(self) -> Renderer:
@@ -368,8 +372,14 @@ class Renderer:
                 ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
                 bg_color=np.array([*state.background_color, 1.0]),
                 world_from_camera_gl=view.world_from_camera, projection=view.projection,
-                flat=self.settings.shading == "flat", labels=labels)
+                flat=self.settings.shading == "flat", labels=labels,
+                environment=(None if state.environment is None
+                             else EnvironmentDraw.of(state.environment)))
             return
+        if state.environment is not None and not self._warned_environment:
+            self._warned_environment = True
+            logger.warning("the environment light is not drawn in pyrender's own pass "
+                           "(render.shadows, or more than 4 lights of a kind)")
         self._colour.render_scene(self._pyrender_scene(state, items, view), self._flags())
 
     @staticmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from synthscene.assets.environment_files import ENVIRONMENT_SUFFIXES, read_environment
 from synthscene.assets.image_files import check_image_file
 from synthscene.assets.library import (
     PRELOAD_LIMIT,
@@ -22,6 +23,7 @@ from synthscene.assets.library import (
 )
 from synthscene.assets.screening import screen_scene
 from synthscene.config.fields import LENGTH_LIMIT_M, NativeSize
+from synthscene.config.lighting import SKY_SOURCE
 from synthscene.config.loading import Scenario
 from synthscene.errors import AssetError, ConfigError
 
@@ -64,6 +66,52 @@ def background_images(scenario: Scenario) -> tuple[str, ...]:
             check_image_file(file, what="background image")
         except AssetError as exc:
             raise ConfigError(scenario.source, "background.images", str(exc)) from None
+    return tuple(files)
+
+
+def _scenario_path(scenario: Scenario, name: str) -> Path:
+    """A path a scenario names: relative to the scenario file, or ``"assets:NAME"`` inside the
+    bundled ``assets/``."""
+    if name.startswith("assets:"):
+        return bundled_assets_dir() / name[len("assets:"):]
+    path = Path(name).expanduser()
+    return path if path.is_absolute() else scenario.base_dir / path
+
+
+def environment_files(scenario: Scenario) -> tuple[str, ...]:
+    """Sorted environment map files of ``lights.environment.images`` (empty if it is not set or
+    is the procedural sky): a file, or a folder searched recursively, relative to the scenario
+    file or ``"assets:NAME"`` inside the bundled ``assets/``. Every file is decoded and checked
+    once here, so that a bad one stops the run before any frame.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and ``lights.environment.images``: no such file or folder, a folder
+        without environment maps, or a file that is not a valid environment map
+        (:func:`synthscene.assets.environment_files.read_environment`).
+    """
+    spec = scenario.spec.lights.environment
+    if spec is None or spec.images == SKY_SOURCE:
+        return ()
+    field = "lights.environment.images"
+    path = _scenario_path(scenario, spec.images)
+    if path.is_dir():
+        files = sorted(str(f) for f in path.rglob("*")
+                       if f.suffix.lower() in ENVIRONMENT_SUFFIXES)
+        if not files:
+            raise ConfigError(scenario.source, field, f"{path} holds no environment map "
+                              f"({', '.join(ENVIRONMENT_SUFFIXES)})")
+    elif path.exists():
+        files = [str(path)]
+    else:
+        raise ConfigError(scenario.source, field, f"no such file or folder: {path} (or give "
+                          f"{SKY_SOURCE})")
+    for file in files:
+        try:
+            read_environment(file)
+        except AssetError as exc:
+            raise ConfigError(scenario.source, field, str(exc)) from None
     return tuple(files)
 
 
@@ -150,7 +198,8 @@ def index_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
                                  f"{source.source!r}")
             keys.append(matching[0])
     return SceneLibraries(objects=objects, distractors=distractors, fixtures=fixtures,
-                          fixture_keys=tuple(keys), backgrounds=background_images(scenario))
+                          fixture_keys=tuple(keys), backgrounds=background_images(scenario),
+                          environments=environment_files(scenario))
 
 
 def check_native_sizes(library: AssetLibrary, where: str) -> None:

@@ -3,7 +3,8 @@
 //
 // synthscene's edits: Schlick's Fresnel term multiplied out instead of a pow; light loops
 // bounded by compile-time counts when the program is built for them; with the label-outputs
-// define, the instance id and the camera-z depth written to colour attachments 1 and 2.
+// define, the instance id and the camera-z depth written to colour attachments 1 and 2; with
+// USE_ENVIRONMENT, the environment light of environment.glsl (two named terms).
 #version 330 core
 ///////////////////////////////////////////////////////////////////////////////
 // Structs
@@ -228,6 +229,7 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
     return shadow;
 }
 
+#include "environment.glsl"
 #include "main.glsl"
     vec4 color = vec4(vec3(0.0), 1.0);
 ///////////////////////////////////////////////////////////////////////////////
@@ -335,6 +337,14 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
         color.xyz += res;
     }
     color.xyz += base_color.xyz * ambient_light;
+
+    // synthscene: environment light (image-based), as two named terms (environment.glsl).
+#ifdef USE_ENVIRONMENT
+    vec3 env_v = normalize(cam_pos - frag_position);
+    vec3 env_diffuse, env_specular;
+    environment_terms(n, env_v, roughness, c_diff, f0, env_diffuse, env_specular);
+    color.xyz += env_diffuse + env_specular;
+#endif
 
     // Calculate lighting from environment
 #ifdef USE_IBL
