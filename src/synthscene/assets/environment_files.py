@@ -24,12 +24,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from synthscene.assets.appearance import srgb_to_linear
 from synthscene.assets.image_files import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
 from synthscene.errors import AssetError
 from synthscene.io.fileio import FileProblem, read_regular_file
 
 __all__ = ["ENVIRONMENT_SUFFIXES", "EnvironmentImage", "equirect_directions",
-           "read_environment", "srgb_to_linear"]
+           "read_environment"]
 
 ENVIRONMENT_SUFFIXES = (".hdr", ".exr", ".png", ".jpg", ".jpeg")
 """File suffixes of environment maps (lower case): linear ``.hdr``/``.exr``, sRGB others."""
@@ -50,12 +51,6 @@ class EnvironmentImage:
 
     radiance: np.ndarray
     key: str
-
-
-def srgb_to_linear(values: np.ndarray) -> np.ndarray:
-    """Decode sRGB values in [0, 1] to linear ones (IEC 61966-2-1), float32 of the same shape."""
-    v = np.asarray(values, dtype=np.float32)
-    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
 
 def equirect_directions(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +129,7 @@ def read_environment(path: str | Path) -> EnvironmentImage:
         radiance = rgb.astype(np.float32)
     else:
         scale = 65535.0 if rgb.dtype == np.uint16 else 255.0
-        radiance = srgb_to_linear(rgb.astype(np.float32) / scale)
+        radiance = srgb_to_linear(rgb.astype(np.float32) / scale).astype(np.float32)
     if not np.isfinite(radiance).all():
         raise AssetError(f"{path}: this environment map holds NaN or infinite values")
     if (radiance < 0).any():
