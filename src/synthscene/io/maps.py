@@ -98,6 +98,20 @@ def encode_depth_png(depth_m: np.ndarray) -> np.ndarray:
     return mm.astype(np.uint16)
 
 
+def _uint16_plane(image: np.ndarray, what: str) -> np.ndarray:
+    """``image`` as an array, checked to be (H, W) uint16 (a 16-bit PNG's pixels).
+
+    Raises
+    ------
+    ValueError
+        Naming ``what``, if it is not.
+    """
+    image = np.asarray(image)
+    if image.ndim != 2 or image.dtype != np.uint16:
+        raise ValueError(f"{what} is (H, W) uint16, got shape {image.shape} dtype {image.dtype}")
+    return image
+
+
 def decode_depth_png(image: np.ndarray, depth_scale: float = DEPTH_SCALE_MM) -> np.ndarray:
     """The inverse of :func:`encode_depth_png`.
 
@@ -118,10 +132,7 @@ def decode_depth_png(image: np.ndarray, depth_scale: float = DEPTH_SCALE_MM) -> 
     ValueError
         If ``image`` is not a 2-D uint16 array.
     """
-    image = np.asarray(image)
-    if image.ndim != 2 or image.dtype != np.uint16:
-        raise ValueError(f"a depth PNG is (H, W) uint16, got shape {image.shape} "
-                         f"dtype {image.dtype}")
+    image = _uint16_plane(image, "a depth PNG")
     return (image.astype(np.float64) * (float(depth_scale) / 1000.0)).astype(np.float32)
 
 
@@ -173,10 +184,7 @@ def decode_disparity_png(image: np.ndarray) -> np.ndarray:
     ValueError
         If ``image`` is not a 2-D uint16 array.
     """
-    image = np.asarray(image)
-    if image.ndim != 2 or image.dtype != np.uint16:
-        raise ValueError(f"a disparity PNG is (H, W) uint16, got shape {image.shape} "
-                         f"dtype {image.dtype}")
+    image = _uint16_plane(image, "a disparity PNG")
     return (image.astype(np.float32) / np.float32(DISPARITY_SCALE)).astype(np.float32)
 
 
