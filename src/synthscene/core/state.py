@@ -290,6 +290,9 @@ class SceneState:
         None otherwise.
     sequence : SequenceFrame or None
         Where the frame stands in a run of sequences; None otherwise.
+    shadow_softness_m : float or None
+        The lights cast shadows, filtered over this radius on the receiving surface (metres);
+        None: no shadows.
     """
 
     objects: tuple[SceneObject, ...]
@@ -306,6 +309,7 @@ class SceneState:
     view: tuple[int, int] | None = None
     sequence: SequenceFrame | None = None
     pending_floating: int = 0
+    shadow_softness_m: float | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -73,7 +73,6 @@ from synthscene.render.color_pass import (  # noqa: E402
     BACKDROP,
     ColourItem,
     ColourRenderer,
-    OrderedScene,
     Part,
 )
 from synthscene.render.gl import VertexArray  # noqa: E402
@@ -90,6 +89,7 @@ from synthscene.render.looks import (  # noqa: E402
     with_texture_coordinates,
 )
 from synthscene.render.recent import RecentFrames  # noqa: E402
+from synthscene.render.shadow_maps import ShadowFrame, ShadowMaps  # noqa: E402
 
 if TYPE_CHECKING:
     from synthscene.assets.library import AssetLibrary
@@ -185,6 +185,7 @@ class Renderer:
         self._corners: dict[str, np.ndarray] = {}  # asset key -> (8, 3) bounding-box corners
         self._label_pass: LabelPass | None = None
         self._amodal_pass: AmodalPass | None = None
+        self._shadow_maps: ShadowMaps | None = None
         self._pending: PendingFrame | None = None
 
     # -- context management ------------------------------------------------------------------
@@ -230,10 +231,10 @@ class Renderer:
         self._base_meshes.clear()
         self._looks.clear()
         self._ground_sizes.clear()
-        for gl_pass in (self._label_pass, self._amodal_pass, self._colour):
+        for gl_pass in (self._label_pass, self._amodal_pass, self._shadow_maps, self._colour):
             if gl_pass is not None:
                 gl_pass.delete()
-        self._label_pass = self._amodal_pass = self._colour = None
+        self._label_pass = self._amodal_pass = self._shadow_maps = self._colour = None
         self._context.close()
         self._context = None
 
@@ -346,65 +347,39 @@ class Renderer:
         return ColourItem(name, np.asarray(world_from_model, dtype=np.float64),
                           [Part(b, m) for b, m in zip(bases, materials)], int(instance_id))
 
-    def _lean_colour_pass(self, state: SceneState) -> bool:
-        """Whether the frame's colour pass is the lean one: no shadows, at most 4 lights of a
-        kind (else pyrender's own pass)."""
-        return not self.settings.shadows and self._colour.takes(state.lights)
-
-    def _labels_in_colour_pass(self, state: SceneState) -> bool:
-        """Whether this frame's ids and depth come from the colour pass itself: the lean pass,
-        single-sampled, no normals asked."""
-        return (self._lean_colour_pass(state) and self._colour.carries_labels
-                and not self.settings.normals)
+    def _labels_in_colour_pass(self) -> bool:
+        """Whether ids and depth come from the colour pass itself: single-sampled, no normals
+        asked."""
+        return self._colour.carries_labels and not self.settings.normals
 
     def _draw_colour_pass(self, state: SceneState, items: list[ColourItem],
                           view: _GLView, labels: bool) -> None:
-        """Queue the colour pass (with the label images if ``labels``): the lean pass, or
-        pyrender's own with shadow maps or with more lights of a kind than its shader takes (it
-        then uses each object's nearest ones)."""
-        if self._lean_colour_pass(state):
-            self._colour.draw(
-                items, state.lights,
-                ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
-                bg_color=np.array([*state.background_color, 1.0]),
-                world_from_camera_gl=view.world_from_camera, projection=view.projection,
-                flat=self.settings.shading == "flat", labels=labels)
-            return
-        self._colour.render_scene(self._pyrender_scene(state, items, view), self._flags())
-
-    @staticmethod
-    def _pyrender_scene(state: SceneState, items: list[ColourItem],
-                        view: _GLView) -> OrderedScene:
-        """The frame as a pyrender scene, for pyrender's own forward pass (shadow maps)."""
-        scene = OrderedScene(
+        """Queue the colour pass (with the label images if ``labels``), after the shadow maps
+        if the frame has shadows."""
+        flat = self.settings.shading == "flat"
+        self._colour.draw(
+            items, state.lights,
             ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
             bg_color=np.array([*state.background_color, 1.0]),
-        )
-        for item in items:
-            scene.add(pyrender.Mesh(primitives=[part.scene_primitive() for part in item.parts]),
-                      pose=item.world_from_model, name=item.name)
-        for index, light in enumerate(state.lights):
-            color = np.asarray(light.color, dtype=np.float64)
-            if light.kind == "directional":
-                pl = pyrender.DirectionalLight(color=color, intensity=light.intensity)
-            elif light.kind == "point":
-                pl = pyrender.PointLight(color=color, intensity=light.intensity)
-            else:
-                pl = pyrender.SpotLight(
-                    color=color, intensity=light.intensity,
-                    innerConeAngle=light.inner_cone_angle, outerConeAngle=light.outer_cone_angle,
-                )
-            scene.add(pl, pose=light.world_from_light, name=f"light-{index:03d}")
-        scene.add(_gl_camera(state.camera), pose=view.world_from_camera)
-        return scene
+            world_from_camera_gl=view.world_from_camera, projection=view.projection,
+            flat=flat, labels=labels,
+            shadows=None if flat else self._draw_shadow_maps(state, items, view))
 
-    def _flags(self) -> int:
-        flags = pyrender.RenderFlags.NONE  # back faces culled, as in the label pass
-        if self.settings.shading == "flat":
-            flags |= pyrender.RenderFlags.FLAT
-        if self.settings.shadows:
-            flags |= pyrender.RenderFlags.SHADOWS_DIRECTIONAL | pyrender.RenderFlags.SHADOWS_SPOT
-        return flags
+    def _draw_shadow_maps(self, state: SceneState, items: list[ColourItem],
+                          view: _GLView) -> ShadowFrame | None:
+        """Queue the frame's shadow-map passes (None if it has no shadows or no lights):
+        objects cast, the backdrop receives."""
+        if state.shadow_softness_m is None or not state.lights:
+            return None
+        if self._shadow_maps is None:
+            self._shadow_maps = ShadowMaps()
+        casters = [(item.world_from_model, [part.mesh for part in item.parts])
+                   for item in items if item.name != BACKDROP]
+        backdrop = [(item.world_from_model, [part.mesh for part in item.parts])
+                    for item in items if item.name == BACKDROP]
+        return self._shadow_maps.draw(
+            casters, backdrop, state.lights, world_from_camera_gl=view.world_from_camera,
+            projection=view.projection, softness_m=float(state.shadow_softness_m))
 
     def _draw_label_pass(self, view: _GLView, draws: list) -> None:
         """Queue the separate label pass of one frame (built on first use)."""
@@ -487,7 +462,7 @@ class Renderer:
         # read by now); the colour pass frees the textures no longer drawn
         view = _GLView.of(cam)
         items, draws = self._colour_items(state)
-        labels = self._labels_in_colour_pass(state)
+        labels = self._labels_in_colour_pass()
         self._draw_colour_pass(state, items, view, labels)
         self._context.make_current()
         if not labels:

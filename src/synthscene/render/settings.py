@@ -17,8 +17,6 @@ class RenderSettings:
     ----------
     shading : {"lit", "flat"}
         ``"lit"``: pyrender's PBR shading with the scene's lights. ``"flat"``: base colour only.
-    shadows : bool
-        Directional and spot-light shadow maps (pyrender has no point-light shadows).
     msaa_samples : {1, 2, 4, 8}
         Multisample anti-aliasing of the colour image (1: none). Labels are never anti-aliased.
         Costly on llvmpipe (see ``docs/performance.md``).
@@ -28,6 +26,8 @@ class RenderSettings:
         Also render every labelled object alone (``RenderOutput.amodal``), for amodal masks,
         ``visib_fract`` and ``truncation``.
 
+    Shadows are chosen per frame, not here: ``SceneState.shadow_softness_m``.
+
     Raises
     ------
     ValueError
@@ -35,7 +35,6 @@ class RenderSettings:
     """
 
     shading: Shading = "lit"
-    shadows: bool = False
     msaa_samples: int = 1
     normals: bool = False
     amodal: bool = False

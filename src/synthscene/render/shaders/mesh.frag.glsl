@@ -3,7 +3,8 @@
 //
 // synthscene's edits: Schlick's Fresnel term multiplied out instead of a pow; light loops
 // bounded by compile-time counts when the program is built for them; with the label-outputs
-// define, the instance id and the camera-z depth written to colour attachments 1 and 2.
+// define, the instance id and the camera-z depth written to colour attachments 1 and 2; with
+// the shadow-map define, each light's term multiplied by its shadow lookup (shadows.glsl).
 #version 330 core
 ///////////////////////////////////////////////////////////////////////////////
 // Structs
@@ -228,6 +229,7 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
     return shadow;
 }
 
+#include "shadows.glsl"
 #include "main.glsl"
     vec4 color = vec4(vec3(0.0), 1.0);
 ///////////////////////////////////////////////////////////////////////////////
@@ -286,6 +288,11 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
         );
         res = res * (1.0 - shadow);
 #endif
+// synthscene's shadow maps (shadows.glsl):
+#ifdef SHADOW_MAPS
+        res *= shadow_lookup(shadow_maps, i, shadow_matrices[i], shadow_uv_per_m[i],
+                             frag_position, n, l);
+#endif
         color.xyz += res;
     }
 
@@ -302,6 +309,10 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
         // Compute outbound color
         vec3 res = compute_brdf(n, v, l, roughness, metallic,
                                 f0, c_diff, base_color.rgb, radiance);
+// synthscene's shadow maps (shadows.glsl):
+#ifdef POINT_SHADOWS
+        res *= point_shadow(i, position, frag_position, n, l);
+#endif
         color.xyz += res;
     }
     for (int i = 0; i < N_SPOT_LIGHTS; i++) {
@@ -331,6 +342,12 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
             nl
         );
         res = res * (1.0 - shadow);
+#endif
+// synthscene's shadow maps (shadows.glsl):
+#ifdef SHADOW_MAPS
+        int layer = N_DIRECTIONAL_LIGHTS + i;
+        res *= shadow_lookup(shadow_maps, layer, shadow_matrices[layer], shadow_uv_per_m[layer],
+                             frag_position, n, l);
 #endif
         color.xyz += res;
     }
