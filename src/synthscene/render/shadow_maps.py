@@ -43,9 +43,9 @@ from synthscene.render.gl import Program, VertexArray  # noqa: E402
 
 __all__ = ["FACE_PX", "MAP_PX", "ShadowFrame", "ShadowMaps"]
 
-MAP_PX = 1024
+MAP_PX = 512
 """Side of a directional or spot light's map, texels."""
-FACE_PX = 512
+FACE_PX = 256
 """Side of each of a point light's six maps, texels."""
 POLYGON_OFFSET = (1.5, 2.0)
 """``glPolygonOffset(factor, units)`` of the casters: slope-scaled and constant depth bias."""
@@ -174,7 +174,8 @@ class ShadowMaps:
         -------
         ShadowFrame
         """
-        caster_points = self._corners(casters)
+        boxes = [self._corners([caster]) for caster in casters]  # (8k, 3) per caster
+        caster_points = np.concatenate(boxes) if boxes else None
         everything = self._corners([*casters, *backdrop])
         camera = world_from_camera_gl[:3, 3]
         far_m = (1.0 if everything is None
@@ -218,7 +219,7 @@ class ShadowMaps:
         for texture, views in ((self._maps, views_2d), (self._faces, views_faces)):
             GL.glViewport(0, 0, texture.size, texture.size)
             for layer, view in enumerate(views):
-                self._draw_layer(texture, layer, view, casters)
+                self._draw_layer(texture, layer, view, casters, boxes)
         GL.glDisable(GL.GL_POLYGON_OFFSET_FILL)
         GL.glDisable(GL.GL_DEPTH_CLAMP)
         GL.glBindVertexArray(0)
@@ -237,14 +238,18 @@ class ShadowMaps:
                            (self._maps.id, self._faces.id))
 
     def _draw_layer(self, texture: _LayeredDepth, layer: int, view: LightView | None,
-                    casters: Sequence[tuple[np.ndarray, Sequence[VertexArray]]]) -> None:
-        """Clear one layer and draw the casters into it (only clear it if ``view`` is None)."""
+                    casters: Sequence[tuple[np.ndarray, Sequence[VertexArray]]],
+                    boxes: Sequence[np.ndarray]) -> None:
+        """Clear one layer and draw into it the casters whose bounding boxes reach into its view
+        (none if ``view`` is None): a point light's face draws only what lies in that face."""
         GL.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, texture.id, 0,
                                      layer)
         GL.glClearBufferfv(GL.GL_DEPTH, 0, np.ones(1, dtype=np.float32))
         if view is None:
             return
-        for world_from_model, meshes in casters:
+        for (world_from_model, meshes), corners in zip(casters, boxes):
+            if not _in_view(view.clip_from_world, corners):
+                continue
             self._program.set_matrix("camera_from_model", view.clip_from_world @ world_from_model)
             for mesh in meshes:
                 mesh.draw()
@@ -257,6 +262,19 @@ class ShadowMaps:
         if self._framebuffer is not None:
             GL.glDeleteFramebuffers(1, [self._framebuffer])
             self._framebuffer = None
+
+
+def _in_view(clip_from_world: np.ndarray, corners: np.ndarray) -> bool:
+    """Whether the convex hull of ``corners`` (n, 3) may reach into a map's view: False only if
+    every corner is beyond one and the same side plane of the view, or behind the light (depth
+    is clamped, so nothing is culled by the near or far plane)."""
+    clip = corners @ clip_from_world[:3, :3].T + clip_from_world[:3, 3]
+    w = corners @ clip_from_world[3, :3] + clip_from_world[3, 3]
+    # Each side plane (x = w, x = -w, y = w, y = -w) is a plane in world space: a box wholly
+    # beyond one is wholly out of the view.
+    outside = ((clip[:, 0] > w).all() or (clip[:, 0] < -w).all()
+               or (clip[:, 1] > w).all() or (clip[:, 1] < -w).all())
+    return not (outside or (w <= 0.0).all())
 
 
 def _layer_uniforms(matrices: str, scales: str | None, layer: int,

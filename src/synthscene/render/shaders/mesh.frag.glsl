@@ -346,7 +346,7 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
 // synthscene's shadow maps (shadows.glsl):
 #ifdef SHADOW_MAPS
         int layer = N_DIRECTIONAL_LIGHTS + i;
-        res *= shadow_lookup(shadow_maps, layer, shadow_matrices[layer], shadow_uv_per_m[layer],
+        if (attenuation > 0.0) res *= shadow_lookup(shadow_maps, layer, shadow_matrices[layer], shadow_uv_per_m[layer],
                              frag_position, n, l);
 #endif
         color.xyz += res;

@@ -20,8 +20,8 @@ float shadow_lookup(sampler2DArrayShadow maps, int layer, mat4 light_from_world,
                     float uv_per_m, vec3 position, vec3 normal, vec3 l)
 {
     vec4 clip = light_from_world * vec4(position, 1.0);
-    if (clip.w <= 0.0) {
-        return 1.0;
+    if (clip.w <= 0.0 || dot(normal, l) <= 0.0) {
+        return 1.0;  // behind the light, or a face turned away from it (unlit either way)
     }
     // Normal offset: look the receiver up off its surface by half a texel, plus the filter's
     // reach times the sine of the light's incidence (a tap at lateral distance r from the
