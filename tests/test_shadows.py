@@ -146,11 +146,29 @@ def test_no_frame_calls_pyrenders_renderer(monkeypatch):
     suns = tuple(dataclasses.replace(SUN, intensity=0.3) for _ in range(5))
     state = dataclasses.replace(_state(SUN, 0.003),
                                 lights=suns + (dataclasses.replace(POINT, intensity=0.5),))
-    out = _render(state, RenderSettings(msaa_samples=4, normals=True))
+    settings = RenderSettings(msaa_samples=4, normals=True, shadow_lights=6)
+    out = _render(state, settings)
     ground = out.instance_ids == 0
-    plain = _render(dataclasses.replace(state, shadow_softness_m=None),
-                    RenderSettings(msaa_samples=4, normals=True))
+    plain = _render(dataclasses.replace(state, shadow_softness_m=None), settings)
     darker = plain.rgb.astype(int).sum(-1) - out.rgb.astype(int).sum(-1) > 20
     expected = ground & _analytic_shadow(SUN)
     assert (darker & expected).sum() > 0.8 * expected.sum()
     assert out.normals is not None
+
+
+def test_only_the_strongest_lights_cast_shadows():
+    """``shadow_lights`` 1: of a sun and a weaker point light, only the sun casts a shadow;
+    2: both do."""
+    from synthscene.render.settings import RenderSettings
+
+    weak = dataclasses.replace(POINT, intensity=0.5)  # 0.5 cd at 0.87 m: 0.66 W/m^2 < 3
+    state = dataclasses.replace(_state(SUN, 0.002), lights=(weak, SUN))
+    plain = _render(dataclasses.replace(state, shadow_softness_m=None))
+    ground = plain.instance_ids == 0
+    sun_only, point_only = _analytic_shadow(SUN), _analytic_shadow(POINT)
+    sun_only, point_only = sun_only & ~point_only & ground, point_only & ~sun_only & ground
+    for count, point_casts in ((1, False), (2, True)):
+        out = _render(state, RenderSettings(shadow_lights=count))
+        loss = plain.rgb.astype(int).sum(-1) - out.rgb.astype(int).sum(-1)
+        assert (loss[sun_only] > 30).mean() > 0.8
+        assert ((loss[point_only] > 10).mean() > 0.8) == point_casts

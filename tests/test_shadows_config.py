@@ -13,7 +13,7 @@ import synthscene
 from synthscene.config.loading import scenario_from_dict
 from synthscene.randomize.scene import sample_scene
 from synthscene.resources import bundled_dir
-from synthscene.run.frames import build_library
+from synthscene.run.frames import build_library, render_settings
 from synthscene.seeding import frame_rng
 
 BASE = {"assets": [{"source": "primitive:box"}], "image": {"width": 64, "height": 48},
@@ -32,6 +32,7 @@ def test_the_yaml_forms(given, probability):
 
 def test_shadows_are_on_by_default_and_in_every_bundled_scenario():
     assert scenario_from_dict(BASE).spec.render.shadows.probability == 1.0
+    assert render_settings(_scenario({"max_lights": 3})).shadow_lights == 3
     for path in bundled_dir("scenes").glob("*.yaml"):
         data = yaml.safe_load(path.read_text())
         shadows = data.get("render", {}).get("shadows", True)
@@ -39,7 +40,8 @@ def test_shadows_are_on_by_default_and_in_every_bundled_scenario():
 
 
 @pytest.mark.parametrize("bad", [0, "no", {"probability": 1.5}, {"softness_m": -0.01},
-                                 {"softness": 0.01}])
+                                 {"softness": 0.01}, {"max_lights": -1},
+                                 {"max_lights": 10**9}])
 def test_bad_values_are_refused(bad):
     with pytest.raises(synthscene.errors.ConfigError, match="shadows"):
         _scenario(bad)

@@ -392,11 +392,16 @@ class MotionBlurSpec(_Spec):
 class ShadowsSpec(_Spec):
     """Shadows cast by the objects (onto each other, the ground and the walls), drawn per
     frame: with probability ``probability`` a frame has shadows, filtered over a radius of
-    ``softness_m`` metres on the receiving surface (the penumbra's half-width). ``true`` is
+    ``softness_m`` metres on the receiving surface (the penumbra's half-width), cast by its
+    ``max_lights`` strongest lights. ``true`` is
     ``{}`` (always, the default softness), ``false`` is ``{probability: 0}``."""
 
     probability: float = Field(1.0, ge=0, le=1)
     softness_m: dist_field(low=0, high=1.0) = Uniform(0.002, 0.008)
+    max_lights: int = Field(1, ge=0, le=1000)
+    """How many of a frame's lights cast shadows: the strongest at the scene's centre (the
+    others light unshadowed); each costs a depth pass (six for a point light) and a lookup per
+    pixel."""
 
 
 def _shadows_shortcut(value: Any) -> Any:

@@ -89,6 +89,7 @@ from synthscene.render.looks import (  # noqa: E402
     with_texture_coordinates,
 )
 from synthscene.render.recent import RecentFrames  # noqa: E402
+from synthscene.render.shadow_fit import strongest  # noqa: E402
 from synthscene.render.shadow_maps import ShadowFrame, ShadowMaps  # noqa: E402
 
 if TYPE_CHECKING:
@@ -357,19 +358,25 @@ class Renderer:
         """Queue the colour pass (with the label images if ``labels``), after the shadow maps
         if the frame has shadows."""
         flat = self.settings.shading == "flat"
+        lights, shadows = list(state.lights), None
+        if not flat and state.shadow_softness_m is not None and self.settings.shadow_lights:
+            # The shadowed lights first: the first of each kind in the shader's loops.
+            picked = strongest(lights, self.settings.shadow_lights)
+            lights = ([lights[i] for i in picked]
+                      + [light for i, light in enumerate(lights) if i not in picked])
+            shadows = self._draw_shadow_maps(state, items, view, lights[:len(picked)])
         self._colour.draw(
-            items, state.lights,
+            items, lights,
             ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
             bg_color=np.array([*state.background_color, 1.0]),
             world_from_camera_gl=view.world_from_camera, projection=view.projection,
-            flat=flat, labels=labels,
-            shadows=None if flat else self._draw_shadow_maps(state, items, view))
+            flat=flat, labels=labels, shadows=shadows)
 
-    def _draw_shadow_maps(self, state: SceneState, items: list[ColourItem],
-                          view: _GLView) -> ShadowFrame | None:
-        """Queue the frame's shadow-map passes (None if it has no shadows or no lights):
-        objects cast, the backdrop receives."""
-        if state.shadow_softness_m is None or not state.lights:
+    def _draw_shadow_maps(self, state: SceneState, items: list[ColourItem], view: _GLView,
+                          lights: list) -> ShadowFrame | None:
+        """Queue the shadow-map passes of ``lights`` (None if there is none): objects cast,
+        the backdrop receives."""
+        if not lights:
             return None
         if self._shadow_maps is None:
             self._shadow_maps = ShadowMaps()
@@ -378,7 +385,7 @@ class Renderer:
         backdrop = [(item.world_from_model, [part.mesh for part in item.parts])
                     for item in items if item.name == BACKDROP]
         return self._shadow_maps.draw(
-            casters, backdrop, state.lights, world_from_camera_gl=view.world_from_camera,
+            casters, backdrop, lights, world_from_camera_gl=view.world_from_camera,
             projection=view.projection, softness_m=float(state.shadow_softness_m))
 
     def _draw_label_pass(self, view: _GLView, draws: list) -> None:

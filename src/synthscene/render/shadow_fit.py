@@ -22,10 +22,14 @@ that the shader turns a filter radius and a texel into metres on the receiver.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
+from synthscene.core.state import Light
+
 __all__ = ["FACE_MARGIN", "MAX_SPOT_FOV_RAD", "LightView", "box_corners",
-           "directional_view", "frustum_corners", "point_views", "spot_view"]
+           "directional_view", "frustum_corners", "point_views", "spot_view", "strongest"]
 
 MAX_SPOT_FOV_RAD = np.radians(150.0)
 """Widest field of view of a spot light's map; a wider cone is lit unshadowed outside it."""
@@ -44,6 +48,24 @@ class LightView:
     def __init__(self, clip_from_world: np.ndarray, uv_per_m: float) -> None:
         self.clip_from_world = clip_from_world
         self.uv_per_m = float(uv_per_m)
+
+
+def strongest(lights: Sequence[Light], count: int) -> list[int]:
+    """Indices of the ``count`` lights that light the scene's centre most, strongest first.
+
+    A light's weight is its irradiance at the world origin, which synthscene's lights aim at:
+    ``intensity * max(color)``, divided by the squared distance for point and spot lights
+    (pyrender's units: W/m^2 and candela). Ties keep the lights' order.
+    """
+    def weight(index: int) -> float:
+        light = lights[index]
+        power = float(light.intensity) * float(max(light.color))
+        if light.kind == "directional":
+            return power
+        position = np.asarray(light.world_from_light, dtype=np.float64)[:3, 3]
+        return power / max(float(position @ position), 1e-12)
+
+    return sorted(range(len(lights)), key=lambda i: (-weight(i), i))[:max(0, int(count))]
 
 
 def box_corners(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:

@@ -61,10 +61,10 @@ class ShadowFrame:
 
     Attributes
     ----------
-    layers : int
-        Directional plus spot lights (layers of ``shadow_maps``).
-    point_lights : int
-        Point lights (six layers each of ``shadow_faces``).
+    counts : (3,) tuple of int
+        Shadowed (directional, point, spot) lights: the first lights of each kind in the
+        colour pass's light list. Directional then spot lights have a layer each of
+        ``shadow_maps``; point lights six layers each of ``shadow_faces``.
     uniforms : tuple of (str, value)
         Uniform names of ``shaders/shadows.glsl`` and their values (float32 matrices, floats,
         sampler units).
@@ -73,16 +73,18 @@ class ShadowFrame:
         :data:`SHADOW_UNITS`.
     """
 
-    layers: int
-    point_lights: int
+    counts: tuple[int, int, int]
     uniforms: tuple
     textures: tuple[int, int]
 
     def defines(self) -> dict[str, int]:
         """The defines of a lit program built for this frame's shadows."""
-        out = {"SHADOW_MAPS": 1, "SHADOW_LAYER_COUNT": max(1, self.layers)}
-        if self.point_lights:
-            out.update(POINT_SHADOWS=1, SHADOW_FACE_COUNT=6 * self.point_lights)
+        directional, point, spot = self.counts
+        out = {"SHADOW_MAPS": 1, "SHADOW_LAYER_COUNT": max(1, directional + spot),
+               "SHADOWED_DIRECTIONAL": directional, "SHADOWED_SPOT": spot,
+               "SHADOWED_POINT": point}
+        if point:
+            out.update(POINT_SHADOWS=1, SHADOW_FACE_COUNT=6 * point)
         return out
 
     def bind(self) -> None:
@@ -164,7 +166,8 @@ class ShadowMaps:
         backdrop : sequence of ((4, 4) float64, sequence of VertexArray)
             The same of what only receives shadows (ground, walls).
         lights : sequence of Light
-            The frame's lights (the order of each kind is the shader's).
+            The lights that cast shadows: the first of each kind in the colour pass's list, in
+            its order.
         world_from_camera_gl, projection : (4, 4) float64
             The camera (OpenGL conventions), to fit directional maps to what it sees.
         softness_m : float
@@ -236,8 +239,9 @@ class ShadowMaps:
             uniforms += _layer_uniforms("shadow_face_matrices", None, layer, view)
         face = next((view for view in views_faces if view is not None), None)
         uniforms.append(("shadow_face_uv_per_m", face.uv_per_m if face is not None else 1.0))
-        return ShadowFrame(len(views_2d), len(points), tuple(uniforms),
-                           (self._maps.id, self._faces.id))
+        counts = tuple(sum(light.kind == kind for light in lights)
+                       for kind in ("directional", "point", "spot"))
+        return ShadowFrame(counts, tuple(uniforms), (self._maps.id, self._faces.id))
 
     def _draw_layer(self, texture: _LayeredDepth, layer: int, view: LightView | None,
                     casters: Sequence[tuple[np.ndarray, Sequence[VertexArray]]],

@@ -82,6 +82,7 @@ def render_settings(scenario: Scenario) -> RenderSettings:
     """The :class:`RenderSettings` a scenario asks for."""
     r, outputs = scenario.spec.render, scenario.spec.outputs
     return RenderSettings(shading=r.shading, msaa_samples=r.msaa_samples,
+                          shadow_lights=r.shadows.max_lights,
                           normals=outputs.normals, amodal=outputs.amodal)
 
 

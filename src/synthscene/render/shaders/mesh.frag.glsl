@@ -290,8 +290,10 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
 #endif
 // synthscene's shadow maps (shadows.glsl):
 #ifdef SHADOW_MAPS
-        res *= shadow_lookup(shadow_maps, i, shadow_matrices[i], shadow_uv_per_m[i],
-                             frag_position, n, l);
+        if (i < SHADOWED_DIRECTIONAL) {
+            res *= shadow_lookup(shadow_maps, i, shadow_matrices[i], shadow_uv_per_m[i],
+                                 frag_position, n, l);
+        }
 #endif
         color.xyz += res;
     }
@@ -311,7 +313,9 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
                                 f0, c_diff, base_color.rgb, radiance);
 // synthscene's shadow maps (shadows.glsl):
 #ifdef POINT_SHADOWS
-        res *= point_shadow(i, position, frag_position, n, l);
+        if (i < SHADOWED_POINT) {
+            res *= point_shadow(i, position, frag_position, n, l);
+        }
 #endif
         color.xyz += res;
     }
@@ -345,9 +349,11 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
 #endif
 // synthscene's shadow maps (shadows.glsl):
 #ifdef SHADOW_MAPS
-        int layer = N_DIRECTIONAL_LIGHTS + i;
-        if (attenuation > 0.0) res *= shadow_lookup(shadow_maps, layer, shadow_matrices[layer], shadow_uv_per_m[layer],
-                             frag_position, n, l);
+        if (i < SHADOWED_SPOT) {
+            int layer = SHADOWED_DIRECTIONAL + i;
+            res *= shadow_lookup(shadow_maps, layer, shadow_matrices[layer],
+                                 shadow_uv_per_m[layer], frag_position, n, l);
+        }
 #endif
         color.xyz += res;
     }
