@@ -39,9 +39,10 @@ pyrender's material classes (as plain data: ``pyrender.MetallicRoughnessMaterial
   are sized to the frame's counts too, so a frame may have any number of lights of a kind.
 * **Shadows** (:mod:`synthscene.render.shadow_maps`): given a
   :class:`~synthscene.render.shadow_maps.ShadowFrame`, lit programs are built with the
-  shadow-map define and multiply each light's term by its shadow lookup
-  (``shaders/shadows.glsl``); the depth passes are drawn before the colour pass, with our own
-  GL objects. Every frame is drawn by this pass: pyrender's ``Renderer`` is never used.
+  shadow-map define and multiply the term of each shadowed light (the first ones of each
+  kind in the light list) by its shadow lookup (``shaders/shadows.glsl``); the depth passes
+  are drawn before the colour pass, with our own GL objects. Every frame is drawn by this
+  pass: pyrender's ``Renderer`` is never used.
 
 What each of these saves is measured in ``docs/performance.md`` ("Rendering: what makes a frame
 cheap").

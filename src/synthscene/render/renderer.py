@@ -8,12 +8,17 @@ program is our own (:mod:`synthscene.render.gl`), and pyrender's shaders are our
 
 Passes per frame:
 
+0. **Shadow maps** (:mod:`~synthscene.render.shadow_maps`), in a frame with shadows
+   (``SceneState.shadow_softness_m``): a depth-only pass per shadowed light (the
+   ``RenderSettings.shadow_lights`` strongest; six for a point light), objects only.
 1. **Colour** (:mod:`~synthscene.render.color_pass`): pyrender's shaders (PBR
-   metallic-roughness shading), driven by the lean forward pass of
-   :class:`~synthscene.render.color_pass.ColourRenderer` (pyrender's own ``Renderer.render``,
-   with shadow maps, when ``RenderSettings.shadows`` is on), give the RGB image, drawn into a
+   metallic-roughness shading; our copies, with shadow lookups and any number of lights),
+   driven by the lean forward pass of
+   :class:`~synthscene.render.color_pass.ColourRenderer`, give the RGB image, drawn into a
    framebuffer it owns (single-sampled by default; ``RenderSettings.msaa_samples`` turns on
-   MSAA), opaque meshes front to back so that hidden fragments are rejected before shading.
+   MSAA, resolved into a single-sampled one), opaque meshes front to back so that hidden
+   fragments are rejected before shading. Every frame takes this pass; pyrender's
+   ``Renderer.render`` is never called.
    ``shading="flat"`` uses pyrender's unlit shader (base colour only). Back faces are culled in
    every pass (closed meshes look the same; through an open mesh every pass sees what lies
    behind it).
@@ -25,7 +30,7 @@ Passes per frame:
    default (the lean colour pass, single-sampled, no normals) the colour pass writes them
    itself, as two more outputs of the same fragments as the RGB image
    (:meth:`~synthscene.render.color_pass.ColourRenderer.draw` with ``labels=True``): no second
-   rasterisation of the scene. Otherwise (MSAA, shadows, more than 4 lights of a kind, normals)
+   rasterisation of the scene. Otherwise (MSAA, normals)
    :class:`~synthscene.render.label_pass.LabelPass` draws every object into a framebuffer of
    its own; with ``RenderSettings.normals`` a third attachment gets each fragment's camera-frame
    surface normal. Both give the same ids; depths agree to float32 rounding.
