@@ -1,19 +1,20 @@
-"""Shadow maps: a depth-only pass per light (per face of a point light), drawn with our own GL
-objects, and the uniforms with which the lit shader (``shaders/shadows.glsl``) looks them up.
+"""Shadow maps: a depth-only pass per shadowed light (per face of a point light), drawn with our
+own GL objects, and the uniforms with which the lit shader (``shaders/shadows.glsl``) looks them
+up.
 
 :class:`ShadowMaps` owns two depth textures of layers (``GL_TEXTURE_2D_ARRAY``,
-``GL_DEPTH_COMPONENT24``, compared in hardware with linear filtering):
+``GL_DEPTH_COMPONENT24``, compared in hardware, nearest texel: the shader's four taps filter):
 
-* ``shadow_maps``: one :data:`MAP_PX` square layer per directional light, then one per spot
-  light, in the order of the frame's lights of that kind;
-* ``shadow_faces``: six :data:`FACE_PX` square layers per point light.
+* ``shadow_maps``: one :data:`MAP_PX` square layer per shadowed directional light, then one
+  per shadowed spot light, in the order of the frame's lights of that kind;
+* ``shadow_faces``: six :data:`FACE_PX` square layers per shadowed point light.
 
 Where each map looks is fitted per frame (:mod:`synthscene.render.shadow_fit`). The objects
 cast shadows; the backdrop (ground, walls) only receives them: a room's walls would otherwise
-shut out every light outside the room. Casters are drawn without face culling (thin and open
-meshes cast too), with a polygon offset (the constant and slope-scaled depth bias); the lit
-shader adds a normal offset of about a texel. Layers grow as a frame needs more and are reused
-frame to frame, so memory is flat over a run.
+shut out every light outside the room. Casters are drawn back faces only (front faces culled,
+as the colour pass culls back faces: lit faces never compare against themselves), with a
+polygon offset (the constant and slope-scaled depth bias); the lit shader adds a normal offset.
+Layers grow as a frame needs more and are reused frame to frame, so memory is flat over a run.
 """
 
 from __future__ import annotations
@@ -110,8 +111,8 @@ class _LayeredDepth:
         GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self.id)
         GL.glTexImage3D(GL.GL_TEXTURE_2D_ARRAY, 0, GL.GL_DEPTH_COMPONENT24, self.size, self.size,
                         self.layers, 0, GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT, None)
-        for name, value in ((GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR),
-                            (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
+        for name, value in ((GL.GL_TEXTURE_MIN_FILTER, GL.GL_NEAREST),
+                            (GL.GL_TEXTURE_MAG_FILTER, GL.GL_NEAREST),
                             (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE),
                             (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE),
                             (GL.GL_TEXTURE_COMPARE_MODE, GL.GL_COMPARE_REF_TO_TEXTURE),

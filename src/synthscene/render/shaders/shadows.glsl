@@ -2,8 +2,8 @@
 // it in place of the include line, before the defines are applied). The maps are drawn by
 // render/shadow_maps.py: directional lights (orthographic) then spot lights (perspective) in
 // the layers of `shadow_maps`; each point light's six faces (perspective, a little over 90
-// degrees) in six layers of `shadow_faces`. Both are depth textures compared in hardware with
-// linear filtering (2x2 percentage-closer filtering per tap).
+// degrees) in six layers of `shadow_faces`. Both are depth textures compared in hardware
+// (nearest texel; a lookup's four taps are its percentage-closer filter).
 #ifdef SHADOW_MAPS
 uniform sampler2DArrayShadow shadow_maps;
 uniform mat4 shadow_matrices[SHADOW_LAYER_COUNT];   // light clip space from world
@@ -27,7 +27,8 @@ float shadow_lookup(sampler2DArrayShadow maps, int layer, mat4 light_from_world,
     // reach times the sine of the light's incidence (a tap at lateral distance r from the
     // lookup sees a plane r tan(angle) nearer the light; lifting by h along the normal moves
     // the lookup h / cos(angle) nearer). The depth pass adds a slope-scaled polygon offset.
-    float texel_m = clip.w / (uv_per_m * float(textureSize(maps, 0).x));
+    float size = float(textureSize(maps, 0).x);
+    float texel_m = clip.w / (uv_per_m * size);
     float nl = clamp(dot(normal, l), 0.0, 1.0);
     float reach_m = 1.5 * texel_m + shadow_softness_m;
     vec3 lifted = position + normal * (0.5 * texel_m + reach_m * sqrt(1.0 - nl * nl));
@@ -37,7 +38,7 @@ float shadow_lookup(sampler2DArrayShadow maps, int layer, mat4 light_from_world,
         return 1.0;
     }
     float reference = min(uvz.z, 1.0);
-    vec2 radius = vec2(shadow_softness_m * uv_per_m / clip.w);
+    vec2 radius = vec2(max(shadow_softness_m * uv_per_m / clip.w, 1.0 / size));
     float lit = 0.0;
     for (int k = 0; k < 4; k++) {
         lit += texture(maps, vec4(uvz.xy + radius * SHADOW_TAPS[k], float(layer), reference));
