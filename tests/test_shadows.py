@@ -172,3 +172,15 @@ def test_only_the_strongest_lights_cast_shadows():
         loss = plain.rgb.astype(int).sum(-1) - out.rgb.astype(int).sum(-1)
         assert (loss[sun_only] > 30).mean() > 0.8
         assert ((loss[point_only] > 10).mean() > 0.8) == point_casts
+
+
+@pytest.mark.parametrize("shading", ["lit", "flat"])
+def test_a_frame_with_nothing_to_cast_or_flat_shading_renders_as_without_shadows(shading):
+    from synthscene.render.settings import RenderSettings
+
+    settings = RenderSettings(shading=shading)
+    empty = dataclasses.replace(_state(SUN, 0.004), objects=())
+    for state in (empty, _state(POINT, 0.004)) if shading == "flat" else (empty,):
+        with_shadows = _render(state, settings)
+        without = _render(dataclasses.replace(state, shadow_softness_m=None), settings)
+        np.testing.assert_array_equal(with_shadows.rgb, without.rgb)
