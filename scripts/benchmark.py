@@ -11,6 +11,7 @@ lit shading, PNG images + COCO annotations written to a temporary folder.
     python scripts/benchmark.py --workers 2 --views 4 --shading flat --jpeg --soak 5000
     python scripts/benchmark.py --workers 2 --lens brown_conrady --depth-sensor structured_light
     python scripts/benchmark.py --workers 2 --stereo 0.06
+    python scripts/benchmark.py --render-only --shadows off   # the render stage without shadows
 
 Prints the machine, every run's frames/s, the median, and the median milliseconds per frame of
 each stage (sample, physics, render, labels, write). Start-up (asset loading, GL context) is timed
@@ -113,6 +114,8 @@ def parse_args() -> argparse.Namespace:
                    help="camera.stereo: stereo pairs (each frame is one eye; frames rounded "
                         "up to even)")
     p.add_argument("--jpeg", action="store_true", help="render.image_format: jpg")
+    p.add_argument("--shadows", choices=["on", "off"], default=None,
+                   help="render.shadows: true or false (default: as the scene says)")
     p.add_argument("--all-outputs", action="store_true",
                    help="every optional output on (depth, normals, semantic and instance masks); "
                         "measured through synthscene.generate, which writes their files")
@@ -397,6 +400,8 @@ def main() -> None:
     if args.fov_deg is not None:
         data.setdefault("camera", {})["fov_deg"] = args.fov_deg
         data["camera"].pop("focal_jitter", None)
+    if args.shadows:
+        data.setdefault("render", {})["shadows"] = args.shadows == "on"
     if args.lens:  # a phone-like lens (brown_conrady) or a robot's fisheye (kannala_brandt)
         data.setdefault("camera", {})["distortion"] = LENSES[args.lens]
     if args.depth_sensor:
@@ -444,7 +449,8 @@ def main() -> None:
     runs = (f"1 run x {args.soak} frames" if args.soak is not None else
             f"{args.runs} runs x {args.frames} frames (+{args.warmup} warm-up per worker)")
     print(f"workload: {path.name}, {args.width}x{args.height}, {args.objects} objects, "
-          f"shading={scenario.spec.render.shading}, shadows={scenario.spec.render.shadows}, "
+          f"shading={scenario.spec.render.shading}, "
+          f"shadows={scenario.spec.render.shadows.probability:g}, "
           f"views_per_scene={scenario.spec.camera.views_per_scene}, "
           f"images={scenario.spec.render.image_format}, "
           f"textures={'on' if args.textures else 'as the scene says'}, "

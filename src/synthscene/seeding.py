@@ -114,3 +114,42 @@ def sensor_rng(seed: int, index: int, stream: str) -> np.random.Generator:
     sequence = np.random.SeedSequence([seed, index],
                                       spawn_key=(_SENSOR_KEY, SENSOR_STREAMS.index(stream)))
     return np.random.Generator(np.random.PCG64(sequence))
+
+
+LIGHTING_STREAMS = ("shadows",)
+"""The named sub-streams of a frame's (or scene's) lighting draws that came after the frame's
+other draws were fixed: each draws from its own stream, so adding one shifts no other draw."""
+
+_LIGHTING_KEY = 0x4C495445  # "LITE": far above any view or sequence child number
+
+
+def lighting_rng(seed: int, index: int, stream: str) -> np.random.Generator:
+    """Return the generator of one lighting draw of frame (or scene) ``index``.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed, >= 0.
+    index : int
+        The frame's index, or the scene's (sequence's) for draws its frames share, >= 0.
+    stream : str
+        One of :data:`LIGHTING_STREAMS`.
+
+    Returns
+    -------
+    numpy.random.Generator
+        ``Generator(PCG64(SeedSequence([seed, index], spawn_key=(0x4C495445, n))))``, ``n``
+        the stream's position in :data:`LIGHTING_STREAMS`.
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` or ``index`` is negative or ``stream`` is unknown.
+    """
+    if seed < 0 or index < 0:
+        raise ValueError(f"seed and index must be >= 0, got {seed}, {index}")
+    if stream not in LIGHTING_STREAMS:
+        raise ValueError(f"stream must be one of {LIGHTING_STREAMS}, got {stream!r}")
+    sequence = np.random.SeedSequence([seed, index],
+                                      spawn_key=(_LIGHTING_KEY, LIGHTING_STREAMS.index(stream)))
+    return np.random.Generator(np.random.PCG64(sequence))

@@ -428,11 +428,37 @@ class MotionBlurSpec(_Spec):
     samples: int = Field(5, ge=2, le=64)
 
 
+class ShadowsSpec(_Spec):
+    """Shadows cast by the objects (onto each other, the ground and the walls), drawn per
+    frame: with probability ``probability`` a frame has shadows, filtered over a radius of
+    ``softness_m`` metres on the receiving surface (the penumbra's half-width), cast by its
+    ``max_lights`` strongest lights. ``true`` is
+    ``{}`` (always, the default softness), ``false`` is ``{probability: 0}``."""
+
+    probability: float = Field(1.0, ge=0, le=1)
+    softness_m: dist_field(low=0, high=1.0) = Uniform(0.002, 0.008)
+    max_lights: int = Field(1, ge=0, le=1000)
+    """How many of a frame's lights cast shadows: the strongest at the scene's centre (the
+    others light unshadowed); each costs a depth pass (six for a point light) and a lookup per
+    pixel."""
+
+
+def _shadows_shortcut(value: Any) -> Any:
+    """``render.shadows: true | false`` as the sections they stand for."""
+    if value is True:
+        return {}
+    if value is False:
+        return {"probability": 0.0}
+    return value
+
+
 class RenderSpec(_Spec):
     """Shading and output encoding."""
 
     shading: Literal["lit", "flat"] = "lit"
-    shadows: bool = False
+    shadows: Annotated[ShadowsSpec, BeforeValidator(_shadows_shortcut)] = Field(
+        default_factory=ShadowsSpec)
+    """Shadow maps (:class:`ShadowsSpec`); ``true`` or ``false`` for always or never."""
     msaa_samples: Annotated[Literal[1, 2, 4, 8], BeforeValidator(not_bool)] = 1
     """Multisample anti-aliasing of the colour image (1: none); labels are never blended."""
     png_compression: int = Field(1, ge=0, le=9)

@@ -348,6 +348,9 @@ class SceneState:
         Where the frame stands in a run of sequences; None otherwise.
     stereo : StereoEye or None
         Which eye of which stereo pair the frame is (``camera.stereo``); None otherwise.
+    shadow_softness_m : float or None
+        The lights cast shadows, filtered over this radius on the receiving surface (metres);
+        None: no shadows.
     """
 
     objects: tuple[SceneObject, ...]
@@ -366,6 +369,7 @@ class SceneState:
     pending_floating: int = 0
     stereo: StereoEye | None = None
     environment: Environment | None = None
+    shadow_softness_m: float | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,6 +18,7 @@ from synthscene.config.schema import (
     MaterialSpec,
     ObjectsSpec,
     RoomSpec,
+    ShadowsSpec,
 )
 from synthscene.core.state import (
     BackgroundImage,
@@ -39,6 +40,7 @@ from synthscene.randomize.object_pool import (
 )
 from synthscene.randomize.scene_hooks import run_hooks
 from synthscene.randomize.stable import StableParams, arrange, place_all, places_at_rest
+from synthscene.seeding import lighting_rng
 
 if TYPE_CHECKING:  # annotations only: the asset modules load trimesh
     from synthscene.assets.library import AssetLibrary, SceneLibraries
@@ -224,6 +226,15 @@ def sample_lights(spec: LightsSpec, *, rng: np.random.Generator) -> tuple[Light,
     return tuple(lights)
 
 
+def sample_shadows(spec: ShadowsSpec, *, rng: np.random.Generator) -> float | None:
+    """Draw whether a frame has shadows and their softness: the filter radius in metres, or
+    None for no shadows. Draws a uniform number, then the softness (if shadows), from ``rng``
+    (the frame's ``shadows`` lighting stream, :func:`synthscene.seeding.lighting_rng`)."""
+    if not rng.uniform() < spec.probability:
+        return None
+    return float(spec.softness_m.sample(rng))
+
+
 def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.Generator,
                  seed: tuple[int, int] = (0, 0)) -> SceneState:
     """Draw one frame of ``scenario``.
@@ -243,6 +254,8 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
     SceneState
         Objects at their drop poses (not settled), lights, camera, ground; then the scenario's
         ``after_sampling`` hooks applied, in order, drawing from ``rng`` after everything else.
+        Whether the frame has shadows is drawn from its own stream (``lighting_rng(*seed,
+        "shadows")``), so it shifts no other draw.
     """
     spec = scenario.spec
     at_rest = places_at_rest(spec.objects.placement)
@@ -287,7 +300,9 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
     state = SceneState(objects=objects + fixtures + dropped, lights=lights, camera=camera,
                        ground=ground, ambient_light=ambient, seed=seed, drop_region=region,
                        walls=walls, background_color=color, background_image=image,
-                       pending_floating=int(np.count_nonzero(floating)))
+                       pending_floating=int(np.count_nonzero(floating)),
+                       shadow_softness_m=sample_shadows(
+                           spec.render.shadows, rng=lighting_rng(*seed, "shadows")))
     # Drawn after the rest: a scenario without an environment draws as before.
     state = with_environment(state, spec.lights.environment, library.environments,
                              visible=spec.background.environment, rng=rng)

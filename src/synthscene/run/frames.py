@@ -91,7 +91,8 @@ def physics_settings(scenario: Scenario) -> PhysicsSettings:
 def render_settings(scenario: Scenario) -> RenderSettings:
     """The :class:`RenderSettings` a scenario asks for."""
     r, outputs = scenario.spec.render, scenario.spec.outputs
-    return RenderSettings(shading=r.shading, shadows=r.shadows, msaa_samples=r.msaa_samples,
+    return RenderSettings(shading=r.shading, msaa_samples=r.msaa_samples,
+                          shadow_lights=r.shadows.max_lights,
                           normals=outputs.normals, amodal=outputs.amodal)
 
 

@@ -4,7 +4,8 @@
 // synthscene's edits: Schlick's Fresnel term multiplied out instead of a pow; light loops
 // bounded by compile-time counts when the program is built for them; with the label-outputs
 // define, the instance id and the camera-z depth written to colour attachments 1 and 2; with
-// USE_ENVIRONMENT, the environment light of environment.glsl (two named terms).
+// USE_ENVIRONMENT, the environment light of environment.glsl (two named terms); with the
+// shadow-map define, each light's term multiplied by its shadow lookup (shadows.glsl).
 #version 330 core
 ///////////////////////////////////////////////////////////////////////////////
 // Structs
@@ -230,6 +231,7 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
 }
 
 #include "environment.glsl"
+#include "shadows.glsl"
 #include "main.glsl"
     vec4 color = vec4(vec3(0.0), 1.0);
 ///////////////////////////////////////////////////////////////////////////////
@@ -288,6 +290,13 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
         );
         res = res * (1.0 - shadow);
 #endif
+// synthscene's shadow maps (shadows.glsl):
+#ifdef SHADOW_MAPS
+        if (i < SHADOWED_DIRECTIONAL) {
+            res *= shadow_lookup(shadow_maps, i, shadow_matrices[i], shadow_uv_per_m[i],
+                                 frag_position, n, l);
+        }
+#endif
         color.xyz += res;
     }
 
@@ -304,6 +313,12 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
         // Compute outbound color
         vec3 res = compute_brdf(n, v, l, roughness, metallic,
                                 f0, c_diff, base_color.rgb, radiance);
+// synthscene's shadow maps (shadows.glsl):
+#ifdef POINT_SHADOWS
+        if (i < SHADOWED_POINT) {
+            res *= point_shadow(i, position, frag_position, n, l);
+        }
+#endif
         color.xyz += res;
     }
     for (int i = 0; i < N_SPOT_LIGHTS; i++) {
@@ -333,6 +348,14 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
             nl
         );
         res = res * (1.0 - shadow);
+#endif
+// synthscene's shadow maps (shadows.glsl):
+#ifdef SHADOW_MAPS
+        if (i < SHADOWED_SPOT) {
+            int layer = SHADOWED_DIRECTIONAL + i;
+            res *= shadow_lookup(shadow_maps, layer, shadow_matrices[layer],
+                                 shadow_uv_per_m[layer], frag_position, n, l);
+        }
 #endif
         color.xyz += res;
     }
