@@ -85,7 +85,8 @@ def _pyrender_scene(state, items, view):
 
 def _pyrenders_own(renderer, state, flags) -> np.ndarray:
     """The same items through pyrender's public ``Renderer.render`` (its scene graph, its
-    uniforms, its own shaders, 4x MSAA) in the renderer's context: the reference."""
+    uniforms, its own shaders, 4x MSAA) in the renderer's context: the reference, its lit
+    colours re-encoded from pyrender's x^(1/2.2) to sRGB as ours are."""
     import pyrender
     from OpenGL import GL
 
@@ -99,7 +100,12 @@ def _pyrenders_own(renderer, state, flags) -> np.ndarray:
     finally:
         reference.delete()
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-    return np.ascontiguousarray(rgb)
+    if flags & pyrender.RenderFlags.FLAT:
+        return np.ascontiguousarray(rgb)
+    # pyrender's lit shader encodes linear x as x^(1/2.2); ours as sRGB (IEC 61966-2-1).
+    linear = (rgb.astype(np.float64) / 255.0) ** 2.2
+    srgb = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return np.round(np.clip(srgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def _assert_close_to_pyrenders(lean, reference) -> None:
@@ -108,8 +114,11 @@ def _assert_close_to_pyrenders(lean, reference) -> None:
     translation, quaternion and scale; float32 rounding of the two matrices may move a few edge
     pixels, nothing else."""
     difference = np.abs(lean.astype(int) - reference.astype(int)).max(axis=-1)
-    assert (difference > 2).mean() <= 0.001
-    assert (difference > 0).mean() < 0.2
+    # 0.5 %: MSAA edge pixels and the see-through cube blend encoded values, and the
+    # reference's are re-encoded from another curve (see _pyrenders_own).
+    assert (difference > 2).mean() <= 0.005
+    # Most pixels agree to the level pyrender's 8-bit value, re-encoded, can tell.
+    assert (difference > 1).mean() < 0.05
 
 
 @pytest.mark.parametrize(("shading", "light_subset"), [

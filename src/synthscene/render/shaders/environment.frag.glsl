@@ -4,6 +4,7 @@
 #version 330 core
 const float PI = 3.141592653589793;
 #include "environment.glsl"
+#include "srgb.glsl"
 in vec2 ndc;
 uniform mat4 world_from_clip;  // inverse(P V)
 uniform vec3 cam_pos;
@@ -14,5 +15,5 @@ void main()
     vec4 far = world_from_clip * vec4(ndc, 1.0, 1.0);
     vec3 d = env_direction(normalize(far.xyz / far.w - cam_pos));
     vec3 color = env_intensity * textureLod(env_background, env_uv(d), 0.0).rgb;
-    frag_color = clamp(vec4(pow(color, vec3(1.0/2.2)), 1.0), 0.0, 1.0);
+    frag_color = vec4(linear_to_srgb(color), 1.0);
 }

@@ -5,7 +5,8 @@
 // bounded by compile-time counts when the program is built for them; with the label-outputs
 // define, the instance id and the camera-z depth written to colour attachments 1 and 2; with
 // USE_ENVIRONMENT, the environment light of environment.glsl (two named terms); with the
-// shadow-map define, each light's term multiplied by its shadow lookup (shadows.glsl).
+// shadow-map define, each light's term multiplied by its shadow lookup (shadows.glsl); the
+// output encoded as exact sRGB (srgb.glsl) instead of x^(1/2.2).
 #version 330 core
 ///////////////////////////////////////////////////////////////////////////////
 // Structs
@@ -82,6 +83,7 @@ uniform int n_spot_lights;
 uniform vec3 cam_pos;
 uniform vec3 ambient_light;
 #include "fragment_io.glsl"
+#include "srgb.glsl"
 // Normal computation
 vec3 get_normal()
 {
@@ -391,7 +393,7 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
     color *= color_multiplier;
 #endif
 
-    frag_color = clamp(vec4(pow(color.xyz, vec3(1.0/2.2)), color.a * base_color.a), 0.0, 1.0);
+    frag_color = clamp(vec4(linear_to_srgb(color.xyz), color.a * base_color.a), 0.0, 1.0);
 
 #else
     // TODO GLOSSY MATERIAL BRDF
