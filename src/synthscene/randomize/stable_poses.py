@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from synthscene.assets.margins import COLLISION_MARGIN_M, margin_shrink
+
 if TYPE_CHECKING:
     from synthscene.assets.library import Asset
 
@@ -193,19 +195,18 @@ def resting_poses(asset: Asset, scale: float, *, min_tip_rad: float) -> StablePo
         For a hull-colliding asset, ``lowest`` is the shrunk hulls' (add the margin:
         ``margin_m`` is set).
     """
-    from scipy.spatial import ConvexHull, QhullError
-
-    from synthscene.assets.margins import COLLISION_MARGIN_M, margin_shrink
-
-    base = stable_poses(asset, min_tip_rad=min_tip_rad)
     if asset.collision_primitive is not None:
-        return base
-    collider = _collider(asset)
+        return stable_poses(asset, min_tip_rad=min_tip_rad)
     bucket, shrink = margin_shrink(scale)
     key = (bucket, min_tip_rad)
-    poses = collider.resting.get(key)
-    if poses is not None:
+    collider = _COLLIDERS.get(asset)
+    poses = collider.resting.get(key) if collider is not None else None
+    if poses is not None:  # (every frame's case once the worker has warmed up)
         return poses
+    from scipy.spatial import ConvexHull, QhullError
+
+    base = stable_poses(asset, min_tip_rad=min_tip_rad)
+    collider = _collider(asset)
     points = np.vstack([h.shrunk(shrink) for h in collider.hulls])
     try:
         hull = ConvexHull(points)
