@@ -38,6 +38,7 @@ from synthscene.randomize.object_pool import ObjectPool
 from synthscene.randomize.stable_poses import (
     edge_normals,
     hull_2d,
+    inner_radius,
     resting_poses,
     solid_extent,
 )
@@ -78,6 +79,9 @@ class Prism:
         Centre of a circle holding the outline (default: its bounding box's centre).
     radius : float, optional
         Radius of that circle, metres (default: the smallest about ``centre``).
+    inner : float, optional
+        Radius of a disc about ``centre`` inside the outline, metres, or ``-inf`` (default: the
+        largest, :func:`~synthscene.randomize.stable_poses.inner_radius`).
     """
 
     polygon: np.ndarray
@@ -85,6 +89,7 @@ class Prism:
     z_max: float
     centre: np.ndarray | None = None
     radius: float | None = None
+    inner: float | None = None
 
     def __post_init__(self) -> None:
         if self.centre is None or self.radius is None:
@@ -92,6 +97,8 @@ class Prism:
             offsets = self.polygon - centre
             object.__setattr__(self, "centre", centre)
             object.__setattr__(self, "radius", float(np.sqrt((offsets**2).sum(axis=1).max())))
+        if self.inner is None:
+            object.__setattr__(self, "inner", inner_radius(self.polygon, self.centre))
 
     @functools.cached_property
     def axes(self) -> np.ndarray:
@@ -268,26 +275,33 @@ class Arrangement:
             triangles[:, 2] - triangles[:, 0]
         self._corners = [(*row[:6], self.surfaces[o].z_m, self.surfaces[o])
                          for row, o in zip(np.hstack([a, ab, ac]).tolist(), owners)]
-        # Per obstacle, as Python floats: its circle's centre x, y and radius, z_min, z_max.
-        self._circles: list[tuple[float, float, float, float, float]] = []
+        # Per obstacle, as Python floats: its circles' centre x, y, outer and inner radius,
+        # z_min, z_max.
+        self._circles: list[tuple[float, float, float, float, float, float]] = []
         for prism in obstacles:
             self._add(prism)
 
     def _add(self, prism: Prism) -> None:
         self.obstacles.append(prism)
         self._circles.append((float(prism.centre[0]), float(prism.centre[1]),
-                              float(prism.radius), prism.z_min, prism.z_max))
+                              float(prism.radius), float(prism.inner), prism.z_min, prism.z_max))
 
-    def _near(self, x: float, y: float, z: float, tall: float, reach: float) -> list[int]:
-        """Indices of the obstacles whose bounding circle comes within ``gap_m`` of a circle of
-        radius ``reach`` about (x, y) and whose heights overlap z .. z + tall."""
+    def _near(self, x: float, y: float, z: float, tall: float, reach: float,
+              inner: float) -> list[int] | None:
+        """Indices of the obstacles whose heights overlap z .. z + tall and whose bounding
+        circle comes within ``gap_m`` of a circle of radius ``reach`` about (x, y); None as soon
+        as one's inner disc overlaps the disc of radius ``inner`` about (x, y) (the outlines
+        then overlap: no outline test needed)."""
         top, gap = z + tall, self.gap_m
         near = []
-        for i, (cx, cy, radius, z_min, z_max) in enumerate(self._circles):
-            dx, dy = x - cx, y - cy
-            if (math.sqrt(dx * dx + dy * dy) < reach + radius + gap
-                    and min(top, z_max) - max(z, z_min) > _Z_OVERLAP_M):
-                near.append(i)
+        for i, (cx, cy, radius, inside, z_min, z_max) in enumerate(self._circles):
+            if min(top, z_max) - max(z, z_min) > _Z_OVERLAP_M:
+                dx, dy = x - cx, y - cy
+                distance = math.sqrt(dx * dx + dy * dy)
+                if distance < reach + radius + gap:
+                    if distance < inner + inside:
+                        return None
+                    near.append(i)
         return near
 
     def _clear(self, footprint: np.ndarray, axes: np.ndarray, candidates: list[int]) -> bool:
@@ -346,6 +360,7 @@ class Arrangement:
         outline = poses.footprints[k] * scale
         tall = float((high - low) * scale)
         reach = float(poses.reaches[k] * scale)
+        inner = float(poses.inners[k] * scale)
         last = len(self._corners) - 1
         for j, (u, s, t, _) in enumerate(tries.tolist()):
             ax, ay, abx, aby, acx, acy, z, surface = self._corners[
@@ -361,7 +376,9 @@ class Arrangement:
                 footprint = outline @ turn + (x, y)
                 if not surface.supports(footprint, np.array((x, y))):
                     continue
-            candidates = self._near(x, y, z, tall, reach)
+            candidates = self._near(x, y, z, tall, reach, inner)
+            if candidates is None:
+                continue
             if candidates:
                 if turn is None:
                     turn = np.array([[cos, sin], [-sin, cos]])
@@ -370,11 +387,13 @@ class Arrangement:
                     continue
             if footprint is None:
                 footprint = outline @ np.array([[cos, sin], [-sin, cos]]) + (x, y)
-            self._add(Prism(footprint, z, z + tall, centre=np.array((x, y)), radius=reach))
-            pose = np.eye(4)
+            self._add(Prism(footprint, z, z + tall, centre=np.array((x, y)), radius=reach,
+                            inner=inner))
+            pose = np.zeros((4, 4))
             pose[:3, :3] = np.array([[cos, -sin, 0.0], [sin, cos, 0.0],
                                      [0.0, 0.0, 1.0]]) @ rotation
             pose[:3, 3] = (x, y, z - low * scale)
+            pose[3, 3] = 1.0
             return pose
         return None
 
