@@ -372,3 +372,48 @@ def test_instance_ids_run_from_1_with_fixtures_drawn_first():
     for state in frames:
         ids = [o.instance_id for o in state.objects]
         assert ids == list(range(1, len(ids) + 1))
+
+
+# --------------------------------------------------------------------------------------------
+# Objects that fit nowhere: left out and counted
+
+
+def crowded(**placement):
+    """40 boxes of 0.1 m drawn for a 0.3 m square: most cannot fit."""
+    return scenario(objects={"count": 40, "size_m": 0.1,
+                             "drop_region": {"x_m": [-0.15, 0.15], "y_m": [-0.15, 0.15],
+                                             "z_m": [0.1, 0.3]},
+                             "placement": {"name": "stable", **placement}})
+
+
+def test_objects_that_fit_nowhere_are_left_out_and_counted():
+    frames, libs = states(crowded(), frames=3)
+    for state in frames:
+        placed = [o for o in state.objects if o.labelled]
+        assert state.objects_left_out == 40 - len(placed)
+        assert 1 <= len(placed) < 40  # far fewer fit than were drawn
+    roomy, _ = states(scenario(), frames=2)
+    assert [s.objects_left_out for s in roomy] == [0, 0]
+    dropped, _ = states(scenario(objects={"count": 5}), frames=1)  # drop: never left out
+    assert dropped[0].objects_left_out is None
+
+
+@pytest.mark.gl
+def test_annotations_record_the_objects_left_out(tmp_path):
+    from synthscene.run.pipeline import generate
+    from synthscene.tools.validate import validate_dataset
+
+    scn = crowded()
+    generate(scn, tmp_path / "stable", frames=2, seed=4, workers=1)
+    coco = json.loads((tmp_path / "stable" / "annotations.json").read_text())
+    libs = build_libraries(scn)
+    for image in coco["images"]:
+        index = image["id"] - 1
+        state = sample_scene(scn, libs, rng=frame_rng(4, index), seed=(4, index))
+        placed = sum(o.labelled for o in state.objects)
+        assert image["objects_left_out"] == 40 - placed > 0
+    assert validate_dataset(tmp_path / "stable").ok
+    # drop places every object it draws: no such field, as before.
+    generate(scenario(objects={"count": 3}), tmp_path / "drop", frames=1, seed=4, workers=1)
+    coco = json.loads((tmp_path / "drop" / "annotations.json").read_text())
+    assert "objects_left_out" not in coco["images"][0]

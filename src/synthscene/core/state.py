@@ -290,6 +290,10 @@ class SceneState:
         None otherwise.
     sequence : SequenceFrame or None
         Where the frame stands in a run of sequences; None otherwise.
+    objects_left_out : int or None
+        Labelled objects the placement drew but found no place for (the ``stable``
+        placement, or a plug-in placement that counts them in ``ObjectPool.left_out``); None
+        for a placement that places every object it draws (``drop``).
     """
 
     objects: tuple[SceneObject, ...]
@@ -306,6 +310,7 @@ class SceneState:
     view: tuple[int, int] | None = None
     sequence: SequenceFrame | None = None
     pending_floating: int = 0
+    objects_left_out: int | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -65,7 +65,7 @@ file's folder; :func:`synthscene.io.maps.encode_frame_maps` writes them)."""
 OPTIONAL_FIELDS = {
     "images": ("K", "world_from_camera", *EXTRA_FILE_FIELDS, "depth_scale", "scene_id",
                "view_id", "sequence_id", "frame_index", "fps", "distortion_model",
-               "dist_coeffs"),
+               "dist_coeffs", "objects_left_out"),
     "annotations": ("amodal_bbox", "amodal_area", "visib_fract", "truncation", "cam_R_m2c",
                     "cam_t_m2c", "world_from_object", "keypoints", "num_keypoints",
                     "amodal_segmentation", "scene_instance_id", "object_scale_m",
@@ -207,7 +207,8 @@ def _image_problems(image: dict) -> Iterable[tuple[str, str]]:
            for key in EXTRA_FILE_FIELDS},
         "depth_scale": (lambda v: _is_number(v) and v > 0, "a number > 0 (mm per unit)"),
         **{key: (lambda v: _is_int(v) and v >= 0, "an integer >= 0")
-           for key in ("scene_id", "view_id", "sequence_id", "frame_index")},
+           for key in ("scene_id", "view_id", "sequence_id", "frame_index",
+                       "objects_left_out")},
         "fps": (lambda v: _is_number(v) and v > 0, "a number > 0 (frames per second)"),
         "distortion_model": (lambda v: v in LENS_MODELS, f"one of {list(LENS_MODELS)}"),
         "dist_coeffs": (lambda v: _numbers(v) and len(v) in (4, 5),
