@@ -308,6 +308,7 @@ def test_stable_placement_skips_settling_unless_asked():
      ["fixture:table", "names no fixture"]),
     ({"objects": {"placement": {"name": "stable", "surfaces": ["table"]}}},
      ["surfaces", "ground or fixture:NAME"]),
+    ({"ground": {"enabled": False}}, ["objects.placement.surfaces", "ground.enabled"]),
     ({"fixtures": [{"source": "primitive:box", "boards": 3}]}, ["boards", "primitive:shelf"]),
     ({"fixtures": [{"source": "primitive:shelf", "boards": {"randint": [1, 4]}}]},
      ["boards"]),
