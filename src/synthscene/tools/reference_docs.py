@@ -100,7 +100,8 @@ _STABLE_NOTES = [
     "contact-accurate poses, and a `sequence` simulates as usual from the resting poses "
     "(objects stay at rest until hit, or move with `objects.initial_velocity`).",
     "",
-    "Surfaces: `ground` (positions in `objects.drop_region`'s x and y, on z = 0) and "
+    "Surfaces: `ground` (positions in `objects.drop_region`'s x and y, on z = 0; refused "
+    "with `ground.enabled: false`) and "
     "`fixture:NAME`, every upward face of the fixture whose `name` is NAME: a table's or a "
     "box's top, a belt, each board of a shelf. Two fixture primitives are meant for them: "
     "`primitive:belt` (a long flat box, 1 x 0.2 x 0.025 at `size_m: 1`) and `primitive:shelf` "
