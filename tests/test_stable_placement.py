@@ -342,11 +342,15 @@ def test_bundled_stable_scenarios_generate(name, tmp_path):
     data = yaml.safe_load((SCENES / f"{name}.yaml").read_text())
     data["image"] = {"width": 96, "height": 72}
     scn = scenario_from_dict(data, source=f"{name}.yaml", base_dir=SCENES)
+    from synthscene.tools.validate import validate_dataset
+
     generate(scn, tmp_path / "out", frames=2, seed=3, workers=1)
     coco = json.loads((tmp_path / "out" / "annotations.json").read_text())
     assert len(coco["images"]) == 2
     assert coco["annotations"]
     assert all(image["physics_steps"] == 0 for image in coco["images"])
+    report = validate_dataset(tmp_path / "out")  # what `synthscene validate` checks
+    assert report.ok, report.format()
 
 
 @pytest.mark.gl
