@@ -295,7 +295,8 @@ class Arrangement:
         top, gap = z + tall, self.gap_m
         near = []
         for i, (cx, cy, radius, inside, z_min, z_max) in enumerate(self._circles):
-            if min(top, z_max) - max(z, z_min) > _Z_OVERLAP_M:
+            # (min(top, z_max) - max(z, z_min), without the calls)
+            if (top if top < z_max else z_max) - (z if z > z_min else z_min) > _Z_OVERLAP_M:
                 dx, dy = x - cx, y - cy
                 distance = math.sqrt(dx * dx + dy * dy)
                 if distance < reach + radius + gap:
