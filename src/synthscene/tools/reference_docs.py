@@ -122,7 +122,9 @@ _STABLE_NOTES = [
     "![stable placement on the boards of a shelf (scenes/shelf.yaml)](images/stable_shelf.png)",
     "",
     "![stable placement on the ground: scenes/tabletop.yaml with placement stable, 8 to 14 "
-    "objects, a closer camera](images/stable_tabletop.png)",
+    "objects, the camera 1.1 to 1.3 m away](images/stable_tabletop.png)",
+    "",
+    "(`scripts/make_stable_images.py` makes both images.)",
 ]
 """The text after the placement table: the ``stable`` placement, its surfaces and fixtures."""
 
