@@ -12,8 +12,8 @@ everything already there, by rejection sampling:
   and highest point); a try is taken when the object's prism meets none of the others (with a
   gap of ``gap_m``) and, on a fixture, its footprint's corners lie on the surface's faces.
   Each pair is settled as cheaply as it can be: clear when their bounding circles are apart,
-  refused when discs inside both outlines overlap, and only otherwise by the separating-axis
-  test of the outlines (the same answers as that test alone).
+  refused when discs inside both outlines overlap (the outline test would refuse it too), and
+  only otherwise by the separating-axis test of the outlines.
 
 An object that finds no clear place in ``max_tries`` tries is left out; the number left out is
 reported to the :class:`~synthscene.randomize.object_pool.ObjectPool` and logged.
