@@ -46,8 +46,10 @@ starts once ``warmup`` frames per worker are written.
 ``--placement stable`` compares the standard workload with ``objects.placement: stable``
 (objects at rest in their stable poses on the ground, no settling) against ``drop`` in one
 sitting: ``--runs`` runs of each, alternated, with ``--workers`` (default 2); it prints each
-placement's median frames/s and median ms per frame of each stage, and the ratio of the
-medians.
+placement's median frames/s and median ms per frame of each stage, the ratio of the
+medians, each alternated pair's ratio, and how much less CPU a frame takes (the workers' CPU,
+every thread: the ceiling of the frames/s gain on a machine whose cores are all busy). Each run
+prints the load average: other work on the machine skews single runs.
 
 ``--soak FRAMES`` makes one run of FRAMES frames and prints each worker's resident memory (RSS,
 from ``/proc/self/statm``) once it has made 10 % of its share of the frames (at least
@@ -370,14 +372,19 @@ def placement_comparison(path: Path, data: dict, args) -> None:
             for stage, values in per_stage.items():
                 stages[name].setdefault(stage, []).append(
                     statistics.median(values) if values else 0.0)
-            print(f"run {run + 1} {name:8s}: {fps:.1f} frames/s", flush=True)
+            print(f"run {run + 1} {name:8s}: {fps:.1f} frames/s, {per_stage['cpu'][0]:.1f} ms "
+                  f"of CPU a frame; load average {os.getloadavg()[0]:.2f}", flush=True)
     for name in scenarios:
         per = ", ".join(f"{s} {statistics.median(v):.1f}" for s, v in stages[name].items())
         print(f"{name:8s}: {statistics.median(rates[name]):.1f} frames/s; per frame, median "
               f"ms: {per}")
     ratio = statistics.median(rates[args.placement]) / statistics.median(rates["drop"])
-    print(f"ratio   : {args.placement} / drop = {ratio:.2f}x frames/s; load average after: "
-          f"{os.getloadavg()[0]:.2f}")
+    pairs = sorted(b / a for a, b in zip(rates["drop"], rates[args.placement]))
+    cpu = statistics.median(stages["drop"]["cpu"]) / statistics.median(
+        stages[args.placement]["cpu"])
+    print(f"ratio   : {args.placement} / drop = {ratio:.2f}x frames/s (medians; run pairs "
+          f"{', '.join(f'{r:.2f}' for r in pairs)}); {cpu:.2f}x less CPU a frame; load "
+          f"average after: {os.getloadavg()[0]:.2f}")
 
 
 def main() -> None:

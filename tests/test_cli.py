@@ -40,6 +40,12 @@ def assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> 
          ["scene.yaml: assets[0].source", "cup.obj"]),
         (GOOD.replace('"primitive:box"', '"file:broken.obj"'),
          ["scene.yaml: assets[0].source", "broken.obj"]),
+        (GOOD.replace("objects: {count: 3}", "objects: {count: 3, placement: {name: stable}}")
+         + "ground: {enabled: false}\n",
+         ["scene.yaml", "objects.placement.surfaces", "'ground' needs ground.enabled"]),
+        (GOOD.replace("objects: {count: 3}", "objects: {count: 3, placement: {name: stable, "
+                                             "surfaces: [ground, 'fixture:shelf']}}"),
+         ["scene.yaml", "objects.placement.surfaces", "'fixture:shelf' names no fixture"]),
     ],
 )
 def test_bad_scenario(tmp_path, yaml_text, fragments):

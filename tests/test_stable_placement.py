@@ -308,6 +308,7 @@ def test_stable_placement_skips_settling_unless_asked():
      ["fixture:table", "names no fixture"]),
     ({"objects": {"placement": {"name": "stable", "surfaces": ["table"]}}},
      ["surfaces", "ground or fixture:NAME"]),
+    ({"ground": {"enabled": False}}, ["objects.placement.surfaces", "ground.enabled"]),
     ({"fixtures": [{"source": "primitive:box", "boards": 3}]}, ["boards", "primitive:shelf"]),
     ({"fixtures": [{"source": "primitive:shelf", "boards": {"randint": [1, 4]}}]},
      ["boards"]),
@@ -341,11 +342,15 @@ def test_bundled_stable_scenarios_generate(name, tmp_path):
     data = yaml.safe_load((SCENES / f"{name}.yaml").read_text())
     data["image"] = {"width": 96, "height": 72}
     scn = scenario_from_dict(data, source=f"{name}.yaml", base_dir=SCENES)
+    from synthscene.tools.validate import validate_dataset
+
     generate(scn, tmp_path / "out", frames=2, seed=3, workers=1)
     coco = json.loads((tmp_path / "out" / "annotations.json").read_text())
     assert len(coco["images"]) == 2
     assert coco["annotations"]
     assert all(image["physics_steps"] == 0 for image in coco["images"])
+    report = validate_dataset(tmp_path / "out")  # what `synthscene validate` checks
+    assert report.ok, report.format()
 
 
 @pytest.mark.gl
@@ -372,3 +377,48 @@ def test_instance_ids_run_from_1_with_fixtures_drawn_first():
     for state in frames:
         ids = [o.instance_id for o in state.objects]
         assert ids == list(range(1, len(ids) + 1))
+
+
+# --------------------------------------------------------------------------------------------
+# Objects that fit nowhere: left out and counted
+
+
+def crowded(**placement):
+    """40 boxes of 0.1 m drawn for a 0.3 m square: most cannot fit."""
+    return scenario(objects={"count": 40, "size_m": 0.1,
+                             "drop_region": {"x_m": [-0.15, 0.15], "y_m": [-0.15, 0.15],
+                                             "z_m": [0.1, 0.3]},
+                             "placement": {"name": "stable", **placement}})
+
+
+def test_objects_that_fit_nowhere_are_left_out_and_counted():
+    frames, libs = states(crowded(), frames=3)
+    for state in frames:
+        placed = [o for o in state.objects if o.labelled]
+        assert state.objects_left_out == 40 - len(placed)
+        assert 1 <= len(placed) < 40  # far fewer fit than were drawn
+    roomy, _ = states(scenario(), frames=2)
+    assert [s.objects_left_out for s in roomy] == [0, 0]
+    dropped, _ = states(scenario(objects={"count": 5}), frames=1)  # drop: never left out
+    assert dropped[0].objects_left_out is None
+
+
+@pytest.mark.gl
+def test_annotations_record_the_objects_left_out(tmp_path):
+    from synthscene.run.pipeline import generate
+    from synthscene.tools.validate import validate_dataset
+
+    scn = crowded()
+    generate(scn, tmp_path / "stable", frames=2, seed=4, workers=1)
+    coco = json.loads((tmp_path / "stable" / "annotations.json").read_text())
+    libs = build_libraries(scn)
+    for image in coco["images"]:
+        index = image["id"] - 1
+        state = sample_scene(scn, libs, rng=frame_rng(4, index), seed=(4, index))
+        placed = sum(o.labelled for o in state.objects)
+        assert image["objects_left_out"] == 40 - placed > 0
+    assert validate_dataset(tmp_path / "stable").ok
+    # drop places every object it draws: no such field, as before.
+    generate(scenario(objects={"count": 3}), tmp_path / "drop", frames=1, seed=4, workers=1)
+    coco = json.loads((tmp_path / "drop" / "annotations.json").read_text())
+    assert "objects_left_out" not in coco["images"][0]

@@ -372,3 +372,15 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array)
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize("value, ok", [(0, True), (3, True), (-1, False), ("2", False),
+                                       (1.5, False)])
+def test_objects_left_out_is_checked(dataset, value, ok):
+    _mutate(dataset, lambda data, root: data["images"][1].update(objects_left_out=value))
+    report = validate_dataset(dataset)
+    assert report.ok is ok, report.format()
+    if not ok:
+        (problem,) = report.check("schema").problems
+        assert problem.where == "images[1] (id 2).objects_left_out"
+        assert "an integer >= 0" in problem.message

@@ -618,6 +618,10 @@ class ScenarioSpec(_Spec):
         params = self.objects.placement.params
         for surface in getattr(params, "surfaces", ()):
             kind, _, name = surface.partition(":")
+            if surface == "ground" and not self.ground.enabled:
+                raise ValueError("objects.placement.surfaces: 'ground' needs ground.enabled: "
+                                 "true (with no ground there is nothing to stand on); name a "
+                                 "fixture (fixture:NAME) instead")
             if kind == "fixture" and name not in names:
                 raise ValueError(f"objects.placement.surfaces: {surface!r} names no fixture; "
                                  f"fixture names: {', '.join(names) or 'none'}")

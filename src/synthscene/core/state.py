@@ -351,6 +351,10 @@ class SceneState:
     shadow_softness_m : float or None
         The lights cast shadows, filtered over this radius on the receiving surface (metres);
         None: no shadows.
+    objects_left_out : int or None
+        Labelled objects the placement drew but found no place for (the ``stable``
+        placement, or a plug-in placement that counts them in ``ObjectPool.left_out``); None
+        for a placement that places every object it draws (``drop``).
     """
 
     objects: tuple[SceneObject, ...]
@@ -370,6 +374,7 @@ class SceneState:
     stereo: StereoEye | None = None
     environment: Environment | None = None
     shadow_softness_m: float | None = None
+    objects_left_out: int | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -136,7 +136,9 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
     dict
         JSON-ready ``{"image": entry, "annotations": [...]}``. ``entry`` holds ``id`` (``frame_index
         + 1``), ``file_name``, ``width``, ``height``, ``K`` (3x3, pixels), ``world_from_camera``
-        (4x4, metres, OpenCV camera frame), ``seed`` and ``physics_steps``; for a camera with a
+        (4x4, metres, OpenCV camera frame), ``seed`` and ``physics_steps``; for a placement that
+        counts the objects it found no place for (``state.objects_left_out``, ``stable``),
+        ``objects_left_out``; for a camera with a
         lens, ``distortion_model`` and ``dist_coeffs`` (OpenCV's order,
         :class:`synthscene.core.lens.Lens`; ``K`` is the distorted camera's); for a run of several
         views per scene, ``scene_id`` and ``view_id`` (``state.view``); for a run of sequences,
@@ -212,6 +214,8 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
         "seed": [int(v) for v in state.seed],
         "physics_steps": int(state.physics_steps),
     }
+    if state.objects_left_out is not None:
+        entry["objects_left_out"] = int(state.objects_left_out)
     if camera.lens is not None:
         entry["distortion_model"] = camera.lens.model
         entry["dist_coeffs"] = [float(c) for c in camera.lens.coeffs]

@@ -66,7 +66,8 @@ file's folder; :func:`synthscene.io.maps.encode_frame_maps` writes them)."""
 OPTIONAL_FIELDS = {
     "images": ("K", "world_from_camera", *EXTRA_FILE_FIELDS, "depth_scale", "scene_id",
                "view_id", "sequence_id", "frame_index", "fps", "distortion_model",
-               "dist_coeffs", "stereo_pair_id", "eye", "baseline_m", "disparity_scale"),
+               "dist_coeffs", "stereo_pair_id", "eye", "baseline_m", "disparity_scale",
+               "objects_left_out"),
     "annotations": ("amodal_bbox", "amodal_area", "visib_fract", "truncation", "cam_R_m2c",
                     "cam_t_m2c", "world_from_object", "keypoints", "num_keypoints",
                     "amodal_segmentation", "scene_instance_id", "object_scale_m",
@@ -208,7 +209,8 @@ def _image_problems(image: dict) -> Iterable[tuple[str, str]]:
            for key in EXTRA_FILE_FIELDS},
         "depth_scale": (lambda v: _is_number(v) and v > 0, "a number > 0 (mm per unit)"),
         **{key: (lambda v: _is_int(v) and v >= 0, "an integer >= 0")
-           for key in ("scene_id", "view_id", "sequence_id", "frame_index", "stereo_pair_id")},
+           for key in ("scene_id", "view_id", "sequence_id", "frame_index", "stereo_pair_id",
+                       "objects_left_out")},
         "eye": (lambda v: v in STEREO_EYES, f"one of {list(STEREO_EYES)}"),
         "baseline_m": (lambda v: _is_number(v) and v > 0, "a number > 0 (metres)"),
         "disparity_scale": (lambda v: _is_number(v) and v > 0,

@@ -93,8 +93,8 @@ class ObjectPool:
         return np.asarray(self.library.get(key).mesh.bounds, dtype=np.float64)
 
     def make(self, key: str, *, scale: float, world_from_object: np.ndarray,
-             material: Material) -> SceneObject:
-        """A labelled, dynamic object of asset ``key`` (its instance id is set later).
+             material: Material, instance_id: int = 0) -> SceneObject:
+        """A labelled, dynamic object of asset ``key``.
 
         Parameters
         ----------
@@ -104,9 +104,11 @@ class ObjectPool:
         world_from_object : (4, 4) float64
             Pose of the centre of its bounding box, metres.
         material : Material
+        instance_id : int
+            0 (the default) where the caller numbers the objects later.
         """
-        return SceneObject(instance_id=0, asset_key=key, category=self.category_of(key),
-                           scale=float(scale),
+        return SceneObject(instance_id=int(instance_id), asset_key=key,
+                           category=self.category_of(key), scale=float(scale),
                            world_from_object=np.asarray(world_from_object, dtype=np.float64),
                            material=material)
 

@@ -58,11 +58,19 @@ BACKDROP_TEXTURE_PX = 256
 
 def sample_objects(spec: ObjectsSpec, library: AssetLibrary, *, rng: np.random.Generator,
                    fixtures: tuple[SceneObject, ...] = (),
-                   fixture_names: tuple[str | None, ...] = ()) -> tuple[SceneObject, ...]:
+                   fixture_names: tuple[str | None, ...] = ()
+                   ) -> tuple[tuple[SceneObject, ...], int | None]:
     """Draw the labelled objects and their poses before physics with ``spec.placement`` (the
     built-in :func:`drop` by default, ``stable``, or a plug-in's placement). Instance ids are
     1..N in the order the placement returns them. ``fixtures`` (posed) and their names are
     given to a placement that stands objects on them.
+
+    Returns
+    -------
+    objects : tuple of SceneObject
+    left_out : int or None
+        How many objects the placement drew but found no place for (the sum of what it put in
+        ``ObjectPool.left_out``), None if it counted none (``drop`` places every object).
 
     Raises
     ------
@@ -72,11 +80,12 @@ def sample_objects(spec: ObjectsSpec, library: AssetLibrary, *, rng: np.random.G
     placement = spec.placement
     pool = ObjectPool(spec, library, fixtures=fixtures, fixture_names=fixture_names)
     objects = placement(pool, rng=rng, region=spec.drop_region)
-    if sum(pool.left_out):
-        logger.debug("%d objects found no place on the support surfaces", sum(pool.left_out))
+    left_out = int(sum(pool.left_out)) if pool.left_out else None
+    if left_out:
+        logger.debug("%d objects found no place on the support surfaces", left_out)
     if placement.randomizer.builtin:
-        return tuple(objects)
-    return checked_objects(placement.randomizer, objects)
+        return tuple(objects), left_out
+    return checked_objects(placement.randomizer, objects), left_out
 
 
 def drop(objects: ObjectPool, *, rng: np.random.Generator,
@@ -262,8 +271,8 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
     fixtures: tuple[SceneObject, ...] = ()
     if at_rest:  # drawn first: the placement stands objects on them (renumbered below)
         fixtures = sample_fixtures(scenario, library, first_id=1, rng=rng)
-    objects = sample_objects(spec.objects, library, rng=rng, fixtures=fixtures,
-                             fixture_names=tuple(f.name for f in spec.fixtures))
+    objects, left_out = sample_objects(spec.objects, library, rng=rng, fixtures=fixtures,
+                                       fixture_names=tuple(f.name for f in spec.fixtures))
     ground = None
     region = None
     if spec.ground.enabled:
@@ -302,7 +311,8 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
                        walls=walls, background_color=color, background_image=image,
                        pending_floating=int(np.count_nonzero(floating)),
                        shadow_softness_m=sample_shadows(
-                           spec.render.shadows, rng=lighting_rng(*seed, "shadows")))
+                           spec.render.shadows, rng=lighting_rng(*seed, "shadows")),
+                       objects_left_out=left_out)
     # Drawn after the rest: a scenario without an environment draws as before.
     state = with_environment(state, spec.lights.environment, library.environments,
                              visible=spec.background.environment, rng=rng)

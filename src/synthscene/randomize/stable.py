@@ -11,6 +11,9 @@ everything already there, by rejection sampling:
   prism (:class:`Prism`: the 2D convex hull of its points seen from above, between its lowest
   and highest point); a try is taken when the object's prism meets none of the others (with a
   gap of ``gap_m``) and, on a fixture, its footprint's corners lie on the surface's faces.
+  Each pair is settled as cheaply as it can be: clear when their bounding circles are apart,
+  refused when discs inside both outlines overlap (the outline test would refuse it too), and
+  only otherwise by the separating-axis test of the outlines.
 
 An object that finds no clear place in ``max_tries`` tries is left out; the number left out is
 reported to the :class:`~synthscene.randomize.object_pool.ObjectPool` and logged.
@@ -21,7 +24,6 @@ Units: metres.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import functools
 import logging
 import math
@@ -40,6 +42,7 @@ from synthscene.randomize.object_pool import ObjectPool
 from synthscene.randomize.stable_poses import (
     edge_normals,
     hull_2d,
+    inner_radius,
     resting_poses,
     solid_extent,
 )
@@ -80,6 +83,9 @@ class Prism:
         Centre of a circle holding the outline (default: its bounding box's centre).
     radius : float, optional
         Radius of that circle, metres (default: the smallest about ``centre``).
+    inner : float, optional
+        Radius of a disc about ``centre`` inside the outline, metres, or ``-inf`` (default: the
+        largest, :func:`~synthscene.randomize.stable_poses.inner_radius`).
     """
 
     polygon: np.ndarray
@@ -87,6 +93,7 @@ class Prism:
     z_max: float
     centre: np.ndarray | None = None
     radius: float | None = None
+    inner: float | None = None
 
     def __post_init__(self) -> None:
         if self.centre is None or self.radius is None:
@@ -94,11 +101,20 @@ class Prism:
             offsets = self.polygon - centre
             object.__setattr__(self, "centre", centre)
             object.__setattr__(self, "radius", float(np.sqrt((offsets**2).sum(axis=1).max())))
+        if self.inner is None:
+            object.__setattr__(self, "inner", inner_radius(self.polygon, self.centre))
 
     @functools.cached_property
     def axes(self) -> np.ndarray:
         """(e, 2) float64: the outline's unit edge normals."""
         return edge_normals(self.polygon)
+
+    @functools.cached_property
+    def spans(self) -> tuple[np.ndarray, np.ndarray]:
+        """The outline's lowest and highest projection on each of its own edge normals
+        (``axes``): two (e,) float64."""
+        own = self.polygon @ self.axes.T
+        return own.min(axis=0), own.max(axis=0)
 
     def meets(self, other: Prism, gap_m: float) -> bool:
         """Whether the two prisms overlap, or come closer than ``gap_m`` sideways (a
@@ -252,22 +268,66 @@ class Arrangement:
         self.gap_m = float(gap_m)
         self.max_tries = int(max_tries)
         # Every surface's triangles in one list: a point uniform over their total area.
-        self._triangles = (np.concatenate([s.triangles for s in self.surfaces])
-                           if self.surfaces else np.zeros((0, 3, 2)))
-        self._owner = np.concatenate([np.full(len(s.triangles), i)
-                                      for i, s in enumerate(self.surfaces)]).astype(int) \
-            if self.surfaces else np.zeros(0, int)
-        self._heights = np.array([self.surfaces[o].z_m for o in self._owner], dtype=float)
-        areas = _triangle_areas(self._triangles)
-        self._cumulative = np.cumsum(areas) / areas.sum() if areas.sum() > 0 else areas
-        self._circles = np.zeros((0, 5))  # per obstacle: centre x, y, radius, z_min, z_max
+        triangles = (np.concatenate([s.triangles for s in self.surfaces])
+                     if self.surfaces else np.zeros((0, 3, 2)))
+        owners = [i for i, s in enumerate(self.surfaces) for _ in range(len(s.triangles))]
+        areas = _triangle_areas(triangles)
+        self._cumulative = (np.cumsum(areas) / areas.sum() if areas.sum() > 0
+                            else areas).tolist()
+        # Per triangle, as Python floats: corner a, edges b - a and c - a, height, surface.
+        a, ab, ac = triangles[:, 0], triangles[:, 1] - triangles[:, 0], \
+            triangles[:, 2] - triangles[:, 0]
+        self._corners = [(*row[:6], self.surfaces[o].z_m, self.surfaces[o])
+                         for row, o in zip(np.hstack([a, ab, ac]).tolist(), owners)]
+        # Per obstacle, as Python floats: its circles' centre x, y, outer and inner radius,
+        # z_min, z_max.
+        self._circles: list[tuple[float, float, float, float, float, float]] = []
         for prism in obstacles:
             self._add(prism)
 
     def _add(self, prism: Prism) -> None:
         self.obstacles.append(prism)
-        row = [prism.centre[0], prism.centre[1], prism.radius, prism.z_min, prism.z_max]
-        self._circles = np.vstack([self._circles, row])
+        self._circles.append((float(prism.centre[0]), float(prism.centre[1]),
+                              float(prism.radius), float(prism.inner), prism.z_min, prism.z_max))
+
+    def _near(self, x: float, y: float, z: float, tall: float, reach: float,
+              inner: float) -> list[int] | None:
+        """Indices of the obstacles whose heights overlap z .. z + tall and whose bounding
+        circle comes within ``gap_m`` of a circle of radius ``reach`` about (x, y); None as soon
+        as one's inner disc overlaps the disc of radius ``inner`` about (x, y) (the outlines
+        then overlap: no outline test needed)."""
+        top, gap = z + tall, self.gap_m
+        near = []
+        for i, (cx, cy, radius, inside, z_min, z_max) in enumerate(self._circles):
+            # (min(top, z_max) - max(z, z_min), without the calls)
+            if (top if top < z_max else z_max) - (z if z > z_min else z_min) > _Z_OVERLAP_M:
+                dx, dy = x - cx, y - cy
+                distance = math.sqrt(dx * dx + dy * dy)
+                if distance < reach + radius + gap:
+                    if distance < inner + inside:
+                        return None
+                    near.append(i)
+        return near
+
+    def _clear(self, footprint: np.ndarray, axes: np.ndarray, candidates: list[int]) -> bool:
+        """Whether ``footprint`` (k, 2), its edge normals ``axes`` (e, 2), keeps ``gap_m`` from
+        the outlines of the obstacles ``candidates`` on one of the edge normals of the pair
+        (:meth:`Prism.meets`; the footprint's own projections computed once)."""
+        gap = self.gap_m
+        own = footprint @ axes.T
+        low, high = own.min(axis=0), own.max(axis=0)
+        for o in candidates:
+            prism = self.obstacles[o]
+            theirs = prism.polygon @ axes.T
+            if ((low >= theirs.max(axis=0) + gap) | (theirs.min(axis=0) >= high + gap)).any():
+                continue
+            their_low, their_high = prism.spans
+            mine = footprint @ prism.axes.T
+            if ((mine.min(axis=0) >= their_high + gap)
+                    | (their_low >= mine.max(axis=0) + gap)).any():
+                continue
+            return False
+        return True
 
     def place(self, asset: Asset, scale: float, *, rng: np.random.Generator,
               uniform_poses: bool, min_tip_rad: float) -> np.ndarray | None:
@@ -277,6 +337,9 @@ class Arrangement:
         rests in any orientation (a sphere), then ``max_tries`` x 4 uniforms (a point uniform
         over the surfaces' total area, a turn about the vertical) at once, whichever try is
         taken; the first try that stands on its surface clear of every obstacle is taken.
+        A try is looked at only as far as needed: its point and turn, the support test on a
+        fixture's faces, the bounding circles of the obstacles, then the outlines of those
+        whose circles it meets (:class:`Prism`'s test).
 
         Returns
         -------
@@ -295,50 +358,47 @@ class Arrangement:
             rotation = random_rotation(rng=rng)
             low, high = solid_extent(asset.collision_primitive, rotation)
         tries = rng.uniform(size=(self.max_tries, 4))
-        if not len(self._triangles):
+        if not self._corners:
             return None
-        # Every try's point, height and turn at once; its footprint when it is looked at.
-        index = np.minimum(np.searchsorted(self._cumulative, tries[:, 0], side="right"),
-                           len(self._triangles) - 1)
-        s, t = tries[:, 1:2], tries[:, 2:3]
-        fold = s + t > 1
-        s, t = np.where(fold, 1 - s, s), np.where(fold, 1 - t, t)
-        a, b, c = self._triangles[index, 0], self._triangles[index, 1], self._triangles[index, 2]
-        centres = a + s * (b - a) + t * (c - a)
-        heights = self._heights[index]
         yaw = 2 * np.pi * tries[:, 3]
-        cos, sin = np.cos(yaw), np.sin(yaw)
+        cosines, sines = np.cos(yaw).tolist(), np.sin(yaw).tolist()
         outline = poses.footprints[k] * scale
-        tall = (high - low) * scale
-        reach = poses.reaches[k] * scale
-        circles = self._circles
-        gaps = np.sqrt(((centres[:, None, :] - circles[None, :, :2]) ** 2).sum(axis=2))
-        near = ((gaps < reach + circles[None, :, 2] + self.gap_m)
-                & (np.minimum(heights[:, None] + tall, circles[None, :, 4])
-                   - np.maximum(heights[:, None], circles[None, :, 3]) > _Z_OVERLAP_M))
-        for j in range(self.max_tries):
-            surface = self.surfaces[self._owner[index[j]]]
-            turn = np.array([[cos[j], sin[j]], [-sin[j], cos[j]]])  # x' = x @ turn (rows)
+        tall = float((high - low) * scale)
+        reach = float(poses.reaches[k] * scale)
+        inner = float(poses.inners[k] * scale)
+        last = len(self._corners) - 1
+        for j, (u, s, t, _) in enumerate(tries.tolist()):
+            ax, ay, abx, aby, acx, acy, z, surface = self._corners[
+                min(bisect.bisect_right(self._cumulative, u), last)]
+            if s + t > 1:  # the point folded back into the triangle
+                s, t = 1 - s, 1 - t
+            x, y = ax + s * abx + t * acx, ay + s * aby + t * acy
+            cos, sin = cosines[j], sines[j]
+            turn = None
             footprint = None
             if not surface.rectangle:  # (a point drawn on a rectangle is on it)
-                footprint = outline @ turn + centres[j]
-                if not surface.supports(footprint, centres[j]):
+                turn = np.array([[cos, sin], [-sin, cos]])  # x' = x @ turn (rows)
+                footprint = outline @ turn + (x, y)
+                if not surface.supports(footprint, np.array((x, y))):
                     continue
-            candidates = np.flatnonzero(near[j])
-            if len(candidates):
-                footprint = outline @ turn + centres[j] if footprint is None else footprint
-                axes = poses.normals[k] @ turn
-                if any(_overlap(footprint, self.obstacles[o].polygon,
-                                np.concatenate([axes, self.obstacles[o].axes]), self.gap_m)
-                       for o in candidates):
+            candidates = self._near(x, y, z, tall, reach, inner)
+            if candidates is None:
+                continue
+            if candidates:
+                if turn is None:
+                    turn = np.array([[cos, sin], [-sin, cos]])
+                    footprint = outline @ turn + (x, y)
+                if not self._clear(footprint, poses.normals[k] @ turn, candidates):
                     continue
-            footprint = outline @ turn + centres[j] if footprint is None else footprint
-            self._add(Prism(footprint, float(heights[j]), float(heights[j] + tall),
-                            centre=centres[j], radius=reach))
-            pose = np.eye(4)
-            pose[:3, :3] = np.array([[cos[j], -sin[j], 0.0], [sin[j], cos[j], 0.0],
+            if footprint is None:
+                footprint = outline @ np.array([[cos, sin], [-sin, cos]]) + (x, y)
+            self._add(Prism(footprint, z, z + tall, centre=np.array((x, y)), radius=reach,
+                            inner=inner))
+            pose = np.zeros((4, 4))
+            pose[:3, :3] = np.array([[cos, -sin, 0.0], [sin, cos, 0.0],
                                      [0.0, 0.0, 1.0]]) @ rotation
-            pose[:3, 3] = (centres[j, 0], centres[j, 1], heights[j] - low * scale)
+            pose[:3, 3] = (x, y, z - low * scale)
+            pose[3, 3] = 1.0
             return pose
         return None
 
@@ -461,7 +521,7 @@ def stable(objects: ObjectPool, *, rng: np.random.Generator, region: Box3,
                        materials=lambda r: objects.sample_material(rng=r), rng=rng,
                        uniform_poses=pose_sampling == "uniform", min_tip_rad=min_tip_rad)
     objects.left_out.append(len(keys) - len(placed))
-    return [dataclasses.replace(objects.make(key, scale=scale, world_from_object=pose,
-                                             material=material), instance_id=i + 1)
+    return [objects.make(key, scale=scale, world_from_object=pose, material=material,
+                         instance_id=i + 1)
             for i, (key, scale, pose, material) in enumerate(placed)]
 

@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from synthscene.assets.margins import COLLISION_MARGIN_M, margin_shrink
+
 if TYPE_CHECKING:
     from synthscene.assets.library import Asset
 
 __all__ = ["MAX_LEAN_RAD", "POSE_STORE", "PoseStore", "StablePoses", "edge_normals", "hull_2d",
-           "resting_poses", "solid_extent", "stable_poses"]
+           "inner_radius", "resting_poses", "solid_extent", "stable_poses"]
 
 _CONTACT_TOL = 1e-5
 """Points within this (normalised units) of an object's lowest point touch the surface."""
@@ -85,6 +87,12 @@ class StablePoses:
     def reaches(self) -> np.ndarray:
         """(n,) float64: per pose, the footprint's farthest point from the object's origin."""
         return np.array([float(np.sqrt((f**2).sum(axis=1).max())) for f in self.footprints])
+
+    @functools.cached_property
+    def inners(self) -> np.ndarray:
+        """(n,) float64: per pose, the radius of the largest disc about the object's origin
+        inside its footprint (:func:`inner_radius`)."""
+        return np.array([inner_radius(f, np.zeros(2)) for f in self.footprints])
 
 
 class PoseStore(Protocol):
@@ -193,19 +201,18 @@ def resting_poses(asset: Asset, scale: float, *, min_tip_rad: float) -> StablePo
         For a hull-colliding asset, ``lowest`` is the shrunk hulls' (add the margin:
         ``margin_m`` is set).
     """
-    from scipy.spatial import ConvexHull, QhullError
-
-    from synthscene.assets.margins import COLLISION_MARGIN_M, margin_shrink
-
-    base = stable_poses(asset, min_tip_rad=min_tip_rad)
     if asset.collision_primitive is not None:
-        return base
-    collider = _collider(asset)
+        return stable_poses(asset, min_tip_rad=min_tip_rad)
     bucket, shrink = margin_shrink(scale)
     key = (bucket, min_tip_rad)
-    poses = collider.resting.get(key)
-    if poses is not None:
+    collider = _COLLIDERS.get(asset)
+    poses = collider.resting.get(key) if collider is not None else None
+    if poses is not None:  # (every frame's case once the worker has warmed up)
         return poses
+    from scipy.spatial import ConvexHull, QhullError
+
+    base = stable_poses(asset, min_tip_rad=min_tip_rad)
+    collider = _collider(asset)
     points = np.vstack([h.shrunk(shrink) for h in collider.hulls])
     try:
         hull = ConvexHull(points)
@@ -339,10 +346,28 @@ def solid_extent(solid: Any, rotation: np.ndarray) -> tuple[float, float]:
 
 def edge_normals(polygon: np.ndarray) -> np.ndarray:
     """(e, 2) float64: unit outward normals of a counter-clockwise polygon's edges."""
-    edges = np.roll(polygon, -1, axis=0) - polygon
-    normals = np.stack([edges[:, 1], -edges[:, 0]], axis=1)
+    edges = np.empty_like(polygon)
+    np.subtract(polygon[1:], polygon[:-1], out=edges[:-1])
+    np.subtract(polygon[:1], polygon[-1:], out=edges[-1:])
+    normals = edges[:, ::-1] * (1.0, -1.0)  # (dy, -dx)
     lengths = np.sqrt((normals**2).sum(axis=1))
+    if lengths.min() > 1e-12:
+        return normals / lengths[:, None]
     return normals[lengths > 1e-12] / lengths[lengths > 1e-12, None]
+
+
+def inner_radius(polygon: np.ndarray, centre: np.ndarray) -> float:
+    """The radius of the largest disc about ``centre`` (2,) inside a counter-clockwise convex
+    ``polygon`` (k, 2): the distance to its nearest edge; ``-inf`` if ``centre`` is not inside.
+    A disc inside each of two outlines that meet proves that the outlines overlap."""
+    edges = np.roll(polygon, -1, axis=0) - polygon
+    lengths = np.sqrt((edges**2).sum(axis=1))
+    keep = lengths > 1e-12
+    offsets = polygon[keep] - centre
+    edges = edges[keep]
+    distances = (edges[:, 1] * offsets[:, 0] - edges[:, 0] * offsets[:, 1]) / lengths[keep]
+    nearest = float(distances.min()) if len(distances) else -math.inf
+    return nearest if nearest > 0 else -math.inf
 
 
 def hull_2d(points: np.ndarray) -> np.ndarray:

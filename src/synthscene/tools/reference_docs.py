@@ -91,14 +91,17 @@ _STABLE_NOTES = [
     "uniformly with `pose_sampling: uniform`), a random turn about the vertical, and a "
     "position on one of its `surfaces` where its footprint is clear of every other object "
     "and fixture by `gap_m`; after `max_tries` positions an object that fits nowhere is left "
-    "out (`camera.min_visible_objects` still applies). Non-floating distractors are placed "
+    "out, and each image entry of `annotations.json` counts those left out "
+    "(`objects_left_out`); `camera.min_visible_objects` still applies. Non-floating "
+    "distractors are placed "
     "the same way, after the objects. Nothing is simulated: `physics.settle` defaults to "
     "false after `stable` (true after `drop`); `physics: {settle: false, "
     "steps_after_placement: N}` adds a short settle of N steps (`timestep_s` each) for "
     "contact-accurate poses, and a `sequence` simulates as usual from the resting poses "
     "(objects stay at rest until hit, or move with `objects.initial_velocity`).",
     "",
-    "Surfaces: `ground` (positions in `objects.drop_region`'s x and y, on z = 0) and "
+    "Surfaces: `ground` (positions in `objects.drop_region`'s x and y, on z = 0; refused "
+    "with `ground.enabled: false`) and "
     "`fixture:NAME`, every upward face of the fixture whose `name` is NAME: a table's or a "
     "box's top, a belt, each board of a shelf. Two fixture primitives are meant for them: "
     "`primitive:belt` (a long flat box, 1 x 0.2 x 0.025 at `size_m: 1`) and `primitive:shelf` "
@@ -119,7 +122,9 @@ _STABLE_NOTES = [
     "![stable placement on the boards of a shelf (scenes/shelf.yaml)](images/stable_shelf.png)",
     "",
     "![stable placement on the ground: scenes/tabletop.yaml with placement stable, 8 to 14 "
-    "objects, a closer camera](images/stable_tabletop.png)",
+    "objects, the camera 1.1 to 1.3 m away](images/stable_tabletop.png)",
+    "",
+    "(`scripts/make_stable_images.py` makes both images.)",
 ]
 """The text after the placement table: the ``stable`` placement, its surfaces and fixtures."""
 
