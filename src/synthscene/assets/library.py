@@ -6,11 +6,14 @@ Python): ``primitive:NAME``, ``pybullet_data:RELPATH``, ``dir:PATH``, ``file:PAT
 
 Construction indexes keys and categories eagerly (files must exist, globs must match, primitives
 must be known) but loads meshes lazily: :meth:`AssetLibrary.get` loads an asset on first use and
-caches it. Every loaded :class:`Asset` is *normalised*: its mesh's axis-aligned bounding box is
-centred on the origin and its longest edge is exactly 1, so ``SceneObject.scale`` is the object's
-longest bounding-box edge in metres. Collision hulls are point sets in the same frame, and so is
-an asset's :class:`CollisionPrimitive` (the exact box, sphere, cylinder or capsule of a built-in
-primitive or of a URDF whose one collision element is such a solid).
+keeps it (at most ``max_loaded`` assets, least recently used first out:
+:mod:`synthscene.assets.loaded`), through the on-disk asset cache when it has one
+(:mod:`synthscene.assets.cache`). Every loaded :class:`Asset` is *normalised*: its mesh's
+axis-aligned bounding box is centred on the origin and its longest edge is exactly 1, so
+``SceneObject.scale`` is the object's longest bounding-box edge in metres. Collision hulls are
+point sets in the same frame, and so is an asset's :class:`CollisionPrimitive` (the exact box,
+sphere, cylinder or capsule of a built-in primitive or of a URDF whose one collision element is
+such a solid).
 
 This module is the face of the package: the names of the modules it is built from
 (:mod:`~synthscene.assets.sources`, :mod:`~synthscene.assets.loading`,
@@ -23,7 +26,6 @@ message naming the file and the config location (``AssetSource.where``).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +34,15 @@ import numpy as np
 import trimesh
 
 from synthscene.assets.appearance import VisualPart
+from synthscene.assets.cache import AssetCache
+from synthscene.assets.cache_records import (
+    geometry_from_record,
+    look_from_record,
+    rebuilt_geometry,
+    rebuilt_look,
+)
 from synthscene.assets.collision import MAX_HULL_POINTS, CollisionPrimitive
+from synthscene.assets.loaded import LoadedAssets
 from synthscene.assets.loading import load_geometry, load_look
 from synthscene.assets.primitives import PRIMITIVE_NAMES
 from synthscene.assets.sources import (
@@ -87,6 +97,10 @@ class Asset:
         or ``<capsule>``; None otherwise. In the normalised frame.
     normalised_from_file : (4, 4) float64
         The similarity transform from the file's (or URDF link's) frame to the normalised one.
+    cache : AssetCache or None
+        The on-disk cache the asset was loaded through (where its stable poses are kept too).
+    cache_key : str or None
+        Its key in ``cache`` (None for a primitive, or without a cache).
     """
 
     key: str
@@ -96,6 +110,8 @@ class Asset:
     source_path: Path | None
     collision_primitive: CollisionPrimitive | None = None
     normalised_from_file: np.ndarray = field(default_factory=lambda: np.eye(4))
+    cache: AssetCache | None = None
+    cache_key: str | None = None
 
 
 class AssetLibrary:
@@ -108,6 +124,12 @@ class AssetLibrary:
         categories raises.
     max_triangles : int
         Triangle budget of one asset's mesh; a larger one is refused when it is loaded.
+    cache : AssetCache, optional
+        The on-disk cache to load through (:func:`synthscene.assets.cache.open_cache`); None:
+        every asset is read from its files.
+    loaded : LoadedAssets, optional
+        Where loaded assets are held (shared by the libraries of a scenario, so that its limit
+        holds for them together); None: a store of this library's own, without a limit.
 
     Raises
     ------
@@ -118,12 +140,16 @@ class AssetLibrary:
     Notes
     -----
     ``get`` and ``look`` are thread-safe. Pickling a library (to send it to worker processes)
-    keeps its index and drops its caches, so every process loads each asset at most once.
+    keeps its index, its cache folder and its store's limit and drops the loaded assets, so a
+    process loads an asset once while it holds it.
     """
 
     def __init__(self, sources: Sequence[AssetSource], *,
-                 max_triangles: int = MAX_MESH_TRIANGLES) -> None:
+                 max_triangles: int = MAX_MESH_TRIANGLES, cache: AssetCache | None = None,
+                 loaded: LoadedAssets | None = None) -> None:
         self.max_triangles = int(max_triangles)
+        self.cache = cache
+        self.loaded = loaded if loaded is not None else LoadedAssets()
         entries: dict[str, AssetEntry] = {}
         for source in sources:
             for entry in index_source(source):
@@ -140,9 +166,8 @@ class AssetLibrary:
         self._entries = entries
         self.keys: tuple[str, ...] = tuple(entries)
         self.categories: tuple[str, ...] = tuple(sorted({e.category for e in entries.values()}))
-        self._cache: dict[str, Asset] = {}
-        self._looks: dict[str, tuple[VisualPart, ...]] = {}
-        self._lock = threading.Lock()
+        self._token = object()  # this library's assets in ``loaded``
+        self._cache_keys: dict[str, str | None] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -151,16 +176,18 @@ class AssetLibrary:
         return f"AssetLibrary({len(self)} assets, categories={list(self.categories)})"
 
     def __getstate__(self) -> dict:
-        return {"entries": self._entries, "max_triangles": self.max_triangles}
+        return {"entries": self._entries, "max_triangles": self.max_triangles,
+                "cache": self.cache, "loaded": self.loaded}
 
     def __setstate__(self, state: dict) -> None:
         self._entries = state["entries"]
         self.max_triangles = state.get("max_triangles", MAX_MESH_TRIANGLES)
+        self.cache = state.get("cache")
+        self.loaded = state.get("loaded") or LoadedAssets()
         self.keys = tuple(self._entries)
         self.categories = tuple(sorted({e.category for e in self._entries.values()}))
-        self._cache = {}
-        self._looks = {}
-        self._lock = threading.Lock()
+        self._token = object()
+        self._cache_keys = {}
 
     def _entry(self, key: str) -> AssetEntry:
         try:
@@ -192,11 +219,15 @@ class AssetLibrary:
             several links, ...).
         """
         entry = self._entry(key)
-        with self._lock:
-            asset = self._cache.get(key)
+        with self.loaded.lock:
+            asset = self.loaded.get(self._token, key, "asset")
             if asset is None:
-                mesh, hulls, solid, normalised_from_file = load_geometry(entry,
-                                                                         self.max_triangles)
+                cache_key = self._cache_key(entry)
+                geometry = self._cached(cache_key, "geometry", geometry_from_record)
+                if geometry is None:
+                    geometry, record = rebuilt_geometry(load_geometry(entry, self.max_triangles))
+                    self._store(cache_key, "geometry", record)
+                mesh, hulls, solid, normalised_from_file = geometry
                 asset = Asset(
                     key=entry.key,
                     category=entry.category,
@@ -205,9 +236,38 @@ class AssetLibrary:
                     source_path=entry.path,
                     collision_primitive=solid,
                     normalised_from_file=normalised_from_file,
+                    cache=self.cache if cache_key is not None else None,
+                    cache_key=cache_key,
                 )
-                self._cache[key] = asset
+                self.loaded.put(self._token, key, "asset", asset)
         return asset
+
+    def _cache_key(self, entry: AssetEntry) -> str | None:
+        """The asset's key in the on-disk cache (its files hashed once per process)."""
+        if self.cache is None:
+            return None
+        if entry.key not in self._cache_keys:
+            self._cache_keys[entry.key] = self.cache.key(
+                entry, options={"max_triangles": self.max_triangles})
+        return self._cache_keys[entry.key]
+
+    def _cached(self, cache_key: str | None, kind: str, rebuild):
+        """What the cache holds for ``cache_key`` and ``kind``, rebuilt; None for a miss."""
+        if cache_key is None or self.cache is None:
+            return None
+        found = self.cache.read(cache_key, kind)
+        if found is None:
+            return None
+        try:
+            return rebuild(*found)
+        except (KeyError, ValueError, TypeError, IndexError):
+            return None  # not a record of this version: load and rewrite it
+
+    def _store(self, cache_key: str | None, kind: str, record) -> None:
+        if cache_key is not None and self.cache is not None:
+            meta, arrays = record
+            textured = any(name.startswith("texture_") for name in arrays)
+            self.cache.write(cache_key, kind, meta, arrays, compress=textured)
 
     def look(self, key: str) -> tuple[VisualPart, ...]:
         """The asset's own look: its surface as parts with the materials its files declare, in
@@ -222,14 +282,18 @@ class AssetLibrary:
             If the asset's file cannot be read (as :meth:`get`). A missing material or texture
             file is a logged warning, not an error.
         """
-        asset = self.get(key)
         entry = self._entry(key)
-        with self._lock:
-            parts = self._looks.get(key)
+        with self.loaded.lock:
+            parts = self.loaded.get(self._token, key, "look")
             if parts is None:
-                parts = tuple(p.transformed(asset.normalised_from_file)
-                              for p in load_look(entry, self.max_triangles))
-                self._looks[key] = parts
+                asset = self.get(key)
+                parts = self._cached(asset.cache_key, "look", look_from_record)
+                if parts is None:
+                    parts, record = rebuilt_look(tuple(
+                        p.transformed(asset.normalised_from_file)
+                        for p in load_look(entry, self.max_triangles)))
+                    self._store(asset.cache_key, "look", record)
+                self.loaded.put(self._token, key, "look", parts)
         return parts
 
     def preload(self) -> None:

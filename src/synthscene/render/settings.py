@@ -27,6 +27,11 @@ class RenderSettings:
     amodal : bool
         Also render every labelled object alone (``RenderOutput.amodal``), for amodal masks,
         ``visib_fract`` and ``truncation``.
+    max_loaded_assets : int or None
+        Most assets whose GL uploads (vertex arrays) the renderer keeps, least recently drawn
+        first out, never one drawn in the current or the previous frame (``limits.
+        max_loaded_assets``); None: no limit. An asset dropped is uploaded again when next
+        drawn: the images are the same whatever the limit.
 
     Raises
     ------
@@ -39,6 +44,7 @@ class RenderSettings:
     msaa_samples: int = 1
     normals: bool = False
     amodal: bool = False
+    max_loaded_assets: int | None = None
 
     def __post_init__(self) -> None:
         if self.msaa_samples not in (1, 2, 4, 8):

@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -51,9 +52,12 @@ STAGES = ("sample", "physics", "render", "labels", "write")
 """Stages timed per frame, in pipeline order (``write`` is timed by whoever writes)."""
 
 
-def build_library(scenario: Scenario) -> SceneLibraries:
+def build_library(scenario: Scenario, *, cache_dir: str | Path | None = None
+                  ) -> SceneLibraries:
     """Index (and, for small libraries, load) the scenario's assets: labelled objects,
-    distractors and fixtures (:func:`synthscene.run.scene_libraries.build_libraries`).
+    distractors and fixtures (:func:`synthscene.run.scene_libraries.build_libraries`), through
+    the on-disk asset cache ``cache_dir`` (a folder; None: ``SYNTHSCENE_CACHE_DIR`` or the
+    platform's user cache folder; ``"none"``: no cache).
 
     Raises
     ------
@@ -62,7 +66,7 @@ def build_library(scenario: Scenario) -> SceneLibraries:
     """
     from synthscene.run.scene_libraries import build_libraries
 
-    return build_libraries(scenario)
+    return build_libraries(scenario, cache_dir=cache_dir)
 
 
 def physics_settings(scenario: Scenario) -> PhysicsSettings:
@@ -82,7 +86,8 @@ def render_settings(scenario: Scenario) -> RenderSettings:
     """The :class:`RenderSettings` a scenario asks for."""
     r, outputs = scenario.spec.render, scenario.spec.outputs
     return RenderSettings(shading=r.shading, shadows=r.shadows, msaa_samples=r.msaa_samples,
-                          normals=outputs.normals, amodal=outputs.amodal)
+                          normals=outputs.normals, amodal=outputs.amodal,
+                          max_loaded_assets=scenario.spec.limits.max_loaded_assets)
 
 
 def label_filter(scenario: Scenario) -> LabelFilter:

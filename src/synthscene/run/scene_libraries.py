@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from synthscene.assets.cache import open_cache
 from synthscene.assets.image_files import check_image_file
 from synthscene.assets.library import (
     AssetLibrary,
@@ -18,6 +19,7 @@ from synthscene.assets.library import (
     SceneLibraries,
     bundled_assets_dir,
 )
+from synthscene.assets.loaded import LoadedAssets
 from synthscene.config.loading import Scenario
 from synthscene.errors import AssetError, ConfigError
 
@@ -57,15 +59,21 @@ def background_images(scenario: Scenario) -> tuple[str, ...]:
     return tuple(files)
 
 
-def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
-                    ) -> SceneLibraries:
+def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None,
+                    cache_dir: str | Path | None = None) -> SceneLibraries:
     """Index (and, for small libraries, load) the scenario's assets and background images.
+
+    The libraries load through the on-disk asset cache ``cache_dir`` and share one store of
+    loaded assets, bounded by ``limits.max_loaded_assets``.
 
     Parameters
     ----------
     scenario : Scenario
     objects : AssetLibrary, optional
-        An already built library of ``scenario.assets`` to reuse.
+        An already built library of ``scenario.assets`` to reuse (with its own cache and store).
+    cache_dir : str, Path or None
+        As :func:`synthscene.assets.cache.open_cache`: a folder, None for the default
+        (``SYNTHSCENE_CACHE_DIR`` or the platform's user cache folder), ``"none"`` for no cache.
 
     Raises
     ------
@@ -76,6 +84,8 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
         If ``background.images`` is not a folder of images.
     """
     spec = scenario.spec
+    cache = open_cache(cache_dir)
+    loaded = LoadedAssets(spec.limits.max_loaded_assets)
 
     def sources(entries, field: str) -> list[AssetSource]:
         return [AssetSource(source=e.source, category=getattr(e, "category", None),
@@ -85,7 +95,8 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
 
     def library(entries, field: str) -> AssetLibrary:
         return AssetLibrary(sources(entries, field),
-                            max_triangles=spec.limits.max_mesh_triangles)
+                            max_triangles=spec.limits.max_mesh_triangles, cache=cache,
+                            loaded=loaded)
 
     if objects is None:
         objects = library(spec.assets, "assets")
@@ -100,7 +111,8 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
                    for i, f in enumerate(spec.fixtures) if f.boards is not None
                    for n in range(int(f.boards.support()[0]), int(f.boards.support()[1]) + 1)]
         fixtures = AssetLibrary(sources(spec.fixtures, "fixtures") + shelves,
-                                max_triangles=spec.limits.max_mesh_triangles)
+                                max_triangles=spec.limits.max_mesh_triangles, cache=cache,
+                                loaded=loaded)
         for i, source in enumerate(sources(spec.fixtures, "fixtures")):
             matching = AssetLibrary([source]).keys  # indexing only: the keys of this source
             if len(matching) != 1:
@@ -114,9 +126,11 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
 
 
 def scene_libraries(scenario: Scenario,
-                    library: AssetLibrary | SceneLibraries | None = None) -> SceneLibraries:
+                    library: AssetLibrary | SceneLibraries | None = None, *,
+                    cache_dir: str | Path | None = None) -> SceneLibraries:
     """``library`` itself if it is a :class:`SceneLibraries`; else the scenario's libraries
-    built around it (its objects' library, when given).
+    built around it (its objects' library, when given), through the asset cache ``cache_dir``
+    (:func:`build_libraries`).
 
     Raises
     ------
@@ -125,4 +139,4 @@ def scene_libraries(scenario: Scenario,
     """
     if isinstance(library, SceneLibraries):
         return library
-    return build_libraries(scenario, objects=library)
+    return build_libraries(scenario, objects=library, cache_dir=cache_dir)

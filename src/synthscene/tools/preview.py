@@ -38,7 +38,7 @@ def parse_grid(text: str) -> tuple[int, int]:
 
 
 def preview_sheet(scenario: Scenario, *, columns: int, rows: int, seed: int = 0,
-                  tile_width: int = 320) -> np.ndarray:
+                  tile_width: int = 320, cache_dir: str | Path | None = None) -> np.ndarray:
     """Render ``columns * rows`` frames and tile their label overlays.
 
     Parameters
@@ -49,6 +49,9 @@ def preview_sheet(scenario: Scenario, *, columns: int, rows: int, seed: int = 0,
         Frames 0 .. N-1 of this run seed (the same frames ``generate`` makes with it).
     tile_width : int
         Width in pixels of each tile; the height keeps the image's aspect ratio.
+    cache_dir : str, Path or None
+        The on-disk asset cache (:func:`synthscene.run.frames.build_library`): a folder; None:
+        the default; ``"none"``: no cache.
 
     Returns
     -------
@@ -60,12 +63,15 @@ def preview_sheet(scenario: Scenario, *, columns: int, rows: int, seed: int = 0,
     SynthsceneError
         As :func:`synthscene.run.pipeline.iter_samples`.
     """
+    from synthscene.run.frames import build_library
     from synthscene.run.pipeline import iter_samples
 
     spec = scenario.spec
     tile_height = max(1, round(tile_width * spec.image.height / spec.image.width))
     sheet = np.zeros((rows * tile_height, columns * tile_width, 3), dtype=np.uint8)
-    for n, sample in enumerate(iter_samples(scenario, frames=columns * rows, seed=seed)):
+    for n, sample in enumerate(iter_samples(scenario, frames=columns * rows, seed=seed,
+                                                 library=build_library(scenario,
+                                                                       cache_dir=cache_dir))):
         items = [
             OverlayItem(mask=mask_utils.decode(label.segmentation).astype(bool),
                         bbox=tuple(label.bbox), name=label.category,
