@@ -1,0 +1,230 @@
+#!/usr/bin/env python
+"""Benchmark a large asset library: start-up with a cold and a warm asset cache, steady
+frames/s against a small library, loading every asset, and worker memory over a run.
+
+Workload: the 1,000 random objects of pybullet_data (``random_urdfs/*/*.urdf``, one category),
+``--objects`` (10) a frame, ``--width`` x ``--height`` (320 x 240), through
+``synthscene.generate`` with ``--workers`` (2) worker processes. ``random_urdfs/168/168.obj`` has
+non-finite vertices and is left out by the globs (``--exclude 168``).
+
+    python scripts/benchmark_library.py                   # modest sizes
+    python scripts/benchmark_library.py --frames 5000 --parts memory   # the long memory check
+
+Prints, each a median over ``--runs`` runs:
+
+- **start-up**: seconds from ``generate`` being called to its first frame on disk, with an empty
+  cache folder (cold) and with the folder that run filled (warm);
+- **load all**: seconds to load every asset of the library in this process
+  (``AssetLibrary.preload``), cold cache, warm cache and no cache;
+- **steady**: frames/s after ``--warmup`` frames per worker, the large library against one of
+  its first 10 assets (warm cache for both), and the ratio;
+- **memory**: each worker's resident memory after 10 % of its frames and at its last frame of
+  one run of ``--frames`` frames, and the growth in %; and, in this process, the resident memory
+  that each loaded asset adds (library, GL uploads), to size ``limits.max_loaded_assets``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchmark import machine  # noqa: E402
+from synthscene.assets.cache import AssetCache  # noqa: E402
+from synthscene.assets.library import AssetLibrary, AssetSource  # noqa: E402
+from synthscene.config.loading import scenario_from_dict  # noqa: E402
+from synthscene.run.pipeline import FrameDone, generate  # noqa: E402
+from synthscene.run.worker import rss_bytes  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--parts", nargs="+", default=["startup", "load", "steady", "memory"],
+                   choices=["startup", "load", "steady", "memory"])
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--frames", type=int, default=200,
+                   help="frames of the memory run (5000 for the real check)")
+    p.add_argument("--steady-frames", type=int, default=40, help="timed frames per steady run")
+    p.add_argument("--warmup", type=int, default=5, help="untimed frames per worker")
+    p.add_argument("--objects", type=int, default=10)
+    p.add_argument("--width", type=int, default=320)
+    p.add_argument("--height", type=int, default=240)
+    p.add_argument("--exclude", default="168", help="the broken random_urdfs folder left out")
+    p.add_argument("--max-loaded-assets", type=int, default=None,
+                   help="limits.max_loaded_assets of the runs (default: synthscene's)")
+    return p.parse_args()
+
+
+def library_sources(exclude: str) -> list[str]:
+    """Globs over ``random_urdfs/NNN/NNN.urdf`` that leave out folder ``exclude`` (3 digits)."""
+    a, b, c = exclude
+    globs = [f"[!{a}]??", f"{a}[!{b}]?", f"{a}{b}[!{c}]"]
+    return [f"pybullet_data:random_urdfs/{g}/*.urdf" for g in globs]
+
+
+def scenario(args, sources: list[str], max_loaded_assets: int | None = None):
+    data = {
+        "name": "random_urdfs",
+        "image": {"width": args.width, "height": args.height},
+        "assets": [{"source": s, "category": "object"} for s in sources],
+        "objects": {"count": args.objects, "asset_sampling": "asset"},
+    }
+    limit = max_loaded_assets or args.max_loaded_assets
+    limits = {"max_loaded_assets": limit} if limit is not None else None
+    return scenario_from_dict(data, limits=limits)
+
+
+def run(spec, args, *, frames: int, cache: str | Path, on_frame=None) -> float:
+    """One generate run into a temporary folder; return seconds to its first frame."""
+    first = None
+    start = time.perf_counter()
+
+    def on_done(done: FrameDone) -> None:
+        nonlocal first
+        if first is None:
+            first = time.perf_counter() - start
+        if on_frame is not None:
+            on_frame(done)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(spec, Path(tmp) / "out", frames=frames, seed=0, workers=args.workers,
+                 on_frame=on_done, cache_dir=cache)
+    return first
+
+
+def startup(spec, args) -> None:
+    cold, warm = [], []
+    for _ in range(args.runs):
+        with tempfile.TemporaryDirectory() as cache:
+            frames = args.workers
+            cold.append(run(spec, args, frames=frames, cache=cache))
+            warm.append(run(spec, args, frames=frames, cache=cache))
+    print(f"start-up to the first frame: cold cache {statistics.median(cold):.2f} s, warm "
+          f"cache {statistics.median(warm):.2f} s (runs: cold "
+          f"{' '.join(f'{t:.2f}' for t in cold)}; warm {' '.join(f'{t:.2f}' for t in warm)})")
+
+
+def load_all(sources: list[str], args) -> None:
+    def timed(cache: AssetCache | None) -> tuple[float, float]:
+        library = AssetLibrary([AssetSource(source=s, category="object") for s in sources],
+                               cache=cache)
+        t0, c0 = time.perf_counter(), time.process_time()
+        library.preload()
+        return time.perf_counter() - t0, time.process_time() - c0
+
+    cold, warm, none = [], [], []
+    for _ in range(args.runs):
+        with tempfile.TemporaryDirectory() as folder:
+            cold.append(timed(AssetCache(Path(folder))))
+            warm.append(timed(AssetCache(Path(folder))))
+        none.append(timed(None))
+    n = len(AssetLibrary([AssetSource(source=s) for s in sources]))
+    for what, index in (("wall", 0), ("CPU", 1)):
+        c, w, o = (statistics.median(t[index] for t in runs) for runs in (cold, warm, none))
+        print(f"loading all {n} assets in one process, {what} time: cold cache {c:.1f} s, "
+              f"warm cache {w:.1f} s, no cache {o:.1f} s ({o / w:.1f}x faster warm than "
+              f"without a cache)")
+
+
+def steady(spec_large, spec_small, args) -> None:
+    def fps(spec, cache) -> float:
+        skip = args.warmup * args.workers
+        times: list[float] = []
+        run(spec, args, frames=skip + args.steady_frames, cache=cache,
+            on_frame=lambda done: times.append(time.perf_counter()))
+        return (len(times) - skip) / (times[-1] - times[skip - 1])
+
+    large, small = [], []
+    with tempfile.TemporaryDirectory() as cache:
+        run(spec_large, args, frames=args.workers, cache=cache)  # fill the cache a little
+        for _ in range(args.runs):  # alternated, so that both see the same machine load
+            large.append(fps(spec_large, cache))
+            small.append(fps(spec_small, cache))
+    ml, ms = statistics.median(large), statistics.median(small)
+    print(f"steady frames/s ({args.workers} workers): 1,000-asset library {ml:.2f}, 10-asset "
+          f"library {ms:.2f}: ratio {ml / ms:.3f} (runs: large "
+          f"{' '.join(f'{v:.2f}' for v in large)}; small {' '.join(f'{v:.2f}' for v in small)})")
+
+
+def memory(spec, args) -> None:
+    per_worker = max(1, args.frames // args.workers)
+    baseline = max(args.warmup, per_worker // 10)
+    seen: dict[int, int] = {}
+    first: dict[int, tuple[int, int]] = {}
+    last: dict[int, tuple[int, int]] = {}
+
+    def on_frame(done: FrameDone) -> None:
+        n = seen[done.worker] = seen.get(done.worker, 0) + 1
+        if n == baseline:
+            first[done.worker] = (n, done.rss_bytes)
+        last[done.worker] = (n, done.rss_bytes)
+
+    with tempfile.TemporaryDirectory() as cache:
+        run(spec, args, frames=args.frames, cache=cache, on_frame=on_frame)
+    limit = spec.spec.limits.max_loaded_assets
+    print(f"memory over {args.frames} frames ({args.workers} workers, max_loaded_assets "
+          f"{limit}):")
+    for worker in sorted(last):
+        if worker not in first:
+            continue
+        (n0, rss0), (n1, rss1) = first[worker], last[worker]
+        print(f"  worker {worker}: RSS {rss0 / 2**20:.1f} MiB after frame {n0}, "
+              f"{rss1 / 2**20:.1f} MiB after frame {n1}: {100 * (rss1 - rss0) / rss0:+.2f} %")
+
+
+def memory_per_asset(sources: list[str], args) -> None:
+    """Resident memory added per loaded asset and its GL uploads, in this process."""
+    from synthscene.render.renderer import Renderer
+    from synthscene.run.frames import render_settings
+    from synthscene.run.pipeline import build_library, iter_samples
+
+    spec = scenario(args, sources, max_loaded_assets=100_000)
+    library = build_library(spec, cache_dir="none")
+    samples = iter_samples(spec, frames=60, seed=1, library=library)
+    states = [s.state for s in samples]
+    with Renderer(library, args.width, args.height, render_settings(spec)) as renderer:
+        renderer.render(states[0])
+        rss0, n0 = rss_bytes(), len(library.objects.loaded)
+        triangles0 = sum(len(library.get(k).mesh.faces) for k in _loaded_keys(library, states[:1]))
+        for state in states[1:]:
+            renderer.render(state)
+        rss1, n1 = rss_bytes(), len(library.objects.loaded)
+        triangles1 = sum(len(library.get(k).mesh.faces) for k in _loaded_keys(library, states))
+    added = n1 - n0
+    if added > 0:
+        per = (rss1 - rss0) / added
+        per_tri = (rss1 - rss0) / max(1, triangles1 - triangles0)
+        print(f"memory per loaded asset (library + GL uploads, lit): {per / 2**20:.2f} MiB "
+              f"over {added} assets of {(triangles1 - triangles0) / added:.0f} triangles on "
+              f"average: {per_tri:.0f} bytes per triangle")
+
+
+def _loaded_keys(library, states) -> set[str]:
+    return {obj.asset_key for state in states for obj in state.objects}
+
+
+def main() -> None:
+    args = parse_args()
+    sources = library_sources(args.exclude)
+    large = scenario(args, sources)
+    small = scenario(args, ["pybullet_data:random_urdfs/00[0-9]/*.urdf"])
+    print(f"machine: {machine()}")
+    if "startup" in args.parts:
+        startup(large, args)
+    if "load" in args.parts:
+        load_all(sources, args)
+    if "steady" in args.parts:
+        steady(large, small, args)
+    if "memory" in args.parts:
+        memory(large, args)
+        memory_per_asset(sources, args)
+
+
+if __name__ == "__main__":
+    main()
