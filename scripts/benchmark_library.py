@@ -98,16 +98,19 @@ def run(spec, args, *, frames: int, cache: str | Path, on_frame=None) -> float:
     return first
 
 
-def startup(spec, args) -> None:
-    cold, warm = [], []
+def startup(spec, spec_small, args) -> None:
+    cold, warm, small = [], [], []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as cache:
             frames = args.workers
             cold.append(run(spec, args, frames=frames, cache=cache))
             warm.append(run(spec, args, frames=frames, cache=cache))
+            small.append(run(spec_small, args, frames=frames, cache=cache))
     print(f"start-up to the first frame: cold cache {statistics.median(cold):.2f} s, warm "
-          f"cache {statistics.median(warm):.2f} s (runs: cold "
-          f"{' '.join(f'{t:.2f}' for t in cold)}; warm {' '.join(f'{t:.2f}' for t in warm)})")
+          f"cache {statistics.median(warm):.2f} s; 10-asset library, warm, "
+          f"{statistics.median(small):.2f} s (runs: cold {' '.join(f'{t:.2f}' for t in cold)}; "
+          f"warm {' '.join(f'{t:.2f}' for t in warm)}; small "
+          f"{' '.join(f'{t:.2f}' for t in small)})")
 
 
 def load_all(sources: list[str], args) -> None:
@@ -216,7 +219,7 @@ def main() -> None:
     small = scenario(args, ["pybullet_data:random_urdfs/00[0-9]/*.urdf"])
     print(f"machine: {machine()}")
     if "startup" in args.parts:
-        startup(large, args)
+        startup(large, small, args)
     if "load" in args.parts:
         load_all(sources, args)
     if "steady" in args.parts:

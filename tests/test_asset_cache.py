@@ -148,8 +148,8 @@ def test_concurrent_writers_of_one_entry_leave_a_valid_entry(tmp_path):
         context = multiprocessing.get_context("fork")
     except ValueError:
         pytest.skip("needs fork")
-    rng = np.random.default_rng(0)
-    arrays = {"vertices": rng.random((20_000, 3)), "faces": rng.integers(0, 9, (30_000, 3))}
+    arrays = {"vertices": np.linspace(0.0, 1.0, 60_000).reshape(-1, 3),
+              "faces": np.arange(90_000, dtype=np.int64).reshape(-1, 3) % 7}
     key = "ab" * 32
     start = context.Barrier(2)
     writers = [context.Process(target=_write_many, args=(str(tmp_path), key, {"n": 1}, arrays,

@@ -38,7 +38,6 @@ import os
 import re
 import struct
 import xml.etree.ElementTree as ET
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -251,7 +250,7 @@ class AssetCache:
                 arrays = {name: data[name] for name in data.files}
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a damaged entry is a miss, whatever it raises
             logger.info("asset cache entry %s cannot be read (%s): loading the asset again",
                         path, " ".join(str(exc).split()) or type(exc).__name__)
             return None

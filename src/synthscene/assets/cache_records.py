@@ -33,13 +33,17 @@ Geometry = tuple[trimesh.Trimesh, tuple[np.ndarray, ...], CollisionPrimitive | N
 Record = tuple[dict[str, Any], dict[str, np.ndarray]]
 
 
-def geometry_record(geometry: Geometry) -> Record:
+def geometry_record(geometry: Geometry, *, summary: bool = True) -> Record:
     """The entry of a loaded geometry.
 
     Parameters
     ----------
     geometry : (mesh, hulls, solid, normalised_from_file)
         As :func:`synthscene.assets.loading.load_geometry` returns it.
+    summary : bool
+        Add the summary (``meta["summary"]``: ``triangles``, ``file_extent``, the bounding box's
+        edges in the file's units, and ``watertight``), which costs a pass over the mesh's
+        edges.
 
     Returns
     -------
@@ -69,11 +73,12 @@ def geometry_record(geometry: Geometry) -> Record:
         arrays["solid_pose"] = np.asarray(solid.object_from_primitive, dtype=np.float64)
         meta["solid"] = {"kind": solid.kind, "half_extents": list(solid.half_extents),
                          "radius": solid.radius, "length": solid.length}
-    scale = float(transform[0, 0])
-    bounds = arrays["vertices"].max(axis=0) - arrays["vertices"].min(axis=0)
-    meta["summary"] = {"triangles": int(len(arrays["faces"])),
-                       "file_extent": [float(b) / scale for b in bounds],
-                       "watertight": bool(mesh.is_watertight)}
+    if summary:
+        scale = float(transform[0, 0])
+        bounds = arrays["vertices"].max(axis=0) - arrays["vertices"].min(axis=0)
+        meta["summary"] = {"triangles": int(len(arrays["faces"])),
+                           "file_extent": [float(b) / scale for b in bounds],
+                           "watertight": bool(mesh.is_watertight)}
     return meta, arrays
 
 
@@ -172,9 +177,11 @@ def look_from_record(meta: dict[str, Any], arrays: dict[str, np.ndarray]
     return tuple(parts)
 
 
-def rebuilt_geometry(geometry: Geometry) -> tuple[Geometry, Record]:
-    """A freshly loaded geometry as a cached one reads back, and its record."""
-    record = geometry_record(geometry)
+def rebuilt_geometry(geometry: Geometry, *, summary: bool = True
+                     ) -> tuple[Geometry, Record]:
+    """A freshly loaded geometry as a cached one reads back, and its record (with its summary
+    if ``summary``)."""
+    record = geometry_record(geometry, summary=summary)
     return geometry_from_record(*record), record
 
 

@@ -26,6 +26,7 @@ message naming the file and the config location (``AssetSource.where``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,8 @@ from synthscene.assets.sources import (
     index_source,
 )
 from synthscene.config.fields import MAX_MESH_TRIANGLES
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "ASSET_EXTENSIONS",
@@ -225,7 +228,8 @@ class AssetLibrary:
                 cache_key = self._cache_key(entry)
                 geometry = self._cached(cache_key, "geometry", geometry_from_record)
                 if geometry is None:
-                    geometry, record = rebuilt_geometry(load_geometry(entry, self.max_triangles))
+                    geometry, record = rebuilt_geometry(load_geometry(entry, self.max_triangles),
+                                                        summary=cache_key is not None)
                     self._store(cache_key, "geometry", record)
                 mesh, hulls, solid, normalised_from_file = geometry
                 asset = Asset(
@@ -260,8 +264,10 @@ class AssetLibrary:
             return None
         try:
             return rebuild(*found)
-        except (KeyError, ValueError, TypeError, IndexError):
-            return None  # not a record of this version: load and rewrite it
+        except Exception:  # noqa: BLE001 - not a record this code reads: load and rewrite it
+            logger.info("asset cache entry %s of %s does not read back: loading it again",
+                        kind, cache_key)
+            return None
 
     def _store(self, cache_key: str | None, kind: str, record) -> None:
         if cache_key is not None and self.cache is not None:
