@@ -226,3 +226,20 @@ def test_loaded_assets_are_bounded_least_recently_used_first(tmp_path):
     assert library.get(keys[0]) is first
     again = library.get(keys[1])  # loaded again (from the cache): equal, not the same object
     assert again is not second and np.array_equal(again.mesh.vertices, second.mesh.vertices)
+
+
+def test_the_cache_folder_and_the_limit_travel_to_workers_with_the_libraries(tmp_path):
+    import pickle
+
+    from synthscene.run.frames import build_library
+
+    scenario = scenario_from_dict({
+        "assets": [{"source": s} for s in SOURCES],
+        "distractors": {"count": 1, "assets": [{"source": "pybullet_data:bunny.obj"}]},
+        "limits": {"max_loaded_assets": 5}})
+    libraries = pickle.loads(pickle.dumps(build_library(scenario, cache_dir=tmp_path / "c")))
+    objects, distractors = libraries.objects, libraries.distractors
+    assert objects.cache.root == distractors.cache.root == tmp_path / "c"
+    assert objects.loaded is distractors.loaded and objects.loaded.limit == 5
+    assert len(objects.loaded) == 0  # a worker starts with nothing loaded
+    assert build_library(scenario, cache_dir="none").objects.cache is None

@@ -186,7 +186,8 @@ class AssetLibrary:
         self._entries = state["entries"]
         self.max_triangles = state.get("max_triangles", MAX_MESH_TRIANGLES)
         self.cache = state.get("cache")
-        self.loaded = state.get("loaded") or LoadedAssets()
+        loaded = state.get("loaded")
+        self.loaded = loaded if loaded is not None else LoadedAssets()
         self.keys = tuple(self._entries)
         self.categories = tuple(sorted({e.category for e in self._entries.values()}))
         self._token = object()
