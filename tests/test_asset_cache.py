@@ -243,3 +243,28 @@ def test_the_cache_folder_and_the_limit_travel_to_workers_with_the_libraries(tmp
     assert objects.loaded is distractors.loaded and objects.loaded.limit == 5
     assert len(objects.loaded) == 0  # a worker starts with nothing loaded
     assert build_library(scenario, cache_dir="none").objects.cache is None
+
+
+@pytest.mark.gl
+def test_the_commands_load_through_the_cache_folder_they_are_given(tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+
+    scene = tmp_path / "s.yaml"
+    scene.write_text(yaml.safe_dump({
+        "assets": [{"source": "pybullet_data:objects/mug.urdf"}],
+        "image": {"width": 64, "height": 48}, "objects": {"count": 1},
+        "physics": {"enabled": False}}))
+
+    def command(*args: str) -> None:
+        result = subprocess.run([sys.executable, "-m", "synthscene.cli", *args],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+    command("preview", str(scene), "--out", str(tmp_path / "p.png"), "--grid", "1x1",
+            "--cache-dir", str(tmp_path / "preview-cache"))
+    command("generate", str(scene), "--out", str(tmp_path / "d"), "--frames", "1",
+            "--workers", "1", "--quiet", "--cache-dir", str(tmp_path / "generate-cache"))
+    assert _entries(tmp_path / "preview-cache") and _entries(tmp_path / "generate-cache")
