@@ -8,6 +8,9 @@ An entry is plain arrays plus JSON values, so that it reads back without unpickl
   (triangles, extent in the file's units, watertight) for listings.
 - ``look`` (:func:`look_record`): each visual part's arrays and material, its texture images
   stored decoded (zlib-compressed), once per distinct image.
+- ``hulls-N`` (:func:`collision_parts`): the collision hulls merged down to ``N`` with their
+  shrinking directions and mass properties, what the simulation and the ``stable`` placement
+  collide (the costliest part of an asset to make: a greedy merge of convex pieces).
 
 Every load goes through these records, cached or not (:func:`rebuilt_geometry`,
 :func:`rebuilt_look`), so that an asset is the very same arrays whether it came from its files
@@ -22,10 +25,15 @@ import numpy as np
 import trimesh
 
 from synthscene.assets.appearance import AssetMaterial, VisualPart
-from synthscene.assets.collision import CollisionPrimitive
+from synthscene.assets.collision import (
+    CollisionHull,
+    CollisionPrimitive,
+    collision_hull,
+    merge_hulls,
+)
 
-__all__ = ["geometry_from_record", "geometry_record", "look_from_record", "look_record",
-           "rebuilt_geometry", "rebuilt_look"]
+__all__ = ["collision_parts", "geometry_from_record", "geometry_record", "look_from_record",
+           "look_record", "rebuilt_geometry", "rebuilt_look"]
 
 Geometry = tuple[trimesh.Trimesh, tuple[np.ndarray, ...], CollisionPrimitive | None, np.ndarray]
 """What :func:`synthscene.assets.loading.load_geometry` returns."""
@@ -66,8 +74,10 @@ def geometry_record(geometry: Geometry, *, summary: bool = True) -> Record:
         kind, arrays["colors"] = "face", np.asarray(visual.face_colors, dtype=np.uint8)
     elif isinstance(visual, trimesh.visual.ColorVisuals) and visual.kind == "vertex":
         kind, arrays["colors"] = "vertex", np.asarray(visual.vertex_colors, dtype=np.uint8)
-    for i, hull in enumerate(hulls):
-        arrays[f"hull_{i}"] = np.asarray(hull, dtype=np.float64)
+    # One array of all the hulls' points (an .npz member costs a read of its own).
+    arrays["hulls"] = np.concatenate([np.asarray(h, dtype=np.float64).reshape(-1, 3)
+                                      for h in hulls]) if hulls else np.zeros((0, 3))
+    arrays["hull_sizes"] = np.array([len(h) for h in hulls], dtype=np.int64)
     meta: dict[str, Any] = {"visual": kind, "hulls": len(hulls), "solid": None}
     if solid is not None:
         arrays["solid_pose"] = np.asarray(solid.object_from_primitive, dtype=np.float64)
@@ -101,8 +111,11 @@ def geometry_from_record(meta: dict[str, Any], arrays: dict[str, np.ndarray]) ->
     elif kind != "none":
         raise ValueError(f"unknown visual {kind!r}")
     hulls = []
-    for i in range(int(meta["hulls"])):
-        hull = np.ascontiguousarray(arrays[f"hull_{i}"], dtype=np.float64)
+    sizes = arrays["hull_sizes"]
+    if len(sizes) != int(meta["hulls"]) or int(sizes.sum()) != len(arrays["hulls"]):
+        raise ValueError("hull sizes do not match")
+    for hull in _split(arrays["hulls"], sizes):
+        hull = np.array(hull, dtype=np.float64)
         hull.flags.writeable = False
         hulls.append(hull)
     solid = None
@@ -189,3 +202,67 @@ def rebuilt_look(parts: tuple[VisualPart, ...]) -> tuple[tuple[VisualPart, ...],
     """A freshly loaded look as a cached one reads back, and its record."""
     record = look_record(parts)
     return look_from_record(*record), record
+
+
+def collision_parts(asset, max_hulls: int) -> tuple[CollisionHull, ...]:
+    """An asset's collision hulls merged down to ``max_hulls``, each made solid
+    (:func:`~synthscene.assets.collision.merge_hulls`, then
+    :func:`~synthscene.assets.collision.collision_hull`), read from the asset cache it was
+    loaded through when it holds them, else computed (and written there).
+
+    Parameters
+    ----------
+    asset : Asset
+        A loaded asset (its ``cache`` and ``cache_key`` say where its entries are; anything with
+        ``collision_hulls`` is computed).
+    max_hulls : int
+        >= 1.
+
+    Returns
+    -------
+    tuple of CollisionHull
+
+    Raises
+    ------
+    AssetError
+        If a hull is empty or not finite (:func:`~synthscene.assets.collision.collision_hull`).
+    """
+    cache, key = getattr(asset, "cache", None), getattr(asset, "cache_key", None)
+    kind = f"hulls-{int(max_hulls)}"
+    if cache is not None and key is not None:
+        found = cache.read(key, kind)
+        if found is not None:
+            try:
+                return _hulls_from_record(*found)
+            except Exception:  # noqa: BLE001 - not a record this code reads: compute it again
+                pass
+    hulls = tuple(collision_hull(points) for points in merge_hulls(asset.collision_hulls,
+                                                                     max_hulls))
+    if cache is not None and key is not None:
+        arrays = {name: np.concatenate([np.asarray(getattr(h, name), dtype=np.float64)
+                                        for h in hulls])
+                  for name in ("vertices", "inward", "max_shrink")}
+        arrays["sizes"] = np.array([len(h.vertices) for h in hulls], dtype=np.int64)
+        arrays["centers"] = np.array([h.center for h in hulls], dtype=np.float64)
+        arrays["inertias"] = np.array([h.inertia for h in hulls], dtype=np.float64)
+        cache.write(key, kind, {"volumes": [float(h.volume) for h in hulls]}, arrays)
+    return hulls
+
+
+def _hulls_from_record(meta: dict[str, Any], arrays: dict[str, np.ndarray]
+                       ) -> tuple[CollisionHull, ...]:
+    sizes = arrays["sizes"]
+    if len(sizes) != len(meta["volumes"]) or not len(sizes):
+        raise ValueError("hull sizes do not match")
+    parts = {name: _split(arrays[name], sizes) for name in ("vertices", "inward", "max_shrink")}
+    return tuple(
+        CollisionHull(vertices=np.array(parts["vertices"][i]), inward=np.array(parts["inward"][i]),
+                      max_shrink=np.array(parts["max_shrink"][i]), volume=float(volume),
+                      center=np.array(arrays["centers"][i]),
+                      inertia=np.array(arrays["inertias"][i]))
+        for i, volume in enumerate(meta["volumes"]))
+
+
+def _split(stacked: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
+    """``stacked`` cut into consecutive pieces of ``sizes`` rows."""
+    return np.split(stacked, np.cumsum(sizes)[:-1]) if len(sizes) else []

@@ -194,13 +194,13 @@ _COLLIDERS: weakref.WeakKeyDictionary[Any, _Collider] = weakref.WeakKeyDictionar
 def _collider(asset: Asset) -> _Collider:
     import trimesh
 
-    from synthscene.assets.collision import collision_hull, mass_properties, merge_hulls
+    from synthscene.assets.cache_records import collision_parts
+    from synthscene.assets.collision import mass_properties
     from synthscene.assets.margins import DEFAULT_MAX_HULLS
 
     collider = _COLLIDERS.get(asset)
     if collider is None:
-        hulls = [collision_hull(h) for h in merge_hulls(asset.collision_hulls,
-                                                         DEFAULT_MAX_HULLS)]
+        hulls = list(collision_parts(asset, DEFAULT_MAX_HULLS))
         points = np.vstack([np.asarray(h, dtype=np.float64) for h in asset.collision_hulls])
         collider = _Collider(hulls, mass_properties(hulls).center,
                              np.asarray(trimesh.convex.convex_hull(points).vertices), {})
