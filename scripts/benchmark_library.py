@@ -56,6 +56,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--width", type=int, default=320)
     p.add_argument("--height", type=int, default=240)
     p.add_argument("--exclude", default="168", help="the broken random_urdfs folder left out")
+    p.add_argument("--cache-dir", default=None,
+                   help="the cache folder of the steady and memory parts (default: a new "
+                        "temporary one; the steady part fills it first)")
     p.add_argument("--max-loaded-assets", type=int, default=None,
                    help="limits.max_loaded_assets of the runs (default: synthscene's)")
     return p.parse_args()
@@ -144,8 +147,9 @@ def steady(spec_large, spec_small, args) -> None:
         return (len(times) - skip) / (times[-1] - times[skip - 1])
 
     large, small = [], []
-    with tempfile.TemporaryDirectory() as cache:
-        run(spec_large, args, frames=args.workers, cache=cache)  # fill the cache a little
+    with tempfile.TemporaryDirectory() as folder:
+        cache = args.cache_dir or folder
+        fill(cache, args)
         for _ in range(args.runs):  # alternated, so that both see the same machine load
             large.append(fps(spec_large, cache))
             small.append(fps(spec_small, cache))
@@ -153,6 +157,30 @@ def steady(spec_large, spec_small, args) -> None:
     print(f"steady frames/s ({args.workers} workers): 1,000-asset library {ml:.2f}, 10-asset "
           f"library {ms:.2f}: ratio {ml / ms:.3f} (runs: large "
           f"{' '.join(f'{v:.2f}' for v in large)}; small {' '.join(f'{v:.2f}' for v in small)})")
+
+
+def _fill_one(task: tuple[str, str, list[str]]) -> None:
+    from synthscene.assets.cache_records import collision_parts
+    from synthscene.assets.margins import DEFAULT_MAX_HULLS
+
+    cache, key, sources = task
+    library = AssetLibrary([AssetSource(source=s, category="object") for s in sources],
+                           cache=AssetCache(Path(cache)))
+    collision_parts(library.get(key), DEFAULT_MAX_HULLS)
+
+
+def fill(cache: str, args) -> None:
+    """Put every asset of the library (geometry and merged hulls) in the cache, with
+    ``--workers`` processes; print how long that took (the library's cold cost)."""
+    import multiprocessing
+
+    sources = library_sources(args.exclude)
+    keys = AssetLibrary([AssetSource(source=s) for s in sources]).keys
+    t0 = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
+        pool.map(_fill_one, [(str(cache), key, sources) for key in keys], chunksize=8)
+    print(f"filling the cache with all {len(keys)} assets (geometry and merged hulls), "
+          f"{args.workers} processes: {time.perf_counter() - t0:.0f} s")
 
 
 def memory(spec, args) -> None:
@@ -168,8 +196,8 @@ def memory(spec, args) -> None:
             first[done.worker] = (n, done.rss_bytes)
         last[done.worker] = (n, done.rss_bytes)
 
-    with tempfile.TemporaryDirectory() as cache:
-        run(spec, args, frames=args.frames, cache=cache, on_frame=on_frame)
+    with tempfile.TemporaryDirectory() as folder:
+        run(spec, args, frames=args.frames, cache=args.cache_dir or folder, on_frame=on_frame)
     limit = spec.spec.limits.max_loaded_assets
     print(f"memory over {args.frames} frames ({args.workers} workers, max_loaded_assets "
           f"{limit}):")
