@@ -6,8 +6,8 @@ Python): ``primitive:NAME``, ``pybullet_data:RELPATH``, ``dir:PATH``, ``file:PAT
 
 Construction indexes keys and categories eagerly (files must exist, globs must match, primitives
 must be known) but loads meshes lazily: :meth:`AssetLibrary.get` loads an asset on first use and
-keeps it (at most ``max_loaded`` assets, least recently used first out:
-:mod:`synthscene.assets.loaded`), through the on-disk asset cache when it has one
+keeps it (at most ``limits.max_loaded_assets`` of a scenario's assets, least recently used first
+out: :mod:`synthscene.assets.loaded`), through the on-disk asset cache when it has one
 (:mod:`synthscene.assets.cache`). Every loaded :class:`Asset` is *normalised*: its mesh's
 axis-aligned bounding box is centred on the origin and its longest edge is exactly 1, so
 ``SceneObject.scale`` is the object's longest bounding-box edge in metres. Collision hulls are
