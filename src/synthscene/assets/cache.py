@@ -11,8 +11,8 @@ shared by workers and runs:
   OBJ names, the textures they name, a glTF's buffers and images). A file edited in place gets
   a new key; a renamed or moved file keeps its entry. Built-in primitives are not cached.
 - **entries**: ``ROOT/assets/ab/<key>.<kind>.npz``, one per kind of result (``geometry``,
-  ``look``, ``hulls-N``, ``poses-…``): NumPy arrays plus one JSON member ``meta`` for the scalars, read
-  with ``allow_pickle=False`` (no pickled objects). :mod:`synthscene.assets.cache_records`
+  ``look``, ``hulls-N``, ``poses-…``): NumPy arrays plus one JSON member ``meta`` for the
+  scalars, read with ``allow_pickle=False`` (no pickled objects). :mod:`synthscene.assets.cache_records`
   converts loaded assets to and from them.
 - **atomic**: an entry is written to a temporary file (named as
   :func:`synthscene.io.fileio.write_atomic` names them) and moved into place with
