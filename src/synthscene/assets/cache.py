@@ -12,12 +12,12 @@ shared by workers and runs:
   a new key; a renamed or moved file keeps its entry. Built-in primitives are not cached.
 - **entries**: ``ROOT/assets/ab/<key>.<kind>.npz``, one per kind of result (``geometry``,
   ``look``, ``hulls-N``, ``poses-…``): NumPy arrays plus one JSON member ``meta`` for the
-  scalars, read with ``allow_pickle=False`` (no pickled objects). :mod:`synthscene.assets.cache_records`
-  converts loaded assets to and from them.
+  scalars, read with ``allow_pickle=False`` (no pickled objects).
+  :mod:`synthscene.assets.cache_records` converts loaded assets to and from them.
 - **atomic**: an entry is written to a temporary file (named as
   :func:`synthscene.io.fileio.write_atomic` names them) and moved into place with
   :func:`os.replace`: a killed process leaves no partial entry, and two processes writing the
-  same entry at once each replace it whole (the last one wins; both wrote the same bytes).
+  same entry at once each replace it whole (the last one wins; both wrote the same arrays).
 - **checked**: an entry that cannot be read back whole (a truncated or damaged file fails the
   ZIP format's CRC-32 check of each member, or holds another key) is a miss: the asset is loaded
   from its files again and the entry rewritten. A cache problem is never an error for the user:
