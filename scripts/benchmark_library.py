@@ -216,7 +216,7 @@ def memory_per_asset(sources: list[str], args) -> None:
     from synthscene.run.pipeline import build_library, iter_samples
 
     spec = scenario(args, sources, max_loaded_assets=100_000)
-    library = build_library(spec, cache_dir=args.cache_dir)
+    library = build_library(spec, cache_dir=args.cache_dir or tempfile.mkdtemp())
     samples = iter_samples(spec, frames=60, seed=1, library=library)
     states = [s.state for s in samples]
     with Renderer(library, args.width, args.height, render_settings(spec)) as renderer:
