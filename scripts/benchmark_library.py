@@ -216,9 +216,10 @@ def memory_per_asset(sources: list[str], args) -> None:
     from synthscene.run.pipeline import build_library, iter_samples
 
     spec = scenario(args, sources, max_loaded_assets=100_000)
-    library = build_library(spec, cache_dir=args.cache_dir or tempfile.mkdtemp())
-    samples = iter_samples(spec, frames=60, seed=1, library=library)
-    states = [s.state for s in samples]
+    cache = args.cache_dir or tempfile.mkdtemp()
+    states = [s.state for s in iter_samples(spec, frames=60, seed=1,
+                                            library=build_library(spec, cache_dir=cache))]
+    library = build_library(spec, cache_dir=cache)  # nothing loaded yet
     with Renderer(library, args.width, args.height, render_settings(spec)) as renderer:
         renderer.render(states[0])
         rss0, n0 = rss_bytes(), len(library.objects.loaded)
@@ -231,7 +232,7 @@ def memory_per_asset(sources: list[str], args) -> None:
     if added > 0:
         per = (rss1 - rss0) / added
         per_tri = (rss1 - rss0) / max(1, triangles1 - triangles0)
-        print(f"memory per loaded asset (library + GL uploads, lit): {per / 2**20:.2f} MiB "
+        print(f"memory per loaded asset (library + GL uploads, lit): {per / 2**20:.3f} MiB "
               f"over {added} assets of {(triangles1 - triangles0) / added:.0f} triangles on "
               f"average: {per_tri:.0f} bytes per triangle")
 
