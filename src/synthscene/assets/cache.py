@@ -11,8 +11,9 @@ shared by workers and runs:
   OBJ names, the textures they name, a glTF's buffers and images). A file edited in place gets
   a new key; a renamed or moved file keeps its entry. Built-in primitives are not cached.
 - **entries**: ``ROOT/assets/ab/<key>.<kind>.npz``, one per kind of result (``geometry``,
-  ``look``, ``hulls-N``, ``poses-…``): NumPy arrays plus one JSON member ``meta`` for the
-  scalars, read with ``allow_pickle=False`` (no pickled objects).
+  ``look``, ``hulls-N``, ``poses-…``): an ``.npz`` of two members, ``data`` (the bytes of every
+  array, one after the other) and ``meta`` (JSON: the scalars, and each array's dtype, shape
+  and place in ``data``), read with ``allow_pickle=False`` (no pickled objects).
   :mod:`synthscene.assets.cache_records` converts loaded assets to and from them.
 - **atomic**: an entry is written to a temporary file (named as
   :func:`synthscene.io.fileio.write_atomic` names them) and moved into place with
@@ -68,6 +69,10 @@ NO_CACHE = "none"
 _ENTRIES = "assets"
 _ENTRY = re.compile(r"[0-9a-f]{64}\.[a-z0-9-]+\.npz")
 _META = "meta"
+_DATA = "data"
+_FORMAT = 1
+"""Layout of an entry: members ``meta`` (JSON, with each array's place in ``data``) and ``data``
+(every array's bytes, one after the other): two members to read, whatever the arrays."""
 _CHUNK = 1 << 20
 
 
@@ -247,7 +252,7 @@ class AssetCache:
         path = self.path(key, kind)
         try:
             with np.load(path, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in data.files}
+                members = {name: data[name] for name in data.files}
         except FileNotFoundError:
             return None
         except Exception as exc:  # noqa: BLE001 - a damaged entry is a miss, whatever it raises
@@ -255,12 +260,15 @@ class AssetCache:
                         path, " ".join(str(exc).split()) or type(exc).__name__)
             return None
         try:
-            meta = json.loads(arrays.pop(_META).tobytes().decode())
-        except (KeyError, ValueError, UnicodeDecodeError):
-            logger.info("asset cache entry %s has no readable meta: loading the asset again",
-                        path)
+            meta = json.loads(members[_META].tobytes().decode())
+            if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+                raise ValueError("not an entry of this format")
+            arrays = _unpacked(members[_DATA], meta.pop("layout"))
+        except Exception as exc:  # noqa: BLE001 - a damaged entry is a miss, whatever it raises
+            logger.info("asset cache entry %s does not read back (%s): loading the asset again",
+                        path, " ".join(str(exc).split()) or type(exc).__name__)
             return None
-        if not isinstance(meta, dict) or meta.get("key") != key or meta.get("kind") != kind:
+        if meta.get("key") != key or meta.get("kind") != kind:
             logger.info("asset cache entry %s is another entry's: loading the asset again", path)
             return None
         return meta, arrays
@@ -287,8 +295,10 @@ class AssetCache:
         """
         if not self._writable:
             return False
-        text = json.dumps({**meta, "key": key, "kind": kind}, sort_keys=True)
-        members = {**arrays, _META: np.frombuffer(text.encode(), dtype=np.uint8)}
+        data, layout = _packed(arrays)
+        text = json.dumps({**meta, "key": key, "kind": kind, "format": _FORMAT,
+                           "layout": layout}, sort_keys=True)
+        members = {_DATA: data, _META: np.frombuffer(text.encode(), dtype=np.uint8)}
         path = self.path(key, kind)
         save = np.savez_compressed if compress else np.savez
         try:
@@ -308,6 +318,36 @@ def _file_sha256(path: Path) -> bytes:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.digest()
+
+
+def _packed(arrays: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, list]]:
+    """Every array's bytes in one uint8 array, and where each is: name -> [dtype, shape,
+    offset]."""
+    layout: dict[str, list] = {}
+    chunks, offset = [], 0
+    for name, array in arrays.items():
+        array = np.ascontiguousarray(array)
+        if array.dtype.hasobject:
+            raise TypeError(f"{name}: object arrays are not stored")
+        layout[name] = [array.dtype.str, list(array.shape), offset]
+        chunks.append(array.reshape(-1).view(np.uint8))
+        offset += array.nbytes
+    data = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.uint8)
+    return data, layout
+
+
+def _unpacked(data: np.ndarray, layout: Mapping[str, list]) -> dict[str, np.ndarray]:
+    """The arrays of :func:`_packed` (copies: aligned and writable)."""
+    buffer = np.ascontiguousarray(data, dtype=np.uint8)
+    out = {}
+    for name, (dtype, shape, offset) in layout.items():
+        dtype = np.dtype(dtype)
+        if dtype.hasobject:
+            raise TypeError("object arrays are not read")
+        count = int(np.prod(shape, dtype=np.int64))
+        out[name] = np.frombuffer(buffer, dtype=dtype, count=count,
+                                  offset=int(offset)).reshape(shape).copy()
+    return out
 
 
 def pose_kind(min_tip_rad: float) -> str:
