@@ -39,7 +39,6 @@ from synthscene.assets.cache import AssetCache  # noqa: E402
 from synthscene.assets.library import AssetLibrary, AssetSource  # noqa: E402
 from synthscene.config.loading import scenario_from_dict  # noqa: E402
 from synthscene.run.pipeline import FrameDone, generate  # noqa: E402
-from synthscene.run.worker import rss_bytes  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -210,31 +209,33 @@ def memory(spec, args) -> None:
 
 
 def memory_per_asset(sources: list[str], args) -> None:
-    """Resident memory added per loaded asset and its GL uploads, in this process."""
-    from synthscene.render.renderer import Renderer
-    from synthscene.run.frames import render_settings
+    """The bytes of the arrays a loaded asset holds (library: mesh, face normals, hulls, look),
+    per asset and per triangle, over the assets of 60 frames; and the float32 vertex data of one
+    GL upload (three un-merged vertices a triangle: position, normal, texture coordinates),
+    which pyrender's primitive and the GL driver (Mesa: in the process) each hold. Counted,
+    not read from RSS, which freed memory reused by the allocator hides."""
     from synthscene.run.pipeline import build_library, iter_samples
 
     spec = scenario(args, sources, max_loaded_assets=100_000)
     cache = args.cache_dir or tempfile.mkdtemp()
-    states = [s.state for s in iter_samples(spec, frames=60, seed=1,
-                                            library=build_library(spec, cache_dir=cache))]
-    library = build_library(spec, cache_dir=cache)  # nothing loaded yet
-    with Renderer(library, args.width, args.height, render_settings(spec)) as renderer:
-        renderer.render(states[0])
-        rss0, n0 = rss_bytes(), len(library.objects.loaded)
-        triangles0 = sum(len(library.get(k).mesh.faces) for k in _loaded_keys(library, states[:1]))
-        for state in states[1:]:
-            renderer.render(state)
-        rss1, n1 = rss_bytes(), len(library.objects.loaded)
-        triangles1 = sum(len(library.get(k).mesh.faces) for k in _loaded_keys(library, states))
-    added = n1 - n0
-    if added > 0:
-        per = (rss1 - rss0) / added
-        per_tri = (rss1 - rss0) / max(1, triangles1 - triangles0)
-        print(f"memory per loaded asset (library + GL uploads, lit): {per / 2**20:.3f} MiB "
-              f"over {added} assets of {(triangles1 - triangles0) / added:.0f} triangles on "
-              f"average: {per_tri:.0f} bytes per triangle")
+    library = build_library(spec, cache_dir=cache)
+    keys = _loaded_keys(library, [s.state for s in iter_samples(spec, frames=60, seed=1,
+                                                                   library=library)])
+    held = triangles = 0
+    for key in keys:
+        asset = library.get(key)
+        mesh = asset.mesh
+        held += (mesh.vertices.nbytes + mesh.faces.nbytes + mesh.face_normals.nbytes
+                 + sum(h.nbytes for h in asset.collision_hulls))
+        for part in library.look(key):
+            held += part.vertices.nbytes + part.faces.nbytes
+            held += 0 if part.uv is None else part.uv.nbytes
+        triangles += len(mesh.faces)
+    upload = 3 * 8 * 4  # bytes per triangle of one upload
+    print(f"arrays held per loaded asset: {held / len(keys) / 2**10:.0f} KiB over {len(keys)} "
+          f"assets of {triangles / len(keys):.0f} triangles on average ({held / triangles:.0f} "
+          f"bytes per triangle); one GL upload: {upload} bytes per triangle, held twice "
+          f"(primitive, driver), once for a randomized material and once for the own look")
 
 
 def _loaded_keys(library, states) -> set[str]:
