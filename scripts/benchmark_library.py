@@ -19,8 +19,8 @@ Prints, each a median over ``--runs`` runs:
 - **steady**: frames/s after ``--warmup`` frames per worker, the large library against one of
   its first 10 assets (warm cache for both), and the ratio;
 - **memory**: each worker's resident memory after 10 % of its frames and at its last frame of
-  one run of ``--frames`` frames, and the growth in %; and, in this process, the resident memory
-  that each loaded asset adds (library, GL uploads), to size ``limits.max_loaded_assets``.
+  one run of ``--frames`` frames, and the growth in %; and the bytes of the arrays each loaded
+  asset holds (library, GL uploads), to size ``limits.max_loaded_assets``.
 """
 
 from __future__ import annotations
