@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import types
 
 import numpy as np
@@ -14,6 +15,19 @@ from synthscene.render.platform import ensure_gl_platform
 # Choose EGL before any test module imports pyrender or OpenGL (PyOpenGL binds its platform at
 # first import).
 ensure_gl_platform()
+
+@pytest.fixture(autouse=True, scope="session")
+def _asset_cache_in_a_temporary_folder(tmp_path_factory):
+    """Every test (and every process a test starts) caches assets in a temporary folder of this
+    session, never in the user's cache folder."""
+    before = os.environ.get("SYNTHSCENE_CACHE_DIR")
+    os.environ["SYNTHSCENE_CACHE_DIR"] = str(tmp_path_factory.mktemp("asset-cache"))
+    yield
+    if before is None:
+        os.environ.pop("SYNTHSCENE_CACHE_DIR", None)
+    else:
+        os.environ["SYNTHSCENE_CACHE_DIR"] = before
+
 
 GREY = Material(base_color=(0.6, 0.6, 0.6, 1.0))
 

@@ -67,6 +67,10 @@ _LIMIT_HELP = ("Set a safety limit for this run, NAME=VALUE (e.g. max_objects=50
                "NAME lists the limits.")
 
 
+_CACHE_HELP = ("Asset cache folder, shared by runs and workers, or 'none' for no cache "
+               "[default: $SYNTHSCENE_CACHE_DIR, else the user cache folder].")
+
+
 class _Executor(str, Enum):
     local = "local"
     ray = "ray"
@@ -100,6 +104,8 @@ def generate(
         "--plugin", help=_PLUGIN_HELP, show_default=False)] = None,
     limit: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--limit", help=_LIMIT_HELP, show_default=False)] = None,
+    cache_dir: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--cache-dir", help=_CACHE_HELP, show_default=False)] = None,
 ) -> None:
     """Make a COCO instance-segmentation dataset: OUT/images/*.png and OUT/annotations.json."""
     from tqdm import tqdm
@@ -133,7 +139,7 @@ def generate(
         summary = run(scenario, out, frames=frames, seed=seed, overwrite=overwrite,
                       resume=resume, workers=workers, executor=executor.value,
                       address=address, plugins=plugin or (), on_start=on_start,
-                      on_frame=lambda _done: bars[0].update(1))
+                      on_frame=lambda _done: bars[0].update(1), cache_dir=cache_dir)
     except SynthsceneError as exc:
         _close(bars)
         raise _fail(str(exc)) from None
@@ -361,6 +367,8 @@ def preview(
         "--plugin", help=_PLUGIN_HELP, show_default=False)] = None,
     limit: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--limit", help=_LIMIT_HELP, show_default=False)] = None,
+    cache_dir: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--cache-dir", help=_CACHE_HELP, show_default=False)] = None,
 ) -> None:
     """Render a contact sheet of random frames with mask and box overlays (writes no dataset)."""
     from synthscene.config.loading import load_scenario
@@ -379,7 +387,7 @@ def preview(
         load_plugins(plugin or ())
         scenario = load_scenario(scene or default_scene_path(), limits=limits)
         sheet = preview_sheet(scenario, columns=columns, rows=rows, seed=seed,
-                              tile_width=tile_width)
+                              tile_width=tile_width, cache_dir=cache_dir)
         path = write_preview(sheet, out)
     except SynthsceneError as exc:
         raise _fail(str(exc)) from None

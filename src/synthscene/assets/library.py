@@ -6,11 +6,14 @@ Python): ``primitive:NAME``, ``pybullet_data:RELPATH``, ``dir:PATH``, ``file:PAT
 
 Construction indexes keys and categories eagerly (files must exist, globs must match, primitives
 must be known) but loads meshes lazily: :meth:`AssetLibrary.get` loads an asset on first use and
-caches it. Every loaded :class:`Asset` is *normalised*: its mesh's axis-aligned bounding box is
-centred on the origin and its longest edge is exactly 1, so ``SceneObject.scale`` is the object's
-longest bounding-box edge in metres. Collision hulls are point sets in the same frame, and so is
-an asset's :class:`CollisionPrimitive` (the exact box, sphere, cylinder or capsule of a built-in
-primitive or of a URDF whose one collision element is such a solid).
+keeps it (at most ``limits.max_loaded_assets`` of a scenario's assets, least recently used first
+out: :mod:`synthscene.assets.loaded`), through the on-disk asset cache when it has one
+(:mod:`synthscene.assets.cache`). Every loaded :class:`Asset` is *normalised*: its mesh's
+axis-aligned bounding box is centred on the origin and its longest edge is exactly 1, so
+``SceneObject.scale`` is the object's longest bounding-box edge in metres. Collision hulls are
+point sets in the same frame, and so is an asset's :class:`CollisionPrimitive` (the exact box,
+sphere, cylinder or capsule of a built-in primitive or of a URDF whose one collision element is
+such a solid).
 
 This module is the face of the package: the names of the modules it is built from
 (:mod:`~synthscene.assets.sources`, :mod:`~synthscene.assets.loading`,
@@ -23,7 +26,7 @@ message naming the file and the config location (``AssetSource.where``).
 
 from __future__ import annotations
 
-import threading
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +36,15 @@ import numpy as np
 import trimesh
 
 from synthscene.assets.appearance import VisualPart
+from synthscene.assets.cache import AssetCache
+from synthscene.assets.cache_records import (
+    geometry_from_record,
+    look_from_record,
+    rebuilt_geometry,
+    rebuilt_look,
+)
 from synthscene.assets.collision import MAX_HULL_POINTS, CollisionPrimitive
+from synthscene.assets.loaded import LoadedAssets
 from synthscene.assets.loading import load_geometry, load_look
 from synthscene.assets.primitives import PRIMITIVE_NAMES
 from synthscene.assets.sources import (
@@ -49,6 +60,7 @@ from synthscene.config.fields import MAX_MESH_TRIANGLES
 
 if TYPE_CHECKING:
     from synthscene.assets.screening import AssetCheck
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "ASSET_EXTENSIONS",
@@ -93,6 +105,10 @@ class Asset:
         The similarity transform from the file's (or URDF link's) frame to the normalised one.
     unit_m : float
         Metres per unit of the file's coordinates (``assets[i].unit``; 0.001 for a BOP model).
+    cache : AssetCache or None
+        The on-disk cache the asset was loaded through (where its stable poses are kept too).
+    cache_key : str or None
+        Its key in ``cache`` (None for a primitive, or without a cache).
     """
 
     key: str
@@ -117,6 +133,8 @@ class Asset:
         times the object's size for metres in the object frame). At native size, an object's
         pose labels are relative to this point (its file is its model)."""
         return np.array(self.normalised_from_file[:3, 3], dtype=np.float64)
+    cache: AssetCache | None = None
+    cache_key: str | None = None
 
 
 class AssetLibrary:
@@ -129,6 +147,12 @@ class AssetLibrary:
         categories raises.
     max_triangles : int
         Triangle budget of one asset's mesh; a larger one is refused when it is loaded.
+    cache : AssetCache, optional
+        The on-disk cache to load through (:func:`synthscene.assets.cache.open_cache`); None:
+        every asset is read from its files.
+    loaded : LoadedAssets, optional
+        Where loaded assets are held (shared by the libraries of a scenario, so that its limit
+        holds for them together); None: a store of this library's own, without a limit.
 
     Raises
     ------
@@ -139,12 +163,16 @@ class AssetLibrary:
     Notes
     -----
     ``get`` and ``look`` are thread-safe. Pickling a library (to send it to worker processes)
-    keeps its index and drops its caches, so every process loads each asset at most once.
+    keeps its index, its cache folder and its store's limit and drops the loaded assets, so a
+    process loads an asset once while it holds it.
     """
 
     def __init__(self, sources: Sequence[AssetSource], *,
-                 max_triangles: int = MAX_MESH_TRIANGLES) -> None:
+                 max_triangles: int = MAX_MESH_TRIANGLES, cache: AssetCache | None = None,
+                 loaded: LoadedAssets | None = None) -> None:
         self.max_triangles = int(max_triangles)
+        self.cache = cache
+        self.loaded = loaded if loaded is not None else LoadedAssets()
         entries: dict[str, AssetEntry] = {}
         for source in sources:
             for entry in index_source(source):
@@ -161,9 +189,8 @@ class AssetLibrary:
         self._entries = entries
         self.keys: tuple[str, ...] = tuple(entries)
         self.categories: tuple[str, ...] = tuple(sorted({e.category for e in entries.values()}))
-        self._cache: dict[str, Asset] = {}
-        self._looks: dict[str, tuple[VisualPart, ...]] = {}
-        self._lock = threading.Lock()
+        self._token = object()  # this library's assets in ``loaded``
+        self._cache_keys: dict[str, str | None] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -172,16 +199,19 @@ class AssetLibrary:
         return f"AssetLibrary({len(self)} assets, categories={list(self.categories)})"
 
     def __getstate__(self) -> dict:
-        return {"entries": self._entries, "max_triangles": self.max_triangles}
+        return {"entries": self._entries, "max_triangles": self.max_triangles,
+                "cache": self.cache, "loaded": self.loaded}
 
     def __setstate__(self, state: dict) -> None:
         self._entries = state["entries"]
         self.max_triangles = state.get("max_triangles", MAX_MESH_TRIANGLES)
+        self.cache = state.get("cache")
+        loaded = state.get("loaded")
+        self.loaded = loaded if loaded is not None else LoadedAssets()
         self.keys = tuple(self._entries)
         self.categories = tuple(sorted({e.category for e in self._entries.values()}))
-        self._cache = {}
-        self._looks = {}
-        self._lock = threading.Lock()
+        self._token = object()
+        self._cache_keys = {}
 
     @property
     def entries(self) -> tuple[AssetEntry, ...]:
@@ -240,11 +270,16 @@ class AssetLibrary:
             several links, ...).
         """
         entry = self._entry(key)
-        with self._lock:
-            asset = self._cache.get(key)
+        with self.loaded.lock:
+            asset = self.loaded.get(self._token, key, "asset")
             if asset is None:
-                mesh, hulls, solid, normalised_from_file = load_geometry(entry,
-                                                                         self.max_triangles)
+                cache_key = self._cache_key(entry)
+                geometry = self._cached(cache_key, "geometry", geometry_from_record)
+                if geometry is None:
+                    geometry, record = rebuilt_geometry(load_geometry(entry, self.max_triangles),
+                                                        summary=cache_key is not None)
+                    self._store(cache_key, "geometry", record)
+                mesh, hulls, solid, normalised_from_file = geometry
                 asset = Asset(
                     key=entry.key,
                     category=entry.category,
@@ -254,9 +289,40 @@ class AssetLibrary:
                     collision_primitive=solid,
                     normalised_from_file=normalised_from_file,
                     unit_m=entry.unit_m,
+                    cache=self.cache if cache_key is not None else None,
+                    cache_key=cache_key,
                 )
-                self._cache[key] = asset
+                self.loaded.put(self._token, key, "asset", asset)
         return asset
+
+    def _cache_key(self, entry: AssetEntry) -> str | None:
+        """The asset's key in the on-disk cache (its files hashed once per process)."""
+        if self.cache is None:
+            return None
+        if entry.key not in self._cache_keys:
+            self._cache_keys[entry.key] = self.cache.key(
+                entry, options={"max_triangles": self.max_triangles})
+        return self._cache_keys[entry.key]
+
+    def _cached(self, cache_key: str | None, kind: str, rebuild):
+        """What the cache holds for ``cache_key`` and ``kind``, rebuilt; None for a miss."""
+        if cache_key is None or self.cache is None:
+            return None
+        found = self.cache.read(cache_key, kind)
+        if found is None:
+            return None
+        try:
+            return rebuild(*found)
+        except Exception:  # noqa: BLE001 - not a record this code reads: load and rewrite it
+            logger.info("asset cache entry %s of %s does not read back: loading it again",
+                        kind, cache_key)
+            return None
+
+    def _store(self, cache_key: str | None, kind: str, record) -> None:
+        if cache_key is not None and self.cache is not None:
+            meta, arrays = record
+            textured = any(name.startswith("texture_") for name in arrays)
+            self.cache.write(cache_key, kind, meta, arrays, compress=textured)
 
     def look(self, key: str) -> tuple[VisualPart, ...]:
         """The asset's own look: its surface as parts with the materials its files declare, in
@@ -271,14 +337,18 @@ class AssetLibrary:
             If the asset's file cannot be read (as :meth:`get`). A missing material or texture
             file is a logged warning, not an error.
         """
-        asset = self.get(key)
         entry = self._entry(key)
-        with self._lock:
-            parts = self._looks.get(key)
+        with self.loaded.lock:
+            parts = self.loaded.get(self._token, key, "look")
             if parts is None:
-                parts = tuple(p.transformed(asset.normalised_from_file)
-                              for p in load_look(entry, self.max_triangles))
-                self._looks[key] = parts
+                asset = self.get(key)
+                parts = self._cached(asset.cache_key, "look", look_from_record)
+                if parts is None:
+                    parts, record = rebuilt_look(tuple(
+                        p.transformed(asset.normalised_from_file)
+                        for p in load_look(entry, self.max_triangles)))
+                    self._store(asset.cache_key, "look", record)
+                self.loaded.put(self._token, key, "look", parts)
         return parts
 
     def preload(self) -> None:

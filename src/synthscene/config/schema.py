@@ -24,6 +24,7 @@ from synthscene.config.fields import (
     LENGTH_LIMIT_M,
     LIGHT_KINDS,
     MAX_LIGHTS,
+    MAX_LOADED_ASSETS,
     MAX_MESH_TRIANGLES,
     MAX_OBJECTS,
     MAX_PHYSICS_STEPS,
@@ -565,6 +566,10 @@ class LimitsSpec(_Spec):
     """Most triangles of one asset's mesh; a larger mesh is refused (decimate it first)."""
     max_steps_between_frames: int = Field(MAX_STEPS_BETWEEN_FRAMES, ge=1)
     """Most physics steps from one frame of a sequence to the next."""
+    max_loaded_assets: int = Field(MAX_LOADED_ASSETS, ge=1)
+    """Most assets a worker holds in memory with their GL uploads, least recently used first
+    out (an asset dropped is loaded again, from the asset cache, when next drawn; the output
+    is the same whatever the limit). See docs/assets.md, "Memory"."""
 
 
 class ScenarioSpec(_Spec):

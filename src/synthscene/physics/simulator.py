@@ -70,7 +70,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from synthscene.assets.collision import CollisionPrimitive, collision_hull, merge_hulls
+from synthscene.assets.cache_records import collision_parts
+from synthscene.assets.collision import CollisionPrimitive
 from synthscene.assets.margins import margin_shrink
 from synthscene.errors import AssetError, SynthsceneError
 from synthscene.physics.bodies import (
@@ -396,8 +397,7 @@ class PhysicsSimulator:
             if len(raw) == 0:
                 raise AssetError(f"asset {key!r} has no collision hull")
             try:
-                raw = merge_hulls(raw, max_hulls)
-                hulls = tuple(collision_hull(points) for points in raw)
+                hulls = collision_parts(asset, max_hulls)
             except AssetError as error:
                 raise AssetError(f"asset {key!r}: {error}") from error
             model = body_model(key, len(self._bodies), hulls, asset.collision_primitive)

@@ -3,9 +3,10 @@
 A rigid object resting on a horizontal plane lies in one of its *stable poses*: a face of its
 convex hull whose centre of mass projects inside it. :func:`stable_poses` computes them once per
 asset with ``trimesh.poses.compute_stable_poses`` (on the convex hull of the asset's collision
-parts, with their centre of mass) and keeps them for the process; :data:`POSE_STORE` is the hook
-for a cache on disk. :func:`resting_poses` corrects them to the shape the simulation collides
-(hulls shrunk by the collision margin, :mod:`synthscene.assets.margins`), per scale bucket.
+parts, with their centre of mass) and keeps them for the process; :data:`POSE_STORE` keeps them
+on disk too, in the asset cache the asset was loaded through (:class:`AssetCachePoseStore`).
+:func:`resting_poses` corrects them to the shape the simulation collides (hulls shrunk by the
+collision margin, :mod:`synthscene.assets.margins`), per scale bucket.
 
 trimesh, scipy and :mod:`synthscene.assets.collision` (which imports both) are imported where
 they are used: importing synthscene registers the ``stable`` placement and loads no mesh
@@ -29,8 +30,9 @@ from synthscene.assets.margins import COLLISION_MARGIN_M, margin_shrink
 if TYPE_CHECKING:
     from synthscene.assets.library import Asset
 
-__all__ = ["MAX_LEAN_RAD", "POSE_STORE", "PoseStore", "StablePoses", "edge_normals", "hull_2d",
-           "inner_radius", "resting_poses", "solid_extent", "stable_poses"]
+__all__ = ["MAX_LEAN_RAD", "POSE_STORE", "AssetCachePoseStore", "PoseStore", "StablePoses",
+           "edge_normals", "hull_2d", "inner_radius", "resting_poses", "solid_extent",
+           "stable_poses"]
 
 _CONTACT_TOL = 1e-5
 """Points within this (normalised units) of an object's lowest point touch the surface."""
@@ -105,10 +107,50 @@ class PoseStore(Protocol):
         """Keep ``poses`` for ``asset``."""
 
 
-POSE_STORE: PoseStore | None = None
-"""The hook for an on-disk asset cache: when set, :func:`stable_poses` asks it before computing
-an asset's poses and gives it what it computed. None (no such cache yet): poses are kept per
-process only."""
+class AssetCachePoseStore:
+    """Stable poses kept in the on-disk asset cache (:mod:`synthscene.assets.cache`) that an
+    asset was loaded through (its ``cache`` and ``cache_key``), one entry per ``min_tip_rad``;
+    nothing for an asset loaded without a cache (a primitive, or a library without one)."""
+
+    def load(self, asset: Asset, min_tip_rad: float) -> StablePoses | None:
+        """The poses stored for ``asset``, or None (also for an entry that does not read
+        back)."""
+        cache, key = getattr(asset, "cache", None), getattr(asset, "cache_key", None)
+        if cache is None or key is None:
+            return None
+        from synthscene.assets.cache import pose_kind
+
+        found = cache.read(key, pose_kind(min_tip_rad))
+        if found is None:
+            return None
+        meta, arrays = found
+        try:
+            return StablePoses(
+                rotations=arrays["rotations"], probabilities=arrays["probabilities"],
+                lowest=arrays["lowest"], highest=arrays["highest"],
+                footprints=tuple(arrays[f"footprint_{i}"] for i in range(int(meta["poses"]))),
+                any_rotation=bool(meta["any_rotation"]), margin_m=float(meta["margin_m"]))
+        except (KeyError, ValueError, TypeError):
+            return None
+
+    def save(self, asset: Asset, min_tip_rad: float, poses: StablePoses) -> None:
+        """Keep ``poses`` for ``asset`` in its cache (nothing without one)."""
+        cache, key = getattr(asset, "cache", None), getattr(asset, "cache_key", None)
+        if cache is None or key is None:
+            return
+        from synthscene.assets.cache import pose_kind
+
+        arrays = {"rotations": poses.rotations, "probabilities": poses.probabilities,
+                  "lowest": poses.lowest, "highest": poses.highest}
+        arrays.update({f"footprint_{i}": f for i, f in enumerate(poses.footprints)})
+        cache.write(key, pose_kind(min_tip_rad),
+                    {"poses": len(poses.footprints), "any_rotation": bool(poses.any_rotation),
+                     "margin_m": float(poses.margin_m)}, arrays)
+
+
+POSE_STORE: PoseStore | None = AssetCachePoseStore()
+"""Where :func:`stable_poses` looks before computing an asset's poses, and gives what it
+computed: the asset cache the asset was loaded through. None: poses are kept per process only."""
 
 _CACHE: weakref.WeakKeyDictionary[Any, dict[float, StablePoses]] = weakref.WeakKeyDictionary()
 
@@ -161,13 +203,13 @@ _COLLIDERS: weakref.WeakKeyDictionary[Any, _Collider] = weakref.WeakKeyDictionar
 def _collider(asset: Asset) -> _Collider:
     import trimesh
 
-    from synthscene.assets.collision import collision_hull, mass_properties, merge_hulls
+    from synthscene.assets.cache_records import collision_parts
+    from synthscene.assets.collision import mass_properties
     from synthscene.assets.margins import DEFAULT_MAX_HULLS
 
     collider = _COLLIDERS.get(asset)
     if collider is None:
-        hulls = [collision_hull(h) for h in merge_hulls(asset.collision_hulls,
-                                                         DEFAULT_MAX_HULLS)]
+        hulls = list(collision_parts(asset, DEFAULT_MAX_HULLS))
         points = np.vstack([np.asarray(h, dtype=np.float64) for h in asset.collision_hulls])
         collider = _Collider(hulls, mass_properties(hulls).center,
                              np.asarray(trimesh.convex.convex_hull(points).vertices), {})

@@ -46,7 +46,9 @@ own threads (llvmpipe) or on the GPU while the caller prepares the next frame (p
 GL resources are built once per asset and reused: each asset's mesh is uploaded once as a set of
 vertex arrays; each object of a frame draws them with its own material
 (:class:`~synthscene.render.color_pass.Part`). Per frame only poses and materials change, so GPU
-memory stays flat over long runs.
+memory stays flat over long runs. With ``RenderSettings.max_loaded_assets``, the uploads of at
+most that many assets are kept, the least recently drawn freed first (never those of the current
+or the previous frame), for libraries of thousands of assets.
 
 Camera convention: ``Camera.K`` and ``Camera.world_from_camera`` follow OpenCV (x right, y down,
 z forward, pixel centres at integer coordinates); this module converts to OpenGL's (y up, looking
@@ -57,6 +59,7 @@ along -z, pixel u spanning [u, u + 1)): ``cx_gl = cx + 0.5``, ``cy_gl = cy + 0.5
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -192,6 +195,11 @@ class Renderer:
         self._parts = RecentFrames(free=_delete_owned)
         self._ground_sizes: dict[tuple[float, float], list[VertexArray]] = {}
         self._corners: dict[str, np.ndarray] = {}  # asset key -> (8, 3) bounding-box corners
+        # Asset keys with uploads, least recently drawn first, and those of this frame and the
+        # frame before (never freed: the RecentFrames parts may still draw them).
+        self._drawn: OrderedDict[str, None] = OrderedDict()
+        self._frame_keys: set[str] = set()
+        self._previous_keys: set[str] = set()
         self._label_pass: LabelPass | None = None
         self._amodal_pass: AmodalPass | None = None
         self._shadow_maps: ShadowMaps | None = None
@@ -239,6 +247,7 @@ class Renderer:
                 mesh.delete()
         self._base_meshes.clear()
         self._looks.clear()
+        self._drawn.clear()
         self._ground_sizes.clear()
         for gl_pass in (self._label_pass, self._amodal_pass, self._shadow_maps, self._colour):
             if gl_pass is not None:
@@ -252,7 +261,28 @@ class Renderer:
     def _upload(trimesh_mesh: trimesh.Trimesh) -> list[VertexArray]:
         return [VertexArray(p) for p in mesh_primitives(trimesh_mesh)]
 
+    def _used(self, key: str) -> None:
+        """Mark asset ``key``'s uploads as drawn in this frame."""
+        self._drawn[key] = None
+        self._drawn.move_to_end(key)
+        self._frame_keys.add(key)
+
+    def _free_unused_uploads(self) -> None:
+        """Free the uploads of the least recently drawn assets beyond
+        ``settings.max_loaded_assets`` (none drawn in this frame or the one before)."""
+        limit = self.settings.max_loaded_assets
+        if limit is None or len(self._drawn) <= limit:
+            return
+        keep = self._frame_keys | self._previous_keys
+        for key in [k for k in self._drawn if k not in keep][:len(self._drawn) - limit]:
+            del self._drawn[key]
+            for mesh in self._base_meshes.pop(key, []):
+                mesh.delete()
+            for look in self._looks.pop(key, []):
+                look.mesh.delete()
+
     def _asset_meshes(self, key: str) -> list[VertexArray]:
+        self._used(key)
         meshes = self._base_meshes.get(key)
         if meshes is None:
             meshes = self._upload(with_texture_coordinates(self._library.get(key).mesh))
@@ -261,6 +291,7 @@ class Renderer:
 
     def _asset_look(self, key: str) -> list[LookPart]:
         """The asset's visual parts uploaded with their declared materials (once per asset)."""
+        self._used(key)
         look = self._looks.get(key)
         if look is None:
             look, flat = [], self.settings.shading == "flat"
@@ -478,7 +509,9 @@ class Renderer:
         self._parts.next_frame()  # frees what the frame before the last drew alone (drawn and
         # read by now); the colour pass frees the textures no longer drawn
         view = _GLView.of(cam)
+        self._previous_keys, self._frame_keys = self._frame_keys, set()
         items, draws = self._colour_items(state)
+        self._free_unused_uploads()
         labels = self._labels_in_colour_pass()
         self._draw_colour_pass(state, items, view, labels)
         self._context.make_current()

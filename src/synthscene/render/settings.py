@@ -25,6 +25,11 @@ class RenderSettings:
     amodal : bool
         Also render every labelled object alone (``RenderOutput.amodal``), for amodal masks,
         ``visib_fract`` and ``truncation``.
+    max_loaded_assets : int or None
+        Most assets whose GL uploads (vertex arrays) the renderer keeps, least recently drawn
+        first out, never one drawn in the current or the previous frame (``limits.
+        max_loaded_assets``); None: no limit. An asset dropped is uploaded again when next
+        drawn: the images are the same whatever the limit.
 
     shadow_lights : int
         In a frame with shadows (``SceneState.shadow_softness_m``, drawn per frame), how many
@@ -43,6 +48,7 @@ class RenderSettings:
     normals: bool = False
     amodal: bool = False
     shadow_lights: int = 1
+    max_loaded_assets: int | None = None
 
     def __post_init__(self) -> None:
         if self.msaa_samples not in (1, 2, 4, 8):

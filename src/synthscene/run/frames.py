@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -53,10 +54,13 @@ STAGES = ("sample", "physics", "render", "labels", "write")
 """Stages timed per frame, in pipeline order (``write`` is timed by whoever writes)."""
 
 
-def build_library(scenario: Scenario, *, workers: int = 1) -> SceneLibraries:
+def build_library(scenario: Scenario, *, workers: int = 1,
+                  cache_dir: str | Path | None = None) -> SceneLibraries:
     """Index and check the scenario's assets: labelled objects, distractors and fixtures
-    (:func:`synthscene.run.scene_libraries.build_libraries`); broken ones that their source
-    lets skip are left out and listed in ``skipped``.
+    (:func:`synthscene.run.scene_libraries.build_libraries`), through the on-disk asset cache
+    ``cache_dir`` (a folder; None: ``SYNTHSCENE_CACHE_DIR`` or the platform's user cache
+    folder; ``"none"``: no cache); broken ones that their source lets skip are left out and
+    listed in ``skipped``.
 
     Parameters
     ----------
@@ -72,7 +76,7 @@ def build_library(scenario: Scenario, *, workers: int = 1) -> SceneLibraries:
     """
     from synthscene.run.scene_libraries import build_libraries
 
-    return build_libraries(scenario, workers=workers)
+    return build_libraries(scenario, workers=workers, cache_dir=cache_dir)
 
 
 def physics_settings(scenario: Scenario) -> PhysicsSettings:
@@ -93,7 +97,8 @@ def render_settings(scenario: Scenario) -> RenderSettings:
     r, outputs = scenario.spec.render, scenario.spec.outputs
     return RenderSettings(shading=r.shading, msaa_samples=r.msaa_samples,
                           shadow_lights=r.shadows.max_lights,
-                          normals=outputs.normals, amodal=outputs.amodal)
+                          normals=outputs.normals, amodal=outputs.amodal,
+                          max_loaded_assets=scenario.spec.limits.max_loaded_assets)
 
 
 def label_filter(scenario: Scenario) -> LabelFilter:

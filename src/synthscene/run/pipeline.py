@@ -153,7 +153,8 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
              executor: Executor = "local", address: str | None = None,
              plugins: Sequence[str] = (),
              on_start: Callable[[int, int], None] | None = None,
-             on_frame: Callable[[FrameDone], None] | None = None) -> GenerateSummary:
+             on_frame: Callable[[FrameDone], None] | None = None,
+             cache_dir: str | Path | None = None) -> GenerateSummary:
     """Make ``frames`` labelled frames of ``scenario`` and write them as a COCO dataset.
 
     Writes ``out_dir/images/000001.png ...`` and, once every frame is done,
@@ -202,6 +203,11 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
     on_frame : callable, optional
         Called in this process with a :class:`~synthscene.run.worker.FrameDone` as each frame is
         written (progress bars), from the calling thread.
+    cache_dir : str, Path or None
+        The on-disk asset cache that this process and every worker load assets through
+        (:mod:`synthscene.assets.cache`): a folder; None: ``SYNTHSCENE_CACHE_DIR``, else the
+        platform's user cache folder; ``"none"``: no cache. The files made are the same
+        whatever it holds.
 
     Returns
     -------
@@ -245,7 +251,7 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
     out_dir = Path(out_dir)
     loaded = load_plugins(plugins)
     library = build_library(scenario, workers=min(workers or _default_workers(),
-                                                  _default_workers()))
+                                                  _default_workers()), cache_dir=cache_dir)
     manifest = _run_manifest(scenario, library, seed=seed, frames=frames, plugins=plugins)
     skipped = tuple(c.key for c in library.skipped)
     progress = _Progress(on_frame)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from synthscene.assets.cache import open_cache
 from synthscene.assets.environment_files import ENVIRONMENT_SUFFIXES, read_environment
 from synthscene.assets.image_files import check_image_file
 from synthscene.assets.library import (
@@ -21,6 +22,7 @@ from synthscene.assets.library import (
     SceneLibraries,
     bundled_assets_dir,
 )
+from synthscene.assets.loaded import LoadedAssets
 from synthscene.assets.screening import screen_scene
 from synthscene.config.fields import LENGTH_LIMIT_M, NativeSize
 from synthscene.config.lighting import SKY_SOURCE
@@ -116,18 +118,24 @@ def environment_files(scenario: Scenario) -> tuple[str, ...]:
 
 
 def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None,
-                    workers: int = 1) -> SceneLibraries:
+                    workers: int = 1, cache_dir: str | Path | None = None) -> SceneLibraries:
     """Index the scenario's assets and background images, check every asset and leave out the
     broken ones its sources allow to skip (:func:`synthscene.assets.screening.screen_scene`).
+
+    The libraries load through the on-disk asset cache ``cache_dir`` and share one store of
+    loaded assets, bounded by ``limits.max_loaded_assets``.
 
     Parameters
     ----------
     scenario : Scenario
     objects : AssetLibrary, optional
-        An already built library of ``scenario.assets`` to reuse.
+        An already built library of ``scenario.assets`` to reuse (with its own cache and store).
     workers : int
         Processes that check a library of more than ``PRELOAD_LIMIT`` assets (smaller ones are
         checked, and kept loaded, in this process).
+    cache_dir : str, Path or None
+        As :func:`synthscene.assets.cache.open_cache`: a folder, None for the default
+        (``SYNTHSCENE_CACHE_DIR`` or the platform's user cache folder), ``"none"`` for no cache.
 
     Returns
     -------
@@ -144,17 +152,20 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None,
     ConfigError
         If ``background.images`` is not a folder of images.
     """
-    libs = screen_scene(index_libraries(scenario, objects=objects), workers=workers)
+    libs = screen_scene(index_libraries(scenario, objects=objects, cache_dir=cache_dir),
+                        workers=workers)
     if (isinstance(scenario.spec.objects.size_m, NativeSize)
             and len(libs.objects) <= PRELOAD_LIMIT):
         check_native_sizes(libs.objects, f"{scenario.source}: objects.size_m")
     return libs
 
 
-def index_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
-                    ) -> SceneLibraries:
+def index_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None,
+                    cache_dir: str | Path | None = None) -> SceneLibraries:
     """Index the scenario's assets (objects, distractors when it draws any, fixtures) and
-    background images, loading no asset (``synthscene assets`` checks them itself).
+    background images, loading no asset (``synthscene assets`` checks them itself); the
+    libraries load through the asset cache ``cache_dir`` (:func:`build_libraries`) and share
+    one store of loaded assets, bounded by ``limits.max_loaded_assets``.
 
     Raises
     ------
@@ -164,6 +175,8 @@ def index_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
         If ``background.images`` is not a folder of images.
     """
     spec = scenario.spec
+    cache = open_cache(cache_dir)
+    loaded = LoadedAssets(spec.limits.max_loaded_assets)
 
     def sources(entries, field: str) -> list[AssetSource]:
         return [AssetSource(source=e.source, category=getattr(e, "category", None),
@@ -175,7 +188,8 @@ def index_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
 
     def library(entries, field: str) -> AssetLibrary:
         return AssetLibrary(sources(entries, field),
-                            max_triangles=spec.limits.max_mesh_triangles)
+                            max_triangles=spec.limits.max_mesh_triangles, cache=cache,
+                            loaded=loaded)
 
     if objects is None:
         objects = library(spec.assets, "assets")
@@ -190,7 +204,8 @@ def index_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
                    for i, f in enumerate(spec.fixtures) if f.boards is not None
                    for n in range(int(f.boards.support()[0]), int(f.boards.support()[1]) + 1)]
         fixtures = AssetLibrary(sources(spec.fixtures, "fixtures") + shelves,
-                                max_triangles=spec.limits.max_mesh_triangles)
+                                max_triangles=spec.limits.max_mesh_triangles, cache=cache,
+                                loaded=loaded)
         for i, source in enumerate(sources(spec.fixtures, "fixtures")):
             matching = AssetLibrary([source]).keys  # indexing only: the keys of this source
             if len(matching) != 1:
@@ -227,9 +242,11 @@ def check_native_sizes(library: AssetLibrary, where: str) -> None:
 
 
 def scene_libraries(scenario: Scenario,
-                    library: AssetLibrary | SceneLibraries | None = None) -> SceneLibraries:
+                    library: AssetLibrary | SceneLibraries | None = None, *,
+                    cache_dir: str | Path | None = None) -> SceneLibraries:
     """``library`` itself if it is a :class:`SceneLibraries`; else the scenario's libraries
-    built around it (its objects' library, when given).
+    built around it (its objects' library, when given), through the asset cache ``cache_dir``
+    (:func:`build_libraries`).
 
     Raises
     ------
@@ -238,4 +255,4 @@ def scene_libraries(scenario: Scenario,
     """
     if isinstance(library, SceneLibraries):
         return library
-    return build_libraries(scenario, objects=library)
+    return build_libraries(scenario, objects=library, cache_dir=cache_dir)

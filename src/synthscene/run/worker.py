@@ -53,7 +53,8 @@ class FrameJob:
     ----------
     scenario : Scenario
     library : SceneLibraries
-        Pickles as its index only; each worker loads the meshes once.
+        Pickles as its index, its asset-cache folder and its limit of loaded assets; each worker
+        loads the meshes it draws (through the cache).
     seed : int
     out_dir : pathlib.Path
         The run folder, absolute (workers on other machines see it at the same path).

@@ -41,7 +41,7 @@ def parse_grid(text: str) -> tuple[int, int]:
 
 
 def preview_sheet(scenario: Scenario, *, columns: int, rows: int, seed: int = 0,
-                  tile_width: int = 320) -> np.ndarray:
+                  tile_width: int = 320, cache_dir: str | Path | None = None) -> np.ndarray:
     """Render ``columns * rows`` frames and tile their label overlays.
 
     Parameters
@@ -52,6 +52,9 @@ def preview_sheet(scenario: Scenario, *, columns: int, rows: int, seed: int = 0,
         Frames 0 .. N-1 of this run seed (the same frames ``generate`` makes with it).
     tile_width : int
         Width in pixels of each tile; the height keeps the image's aspect ratio.
+    cache_dir : str, Path or None
+        The on-disk asset cache (:func:`synthscene.run.frames.build_library`): a folder; None:
+        the default; ``"none"``: no cache.
 
     Returns
     -------
@@ -68,7 +71,8 @@ def preview_sheet(scenario: Scenario, *, columns: int, rows: int, seed: int = 0,
     spec = scenario.spec
     tile_height = max(1, round(tile_width * spec.image.height / spec.image.width))
     sheet = np.zeros((rows * tile_height, columns * tile_width, 3), dtype=np.uint8)
-    library = build_library(scenario)  # broken assets are left out as generate does
+    # Broken assets are left out as generate does.
+    library = build_library(scenario, cache_dir=cache_dir)
     if library.skipped:
         logger.warning("%d asset%s skipped (broken), e.g. %s: %s; `synthscene assets` lists "
                        "them", len(library.skipped), "s" if len(library.skipped) > 1 else "",
