@@ -153,3 +153,35 @@ def test_page_names():
     assert asset_sheet.page_paths(Path("out/s.png"), 1) == [Path("out/s.png")]
     assert asset_sheet.page_paths(Path("s.png"), 2) == [Path("s-001.png"), Path("s-002.png")]
     assert asset_sheet.page_paths(Path("s.png"), 1200)[-1] == Path("s-1200.png")
+
+
+def test_a_second_check_reads_the_asset_cache_and_clear_cache_empties_it(tmp_path, monkeypatch):
+    import synthscene.assets.library as library_module
+
+    lib = tmp_path / "lib"
+    write_box(lib / "cube" / "a.obj", (0.2, 0.1, 0.05))
+    write_box(lib / "ball" / "c.obj", (0.3, 0.3, 0.3))
+    cache = tmp_path / "cache"
+    first = invoke(f"dir:{lib}", "--workers", "1", "--cache-dir", str(cache))
+    assert first.exit_code == 0, first.output
+    entries = sorted(p for p in cache.rglob("*.npz"))
+    assert entries
+    # The second check loads no mesh file: every asset comes from the cache.
+    for name in ("load_geometry", "load_look"):
+        def refuse(entry, *args, **kwargs):
+            raise AssertionError(f"{entry.key} was read although the cache holds it")
+        monkeypatch.setattr(library_module, name, refuse)
+    second = invoke(f"dir:{lib}", "--workers", "1", "--cache-dir", str(cache))
+    assert second.exit_code == 0, second.output
+    assert rows(second.output) == rows(first.output)
+    monkeypatch.undo()
+    (cache / "notes.txt").write_text("mine")
+    cleared = invoke("--clear-cache", "--cache-dir", str(cache))
+    assert cleared.exit_code == 0, cleared.output
+    assert f"{len(entries)} entries removed" in cleared.output
+    assert not list(cache.rglob("*.npz"))
+    assert (cache / "notes.txt").read_text() == "mine"
+
+
+def test_no_target_without_clear_cache_is_bad_input():
+    assert "give a scenario file or an asset source" in one_error_line(invoke())

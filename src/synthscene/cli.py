@@ -398,10 +398,10 @@ def preview(
 @app.command()
 @_warnings_held
 def assets(
-    target: Annotated[str, typer.Argument(
+    target: Annotated[Optional[str], typer.Argument(  # noqa: UP045 (typer needs Optional)
         help="A scenario YAML file (its objects, distractors and fixtures) or an asset source: "
              "'pybullet_data:random_urdfs/*/*.urdf', 'dir:PATH', 'file:PATH', ...",
-        show_default=False)],
+        show_default=False)] = None,
     workers: Annotated[Optional[int], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--workers", "-j", min=1, show_default=False,
         help="Processes that load and check the assets; default: every core.")] = None,
@@ -417,12 +417,33 @@ def assets(
     limit: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--limit", help="As generate's (max_mesh_triangles=N checks larger meshes).",
         show_default=False)] = None,
+    cache_dir: Annotated[Optional[str], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--cache-dir", help=_CACHE_HELP, show_default=False)] = None,
+    clear_cache: Annotated[bool, typer.Option(
+        "--clear-cache", help="Remove the asset cache's entries (of --cache-dir, else the "
+        "default folder) first; alone, only that.")] = False,
 ) -> None:
     """Load and check every asset of a scenario or a source: a table, a summary, a sheet.
 
     Exits with status 0 when every asset is usable, 1 when some are refused (each is named
     with its reason), 2 on bad input.
     """
+    if clear_cache:
+        from synthscene.assets.cache import clear_cache as clear
+        from synthscene.assets.cache import default_cache_dir
+
+        root = (default_cache_dir() if cache_dir is None
+                else None if cache_dir.strip().lower() == "none" else Path(cache_dir))
+        try:
+            removed = clear(root) if root is not None else 0
+        except SynthsceneError as exc:
+            raise _fail(str(exc)) from None
+        typer.echo(f"asset cache: {removed} entries removed from {root}")
+        if target is None:
+            return
+    if target is None:
+        raise _fail("synthscene assets: give a scenario file or an asset source "
+                    "(or --clear-cache alone)")
     import os
 
     from tqdm import tqdm
@@ -448,7 +469,7 @@ def assets(
                 on_start=lambda n: bars.append(tqdm(total=n, unit="asset", disable=None,
                                                     file=sys.stderr, dynamic_ncols=True,
                                                     desc="checking")),
-                on_check=lambda _check: bars[0].update(1))
+                on_check=lambda _check: bars[0].update(1), cache_dir=cache_dir)
         finally:
             _close(bars)
         for line in [*report.table().splitlines(), *report.summary().splitlines()]:

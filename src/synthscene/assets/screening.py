@@ -228,8 +228,10 @@ def process_count(assets: int, workers: int) -> int:
 
 def screen_entries(entries: Sequence[AssetEntry], *, max_triangles: int = MAX_MESH_TRIANGLES,
                    workers: int = 1,
-                   progress: Callable[[AssetCheck], None] | None = None) -> list[AssetCheck]:
-    """Check every entry (:func:`check_entry`), over ``workers`` processes.
+                   progress: Callable[[AssetCheck], None] | None = None,
+                   libraries: AssetLibrary | SceneLibraries | None = None) -> list[AssetCheck]:
+    """Check every entry (:func:`check_entry`, or through ``libraries``), over ``workers``
+    processes.
 
     Parameters
     ----------
@@ -240,6 +242,11 @@ def screen_entries(entries: Sequence[AssetEntry], *, max_triangles: int = MAX_ME
         checks in this process.
     progress : callable, optional
         Called in this process with each check, in order, as it is done (a progress bar).
+    libraries : AssetLibrary or SceneLibraries, optional
+        Libraries holding every entry: the assets load through them, hence through their
+        on-disk asset cache (:mod:`synthscene.assets.cache`), so that a second check of the
+        same files reads the cache (each process keeps at most the libraries'
+        ``max_loaded_assets``).
 
     Returns
     -------
@@ -260,16 +267,17 @@ def screen_entries(entries: Sequence[AssetEntry], *, max_triangles: int = MAX_ME
         if progress is not None:
             progress(check)
 
+    check = (partial(check_entry, max_triangles=max_triangles) if libraries is None
+             else partial(_check_in, libraries))
     if workers == 1:
         for entry in entries:
-            done(check_entry(entry, max_triangles))
+            done(check(entry))
     else:
         chunk = max(1, min(16, len(entries) // (workers * 4)))
         try:
             with ProcessPoolExecutor(max_workers=workers, initializer=_quiet_worker,
                                      mp_context=multiprocessing.get_context("spawn")) as pool:
-                for check in pool.map(partial(check_entry, max_triangles=max_triangles),
-                                      entries, chunksize=chunk):
+                for check in pool.map(check, entries, chunksize=chunk):
                     done(check)
         except BrokenProcessPool as exc:
             raise AssetError(f"checking the assets stopped: a checking process died ({exc}); "
@@ -292,19 +300,20 @@ def screen_library(library: AssetLibrary, *, workers: int = 1) -> list[AssetChec
     """
     if len(library) > PRELOAD_LIMIT:
         return screen_entries(library.entries, max_triangles=library.max_triangles,
-                              workers=workers)
+                              workers=workers, libraries=library)
+    return [_check_in(library, e) for e in library.entries]
 
-    def through_library(entry: AssetEntry) -> AssetCheck:
-        def load() -> AssetCheck:
-            asset = library.get(entry.key)
-            parts = library.look(entry.key)
-            solid = asset.collision_primitive
-            return _facts(entry, asset.mesh, asset.collision_hulls,
-                          solid.kind if solid is not None else None,
-                          asset.normalised_from_file, parts)
-        return _checked(entry, load)
 
-    return [through_library(e) for e in library.entries]
+def _check_in(libraries: AssetLibrary | SceneLibraries, entry: AssetEntry) -> AssetCheck:
+    """Check ``entry`` by loading it through ``libraries`` (their cache and store)."""
+    def load() -> AssetCheck:
+        asset = libraries.get(entry.key)
+        parts = libraries.look(entry.key)
+        solid = asset.collision_primitive
+        return _facts(entry, asset.mesh, asset.collision_hulls,
+                      solid.kind if solid is not None else None,
+                      asset.normalised_from_file, parts)
+    return _checked(entry, load)
 
 
 def _kept(library: AssetLibrary, checks: Sequence[AssetCheck]) -> AssetLibrary:

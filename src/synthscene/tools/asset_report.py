@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from synthscene.assets.cache import open_cache
 from synthscene.assets.library import AssetLibrary, AssetSource, SceneLibraries
 from synthscene.assets.screening import AssetCheck, process_count, screen_entries
 from synthscene.assets.sources import AssetEntry
@@ -142,7 +143,8 @@ def label(key: str, root: str = "") -> str:
 
 
 def index_target(target: str, *, base_dir: Path | None = None,
-                 limits: Mapping[str, int] | None = None) -> SceneLibraries:
+                 limits: Mapping[str, int] | None = None,
+                 cache_dir: str | Path | None = None) -> SceneLibraries:
     """The asset libraries of a scenario file or of one source string (indexed, not loaded).
 
     Parameters
@@ -157,6 +159,10 @@ def index_target(target: str, *, base_dir: Path | None = None,
     limits : mapping of str to int, optional
         Limits above their defaults, as ``generate --limit`` (``max_mesh_triangles`` is the
         one that counts here).
+    cache_dir : str, Path or None
+        The on-disk asset cache the libraries load through
+        (:func:`synthscene.assets.cache.open_cache`: None, the default folder; ``"none"``: no
+        cache).
 
     Returns
     -------
@@ -173,7 +179,7 @@ def index_target(target: str, *, base_dir: Path | None = None,
         from synthscene.config.loading import load_scenario
         from synthscene.run.scene_libraries import index_libraries
 
-        return index_libraries(load_scenario(target, limits=limits))
+        return index_libraries(load_scenario(target, limits=limits), cache_dir=cache_dir)
     source = target
     path = Path(target).expanduser()
     if ":" not in target and (path if path.is_absolute() else (base_dir or Path.cwd()) / path
@@ -181,17 +187,20 @@ def index_target(target: str, *, base_dir: Path | None = None,
         source = f"dir:{target}"
     budget = (limits or {}).get("max_mesh_triangles", MAX_MESH_TRIANGLES)
     return SceneLibraries(objects=AssetLibrary([AssetSource(source=source, base_dir=base_dir)],
-                                               max_triangles=budget))
+                                               max_triangles=budget,
+                                               cache=open_cache(cache_dir)))
 
 
 def check_assets(target: str, *, workers: int = 1, base_dir: Path | None = None,
                  limits: Mapping[str, int] | None = None,
                  on_start: Callable[[int], None] | None = None,
-                 on_check: Callable[[AssetCheck], None] | None = None) -> AssetReport:
+                 on_check: Callable[[AssetCheck], None] | None = None,
+                 cache_dir: str | Path | None = None) -> AssetReport:
     """Index ``target`` (:func:`index_target`) and check every asset over ``workers`` processes.
 
     ``on_start(n)`` is called once the ``n`` assets are indexed, ``on_check(check)`` as each is
-    checked (a progress bar).
+    checked (a progress bar). The assets load through the on-disk asset cache ``cache_dir``
+    (:func:`index_target`), so a second check of the same files reads the cache.
 
     Returns
     -------
@@ -203,7 +212,7 @@ def check_assets(target: str, *, workers: int = 1, base_dir: Path | None = None,
     ConfigError, AssetError
         As :func:`index_target`.
     """
-    libraries = index_target(target, base_dir=base_dir, limits=limits)
+    libraries = index_target(target, base_dir=base_dir, limits=limits, cache_dir=cache_dir)
     entries: list[AssetEntry] = []
     roles: dict[str, str] = {}
     for role in ROLES:
@@ -216,7 +225,7 @@ def check_assets(target: str, *, workers: int = 1, base_dir: Path | None = None,
         on_start(len(entries))
     start = time.perf_counter()
     checks = screen_entries(entries, max_triangles=libraries.objects.max_triangles,
-                            workers=workers, progress=on_check)
+                            workers=workers, progress=on_check, libraries=libraries)
     return AssetReport(target=target, checks=checks, roles=roles,
                        seconds=time.perf_counter() - start,
                        workers=process_count(len(entries), workers), libraries=libraries)
