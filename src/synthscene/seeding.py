@@ -74,9 +74,10 @@ def scene_rng(seed: int, scene_index: int, child: int | None = None) -> np.rando
     return np.random.Generator(np.random.PCG64(sequence))
 
 
-SENSOR_STREAMS = ("lens", "depth_sensor")
-"""The named sub-streams of a frame (or sequence): each sensor model draws from its own, so
-switching one on shifts no other draw of the frame."""
+SENSOR_STREAMS = ("lens", "depth_sensor", "ambient_occlusion")
+"""The named sub-streams of a frame (or sequence): each sensor model (and the render option
+``ambient_occlusion``) draws from its own, so switching one on shifts no other draw of the
+frame."""
 
 _SENSOR_KEY = 0x53454E53  # "SENS": far above any view or sequence child number
 

@@ -255,6 +255,24 @@ class SequenceFrame:
     fps: float
 
 
+@dataclass(frozen=True)
+class AmbientOcclusion:
+    """Screen-space ambient occlusion of a frame: how much the ambient (and environment) light
+    of a point is darkened by the surfaces near it (``render.ambient_occlusion``).
+
+    Attributes
+    ----------
+    strength : float
+        >= 0: 0 leaves the ambient light as it is, 1 darkens it by the occlusion estimated
+        within ``radius``; larger values darken more (clipped at black).
+    radius : float
+        Metres, > 0: how far from a point the surfaces that occlude it are looked for.
+    """
+
+    strength: float
+    radius: float
+
+
 @dataclass(frozen=True, eq=False)
 class SceneState:
     """Everything that defines one frame, as plain data.
@@ -290,6 +308,8 @@ class SceneState:
         None otherwise.
     sequence : SequenceFrame or None
         Where the frame stands in a run of sequences; None otherwise.
+    ambient_occlusion : AmbientOcclusion or None
+        The frame's ambient occlusion; None: none (the ambient light reaches every point).
     """
 
     objects: tuple[SceneObject, ...]
@@ -306,6 +326,7 @@ class SceneState:
     view: tuple[int, int] | None = None
     sequence: SequenceFrame | None = None
     pending_floating: int = 0
+    ambient_occlusion: AmbientOcclusion | None = None
 
 
 @dataclass(frozen=True, eq=False)

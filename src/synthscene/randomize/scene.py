@@ -35,8 +35,10 @@ from synthscene.randomize.object_pool import (
     checked_objects,
     sample_material,
 )
+from synthscene.randomize.occlusion import sample_ambient_occlusion
 from synthscene.randomize.scene_hooks import run_hooks
 from synthscene.randomize.stable import StableParams, arrange, place_all, places_at_rest
+from synthscene.seeding import sensor_rng
 
 if TYPE_CHECKING:  # annotations only: the asset modules load trimesh
     from synthscene.assets.library import AssetLibrary, SceneLibraries
@@ -231,7 +233,9 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
     library : SceneLibraries
         The scenario's assets (keys, categories, fixture bounds) and background images.
     rng : numpy.random.Generator
-        The frame's generator; every draw of the frame comes from it, in a fixed order.
+        The frame's generator; every draw of the frame comes from it, in a fixed order, but
+        for the ambient occlusion, drawn from the frame's own stream
+        (``sensor_rng(*seed, "ambient_occlusion")``).
     seed : (2,) tuple of int
         ``(run_seed, frame_index)``, recorded in the state.
 
@@ -284,7 +288,10 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
     state = SceneState(objects=objects + fixtures + dropped, lights=lights, camera=camera,
                        ground=ground, ambient_light=ambient, seed=seed, drop_region=region,
                        walls=walls, background_color=color, background_image=image,
-                       pending_floating=int(np.count_nonzero(floating)))
+                       pending_floating=int(np.count_nonzero(floating)),
+                       ambient_occlusion=sample_ambient_occlusion(
+                           spec.render.ambient_occlusion,
+                           rng=sensor_rng(*seed, "ambient_occlusion")))
     return run_hooks(spec.hooks, state, "after_sampling", rng=rng)
 
 

@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from synthscene.core.state import Light
+from synthscene.core.state import AmbientOcclusion, Light
 from synthscene.errors import SynthsceneError
 from synthscene.render.compat import patch_pyrender_numpy2
 from synthscene.render.platform import ensure_gl_platform
@@ -74,6 +74,8 @@ from synthscene.render.gl import (  # noqa: E402
     VertexArray,
     read_labels,
 )
+from synthscene.render.occlusion import DEFINE as OCCLUSION_DEFINE  # noqa: E402
+from synthscene.render.occlusion import OcclusionPass  # noqa: E402
 
 __all__ = ["BACKDROP", "ColourItem", "ColourRenderer", "OrderedScene", "Part"]
 
@@ -223,6 +225,7 @@ class ColourRenderer:
         self._pyrender: pyrender.Renderer | None = None
         self._scene_rgb: np.ndarray | None = None
         self._resolved = self._draw_target = None
+        self._occlusion: OcclusionPass | None = None  # built on first use
         try:
             if self.carries_labels:
                 self._resolved = self._draw_target = Framebuffer(width, height, colour + labels)
@@ -279,7 +282,8 @@ class ColourRenderer:
 
     def draw(self, items: Sequence[ColourItem], lights: Sequence[Light], *,
              ambient_light: np.ndarray, bg_color: np.ndarray, world_from_camera_gl: np.ndarray,
-             projection: np.ndarray, flat: bool, labels: bool = False) -> None:
+             projection: np.ndarray, flat: bool, labels: bool = False,
+             ambient_occlusion: AmbientOcclusion | None = None) -> None:
         """Queue the colour pass of one frame (no shadows); :meth:`read_colour` waits for it.
 
         Parameters
@@ -303,6 +307,9 @@ class ColourRenderer:
             Also write each pixel's nearest item's ``instance_id`` and its camera-z depth, from
             the same fragments as the colour (:meth:`read_labels`): exact ids at pixel centres,
             never blended, as the framebuffer is single-sampled and blending is off for them.
+        ambient_occlusion : AmbientOcclusion or None
+            Screen-space ambient occlusion of the ambient term (:mod:`~synthscene.render.
+            occlusion`), lit shading only; None: none.
 
         Raises
         ------
@@ -320,6 +327,16 @@ class ColourRenderer:
                                          for kind in _LIGHT_KINDS)
         self._textures.sync(t for item in items for part in item.parts
                             for t in part.material.textures)
+        view = np.linalg.inv(world_from_camera_gl)
+        # -- ambient occlusion (render/occlusion.py): its passes run first, at half resolution
+        occlusion = None if flat else ambient_occlusion
+        if occlusion is not None:
+            if self._occlusion is None:
+                self._occlusion = OcclusionPass(self.width, self.height)
+            self._occlusion.draw(
+                [(item.world_from_model, [part.mesh for part in item.parts])
+                 for item in items if not item.transparent], view, projection, occlusion)
+        # --
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._draw_target.id)
         GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
         GL.glViewport(0, 0, self.width, self.height)
@@ -341,7 +358,6 @@ class ColourRenderer:
             GL.glDisablei(GL.GL_BLEND, 2)
         GL.glPolygonMode(GL.GL_FRONT_AND_BACK, GL.GL_FILL)
         GL.glDisable(GL.GL_PROGRAM_POINT_SIZE)
-        view = np.linalg.inv(world_from_camera_gl)
         camera = _Camera(view.astype(np.float32), projection.astype(np.float32),
                          world_from_camera_gl[:3, 3].astype(np.float32))
         bound_lights = _LightUniforms.of(lights, ambient_light) if not flat else None
@@ -352,12 +368,14 @@ class ColourRenderer:
                                 lambda i: (i.name, i.world_from_model, i.transparent)):
             model = item.world_from_model.astype(np.float32)
             for part in item.parts:
-                program = self._program(part, flat, counts, labels)
+                program = self._program(part, flat, counts, labels, occlusion is not None)
                 if program is not current:
                     program.use()
                     current = program
                     if id(program) not in ready:
                         self._set_frame_uniforms(program, camera, bound_lights)
+                        if occlusion is not None:
+                            self._occlusion.set_uniforms(program)
                         ready.add(id(program))
                 if labels:
                     _uniform(program, "instance_id", int(item.instance_id))
@@ -373,14 +391,14 @@ class ColourRenderer:
         GL.glFlush()
 
     def _program(self, part: Part, flat: bool, light_counts: tuple[int, int, int] | None,
-                 labels: bool) -> Program:
+                 labels: bool, occlusion: bool = False) -> Program:
         """The program of a part, by its vertex buffers and material kind (the defines that
         pyrender's ``Renderer`` gives a primitive's program, without shadows): lit programs
         built for the frame's (directional, point, spot) light counts, with the label outputs
-        if ``labels``."""
+        if ``labels``, reading the ambient-occlusion image if ``occlusion``."""
         material = part.material
         buf_flags, tex_flags = part.mesh.buf_flags, material.tex_flags
-        key = (buf_flags, tex_flags, type(material), flat, light_counts, labels)
+        key = (buf_flags, tex_flags, type(material), flat, light_counts, labels, occlusion)
         program = self._programs.get(key)
         if program is None:
             defines: dict[str, int] = {}
@@ -402,6 +420,8 @@ class ColourRenderer:
                                for kind, count in zip(_LIGHT_KINDS, light_counts))
             if labels:
                 defines["LABEL_OUTPUTS"] = 1
+            if occlusion:
+                defines[OCCLUSION_DEFINE] = 1
             if flat:  # pyrender's flat.vert: mesh.vert with its own normal matrix
                 defines["INVERSE_NORMAL_MATRIX"] = 1
             program = Program("mesh.vert", "flat.frag" if flat else "mesh.frag", defines)
@@ -460,6 +480,9 @@ class ColourRenderer:
         for program in self._programs.values():
             program.delete()
         self._programs = {}
+        if self._occlusion is not None:
+            self._occlusion.delete()
+            self._occlusion = None
         for framebuffer in (self._draw_target, self._resolved):
             if framebuffer is not None:
                 framebuffer.delete()  # idempotent: the two may be one

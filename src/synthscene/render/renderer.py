@@ -368,7 +368,8 @@ class Renderer:
                 ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
                 bg_color=np.array([*state.background_color, 1.0]),
                 world_from_camera_gl=view.world_from_camera, projection=view.projection,
-                flat=self.settings.shading == "flat", labels=labels)
+                flat=self.settings.shading == "flat", labels=labels,
+                ambient_occlusion=state.ambient_occlusion)
             return
         self._colour.render_scene(self._pyrender_scene(state, items, view), self._flags())
 

@@ -3,7 +3,8 @@
 //
 // synthscene's edits: Schlick's Fresnel term multiplied out instead of a pow; light loops
 // bounded by compile-time counts when the program is built for them; with the label-outputs
-// define, the instance id and the camera-z depth written to colour attachments 1 and 2.
+// define, the instance id and the camera-z depth written to colour attachments 1 and 2; the
+// ambient term times ambient_visibility() (occlusion.glsl: screen-space ambient occlusion).
 #version 330 core
 ///////////////////////////////////////////////////////////////////////////////
 // Structs
@@ -80,6 +81,7 @@ uniform int n_spot_lights;
 uniform vec3 cam_pos;
 uniform vec3 ambient_light;
 #include "fragment_io.glsl"
+#include "occlusion.glsl"
 // Normal computation
 vec3 get_normal()
 {
@@ -334,7 +336,7 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
 #endif
         color.xyz += res;
     }
-    color.xyz += base_color.xyz * ambient_light;
+    color.xyz += base_color.xyz * ambient_light * ambient_visibility();  // occlusion.glsl
 
     // Calculate lighting from environment
 #ifdef USE_IBL
