@@ -396,7 +396,7 @@ class AmbientOcclusionSpec(_Spec):
 
     strength: dist_field(low=0, high=4) = Uniform(0.8, 1.0)
     """0: no darkening; 1: the estimated occlusion; more darkens more."""
-    radius_m: dist_field(low=0, high=LENGTH_LIMIT_M, low_exclusive=True) = Uniform(0.05, 0.1)
+    radius_m: dist_field(low=0, high=LENGTH_LIMIT_M, low_exclusive=True) = Uniform(0.08, 0.15)
     """How far from a point its occluders are looked for, metres."""
     probability: float = Field(1.0, ge=0, le=1)
     """Chance that a frame has ambient occlusion."""

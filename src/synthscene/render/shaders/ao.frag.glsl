@@ -20,7 +20,7 @@ const vec2 SPIRAL[TAPS] = vec2[TAPS](
     vec2(-0.167424, 0.404197), vec2(-0.215259, -0.519682), vec2(0.635167, 0.263095),
     vec2(-0.750652, 0.310930), vec2(0.358766, -0.866137));
 const float BIAS = 0.05;         // cosine below which a tap does not occlude (facets, noise)
-const float SCALE = 3.0;         // occlusion at strength 1 per mean occluding cosine
+const float SCALE = 4.0;         // occlusion at strength 1 per mean occluding cosine
 const float TWO_PI = 6.283185307179586;
 
 vec3 position_at(ivec2 pixel, float depth, vec2 size) {
