@@ -52,8 +52,9 @@ from synthscene.core.state import (
     SceneState,
 )
 
-__all__ = ["FixedLibrary", "contact_scene", "hue_deg", "linear_from_ours", "luminance",
-           "ours", "reference", "srgb_display", "sun_scene"]
+__all__ = ["FixedLibrary", "bundled_frame", "contact_scene", "environment_radiance", "hue_deg",
+           "linear_from_ours", "luminance", "ours", "reference", "scene_dict", "sky_scene",
+           "srgb_display", "sun_scene"]
 
 GAMMA = 2.2
 """Our lit shader's output transfer: ``rgb = linear ** (1 / 2.2)``, clamped to [0, 1]."""
@@ -182,6 +183,63 @@ def contact_scene(width: int = 160, height: int = 120, *,
                                ambient_light=(0.6, 0.6, 0.6))
 
 
+def sky_scene(width: int = 160, height: int = 120, *,
+              occlusion: AmbientOcclusion | None = None) -> SceneState:
+    """The same objects under the procedural sky alone (no sun light, no ambient term): sun 35
+    degrees high at azimuth 0, turbidity 3. Needs the environment light
+    (``SceneState.environment``); raises ImportError without it."""
+    from synthscene.core.state import SKY, Environment
+
+    return dataclasses.replace(
+        sun_scene(width, height, occlusion=occlusion), lights=(), ambient_light=(0.0,) * 3,
+        environment=Environment(source=SKY, intensity=1.0, rotation_rad=0.0,
+                                sun_elevation_rad=math.radians(35.0), turbidity=3.0))
+
+
+def environment_radiance(state: SceneState) -> np.ndarray | None:
+    """The equirectangular radiance image (linear RGB, z up, row 0 the zenith, column 0 at
+    azimuth -pi, the layout of :mod:`synthscene.assets.environment_files`) of the frame's
+    environment times its intensity, turned by its rotation; None without one."""
+    environment = getattr(state, "environment", None)
+    if environment is None:
+        return None
+    from synthscene.assets.environment_files import read_environment
+    from synthscene.assets.sky import sky_image
+
+    from synthscene.core.state import SKY
+
+    if environment.source == SKY:
+        image = sky_image(environment.sun_elevation_rad, environment.turbidity, width=512,
+                          height=256)
+    else:
+        image = read_environment(environment.source).radiance
+    image = np.asarray(image, dtype=np.float64) * float(environment.intensity)
+    # What the map holds at azimuth phi arrives from phi + rotation: roll the columns.
+    shift = environment.rotation_rad / (2.0 * math.pi) * image.shape[1]
+    whole = int(math.floor(shift))
+    fraction = shift - whole
+    rolled = np.roll(image, whole, axis=1)
+    return (1.0 - fraction) * rolled + fraction * np.roll(rolled, 1, axis=1)
+
+
+def bundled_frame(name: str, index: int, *, width: int, height: int, seed: int = 0):
+    """Frame ``index`` of bundled scenario ``scenes/<name>.yaml`` (seed ``seed``) at
+    ``width`` x ``height``: its settled state, its library and its render settings."""
+    import yaml
+
+    from synthscene.config.loading import scenario_from_dict
+    from synthscene.run.frames import FrameMaker, build_library, render_settings
+
+    path = Path(__file__).resolve().parents[1] / "scenes" / f"{name}.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["image"] = {"width": int(width), "height": int(height)}
+    scenario = scenario_from_dict(data, source=str(path), base_dir=path.parent)
+    library = build_library(scenario)
+    with FrameMaker(scenario, library, seed=seed) as maker:
+        state = maker.make(index).state
+    return state, library, render_settings(scenario)
+
+
 # -- ours ----------------------------------------------------------------------------------
 def ours(state: SceneState, library, settings=None):
     """Our :class:`~synthscene.core.state.RenderOutput` of ``state``."""
@@ -263,17 +321,15 @@ def _emitter(light: Light, mi) -> dict:
 
 
 def scene_dict(state: SceneState, library, folder: Path, *, spp: int = 64, seed: int = 0,
-               max_depth: int = 8, environment: np.ndarray | None = None,
-               environment_scale: float = 1.0) -> dict:
+               max_depth: int = 8, environment: np.ndarray | None = None) -> dict:
     """The Mitsuba scene (a ``mi.load_dict`` dict) of ``state``; its meshes are written to
     ``folder`` as PLY files.
 
     Parameters
     ----------
-    environment : (h, w, 3) float32 or None
-        An equirectangular radiance image (linear RGB, world z up, the azimuth growing from +x
-        towards +y along the image's columns, row 0 the zenith), lighting the scene besides
-        the ambient term, times ``environment_scale``.
+    environment : (h, w, 3) float or None
+        An equirectangular radiance image (:func:`environment_radiance`'s layout), lighting the
+        scene besides the ambient term.
     """
     import mitsuba as mi
 
@@ -299,21 +355,24 @@ def scene_dict(state: SceneState, library, folder: Path, *, spp: int = 64, seed:
         scene["ambient"] = {"type": "constant", "radiance": {
             "type": "rgb", "value": [float(c) for c in state.ambient_light]}}
     if environment is not None:
-        # Mitsuba's envmap: y up, u = 0 towards -x... turned so its frame is our z-up world
-        # with the image's column 0 at azimuth 0 (+x).
+        # Mitsuba's envmap looks a local direction d up at u = atan2(d.x, -d.z) / 2 pi,
+        # v = acos(d.y) / pi. With our columns mirrored (u' = 1 - u, azimuth phi at
+        # u' = (pi - phi) / 2 pi), d = (w.y, w.z, w.x) of the world direction w does it: a
+        # rotation, world = M d with M's columns +y, +z, +x.
         path = folder / "environment.exr"
-        mi.Bitmap(np.ascontiguousarray(environment, dtype=np.float32)).write(str(path))
-        to_world = mi.ScalarTransform4f().rotate([1.0, 0.0, 0.0], 90.0) @ \
-            mi.ScalarTransform4f().rotate([0.0, 1.0, 0.0], -90.0)
+        mirrored = np.ascontiguousarray(environment[:, ::-1], dtype=np.float32)
+        mi.Bitmap(mirrored).write(str(path))
+        to_world = mi.ScalarTransform4f([[0.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0],
+                                         [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
         scene["environment"] = {"type": "envmap", "filename": str(path),
-                                "scale": float(environment_scale), "to_world": to_world}
+                                "to_world": to_world}
     return scene
 
 
 def reference(state: SceneState, library, *, spp: int = 64, seed: int = 0,
-              max_depth: int = 8, environment: np.ndarray | None = None,
-              environment_scale: float = 1.0) -> np.ndarray:
-    """Path-trace ``state`` with Mitsuba 3 (``scalar_rgb``).
+              max_depth: int = 8) -> np.ndarray:
+    """Path-trace ``state`` (its environment with :func:`environment_radiance`) with
+    Mitsuba 3 (``scalar_rgb``).
 
     Returns
     -------
@@ -325,7 +384,7 @@ def reference(state: SceneState, library, *, spp: int = 64, seed: int = 0,
     mi.set_variant("scalar_rgb")
     with tempfile.TemporaryDirectory(prefix="synthscene-reference-") as folder:
         scene = mi.load_dict(scene_dict(state, library, Path(folder), spp=spp, seed=seed,
-                                        max_depth=max_depth, environment=environment,
-                                        environment_scale=environment_scale))
+                                        max_depth=max_depth,
+                                        environment=environment_radiance(state)))
         image = mi.render(scene)
         return np.array(image, dtype=np.float64)[:, :, :3]
