@@ -52,7 +52,9 @@ from synthscene.core.state import (
     SceneState,
 )
 
-__all__ = ["FixedLibrary", "bundled_frame", "contact_scene", "environment_radiance", "hue_deg",
+__all__ = ["FixedLibrary", "bundled_frame", "contact_scene", "environment_radiance",
+           "contact_ratio", "ground_regions", "hue_deg", "shadow_mask", "shadow_measures",
+           "sphere_top", "world_points",
            "linear_from_ours", "luminance", "ours", "reference", "scene_dict", "sky_scene",
            "srgb_display", "sun_scene"]
 
@@ -249,9 +251,74 @@ def ours(state: SceneState, library, settings=None):
         return renderer.render(state)
 
 
+# -- measures ------------------------------------------------------------------------------
+def world_points(state, depth: np.ndarray) -> np.ndarray:
+    """(H, W, 3) world points of every pixel from its camera-z depth (metres)."""
+    camera = state.camera
+    K = camera.K
+    v, u = np.mgrid[0:camera.height, 0:camera.width]
+    rays = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1],
+                     np.ones(depth.shape)], axis=-1) * depth[..., None]
+    return rays @ camera.world_from_camera[:3, :3].T + camera.world_from_camera[:3, 3]
+
+
+def ground_regions(state, output) -> dict[str, np.ndarray]:
+    """Masks of the ground: near each object's base and far from both (open)."""
+    world = world_points(state, output.depth)
+    ground = (output.instance_ids == 0) & (output.depth > 0)
+    sphere, cube = state.objects
+    to_sphere = np.hypot(*(world[..., :2] - sphere.world_from_object[:2, 3]).T).T - 0.1
+    local = (world - cube.world_from_object[:3, 3]) @ cube.world_from_object[:3, :3]
+    half = cube.scale / 2
+    to_cube = np.hypot(np.maximum(np.abs(local[..., 0]) - half, 0.0),
+                       np.maximum(np.abs(local[..., 1]) - half, 0.0))
+    near_origin = np.hypot(world[..., 0], world[..., 1]) < 0.8
+    return {"sphere": ground & (to_sphere < 0.03),
+            "cube": ground & (to_cube > 0) & (to_cube < 0.015),
+            "open": ground & (to_sphere > 0.25) & (to_cube > 0.25) & near_origin,
+            "ground": ground & near_origin}
+
+
+def shadow_mask(luminance: np.ndarray, regions: dict) -> np.ndarray:
+    """Ground pixels darker than half the open ground's median luminance."""
+    return regions["ground"] & (luminance < 0.5 * np.median(luminance[regions["open"]]))
+
+
+def contact_ratio(luminance: np.ndarray, regions: dict, where: str) -> float:
+    """Mean luminance of the ground at an object's base (``"sphere"`` or ``"cube"``) over the
+    open ground's."""
+    return float(luminance[regions[where]].mean() / luminance[regions["open"]].mean())
+
+
+def shadow_measures(ours: np.ndarray, ref: np.ndarray, regions: dict) -> tuple[float, float,
+                                                                             float]:
+    """The IoU of the two shadow masks on the ground, and each image's mean luminance in the
+    shadow both see over its open ground's: (iou, ours ratio, reference ratio)."""
+    ours_shadow, ref_shadow = shadow_mask(ours, regions), shadow_mask(ref, regions)
+    union = (ours_shadow | ref_shadow).sum()
+    core = ours_shadow & ref_shadow
+    if not core.any():
+        return 0.0, float("nan"), float("nan")
+
+    def ratio(luminance: np.ndarray) -> float:
+        return float(luminance[core].mean() / luminance[regions["open"]].mean())
+
+    return float(core.sum() / union), ratio(ours), ratio(ref)
+
+
+def sphere_top(state: SceneState, output) -> np.ndarray:
+    """Mask of the white sphere's pixels whose surface normal is within 37 degrees of +z."""
+    world = world_points(state, output.depth)
+    sphere = state.objects[0]
+    radius = sphere.scale / 2
+    normal_z = (world[..., 2] - sphere.world_from_object[2, 3]) / radius
+    return (output.instance_ids == sphere.instance_id) & (normal_z > 0.8)
+
+
 # -- the path tracer -----------------------------------------------------------------------
 def _world_mesh(obj: SceneObject, library) -> trimesh.Trimesh:
-    mesh = library.get(obj.asset_key).mesh.copy()
+    source = library.get(obj.asset_key).mesh  # geometry only: no colours in the PLY
+    mesh = trimesh.Trimesh(vertices=source.vertices, faces=source.faces, process=False)
     mesh.apply_transform(obj.world_from_object @ np.diag([obj.scale] * 3 + [1.0]))
     return mesh
 

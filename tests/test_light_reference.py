@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.gl]
@@ -35,33 +34,6 @@ def library():
     return mr.FixedLibrary()
 
 
-def _world_points(state, depth: np.ndarray) -> np.ndarray:
-    """(H, W, 3) world points of every pixel from its camera-z depth (metres)."""
-    camera = state.camera
-    K = camera.K
-    v, u = np.mgrid[0:camera.height, 0:camera.width]
-    rays = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1],
-                     np.ones(depth.shape)], axis=-1) * depth[..., None]
-    return rays @ camera.world_from_camera[:3, :3].T + camera.world_from_camera[:3, 3]
-
-
-def _ground_regions(state, output) -> dict[str, np.ndarray]:
-    """Masks of the ground: near each object's base and far from both (open)."""
-    world = _world_points(state, output.depth)
-    ground = (output.instance_ids == 0) & (output.depth > 0)
-    sphere, cube = state.objects
-    to_sphere = np.hypot(*(world[..., :2] - sphere.world_from_object[:2, 3]).T).T - 0.1
-    local = (world - cube.world_from_object[:3, 3]) @ cube.world_from_object[:3, :3]
-    half = cube.scale / 2
-    to_cube = np.hypot(np.maximum(np.abs(local[..., 0]) - half, 0.0),
-                       np.maximum(np.abs(local[..., 1]) - half, 0.0))
-    near_origin = np.hypot(world[..., 0], world[..., 1]) < 0.8
-    return {"sphere": ground & (to_sphere < 0.03),
-            "cube": ground & (to_cube > 0) & (to_cube < 0.015),
-            "open": ground & (to_sphere > 0.25) & (to_cube > 0.25) & near_origin,
-            "ground": ground & near_origin}
-
-
 def test_mean_luminance_within_15_percent_under_a_sun(library):
     state = mr.sun_scene(W, H, occlusion=OCCLUSION)
     ours = mr.luminance(mr.linear_from_ours(mr.ours(state, library).rgb)).mean()
@@ -74,43 +46,29 @@ def test_a_contact_darkens_as_in_the_path_tracer(library):
     ours = mr.ours(state, library)
     without = mr.ours(dataclasses.replace(state, ambient_occlusion=None), library)
     ref = mr.luminance(mr.reference(state, library, spp=SPP))
-    regions = _ground_regions(state, ours)
+    regions = mr.ground_regions(state, ours)
     assert regions["sphere"].sum() > 100 and regions["cube"].sum() > 30
-
-    def contact(luminance: np.ndarray, where: str) -> float:
-        return float(luminance[regions[where]].mean() / luminance[regions["open"]].mean())
 
     ours_lum = mr.luminance(mr.linear_from_ours(ours.rgb))
     without_lum = mr.luminance(mr.linear_from_ours(without.rgb))
     for where in ("sphere", "cube"):
-        expected = contact(ref, where)
+        expected = mr.contact_ratio(ref, regions, where)
         assert expected < 0.85  # the path tracer darkens there
-        assert abs(contact(ours_lum, where) - expected) <= CONTACT_TOLERANCE, where
-        assert abs(contact(without_lum, where) - expected) > CONTACT_TOLERANCE  # AO is needed
-
-
-def _shadow(luminance: np.ndarray, regions: dict) -> np.ndarray:
-    """Ground pixels darker than half the open ground's median luminance."""
-    return regions["ground"] & (luminance < 0.5 * np.median(luminance[regions["open"]]))
+        assert abs(mr.contact_ratio(ours_lum, regions, where) - expected) <= CONTACT_TOLERANCE
+        # and without the occlusion we do not
+        assert abs(mr.contact_ratio(without_lum, regions, where) - expected) > CONTACT_TOLERANCE
 
 
 def test_sun_shadows_match_in_place_and_depth(library):
     state = mr.sun_scene(W, H, occlusion=OCCLUSION)
     output = mr.ours(state, library, RenderSettings(shadows=True))
-    regions = _ground_regions(state, output)
+    regions = mr.ground_regions(state, output)
     ours = mr.luminance(mr.linear_from_ours(output.rgb))
     ref = mr.luminance(mr.reference(state, library, spp=SPP))
-    ours_shadow, ref_shadow = _shadow(ours, regions), _shadow(ref, regions)
-    assert ref_shadow.sum() > 200
-    iou = (ours_shadow & ref_shadow).sum() / (ours_shadow | ref_shadow).sum()
+    assert mr.shadow_mask(ref, regions).sum() > 200
+    iou, ours_ratio, ref_ratio = mr.shadow_measures(ours, ref, regions)
     assert iou >= SHADOW_IOU, iou
-    core = ours_shadow & ref_shadow
-
-    def ratio(luminance: np.ndarray) -> float:
-        return float(luminance[core].mean() / luminance[regions["open"]].mean())
-
-    assert abs(ratio(ours) / ratio(ref) - 1.0) <= SHADOW_RATIO_TOLERANCE, (ratio(ours),
-                                                                           ratio(ref))
+    assert abs(ours_ratio / ref_ratio - 1.0) <= SHADOW_RATIO_TOLERANCE, (ours_ratio, ref_ratio)
 
 
 def _sky_scene():
@@ -123,10 +81,7 @@ def _sky_scene():
 def test_the_sky_tints_the_top_of_a_white_sphere(library):
     state = _sky_scene()
     output = mr.ours(state, library)
-    world = _world_points(state, output.depth)
-    sphere = state.objects[0]
-    normal_z = (world[..., 2] - sphere.world_from_object[2, 3]) / 0.1
-    top = (output.instance_ids == sphere.instance_id) & (normal_z > 0.8)
+    top = mr.sphere_top(state, output)
     assert top.sum() > 30
     ours = mr.linear_from_ours(output.rgb)[top].mean(axis=0)
     ref = mr.reference(state, library, spp=SPP)[top].mean(axis=0)
