@@ -35,7 +35,6 @@ def test_every_include_is_resolved_and_the_licence_ships():
                                 "MAX_SPOT_LIGHTS": 4, "AMBIENT_OCCLUSION": 1}),
     ("label.vert", "ao_prepass.frag", {}),
     ("fullscreen.vert", "ao.frag", {}),
-    ("fullscreen.vert", "ao_blur.frag", {}),
 ])
 def test_programs_compile_and_link_on_this_driver(vertex, fragment, defines):
     from OpenGL import GL

@@ -1,17 +1,17 @@
 """Screen-space ambient occlusion: :class:`OcclusionPass`.
 
 Design (``docs/light.md``, "Ambient occlusion"): before the colour pass of a frame with
-:class:`~synthscene.core.state.AmbientOcclusion`, three small passes at half the image's
+:class:`~synthscene.core.state.AmbientOcclusion`, two small passes at half the image's
 resolution (rounded up) run on the GL driver, queued like the colour pass:
 
 1. **Pre-pass** (``label.vert`` + ``ao_prepass.frag``): every opaque item's camera-frame face
    normal and camera-z depth, into an ``RGBA32F`` texture;
 2. **Occlusion** (``fullscreen.vert`` + ``ao.frag``): per pixel, 8 taps on a spiral of the
-   frame's radius projected at the pixel's depth; each occluding tap darkens by its cosine to
-   the normal with a falloff to 0 at the radius, times the frame's strength: the visibility of
-   the ambient light, in ``[0, 1]``;
-3. **Blur** (``ao_blur.frag``): a 2x2 depth-aware mean, which removes the 2x2 pattern of spiral
-   turns.
+   frame's radius projected at the pixel's depth, turned by one of 4 angles in each 2x2 quad;
+   each occluding tap darkens by its cosine to the normal with a falloff to 0 at the radius,
+   times the frame's strength: the visibility of the ambient light, in ``[0, 1]``; then the
+   depth-aware mean over the quad (exchanged through fine derivatives, no pass of its own),
+   which removes the pattern of turns.
 
 The colour pass then binds the result to :data:`TEXTURE_UNIT` and its lit shader multiplies
 the ambient term (only that: direct light is not occluded; an environment term would be
@@ -117,16 +117,12 @@ class OcclusionPass:
         try:
             self._geometry = _Target(w, h, GL.GL_RGBA32F, GL.GL_RGBA, depth=True)
             self._targets.append(self._geometry)
-            self._raw = _Target(w, h, GL.GL_RG32F, GL.GL_RG, depth=False)
-            self._targets.append(self._raw)
-            self._blurred = _Target(w, h, GL.GL_RG32F, GL.GL_RG, depth=False, linear=True)
-            self._targets.append(self._blurred)
+            self._visibility = _Target(w, h, GL.GL_RG32F, GL.GL_RG, depth=False, linear=True)
+            self._targets.append(self._visibility)
             self._prepass = Program("label.vert", "ao_prepass.frag")
             self._programs.append(self._prepass)
             self._occlusion = Program("fullscreen.vert", "ao.frag")
             self._programs.append(self._occlusion)
-            self._blur = Program("fullscreen.vert", "ao_blur.frag")
-            self._programs.append(self._blur)
         except Exception:
             self.delete()
             raise
@@ -136,7 +132,7 @@ class OcclusionPass:
     def draw(self, draws: Iterable[tuple[np.ndarray, Sequence[VertexArray]]],
              camera_from_world: np.ndarray, projection: np.ndarray,
              occlusion: AmbientOcclusion) -> None:
-        """Queue the three passes of one frame, then bind the result to :data:`TEXTURE_UNIT`
+        """Queue the two passes of one frame, then bind the result to :data:`TEXTURE_UNIT`
         (the framebuffer binding, viewport, blending and depth test are left changed).
 
         Parameters
@@ -170,12 +166,12 @@ class OcclusionPass:
             program.set_matrix("camera_from_model", camera_from_world @ world_from_model)
             for mesh in meshes:
                 mesh.draw()
-        # 2. occlusion, 3. blur
+        # 2. occlusion
         GL.glDisable(GL.GL_DEPTH_TEST)
         GL.glDisable(GL.GL_CULL_FACE)
         GL.glBindVertexArray(self._empty)
         GL.glActiveTexture(GL.GL_TEXTURE0)
-        self._raw.bind()
+        self._visibility.bind()
         program = self._occlusion
         program.use()
         GL.glBindTexture(GL.GL_TEXTURE_2D, self._geometry.texture)
@@ -185,17 +181,11 @@ class OcclusionPass:
         GL.glUniform1f(program.location("radius"), float(occlusion.radius))
         GL.glUniform1f(program.location("strength"), float(occlusion.strength))
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
-        self._blurred.bind()
-        program = self._blur
-        program.use()
-        GL.glBindTexture(GL.GL_TEXTURE_2D, self._raw.texture)
-        GL.glUniform1i(program.location("ao_raw"), 0)
-        GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
         GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
         GL.glActiveTexture(GL.GL_TEXTURE0 + TEXTURE_UNIT)
-        GL.glBindTexture(GL.GL_TEXTURE_2D, self._blurred.texture)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self._visibility.texture)
         GL.glActiveTexture(GL.GL_TEXTURE0)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
 
@@ -203,17 +193,16 @@ class OcclusionPass:
         """Set the occlusion uniforms of a bound lit program built with :data:`DEFINE`, for the
         last :meth:`draw`."""
         GL.glUniform1i(program.location("ao_map"), TEXTURE_UNIT)
-        GL.glUniform4f(program.location("ao_scale"), 1.0 / self.width, 1.0 / self.height,
-                       -0.5 / self._blurred.width, -0.5 / self._blurred.height)
+        GL.glUniform2f(program.location("ao_scale"), 1.0 / self.width, 1.0 / self.height)
 
     def read(self) -> np.ndarray:
         """Wait for the last :meth:`draw` and return its visibility image, (h, w) float32 in
         [0, 1] at half resolution, top row first (1 where nothing is), for inspection."""
-        out = np.empty((self._blurred.height, self._blurred.width), dtype=np.float32)
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._blurred.id)
+        out = np.empty((self._visibility.height, self._visibility.width), dtype=np.float32)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._visibility.id)
         GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
         GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
-        GL.glReadPixels(0, 0, self._blurred.width, self._blurred.height, GL.GL_RED,
+        GL.glReadPixels(0, 0, self._visibility.width, self._visibility.height, GL.GL_RED,
                         GL.GL_FLOAT, out)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
         return np.ascontiguousarray(out[::-1])
