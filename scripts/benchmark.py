@@ -10,6 +10,8 @@ lit shading, PNG images + COCO annotations written to a temporary folder.
     python scripts/benchmark.py --workers 2 --soak 5000   # memory of each worker over 5000 frames
     python scripts/benchmark.py --workers 2 --views 4 --shading flat --jpeg --soak 5000
     python scripts/benchmark.py --workers 2 --lens brown_conrady --depth-sensor structured_light
+    python scripts/benchmark.py --light full       # shadows, environment and AO against none
+    python scripts/benchmark.py --light ambient_occlusion --render-only   # one switch, rendering
 
 Prints the machine, every run's frames/s, the median, and the median milliseconds per frame of
 each stage (sample, physics, render, labels, write). Start-up (asset loading, GL context) is timed
@@ -52,7 +54,9 @@ occlusion against none of them, in one sitting (``--runs`` runs of each, alterna
 ``--workers``, default 2), and prints each one's median frames/s and ms per frame of each stage
 and the ratio; ``--light shadows``, ``--light environment`` or ``--light ambient_occlusion``
 compares that one alone against none. A switch the scenario sets keeps its values; one it lacks
-is switched on with its defaults (``environment``: the procedural sky).
+is switched on with its defaults (``environment``: the procedural sky). With ``--render-only`` the
+comparison renders settled frames in this process instead (the render stage alone, and its CPU
+time per frame, every thread: steadier than frames/s on a shared machine).
 
 ``--soak FRAMES`` makes one run of FRAMES frames and prints each worker's resident memory (RSS,
 from ``/proc/self/statm``) once it has made 10 % of its share of the frames (at least
@@ -175,13 +179,14 @@ def render_only_run(scenario, library, args, run: int) -> tuple[float, dict[str,
                   render_settings(scenario)) as renderer:
         for n, state in enumerate(states):
             if n == args.warmup:
-                t_start = time.perf_counter()
+                t_start, cpu_start = time.perf_counter(), time.process_time()
             t0 = time.perf_counter()
             renderer.submit(state).result()
             if n >= args.warmup:
                 per_frame.append((time.perf_counter() - t0) * 1000)
         elapsed = time.perf_counter() - t_start
-    return args.frames / elapsed, {"render": per_frame}
+        cpu = (time.process_time() - cpu_start) / args.frames * 1000
+    return args.frames / elapsed, {"render": per_frame, "cpu": [cpu]}
 
 
 def cpu_per_frame(events: list[FrameDone], skip: int) -> tuple[float, float]:
@@ -398,21 +403,27 @@ def comparison(path: Path, variants: dict[str, dict], args, title: str) -> None:
     """Frames/s and per-stage ms of each variant of the scenario (the first is the base),
     runs alternated in one sitting; prints the medians and each variant's ratio to the
     base."""
-    workers = args.workers or 2
+    workers = 1 if args.render_only else args.workers or 2
     scenarios = {name: scenario_from_dict(data, source=str(path), base_dir=path.parent)
                  for name, data in variants.items()}
+    libraries = {name: build_library(scenario) for name, scenario in scenarios.items()}
     print(f"synthscene {synthscene.__version__} benchmark: {title}")
     print(f"machine : {machine()}; load average before: {os.getloadavg()[0]:.2f}")
     print(f"GL      : {gl_renderer()}")
+    how = ("rendering only (frames settled beforehand; CPU of every thread)" if args.render_only
+           else f"synthscene.generate with {workers} workers")
     print(f"workload: {path.name}, {args.width}x{args.height}, {args.objects} objects drawn, "
-          f"synthscene.generate with {workers} workers, {args.runs} runs x {args.frames} frames "
+          f"{how}, {args.runs} runs x {args.frames} frames "
           f"(+{args.warmup} warm-up per worker) of each variant, alternated; medians")
     rates: dict[str, list[float]] = {name: [] for name in scenarios}
     stages: dict[str, dict[str, list[float]]] = {name: {} for name in scenarios}
     for run in range(args.runs):
         for name, scenario in scenarios.items():
-            fps, per_stage, events = generate_run(scenario, args, workers,
-                                                  args.frames + args.warmup * workers)
+            if args.render_only:
+                fps, per_stage = render_only_run(scenario, libraries[name], args, run)
+            else:
+                fps, per_stage, _ = generate_run(scenario, args, workers,
+                                                 args.frames + args.warmup * workers)
             rates[name].append(fps)
             for stage, values in per_stage.items():
                 stages[name].setdefault(stage, []).append(
@@ -425,8 +436,10 @@ def comparison(path: Path, variants: dict[str, dict], args, title: str) -> None:
     base, *others = scenarios
     for name in others:
         ratio = statistics.median(rates[name]) / statistics.median(rates[base])
+        cpu = statistics.median(stages[name]["cpu"]) / statistics.median(stages[base]["cpu"])
         print(f"ratio   : {name} / {base} = {ratio:.2f}x frames/s ({1 / ratio - 1:+.0%} time "
-              f"per frame); load average after: {os.getloadavg()[0]:.2f}")
+              f"per frame), {cpu - 1:+.0%} CPU per frame; load average after: "
+              f"{os.getloadavg()[0]:.2f}")
 
 
 def main() -> None:

@@ -37,8 +37,9 @@ from synthscene.render.gl import GLError, Program, VertexArray  # noqa: E402
 
 __all__ = ["DEFINE", "TEXTURE_UNIT", "OcclusionPass"]
 
-TEXTURE_UNIT = 15
-"""Texture unit of the occlusion image in the lit programs (material textures use 0-6)."""
+TEXTURE_UNIT = 11
+"""Texture unit of the occlusion image in the lit programs (material textures use 0-6; the
+environment and the shadow maps take units above it)."""
 
 DEFINE = "AMBIENT_OCCLUSION"
 """The define that builds a lit program with ``ambient_visibility()`` reading the image."""
