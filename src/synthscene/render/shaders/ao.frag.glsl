@@ -28,7 +28,7 @@ const vec2 SPIRAL[TAPS] = vec2[TAPS](
     vec2(0.083333, 0.000000), vec2(-0.184342, 0.168873), vec2(0.036427, -0.415071),
     vec2(0.354923, 0.462934), vec2(-0.738535, -0.130636), vec2(0.773442, -0.492001));
 const float BIAS = 0.05;         // cosine below which a tap does not occlude (facets, noise)
-const float SCALE = 3.5;         // occlusion at strength 1 per mean occluding cosine
+const float SCALE = 4.0;         // occlusion at strength 1 per mean occluding cosine
 const float TWO_PI = 6.283185307179586;
 
 vec3 position_at(ivec2 pixel, float depth, vec2 size) {
@@ -48,9 +48,16 @@ void main() {
         vec3 p = position_at(pixel, depth, size);
         vec3 n = nd.xyz;
         float radius_px = radius * 0.5 * size.y * proj_info.y / depth;
-        // Every pixel of a 2x2 quad turns the spiral by a different quarter of a tap's angle.
-        float turn = (float(((pixel.x & 1) << 1) | (pixel.y & 1)) + 0.5) * (TWO_PI / 32.0);
-        mat2 spin = radius_px * mat2(cos(turn), sin(turn), -sin(turn), cos(turn));
+        // The four pixels of a 2x2 quad turn the spiral a quarter turn apart, from an angle
+        // drawn per quad (interleaved gradient noise, Jimenez 2014), and scale it by 0.8 to
+        // 1.2: an occluder leaves fine noise, not shifted copies of itself, and the quad's
+        // mean (below) sees 4 x TAPS directions.
+        int quad = ((pixel.x & 1) << 1) | (pixel.y & 1);
+        vec2 quad_xy = vec2(pixel >> 1);
+        float noise = fract(52.9829189 * fract(dot(quad_xy, vec2(0.06711056, 0.00583715))));
+        float turn = TWO_PI * fract(noise + 0.25 * float(quad));
+        float scale = radius_px * (0.85 + 0.1 * float(quad ^ 2));
+        mat2 spin = scale * mat2(cos(turn), sin(turn), -sin(turn), cos(turn));
         float r2 = radius * radius;
         float occlusion = 0.0;
         for (int i = 0; i < TAPS; i++) {
