@@ -6,16 +6,17 @@ resolution (rounded up) run on the GL driver, queued like the colour pass:
 
 1. **Pre-pass** (``label.vert`` + ``ao_prepass.frag``): every opaque item's camera-frame face
    normal and camera-z depth, into an ``RGBA32F`` texture;
-2. **Occlusion** (``fullscreen.vert`` + ``ao.frag``): per pixel, 8 taps on a spiral of the
-   frame's radius projected at the pixel's depth, turned by one of 4 angles in each 2x2 quad;
-   each occluding tap darkens by its cosine to the normal with a falloff to 0 at the radius,
-   times the frame's strength: the visibility of the ambient light, in ``[0, 1]``; then the
-   depth-aware mean over the quad (exchanged through fine derivatives, no pass of its own),
-   which removes the pattern of turns.
+2. **Occlusion** (``fullscreen.vert`` + ``ao.frag``): per pixel, 6 taps on a spiral of the
+   frame's radius projected at the pixel's depth, the quad's 4 pixels a quarter turn apart
+   from an angle drawn per quad (a fixed function of its position); each occluding tap darkens
+   by its cosine to the normal with a falloff to 0 at the radius, times the frame's strength:
+   the visibility of the ambient light, in ``[0, 1]``; then the depth-aware mean over the quad
+   (exchanged through fine derivatives, no pass of its own), which turns the pattern of turns
+   into fine noise.
 
 The colour pass then binds the result to :data:`TEXTURE_UNIT` and its lit shader multiplies
 the ambient term (only that: direct light is not occluded; an environment term would be
-multiplied too) by the visibility upsampled at each fragment with depth-aware weights
+multiplied too) by the visibility read at each fragment with bilinear filtering
 (``shaders/occlusion.glsl``). Labels never change: the colour pass writes its ids and depth from
 the same fragments as before.
 """
