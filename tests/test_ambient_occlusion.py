@@ -133,6 +133,22 @@ def test_labels_are_byte_identical_with_and_without_ambient_occlusion(tmp_path):
     assert _files(off, "images") != _files(on, "images")  # the occlusion is drawn
 
 
+@pytest.mark.gl
+def test_two_workers_give_the_same_bytes_with_ambient_occlusion(tmp_path):
+    spec = json.loads(json.dumps(SCENE))
+    spec["render"] = {"ambient_occlusion": {"strength": {"uniform": [0.5, 1.0]},
+                                            "radius_m": {"uniform": [0.05, 0.1]},
+                                            "probability": 0.7}}
+    files = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        synthscene.generate(scenario_from_dict(json.loads(json.dumps(spec)), source="s"), out,
+                            frames=4, seed=11, workers=workers)
+        files.append({str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+                      if p.is_file() and ".synthscene" not in p.parts})
+    assert files[0] == files[1]
+
+
 def test_drawn_per_frame_from_its_own_stream():
     from synthscene.randomize.occlusion import sample_ambient_occlusion
 
