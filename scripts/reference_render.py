@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import mitsuba_reference as mr  # noqa: E402
 from synthscene.core.state import AmbientOcclusion  # noqa: E402
-from synthscene.render.settings import RenderSettings  # noqa: E402
 
 OCCLUSION = AmbientOcclusion(strength=1.0, radius=0.2)
 
@@ -49,8 +48,8 @@ def main() -> None:
     args = parser.parse_args()
     w, h = args.width, args.height
     fixed = mr.FixedLibrary()
-    scenes = [("sun + dim sky", mr.sun_scene(w, h, occlusion=OCCLUSION), fixed,
-               RenderSettings(shadows=True)),
+    sun, sun_settings = mr.with_shadows(mr.sun_scene(w, h, occlusion=OCCLUSION))
+    scenes = [("sun + dim sky", sun, fixed, sun_settings),
               ("uniform sky (contacts)", mr.contact_scene(w, h, occlusion=OCCLUSION), fixed,
                None)]
     try:

@@ -52,7 +52,7 @@ from synthscene.core.state import (
     SceneState,
 )
 
-__all__ = ["FixedLibrary", "bundled_frame", "contact_scene", "environment_radiance",
+__all__ = ["with_shadows", "FixedLibrary", "bundled_frame", "contact_scene", "environment_radiance",
            "contact_ratio", "ground_regions", "hue_deg", "shadow_mask", "shadow_measures",
            "sphere_top", "world_points",
            "linear_from_ours", "luminance", "ours", "reference", "scene_dict", "sky_scene",
@@ -175,6 +175,17 @@ def sun_scene(width: int = 160, height: int = 120, *, ambient: float = 0.08,
     return SceneState(objects=_objects(), lights=(sun(40.0, 150.0, 3.0),), camera=camera,
                       ground=Ground(3.0, GREY), ambient_light=(ambient,) * 3,
                       ambient_occlusion=occlusion)
+
+
+def with_shadows(state: SceneState, softness_m: float = 0.004):
+    """``(state, settings)`` that render ``state`` with shadows, whichever way this synthscene
+    turns them on: a frame's ``SceneState.shadow_softness_m`` (drawn per frame) where it has
+    one, else ``RenderSettings(shadows=True)`` (pyrender's own pass)."""
+    from synthscene.render.settings import RenderSettings
+
+    if "shadow_softness_m" in {f.name for f in dataclasses.fields(SceneState)}:
+        return dataclasses.replace(state, shadow_softness_m=float(softness_m)), None
+    return state, RenderSettings(shadows=True)
 
 
 def contact_scene(width: int = 160, height: int = 120, *,
@@ -418,9 +429,12 @@ def scene_dict(state: SceneState, library, folder: Path, *, spp: int = 64, seed:
                        "bsdf": _bsdf(material)}
     for i, light in enumerate(state.lights):
         scene[f"light{i}"] = _emitter(light, mi)
-    if max(state.ambient_light) > 0.0:
-        scene["ambient"] = {"type": "constant", "radiance": {
-            "type": "rgb", "value": [float(c) for c in state.ambient_light]}}
+    ambient = np.asarray(state.ambient_light, dtype=np.float64)
+    if environment is not None:  # one environment emitter: the ambient sky added to the map
+        environment = np.asarray(environment, dtype=np.float64) + ambient
+    elif ambient.max() > 0.0:
+        scene["ambient"] = {"type": "constant",
+                            "radiance": {"type": "rgb", "value": ambient.tolist()}}
     if environment is not None:
         # Mitsuba's envmap looks a local direction d up at u = atan2(d.x, -d.z) / 2 pi,
         # v = acos(d.y) / pi. With our columns mirrored (u' = 1 - u, azimuth phi at

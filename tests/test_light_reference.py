@@ -16,7 +16,6 @@ pytest.importorskip("mitsuba")
 
 import mitsuba_reference as mr  # noqa: E402  (after the skip: it imports nothing of Mitsuba)
 from synthscene.core.state import AmbientOcclusion  # noqa: E402
-from synthscene.render.settings import RenderSettings  # noqa: E402
 
 W, H = 160, 120
 SPP = 128
@@ -60,8 +59,8 @@ def test_a_contact_darkens_as_in_the_path_tracer(library):
 
 
 def test_sun_shadows_match_in_place_and_depth(library):
-    state = mr.sun_scene(W, H, occlusion=OCCLUSION)
-    output = mr.ours(state, library, RenderSettings(shadows=True))
+    state, settings = mr.with_shadows(mr.sun_scene(W, H, occlusion=OCCLUSION))
+    output = mr.ours(state, library, settings)
     regions = mr.ground_regions(state, output)
     ours = mr.luminance(mr.linear_from_ours(output.rgb))
     ref = mr.luminance(mr.reference(state, library, spp=SPP))
