@@ -10,6 +10,8 @@ lit shading, PNG images + COCO annotations written to a temporary folder.
     python scripts/benchmark.py --workers 2 --soak 5000   # memory of each worker over 5000 frames
     python scripts/benchmark.py --workers 2 --views 4 --shading flat --jpeg --soak 5000
     python scripts/benchmark.py --workers 2 --lens brown_conrady --depth-sensor structured_light
+    python scripts/benchmark.py --workers 2 --stereo 0.06
+    python scripts/benchmark.py --render-only --shadows off   # the render stage without shadows
     python scripts/benchmark.py --light full       # shadows, environment and AO against none
     python scripts/benchmark.py --light ambient_occlusion --render-only   # one switch, rendering
 
@@ -88,6 +90,10 @@ LENSES = {
                       "p1": {"uniform": [-0.001, 0.001]}, "p2": {"uniform": [-0.001, 0.001]}},
     "kannala_brandt": {"model": "kannala_brandt", "k1": {"uniform": [-0.02, 0.03]},
                        "k2": {"uniform": [-0.01, 0.01]}},
+    # A calibrated camera: fixed coefficients (use with --fov-deg, so that K is fixed too and
+    # the warp maps are made once per worker).
+    "brown_conrady_calibrated": {"model": "brown_conrady", "k1": -0.2, "k2": 0.05,
+                                 "p1": 0.0005, "p2": -0.0005},
 }
 """The lenses of ``--lens``."""
 
@@ -111,9 +117,16 @@ def parse_args() -> argparse.Namespace:
                    help="camera.views_per_scene: K views of each settled scene")
     p.add_argument("--lens", choices=sorted(LENSES), default=None,
                    help="camera.distortion: a lens (docs/cameras.md)")
+    p.add_argument("--fov-deg", type=float, default=None,
+                   help="camera.fov_deg fixed to this value (the scene draws it otherwise)")
     p.add_argument("--depth-sensor", choices=["structured_light", "stereo"], default=None,
                    help="outputs.depth_sensor: a depth sensor's noisy reading")
+    p.add_argument("--stereo", type=float, default=None, metavar="BASELINE_M",
+                   help="camera.stereo: stereo pairs (each frame is one eye; frames rounded "
+                        "up to even)")
     p.add_argument("--jpeg", action="store_true", help="render.image_format: jpg")
+    p.add_argument("--shadows", choices=["on", "off"], default=None,
+                   help="render.shadows: true or false (default: as the scene says)")
     p.add_argument("--all-outputs", action="store_true",
                    help="every optional output on (depth, normals, semantic and instance masks); "
                         "measured through synthscene.generate, which writes their files")
@@ -459,10 +472,19 @@ def main() -> None:
         data.setdefault("camera", {})["views_per_scene"] = args.views
     if args.jpeg:
         data.setdefault("render", {})["image_format"] = "jpg"
+    if args.fov_deg is not None:
+        data.setdefault("camera", {})["fov_deg"] = args.fov_deg
+        data["camera"].pop("focal_jitter", None)
+    if args.shadows:
+        data.setdefault("render", {})["shadows"] = args.shadows == "on"
     if args.lens:  # a phone-like lens (brown_conrady) or a robot's fisheye (kannala_brandt)
         data.setdefault("camera", {})["distortion"] = LENSES[args.lens]
     if args.depth_sensor:
         data.setdefault("outputs", {})["depth_sensor"] = {"model": args.depth_sensor}
+    if args.stereo:  # a pair is two frames: every count made even
+        data.setdefault("camera", {})["stereo"] = {"baseline_m": args.stereo}
+        args.frames += args.frames % 2
+        args.warmup += args.warmup % 2
     if args.textures:
         for section in ("objects", "ground"):
             material = data.setdefault(section, {}).setdefault("material", {})
@@ -505,7 +527,8 @@ def main() -> None:
     runs = (f"1 run x {args.soak} frames" if args.soak is not None else
             f"{args.runs} runs x {args.frames} frames (+{args.warmup} warm-up per worker)")
     print(f"workload: {path.name}, {args.width}x{args.height}, {args.objects} objects, "
-          f"shading={scenario.spec.render.shading}, shadows={scenario.spec.render.shadows}, "
+          f"shading={scenario.spec.render.shading}, "
+          f"shadows={scenario.spec.render.shadows.probability:g}, "
           f"views_per_scene={scenario.spec.camera.views_per_scene}, "
           f"images={scenario.spec.render.image_format}, "
           f"textures={'on' if args.textures else 'as the scene says'}, "

@@ -65,7 +65,8 @@ def parse_args() -> argparse.Namespace:
 
 def render_settings(scenario, outputs: frozenset[str]) -> RenderSettings:
     r = scenario.spec.render
-    return RenderSettings(shading=r.shading, shadows=r.shadows, msaa_samples=r.msaa_samples,
+    return RenderSettings(shading=r.shading, msaa_samples=r.msaa_samples,
+                          shadow_lights=r.shadows.max_lights,
                           normals="normals" in outputs, amodal="amodal" in outputs)
 
 

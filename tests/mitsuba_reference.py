@@ -58,19 +58,23 @@ __all__ = ["with_shadows", "FixedLibrary", "bundled_frame", "contact_scene", "en
            "linear_from_ours", "luminance", "ours", "reference", "scene_dict", "sky_scene",
            "srgb_display", "sun_scene"]
 
-GAMMA = 2.2
-"""Our lit shader's output transfer: ``rgb = linear ** (1 / 2.2)``, clamped to [0, 1]."""
+def _srgb_decode(encoded: np.ndarray) -> np.ndarray:
+    """sRGB-encoded values in [0, 1] -> linear (IEC 61966-2-1)."""
+    return np.where(encoded <= 0.04045, encoded / 12.92, ((encoded + 0.055) / 1.055) ** 2.4)
 
 
 def linear_from_ours(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 of our renderer -> (H, W, 3) float64 linear RGB (the inverse of the
-    shader's output transfer)."""
-    return (rgb.astype(np.float64) / 255.0) ** GAMMA
+    """(H, W, 3) uint8 of our renderer -> (H, W, 3) float64 linear RGB (the inverse of the lit
+    shader's output encoding, exact sRGB)."""
+    return _srgb_decode(rgb.astype(np.float64) / 255.0)
 
 
 def srgb_display(linear: np.ndarray) -> np.ndarray:
-    """(H, W, 3) linear RGB -> (H, W, 3) uint8 with our shader's output transfer (clamped)."""
-    return np.round(np.clip(linear, 0.0, 1.0) ** (1.0 / GAMMA) * 255.0).astype(np.uint8)
+    """(H, W, 3) linear RGB -> (H, W, 3) uint8, encoded as our lit shader encodes (exact sRGB,
+    clamped to [0, 1])."""
+    x = np.clip(linear, 0.0, 1.0)
+    encoded = np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1.0 / 2.4) - 0.055)
+    return np.round(encoded * 255.0).astype(np.uint8)
 
 
 def luminance(linear: np.ndarray) -> np.ndarray:
@@ -218,7 +222,6 @@ def environment_radiance(state: SceneState) -> np.ndarray | None:
         return None
     from synthscene.assets.environment_files import read_environment
     from synthscene.assets.sky import sky_image
-
     from synthscene.core.state import SKY
 
     if environment.source == SKY:
@@ -345,7 +348,7 @@ def _rectangle(width: float, height: float, world_from_rect: np.ndarray) -> trim
 def _bsdf(material: Material) -> dict:
     color = np.asarray(material.base_color[:3], dtype=float)
     if material.texture is not None:
-        color = ((np.asarray(material.texture, dtype=float) / 255.0) ** GAMMA).reshape(
+        color = _srgb_decode(np.asarray(material.texture, dtype=float) / 255.0).reshape(
             -1, 3).mean(axis=0)
     metallic = 0.0 if material.metallic is None else float(material.metallic)
     roughness = 0.6 if material.roughness is None else float(material.roughness)

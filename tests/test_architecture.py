@@ -49,7 +49,7 @@ LEAF_BOUNDS = {
     "synthscene.registry.params": 3,
     "synthscene.registry.randomizers": 7,
     "synthscene.registry.plugin_loader": 11,
-    "synthscene.config.schema": 18,
+    "synthscene.config.schema": 19,
 }
 MAX_TOP_LEVEL_MODULES = 9
 MAX_LINES = 700

@@ -44,15 +44,68 @@ def _lit_scene(width: int, height: int):
     return dataclasses.replace(state, lights=lights, ambient_light=(0.1, 0.1, 0.12))
 
 
+def _pyrender_scene(state, items, view):
+    """The frame as a ``pyrender.Scene`` (the reference: pyrender's own scene graph), with its
+    lights sorted by name so that the shader sums them in a fixed order."""
+    import pyrender
+
+    from synthscene.render.renderer import _gl_camera
+
+    class OrderedScene(pyrender.Scene):
+        @property
+        def light_nodes(self):
+            return sorted(super().light_nodes, key=lambda node: node.name)
+
+    scene = OrderedScene(ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
+                         bg_color=np.array([*state.background_color, 1.0]))
+    for item in items:
+        primitives = []
+        for part in item.parts:
+            p = part.mesh.primitive
+            primitives.append(pyrender.Primitive(
+                positions=p.positions, normals=p.normals, tangents=p.tangents,
+                texcoord_0=p.texcoord_0, texcoord_1=p.texcoord_1, color_0=p.color_0,
+                indices=p.indices, material=part.material, mode=p.mode, poses=p.poses))
+        scene.add(pyrender.Mesh(primitives=primitives), pose=item.world_from_model,
+                  name=item.name)
+    for index, light in enumerate(state.lights):
+        color = np.asarray(light.color, dtype=np.float64)
+        if light.kind == "directional":
+            made = pyrender.DirectionalLight(color=color, intensity=light.intensity)
+        elif light.kind == "point":
+            made = pyrender.PointLight(color=color, intensity=light.intensity)
+        else:
+            made = pyrender.SpotLight(color=color, intensity=light.intensity,
+                                      innerConeAngle=light.inner_cone_angle,
+                                      outerConeAngle=light.outer_cone_angle)
+        scene.add(made, pose=light.world_from_light, name=f"light-{index:03d}")
+    scene.add(_gl_camera(state.camera), pose=view.world_from_camera)
+    return scene
+
+
 def _pyrenders_own(renderer, state, flags) -> np.ndarray:
     """The same items through pyrender's public ``Renderer.render`` (its scene graph, its
-    uniforms, its own shaders, 4x MSAA) in the renderer's context."""
+    uniforms, its own shaders, 4x MSAA) in the renderer's context: the reference, its lit
+    colours re-encoded from pyrender's x^(1/2.2) to sRGB as ours are."""
+    import pyrender
+    from OpenGL import GL
+
     from synthscene.render.renderer import _GLView
 
     items, _ = renderer._colour_items(state)
-    scene = renderer._pyrender_scene(state, items, _GLView.of(state.camera))
-    renderer._colour.render_scene(scene, flags)
-    return renderer._colour.read_colour()
+    scene = _pyrender_scene(state, items, _GLView.of(state.camera))
+    reference = pyrender.Renderer(renderer.width, renderer.height)
+    try:
+        rgb, _ = reference.render(scene, flags | pyrender.RenderFlags.OFFSCREEN)
+    finally:
+        reference.delete()
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+    if flags & pyrender.RenderFlags.FLAT:
+        return np.ascontiguousarray(rgb)
+    # pyrender's lit shader encodes linear x as x^(1/2.2); ours as sRGB (IEC 61966-2-1).
+    linear = (rgb.astype(np.float64) / 255.0) ** 2.2
+    srgb = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return np.round(np.clip(srgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def _assert_close_to_pyrenders(lean, reference) -> None:
@@ -61,8 +114,11 @@ def _assert_close_to_pyrenders(lean, reference) -> None:
     translation, quaternion and scale; float32 rounding of the two matrices may move a few edge
     pixels, nothing else."""
     difference = np.abs(lean.astype(int) - reference.astype(int)).max(axis=-1)
-    assert (difference > 2).mean() <= 0.001
-    assert (difference > 0).mean() < 0.2
+    # 0.5 %: MSAA edge pixels and the see-through cube blend encoded values, and the
+    # reference's are re-encoded from another curve (see _pyrenders_own).
+    assert (difference > 2).mean() <= 0.005
+    # Most pixels agree to the level pyrender's 8-bit value, re-encoded, can tell.
+    assert (difference > 1).mean() < 0.05
 
 
 @pytest.mark.parametrize(("shading", "light_subset"), [
@@ -90,25 +146,18 @@ def test_lean_pass_gives_pyrenders_pixels(cube_library, shading, light_subset):
     _assert_close_to_pyrenders(lean, reference)
 
 
-def test_more_lights_of_a_kind_than_the_shader_takes(cube_library):
-    import pyrender
-
+def test_more_lights_of_a_kind_than_pyrenders_shader_takes(cube_library):
     from synthscene.render.renderer import Renderer
 
     state = _lit_scene(64, 48)
-    five = dataclasses.replace(state, lights=(state.lights[0],) * 5)
-    four = dataclasses.replace(state, lights=(state.lights[0],) * 4)
+    sun = state.lights[0]
+    five = dataclasses.replace(state, lights=(dataclasses.replace(sun, intensity=0.5),) * 5)
+    one = dataclasses.replace(state, lights=(dataclasses.replace(sun, intensity=2.5),))
     with Renderer(cube_library, 64, 48) as renderer:
-        colour = renderer._colour
-        assert colour.takes(four.lights) and not colour.takes(five.lights)
-        items, _ = renderer._colour_items(five)
-        with pytest.raises(ValueError, match="at most 4"):
-            colour.draw(items, five.lights, ambient_light=np.zeros(3), bg_color=np.ones(4),
-                        world_from_camera_gl=np.eye(4), projection=np.eye(4), flat=False)
-        # The renderer hands such a frame to pyrender's pass, which uses four of them (the
-        # nearest to each object): the same picture as four identical lights in pyrender's pass.
-        np.testing.assert_array_equal(
-            renderer.render(five).rgb, _pyrenders_own(renderer, four, pyrender.RenderFlags.NONE))
+        five_rgb, one_rgb = renderer.render(five).rgb, renderer.render(one).rgb
+    # Light adds up: five lights of a fifth of the intensity are one light (to float rounding).
+    assert one_rgb.std() > 10
+    assert np.abs(five_rgb.astype(int) - one_rgb.astype(int)).max() <= 1
 
 
 def test_shadows_darken_the_ground_and_leave_the_labels(cube_library):
@@ -121,8 +170,9 @@ def test_shadows_darken_the_ground_and_leave_the_labels(cube_library):
     state = dataclasses.replace(state, lights=(sun,))
     outputs = {}
     for shadows in (False, True):
-        with Renderer(cube_library, 160, 120, RenderSettings(shadows=shadows)) as renderer:
-            outputs[shadows] = renderer.render(state)
+        shadowed = dataclasses.replace(state, shadow_softness_m=0.003 if shadows else None)
+        with Renderer(cube_library, 160, 120, RenderSettings()) as renderer:
+            outputs[shadows] = renderer.render(shadowed)
     plain, shadowed = outputs[False], outputs[True]
     np.testing.assert_array_equal(plain.instance_ids, shadowed.instance_ids)
     ground = plain.instance_ids == 0
@@ -158,12 +208,12 @@ def test_color_pass_labels_match_the_separate_label_pass(cube_library, shading):
     width, height = 160, 120
     state = _lit_scene(width, height)  # with a see-through cube, drawn last and blended
     with Renderer(cube_library, width, height, RenderSettings(shading=shading)) as renderer:
-        assert renderer._labels_in_colour_pass(state)
+        assert renderer._labels_in_colour_pass()
         merged = renderer.render(state)
     # Normals need the separate label pass (its third attachment).
     settings = RenderSettings(shading=shading, normals=True)
     with Renderer(cube_library, width, height, settings) as renderer:
-        assert not renderer._labels_in_colour_pass(state)
+        assert not renderer._labels_in_colour_pass()
         separate = renderer.render(state)
     assert set(np.unique(merged.instance_ids)) == {0, 1, 2, 3, 4}
     np.testing.assert_array_equal(merged.instance_ids, separate.instance_ids)

@@ -48,7 +48,7 @@ def shelf(objects: ObjectPool, *, rng: np.random.Generator, region, levels: int,
         top = bottom_m + level * spacing_m
         for k, key in enumerate(on_level):
             # Small enough that any yaw keeps it inside its slot and on the board.
-            scale = min(objects.sample_size(rng=rng), 0.7 * slot, 0.7 * depth_m)
+            scale = min(objects.sample_size(key, rng=rng), 0.7 * slot, 0.7 * depth_m)
             yaw = rng.uniform(0.0, 2.0 * np.pi)
             free = max(depth_m - scale * np.sqrt(2.0), 0.0)
             y = rng.uniform(-free / 2, free / 2)

@@ -388,6 +388,87 @@ def preview(
 
 
 @app.command()
+@_warnings_held
+def assets(
+    target: Annotated[str, typer.Argument(
+        help="A scenario YAML file (its objects, distractors and fixtures) or an asset source: "
+             "'pybullet_data:random_urdfs/*/*.urdf', 'dir:PATH', 'file:PATH', ...",
+        show_default=False)],
+    workers: Annotated[Optional[int], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--workers", "-j", min=1, show_default=False,
+        help="Processes that load and check the assets; default: every core.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--json", help="Also write the table and the summary as JSON here.",
+        show_default=False)] = None,
+    sheet: Annotated[Optional[Path], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--sheet", help="Write a contact sheet of every usable asset (PNG); more than "
+        "--per-page assets go to numbered pages NAME-001.png, NAME-002.png, ...",
+        show_default=False)] = None,
+    per_page: Annotated[int, typer.Option("--per-page", min=1, max=1000,
+                                          help="Assets on one page of the sheet.")] = 100,
+    limit: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
+        "--limit", help="As generate's (max_mesh_triangles=N checks larger meshes).",
+        show_default=False)] = None,
+) -> None:
+    """Load and check every asset of a scenario or a source: a table, a summary, a sheet.
+
+    Exits with status 0 when every asset is usable, 1 when some are refused (each is named
+    with its reason), 2 on bad input.
+    """
+    import os
+
+    from tqdm import tqdm
+
+    from synthscene.tools.asset_report import check_assets, write_report_json
+    from synthscene.tools.asset_sheet import check_sheet_path, write_sheets
+
+    quiet, hush = logging.getLogger("synthscene.assets"), logging.NullHandler()
+    propagate, quiet.propagate = quiet.propagate, False  # warnings go in the summary
+    quiet.addHandler(hush)
+    try:
+        from synthscene.config.limits import parse_limit_options
+
+        limits = parse_limit_options(limit or ())
+        if sheet is not None:
+            check_sheet_path(sheet)
+        if json_out is not None and not json_out.parent.is_dir():
+            raise _fail(f"{json_out}: cannot write the report: no folder {json_out.parent}")
+        bars: list[tqdm] = []
+        try:
+            report = check_assets(
+                target, workers=workers or os.cpu_count() or 1, limits=limits,
+                on_start=lambda n: bars.append(tqdm(total=n, unit="asset", disable=None,
+                                                    file=sys.stderr, dynamic_ncols=True,
+                                                    desc="checking")),
+                on_check=lambda _check: bars[0].update(1))
+        finally:
+            _close(bars)
+        for line in [*report.table().splitlines(), *report.summary().splitlines()]:
+            typer.echo(printable(line))
+        if json_out is not None:
+            typer.echo(f"report: {write_report_json(report, json_out).resolve()}")
+        if sheet is not None:
+            usable = [c for c in report.checks if c.ok]
+            bars.append(tqdm(total=len(usable), unit="asset", disable=None, file=sys.stderr,
+                             dynamic_ncols=True, desc="drawing"))
+            try:
+                pages = write_sheets(report.libraries, [c.key for c in usable],
+                                     report.sheet_names([c.key for c in usable]), sheet,
+                                     per_page=per_page, on_cell=lambda _key: bars[-1].update(1))
+            finally:
+                _close(bars)
+            typer.echo(f"contact sheet of {len(usable)} assets: "
+                       + ", ".join(str(p.resolve()) for p in pages))
+    except SynthsceneError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        quiet.propagate = propagate
+        quiet.removeHandler(hush)
+    if report.refused:
+        raise typer.Exit(EXIT_INVALID)
+
+
+@app.command()
 def docs(
     plugin: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
         "--plugin", help=_PLUGIN_HELP, show_default=False)] = None,

@@ -74,10 +74,11 @@ def scene_rng(seed: int, scene_index: int, child: int | None = None) -> np.rando
     return np.random.Generator(np.random.PCG64(sequence))
 
 
-SENSOR_STREAMS = ("lens", "depth_sensor", "ambient_occlusion")
-"""The named sub-streams of a frame (or sequence): each sensor model (and the render option
-``ambient_occlusion``) draws from its own, so switching one on shifts no other draw of the
-frame."""
+SENSOR_STREAMS = ("lens", "depth_sensor", "stereo", "eye_noise")
+"""The named sub-streams of a frame (or sequence): each sensor model draws from its own, so
+switching one on shifts no other draw of the frame. ``stereo``: a stereo pair's baseline (index:
+the pair; for a stereo sequence, the sequence); ``eye_noise``: the per-pixel noise of the sensor
+effects of one eye of a pair (index: the eye's frame)."""
 
 _SENSOR_KEY = 0x53454E53  # "SENS": far above any view or sequence child number
 
@@ -112,4 +113,43 @@ def sensor_rng(seed: int, index: int, stream: str) -> np.random.Generator:
         raise ValueError(f"stream must be one of {SENSOR_STREAMS}, got {stream!r}")
     sequence = np.random.SeedSequence([seed, index],
                                       spawn_key=(_SENSOR_KEY, SENSOR_STREAMS.index(stream)))
+    return np.random.Generator(np.random.PCG64(sequence))
+
+
+LIGHTING_STREAMS = ("shadows", "ambient_occlusion")
+"""The named sub-streams of a frame's (or scene's) lighting draws that came after the frame's
+other draws were fixed: each draws from its own stream, so adding one shifts no other draw."""
+
+_LIGHTING_KEY = 0x4C495445  # "LITE": far above any view or sequence child number
+
+
+def lighting_rng(seed: int, index: int, stream: str) -> np.random.Generator:
+    """Return the generator of one lighting draw of frame (or scene) ``index``.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed, >= 0.
+    index : int
+        The frame's index, or the scene's (sequence's) for draws its frames share, >= 0.
+    stream : str
+        One of :data:`LIGHTING_STREAMS`.
+
+    Returns
+    -------
+    numpy.random.Generator
+        ``Generator(PCG64(SeedSequence([seed, index], spawn_key=(0x4C495445, n))))``, ``n``
+        the stream's position in :data:`LIGHTING_STREAMS`.
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` or ``index`` is negative or ``stream`` is unknown.
+    """
+    if seed < 0 or index < 0:
+        raise ValueError(f"seed and index must be >= 0, got {seed}, {index}")
+    if stream not in LIGHTING_STREAMS:
+        raise ValueError(f"stream must be one of {LIGHTING_STREAMS}, got {stream!r}")
+    sequence = np.random.SeedSequence([seed, index],
+                                      spawn_key=(_LIGHTING_KEY, LIGHTING_STREAMS.index(stream)))
     return np.random.Generator(np.random.PCG64(sequence))

@@ -5,7 +5,9 @@
   :class:`~synthscene.assets.library.SceneLibraries` (the labelled objects, distractors and
   fixtures of a scenario; built for a run by :mod:`synthscene.run.scene_libraries`).
 - :mod:`~synthscene.assets.sources`: asset sources (``primitive:``, ``pybullet_data:``, ``dir:``,
-  ``file:``, ``assets:``) indexed into keys and categories.
+  ``file:``, ``assets:``, ``bop:``) indexed into keys and categories.
+- :mod:`~synthscene.assets.bop_models`: BOP model folders (``models_info.json``,
+  ``obj_NNNNNN.ply``, the texture a PLY header names).
 - :mod:`~synthscene.assets.loading`: mesh files, URDFs and primitives read and normalised.
 - :mod:`~synthscene.assets.primitives`: the built-in shapes.
 - :mod:`~synthscene.assets.collision`: collision hulls, exact solids, mass properties.

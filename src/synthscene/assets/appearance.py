@@ -18,7 +18,12 @@ OBJ + MTL              ``Kd`` (sRGB) -> base colour factor (when the material ha
                        2013); metallic 0 (MTL has no metalness).
 glTF / GLB             ``baseColorFactor``, ``baseColorTexture``, ``metallicFactor``,
                        ``roughnessFactor``, ``alphaMode`` and ``alphaCutoff`` as declared
-                       (glTF defaults where absent).
+                       (glTF defaults where absent); a ``metallicRoughnessTexture`` counts by
+                       its mean (blue: metalness, green: roughness) times the factors. Each
+                       primitive is one part, placed by its node's scene-graph transform.
+PLY ``TextureFile``    the image a PLY header names (``comment TextureFile NAME``, BOP's textured
+                       models) -> base colour texture (factor white), with the file's
+                       ``texture_u``/``texture_v`` (or ``s``/``t``) coordinates.
 PLY / OBJ / GLB        per-vertex (or per-face) colours (taken as sRGB, as PLY and OBJ files
 colours                mean them) -> vertex colours, multiplied with the base colour as glTF's
                        ``COLOR_0``.
@@ -53,6 +58,7 @@ import numpy as np
 import trimesh
 from PIL import Image
 
+from synthscene.assets.bop_models import ply_texture_name
 from synthscene.core.state import HsvJitter
 
 logger = logging.getLogger(__name__)
@@ -426,6 +432,28 @@ def _unit(values, default: float) -> float:
     return float(np.clip(value, 0.0, 1.0)) if math.isfinite(value) else default
 
 
+def _mean_metallic_roughness(image: Image.Image | None) -> tuple[float, float] | None:
+    """The mean metalness (blue channel) and roughness (green channel) of a glTF
+    ``metallicRoughnessTexture``, in [0, 1]; None without one (or if it cannot be read).
+
+    A part is drawn with one metallic and one roughness value, so a texture of them counts by
+    its mean: without it, glTF's default factors (1, 1) would draw every such part as bare
+    metal."""
+    if image is None:
+        return None
+    try:
+        if image.width * image.height > MAX_TEXTURE_PIXELS:
+            logger.warning("metallicRoughnessTexture of %dx%d pixels is over %d pixels: "
+                           "ignored", image.width, image.height, MAX_TEXTURE_PIXELS)
+            return None
+        values = np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
+    except (OSError, ValueError) as exc:
+        logger.warning("metallicRoughnessTexture cannot be read (%s): ignored",
+                       " ".join(str(exc).split()))
+        return None
+    return float(values[..., 2].mean()), float(values[..., 1].mean())
+
+
 def _gltf_material(material: trimesh.visual.material.PBRMaterial) -> AssetMaterial:
     factor = material.baseColorFactor
     if factor is None:
@@ -437,15 +465,38 @@ def _gltf_material(material: trimesh.visual.material.PBRMaterial) -> AssetMateri
         rgba = tuple(float(np.clip(v, 0.0, 1.0)) for v in (list(values) + [1.0] * 4)[:4])
     texture = material.baseColorTexture
     alpha_mode = str(material.alphaMode or "OPAQUE").upper()
+    metallic = _unit(material.metallicFactor, 1.0)
+    roughness = _unit(material.roughnessFactor, 1.0)
+    packed = _mean_metallic_roughness(material.metallicRoughnessTexture)
+    if packed is not None:  # the factors scale the texture's values (glTF 2.0, 3.9.2)
+        metallic, roughness = metallic * packed[0], roughness * packed[1]
     return AssetMaterial(
         base_color_factor=rgba,  # type: ignore[arg-type]
         base_color_texture=None if texture is None else _image_array(texture),
-        metallic=_unit(material.metallicFactor, 1.0),
-        roughness=_unit(material.roughnessFactor, 1.0),
+        metallic=metallic,
+        roughness=roughness,
         alpha_mode=alpha_mode if alpha_mode in ("OPAQUE", "MASK", "BLEND") else "OPAQUE",
         alpha_cutoff=_unit(material.alphaCutoff, 0.5),
         declared_by="glTF material",
     )
+
+
+def _ply_texture(path: Path, where: str) -> np.ndarray | None:
+    """The texture a PLY header names (``comment TextureFile``, BOP's textured models), read
+    as :func:`_read_texture` (trimesh is told to skip it: its loader logs a traceback for a
+    missing image and reads any size); a missing file is one warning."""
+    try:
+        name = ply_texture_name(path)
+    except OSError:
+        return None  # the mesh itself is read (and refused) by the caller
+    if name is None:
+        return None
+    texture_path = path.parent / name
+    if not texture_path.is_file():
+        logger.warning("%s: %s names texture %s, which is missing: drawn with its vertex "
+                       "colours, else grey", where or path, path.name, texture_path)
+        return None
+    return _read_texture(texture_path, where or str(path))
 
 
 def _vertex_colors(mesh: trimesh.Trimesh) -> np.ndarray | None:
@@ -466,7 +517,8 @@ def _vertex_colors(mesh: trimesh.Trimesh) -> np.ndarray | None:
     return None
 
 
-def _part(mesh: trimesh.Trimesh, obj: _ObjMaterials | None) -> VisualPart:
+def _part(mesh: trimesh.Trimesh, obj: _ObjMaterials | None,
+          ply_texture: np.ndarray | None = None) -> VisualPart:
     visual = mesh.visual
     uv = None
     material = None
@@ -478,6 +530,10 @@ def _part(mesh: trimesh.Trimesh, obj: _ObjMaterials | None) -> VisualPart:
             material = _gltf_material(own)
         elif obj is not None:  # an OBJ: what its MTL says, not trimesh's placeholder
             material = obj.material(getattr(own, "name", None))
+        elif ply_texture is not None:  # a PLY's ``comment TextureFile``
+            material = AssetMaterial(base_color_texture=ply_texture,
+                                     roughness=NEUTRAL_GREY.roughness,
+                                     declared_by="PLY TextureFile")
     elif obj is not None and obj.entries:
         material = obj.material(None)
     colors = _vertex_colors(mesh)
@@ -516,7 +572,10 @@ def visual_parts(meshes: list[trimesh.Trimesh], path: Path | None,
     obj = None
     if path is not None and path.suffix.lower() == ".obj":
         obj = _ObjMaterials(path, where)
-    return tuple(_part(mesh, obj) for mesh in meshes)
+    ply_texture = None
+    if path is not None and path.suffix.lower() == ".ply":
+        ply_texture = _ply_texture(path, where)
+    return tuple(_part(mesh, obj, ply_texture) for mesh in meshes)
 
 
 def with_urdf_material(parts: tuple[VisualPart, ...],

@@ -27,6 +27,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import trimesh
@@ -45,6 +46,9 @@ from synthscene.assets.sources import (
     index_source,
 )
 from synthscene.config.fields import MAX_MESH_TRIANGLES
+
+if TYPE_CHECKING:
+    from synthscene.assets.screening import AssetCheck
 
 __all__ = [
     "ASSET_EXTENSIONS",
@@ -87,6 +91,8 @@ class Asset:
         or ``<capsule>``; None otherwise. In the normalised frame.
     normalised_from_file : (4, 4) float64
         The similarity transform from the file's (or URDF link's) frame to the normalised one.
+    unit_m : float
+        Metres per unit of the file's coordinates (``assets[i].unit``; 0.001 for a BOP model).
     """
 
     key: str
@@ -96,6 +102,21 @@ class Asset:
     source_path: Path | None
     collision_primitive: CollisionPrimitive | None = None
     normalised_from_file: np.ndarray = field(default_factory=lambda: np.eye(4))
+    unit_m: float = 1.0
+
+    @property
+    def native_size_m(self) -> float:
+        """The asset's own size: the longest edge of its file's bounding box, in metres (the
+        file's units times ``unit_m``); what ``objects.size_m: native`` gives each object."""
+        scale = float(np.linalg.norm(self.normalised_from_file[:3, 0]))
+        return self.unit_m / scale
+
+    @property
+    def file_origin(self) -> np.ndarray:
+        """``(3,) float64``: the origin of the file's frame in the normalised frame (unitless;
+        times the object's size for metres in the object frame). At native size, an object's
+        pose labels are relative to this point (its file is its model)."""
+        return np.array(self.normalised_from_file[:3, 3], dtype=np.float64)
 
 
 class AssetLibrary:
@@ -162,6 +183,23 @@ class AssetLibrary:
         self._looks = {}
         self._lock = threading.Lock()
 
+    @property
+    def entries(self) -> tuple[AssetEntry, ...]:
+        """The indexed assets (key, category, file, ``on_error``), in key order."""
+        return tuple(self._entries.values())
+
+    def without(self, keys: Sequence[str]) -> AssetLibrary:
+        """A library of the same index less ``keys`` (assets left out, e.g. broken ones:
+        :mod:`synthscene.assets.screening`): its keys and categories are those of a library
+        whose sources never held ``keys``. Like a pickled copy, it loads its assets anew.
+        """
+        dropped = set(keys)
+        library = AssetLibrary.__new__(AssetLibrary)
+        library.__setstate__({"entries": {k: e for k, e in self._entries.items()
+                                          if k not in dropped},
+                              "max_triangles": self.max_triangles})
+        return library
+
     def _entry(self, key: str) -> AssetEntry:
         try:
             return self._entries[key]
@@ -178,6 +216,16 @@ class AssetLibrary:
             If the library has no such key.
         """
         return self._entry(key).category
+
+    def bop_obj_id(self, key: str) -> int | None:
+        """The BOP object id of asset ``key`` (a ``bop:`` model), else None; without loading it.
+
+        Raises
+        ------
+        KeyError
+            If the library has no such key.
+        """
+        return self._entry(key).bop_obj_id
 
     def get(self, key: str) -> Asset:
         """The loaded, normalised asset ``key`` (loaded on first call, then cached).
@@ -205,6 +253,7 @@ class AssetLibrary:
                     source_path=entry.path,
                     collision_primitive=solid,
                     normalised_from_file=normalised_from_file,
+                    unit_m=entry.unit_m,
                 )
                 self._cache[key] = asset
         return asset
@@ -245,8 +294,9 @@ class AssetLibrary:
 
 
 PRELOAD_LIMIT = 200
-"""Libraries with at most this many assets are loaded up front, so a broken asset fails before
-any frame is made; larger ones (globs over thousands of files) load each asset on first use."""
+"""Libraries with at most this many assets are loaded up front and kept; larger ones (globs over
+thousands of files) load each asset on first use. Either way a run checks every asset before its
+first frame (:mod:`synthscene.assets.screening`)."""
 
 
 @dataclass
@@ -265,6 +315,12 @@ class SceneLibraries:
     fixtures : AssetLibrary or None
     backgrounds : tuple of str
         The image files of ``background.images`` (see :func:`background_images`).
+    skipped : tuple of AssetCheck
+        The assets left out of these libraries because they cannot be loaded (``on_error:
+        skip``), in key order (:func:`synthscene.assets.screening.screen_scene`).
+    environments : tuple of str
+        The environment map files of ``lights.environment.images`` (empty for the procedural
+        sky or none).
     """
 
     objects: AssetLibrary
@@ -272,6 +328,8 @@ class SceneLibraries:
     fixtures: AssetLibrary | None = None
     fixture_keys: tuple[str, ...] = ()
     backgrounds: tuple[str, ...] = ()
+    skipped: tuple[AssetCheck, ...] = ()
+    environments: tuple[str, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:

@@ -204,6 +204,8 @@ def _read_scene(path: Path, where: str, max_triangles: int, **kwargs) -> trimesh
         raise asset_error(where, path, f"cannot read file ({_summary(exc)})") from None
     if problem is not None:
         raise asset_error(where, path, problem)
+    if suffix == ".ply":  # its TextureFile is read by the look code, bounded, one warning
+        kwargs.setdefault("skip_materials", True)
     try:
         scene = trimesh.load_scene(path, **kwargs)
     except Exception as exc:  # trimesh raises many types on malformed input

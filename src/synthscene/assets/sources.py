@@ -9,6 +9,7 @@ One indexer per source prefix (a registry, ``SOURCE_PREFIXES`` in order)::
     dir:my_meshes                        a user folder: every sub-folder is a category
     file:meshes/part.stl                 one file (a bare path ending in a mesh extension works too)
     assets:meshes                        like ``dir:``, inside the project's bundled ``assets/``
+    bop:datasets/ycbv/models             a BOP models folder (models_info.json, obj_NNNNNN.ply)
 
 Indexing checks that files exist, globs match and primitives are known, and gives each asset its
 key and category; it reads no mesh (see :mod:`synthscene.assets.loading`). In a folder, the mesh
@@ -19,13 +20,15 @@ files a URDF refers to are parts of the URDF's asset, not assets of their own
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
+from synthscene.assets.bop_models import BOP_UNIT, bop_models
 from synthscene.assets.primitives import PRIMITIVE_NAMES, shelf_boards
 from synthscene.assets.urdf import urdf_mesh_files
+from synthscene.config.fields import LENGTH_UNITS, OnError
 from synthscene.errors import AssetError
 from synthscene.io.fileio import regular_file_problem
 from synthscene.resources import bundled_dir
@@ -33,6 +36,7 @@ from synthscene.resources import bundled_dir
 __all__ = [
     "ASSET_EXTENSIONS",
     "MESH_EXTENSIONS",
+    "ON_ERROR",
     "SOURCE_PREFIXES",
     "AssetEntry",
     "AssetSource",
@@ -47,6 +51,8 @@ logger = logging.getLogger(__name__)
 MESH_EXTENSIONS: tuple[str, ...] = (".obj", ".glb", ".gltf", ".stl", ".ply", ".off")
 #: Every file extension an asset may have.
 ASSET_EXTENSIONS: tuple[str, ...] = (*MESH_EXTENSIONS, ".urdf")
+#: The values of ``on_error`` (:data:`synthscene.config.fields.OnError`).
+ON_ERROR: tuple[str, ...] = get_args(OnError)
 
 # pybullet_data files whose category is not their (cleaned) file stem.
 _PYBULLET_CATEGORIES: dict[str, str] = {
@@ -89,8 +95,9 @@ class AssetSource:
     ----------
     source : str
         ``"primitive:NAME"``, ``"pybullet_data:RELPATH"`` (glob allowed), ``"dir:PATH"``,
-        ``"file:PATH"`` (or a bare path ending in a mesh or URDF extension), or
-        ``"assets:RELPATH"`` (inside :func:`bundled_assets_dir`).
+        ``"file:PATH"`` (or a bare path ending in a mesh or URDF extension),
+        ``"assets:RELPATH"`` (inside :func:`bundled_assets_dir`), or ``"bop:PATH"`` (a BOP
+        models folder, :mod:`synthscene.assets.bop_models`).
     category : str or None
         Overrides the default category of every asset of this source.
     where : str
@@ -98,12 +105,23 @@ class AssetSource:
     base_dir : Path or None
         Relative ``dir:``/``file:`` paths resolve against this folder (the scenario file's
         folder); None means the current working directory.
+    unit : {"m", "cm", "mm"} or None
+        Length unit of the files' coordinates; None: ``mm`` for ``bop:``, else ``m``.
+    names : mapping of int to str or None
+        ``bop:`` only: category names by BOP object id.
+    on_error : {"skip", "fail"} or None
+        What a run does with an asset of this source that cannot be loaded
+        (:mod:`synthscene.assets.screening`); None: ``skip`` for a folder or a glob, ``fail``
+        for a source that names one file or primitive.
     """
 
     source: str
     category: str | None = None
     where: str = ""
     base_dir: Path | None = None
+    unit: str | None = None
+    names: Mapping[int, str] | None = None
+    on_error: OnError | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +140,12 @@ class AssetEntry:
         Config location of its source, for error messages.
     primitive : str
         The primitive's name (``kind == "primitive"`` only, else empty).
+    unit_m : float
+        Metres per unit of the file's coordinates (``assets[i].unit``; 0.001 for ``bop:``).
+    bop_obj_id : int or None
+        The BOP object id of a ``bop:`` model, else None.
+    on_error : {"skip", "fail"}
+        Its source's ``on_error``, the default resolved (:class:`AssetSource`).
     """
 
     key: str
@@ -130,6 +154,9 @@ class AssetEntry:
     path: Path | None
     where: str
     primitive: str = ""
+    unit_m: float = 1.0
+    bop_obj_id: int | None = None
+    on_error: OnError = "fail"
 
 
 def bundled_assets_dir() -> Path:
@@ -168,7 +195,8 @@ def index_source(source: AssetSource) -> list[AssetEntry]:
     Returns
     -------
     list of AssetEntry
-        At least one; in a stable order (sorted paths for globs and folders).
+        At least one; in a stable order (sorted paths for globs and folders); each with the
+        source's ``on_error`` (default ``skip`` for a folder or a glob, else ``fail``).
 
     Raises
     ------
@@ -182,15 +210,25 @@ def index_source(source: AssetSource) -> list[AssetEntry]:
         raise asset_error(source.where, None, f"empty asset source {source.source!r}")
     if source.category is not None and not str(source.category).strip():
         raise asset_error(source.where, text, "category must be a non-empty string")
+    if source.unit is not None and source.unit not in LENGTH_UNITS:
+        raise asset_error(source.where, text, f"unknown unit {source.unit!r}; expected one of "
+                          f"{', '.join(LENGTH_UNITS)}")
     prefix, sep, rest = text.partition(":")
     rest = rest.strip()
+    if source.names is not None and prefix != "bop":
+        raise asset_error(source.where, text, "names is for a 'bop:' source only")
+    if source.on_error is not None and source.on_error not in ON_ERROR:
+        raise asset_error(source.where, text, f"on_error must be one of {', '.join(ON_ERROR)}, "
+                          f"not {source.on_error!r}")
     if sep and prefix in _INDEXERS:
         if not rest:
             raise asset_error(source.where, text, f"nothing after '{prefix}:'")
-        return _INDEXERS[prefix](rest, source)
+        return _with_on_error(_with_unit(_INDEXERS[prefix](rest, source), source), source,
+                              prefix, rest)
     is_drive = sep and len(prefix) == 1  # "C:/meshes/part.obj"
     if (not sep or is_drive) and Path(text).suffix.lower() in ASSET_EXTENSIONS:
-        return _index_user_file(text, source)
+        return _with_on_error(_with_unit(_index_user_file(text, source), source), source,
+                              "file", text)
     if sep and not is_drive:
         raise asset_error(
             source.where,
@@ -204,8 +242,38 @@ def index_source(source: AssetSource) -> list[AssetEntry]:
         source.where,
         text,
         "not an asset source: expected 'primitive:NAME', 'pybullet_data:PATH', 'dir:PATH', "
-        f"'file:PATH', 'assets:PATH' or a path ending in {' '.join(ASSET_EXTENSIONS)}",
+        f"'file:PATH', 'assets:PATH', 'bop:PATH' or a path ending in {' '.join(ASSET_EXTENSIONS)}",
     )
+
+
+def _with_unit(entries: list[AssetEntry], source: AssetSource) -> list[AssetEntry]:
+    """The entries with the source's unit (``unit``, else the indexer's default)."""
+    if source.unit is None:
+        return entries
+    unit_m = LENGTH_UNITS[source.unit]
+    return [replace(e, unit_m=unit_m) for e in entries]
+
+
+def _index_bop(rest: str, source: AssetSource) -> list[AssetEntry]:
+    """``bop:PATH``: a BOP models folder (:mod:`synthscene.assets.bop_models`)."""
+    models = bop_models(_user_path(rest, source), where=source.where,
+                        category=source.category, names=source.names)
+    return [AssetEntry(key=f"bop:{m.path.as_posix()}", category=m.category, kind="mesh",
+                       path=m.path, where=source.where, unit_m=LENGTH_UNITS[BOP_UNIT],
+                       bop_obj_id=m.obj_id)
+            for m in models]
+
+
+def _with_on_error(entries: list[AssetEntry], source: AssetSource, prefix: str,
+                   rest: str) -> list[AssetEntry]:
+    """``entries`` with the source's ``on_error``; by default ``skip`` where the source is a
+    glob or a folder (it may match files nobody looked at), ``fail`` where it names one file."""
+    policy = source.on_error
+    if policy is None:
+        folder = prefix == "dir" or (prefix == "assets" and (bundled_assets_dir() / rest).is_dir())
+        several = folder or len(entries) > 1 or any(c in rest for c in "*?[")
+        policy = "skip" if several else "fail"
+    return [replace(e, on_error=policy) for e in entries]
 
 
 def _index_dir(rest: str, source: AssetSource) -> list[AssetEntry]:
@@ -446,6 +514,7 @@ _INDEXERS: dict[str, Callable[[str, AssetSource], list[AssetEntry]]] = {
     "dir": _index_dir,
     "file": _index_user_file,
     "assets": _index_bundled,
+    "bop": _index_bop,
 }
 #: Source prefixes, as in ``"primitive:box"``.
 SOURCE_PREFIXES: tuple[str, ...] = tuple(_INDEXERS)

@@ -10,7 +10,9 @@ these.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationInfo
 
@@ -29,6 +31,9 @@ MAX_OBJECTS = 1000
 """Default of ``limits.max_objects``: most labelled objects plus distractors a frame may have."""
 MAX_LIGHTS = 16
 """Default of ``limits.max_lights``: most lights a frame may have."""
+OnError = Literal["skip", "fail"]
+"""What a run does with an asset that cannot be loaded (``assets[i].on_error``): leave it out of
+the library, or stop before the first frame."""
 MAX_MESH_TRIANGLES = 1_000_000
 """Default of ``limits.max_mesh_triangles``: the triangle budget of one asset's mesh."""
 SHELF_BOARDS = (2, 12)
@@ -71,6 +76,63 @@ def _count(value: Any, info: ValidationInfo) -> Distribution:
 
 
 CountDist = Annotated[Distribution, PlainValidator(_count), _COUNT_RANGE]
+
+LENGTH_UNITS: dict[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001}
+"""Metres per unit of each length unit an asset file's coordinates may be in
+(``assets[i].unit``)."""
+LengthUnit = Literal["m", "cm", "mm"]
+"""The names of :data:`LENGTH_UNITS`."""
+
+
+@dataclass(frozen=True)
+class NativeSize(Distribution):
+    """``objects.size_m: native``: each object keeps its asset's own size (the longest edge of
+    its file's bounding box, in metres after the asset's ``unit``); nothing is drawn.
+
+    Code that sizes objects asks the asset (``Asset.native_size_m``); :meth:`sample` refuses,
+    so that no code path can draw a size for it by mistake.
+    """
+
+    def sample(self, rng: Any) -> Any:
+        """Refused: a native size is the asset's, not a draw.
+
+        Raises
+        ------
+        TypeError
+            Always.
+        """
+        raise TypeError("size_m: native has no draw; size each object by its asset's "
+                        "native_size_m")
+
+    def support(self) -> tuple[float, float]:
+        """``(0, inf)``: any positive size, known only once the assets are loaded."""
+        return 0.0, math.inf
+
+    def scaled(self, factor: float) -> Distribution:
+        """Refused (a native size has no unit to convert).
+
+        Raises
+        ------
+        TypeError
+            Always.
+        """
+        raise TypeError("size_m: native cannot be scaled")
+
+
+_POSITIVE_RANGE = DistRange(low=0, low_exclusive=True)
+
+
+def _size(value: Any, info: ValidationInfo) -> Distribution:
+    if value == "native":
+        return NativeSize()
+    try:
+        return _POSITIVE_RANGE(value, info)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (or native: each asset's own size)") from None
+
+
+SizeDist = Annotated[Distribution, PlainValidator(_size), _POSITIVE_RANGE]
+"""An object size in metres (> 0 for every draw), or ``native`` (:class:`NativeSize`)."""
 Length = Annotated[float, Field(ge=-LENGTH_LIMIT_M, le=LENGTH_LIMIT_M)]
 """A coordinate in metres."""
 

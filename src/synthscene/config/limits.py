@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from synthscene.config.fields import DEFAULT_TIMESTEP_S
+from synthscene.config.lighting import SKY_SOURCE
 from synthscene.config.schema import LimitsSpec, ScenarioSpec
 from synthscene.errors import ConfigError, OptionError
 from synthscene.registry.distributions import Distribution
@@ -174,6 +175,10 @@ def check_limits(spec: ScenarioSpec, source: str) -> None:
                                          f"limits.max_objects ({limits.max_objects}); lower the "
                                          f"count or {how_to_raise('max_objects')}")
     lights = _most(spec.lights.count)
+    environment = spec.lights.environment
+    if (environment is not None and environment.images == SKY_SOURCE
+            and environment.sky.sun_intensity.support()[1] > 0):
+        lights += 1  # the procedural sky's sun
     if lights > limits.max_lights:
         raise ConfigError(source, "lights.count", f"up to {lights} lights per frame is more "
                                                   f"than limits.max_lights ({limits.max_lights}); "

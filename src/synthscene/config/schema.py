@@ -40,10 +40,13 @@ from synthscene.config.fields import (
     FactorDist,
     IntensityDist,
     KelvinDist,
+    LengthUnit,
     LightKindDist,
     NonNegativeDist,
+    OnError,
     Pair,
     PositiveDist,
+    SizeDist,
     TrajectoryKindDist,
     Triple,
     UnitDist,
@@ -51,7 +54,8 @@ from synthscene.config.fields import (
     not_bool,
 )
 from synthscene.config.fields import ScenarioSection as _Spec
-from synthscene.config.sensors import DepthSensorSpec, DistortionSpec
+from synthscene.config.lighting import EnvironmentSpec
+from synthscene.config.sensors import DepthSensorSpec, DistortionSpec, StereoSpec
 from synthscene.registry.distributions import Choice, Constant, RandInt, Uniform
 from synthscene.registry.effect_registry import EffectsField
 from synthscene.registry.params import dist_field
@@ -74,10 +78,33 @@ class ImageSpec(_Spec):
 
 
 class AssetEntry(_Spec):
-    """One asset source (see :class:`synthscene.assets.library.AssetSource` for the syntax)."""
+    """One asset source (see :class:`synthscene.assets.library.AssetSource` for the syntax).
+
+    ``unit`` is the length unit of the files' coordinates (``m``, ``cm`` or ``mm``; default
+    ``m``, and ``mm`` for a ``bop:`` models folder); it matters with ``objects.size_m:
+    native``. ``names`` (a ``bop:`` source only) maps BOP object ids to category names
+    (``{1: mug, 5: bowl}``); the other objects keep ``obj_NNNNNN``.
+    ``on_error`` says what a run does with an asset of the source that cannot be loaded, decided
+    before the first frame: ``skip`` leaves it out of the library (listed in the run manifest),
+    ``fail`` stops the run naming the file. Default: ``skip`` for a folder or a glob, ``fail``
+    for a source that names one file.
+    """
 
     source: str = Field(min_length=1)
     category: str | None = Field(None, min_length=1)
+    unit: LengthUnit | None = None
+    names: dict[Annotated[int, Field(ge=0)], Annotated[str, Field(min_length=1)]] | None = None
+    on_error: OnError | None = None
+
+    @model_validator(mode="after")
+    def _names_of_bop_models(self) -> AssetEntry:
+        if self.names is not None:
+            if not self.source.strip().startswith("bop:"):
+                raise ValueError("names is for a source: bop:PATH (a BOP models folder)")
+            if self.category is not None:
+                raise ValueError("give either category (every object) or names (per BOP "
+                                 "object id), not both")
+        return self
 
 
 class Box3(_Spec):
@@ -155,13 +182,15 @@ class InitialVelocitySpec(_Spec):
 class ObjectsSpec(_Spec):
     """How many objects, which assets, how big, and where they are dropped.
 
+    ``size_m`` is an object's longest bounding-box edge in metres, drawn per object, or
+    ``native``: each object keeps its asset's own size (after the asset's ``unit``).
     ``placement`` (``{name: NAME, PARAM: value, ...}``) chooses the objects and their poses
     before physics: the built-in ``drop``, ``stable`` (at rest on support surfaces, no
     simulation) or a plug-in's placement (``docs/randomizers.md``).
     """
 
     count: CountDist = RandInt(10, 30)
-    size_m: PositiveDist = Uniform(0.06, 0.16)
+    size_m: SizeDist = Uniform(0.06, 0.16)
     asset_sampling: Literal["category", "asset"] = "category"
     drop_region: Box3 = Box3(x_m=(-0.35, 0.35), y_m=(-0.35, 0.35), z_m=(0.05, 0.4))
     material: MaterialSpec = Field(default_factory=MaterialSpec)
@@ -202,6 +231,8 @@ class LightsSpec(_Spec):
     color_temperature_k: KelvinDist | None = None
     """Black-body colour temperature in kelvin (1667-25000); replaces ``color`` when given."""
     ambient: ColorDist = Uniform((0.08, 0.08, 0.08), (0.25, 0.25, 0.25))
+    environment: EnvironmentSpec | None = None
+    """Image-based light from an environment map or the procedural sky (``docs/light.md``)."""
 
     @model_validator(mode="after")
     def _one_colour(self) -> LightsSpec:
@@ -261,6 +292,10 @@ class CameraSpec(_Spec):
     and sensor-effect draws); objects, materials and poses always stay."""
     distortion: DistortionSpec | None = None
     """Lens distortion (:class:`DistortionSpec`); none: an ideal pinhole."""
+    stereo: StereoSpec | None = None
+    """A stereo pair (:class:`StereoSpec`): frames ``2p`` and ``2p + 1`` are the left and right
+    images of pair ``p`` (with a ``sequence:``, pair ``p`` is step ``p % length`` of sequence
+    ``p // length``); none: one camera."""
 
     @model_validator(mode="after")
     def _consistent(self) -> CameraSpec:
@@ -354,6 +389,10 @@ class BackgroundSpec(_Spec):
     color: ColorDist = Constant(0.0)
     images: str | None = Field(None, min_length=1)
     image_probability: float = Field(1.0, ge=0, le=1)
+    environment: bool = False
+    """Show the frame's environment (``lights.environment``, turned as it lights the scene)
+    where nothing was rendered, instead of the colour and images; a frame without one keeps
+    them."""
 
 
 class PhysicsSpec(_Spec):
@@ -389,6 +428,30 @@ class MotionBlurSpec(_Spec):
     samples: int = Field(5, ge=2, le=64)
 
 
+class ShadowsSpec(_Spec):
+    """Shadows cast by the objects (onto each other, the ground and the walls), drawn per
+    frame: with probability ``probability`` a frame has shadows, filtered over a radius of
+    ``softness_m`` metres on the receiving surface (the penumbra's half-width), cast by its
+    ``max_lights`` strongest lights. ``true`` is
+    ``{}`` (always, the default softness), ``false`` is ``{probability: 0}``."""
+
+    probability: float = Field(1.0, ge=0, le=1)
+    softness_m: dist_field(low=0, high=1.0) = Uniform(0.002, 0.008)
+    max_lights: int = Field(1, ge=0, le=1000)
+    """How many of a frame's lights cast shadows: the strongest at the scene's centre (the
+    others light unshadowed); each costs a depth pass (six for a point light) and a lookup per
+    pixel."""
+
+
+def _shadows_shortcut(value: Any) -> Any:
+    """``render.shadows: true | false`` as the sections they stand for."""
+    if value is True:
+        return {}
+    if value is False:
+        return {"probability": 0.0}
+    return value
+
+
 class AmbientOcclusionSpec(_Spec):
     """Screen-space ambient occlusion (``docs/light.md``): contacts and creases get less ambient
     light. Drawn per frame (per scene with several views, per sequence), from the frame's own
@@ -406,7 +469,9 @@ class RenderSpec(_Spec):
     """Shading and output encoding."""
 
     shading: Literal["lit", "flat"] = "lit"
-    shadows: bool = False
+    shadows: Annotated[ShadowsSpec, BeforeValidator(_shadows_shortcut)] = Field(
+        default_factory=ShadowsSpec)
+    """Shadow maps (:class:`ShadowsSpec`); ``true`` or ``false`` for always or never."""
     ambient_occlusion: AmbientOcclusionSpec | None = None
     """Screen-space ambient occlusion (lit shading); None: off."""
     msaa_samples: Annotated[Literal[1, 2, 4, 8], BeforeValidator(not_bool)] = 1
@@ -492,7 +557,8 @@ class SequenceSpec(_Spec):
     """Simulated video: each sequence is one scene simulated continuously for ``length``
     frames at ``fps`` (pybullet stepping at ``physics.timestep_s`` between frames), seen along a
     camera ``trajectory``. Frame ``i`` of a run is frame ``i % length`` of sequence
-    ``i // length``."""
+    ``i // length``; with ``camera.stereo``, frame ``i`` is eye ``i % 2`` (left, right) of step
+    ``(i // 2) % length`` of sequence ``i // (2 length)``."""
 
     length: int = Field(24, ge=2, le=1000)
     fps: float = Field(12.0, gt=0, le=1000)
@@ -573,12 +639,9 @@ class ScenarioSpec(_Spec):
         return self
 
     @model_validator(mode="after")
-    def _lens_without_motion(self) -> ScenarioSpec:
-        if self.camera.distortion is not None and (
-                self.outputs.flow or self.outputs.point_tracks or self.render.motion_blur):
-            raise ValueError("camera.distortion cannot be combined with outputs.flow, "
-                             "outputs.point_tracks or render.motion_blur yet (they are computed "
-                             "for a pinhole camera)")
+    def _environment_background(self) -> ScenarioSpec:
+        if self.background.environment and self.lights.environment is None:
+            raise ValueError("background.environment needs lights.environment")
         return self
 
     @model_validator(mode="after")

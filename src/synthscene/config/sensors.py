@@ -18,7 +18,8 @@ from synthscene.config.fields import (
 from synthscene.registry.distributions import Constant
 from synthscene.registry.params import dist_field
 
-__all__ = ["MAX_RENDER_SCALE", "DepthSensorSpec", "DistortionSpec"]
+__all__ = ["MAX_BASELINE_M", "MAX_RENDER_SCALE", "DepthSensorSpec", "DistortionSpec",
+           "StereoSpec"]
 
 LensCoeffDist = dist_field(low=-100, high=100)
 
@@ -62,6 +63,27 @@ class DistortionSpec(ScenarioSection):
         return self
 
 
+MAX_BASELINE_M = 10.0
+"""Largest stereo baseline, metres."""
+
+BaselineDist = dist_field(low=0.0, high=MAX_BASELINE_M, low_exclusive=True)
+
+
+class StereoSpec(ScenarioSection):
+    """A stereo pair: every frame is seen by a left and a right camera (``docs/cameras.md``).
+
+    OpenCV's rectified stereo convention: the left camera is the camera the scenario draws; the
+    right camera is the left one moved by ``baseline_m`` along the left camera's +x axis (to
+    its right), with the same orientation, intrinsics and lens. A point at depth ``z`` seen at
+    column ``u`` in the left image is at column ``u - f b / z`` in the right image (``f`` = fx,
+    ``b`` the baseline). The baseline is drawn per pair; with a ``sequence:`` section, once per
+    sequence (one rig moves along the camera path).
+    """
+
+    baseline_m: BaselineDist = Constant(0.06)
+    """Distance between the two optical centres, metres (> 0)."""
+
+
 class DepthSensorSpec(ScenarioSection):
     """A depth sensor's noisy reading: ``depth_sensor/000001.png`` (16-bit, millimetres, 0 = no
     reading), drawn per frame (``docs/cameras.md``).
@@ -84,7 +106,7 @@ class DepthSensorSpec(ScenarioSection):
     lateral_px: NonNegativeDist = Constant(0.5)
     """Standard deviation, pixels, of the lateral shift (``structured_light``)."""
     baseline_m: PositiveDist = Constant(0.05)
-    """``stereo``: the baseline."""
+    """``stereo``: the baseline (not given, with ``camera.stereo``: the pair's)."""
     disparity_sigma_px: NonNegativeDist = Constant(0.1)
     """``stereo``: standard deviation of the disparity, pixels."""
     subpixel_levels: int = Field(8, ge=1, le=256)

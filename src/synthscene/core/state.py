@@ -148,6 +148,40 @@ class Light:
     outer_cone_angle: float = np.pi / 4
 
 
+SKY = "procedural_sky"
+"""``Environment.source`` of the procedural sky (``lights.environment.images: procedural_sky``)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Environment:
+    """Light arriving from every direction: an equirectangular map, or the procedural sky.
+
+    Attributes
+    ----------
+    source : str
+        Path of an environment map file (``.hdr``, ``.exr``, ``.png``, ``.jpg``), or
+        :data:`SKY`.
+    intensity : float
+        Multiplies the map's radiance (units in ``docs/light.md``).
+    rotation_rad : float
+        Turn of the map about the world's +z axis, radians, counter-clockwise seen from above:
+        what the map holds at azimuth ``phi`` arrives from azimuth ``phi + rotation_rad``.
+    sun_elevation_rad : float
+        The sky's sun elevation above the horizon, radians (:data:`SKY` only).
+    turbidity : float
+        The sky's turbidity (:data:`SKY` only).
+    visible : bool
+        Whether the map is seen where nothing was rendered (``background.environment``).
+    """
+
+    source: str
+    intensity: float = 1.0
+    rotation_rad: float = 0.0
+    sun_elevation_rad: float = 0.0
+    turbidity: float = 3.0
+    visible: bool = False
+
+
 @dataclass(frozen=True, eq=False)
 class Camera:
     """A pinhole camera.
@@ -256,6 +290,26 @@ class SequenceFrame:
 
 
 @dataclass(frozen=True)
+class StereoEye:
+    """A frame's place in a stereo pair (``camera.stereo``): frame ``2p`` is the left and
+    frame ``2p + 1`` the right image of pair ``p``.
+
+    Attributes
+    ----------
+    pair_id : int
+        ``p``, >= 0.
+    eye : {"left", "right"}
+    baseline_m : float
+        Distance between the two optical centres, metres (> 0); the right camera is the left
+        one moved by it along the left camera's +x axis (OpenCV's rectified stereo).
+    """
+
+    pair_id: int
+    eye: str
+    baseline_m: float
+
+
+@dataclass(frozen=True)
 class AmbientOcclusion:
     """Screen-space ambient occlusion of a frame: how much the ambient (and environment) light
     of a point is darkened by the surfaces near it (``render.ambient_occlusion``).
@@ -299,6 +353,8 @@ class SceneState:
         Linear RGB in [0, 1] where nothing is hit.
     background_image : BackgroundImage or None
         Composited where nothing is hit, after rendering.
+    environment : Environment or None
+        Light from every direction (image-based lighting), or None.
     pending_floating : int
         Floating distractors drawn but not yet placed: they are put in front of the final
         camera after physics (``randomize.scene.finish_scene``), then this is 0.
@@ -308,6 +364,11 @@ class SceneState:
         None otherwise.
     sequence : SequenceFrame or None
         Where the frame stands in a run of sequences; None otherwise.
+    stereo : StereoEye or None
+        Which eye of which stereo pair the frame is (``camera.stereo``); None otherwise.
+    shadow_softness_m : float or None
+        The lights cast shadows, filtered over this radius on the receiving surface (metres);
+        None: no shadows.
     ambient_occlusion : AmbientOcclusion or None
         The frame's ambient occlusion; None: none (the ambient light reaches every point).
     """
@@ -326,6 +387,9 @@ class SceneState:
     view: tuple[int, int] | None = None
     sequence: SequenceFrame | None = None
     pending_floating: int = 0
+    stereo: StereoEye | None = None
+    environment: Environment | None = None
+    shadow_softness_m: float | None = None
     ambient_occlusion: AmbientOcclusion | None = None
 
 
@@ -355,6 +419,9 @@ class RenderOutput:
     depth_sensor : (H, W) float32 or None
         A simulated depth sensor's reading (``outputs.depth_sensor``): metres along the optical
         axis with the sensor's noise, 0 where the sensor gives no reading. None unless asked.
+    disparity : (H, W) float32 or None
+        A stereo pair's disparity at each pixel (``camera.stereo``), pixels: ``fx b / depth``,
+        0 where nothing was hit. None for a single camera.
     """
 
     rgb: np.ndarray
@@ -363,6 +430,7 @@ class RenderOutput:
     normals: np.ndarray | None = None
     amodal: dict[int, AmodalMask] | None = None
     depth_sensor: np.ndarray | None = None
+    disparity: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -490,9 +558,13 @@ class PointTracks:
     occluded : (N, T) bool
         Hidden, behind the camera or out of view.
     query_points : (N, 3) float32
-        ``(t, y, x)`` where each track was drawn: frame 0, at a pixel centre.
+        ``(t, y, x)`` where each track was drawn: frame 0, at a pixel centre; for the right eye
+        of a stereo sequence, where the right eye first sees the point (frame 0 where never).
     track_ids : (N,) int64
         The dataset track id (``track_id`` of the annotations) of the object each point is on.
+    eye : {"left", "right"} or None
+        The eye of a stereo sequence whose frames the points are followed through (row ``n``
+        is the same surface point in both eyes' tracks); None for a single camera.
     """
 
     sequence_id: int
@@ -500,6 +572,7 @@ class PointTracks:
     occluded: np.ndarray
     query_points: np.ndarray
     track_ids: np.ndarray
+    eye: str | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -75,9 +75,9 @@ def plan_splits(dataset: CocoDataset, split: Mapping[str, float] | None, split_s
     Returns
     -------
     list of (name, image entries sorted by id)
-        When the images have a ``scene_id`` (views of one settled scene) or a ``sequence_id``
-        (frames of one sequence), whole scenes are assigned to splits, so that no scene is
-        seen in two of them.
+        When the images have a ``scene_id`` (views of one settled scene), a ``sequence_id``
+        (frames of one sequence) or a ``stereo_pair_id`` (the eyes of a stereo pair), whole
+        scenes (pairs) are assigned to splits, so that no scene is seen in two of them.
 
     Raises
     ------
@@ -105,8 +105,9 @@ def plan_splits(dataset: CocoDataset, split: Mapping[str, float] | None, split_s
 
 def scene_ids(images: Sequence[dict], dataset: CocoDataset | None = None) -> list[int] | None:
     """Each image's ``sequence_id`` (a dataset made with ``sequence:``) if any image has one,
-    else its ``scene_id`` (made with ``camera.views_per_scene`` > 1); None if no image has
-    either.
+    else its ``scene_id`` (made with ``camera.views_per_scene`` > 1), else its
+    ``stereo_pair_id`` (made with ``camera.stereo``: both eyes stay in one split); None if no
+    image has any.
 
     Parameters
     ----------
@@ -120,7 +121,8 @@ def scene_ids(images: Sequence[dict], dataset: CocoDataset | None = None) -> lis
     synthscene.errors.DatasetError
         If ``dataset`` is given and some images lack the key (or its value is not an integer).
     """
-    key = next((k for k in ("sequence_id", "scene_id") if any(k in im for im in images)), None)
+    key = next((k for k in ("sequence_id", "scene_id", "stereo_pair_id")
+                if any(k in im for im in images)), None)
     if key is None:
         return None
     scenes = [image.get(key) for image in images]

@@ -2,6 +2,9 @@
 
 Both read a synthscene dataset made with a ``sequence:`` section (images with ``sequence_id``,
 ``frame_index`` and ``fps``; annotations with ``track_id``) and keep whole sequences in one split.
+Each eye of a stereo sequence (images with ``eye``, made with ``camera.stereo``) is a video of
+its own, ``seq-000000-left`` and ``seq-000000-right`` (both in the sequence's split); an object
+keeps its ``track_id`` in both eyes' videos.
 
 ``mot`` (MOTChallenge, motchallenge.net/instructions; the ground-truth layout of MOT16/17)::
 
@@ -43,6 +46,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+from synthscene.core.stereo import EYES
 from synthscene.errors import DatasetError
 from synthscene.exporters._common import (
     ExportSummary,
@@ -61,28 +65,38 @@ logger = logging.getLogger(__name__)
 DEFAULT_SPLIT = "train"
 
 
-def _sequences(dataset: CocoDataset, images: list[dict]) -> dict[int, list[dict]]:
-    """The images of each sequence, by ``sequence_id``, in ``frame_index`` order.
+def _stream_name(sequence_id: int, eye: str | None) -> str:
+    """``seq-000000`` for sequence 0; ``seq-000000-left`` for the left eye of a stereo one."""
+    return f"seq-{sequence_id:06d}" + ("" if eye is None else f"-{eye}")
+
+
+def _sequences(dataset: CocoDataset, images: list[dict]
+               ) -> dict[tuple[int, str | None], list[dict]]:
+    """The images of each video, by ``(sequence_id, eye)`` (``eye`` None for a single camera;
+    each eye of a stereo sequence is a video of its own), in ``frame_index`` order.
 
     Raises
     ------
     synthscene.errors.DatasetError
-        If an image lacks the sequence fields, an annotation its ``track_id``, a sequence has
-        a ``frame_index`` twice, or a ``track_id`` appears twice in one image (a track is one
-        object: MOTChallenge allows one box per id and frame, YouTube-VIS one mask).
+        If an image lacks the sequence fields, an annotation its ``track_id``, a sequence (an
+        eye of one) has a ``frame_index`` twice, or a ``track_id`` appears twice in one image
+        (a track is one object: MOTChallenge allows one box per id and frame, YouTube-VIS one
+        mask).
     """
     dataset.require(images, ["sequence_id", "frame_index"], "a tracking export (a dataset "
                     "made with a sequence: section)")
     dataset.require(dataset.annotations, ["track_id"], "a tracking export")
-    by_sequence: dict[int, list[dict]] = {}
+    by_sequence: dict[tuple[int, str | None], list[dict]] = {}
     for image in images:
-        by_sequence.setdefault(int(image["sequence_id"]), []).append(image)
-    for members in by_sequence.values():
+        eye = image["eye"] if image.get("eye") in EYES else None
+        by_sequence.setdefault((int(image["sequence_id"]), eye), []).append(image)
+    for (sequence_id, eye), members in by_sequence.items():
         members.sort(key=lambda image: int(image["frame_index"]))
         seen = [int(image["frame_index"]) for image in members]
         if len(set(seen)) != len(seen):
+            side = "" if eye is None else f" ({eye} eye)"
             raise dataset.error(members[0], "frame_index",
-                                f"sequence {members[0]['sequence_id']} has a frame twice")
+                                f"sequence {sequence_id}{side} has a frame twice")
     for image in images:
         seen_tracks: dict[int, dict] = {}
         for ann in dataset.annotations_of(image):
@@ -92,7 +106,7 @@ def _sequences(dataset: CocoDataset, images: list[dict]) -> dict[int, list[dict]
                                     f"in image id {image['id']} (also annotation id "
                                     f"{earlier['id']}); a track is one object, at most once "
                                     "per frame")
-    return dict(sorted(by_sequence.items()))
+    return dict(sorted(by_sequence.items(), key=lambda item: (item[0][0], item[0][1] or "")))
 
 
 def _plan(dataset: CocoDataset, split: Mapping[str, float] | None, split_seed: int):
@@ -137,8 +151,9 @@ def export_mot(dataset_dir: str | Path, out_dir: str | Path, *,
     with open_export(out_dir, dataset, "mot", [name for name, _ in plan],
                      overwrite=overwrite) as out:
         for name, images in plan:
-            for sequence_id, frames in _sequences(dataset, images).items():
-                folder = f"{name}/seq-{sequence_id:06d}"
+            for (sequence_id, eye), frames in _sequences(dataset, images).items():
+                stream = _stream_name(sequence_id, eye)
+                folder = f"{name}/{stream}"
                 suffix = Path(frames[0]["file_name"]).suffix.lower() or ".png"
                 lines = []
                 for number, image in enumerate(frames, start=1):
@@ -155,7 +170,7 @@ def export_mot(dataset_dir: str | Path, out_dir: str | Path, *,
                 span = int(frames[-1]["frame_index"]) - int(frames[0]["frame_index"]) + 1
                 gaps += span != len(frames)
                 fps = float(frames[0].get("fps", 0)) or 1.0
-                info = (f"[Sequence]\nname=seq-{sequence_id:06d}\nimDir=img1\n"
+                info = (f"[Sequence]\nname={stream}\nimDir=img1\n"
                         f"frameRate={fps:g}\nseqLength={len(frames)}\n"
                         f"imWidth={frames[0]['width']}\n"
                         f"imHeight={frames[0]['height']}\nimExt={suffix}\n")
@@ -195,9 +210,10 @@ def export_youtube_vis(dataset_dir: str | Path, out_dir: str | Path, *,
                      overwrite=overwrite) as out:
         for name, images in plan:
             videos, annotations = [], []
-            for video_id, (sequence_id, frames) in enumerate(
+            for video_id, ((sequence_id, eye), frames) in enumerate(
                     _sequences(dataset, images).items(), start=1):
-                video, tracks = _video(dataset, out, name, video_id, sequence_id, frames)
+                video, tracks = _video(dataset, out, name, video_id, (sequence_id, eye),
+                                       frames)
                 videos.append(video)
                 for track_id, track in sorted(tracks.items()):
                     annotations.append({"id": len(annotations) + 1, "video_id": video_id,
@@ -217,11 +233,12 @@ def export_youtube_vis(dataset_dir: str | Path, out_dir: str | Path, *,
 
 
 def _video(dataset: CocoDataset, out: ExportFolder, split: str, video_id: int,
-           sequence_id: int, frames: list[dict]) -> tuple[dict, dict[int, dict]]:
-    """Copy one sequence's frames; return its ``videos`` entry and its tracks by id (the
-    per-frame lists hold one item per frame present, so work and memory follow the frames
-    written, whatever their ``frame_index`` values)."""
-    folder = f"seq-{sequence_id:06d}"
+           stream: tuple[int, str | None], frames: list[dict]) -> tuple[dict, dict[int, dict]]:
+    """Copy the frames of one sequence (``stream``: its id and eye); return its ``videos``
+    entry and its tracks by id (the per-frame lists hold one item per frame present, so work
+    and memory follow the frames written, whatever their ``frame_index`` values)."""
+    sequence_id, eye = stream
+    folder = _stream_name(sequence_id, eye)
     suffix = Path(frames[0]["file_name"]).suffix.lower() or ".png"
     length = len(frames)
     file_names = [f"{folder}/{int(image['frame_index']):05d}{suffix}" for image in frames]
@@ -246,5 +263,5 @@ def _video(dataset: CocoDataset, out: ExportFolder, split: str, video_id: int,
             track["areas"][t] = int(ann["area"])
     video = {"id": video_id, "width": int(frames[0]["width"]),
              "height": int(frames[0]["height"]), "length": length, "file_names": file_names,
-             "sequence_id": sequence_id}
+             "sequence_id": sequence_id, **({} if eye is None else {"eye": eye})}
     return video, tracks

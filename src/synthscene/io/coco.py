@@ -141,7 +141,9 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
         :class:`synthscene.core.lens.Lens`; ``K`` is the distorted camera's); for a run of several
         views per scene, ``scene_id`` and ``view_id`` (``state.view``); for a run of sequences,
         ``sequence_id``, ``frame_index`` and ``fps`` (``state.sequence``), and each annotation's
-        ``track_id`` (:func:`track_id`). Each annotation holds ``image_id``, ``category_id``,
+        ``track_id`` (:func:`track_id`); for an eye of a stereo pair, ``stereo_pair_id``,
+        ``eye`` (``"left"`` or ``"right"``) and ``baseline_m`` (``state.stereo``). Each
+        annotation holds ``image_id``, ``category_id``,
         ``bbox`` ``[x, y, width, height]`` (pixels, floats), ``area`` (int), ``iscrowd`` 0,
         ``segmentation`` (compressed RLE, ``counts`` a str) and ``scene_instance_id`` (the label's
         ``instance_id``; not named ``instance_id``, a read-only property of FiftyOne's ``Detection``
@@ -219,6 +221,10 @@ def frame_record(sample: Sample, category_ids: Mapping[str, int], *,
         entry["sequence_id"] = int(state.sequence.sequence_id)
         entry["frame_index"] = int(state.sequence.frame_index)
         entry["fps"] = float(state.sequence.fps)
+    if state.stereo is not None:
+        entry["stereo_pair_id"] = int(state.stereo.pair_id)
+        entry["eye"] = str(state.stereo.eye)
+        entry["baseline_m"] = float(state.stereo.baseline_m)
     return {"image": entry, "annotations": annotations}
 
 

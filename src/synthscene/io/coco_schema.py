@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from synthscene.core.lens import LENS_MODELS
+from synthscene.core.stereo import EYES as STEREO_EYES
 
 __all__ = [
     "EXTRA_FILE_FIELDS", "MAX_IMAGE_PIXELS", "OPTIONAL_FIELDS", "TOP_LEVEL_LISTS", "Problem",
@@ -58,14 +59,14 @@ class Problem:
 
 EXTRA_FILE_FIELDS = ("depth_file", "depth_npy_file", "normals_file", "instance_mask_file",
                      "semantic_file", "flow_file", "flow_backward_file", "flow_valid_file",
-                     "point_tracks_file", "depth_sensor_file")
+                     "point_tracks_file", "depth_sensor_file", "disparity_file")
 """Image fields naming a file of the dataset beside the image (relative to the annotation
 file's folder; :func:`synthscene.io.maps.encode_frame_maps` writes them)."""
 
 OPTIONAL_FIELDS = {
     "images": ("K", "world_from_camera", *EXTRA_FILE_FIELDS, "depth_scale", "scene_id",
                "view_id", "sequence_id", "frame_index", "fps", "distortion_model",
-               "dist_coeffs"),
+               "dist_coeffs", "stereo_pair_id", "eye", "baseline_m", "disparity_scale"),
     "annotations": ("amodal_bbox", "amodal_area", "visib_fract", "truncation", "cam_R_m2c",
                     "cam_t_m2c", "world_from_object", "keypoints", "num_keypoints",
                     "amodal_segmentation", "scene_instance_id", "object_scale_m",
@@ -207,7 +208,11 @@ def _image_problems(image: dict) -> Iterable[tuple[str, str]]:
            for key in EXTRA_FILE_FIELDS},
         "depth_scale": (lambda v: _is_number(v) and v > 0, "a number > 0 (mm per unit)"),
         **{key: (lambda v: _is_int(v) and v >= 0, "an integer >= 0")
-           for key in ("scene_id", "view_id", "sequence_id", "frame_index")},
+           for key in ("scene_id", "view_id", "sequence_id", "frame_index", "stereo_pair_id")},
+        "eye": (lambda v: v in STEREO_EYES, f"one of {list(STEREO_EYES)}"),
+        "baseline_m": (lambda v: _is_number(v) and v > 0, "a number > 0 (metres)"),
+        "disparity_scale": (lambda v: _is_number(v) and v > 0,
+                            "a number > 0 (units per pixel)"),
         "fps": (lambda v: _is_number(v) and v > 0, "a number > 0 (frames per second)"),
         "distortion_model": (lambda v: v in LENS_MODELS, f"one of {list(LENS_MODELS)}"),
         "dist_coeffs": (lambda v: _numbers(v) and len(v) in (4, 5),

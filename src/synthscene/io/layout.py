@@ -5,8 +5,10 @@
     OUT/annotations.json            COCO instances (ANNOTATIONS_NAME), written last
     OUT/images/000001.png           frame 0's image (IMAGES_DIR, frame_stem, IMAGE_FORMATS)
     OUT/depth/000001.png ...        per-image outputs, one folder each (MAP_FOLDERS; a depth
-                                    sensor's reading in depth_sensor/)
-    OUT/tracks/seq-000000.npz       a sequence's point tracks (sequence_stem)
+                                    sensor's reading in depth_sensor/, a stereo pair's
+                                    disparity in disparity/)
+    OUT/tracks/seq-000000.npz       a sequence's point tracks (point_tracks_stem; per eye of a
+                                    stereo sequence, seq-000000-left.npz, -right.npz)
     OUT/.synthscene/                the run's manifest and frame records (STATE_DIR)
 
 The writer (:mod:`synthscene.io.coco`, :mod:`synthscene.io.maps`), the run folder
@@ -20,7 +22,7 @@ from typing import Any
 
 __all__ = [
     "ANNOTATIONS_NAME", "IMAGES_DIR", "IMAGE_FORMATS", "MAP_FOLDERS", "STATE_DIR", "frame_stem",
-    "image_file_name", "run_file_templates", "sequence_stem",
+    "image_file_name", "point_tracks_stem", "run_file_templates", "sequence_stem",
 ]
 
 ANNOTATIONS_NAME = "annotations.json"
@@ -46,6 +48,7 @@ MAP_FOLDERS = {
     "flow_valid": "flow_valid",
     "point_tracks": "tracks",
     "depth_sensor": "depth_sensor",
+    "disparity": "disparity",
 }
 """Folder (relative to the dataset folder) of each per-image output's files."""
 
@@ -74,7 +77,14 @@ def sequence_stem(sequence_id: int) -> str:
     return f"seq-{int(sequence_id):06d}"
 
 
-def run_file_templates(outputs: Any, image_format: str = "png") -> tuple[str, ...]:
+def point_tracks_stem(sequence_id: int, eye: str | None = None) -> str:
+    """``"seq-000000"`` for sequence 0's point tracks; ``"seq-000000-left"`` (``-right``) for
+    those of an eye of a stereo sequence."""
+    return sequence_stem(sequence_id) + ("" if eye is None else f"-{eye}")
+
+
+def run_file_templates(outputs: Any, image_format: str = "png", *,
+                       stereo: bool = False) -> tuple[str, ...]:
     """Every per-frame (and per-sequence) file a run writes, as name templates.
 
     The templates are paths relative to the dataset folder in which ``{frame}`` stands for
@@ -90,6 +100,10 @@ def run_file_templates(outputs: Any, image_format: str = "png") -> tuple[str, ..
         ``semantic_mask``, ``instance_mask``, ``flow``, ``flow_format``, ``point_tracks``,
         ``depth_sensor``).
     image_format : {"png", "jpg"}
+    stereo : bool
+        The run makes stereo pairs (``camera.stereo``): each frame has a disparity map,
+        ``disparity/{frame}.png``; point tracks are per eye, ``tracks/{sequence}-left.npz``
+        and ``tracks/{sequence}-right.npz``.
 
     Returns
     -------
@@ -112,8 +126,13 @@ def run_file_templates(outputs: Any, image_format: str = "png") -> tuple[str, ..
                  f"{MAP_FOLDERS['flow_backward']}/{{frame}}{flow}",
                  f"{MAP_FOLDERS['flow_valid']}/{{frame}}.png"]
     if outputs.point_tracks:
-        maps.append(f"{MAP_FOLDERS['point_tracks']}/{{sequence}}.npz")
+        # The eyes of synthscene.core.stereo.EYES, in frame order (this module is a leaf).
+        for eye in ("left", "right") if stereo else (None,):
+            stem = point_tracks_stem(0, eye).replace(sequence_stem(0), "{sequence}")
+            maps.append(f"{MAP_FOLDERS['point_tracks']}/{stem}.npz")
     if getattr(outputs, "depth_sensor", None) is not None:
         maps.append(f"{MAP_FOLDERS['depth_sensor']}/{{frame}}.png")
+    if stereo:
+        maps.append(f"{MAP_FOLDERS['disparity']}/{{frame}}.png")
     image = f"{IMAGES_DIR}/{image_file_name(0, image_format).replace(frame_stem(0), '{frame}')}"
     return (image, *sorted(maps))

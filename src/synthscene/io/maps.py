@@ -43,17 +43,22 @@ import cv2
 import numpy as np
 
 from synthscene.core.state import FrameMotion, InstanceLabel, PointTracks, RenderOutput
-from synthscene.io.layout import MAP_FOLDERS, frame_stem, sequence_stem
+from synthscene.io.layout import MAP_FOLDERS, frame_stem, point_tracks_stem
 
 __all__ = [
-    "DEPTH_SCALE_MM", "FLO_UNKNOWN", "STUFF_NAMES", "NpyFile", "decode_depth_png",
-    "decode_normals_png", "encode_depth_png", "encode_frame_maps", "encode_normals_png",
+    "DEPTH_SCALE_MM", "DISPARITY_SCALE", "FLO_UNKNOWN", "STUFF_NAMES", "NpyFile",
+    "decode_depth_png", "decode_disparity_png", "decode_normals_png", "encode_depth_png",
+    "encode_disparity_png", "encode_frame_maps", "encode_normals_png",
     "flo_bytes", "instance_mask", "npy_bytes", "npz_bytes", "png_bytes", "read_png",
     "semantic_mask", "stuff_categories",
 ]
 
 DEPTH_SCALE_MM = 1.0
 """Millimetres per unit of the depth PNG (BOP's ``depth_scale``)."""
+
+DISPARITY_SCALE = 256.0
+"""Units of the disparity PNG per pixel of disparity (KITTI's stereo PNG: ``d = value / 256``,
+0 = no disparity)."""
 
 STUFF_NAMES = ("ground", "background")
 """Stuff categories of the semantic mask: ``"ground"`` where the ground (or a wall) was hit,
@@ -93,6 +98,20 @@ def encode_depth_png(depth_m: np.ndarray) -> np.ndarray:
     return mm.astype(np.uint16)
 
 
+def _uint16_plane(image: np.ndarray, what: str) -> np.ndarray:
+    """``image`` as an array, checked to be (H, W) uint16 (a 16-bit PNG's pixels).
+
+    Raises
+    ------
+    ValueError
+        Naming ``what``, if it is not.
+    """
+    image = np.asarray(image)
+    if image.ndim != 2 or image.dtype != np.uint16:
+        raise ValueError(f"{what} is (H, W) uint16, got shape {image.shape} dtype {image.dtype}")
+    return image
+
+
 def decode_depth_png(image: np.ndarray, depth_scale: float = DEPTH_SCALE_MM) -> np.ndarray:
     """The inverse of :func:`encode_depth_png`.
 
@@ -113,11 +132,60 @@ def decode_depth_png(image: np.ndarray, depth_scale: float = DEPTH_SCALE_MM) -> 
     ValueError
         If ``image`` is not a 2-D uint16 array.
     """
-    image = np.asarray(image)
-    if image.ndim != 2 or image.dtype != np.uint16:
-        raise ValueError(f"a depth PNG is (H, W) uint16, got shape {image.shape} "
-                         f"dtype {image.dtype}")
+    image = _uint16_plane(image, "a depth PNG")
     return (image.astype(np.float64) * (float(depth_scale) / 1000.0)).astype(np.float32)
+
+
+def encode_disparity_png(disparity_px: np.ndarray) -> np.ndarray:
+    """Disparity in pixels to the 16-bit image of a disparity PNG (KITTI's fixed point).
+
+    Parameters
+    ----------
+    disparity_px : (H, W) float
+        Pixels; 0 (or negative, or not finite) where there is none.
+
+    Returns
+    -------
+    (H, W) uint16
+        ``round(disparity_px * 256)`` (:data:`DISPARITY_SCALE`); 0 where there is none and
+        where the value does not fit (a disparity of 256 pixels or more, a point nearer than
+        ``fx b / 256``): no reading rather than a wrong one. Divide by 256 to get pixels back,
+        within 1/512 pixel.
+
+    Raises
+    ------
+    ValueError
+        If ``disparity_px`` is not a 2-D array.
+    """
+    disparity = np.asarray(disparity_px)
+    if disparity.ndim != 2:
+        raise ValueError(f"disparity must be (H, W), got shape {disparity.shape}")
+    units = np.multiply(disparity, np.float32(DISPARITY_SCALE), dtype=np.float32)
+    np.rint(units, out=units)
+    units[~((units > 0) & (units <= _UINT16_MAX))] = 0.0  # none, NaN, or beyond 16 bits
+    return units.astype(np.uint16)
+
+
+def decode_disparity_png(image: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`encode_disparity_png`.
+
+    Parameters
+    ----------
+    image : (H, W) uint16
+        A disparity PNG's pixels.
+
+    Returns
+    -------
+    (H, W) float32
+        Pixels; 0 where there is none.
+
+    Raises
+    ------
+    ValueError
+        If ``image`` is not a 2-D uint16 array.
+    """
+    image = _uint16_plane(image, "a disparity PNG")
+    return (image.astype(np.float32) / np.float32(DISPARITY_SCALE)).astype(np.float32)
 
 
 def encode_normals_png(normals: np.ndarray) -> np.ndarray:
@@ -448,7 +516,8 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
     point_tracks : PointTracks, optional
         The frame's sequence's point tracks: ``tracks/seq-000000.npz`` (arrays
         ``target_points``, ``occluded``, ``query_points``, ``track_ids``; :func:`npz_bytes`),
-        field ``point_tracks_file`` (every frame of the sequence names the same file).
+        field ``point_tracks_file`` (every frame of the sequence names the same file; each eye
+        of a stereo sequence its own, ``tracks/seq-000000-left.npz``).
 
     Returns
     -------
@@ -461,7 +530,8 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
         :class:`NpyFile` (``bytes()`` of one is its content).
     image_fields : dict
         JSON-ready fields for the COCO image entry: ``depth_file`` and ``depth_scale``
-        (:data:`DEPTH_SCALE_MM`), ``depth_sensor_file``, ``depth_npy_file``, ``normals_file``,
+        (:data:`DEPTH_SCALE_MM`), ``depth_sensor_file``, ``disparity_file`` and
+        ``disparity_scale`` (:data:`DISPARITY_SCALE`), ``depth_npy_file``, ``normals_file``,
         ``semantic_file``, ``instance_mask_file``; only those of the outputs that are on.
 
     Raises
@@ -489,6 +559,10 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
         add("depth_sensor", "depth_sensor_file", ".png",
             png_bytes(encode_depth_png(render.depth_sensor), compression))
         fields["depth_scale"] = DEPTH_SCALE_MM
+    if render.disparity is not None:
+        add("disparity", "disparity_file", ".png",
+            png_bytes(encode_disparity_png(render.disparity), compression))
+        fields["disparity_scale"] = DISPARITY_SCALE
     if outputs.depth_npy:
         add("depth_npy", "depth_npy_file", ".npy",
             NpyFile(np.asarray(render.depth, dtype=np.float32)))
@@ -517,7 +591,8 @@ def encode_frame_maps(frame_index: int, render: RenderOutput, labels: Sequence[I
                                                          << 1)
         add("flow_valid", "flow_valid_file", ".png", png_bytes(valid, compression))
     if point_tracks is not None:
-        name = f"{MAP_FOLDERS['point_tracks']}/{sequence_stem(point_tracks.sequence_id)}.npz"
+        stem = point_tracks_stem(point_tracks.sequence_id, point_tracks.eye)
+        name = f"{MAP_FOLDERS['point_tracks']}/{stem}.npz"
         files[name] = npz_bytes({"target_points": point_tracks.target_points,
                                  "occluded": point_tracks.occluded,
                                  "query_points": point_tracks.query_points,

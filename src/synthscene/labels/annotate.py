@@ -22,7 +22,9 @@ Conventions
   6D Object Pose Estimation", ECCV 2018, and the BOP toolkit's ``scene_gt_info.json``).
   ``truncation`` is the fraction of the amodal pixels outside the image.
 - Poses are BOP's: ``cam_R_m2c`` (3x3 row-major) and ``cam_t_m2c`` (mm) map model coordinates
-  (the asset's normalised mesh times ``SceneObject.scale``, metres) to the OpenCV camera frame.
+  (the asset's normalised mesh times ``SceneObject.scale``, metres) to the OpenCV camera frame;
+  for an object at its asset's native size (``model_origins``), the model is the asset's file
+  (its own origin, in metres).
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ def annotate(
     keypoints: bool = False,
     model_bounds: Mapping[str, ArrayLike] | None = None,
     filters: LabelFilter | None = None,
+    model_origins: Mapping[str, ArrayLike] | None = None,
 ) -> tuple[InstanceLabel, ...]:
     """Label every visible, labelled object of a rendered frame.
 
@@ -118,6 +121,11 @@ def annotate(
         before ``SceneObject.scale``.
     filters : LabelFilter, optional
         Objects that fail it get no label. Default: every object with a visible pixel.
+    model_origins : mapping of str to (3,) array_like, optional
+        For an ``asset_key`` whose pose model is not its normalised mesh but its file (objects
+        at their native size): the origin of the file's frame in the normalised frame
+        (``Asset.file_origin``, unitless, times ``SceneObject.scale`` for metres). The pose
+        fields of such an object map the file's coordinates (in metres) to the camera.
 
     Returns
     -------
@@ -177,7 +185,8 @@ def annotate(
         return ()
     compressed = _compressed_masks(runs, kept, ids.shape)
     return _instance_labels(state, render, objects, runs, kept, compressed, pose=pose,
-                            keypoints=keypoints, model_bounds=model_bounds)
+                            keypoints=keypoints, model_bounds=model_bounds,
+                            model_origins=model_origins or {})
 
 
 def _checked_ids(state: SceneState, render: RenderOutput) -> np.ndarray:
@@ -288,6 +297,7 @@ def _compressed_masks(runs: _ObjectRuns, kept: list[_Kept], shape: tuple[int, in
 def _instance_labels(state: SceneState, render: RenderOutput, objects: Mapping[int, SceneObject],
                      runs: _ObjectRuns, kept: list[_Kept], compressed: Iterator, *, pose: bool,
                      keypoints: bool, model_bounds: Mapping[str, ArrayLike] | None,
+                     model_origins: Mapping[str, ArrayLike],
                      ) -> tuple[InstanceLabel, ...]:
     """The labels of the kept objects, in order (see :func:`annotate`)."""
     cam = state.camera
@@ -307,7 +317,8 @@ def _instance_labels(state: SceneState, render: RenderOutput, objects: Mapping[i
         if amodal is not None:
             fields.update(amodal, amodal_segmentation=_rle_dict(next(compressed), size))
         if pose:
-            fields.update(_pose_fields(obj, camera_from_objects[n]))
+            fields.update(_pose_fields(obj, camera_from_objects[n],
+                                       model_origins.get(obj.asset_key)))
         if keypoint_fields is not None:
             fields.update(keypoint_fields[n])
         labels.append(
@@ -528,11 +539,17 @@ def _inverse_rigid(a_from_b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pose_fields(obj: SceneObject, camera_from_object: np.ndarray) -> dict:
+def _pose_fields(obj: SceneObject, camera_from_object: np.ndarray,
+                 model_origin: ArrayLike | None) -> dict:
     world_from_object = np.asarray(obj.world_from_object, dtype=np.float64)
+    camera_from_model = camera_from_object
+    if model_origin is not None:  # the model is the asset's file: its origin, not the box's
+        object_from_model = np.eye(4)
+        object_from_model[:3, 3] = np.asarray(model_origin, dtype=np.float64) * float(obj.scale)
+        camera_from_model = camera_from_object @ object_from_model
     return {
-        "cam_R_m2c": tuple(camera_from_object[:3, :3].ravel().tolist()),
-        "cam_t_m2c": tuple(v * 1000.0 for v in camera_from_object[:3, 3].tolist()),
+        "cam_R_m2c": tuple(camera_from_model[:3, :3].ravel().tolist()),
+        "cam_t_m2c": tuple(v * 1000.0 for v in camera_from_model[:3, 3].tolist()),
         "world_from_object": tuple(tuple(row) for row in world_from_object.tolist()),
         "object_scale_m": float(obj.scale),
     }

@@ -142,58 +142,105 @@ def auto_render_scale(cameras: list[Camera]) -> float:
 
 _COARSE_PX = 4
 """Spacing of the coarse grid whose undistortion, interpolated, starts Newton's method on a
-whole pixel grid (:func:`_frame_positions`); a power of 2, so that ``cv2.remap``'s bilinear
+whole pixel grid (:func:`_frame_maps`); a power of 2, so that ``cv2.remap``'s bilinear
 weights (multiples of 1/32) are exact."""
 
 
-def _first_guess(camera: Camera, u0: int, v0: int, width: int, height: int) -> np.ndarray:
-    """(height, width, 2) float64: the undistorted coordinates of the pixel grid ``u0 ..
-    u0 + width - 1`` by ``v0 .. v0 + height - 1``, bilinearly interpolated (in float32) from
-    those of every ``_COARSE_PX``-th pixel (the last knot may lie up to ``_COARSE_PX - 1``
-    pixels beyond the grid)."""
+def _coarse_knots(camera: Camera, width: int, height: int) -> tuple[np.ndarray, np.ndarray,
+                                                                     np.ndarray]:
+    """The knots of the coarse grid over a ``width x height`` image, every ``_COARSE_PX``
+    pixels from pixel 0 (the last may lie up to ``_COARSE_PX - 1`` pixels beyond the image):
+    their columns ``(nu,)``, rows ``(nv,)`` and undistorted coordinates ``(nv, nu, 2)``
+    float64."""
     h = _COARSE_PX
-    us = u0 + h * np.arange(-(-(width - 1) // h) + 1, dtype=np.float64)
-    vs = v0 + h * np.arange(-(-(height - 1) // h) + 1, dtype=np.float64)
+    us = h * np.arange(-(-(width - 1) // h) + 1, dtype=np.float64)
+    vs = h * np.arange(-(-(height - 1) // h) + 1, dtype=np.float64)
     ab, _ = camera.lens.unproject(np.stack(np.meshgrid(us, vs), -1), camera.K)
+    return us, vs, ab
+
+
+def _interpolate(knots: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(height, width, C) float32: ``knots`` ((nv, nu, C), one every ``_COARSE_PX`` pixels from
+    pixel 0) bilinearly interpolated (``cv2.remap``, whose weights are exact here) at every
+    pixel."""
+    h = _COARSE_PX
     map_x = np.broadcast_to(np.arange(width, dtype=np.float32) / h, (height, width))
     map_y = np.broadcast_to((np.arange(height, dtype=np.float32) / h)[:, None],
                             (height, width))
-    guess = cv2.remap(ab.astype(np.float32), np.ascontiguousarray(map_x),
-                      np.ascontiguousarray(map_y), cv2.INTER_LINEAR)
-    return guess.astype(np.float64)
+    return cv2.remap(np.ascontiguousarray(knots, dtype=np.float32),
+                     np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
+                     cv2.INTER_LINEAR)
 
 
-def _frame_positions(camera: Camera, pinhole: Camera) -> np.ndarray:
-    """(H, W, 2) float64: the pinhole pixel position of every distorted pixel centre, exact
-    wherever it decides a nearest lookup.
+_FLOAT32_SLACK_PX = 1e-3
+"""Pixels added to the interpolation's error bound for the float32 arithmetic of the
+interpolated positions (pinhole positions below :data:`MAX_PINHOLE_SIDE` = 4096 px carry an
+error of a few 2^-12 px at most)."""
 
-    The undistortion is interpolated from a coarse grid (:func:`_first_guess`); its largest
-    error is measured at the coarse cells' centres (where bilinear interpolation errs most),
-    and every pixel whose interpolated position lies within four times that error (plus
-    1e-6 px) of a rounding boundary (``k + 0.5``) is unprojected exactly. The colour map keeps
-    the interpolated positions (their error is below ``cv2.remap``'s 1/32 px); the nearest
-    indices are those of the exact positions.
+
+def _frame_maps(camera: Camera, pinhole: Camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pinhole pixel positions of every distorted pixel centre, interpolated, and the index
+    of the nearest pinhole pixel of each, exact.
+
+    The undistortion is computed at the knots of a coarse grid (every ``_COARSE_PX`` pixels)
+    and interpolated bilinearly in between (float32, in pinhole pixels): that is the colour
+    map (its error, below 0.01 px for the lenses of the docs, is well under ``cv2.remap``'s
+    1/32 px). The interpolation's error is measured at the centre of every coarse cell (where
+    bilinear interpolation errs most); a pixel is decided exactly (:func:`pinhole_positions`,
+    Newton's method in float64) when its interpolated position lies within twice the
+    largest error of its own and the eight neighbouring cells (plus
+    :data:`_FLOAT32_SLACK_PX`) of a rounding boundary (``k + 0.5``); every other pixel rounds
+    as its exact position does.
+
+    Returns
+    -------
+    map_x, map_y : (H, W) float32
+        Pinhole pixel positions (``cv2.remap``'s maps).
+    nearest : (H, W) intp
+        ``round(y') * W' + round(x')`` of the exact positions (halves up), clipped to the
+        pinhole image.
     """
     width, height = camera.width, camera.height
-    guess = _first_guess(camera, 0, 0, width, height)
+    h = _COARSE_PX
     K = pinhole.K
     scale = np.array([K[0, 0], K[1, 1]])
-    pos = guess * scale + np.array([K[0, 2], K[1, 2]])
-    # The interpolation's error, at the centres of the coarse cells.
-    cu = np.arange(_COARSE_PX // 2, width, _COARSE_PX)
-    cv = np.arange(_COARSE_PX // 2, height, _COARSE_PX)
-    centres = np.stack(np.meshgrid(cu, cv), -1).astype(np.float64)
-    exact, _ = camera.lens.unproject(centres, camera.K)
-    error = float(np.max(np.abs(exact - guess[cv][:, cu]) * scale)) if exact.size else 0.0
-    bound = 4 * error + 1e-6
-    frac = np.mod(pos + 0.5, 1.0)
-    risky = np.any(np.minimum(frac, 1.0 - frac) <= bound, axis=-1)
-    rows, cols = np.nonzero(risky)
-    if rows.size:
-        uv = np.stack([cols, rows], -1).astype(np.float64)
-        refined, _ = pinhole_positions(camera, pinhole, uv, guess[rows, cols])
-        pos[rows, cols] = refined
-    return pos
+    offset = np.array([K[0, 2], K[1, 2]])
+    _, _, ab = _coarse_knots(camera, width, height)
+    pos = _interpolate(ab * scale + offset, width, height)
+    map_x, map_y = np.ascontiguousarray(pos[..., 0]), np.ascontiguousarray(pos[..., 1])
+    # The interpolation's error at the centre of each coarse cell, in pinhole pixels, then
+    # the largest over each cell's 3 x 3 neighbourhood.
+    cu = np.arange(h // 2, width, h, dtype=np.float64)
+    cv = np.arange(h // 2, height, h, dtype=np.float64)
+    mid = 0.25 * (ab[:-1, :-1] + ab[1:, :-1] + ab[:-1, 1:] + ab[1:, 1:])  # Newton's start
+    exact, _ = camera.lens.unproject(np.stack(np.meshgrid(cu, cv), -1), camera.K,
+                                     mid[:len(cv), :len(cu)])
+    centres = pos[h // 2::h, h // 2::h].astype(np.float64)
+    error = np.max(np.abs(exact * scale + offset - centres), axis=-1).astype(np.float32)
+    error = cv2.dilate(error, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    bound = 2 * error + np.float32(_FLOAT32_SLACK_PX)
+    bound = np.repeat(np.repeat(bound, h, axis=0), h, axis=1)
+    bound = np.pad(bound, ((0, max(0, height - bound.shape[0])),
+                           (0, max(0, width - bound.shape[1]))), mode="edge")[:height, :width]
+    cols = np.floor(map_x + np.float32(0.5))
+    rows = np.floor(map_y + np.float32(0.5))
+    risky = np.abs(map_x - (cols - np.float32(0.5))) <= bound
+    risky |= np.abs(map_x - (cols + np.float32(0.5))) <= bound
+    risky |= np.abs(map_y - (rows - np.float32(0.5))) <= bound
+    risky |= np.abs(map_y - (rows + np.float32(0.5))) <= bound
+    r, c = np.nonzero(risky)
+    if r.size:
+        uv = np.stack([c, r], -1).astype(np.float64)
+        start = (pos[r, c].astype(np.float64) - offset) / scale
+        refined, _ = pinhole_positions(camera, pinhole, uv, start)
+        cols[r, c] = np.floor(refined[:, 0] + 0.5)
+        rows[r, c] = np.floor(refined[:, 1] + 0.5)
+    np.clip(cols, 0, pinhole.width - 1, out=cols)
+    np.clip(rows, 0, pinhole.height - 1, out=rows)
+    nearest = rows.astype(np.intp)
+    nearest *= pinhole.width
+    nearest += cols.astype(np.intp)
+    return map_x, map_y, nearest
 
 
 def pinhole_positions(camera: Camera, pinhole: Camera, uv: np.ndarray,
@@ -251,12 +298,9 @@ def lens_warp(camera: Camera, size: tuple[int, int]) -> LensWarp:
         _maps.move_to_end(key)
         return warp
     pinhole = pinhole_camera(camera, size)
-    pos = _frame_positions(camera, pinhole)
-    cols = np.clip(np.floor(pos[..., 0] + 0.5), 0, pinhole.width - 1).astype(np.intp)
-    rows = np.clip(np.floor(pos[..., 1] + 0.5), 0, pinhole.height - 1).astype(np.intp)
+    map_x, map_y, nearest = _frame_maps(camera, pinhole)
     warp = LensWarp(pinhole=dataclasses.replace(pinhole, world_from_camera=np.eye(4)),
-                    map_x=pos[..., 0].astype(np.float32), map_y=pos[..., 1].astype(np.float32),
-                    nearest=rows * pinhole.width + cols)
+                    map_x=map_x, map_y=map_y, nearest=nearest)
     _maps[key] = warp
     while len(_maps) > _CACHE_SIZE:
         _maps.popitem(last=False)
@@ -291,7 +335,16 @@ def warp_output(output: RenderOutput, camera: Camera, warp: LensWarp) -> RenderO
     normals = None if output.normals is None else nearest(output.normals)
     amodal = None
     if output.amodal is not None:
-        amodal = {i: warp_amodal(m, camera, warp.pinhole, warp)
+        # Every crop's outline through the lens at once (one projection for the frame).
+        outlines = {i: _outline_rays(m, warp.pinhole) for i, m in output.amodal.items()}
+        drawn = [rays for rays in outlines.values() if rays is not None]
+        projected = iter(())
+        if drawn:
+            uv, seen = camera.lens.project(np.concatenate(drawn), camera.K)
+            bounds = np.cumsum([0] + [len(rays) for rays in drawn])
+            projected = iter([(uv[a:b], seen[a:b]) for a, b in zip(bounds[:-1], bounds[1:])])
+        amodal = {i: _warp_crop(m, camera, warp.pinhole, warp,
+                                None if outlines[i] is None else next(projected))
                   for i, m in output.amodal.items()}
     return RenderOutput(rgb=rgb, depth=nearest(output.depth),
                         instance_ids=nearest(output.instance_ids), normals=normals,
@@ -313,15 +366,21 @@ def warp_amodal(mask: AmodalMask, camera: Camera, pinhole: Camera,
     AmodalMask
         In the distorted image's pixel grid (may extend beyond it).
     """
+    rays = _outline_rays(mask, pinhole)
+    return _warp_crop(mask, camera, pinhole, warp,
+                      None if rays is None else camera.lens.project(rays, camera.K))
+
+
+def _outline_rays(mask: AmodalMask, pinhole: Camera) -> np.ndarray | None:
+    """(n, 3) float64: rays (z = 1) through the outline of a crop's occupied part, half a pixel
+    beyond its centres, every half pixel; None for an empty crop."""
     m = np.asarray(mask.mask, dtype=bool)
-    h, w = m.shape
-    if h == 0 or w == 0 or not m.any():
-        return AmodalMask(0, 0, np.zeros((0, 0), bool))
+    if m.size == 0 or not m.any():
+        return None
     rows = np.flatnonzero(m.any(axis=1))
     cols = np.flatnonzero(m.any(axis=0))
     x0, x1 = mask.x0 + int(cols[0]), mask.x0 + int(cols[-1])
     y0, y1 = mask.y0 + int(rows[0]), mask.y0 + int(rows[-1])
-    # The outline of the occupied part, half a pixel beyond its centres, in pinhole pixels.
     us = np.linspace(x0 - 1.0, x1 + 1.0, max(2, 2 * (x1 - x0 + 3)))
     vs = np.linspace(y0 - 1.0, y1 + 1.0, max(2, 2 * (y1 - y0 + 3)))
     outline = np.concatenate([np.stack([us, np.full_like(us, y0 - 1.0)], 1),
@@ -329,9 +388,19 @@ def warp_amodal(mask: AmodalMask, camera: Camera, pinhole: Camera,
                               np.stack([np.full_like(vs, x0 - 1.0), vs], 1),
                               np.stack([np.full_like(vs, x1 + 1.0), vs], 1)])
     K = pinhole.K
-    rays = np.stack([(outline[:, 0] - K[0, 2]) / K[0, 0], (outline[:, 1] - K[1, 2]) / K[1, 1],
+    return np.stack([(outline[:, 0] - K[0, 2]) / K[0, 0], (outline[:, 1] - K[1, 2]) / K[1, 1],
                      np.ones(len(outline))], 1)
-    uv, seen = camera.lens.project(rays, camera.K)
+
+
+def _warp_crop(mask: AmodalMask, camera: Camera, pinhole: Camera, warp: LensWarp | None,
+               projected: tuple[np.ndarray, np.ndarray] | None) -> AmodalMask:
+    """:func:`warp_amodal` given the crop's outline through the lens (``Lens.project`` of
+    :func:`_outline_rays`; None for an empty crop)."""
+    if projected is None:
+        return AmodalMask(0, 0, np.zeros((0, 0), bool))
+    m = np.asarray(mask.mask, dtype=bool)
+    h, w = m.shape
+    uv, seen = projected
     width, height = camera.width, camera.height
     if seen.all():
         lo = np.floor(uv.min(axis=0)).astype(int) - 1
@@ -342,27 +411,31 @@ def warp_amodal(mask: AmodalMask, camera: Camera, pinhole: Camera,
     dx1, dy1 = min(int(hi[0]), 2 * width), min(int(hi[1]), 2 * height)
     if dx1 <= dx0 or dy1 <= dy0:
         return AmodalMask(0, 0, np.zeros((0, 0), bool))
-    v, u = np.mgrid[dy0:dy1, dx0:dx1]
-    in_frame = (u >= 0) & (u < width) & (v >= 0) & (v < height)
-    r = np.zeros(u.shape, np.int64)
-    c = np.zeros(u.shape, np.int64)
-    valid = np.ones(u.shape, bool)
-    if warp is not None and in_frame.any():
-        r[in_frame], c[in_frame] = np.divmod(warp.nearest[v[in_frame], u[in_frame]],
-                                             pinhole.width)
-        todo = ~in_frame
-    else:
-        todo = np.ones(u.shape, bool)
-    if todo.any():
-        uv = np.stack([u[todo], v[todo]], -1).astype(np.float64)
-        pos, valid[todo] = pinhole_positions(camera, pinhole, uv)
-        c[todo] = np.floor(pos[:, 0] + 0.5).astype(np.int64)
-        r[todo] = np.floor(pos[:, 1] + 0.5).astype(np.int64)
-    c -= mask.x0
-    r -= mask.y0
-    inside = valid & (c >= 0) & (c < w) & (r >= 0) & (r < h)
-    out = np.zeros(u.shape, bool)
-    out[inside] = m[r[inside], c[inside]]
+    out = np.zeros((dy1 - dy0, dx1 - dx0), bool)
+
+    def look_up(r: np.ndarray, c: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """The crop's value at pinhole pixels ``(r, c)`` (False outside it or not valid)."""
+        c = c - mask.x0
+        r = r - mask.y0
+        inside = valid & (c >= 0) & (c < w) & (r >= 0) & (r < h)
+        found = np.zeros(r.shape, bool)
+        found[inside] = m[r[inside], c[inside]]
+        return found
+
+    # The part inside the frame: the warp's nearest indices, a rectangle.
+    fx0, fy0 = max(dx0, 0), max(dy0, 0)
+    fx1, fy1 = min(dx1, width), min(dy1, height)
+    todo = np.ones(out.shape, bool)
+    if warp is not None and fx1 > fx0 and fy1 > fy0:
+        r, c = np.divmod(warp.nearest[fy0:fy1, fx0:fx1], pinhole.width)
+        out[fy0 - dy0:fy1 - dy0, fx0 - dx0:fx1 - dx0] = look_up(r, c, np.ones(r.shape, bool))
+        todo[fy0 - dy0:fy1 - dy0, fx0 - dx0:fx1 - dx0] = False
+    if todo.any():  # beyond the frame: unprojected here
+        v, u = np.nonzero(todo)
+        uv = np.stack([u + dx0, v + dy0], -1).astype(np.float64)
+        pos, valid = pinhole_positions(camera, pinhole, uv)
+        out[v, u] = look_up(np.floor(pos[:, 1] + 0.5).astype(np.int64),
+                            np.floor(pos[:, 0] + 0.5).astype(np.int64), valid)
     return AmodalMask(dx0, dy0, out)
 
 

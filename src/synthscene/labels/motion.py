@@ -9,6 +9,12 @@ The flow is valid where the pixel hit a surface, the point is in front of camera
 inside its image, and frame ``b`` sees that same surface there (its instance id at the nearest
 pixel is the point's, and its depth agrees within ``DEPTH_TOLERANCE``): elsewhere the point is
 occluded or out of view.
+
+With a lens (``Camera.lens``, OpenCV's distortion models) the pixel's ray is the lens's
+undistortion of the pixel (:meth:`~synthscene.core.lens.Lens.unproject`) instead of ``K_a^-1``,
+and the moved point is projected through frame ``b``'s lens (``cv2.projectPoints``' model): the
+flow of a distorted camera is the motion of the distorted pixels, compared with the distorted
+frame's own depth and ids (the images after the warp).
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ import numpy as np
 
 from synthscene.core.state import Camera
 
-__all__ = ["DEPTH_TOLERANCE", "FlowBuffers", "FlowSource", "point_tracks", "rigid_flow"]
+__all__ = ["DEPTH_TOLERANCE", "FlowBuffers", "FlowSource", "camera_points", "point_tracks",
+           "project_points", "rigid_flow"]
 
 DEPTH_TOLERANCE = (0.002, 0.01)
 """(metres, fraction of the depth): a projected point is visible in the other frame where the
@@ -123,6 +130,7 @@ class FlowSource:
         self._buffers = buffers or FlowBuffers()
         self._ids = instance_ids.ravel()
         self._d = depth.ravel().astype(np.float32, copy=False)
+        self._points: np.ndarray | None = None  # (3, H*W) camera-frame points, with a lens
         self._u_row = np.arange(width, dtype=np.float32)  # (W,): each column's u
         self._v_col = np.arange(height, dtype=np.float32)[:, None]  # (H, 1): each row's v
         ids = self._ids if self._ids.min(initial=0) >= 0 else self._ids.clip(0)
@@ -158,6 +166,9 @@ class FlowSource:
         """
         if other_depth.shape != self.shape or other_instance_ids.shape != self.shape:
             raise ValueError("depth and instance id images must all have the same (H, W) shape")
+        if self._camera.lens is not None or other_camera.lens is not None:
+            return self._lens_flow_to(other_camera, other_world_from_object, other_depth,
+                                      other_instance_ids)
         height, width = self.shape
         n = height * width
         work = self._buffers
@@ -217,6 +228,100 @@ class FlowSource:
         np.subtract(y.reshape(height, width), v_col, out=flow[..., 1],
                     where=valid.reshape(height, width))
         return flow, valid.reshape(height, width)
+
+    def _lens_flow_to(self, other_camera: Camera,
+                      other_world_from_object: Mapping[int, np.ndarray],
+                      other_depth: np.ndarray, other_instance_ids: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`flow_to` where either camera has a lens: each pixel's ray comes from the
+        lens's undistortion (:func:`camera_points`) and the moved points are projected through
+        the other camera's lens (:func:`project_points`), in float64."""
+        height, width = self.shape
+        if self._points is None:
+            rows, cols = np.divmod(np.arange(height * width), width)
+            self._points = camera_points(self._camera, cols, rows, self._d)
+        camera_b_from_world = np.linalg.inv(np.asarray(other_camera.world_from_camera,
+                                                       np.float64))
+        world_from_camera_a = np.asarray(self._camera.world_from_camera, np.float64)
+        moved = camera_b_from_world @ world_from_camera_a
+        seen = (moved[:3, :3] @ self._points) + moved[:3, 3:4]
+        for instance in self._movable:
+            if instance not in other_world_from_object:
+                continue
+            at = self._groups[instance]
+            b_from_a = (camera_b_from_world
+                        @ np.asarray(other_world_from_object[instance], np.float64)
+                        @ np.linalg.inv(np.asarray(self._world_from_object[instance],
+                                                   np.float64)) @ world_from_camera_a)
+            seen[:, at] = b_from_a[:3, :3] @ self._points[:, at] + b_from_a[:3, 3:4]
+        x, y, front = project_points(other_camera, seen)
+        front &= self._d > 0
+        valid = _seen(x, y, seen[2], front, self._ids, other_depth, other_instance_ids)
+        u = np.tile(np.arange(width, dtype=np.float64), height)
+        v = np.repeat(np.arange(height, dtype=np.float64), width)
+        flow = np.zeros((height * width, 2), dtype=np.float32)  # 0 where not valid
+        flow[valid, 0] = (x - u)[valid]
+        flow[valid, 1] = (y - v)[valid]
+        return flow.reshape(height, width, 2), valid.reshape(height, width)
+
+
+def camera_points(camera: Camera, cols: np.ndarray, rows: np.ndarray,
+                  depth: np.ndarray) -> np.ndarray:
+    """Camera-frame points seen at pixels ``(cols, rows)`` with ``depth`` (metres along the
+    optical axis), through the camera's lens when it has one (:meth:`Lens.unproject`, the
+    inverse of ``cv2.projectPoints``) or its pinhole ``K``.
+
+    Parameters
+    ----------
+    camera : Camera
+    cols, rows : (N,) int or float
+        Pixel coordinates (OpenCV: pixel centres at integers).
+    depth : (N,) float
+
+    Returns
+    -------
+    (3, N) float64
+        Points in the camera's OpenCV frame, metres.
+    """
+    uv = np.stack([np.asarray(cols, np.float64), np.asarray(rows, np.float64)], -1)
+    if camera.lens is None:
+        ab = np.linalg.solve(np.asarray(camera.K, np.float64),
+                             np.concatenate([uv, np.ones((len(uv), 1))], 1).T)[:2].T
+    else:
+        ab, _ = camera.lens.unproject(uv, camera.K)
+    d = np.asarray(depth, np.float64)
+    return np.stack([ab[:, 0] * d, ab[:, 1] * d, d])
+
+
+def project_points(camera: Camera, points: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixel positions of camera-frame points (``cv2.projectPoints`` with the camera's ``K``
+    and lens, or its pinhole ``K``).
+
+    Parameters
+    ----------
+    camera : Camera
+    points : (3, N) float
+        OpenCV camera frame, metres.
+
+    Returns
+    -------
+    x, y : (N,) float64
+        Pixel coordinates (0 where not ``front``).
+    front : (N,) bool
+        In front of the camera (and, with a lens, inside its fold: :meth:`Lens.distort`).
+    """
+    p = np.asarray(points, np.float64)
+    if camera.lens is not None:
+        uv, front = camera.lens.project(p.T, camera.K)
+        return uv[:, 0], uv[:, 1], front
+    front = p[2] > 1e-9
+    safe = np.where(front, p[2], 1.0)
+    K = np.asarray(camera.K, np.float64)
+    projected = K @ p
+    x = np.where(front, projected[0] / safe, 0.0)
+    y = np.where(front, projected[1] / safe, 0.0)
+    return x, y, front
 
 
 def _seen(x: np.ndarray, y: np.ndarray, z: np.ndarray, front: np.ndarray, ids: np.ndarray,
@@ -305,8 +410,11 @@ def point_tracks(depth: np.ndarray, instance_ids: np.ndarray, camera: Camera,
         if candidates.size else np.zeros(0, dtype=np.int64)
     rows, cols = np.unravel_index(chosen, depth.shape)
     ids = instance_ids[rows, cols].astype(np.int32)
-    pixels = np.stack([cols, rows, np.ones(len(rows))]).astype(np.float64)
-    points = np.linalg.inv(np.asarray(camera.K, np.float64)) @ pixels * depth[rows, cols]
+    if camera.lens is None:
+        pixels = np.stack([cols, rows, np.ones(len(rows))]).astype(np.float64)
+        points = np.linalg.inv(np.asarray(camera.K, np.float64)) @ pixels * depth[rows, cols]
+    else:
+        points = camera_points(camera, cols, rows, depth[rows, cols])
     world = np.asarray(camera.world_from_camera)[:3, :3] @ points \
         + np.asarray(camera.world_from_camera)[:3, 3:4]
     local = np.empty_like(world)
@@ -326,9 +434,13 @@ def point_tracks(depth: np.ndarray, instance_ids: np.ndarray, camera: Camera,
         camera_from_world = np.linalg.inv(np.asarray(frame_camera.world_from_camera))
         seen = camera_from_world[:3, :3] @ here + camera_from_world[:3, 3:4]
         z = seen[2]
-        projected = np.asarray(frame_camera.K, np.float64) @ seen
-        safe = np.where(z > 1e-9, z, 1.0)
-        x, y = projected[0] / safe, projected[1] / safe
+        if frame_camera.lens is None:
+            projected = np.asarray(frame_camera.K, np.float64) @ seen
+            safe = np.where(z > 1e-9, z, 1.0)
+            x, y = projected[0] / safe, projected[1] / safe
+            front = z > 1e-9
+        else:
+            x, y, front = project_points(frame_camera, seen)
         target[:, t, 0], target[:, t, 1] = x, y
-        occluded[:, t] = ~_seen(x, y, z, z > 1e-9, ids, frame_depth, frame_ids)
+        occluded[:, t] = ~_seen(x, y, z, front, ids, frame_depth, frame_ids)
     return target, occluded, ids

@@ -69,13 +69,17 @@ def _edges(depth: np.ndarray, threshold: float) -> np.ndarray:
 
 def _incidence_cos(depth: np.ndarray, rays: np.ndarray) -> np.ndarray:
     """(H, W): |cos| of the angle between each pixel's view ray and the surface normal
-    estimated from the camera-frame points of its neighbours (central differences)."""
-    points = np.concatenate([rays * depth[..., None], depth[..., None]], axis=-1)
-    dy = np.gradient(points, axis=0)
-    dx = np.gradient(points, axis=1)
-    normal = np.cross(dx, dy)
-    length = np.linalg.norm(normal, axis=-1) * np.linalg.norm(points, axis=-1)
-    dot = np.abs(np.einsum("hwc,hwc->hw", normal, points))
+    estimated from the camera-frame points of its neighbours (central differences, one-sided
+    at the borders: ``numpy.gradient``'s, taken per coordinate on (H, W) planes)."""
+    z = np.asarray(depth, dtype=np.float64)
+    points = (rays[..., 0] * z, rays[..., 1] * z, z)
+    dy = [np.gradient(p, axis=0) for p in points]
+    dx = [np.gradient(p, axis=1) for p in points]
+    normal = (dx[1] * dy[2] - dx[2] * dy[1], dx[2] * dy[0] - dx[0] * dy[2],
+              dx[0] * dy[1] - dx[1] * dy[0])
+    length = (np.sqrt(normal[0] * normal[0] + normal[1] * normal[1] + normal[2] * normal[2])
+              * np.sqrt(points[0] * points[0] + points[1] * points[1] + points[2] * points[2]))
+    dot = np.abs(normal[0] * points[0] + normal[1] * points[1] + normal[2] * points[2])
     return np.divide(dot, length, out=np.zeros_like(dot), where=length > 0)
 
 

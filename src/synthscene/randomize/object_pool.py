@@ -15,16 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from synthscene.config.fields import NativeSize
 from synthscene.config.schema import MaterialSpec, ObjectsSpec
 from synthscene.core.state import HsvJitter, Material, SceneObject
 from synthscene.errors import PluginError
+from synthscene.registry.distributions import Distribution
 from synthscene.registry.randomizers import Randomizer
 
 if TYPE_CHECKING:  # annotations only: the asset modules load trimesh
     from synthscene.assets.library import AssetLibrary
 
 __all__ = ["OBJECT_TEXTURE_PX", "ObjectPool", "checked_objects", "choose_assets",
-           "sample_material"]
+           "object_size", "sample_material"]
 
 OBJECT_TEXTURE_PX = 64
 """Side in pixels of the textures drawn for objects and distractors."""
@@ -66,9 +68,16 @@ class ObjectPool:
         likely (then an asset of it), or each asset equally likely."""
         return choose_assets(self.spec, self.library, count, rng)
 
-    def sample_size(self, *, rng: np.random.Generator) -> float:
-        """Draw an object's size: its longest bounding-box edge in metres (``objects.size_m``)."""
-        return float(self.spec.size_m.sample(rng))
+    def sample_size(self, key: str | None = None, *, rng: np.random.Generator) -> float:
+        """Draw an object's size: its longest bounding-box edge in metres (``objects.size_m``);
+        with ``size_m: native``, asset ``key``'s own size (nothing drawn).
+
+        Raises
+        ------
+        TypeError
+            If ``size_m`` is ``native`` and no ``key`` is given.
+        """
+        return object_size(self.spec.size_m, key, self.library, rng=rng)
 
     def sample_material(self, *, rng: np.random.Generator) -> Material:
         """Draw a material as ``objects.material`` says."""
@@ -100,6 +109,31 @@ class ObjectPool:
                            scale=float(scale),
                            world_from_object=np.asarray(world_from_object, dtype=np.float64),
                            material=material)
+
+
+def object_size(size_m: Distribution, key: str | None, library: Any, *,
+                rng: np.random.Generator) -> float:
+    """An object's size in metres: a draw of ``size_m``, or with ``size_m: native``
+    (:class:`~synthscene.config.fields.NativeSize`) the asset's ``native_size_m`` (no draw).
+
+    Parameters
+    ----------
+    size_m : Distribution
+    key : str or None
+        The object's asset key (needed for a native size).
+    library : AssetLibrary or SceneLibraries
+    rng : numpy.random.Generator
+
+    Raises
+    ------
+    TypeError
+        If ``size_m`` is native and ``key`` is None.
+    """
+    if isinstance(size_m, NativeSize):
+        if key is None:
+            raise TypeError("size_m: native needs the object's asset key")
+        return float(library.get(key).native_size_m)
+    return float(size_m.sample(rng))
 
 
 def checked_objects(entry: Randomizer, objects: Any) -> tuple[SceneObject, ...]:

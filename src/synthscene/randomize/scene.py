@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from synthscene.config.schema import (
     MaterialSpec,
     ObjectsSpec,
     RoomSpec,
+    ShadowsSpec,
 )
 from synthscene.core.state import (
     BackgroundImage,
@@ -29,16 +30,18 @@ from synthscene.core.state import (
 )
 from synthscene.randomize.camera import frame_the_objects, sample_camera
 from synthscene.randomize.color import kelvin_to_rgb
+from synthscene.randomize.environment import with_environment
 from synthscene.randomize.geometry import aim_negative_z, random_rotation, spherical_offset
 from synthscene.randomize.object_pool import (
     ObjectPool,
     checked_objects,
+    object_size,
     sample_material,
 )
 from synthscene.randomize.occlusion import sample_ambient_occlusion
 from synthscene.randomize.scene_hooks import run_hooks
 from synthscene.randomize.stable import StableParams, arrange, place_all, places_at_rest
-from synthscene.seeding import sensor_rng
+from synthscene.seeding import lighting_rng
 
 if TYPE_CHECKING:  # annotations only: the asset modules load trimesh
     from synthscene.assets.library import AssetLibrary, SceneLibraries
@@ -90,12 +93,13 @@ def drop(objects: ObjectPool, *, rng: np.random.Generator,
     keys = objects.sample_assets(count, rng=rng)
     spec = objects.spec
     return _drop(keys, [objects.category_of(k) for k in keys], spec.size_m, spec.material,
-                 region, first_id=1, labelled=True, rng=rng)
+                 region, first_id=1, labelled=True, rng=rng, library=objects.library)
 
 
 def _drop(keys: list[str], categories: list[str], size_m, material: MaterialSpec,
           region: Box3, *, first_id: int, labelled: bool, rng: np.random.Generator,
-          placed: tuple[SceneObject, ...] = ()) -> tuple[SceneObject, ...]:
+          placed: tuple[SceneObject, ...] = (), library: Any = None
+          ) -> tuple[SceneObject, ...]:
     """Place objects of the given assets in ``region``, clear of each other and of ``placed``
     (see :func:`drop`)."""
     count = len(keys)
@@ -110,7 +114,7 @@ def _drop(keys: list[str], categories: list[str], size_m, material: MaterialSpec
     hi = np.array([region.x_m[1], region.y_m[1], region.z_m[1]])
     for n, key in enumerate(keys):
         i = n_old + n
-        scale = float(size_m.sample(rng))
+        scale = object_size(size_m, key, library, rng=rng)
         radius = HALF_DIAGONAL * scale
         # Every try drawn at once (the same draws whichever is taken); the first clear one wins.
         tries = rng.uniform(lo, hi, size=(MAX_PLACEMENT_TRIES, 3))
@@ -223,6 +227,15 @@ def sample_lights(spec: LightsSpec, *, rng: np.random.Generator) -> tuple[Light,
     return tuple(lights)
 
 
+def sample_shadows(spec: ShadowsSpec, *, rng: np.random.Generator) -> float | None:
+    """Draw whether a frame has shadows and their softness: the filter radius in metres, or
+    None for no shadows. Draws a uniform number, then the softness (if shadows), from ``rng``
+    (the frame's ``shadows`` lighting stream, :func:`synthscene.seeding.lighting_rng`)."""
+    if not rng.uniform() < spec.probability:
+        return None
+    return float(spec.softness_m.sample(rng))
+
+
 def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.Generator,
                  seed: tuple[int, int] = (0, 0)) -> SceneState:
     """Draw one frame of ``scenario``.
@@ -235,7 +248,7 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
     rng : numpy.random.Generator
         The frame's generator; every draw of the frame comes from it, in a fixed order, but
         for the ambient occlusion, drawn from the frame's own stream
-        (``sensor_rng(*seed, "ambient_occlusion")``).
+        (``lighting_rng(*seed, "ambient_occlusion")``).
     seed : (2,) tuple of int
         ``(run_seed, frame_index)``, recorded in the state.
 
@@ -244,6 +257,8 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
     SceneState
         Objects at their drop poses (not settled), lights, camera, ground; then the scenario's
         ``after_sampling`` hooks applied, in order, drawing from ``rng`` after everything else.
+        Whether the frame has shadows is drawn from its own stream (``lighting_rng(*seed,
+        "shadows")``), so it shifts no other draw.
     """
     spec = scenario.spec
     at_rest = places_at_rest(spec.objects.placement)
@@ -289,9 +304,14 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
                        ground=ground, ambient_light=ambient, seed=seed, drop_region=region,
                        walls=walls, background_color=color, background_image=image,
                        pending_floating=int(np.count_nonzero(floating)),
+                       shadow_softness_m=sample_shadows(
+                           spec.render.shadows, rng=lighting_rng(*seed, "shadows")),
                        ambient_occlusion=sample_ambient_occlusion(
                            spec.render.ambient_occlusion,
-                           rng=sensor_rng(*seed, "ambient_occlusion")))
+                           rng=lighting_rng(*seed, "ambient_occlusion")))
+    # Drawn after the rest: a scenario without an environment draws as before.
+    state = with_environment(state, spec.lights.environment, library.environments,
+                             visible=spec.background.environment, rng=rng)
     return run_hooks(spec.hooks, state, "after_sampling", rng=rng)
 
 
@@ -313,7 +333,7 @@ def _rest_distractors(scenario: Scenario, library: SceneLibraries, keys: list[st
     arrangement = arrange(pool, params.surfaces, spec.objects.drop_region, placed=objects,
                           gap_m=gap_m, max_tries=max_tries)
     placed = place_all(arrangement, keys, library=library,
-                       sizes=lambda r: spec.distractors.size_m.sample(r),
+                       sizes=lambda r, key: spec.distractors.size_m.sample(r),
                        materials=lambda r: sample_material(spec.distractors.material, rng=r),
                        rng=rng, uniform_poses=False, min_tip_rad=min_tip_rad)
     return tuple(SceneObject(instance_id=first_id + i, asset_key=key, category="distractor",
@@ -360,7 +380,14 @@ def sample_view(scenario: Scenario, library: SceneLibraries, settled: SceneState
     if "background" in redraw:
         changes["background_color"], changes["background_image"] = sample_background(
             spec.background, library.backgrounds, rng=rng)
-    return finish_scene(scenario, library, dataclasses.replace(settled, **changes), rng=rng)
+        if settled.environment is not None and settled.environment.visible:
+            changes["background_image"] = None
+    view_state = dataclasses.replace(settled, **changes)
+    if "lights" in redraw:  # the environment (and its sun) is lighting too: drawn last
+        view_state = with_environment(view_state, spec.lights.environment,
+                                      library.environments, visible=spec.background.environment,
+                                      rng=rng)
+    return finish_scene(scenario, library, view_state, rng=rng)
 
 
 def sample_velocities(spec: InitialVelocitySpec, objects: tuple[SceneObject, ...], *,

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
+from synthscene.config.fields import NativeSize
 from synthscene.config.schema import Box3
 from synthscene.core.state import Material, SceneObject
 from synthscene.randomize.geometry import random_rotation
@@ -397,12 +398,14 @@ def warm_up(spec: Any, library: Any) -> None:
         groups.append((library.distractors.keys, spec.distractors.size_m))
     for keys, sizes in groups:
         low, high = sizes.support()
-        if not (0 < low and high < math.inf):
+        native = isinstance(sizes, NativeSize)
+        if not (native or (0 < low and high < math.inf)):
             continue
-        buckets = range(margin_shrink(low)[0], margin_shrink(high)[0] + 1)
         for key in keys:
             asset = library.get(key)
-            for bucket in buckets:
+            if native:  # one size per asset: its own
+                low = high = asset.native_size_m
+            for bucket in range(margin_shrink(low)[0], margin_shrink(high)[0] + 1):
                 for tip_rad in tips:
                     resting_poses(asset, SCALE_BUCKET_RATIO**bucket,
                                   min_tip_rad=float(tip_rad))
@@ -424,12 +427,12 @@ def arrange(pool: ObjectPool, surfaces: Sequence[str], region: Box3, *,
 def place_all(arrangement: Arrangement, keys: Sequence[str], *, library: Any,
               sizes: Any, materials: Any, rng: np.random.Generator, uniform_poses: bool,
               min_tip_rad: float) -> list[tuple[str, float, np.ndarray, Material]]:
-    """Place the assets ``keys`` in turn: per object its size (``sizes(rng)``), its pose
+    """Place the assets ``keys`` in turn: per object its size (``sizes(rng, key)``), its pose
     (:meth:`Arrangement.place`), then its material (``materials(rng)``). Returns the placed ones
     as ``(key, scale, world_from_object, material)``."""
     out = []
     for key in keys:
-        scale = float(sizes(rng))
+        scale = float(sizes(rng, key))
         pose = arrangement.place(library.get(key), scale, rng=rng, uniform_poses=uniform_poses,
                                  min_tip_rad=min_tip_rad)
         material = materials(rng)
@@ -454,7 +457,7 @@ def stable(objects: ObjectPool, *, rng: np.random.Generator, region: Box3,
     keys = objects.sample_assets(count, rng=rng)
     arrangement = arrange(objects, surfaces, region, gap_m=gap_m, max_tries=max_tries)
     placed = place_all(arrangement, keys, library=objects.library,
-                       sizes=lambda r: objects.sample_size(rng=r),
+                       sizes=lambda r, key: objects.sample_size(key, rng=r),
                        materials=lambda r: objects.sample_material(rng=r), rng=rng,
                        uniform_poses=pose_sampling == "uniform", min_tip_rad=min_tip_rad)
     objects.left_out.append(len(keys) - len(placed))

@@ -91,7 +91,8 @@ class ConfiguredEffect:
             return None
         return self.params.draw(rng=rng)
 
-    def apply(self, rgb: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
+    def apply(self, rgb: np.ndarray, *, rng: np.random.Generator,
+              pixel_rng: np.random.Generator | None = None) -> np.ndarray:
         """Apply the effect to ``rgb``, drawing as :meth:`draw` does.
 
         Parameters
@@ -99,6 +100,12 @@ class ConfiguredEffect:
         rgb : (H, W, 3) uint8
             Not modified.
         rng : numpy.random.Generator
+            Draws the parameters (:meth:`draw`) and, without ``pixel_rng``, what the effect's
+            function draws (per-pixel noise).
+        pixel_rng : numpy.random.Generator, optional
+            Given: what the effect's function draws comes from it instead, so two images
+            given copies of one ``rng`` get the same parameters and their own noise (the two
+            eyes of a stereo pair).
 
         Returns
         -------
@@ -108,7 +115,7 @@ class ConfiguredEffect:
         drawn = self.draw(rng=rng)
         if drawn is None:
             return rgb.copy()
-        out = self.randomizer.call(rgb, rng=rng, **drawn)
+        out = self.randomizer.call(rgb, rng=rng if pixel_rng is None else pixel_rng, **drawn)
         if not self.randomizer.builtin and not (
                 isinstance(out, np.ndarray) and out.dtype == np.uint8 and out.shape == rgb.shape):
             got = (f"{out.dtype} array of shape {out.shape}" if isinstance(out, np.ndarray)
@@ -164,7 +171,8 @@ def parse_effects(raw: Any, *, source: str, field: str) -> list[ConfiguredEffect
 
 
 def apply_effects(effects: list[ConfiguredEffect], rgb: np.ndarray, *,
-                  rng: np.random.Generator) -> np.ndarray:
+                  rng: np.random.Generator,
+                  pixel_rng: np.random.Generator | None = None) -> np.ndarray:
     """Apply ``effects`` in order.
 
     Parameters
@@ -173,6 +181,8 @@ def apply_effects(effects: list[ConfiguredEffect], rgb: np.ndarray, *,
     rgb : (H, W, 3) uint8
         Not modified.
     rng : numpy.random.Generator
+    pixel_rng : numpy.random.Generator, optional
+        The effects' own draws (per-pixel noise), as :meth:`ConfiguredEffect.apply`.
 
     Returns
     -------
@@ -181,7 +191,7 @@ def apply_effects(effects: list[ConfiguredEffect], rgb: np.ndarray, *,
     """
     out = rgb.copy() if not effects else rgb
     for effect in effects:
-        out = effect.apply(out, rng=rng)
+        out = effect.apply(out, rng=rng, pixel_rng=pixel_rng)
     return out
 
 

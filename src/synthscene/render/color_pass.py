@@ -30,17 +30,23 @@ pyrender's material classes (as plain data: ``pyrender.MetallicRoughnessMaterial
     which is the same direction for the rotation-times-uniform-scale matrices synthscene draws;
   - Schlick's Fresnel term ``(1 - v.h)^5`` is multiplied out instead of a ``pow``;
   - the three light loops run to compile-time counts: the lean pass builds each lit program for
-    the frame's (directional, point, spot) light counts (at most 34 variants of a program; a
-    variant is compiled on first use, and Mesa keeps compiled shaders in its on-disk cache).
+    the frame's (directional, point, spot) light counts, shadows on or off (a variant is
+    compiled on first use, and Mesa keeps compiled shaders in its on-disk cache).
     pyrender's loops run to uniform counts and index the light arrays with a loop variable,
-    which llvmpipe executes as masked work over the arrays for every fragment.
+    which llvmpipe executes as masked work over the arrays for every fragment;
+  - with a frame's environment (``USE_ENVIRONMENT``), the environment light of
+    ``environment.glsl`` (its diffuse and specular terms, named) added after the ambient term,
+    and the environment drawn where nothing else was (:mod:`synthscene.render.environment_gl`).
 
-  Pixels move by at most a level or two against pyrender's own shaders.
-* **Shadows**, and frames with more lights of a kind than the shader takes, need pyrender's
-  shadow-map passes and its per-object choice of lights, which work on a ``pyrender.Scene``:
-  :meth:`ColourRenderer.render_scene` renders such a scene through pyrender's public
-  ``Renderer.render`` (its own shaders, framebuffer, 4x MSAA and draw order) in the same GL
-  context.
+  Without an environment, pixels move by at most a level or two against pyrender's own
+  shaders. The light arrays are sized to the frame's counts too, so a frame may have any
+  number of lights of a kind.
+* **Shadows** (:mod:`synthscene.render.shadow_maps`): given a
+  :class:`~synthscene.render.shadow_maps.ShadowFrame`, lit programs are built with the
+  shadow-map define and multiply the term of each shadowed light (the first ones of each
+  kind in the light list) by its shadow lookup (``shaders/shadows.glsl``); the depth passes
+  are drawn before the colour pass, with our own GL objects. Every frame is drawn by this
+  pass: pyrender's ``Renderer`` is never used.
 
 What each of these saves is measured in ``docs/performance.md`` ("Rendering: what makes a frame
 cheap").
@@ -64,8 +70,9 @@ patch_pyrender_numpy2()
 
 import pyrender  # noqa: E402  (the GL platform must be chosen first)
 from OpenGL import GL  # noqa: E402
-from pyrender.constants import MAX_N_LIGHTS, BufFlags, RenderFlags, TexFlags  # noqa: E402
+from pyrender.constants import MAX_N_LIGHTS, BufFlags, TexFlags  # noqa: E402
 
+from synthscene.render.environment_gl import EnvironmentDraw, EnvironmentPass  # noqa: E402
 from synthscene.render.gl import (  # noqa: E402
     Framebuffer,
     GLError,
@@ -76,8 +83,9 @@ from synthscene.render.gl import (  # noqa: E402
 )
 from synthscene.render.occlusion import DEFINE as OCCLUSION_DEFINE  # noqa: E402
 from synthscene.render.occlusion import OcclusionPass  # noqa: E402
+from synthscene.render.shadow_maps import ShadowFrame  # noqa: E402
 
-__all__ = ["BACKDROP", "ColourItem", "ColourRenderer", "OrderedScene", "Part"]
+__all__ = ["BACKDROP", "ColourItem", "ColourRenderer", "Part"]
 
 BACKDROP = "synthscene-backdrop"
 """Name of items (and pyrender nodes) behind the objects (ground, walls): drawn after them."""
@@ -141,15 +149,6 @@ class Part:
         vertex colour's alpha is below 1)."""
         return bool(self.material.is_transparent) or self.mesh.translucent_colours
 
-    def scene_primitive(self) -> pyrender.Primitive:
-        """A new ``pyrender.Primitive`` of the same arrays with this material (for a
-        ``pyrender.Scene``, which uploads and frees its primitives itself)."""
-        p = self.mesh.primitive
-        return pyrender.Primitive(
-            positions=p.positions, normals=p.normals, tangents=p.tangents,
-            texcoord_0=p.texcoord_0, texcoord_1=p.texcoord_1, color_0=p.color_0,
-            indices=p.indices, material=self.material, mode=p.mode, poses=p.poses)
-
 
 @dataclass(frozen=True, eq=False)
 class ColourItem:
@@ -177,20 +176,6 @@ class ColourItem:
     def transparent(self) -> bool:
         """Whether any part is (partly) transparent."""
         return any(p.transparent for p in self.parts)
-
-
-class OrderedScene(pyrender.Scene):
-    """A pyrender scene whose lights come out in a fixed order (for pyrender's own pass).
-
-    pyrender keeps light nodes in sets, whose order follows object addresses; the shader sums
-    the lights in that order, so floating-point rounding (one level of 255 here and there) would
-    change from run to run. Sorting by node name (``light-000``, ``light-001``, ...) makes the
-    same scene give the same bytes.
-    """
-
-    @property
-    def light_nodes(self):
-        return sorted(super().light_nodes, key=lambda node: node.name)
 
 
 class ColourRenderer:
@@ -222,10 +207,9 @@ class ColourRenderer:
                   (GL.GL_R32F, GL.GL_COLOR_ATTACHMENT2)]  # camera-z depth, metres
         self._programs: dict[tuple, Program] = {}
         self._textures = TextureUploads()
-        self._pyrender: pyrender.Renderer | None = None
-        self._scene_rgb: np.ndarray | None = None
+        self._environment: EnvironmentPass | None = None  # made on the first environment
+        self._occlusion: OcclusionPass | None = None  # made on the first occlusion
         self._resolved = self._draw_target = None
-        self._occlusion: OcclusionPass | None = None  # built on first use
         try:
             if self.carries_labels:
                 self._resolved = self._draw_target = Framebuffer(width, height, colour + labels)
@@ -243,8 +227,6 @@ class ColourRenderer:
 
     def read_colour(self) -> np.ndarray:
         """Wait for the last pass and return its colour image, (H, W, 3) uint8, top row first."""
-        if self._scene_rgb is not None:
-            return self._scene_rgb
         return self._resolved.read(GL.GL_COLOR_ATTACHMENT0, GL.GL_RGB, GL.GL_UNSIGNED_BYTE,
                                    np.uint8, 3)
 
@@ -262,37 +244,21 @@ class ColourRenderer:
             raise ColourPassError("a multisampled colour pass carries no label images")
         return read_labels(self._resolved, GL.GL_COLOR_ATTACHMENT1)
 
-    # -- pyrender's own pass -----------------------------------------------------------------
-    def render_scene(self, scene: pyrender.Scene, flags: int) -> None:
-        """Render a ``pyrender.Scene`` with pyrender's public ``Renderer.render`` (shadow maps,
-        more than ``MAX_N_LIGHTS`` lights of a kind), at once; :meth:`read_colour` returns its
-        image. pyrender uses its own shaders, framebuffer (4x MSAA), and draw order."""
-        if self._pyrender is None:
-            self._pyrender = pyrender.Renderer(self.width, self.height)
-        rgb, _ = self._pyrender.render(scene, flags | RenderFlags.OFFSCREEN)
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
-        self._scene_rgb = np.ascontiguousarray(rgb)
-
     # -- the lean forward pass ---------------------------------------------------------------
-    @staticmethod
-    def takes(lights: Sequence[Light]) -> bool:
-        """Whether :meth:`draw` takes these lights: at most ``MAX_N_LIGHTS`` (4) of each kind."""
-        return all(sum(light.kind == kind for light in lights) <= MAX_N_LIGHTS
-                   for kind in ("directional", "spot", "point"))
-
     def draw(self, items: Sequence[ColourItem], lights: Sequence[Light], *,
              ambient_light: np.ndarray, bg_color: np.ndarray, world_from_camera_gl: np.ndarray,
              projection: np.ndarray, flat: bool, labels: bool = False,
+             environment: EnvironmentDraw | None = None,
+             shadows: ShadowFrame | None = None,
              ambient_occlusion: AmbientOcclusion | None = None) -> None:
-        """Queue the colour pass of one frame (no shadows); :meth:`read_colour` waits for it.
+        """Queue the colour pass of one frame; :meth:`read_colour` waits for it.
 
         Parameters
         ----------
         items : sequence of ColourItem
             Everything to draw.
         lights : sequence of Light
-            The frame's lights, in the order the shader sums them; at most ``MAX_N_LIGHTS`` (4)
-            of each kind.
+            The frame's lights, in the order the shader sums them (any number of each kind).
         ambient_light : (3,) float
             Ambient light, linear RGB in [0, 1].
         bg_color : (4,) float
@@ -307,27 +273,27 @@ class ColourRenderer:
             Also write each pixel's nearest item's ``instance_id`` and its camera-z depth, from
             the same fragments as the colour (:meth:`read_labels`): exact ids at pixel centres,
             never blended, as the framebuffer is single-sampled and blending is off for them.
+        environment : EnvironmentDraw, optional
+            The frame's environment light (lit programs get its terms), drawn behind the scene
+            too when it is ``visible`` (into the colour image only).
+        shadows : ShadowFrame, optional
+            The frame's shadow maps, already drawn for ``lights``
+            (:meth:`synthscene.render.shadow_maps.ShadowMaps.draw`); lit shading only.
         ambient_occlusion : AmbientOcclusion or None
-            Screen-space ambient occlusion of the ambient term (:mod:`~synthscene.render.
-            occlusion`), lit shading only; None: none.
+            Screen-space ambient occlusion of the ambient and environment terms
+            (:mod:`~synthscene.render.occlusion`), lit shading only; None: none.
 
         Raises
         ------
         ValueError
-            If there are more than ``MAX_N_LIGHTS`` lights of one kind, or ``labels`` is asked
-            of a framebuffer that does not carry them.
+            If ``labels`` is asked of a framebuffer that does not carry them.
         """
-        if not self.takes(lights):
-            raise ValueError(f"at most {MAX_N_LIGHTS} lights of each kind, got "
-                             f"{sorted(light.kind for light in lights)}")
         if labels and not self.carries_labels:
             raise ValueError("a multisampled colour pass carries no label images")
-        self._scene_rgb = None
         counts = None if flat else tuple(sum(light.kind == kind for light in lights)
                                          for kind in _LIGHT_KINDS)
         self._textures.sync(t for item in items for part in item.parts
                             for t in part.material.textures)
-        view = np.linalg.inv(world_from_camera_gl)
         # -- ambient occlusion (render/occlusion.py): its passes run first, at half resolution
         occlusion = None if flat else ambient_occlusion
         if occlusion is not None:
@@ -335,7 +301,8 @@ class ColourRenderer:
                 self._occlusion = OcclusionPass(self.width, self.height)
             self._occlusion.draw(
                 [(item.world_from_model, [part.mesh for part in item.parts])
-                 for item in items if not item.transparent], view, projection, occlusion)
+                 for item in items if not item.transparent],
+                np.linalg.inv(world_from_camera_gl), projection, occlusion)
         # --
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._draw_target.id)
         GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
@@ -358,9 +325,17 @@ class ColourRenderer:
             GL.glDisablei(GL.GL_BLEND, 2)
         GL.glPolygonMode(GL.GL_FRONT_AND_BACK, GL.GL_FILL)
         GL.glDisable(GL.GL_PROGRAM_POINT_SIZE)
+        view = np.linalg.inv(world_from_camera_gl)
+        if environment is not None:  # synthscene's environment light
+            if self._environment is None:
+                self._environment = EnvironmentPass()
+            self._environment.bind(environment)
         camera = _Camera(view.astype(np.float32), projection.astype(np.float32),
                          world_from_camera_gl[:3, 3].astype(np.float32))
         bound_lights = _LightUniforms.of(lights, ambient_light) if not flat else None
+        shadows = None if flat else shadows
+        if shadows is not None:
+            shadows.bind()
         ready: set[int] = set()  # programs whose per-frame uniforms are set
         current = None
         state = None  # (blend, double-sided) last set
@@ -368,14 +343,17 @@ class ColourRenderer:
                                 lambda i: (i.name, i.world_from_model, i.transparent)):
             model = item.world_from_model.astype(np.float32)
             for part in item.parts:
-                program = self._program(part, flat, counts, labels, occlusion is not None)
+                program = self._program(part, flat, counts, labels, shadows,
+                                        environment is not None, occlusion is not None)
                 if program is not current:
                     program.use()
                     current = program
                     if id(program) not in ready:
-                        self._set_frame_uniforms(program, camera, bound_lights)
+                        self._set_frame_uniforms(program, camera, bound_lights, shadows)
                         if occlusion is not None:
                             self._occlusion.set_uniforms(program)
+                        if environment is not None and not flat:
+                            self._environment.set_uniforms(program)
                         ready.add(id(program))
                 if labels:
                     _uniform(program, "instance_id", int(item.instance_id))
@@ -383,6 +361,10 @@ class ColourRenderer:
         if current is not None:
             GL.glUseProgram(0)
         GL.glBindVertexArray(0)
+        if environment is not None and environment.visible:  # where nothing was drawn
+            GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
+            self._environment.draw_background(np.linalg.inv(projection @ view),
+                                              world_from_camera_gl[:3, 3])
         # Resolve MSAA and start the rasteriser (glFlush), but do not wait for it:
         # read_colour() collects the pixels.
         if self._draw_target is not self._resolved:
@@ -391,14 +373,20 @@ class ColourRenderer:
         GL.glFlush()
 
     def _program(self, part: Part, flat: bool, light_counts: tuple[int, int, int] | None,
-                 labels: bool, occlusion: bool = False) -> Program:
+                 labels: bool, shadows: ShadowFrame | None,
+                 environment: bool = False, occlusion: bool = False) -> Program:
         """The program of a part, by its vertex buffers and material kind (the defines that
-        pyrender's ``Renderer`` gives a primitive's program, without shadows): lit programs
-        built for the frame's (directional, point, spot) light counts, with the label outputs
-        if ``labels``, reading the ambient-occlusion image if ``occlusion``."""
+        pyrender's ``Renderer`` gives a primitive's program, without pyrender's shadows): lit
+        programs built for the frame's (directional, point, spot) light counts, with the label
+        outputs if ``labels``, with our shadow lookups if ``shadows``, with the environment
+        light if ``environment``, reading the ambient-occlusion image if ``occlusion``."""
         material = part.material
         buf_flags, tex_flags = part.mesh.buf_flags, material.tex_flags
-        key = (buf_flags, tex_flags, type(material), flat, light_counts, labels, occlusion)
+        environment = environment and not flat
+        shadow_defines = None if shadows is None else shadows.defines()
+        key = (buf_flags, tex_flags, type(material), flat, light_counts, labels,
+               None if shadow_defines is None else tuple(shadow_defines.items()), environment,
+               occlusion)
         program = self._programs.get(key)
         if program is None:
             defines: dict[str, int] = {}
@@ -408,8 +396,11 @@ class ColourRenderer:
                     defines[name] = location
                     location += 1
             defines["INST_M_LOC"] = location
-            defines.update(MAX_DIRECTIONAL_LIGHTS=MAX_N_LIGHTS, MAX_SPOT_LIGHTS=MAX_N_LIGHTS,
-                           MAX_POINT_LIGHTS=MAX_N_LIGHTS)
+            # The light arrays: sized to the frame's counts (at least 1: GLSL has no empty
+            # arrays) in lit programs, to pyrender's 4 in flat ones (which read no light).
+            sizes = light_counts or (MAX_N_LIGHTS,) * 3
+            defines.update((f"MAX_{kind.upper()}_LIGHTS", max(1, size))
+                           for kind, size in zip(_LIGHT_KINDS, sizes))
             defines.update((name, 1) for flag, name in _TEXTURE_DEFINES if tex_flags & flag)
             if isinstance(material, pyrender.MetallicRoughnessMaterial):
                 defines["USE_METALLIC_MATERIAL"] = 1
@@ -420,6 +411,10 @@ class ColourRenderer:
                                for kind, count in zip(_LIGHT_KINDS, light_counts))
             if labels:
                 defines["LABEL_OUTPUTS"] = 1
+            if environment:
+                defines["USE_ENVIRONMENT"] = 1
+            if shadow_defines is not None:
+                defines.update(shadow_defines)
             if occlusion:
                 defines[OCCLUSION_DEFINE] = 1
             if flat:  # pyrender's flat.vert: mesh.vert with its own normal matrix
@@ -429,13 +424,17 @@ class ColourRenderer:
         return program
 
     def _set_frame_uniforms(self, program: Program, camera: _Camera,
-                            lights: _LightUniforms | None) -> None:
-        """Camera and light uniforms of a bound program (pyrender's values and types)."""
+                            lights: _LightUniforms | None, shadows: ShadowFrame | None) -> None:
+        """Camera, light and shadow uniforms of a bound program (pyrender's values and types
+        for the camera and the lights)."""
         _uniform(program, "V", camera.view)
         _uniform(program, "P", camera.projection)
         _uniform(program, "cam_pos", camera.position)
         if lights is not None:
             for name, value in lights.values:
+                _uniform(program, name, value)
+        if shadows is not None:
+            for name, value in shadows.uniforms:
                 _uniform(program, name, value)
 
     def _draw_part(self, program: Program, part: Part, model: np.ndarray,
@@ -480,15 +479,15 @@ class ColourRenderer:
         for program in self._programs.values():
             program.delete()
         self._programs = {}
-        if self._occlusion is not None:
-            self._occlusion.delete()
-            self._occlusion = None
         for framebuffer in (self._draw_target, self._resolved):
             if framebuffer is not None:
                 framebuffer.delete()  # idempotent: the two may be one
-        if self._pyrender is not None:
-            self._pyrender.delete()
-            self._pyrender = None
+        if self._environment is not None:
+            self._environment.delete()
+            self._environment = None
+        if self._occlusion is not None:
+            self._occlusion.delete()
+            self._occlusion = None
 
 
 def _uniform(program: Program, name: str, value) -> None:
@@ -558,7 +557,7 @@ def _f32(value) -> np.ndarray:
 def _draw_order(entries: Iterable, camera_position: np.ndarray,
                 describe: Callable[[Any], tuple[str, np.ndarray, bool]]) -> list:
     """Opaque entries front to back, then transparent ones back to front (as pyrender orders
-    them), the same rule for :class:`ColourItem` and for pyrender's mesh nodes.
+    them).
 
     ``describe(entry)`` gives (name, world_from_model (4, 4), transparent). An entry's distance
     is from ``camera_position`` (3,) to its model origin, in metres, plus 1e6 for

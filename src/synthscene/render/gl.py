@@ -93,11 +93,20 @@ class Program:
     """
 
     def __init__(self, vertex: str, fragment: str, defines: dict[str, int] | None = None) -> None:
-        self.id = gl_shaders.compileProgram(
-            gl_shaders.compileShader(shader_source(vertex, defines), GL.GL_VERTEX_SHADER),
-            gl_shaders.compileShader(shader_source(fragment, defines), GL.GL_FRAGMENT_SHADER),
-            validate=False,
-        )
+        # Linked without PyOpenGL's compileProgram, which also validates the program against
+        # the current GL state: samplers of different types (a material's sampler2D, the
+        # shadow maps' sampler2DArrayShadow) all start on unit 0 until their uniforms are set.
+        shaders = [gl_shaders.compileShader(shader_source(vertex, defines), GL.GL_VERTEX_SHADER),
+                   gl_shaders.compileShader(shader_source(fragment, defines),
+                                            GL.GL_FRAGMENT_SHADER)]
+        program = gl_shaders.ShaderProgram(GL.glCreateProgram())
+        for shader in shaders:
+            GL.glAttachShader(program, shader)
+        GL.glLinkProgram(program)
+        program.check_linked()
+        for shader in shaders:
+            GL.glDeleteShader(shader)
+        self.id = program
         self._locations: dict[str, int] = {}
 
     def location(self, name: str) -> int:

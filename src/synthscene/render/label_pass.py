@@ -1,11 +1,11 @@
 """The separate label pass: instance ids, camera-z depth and (optionally) surface normals.
 
-Used when the colour pass cannot write the label images itself (MSAA, pyrender's own pass for
-shadows or many lights, normals asked). Every drawn thing is rasterised once more into a
-single-sampled framebuffer of its own: a ``GL_R32I`` instance-id image (every pixel exactly the
-id of the nearest surface at the pixel centre, never blended, not limited to 255), a ``GL_R32F``
-image of camera-z depth in metres, and with normals a ``GL_RGBA32F`` image of each fragment's
-camera-frame surface normal (``render/shaders/label.frag.glsl``).
+Used when the colour pass cannot write the label images itself (MSAA, normals asked). Every
+drawn thing is rasterised once more into a single-sampled framebuffer of its own: a ``GL_R32I``
+instance-id image (every pixel exactly the id of the nearest surface at the pixel centre, never
+blended, not limited to 255), a ``GL_R32F`` image of camera-z depth in metres, and with normals
+a ``GL_RGBA32F`` image of each fragment's camera-frame surface normal
+(``render/shaders/label.frag.glsl``).
 """
 
 from __future__ import annotations

@@ -8,13 +8,20 @@ program is our own (:mod:`synthscene.render.gl`), and pyrender's shaders are our
 
 Passes per frame:
 
+0. **Shadow maps** (:mod:`~synthscene.render.shadow_maps`), in a frame with shadows
+   (``SceneState.shadow_softness_m``): a depth-only pass per shadowed light (the
+   ``RenderSettings.shadow_lights`` strongest; six for a point light), objects only.
 1. **Colour** (:mod:`~synthscene.render.color_pass`): pyrender's shaders (PBR
-   metallic-roughness shading), driven by the lean forward pass of
-   :class:`~synthscene.render.color_pass.ColourRenderer` (pyrender's own ``Renderer.render``,
-   with shadow maps, when ``RenderSettings.shadows`` is on), give the RGB image, drawn into a
+   metallic-roughness shading; our copies, with shadow lookups and any number of lights),
+   driven by the lean forward pass of
+   :class:`~synthscene.render.color_pass.ColourRenderer`, give the RGB image, drawn into a
    framebuffer it owns (single-sampled by default; ``RenderSettings.msaa_samples`` turns on
-   MSAA), opaque meshes front to back so that hidden fragments are rejected before shading.
-   ``shading="flat"`` uses pyrender's unlit shader (base colour only). Back faces are culled in
+   MSAA, resolved into a single-sampled one), opaque meshes front to back so that hidden
+   fragments are rejected before shading. Every frame takes this pass; pyrender's
+   ``Renderer.render`` is never called.
+   ``shading="flat"`` uses pyrender's unlit shader (base colour only). A frame's
+   ``SceneState.environment`` lights the lean pass and may be drawn behind the scene
+   (:mod:`~synthscene.render.environment_gl`; ``docs/light.md``). Back faces are culled in
    every pass (closed meshes look the same; through an open mesh every pass sees what lies
    behind it).
 2. **Labels**: a ``GL_R32I`` instance-id image and a ``GL_R32F`` image of camera-z depth in
@@ -25,7 +32,7 @@ Passes per frame:
    default (the lean colour pass, single-sampled, no normals) the colour pass writes them
    itself, as two more outputs of the same fragments as the RGB image
    (:meth:`~synthscene.render.color_pass.ColourRenderer.draw` with ``labels=True``): no second
-   rasterisation of the scene. Otherwise (MSAA, shadows, more than 4 lights of a kind, normals)
+   rasterisation of the scene. Otherwise (MSAA, normals)
    :class:`~synthscene.render.label_pass.LabelPass` draws every object into a framebuffer of
    its own; with ``RenderSettings.normals`` a third attachment gets each fragment's camera-frame
    surface normal. Both give the same ids; depths agree to float32 rounding.
@@ -73,9 +80,9 @@ from synthscene.render.color_pass import (  # noqa: E402
     BACKDROP,
     ColourItem,
     ColourRenderer,
-    OrderedScene,
     Part,
 )
+from synthscene.render.environment_gl import EnvironmentDraw  # noqa: E402
 from synthscene.render.gl import VertexArray  # noqa: E402
 from synthscene.render.label_pass import LabelPass  # noqa: E402
 from synthscene.render.looks import (  # noqa: E402
@@ -90,6 +97,8 @@ from synthscene.render.looks import (  # noqa: E402
     with_texture_coordinates,
 )
 from synthscene.render.recent import RecentFrames  # noqa: E402
+from synthscene.render.shadow_fit import strongest  # noqa: E402
+from synthscene.render.shadow_maps import ShadowFrame, ShadowMaps  # noqa: E402
 
 if TYPE_CHECKING:
     from synthscene.assets.library import AssetLibrary
@@ -185,6 +194,7 @@ class Renderer:
         self._corners: dict[str, np.ndarray] = {}  # asset key -> (8, 3) bounding-box corners
         self._label_pass: LabelPass | None = None
         self._amodal_pass: AmodalPass | None = None
+        self._shadow_maps: ShadowMaps | None = None
         self._pending: PendingFrame | None = None
 
     # -- context management ------------------------------------------------------------------
@@ -230,10 +240,10 @@ class Renderer:
         self._base_meshes.clear()
         self._looks.clear()
         self._ground_sizes.clear()
-        for gl_pass in (self._label_pass, self._amodal_pass, self._colour):
+        for gl_pass in (self._label_pass, self._amodal_pass, self._shadow_maps, self._colour):
             if gl_pass is not None:
                 gl_pass.delete()
-        self._label_pass = self._amodal_pass = self._colour = None
+        self._label_pass = self._amodal_pass = self._shadow_maps = self._colour = None
         self._context.close()
         self._context = None
 
@@ -346,66 +356,48 @@ class Renderer:
         return ColourItem(name, np.asarray(world_from_model, dtype=np.float64),
                           [Part(b, m) for b, m in zip(bases, materials)], int(instance_id))
 
-    def _lean_colour_pass(self, state: SceneState) -> bool:
-        """Whether the frame's colour pass is the lean one: no shadows, at most 4 lights of a
-        kind (else pyrender's own pass)."""
-        return not self.settings.shadows and self._colour.takes(state.lights)
-
-    def _labels_in_colour_pass(self, state: SceneState) -> bool:
-        """Whether this frame's ids and depth come from the colour pass itself: the lean pass,
-        single-sampled, no normals asked."""
-        return (self._lean_colour_pass(state) and self._colour.carries_labels
-                and not self.settings.normals)
+    def _labels_in_colour_pass(self) -> bool:
+        """Whether ids and depth come from the colour pass itself: single-sampled, no normals
+        asked."""
+        return self._colour.carries_labels and not self.settings.normals
 
     def _draw_colour_pass(self, state: SceneState, items: list[ColourItem],
                           view: _GLView, labels: bool) -> None:
-        """Queue the colour pass (with the label images if ``labels``): the lean pass, or
-        pyrender's own with shadow maps or with more lights of a kind than its shader takes (it
-        then uses each object's nearest ones)."""
-        if self._lean_colour_pass(state):
-            self._colour.draw(
-                items, state.lights,
-                ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
-                bg_color=np.array([*state.background_color, 1.0]),
-                world_from_camera_gl=view.world_from_camera, projection=view.projection,
-                flat=self.settings.shading == "flat", labels=labels,
-                ambient_occlusion=state.ambient_occlusion)
-            return
-        self._colour.render_scene(self._pyrender_scene(state, items, view), self._flags())
-
-    @staticmethod
-    def _pyrender_scene(state: SceneState, items: list[ColourItem],
-                        view: _GLView) -> OrderedScene:
-        """The frame as a pyrender scene, for pyrender's own forward pass (shadow maps)."""
-        scene = OrderedScene(
+        """Queue the colour pass (with the label images if ``labels``), after the shadow maps
+        if the frame has shadows."""
+        flat = self.settings.shading == "flat"
+        lights, shadows = list(state.lights), None
+        if not flat and state.shadow_softness_m is not None and self.settings.shadow_lights:
+            # The shadowed lights first: the first of each kind in the shader's loops.
+            picked = strongest(lights, self.settings.shadow_lights)
+            lights = ([lights[i] for i in picked]
+                      + [light for i, light in enumerate(lights) if i not in picked])
+            shadows = self._draw_shadow_maps(state, items, view, lights[:len(picked)])
+        self._colour.draw(
+            items, lights,
             ambient_light=np.asarray(state.ambient_light, dtype=np.float64),
             bg_color=np.array([*state.background_color, 1.0]),
-        )
-        for item in items:
-            scene.add(pyrender.Mesh(primitives=[part.scene_primitive() for part in item.parts]),
-                      pose=item.world_from_model, name=item.name)
-        for index, light in enumerate(state.lights):
-            color = np.asarray(light.color, dtype=np.float64)
-            if light.kind == "directional":
-                pl = pyrender.DirectionalLight(color=color, intensity=light.intensity)
-            elif light.kind == "point":
-                pl = pyrender.PointLight(color=color, intensity=light.intensity)
-            else:
-                pl = pyrender.SpotLight(
-                    color=color, intensity=light.intensity,
-                    innerConeAngle=light.inner_cone_angle, outerConeAngle=light.outer_cone_angle,
-                )
-            scene.add(pl, pose=light.world_from_light, name=f"light-{index:03d}")
-        scene.add(_gl_camera(state.camera), pose=view.world_from_camera)
-        return scene
+            world_from_camera_gl=view.world_from_camera, projection=view.projection,
+            flat=flat, labels=labels, shadows=shadows,
+            ambient_occlusion=state.ambient_occlusion,
+            environment=(None if state.environment is None
+                         else EnvironmentDraw.of(state.environment)))
 
-    def _flags(self) -> int:
-        flags = pyrender.RenderFlags.NONE  # back faces culled, as in the label pass
-        if self.settings.shading == "flat":
-            flags |= pyrender.RenderFlags.FLAT
-        if self.settings.shadows:
-            flags |= pyrender.RenderFlags.SHADOWS_DIRECTIONAL | pyrender.RenderFlags.SHADOWS_SPOT
-        return flags
+    def _draw_shadow_maps(self, state: SceneState, items: list[ColourItem], view: _GLView,
+                          lights: list) -> ShadowFrame | None:
+        """Queue the shadow-map passes of ``lights`` (None if there is none): objects cast,
+        the backdrop receives."""
+        if not lights:
+            return None
+        if self._shadow_maps is None:
+            self._shadow_maps = ShadowMaps()
+        casters = [(item.world_from_model, [part.mesh for part in item.parts])
+                   for item in items if item.name != BACKDROP]
+        backdrop = [(item.world_from_model, [part.mesh for part in item.parts])
+                    for item in items if item.name == BACKDROP]
+        return self._shadow_maps.draw(
+            casters, backdrop, lights, world_from_camera_gl=view.world_from_camera,
+            projection=view.projection, softness_m=float(state.shadow_softness_m))
 
     def _draw_label_pass(self, view: _GLView, draws: list) -> None:
         """Queue the separate label pass of one frame (built on first use)."""
@@ -488,7 +480,7 @@ class Renderer:
         # read by now); the colour pass frees the textures no longer drawn
         view = _GLView.of(cam)
         items, draws = self._colour_items(state)
-        labels = self._labels_in_colour_pass(state)
+        labels = self._labels_in_colour_pass()
         self._draw_colour_pass(state, items, view, labels)
         self._context.make_current()
         if not labels:

@@ -17,8 +17,6 @@ class RenderSettings:
     ----------
     shading : {"lit", "flat"}
         ``"lit"``: pyrender's PBR shading with the scene's lights. ``"flat"``: base colour only.
-    shadows : bool
-        Directional and spot-light shadow maps (pyrender has no point-light shadows).
     msaa_samples : {1, 2, 4, 8}
         Multisample anti-aliasing of the colour image (1: none). Labels are never anti-aliased.
         Costly on llvmpipe (see ``docs/performance.md``).
@@ -28,18 +26,26 @@ class RenderSettings:
         Also render every labelled object alone (``RenderOutput.amodal``), for amodal masks,
         ``visib_fract`` and ``truncation``.
 
+    shadow_lights : int
+        In a frame with shadows (``SceneState.shadow_softness_m``, drawn per frame), how many
+        of its lights cast them: the strongest at the scene's centre
+        (:func:`synthscene.render.shadow_fit.strongest`); the others light unshadowed. Each
+        costs a depth pass (six for a point light) and a lookup per pixel.
+
     Raises
     ------
     ValueError
-        If ``msaa_samples`` is not 1, 2, 4 or 8.
+        If ``msaa_samples`` is not 1, 2, 4 or 8, or ``shadow_lights`` is negative.
     """
 
     shading: Shading = "lit"
-    shadows: bool = False
     msaa_samples: int = 1
     normals: bool = False
     amodal: bool = False
+    shadow_lights: int = 1
 
     def __post_init__(self) -> None:
         if self.msaa_samples not in (1, 2, 4, 8):
             raise ValueError(f"msaa_samples must be 1, 2, 4 or 8, got {self.msaa_samples!r}")
+        if self.shadow_lights < 0:
+            raise ValueError(f"shadow_lights must be >= 0, got {self.shadow_lights!r}")

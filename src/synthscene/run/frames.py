@@ -11,6 +11,7 @@ process; a process that holds one must not fork.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import time
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from synthscene.config.fields import NativeSize
 from synthscene.config.loading import Scenario
 from synthscene.core.state import FrameMotion, PointTracks, Sample, SceneState, SequenceFrame
 from synthscene.errors import AssetError, PluginError
@@ -51,18 +53,26 @@ STAGES = ("sample", "physics", "render", "labels", "write")
 """Stages timed per frame, in pipeline order (``write`` is timed by whoever writes)."""
 
 
-def build_library(scenario: Scenario) -> SceneLibraries:
-    """Index (and, for small libraries, load) the scenario's assets: labelled objects,
-    distractors and fixtures (:func:`synthscene.run.scene_libraries.build_libraries`).
+def build_library(scenario: Scenario, *, workers: int = 1) -> SceneLibraries:
+    """Index and check the scenario's assets: labelled objects, distractors and fixtures
+    (:func:`synthscene.run.scene_libraries.build_libraries`); broken ones that their source
+    lets skip are left out and listed in ``skipped``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    workers : int
+        Processes that check a large library (over ``PRELOAD_LIMIT`` assets).
 
     Raises
     ------
     AssetError
-        Naming the scenario file and the field (``assets[i].source``, ...) of a bad source.
+        Naming the scenario file and the field (``assets[i].source``, ...) of a bad source, of
+        a broken asset with ``on_error: fail``, or of a category whose assets are all broken.
     """
     from synthscene.run.scene_libraries import build_libraries
 
-    return build_libraries(scenario)
+    return build_libraries(scenario, workers=workers)
 
 
 def physics_settings(scenario: Scenario) -> PhysicsSettings:
@@ -81,7 +91,8 @@ def physics_settings(scenario: Scenario) -> PhysicsSettings:
 def render_settings(scenario: Scenario) -> RenderSettings:
     """The :class:`RenderSettings` a scenario asks for."""
     r, outputs = scenario.spec.render, scenario.spec.outputs
-    return RenderSettings(shading=r.shading, shadows=r.shadows, msaa_samples=r.msaa_samples,
+    return RenderSettings(shading=r.shading, msaa_samples=r.msaa_samples,
+                          shadow_lights=r.shadows.max_lights,
                           normals=outputs.normals, amodal=outputs.amodal)
 
 
@@ -135,7 +146,8 @@ class FrameMaker:
         self._model_bounds: dict[str, object] = {}  # asset key -> (2, 3) mesh bounds
         self._flow_buffers = FlowBuffers()  # optical flow work arrays, reused frame to frame
         self._scene: tuple[int, SceneState] | None = None  # the last settled scene (K > 1)
-        self._sensors = Sensors(scenario, seed=self.seed)  # lens and depth sensor, if any
+        self._sensors = Sensors(scenario, seed=self.seed)  # lens, depth sensor, stereo pair
+        self._pair: tuple[int, SceneState, np.random.Generator] | None = None  # the last pair
 
     def __enter__(self) -> FrameMaker:
         """Open the pybullet client and the GL context.
@@ -260,6 +272,24 @@ class FrameMaker:
         """Sample and settle frame ``index``; return the state, timings and the frame's
         generator (its later draws make the sensor effects).
 
+        With ``camera.stereo``, frame ``index`` is eye ``index % 2`` of pair ``index // 2``: the
+        pair is made as frame ``index // 2`` of a single camera would be (kept for its other
+        eye), and each eye gets a copy of the pair's generator, so both draw the same sensor
+        effects (:meth:`Sensors.eye`).
+        """
+        if self._sensors.stereo is None:
+            return self._settled_frame(index)
+        pair = index // 2
+        timings = {"sample": 0.0, "physics": 0.0}
+        if self._pair is None or self._pair[0] != pair:
+            state, timings, rng = self._settled_frame(pair)
+            self._pair = (pair, state, rng)
+        _, state, rng = self._pair
+        return self._sensors.eye(state, index), timings, copy.deepcopy(rng)
+
+    def _settled_frame(self, index: int):
+        """:meth:`_settled` for a single camera.
+
         With ``camera.views_per_scene`` K > 1, frame ``index`` is view ``index % K`` of scene
         ``index // K``: the scene is sampled and settled once (kept for the next frame of the
         same scene) and each view drawn from it (:func:`sample_view`); the effects draw from
@@ -304,21 +334,34 @@ class FrameMaker:
                 self._model_bounds[obj.asset_key] = self.library.get(obj.asset_key).mesh.bounds
         return self._model_bounds
 
+    def _origins_of(self, state: SceneState) -> dict[str, object] | None:
+        """With ``objects.size_m: native``, each labelled object's model is its asset's file:
+        the file origin of every labelled object's asset (:attr:`Asset.file_origin`)."""
+        if not isinstance(self.scenario.spec.objects.size_m, NativeSize):
+            return None
+        return {obj.asset_key: self.library.get(obj.asset_key).file_origin
+                for obj in state.objects if obj.labelled}
+
     def _sequence_frames(self, indices: Iterable[int]) -> Iterator[Sample]:
         """:meth:`frames` for a scenario with ``sequence:``: the frames of one sequence
         (consecutive indices) are made together (see :meth:`_sequence`)."""
-        length = self.scenario.spec.sequence.length
+        per_sequence = self.scenario.spec.sequence.length * self._eyes
         group: list[int] = []
         for index in indices:
             index = int(index)
             if index < 0:
                 raise ValueError(f"frame_index must be >= 0, got {index}")
-            if group and group[-1] // length != index // length:
+            if group and group[-1] // per_sequence != index // per_sequence:
                 yield from self._sequence_named(group)
                 group = []
             group.append(index)
         if group:
             yield from self._sequence_named(group)
+
+    @property
+    def _eyes(self) -> int:
+        """Images per instant: 2 with ``camera.stereo``, else 1."""
+        return 1 if self._sensors.stereo is None else 2
 
     def _sequence_named(self, indices: list[int]) -> Iterator[Sample]:
         """:meth:`_sequence`, a plug-in's failure while the sequence is made naming its first
@@ -341,10 +384,18 @@ class FrameMaker:
         sequence is rendered when flow or point tracks are on (they need the other frames'
         depth), else only those asked for; a frame's flow is computed while the GL driver draws
         the frame after its next one.
+
+        With ``camera.stereo`` each step ``t`` has two frames, ``2 (s T + t)`` (left eye) and
+        ``2 (s T + t) + 1`` (right eye, the left camera moved by the sequence's baseline along
+        its x axis), both seeing the same simulated state; both eyes' effects draw from child
+        ``2 + t`` (each eye its own pixel noise). Flow and point tracks follow each eye through
+        time (left ``t`` to left ``t + 1``); the point tracks of both eyes are the same points,
+        drawn on the left eye's first frame.
         """
         spec = self.scenario.spec
         sequence = spec.sequence
-        length, scene = sequence.length, indices[0] // sequence.length
+        length, eyes = sequence.length, self._eyes
+        scene = indices[0] // (length * eyes)
         times = [t / sequence.fps for t in range(length)]
         blur = spec.render.motion_blur
         sub_times = [[max(0.0, time_s + blur.shutter_s * (k / (blur.samples - 1) - 0.5))
@@ -365,85 +416,105 @@ class FrameMaker:
         floating = first.objects[len(at[0.0].objects):]
         hooked = any(hook.stage == "after_physics" for hook in spec.hooks)
 
-        def state_at(time_s: float, t: int) -> SceneState:
+        def state_at(time_s: float, t: int, eye: int) -> SceneState:
             simulated = at[time_s]
             state = dataclasses.replace(simulated, camera=path.at(time_s),
                                         objects=simulated.objects + floating, pending_floating=0,
                                         sequence=SequenceFrame(scene, t, float(sequence.fps)))
-            if not hooked:
-                return state
-            # Every frame (and motion-blur sub-frame) gets the hooks with the same draws, from
-            # a fresh copy of the sequence's hook stream: what a hook draws holds for the whole
-            # sequence; a hook that animates reads ``state.sequence.frame_index``.
-            return run_hooks(spec.hooks, state, "after_physics",
-                             rng=scene_rng(self.seed, scene, child=3 + length))
+            if hooked:
+                # Every frame (and motion-blur sub-frame) gets the hooks with the same draws,
+                # from a fresh copy of the sequence's hook stream: what a hook draws holds for
+                # the whole sequence; a hook that animates reads ``state.sequence.frame_index``.
+                state = run_hooks(spec.hooks, state, "after_physics",
+                                  rng=scene_rng(self.seed, scene, child=3 + length))
+            state = self._sensors.with_lens(state, scene)  # one lens for the whole sequence
+            return self._sensors.eye(state, (scene * length + t) * eyes + eye, rig=scene)
 
-        states = [self._sensors.with_lens(state_at(time_s, t), scene)
-                  for t, time_s in enumerate(times)]
-        wanted = [index % length for index in indices]
+        states = [[state_at(time_s, t, eye) for t, time_s in enumerate(times)]
+                  for eye in range(eyes)]
+        wanted = [divmod(index % (length * eyes), eyes) for index in indices]  # (t, eye)
         outs = spec.outputs
         every_frame = bool(outs.flow or outs.point_tracks)
-        drawn = range(length) if every_frame else sorted(set(wanted))
-        outputs, seconds, motions = {}, {}, {}
-        flow_of = [t for t in wanted if outs.flow]
+        drawn = ([(t, eye) for t in range(length) for eye in range(eyes)] if every_frame
+                 else sorted(set(wanted)))
+        outputs: list[dict] = [{} for _ in range(eyes)]
+        seconds, motions = {}, {}
+        flow_of = [key for key in wanted if outs.flow]
 
         def flow_ready(last: int) -> None:
-            """Flow of the wanted frames whose neighbours are rendered up to frame ``last``."""
-            while flow_of and flow_of[0] + 1 <= last:
-                t = flow_of.pop(0)
-                motions[t] = self._motion(states, outputs, t, self._flow_buffers)
+            """Flow of the wanted frames whose neighbours are rendered up to step ``last``."""
+            while flow_of and flow_of[0][0] + 1 <= last:
+                t, eye = flow_of.pop(0)
+                motions[t, eye] = self._motion(states[eye], outputs[eye], t, self._flow_buffers)
 
-        for t in drawn:
+        for t, eye in drawn:
             r0 = time.perf_counter()
-            frame = self._renderer.submit(self._sensors.to_render(states[t]))
-            seconds[t] = time.perf_counter() - r0
+            frame = self._renderer.submit(self._sensors.to_render(states[eye][t]))
+            seconds[t, eye] = time.perf_counter() - r0
             flow_ready(t - 1)  # on this thread while the GL driver draws frame t
             r0 = time.perf_counter()
-            outputs[t] = self._sensors.through_lens(states[t], frame.result())
-            if blur and t in wanted:
-                outputs[t] = dataclasses.replace(outputs[t], rgb=self._blurred(
-                    [state_at(time_s, t) for time_s in sub_times[t]]))
-            seconds[t] += time.perf_counter() - r0
+            outputs[eye][t] = self._sensors.through_lens(states[eye][t], frame.result())
+            if blur and (t, eye) in wanted:
+                outputs[eye][t] = dataclasses.replace(outputs[eye][t], rgb=self._blurred(
+                    [state_at(time_s, t, eye) for time_s in sub_times[t]]))
+            seconds[t, eye] += time.perf_counter() - r0
         flow_ready(length)
         tracks = self._point_tracks(states, outputs, scene) if outs.point_tracks else None
         shared = {"sample": t1 - t0, "physics": t2 - t1}
-        for index, t in zip(indices, wanted):
-            timings = {**shared, "render": seconds[t]}
+        for index, (t, eye) in zip(indices, wanted):
+            timings = {**shared, "render": seconds[t, eye]}
             shared = {"sample": 0.0, "physics": 0.0}  # the sequence's cost, on its first frame
-            yield self._label(index, states[t], timings, outputs[t],
-                              scene_rng(self.seed, scene, child=2 + t), motions.pop(t, None),
-                              tracks)
+            yield self._label(index, states[eye][t], timings, outputs[eye][t],
+                              scene_rng(self.seed, scene, child=2 + t),
+                              motions.pop((t, eye), None), tracks and tracks[eye])
 
     def _blurred(self, states: list[SceneState]) -> np.ndarray:
         """The mean of the RGB images of ``states`` (a shutter's sub-frames), rounded:
-        (H, W, 3) uint8."""
+        (H, W, 3) uint8. With a lens, each sub-frame is rendered as a pinhole and warped
+        through the lens before the mean."""
         total = None
         for state in states:
-            rgb = self._renderer.render(state).rgb.astype(np.float32)
+            if state.camera.lens is None:
+                rgb = self._renderer.render(state).rgb.astype(np.float32)
+            else:
+                rgb = self._sensors.through_lens(
+                    state, self._renderer.render(self._sensors.to_render(state))
+                ).rgb.astype(np.float32)
             total = rgb if total is None else total + rgb
         return np.round(total / len(states)).astype(np.uint8)
 
-    def _point_tracks(self, states: list[SceneState], outputs: dict, scene: int
-                      ) -> PointTracks:
-        """The sequence's point tracks (:func:`synthscene.labels.motion.point_tracks`)."""
-        length = len(states)
+    def _point_tracks(self, states: list[list[SceneState]], outputs: list[dict], scene: int
+                      ) -> list[PointTracks]:
+        """The sequence's point tracks, one per eye
+        (:func:`synthscene.labels.motion.point_tracks`): the points drawn on the first frame of
+        the first (left) eye, followed through each eye's frames."""
+        length = len(states[0])
 
         def poses(state: SceneState) -> dict[int, object]:
             return {o.instance_id: o.world_from_object for o in state.objects}
 
-        first = outputs[0]
-        labelled = {o.instance_id for o in states[0].objects if o.labelled}
-        target, occluded, ids = point_tracks(
-            first.depth, first.instance_ids, states[0].camera, poses(states[0]), labelled,
-            self.scenario.spec.outputs.point_tracks,
-            [(s.camera, poses(s), outputs[t].depth, outputs[t].instance_ids)
-             for t, s in enumerate(states)],
-            rng=scene_rng(self.seed, scene, child=2 + length))
-        query = np.zeros((len(ids), 3), dtype=np.float32)
-        query[:, 1], query[:, 2] = target[:, 0, 1], target[:, 0, 0]
-        return PointTracks(sequence_id=scene, target_points=target, occluded=occluded,
-                           query_points=query,
-                           track_ids=np.array([track_id(scene, i) for i in ids], np.int64))
+        first, start = outputs[0][0], states[0][0]
+        labelled = {o.instance_id for o in start.objects if o.labelled}
+        tracks = []
+        for eye, eye_states in enumerate(states):
+            target, occluded, ids = point_tracks(
+                first.depth, first.instance_ids, start.camera, poses(start), labelled,
+                self.scenario.spec.outputs.point_tracks,
+                [(s.camera, poses(s), outputs[eye][t].depth, outputs[eye][t].instance_ids)
+                 for t, s in enumerate(eye_states)],
+                rng=scene_rng(self.seed, scene, child=2 + length))
+            # Where each track is queried: the first frame the eye sees it in (frame 0 for
+            # the points drawn there; frame 0 for a point the eye never sees).
+            frame = np.argmax(~occluded, axis=1) if eye else np.zeros(len(ids), np.intp)
+            rows = np.arange(len(ids))
+            query = np.zeros((len(ids), 3), dtype=np.float32)
+            query[:, 0] = frame
+            query[:, 1], query[:, 2] = target[rows, frame, 1], target[rows, frame, 0]
+            tracks.append(PointTracks(
+                sequence_id=scene, target_points=target, occluded=occluded, query_points=query,
+                track_ids=np.array([track_id(scene, i) for i in ids], np.int64),
+                eye=eye_states[0].stereo.eye if eye_states[0].stereo is not None else None))
+        return tracks
 
     @staticmethod
     def _motion(states: list[SceneState], outputs: dict, t: int,
@@ -495,7 +566,8 @@ class FrameMaker:
         outputs = self.scenario.spec.outputs
         labels = annotate(state, output, pose=outputs.pose, keypoints=outputs.keypoints,
                           model_bounds=self._bounds_of(state) if outputs.keypoints else None,
-                          filters=self._label_filter)
+                          filters=self._label_filter,
+                          model_origins=self._origins_of(state) if outputs.pose else None)
         rgb = output.rgb
         if state.background_image is not None:
             try:
@@ -505,10 +577,12 @@ class FrameMaker:
                 raise AssetError(f"{self.scenario.source}: background.images: {exc}") from None
             rgb = composite_background(rgb, output.depth, background)
         if self.scenario.spec.effects:
-            rgb = apply_effects(self.scenario.spec.effects, rgb, rng=rng)
+            rgb = apply_effects(self.scenario.spec.effects, rgb, rng=rng,
+                                pixel_rng=self._sensors.pixel_rng(state, index))
         if rgb is not output.rgb:
             output = dataclasses.replace(output, rgb=rgb)
-        output = self._sensors.with_depth_reading(output, state.camera, index)
+        output = self._sensors.with_depth_reading(output, state.camera, index, state.stereo)
+        output = self._sensors.with_disparity(output, state)
         timings["labels"] = time.perf_counter() - t1
         return Sample(frame_index=index, state=state, render=output, labels=labels,
                       timings=timings, motion=motion, point_tracks=tracks)

@@ -34,12 +34,15 @@ __all__ = ["DATASET_FOLDERS", "MANIFEST_FORMAT", "RunManifest", "scenario_sha256
 
 MANIFEST_FORMAT = 4
 """4: the manifest names the run's files (``files``, ``frames_per_scene``); 3: annotations say
-``scene_instance_id`` (was ``instance_id``)."""
-MAX_MANIFEST_BYTES = 1 << 20
-"""Largest manifest read (a manifest is a few hundred bytes)."""
+``scene_instance_id`` (was ``instance_id``). ``skipped_assets`` came within format 4: a manifest
+without it reads as a run that skipped none."""
+MAX_MANIFEST_BYTES = 16 << 20
+"""Largest manifest read (a few hundred bytes, plus about 200 a skipped asset)."""
+OPTIONAL_FIELDS = {"skipped_assets": ()}
+"""Fields a format-4 manifest may lack (it was written before they existed), with their value."""
 DATASET_FOLDERS = (IMAGES_DIR, *sorted(set(MAP_FOLDERS.values())))
 """Every folder a run may write per-frame files into (relative to the dataset folder)."""
-_TEMPLATE_NAME = re.compile(r"\{frame\}\.(?:png|jpg|npy|flo)|\{sequence\}\.npz")
+_TEMPLATE_NAME = re.compile(r"\{frame\}\.(?:png|jpg|npy|flo)|\{sequence\}(?:-left|-right)?\.npz")
 """File names a manifest's ``files`` templates may have."""
 
 
@@ -128,6 +131,11 @@ class RunManifest:
     frames_per_scene : int
         Frames of one scene or sequence (``{sequence}`` files number
         ``ceil(frames / frames_per_scene)``).
+    skipped_assets : tuple of dict
+        The broken assets the run left out of its libraries (``on_error: skip``), each
+        ``{"asset": KEY, "file": PATH, "reason": ONE_LINE}``, in key order. Not compared by
+        ``--resume``: the same files give the same list, and other files another asset index
+        (``scenario_sha256``).
     """
 
     scenario_sha256: str
@@ -138,6 +146,7 @@ class RunManifest:
     plugins: tuple[dict[str, Any], ...] = ()
     files: tuple[str, ...] = (f"{IMAGES_DIR}/{{frame}}.png",)
     frames_per_scene: int = 1
+    skipped_assets: tuple[dict[str, str], ...] = ()
 
     def run_files(self) -> RunFiles:
         """The files this run writes (:class:`~synthscene.run.run_files.RunFiles`)."""
@@ -175,8 +184,8 @@ class RunManifest:
                 "run wrote; finish or remove that dataset with the synthscene that made it, or "
                 "choose another folder")
         try:
-            return cls(**{name: _checked(name, data[name])
-                          for name in cls.__dataclass_fields__})
+            return cls(**{name: _checked(name, data[name]) if name in data
+                          else OPTIONAL_FIELDS[name] for name in cls.__dataclass_fields__})
         except (ValueError, TypeError, KeyError) as exc:
             raise OutputError(f"{path}: not a synthscene run manifest ({exc!r}); nothing here "
                               "says which files are synthscene's: choose another folder, or "
@@ -223,6 +232,12 @@ def _checked(name: str, value: Any) -> Any:
     if name == "plugins":
         if not isinstance(value, list) or not all(isinstance(p, dict) for p in value):
             raise TypeError(f"plugins must be a list of objects, not {value!r}")
+        return tuple(dict(p) for p in value)
+    if name == "skipped_assets":
+        if not isinstance(value, list) or not all(
+                isinstance(p, dict) and all(isinstance(v, str) for v in p.values())
+                for p in value):
+            raise TypeError(f"skipped_assets must be a list of objects of text, not {value!r}")
         return tuple(dict(p) for p in value)
     if name == "files":
         if not isinstance(value, list) or not value:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from synthscene.config.arguments import as_scenario, whole_number
 from synthscene.config.loading import Scenario
 from synthscene.core.state import Sample
+from synthscene.errors import OptionError
 from synthscene.io.layout import run_file_templates
 from synthscene.io.maps import stuff_categories
 from synthscene.registry.plugin_loader import load_plugins, plugins_of
@@ -118,6 +119,9 @@ class GenerateSummary:
         and kept (``resume=True``).
     workers : int
         Worker processes (or Ray actors) used; 1 means frames were made in this process.
+    skipped_assets : tuple of str
+        Keys of the broken assets left out of the libraries (``on_error: skip``), as listed
+        with their reasons in the run manifest.
     """
 
     frames: int
@@ -128,6 +132,7 @@ class GenerateSummary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     made: int = -1
     workers: int = 1
+    skipped_assets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.made < 0:
@@ -205,7 +210,8 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
     Raises
     ------
     OptionError
-        If ``frames`` or ``seed`` is not an integer >= 0, ``workers`` not one >= 1, or
+        If ``frames`` or ``seed`` is not an integer >= 0 (``frames`` not even with
+        ``camera.stereo``), ``workers`` not one >= 1, or
         ``scenario`` not a Scenario (a path is read).
     ValueError
         If ``executor`` is unknown, or both ``overwrite`` and ``resume`` are set.
@@ -216,25 +222,39 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
         If ``out_dir`` cannot be written (also when the disk fills up during the run: frames
         finished so far stay resumable), holds a dataset and neither ``overwrite`` nor ``resume``
         is set, or holds another run than the one to resume.
+    AssetError
+        Before anything is written, for a broken asset whose source says ``on_error: fail``
+        (the default for a source naming one file) or a category whose assets are all broken.
+        Every asset is checked before the first frame (over ``workers`` processes for a large
+        library, :mod:`synthscene.assets.screening`); broken ones of a folder or glob are left
+        out, logged as one warning and listed in the run manifest.
     SynthsceneError
-        For bad assets and rendering failures, raised in the worker that met them and re-raised
-        here after every worker was stopped.
+        For rendering failures, raised in the worker that met them and re-raised here after
+        every worker was stopped.
     PluginError
         If a plug-in cannot be loaded, or fails on a frame (naming the plug-in and the frame).
     """
     start_time = time.perf_counter()
     scenario = as_scenario(scenario)
     frames, seed = whole_number("frames", frames), whole_number("seed", seed)
+    if scenario.spec.camera.stereo is not None and frames % 2:
+        raise OptionError("frames", "", f"must be even with camera.stereo (a frame is one eye "
+                                        f"of a pair), got {frames}")
     workers = _checked_workers(scenario, workers, executor=executor, overwrite=overwrite,
                                resume=resume)
     out_dir = Path(out_dir)
     loaded = load_plugins(plugins)
-    library = build_library(scenario)
+    library = build_library(scenario, workers=min(workers or _default_workers(),
+                                                  _default_workers()))
     manifest = _run_manifest(scenario, library, seed=seed, frames=frames, plugins=plugins)
+    skipped = tuple(c.key for c in library.skipped)
     progress = _Progress(on_frame)
     used = 1
     with RunFolder(out_dir) as folder:
         begun = folder.prepare(manifest, overwrite=overwrite, resume=resume)
+        if skipped:
+            logger.warning("%d asset%s skipped (broken); list in %s", len(skipped),
+                           "s" if len(skipped) > 1 else "", folder.manifest_path)
         if on_start is not None:
             on_start(frames, begun.finished_count)
         if begun.complete:
@@ -242,7 +262,8 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
             return GenerateSummary(frames=frames, instances=folder.count_annotations(),
                                    seconds=time.perf_counter() - start_time, out_dir=out_dir,
                                    annotations=folder.annotations_path,
-                                   stage_seconds=progress.totals, made=0, workers=0)
+                                   stage_seconds=progress.totals, made=0, workers=0,
+                                   skipped_assets=skipped)
         pending = begun.pending  # ranges: no list of 10^8 frame numbers
         job = FrameJob(scenario=scenario, library=library, seed=seed,
                        out_dir=out_dir.resolve(),
@@ -259,7 +280,8 @@ def generate(scenario: Scenario, out_dir: str | Path, *, frames: int, seed: int 
     return GenerateSummary(frames=frames, instances=instances,
                            seconds=time.perf_counter() - start_time, out_dir=out_dir,
                            annotations=folder.annotations_path, stage_seconds=progress.totals,
-                           made=len(pending), workers=used if pending else 0)
+                           made=len(pending), workers=used if pending else 0,
+                           skipped_assets=skipped)
 
 
 def _checked_workers(scenario: Scenario, workers: int | None, *, executor: Executor,
@@ -293,8 +315,11 @@ def _run_manifest(scenario: Scenario, library: SceneLibraries, *, seed: int, fra
                        seed=seed, frames=frames,
                        plugins=tuple(p.record() for p in plugins_of(scenario.spec, plugins)),
                        files=run_file_templates(scenario.spec.outputs,
-                                                scenario.spec.render.image_format),
-                       frames_per_scene=frames_per_scene(scenario))
+                                                scenario.spec.render.image_format,
+                                                stereo=scenario.spec.camera.stereo is not None),
+                       frames_per_scene=frames_per_scene(scenario),
+                       skipped_assets=tuple({"asset": c.key, "file": c.file,
+                                             "reason": c.reason} for c in library.skipped))
 
 
 class _Progress:

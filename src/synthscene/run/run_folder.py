@@ -5,7 +5,8 @@ Layout while a run is going (and after a crash)::
     OUT/images/000001.png ...            PNGs, each written atomically
     OUT/depth/000001.png ...             the map files the scenario asks for, likewise
     OUT/.synthscene/manifest.json        what the run makes (scenario hash, seed, frames, version,
-                                         the name templates of its files)
+                                         the name templates of its files, the broken assets
+                                         it left out)
     OUT/.synthscene/frames/000001.json   one record per finished frame (see below)
     OUT/annotations.json                 only once every frame has a record
 

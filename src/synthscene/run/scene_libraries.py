@@ -9,17 +9,29 @@ renders and simulates.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from synthscene.assets.environment_files import ENVIRONMENT_SUFFIXES, read_environment
 from synthscene.assets.image_files import check_image_file
 from synthscene.assets.library import (
+    PRELOAD_LIMIT,
     AssetLibrary,
     AssetSource,
     SceneLibraries,
     bundled_assets_dir,
 )
+from synthscene.assets.screening import screen_scene
+from synthscene.config.fields import LENGTH_LIMIT_M, NativeSize
+from synthscene.config.lighting import SKY_SOURCE
 from synthscene.config.loading import Scenario
 from synthscene.errors import AssetError, ConfigError
+
+logger = logging.getLogger(__name__)
+
+NATIVE_SIZE_HINT_M = (0.001, 10.0)
+"""Native object sizes outside this range (metres) are warned about: a file's ``unit`` is
+probably wrong (a part in millimetres read as metres is 1000 times too large)."""
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -57,21 +69,97 @@ def background_images(scenario: Scenario) -> tuple[str, ...]:
     return tuple(files)
 
 
-def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
-                    ) -> SceneLibraries:
-    """Index (and, for small libraries, load) the scenario's assets and background images.
+def _scenario_path(scenario: Scenario, name: str) -> Path:
+    """A path a scenario names: relative to the scenario file, or ``"assets:NAME"`` inside the
+    bundled ``assets/``."""
+    if name.startswith("assets:"):
+        return bundled_assets_dir() / name[len("assets:"):]
+    path = Path(name).expanduser()
+    return path if path.is_absolute() else scenario.base_dir / path
+
+
+def environment_files(scenario: Scenario) -> tuple[str, ...]:
+    """Sorted environment map files of ``lights.environment.images`` (empty if it is not set or
+    is the procedural sky): a file, or a folder searched recursively, relative to the scenario
+    file or ``"assets:NAME"`` inside the bundled ``assets/``. Every file is decoded and checked
+    once here, so that a bad one stops the run before any frame.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and ``lights.environment.images``: no such file or folder, a folder
+        without environment maps, or a file that is not a valid environment map
+        (:func:`synthscene.assets.environment_files.read_environment`).
+    """
+    spec = scenario.spec.lights.environment
+    if spec is None or spec.images == SKY_SOURCE:
+        return ()
+    field = "lights.environment.images"
+    path = _scenario_path(scenario, spec.images)
+    if path.is_dir():
+        files = sorted(str(f) for f in path.rglob("*")
+                       if f.suffix.lower() in ENVIRONMENT_SUFFIXES)
+        if not files:
+            raise ConfigError(scenario.source, field, f"{path} holds no environment map "
+                              f"({', '.join(ENVIRONMENT_SUFFIXES)})")
+    elif path.exists():
+        files = [str(path)]
+    else:
+        raise ConfigError(scenario.source, field, f"no such file or folder: {path} (or give "
+                          f"{SKY_SOURCE})")
+    for file in files:
+        try:
+            read_environment(file)
+        except AssetError as exc:
+            raise ConfigError(scenario.source, field, str(exc)) from None
+    return tuple(files)
+
+
+def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None,
+                    workers: int = 1) -> SceneLibraries:
+    """Index the scenario's assets and background images, check every asset and leave out the
+    broken ones its sources allow to skip (:func:`synthscene.assets.screening.screen_scene`).
 
     Parameters
     ----------
     scenario : Scenario
     objects : AssetLibrary, optional
         An already built library of ``scenario.assets`` to reuse.
+    workers : int
+        Processes that check a library of more than ``PRELOAD_LIMIT`` assets (smaller ones are
+        checked, and kept loaded, in this process).
+
+    Returns
+    -------
+    SceneLibraries
+        With ``skipped`` listing the assets left out.
 
     Raises
     ------
     AssetError
         Naming the scenario file and the field (``assets[i].source``,
-        ``distractors.assets[i].source``, ``fixtures[i].source``) of a bad source.
+        ``distractors.assets[i].source``, ``fixtures[i].source``) of a bad source, of a broken
+        asset whose source says ``on_error: fail``, or of a category all of whose assets are
+        broken.
+    ConfigError
+        If ``background.images`` is not a folder of images.
+    """
+    libs = screen_scene(index_libraries(scenario, objects=objects), workers=workers)
+    if (isinstance(scenario.spec.objects.size_m, NativeSize)
+            and len(libs.objects) <= PRELOAD_LIMIT):
+        check_native_sizes(libs.objects, f"{scenario.source}: objects.size_m")
+    return libs
+
+
+def index_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
+                    ) -> SceneLibraries:
+    """Index the scenario's assets (objects, distractors when it draws any, fixtures) and
+    background images, loading no asset (``synthscene assets`` checks them itself).
+
+    Raises
+    ------
+    AssetError
+        Naming the scenario file and the field of a bad source.
     ConfigError
         If ``background.images`` is not a folder of images.
     """
@@ -79,6 +167,8 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
 
     def sources(entries, field: str) -> list[AssetSource]:
         return [AssetSource(source=e.source, category=getattr(e, "category", None),
+                            unit=getattr(e, "unit", None), names=getattr(e, "names", None),
+                            on_error=getattr(e, "on_error", None),
                             base_dir=scenario.base_dir,
                             where=f"{scenario.source}: {field}[{i}].source")
                 for i, e in enumerate(entries)]
@@ -107,10 +197,33 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None
                 raise AssetError(f"{source.where}: must name exactly one mesh file, got "
                                  f"{source.source!r}")
             keys.append(matching[0])
-    libs = SceneLibraries(objects=objects, distractors=distractors, fixtures=fixtures,
-                          fixture_keys=tuple(keys), backgrounds=background_images(scenario))
-    libs.preload()
-    return libs
+    return SceneLibraries(objects=objects, distractors=distractors, fixtures=fixtures,
+                          fixture_keys=tuple(keys), backgrounds=background_images(scenario),
+                          environments=environment_files(scenario))
+
+
+def check_native_sizes(library: AssetLibrary, where: str) -> None:
+    """Refuse objects whose native size is absurd and warn about unlikely ones (``size_m:
+    native``): each asset's ``native_size_m`` must be in ``(0, LENGTH_LIMIT_M]``; outside
+    :data:`NATIVE_SIZE_HINT_M` one warning names the assets and suggests ``unit``.
+
+    Raises
+    ------
+    AssetError
+        Naming ``where``, the asset and its size.
+    """
+    unlikely = []
+    for key in library.keys:
+        size = library.get(key).native_size_m
+        if not 0.0 < size <= LENGTH_LIMIT_M:
+            raise AssetError(f"{where}: native: asset {key} is {size:g} m across, over "
+                             f"{LENGTH_LIMIT_M:g} m; give its assets[i].unit (m, cm or mm)")
+        if not NATIVE_SIZE_HINT_M[0] <= size <= NATIVE_SIZE_HINT_M[1]:
+            unlikely.append(f"{key} ({size:g} m)")
+    if unlikely:
+        logger.warning("%s: native: %d asset(s) are unlikely sizes: %s; is assets[i].unit "
+                       "right (m, cm or mm)?", where, len(unlikely), ", ".join(unlikely[:5])
+                       + (", ..." if len(unlikely) > 5 else ""))
 
 
 def scene_libraries(scenario: Scenario,

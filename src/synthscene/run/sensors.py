@@ -1,7 +1,8 @@
-"""A frame's camera sensor models: the lens (distortion) and the depth sensor.
+"""A frame's camera sensor models: the lens (distortion), the depth sensor and the stereo pair.
 
 :class:`Sensors` is the glue between :class:`~synthscene.run.frames.FrameMaker` and the pure
-modules that do the work: :mod:`synthscene.core.lens` (the models),
+modules that do the work: :mod:`synthscene.core.lens` (the models), :mod:`synthscene.core.stereo`
+(the right camera, the disparity),
 :mod:`synthscene.labels.lens_warp` (the pinhole render and the warp) and
 :mod:`synthscene.randomize.depth_sensor` (the noise). Each draws from its own sub-stream of the
 frame (:func:`synthscene.seeding.sensor_rng`), so switching one on changes no other draw.
@@ -14,7 +15,8 @@ import dataclasses
 import numpy as np
 
 from synthscene.config.loading import Scenario
-from synthscene.core.state import Camera, RenderOutput, SceneState
+from synthscene.core.state import Camera, RenderOutput, SceneState, StereoEye
+from synthscene.core.stereo import EYES, disparity_from_depth, right_camera
 from synthscene.errors import ConfigError
 from synthscene.labels.lens_warp import (
     auto_render_scale,
@@ -25,6 +27,7 @@ from synthscene.labels.lens_warp import (
 )
 from synthscene.randomize.camera import sample_intrinsics, sample_lens
 from synthscene.randomize.depth_sensor import depth_reading
+from synthscene.registry.distributions import Constant
 from synthscene.seeding import sensor_rng
 
 __all__ = ["AUTO_SCALE_DRAWS", "Sensors"]
@@ -35,7 +38,7 @@ AUTO_SCALE_DRAWS = 64
 
 
 class Sensors:
-    """The lens and depth sensor of one scenario and seed.
+    """The lens, depth sensor and stereo pair of one scenario and seed.
 
     Parameters
     ----------
@@ -57,6 +60,7 @@ class Sensors:
         self.image_size = (spec.image.width, spec.image.height)
         self.distortion = spec.camera.distortion
         self.depth_sensor = spec.outputs.depth_sensor
+        self.stereo = spec.camera.stereo
         self.render_size = self.image_size
         if self.distortion is not None:
             scale = self.distortion.render_scale
@@ -93,6 +97,8 @@ class Sensors:
         """
         if self.distortion is None:
             return state
+        if state.stereo is not None:  # both eyes of a pair have the same lens
+            index = state.stereo.pair_id
         lens = sample_lens(self.distortion, rng=sensor_rng(self.seed, index, "lens"))
         camera = dataclasses.replace(state.camera, lens=lens)
         try:
@@ -114,12 +120,59 @@ class Sensors:
             return output
         return warp_output(output, state.camera, lens_warp(state.camera, self.render_size))
 
-    def with_depth_reading(self, output: RenderOutput, camera: Camera,
-                           index: int) -> RenderOutput:
+    def with_depth_reading(self, output: RenderOutput, camera: Camera, index: int,
+                           stereo: StereoEye | None = None) -> RenderOutput:
         """``output`` with the depth sensor's reading of frame ``index``
-        (:func:`depth_reading`); unchanged without ``outputs.depth_sensor``."""
+        (:func:`depth_reading`); unchanged without ``outputs.depth_sensor``.
+
+        A ``stereo`` depth sensor of an eye of a stereo pair (``stereo`` given) whose scenario
+        gives no ``baseline_m`` takes the pair's baseline: the pair is the sensor.
+        """
         if self.depth_sensor is None:
             return output
-        reading = depth_reading(output.depth, camera, self.depth_sensor,
+        spec = self.depth_sensor
+        if (stereo is not None and spec.model == "stereo"
+                and "baseline_m" not in spec.model_fields_set):
+            spec = spec.model_copy(update={"baseline_m": Constant(stereo.baseline_m)})
+        reading = depth_reading(output.depth, camera, spec,
                                 rng=sensor_rng(self.seed, index, "depth_sensor"))
         return dataclasses.replace(output, depth_sensor=reading)
+
+    def eye(self, state: SceneState, frame_index: int, *, rig: int | None = None
+            ) -> SceneState:
+        """The state of eye ``frame_index % 2`` of stereo pair ``frame_index // 2``, from the
+        pair's state ``state`` (seen by the left camera); ``state`` itself without
+        ``camera.stereo``.
+
+        The baseline is drawn per rig (``sensor_rng(seed, rig, "stereo")``): ``rig`` is the
+        pair by default, the sequence for the pairs of a sequence (one baseline for all its
+        steps). The right eye's camera is :func:`~synthscene.core.stereo.right_camera` of the
+        left one (lens included).
+        """
+        if self.stereo is None:
+            return state
+        pair, side = divmod(int(frame_index), 2)
+        rig = pair if rig is None else int(rig)
+        baseline = float(self.stereo.baseline_m.sample(sensor_rng(self.seed, rig, "stereo")))
+        camera = state.camera if side == 0 else right_camera(state.camera, baseline)
+        return dataclasses.replace(state, camera=camera,
+                                   stereo=StereoEye(pair, EYES[side], baseline))
+
+    def pixel_rng(self, state: SceneState, frame_index: int) -> np.random.Generator | None:
+        """The generator of the per-pixel noise of the sensor effects of a stereo pair's eye
+        (frame ``frame_index``): each eye has its own noise, as two real sensors do, while both
+        get the same effect parameters. None for a single camera (the effects draw everything
+        from the frame's generator)."""
+        if state.stereo is None:
+            return None
+        return sensor_rng(self.seed, int(frame_index), "eye_noise")
+
+    def with_disparity(self, output: RenderOutput, state: SceneState) -> RenderOutput:
+        """``output`` with the disparity of a stereo pair's eye
+        (:func:`~synthscene.core.stereo.disparity_from_depth` of its exact depth); unchanged for
+        a single camera."""
+        if state.stereo is None:
+            return output
+        disparity = disparity_from_depth(output.depth, float(state.camera.K[0, 0]),
+                                         state.stereo.baseline_m)
+        return dataclasses.replace(output, disparity=disparity)

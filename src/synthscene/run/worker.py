@@ -138,9 +138,13 @@ class FrameDone:
 
 def frames_per_scene(scenario: Scenario) -> int:
     """Frames made from one sampled scene: ``sequence.length`` for a run of sequences, else
-    ``camera.views_per_scene`` (1 by default)."""
+    ``camera.views_per_scene`` (1 by default); twice that with ``camera.stereo`` (both eyes of
+    a pair, or of every step of a sequence, are made by one worker)."""
     spec = scenario.spec
-    return spec.sequence.length if spec.sequence is not None else spec.camera.views_per_scene
+    eyes = 2 if spec.camera.stereo is not None else 1
+    if spec.sequence is not None:
+        return spec.sequence.length * eyes
+    return spec.camera.views_per_scene * eyes
 
 
 def scene_groups(frames: Iterable[int], views_per_scene: int) -> Iterator[list[int]]:

@@ -6,6 +6,7 @@ a user sees in seconds what the scenario's randomization does.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import cv2
@@ -18,6 +19,8 @@ from synthscene.labels.annotate import KEYPOINT_SKELETON
 from synthscene.tools.visualize import OverlayItem, draw_overlay
 
 __all__ = ["parse_grid", "preview_sheet", "write_preview"]
+
+logger = logging.getLogger(__name__)
 
 
 def parse_grid(text: str) -> tuple[int, int]:
@@ -60,12 +63,18 @@ def preview_sheet(scenario: Scenario, *, columns: int, rows: int, seed: int = 0,
     SynthsceneError
         As :func:`synthscene.run.pipeline.iter_samples`.
     """
-    from synthscene.run.pipeline import iter_samples
+    from synthscene.run.pipeline import build_library, iter_samples
 
     spec = scenario.spec
     tile_height = max(1, round(tile_width * spec.image.height / spec.image.width))
     sheet = np.zeros((rows * tile_height, columns * tile_width, 3), dtype=np.uint8)
-    for n, sample in enumerate(iter_samples(scenario, frames=columns * rows, seed=seed)):
+    library = build_library(scenario)  # broken assets are left out as generate does
+    if library.skipped:
+        logger.warning("%d asset%s skipped (broken), e.g. %s: %s; `synthscene assets` lists "
+                       "them", len(library.skipped), "s" if len(library.skipped) > 1 else "",
+                       library.skipped[0].key, library.skipped[0].reason)
+    for n, sample in enumerate(iter_samples(scenario, frames=columns * rows, seed=seed,
+                                            library=library)):
         items = [
             OverlayItem(mask=mask_utils.decode(label.segmentation).astype(bool),
                         bbox=tuple(label.bbox), name=label.category,

@@ -33,8 +33,8 @@ tracks     (datasets of sequences) every annotation has a ``track_id`` if one ha
            ``track_id`` never belongs to two categories, and no two annotations of one image
            share a ``track_id``
 sequences  (datasets of sequences) every image has ``sequence_id`` and ``frame_index`` if
-           one has; no ``frame_index`` twice in a sequence; a sequence misses at most
-           :data:`MAX_MISSING_FRAMES` of the frames ``0 .. max(frame_index)``
+           one has; no ``frame_index`` twice in a sequence (an eye of a stereo one); it
+           misses at most :data:`MAX_MISSING_FRAMES` of the frames ``0 .. max(frame_index)``
 ========== ================================================================================
 
 :func:`validate_dataset` returns a :class:`ValidationReport`; the CLI prints
@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from synthscene.core.stereo import EYES as STEREO_EYES
 from synthscene.io import json_stream
 from synthscene.io.coco_schema import (
     EXTRA_FILE_FIELDS,
@@ -98,7 +99,7 @@ three images is a broken or hostile file, which would make tools that lay a sequ
 CHECKS: dict[str, str] = {
     "schema": "required COCO keys and types",
     "ids": "ids >= 1 and unique; annotations point to existing images and categories; "
-           "(scene_id, view_id) unique",
+           "(scene_id, view_id) and (stereo_pair_id, eye) unique",
     "category": "category ids >= 1",
     "files": "image files inside the image folder, exist and decode",
     "image_size": "image files are width x height as their entries say",
@@ -383,10 +384,11 @@ class _State:
         # (track_id, image_id, category_id, annotation index) of every tracked annotation:
         # 32 bytes each, checked once all are read.
         self.tracks = {name: array("q") for name in ("track", "image", "category", "index")}
-        # (sequence_id, frame_index, image index) and (scene_id, view_id, image index) of every
-        # image holding both fields: 24 bytes each, checked once all images are read
-        self.frames = {name: array("q") for name in ("sequence", "frame", "index")}
-        self.views = {name: array("q") for name in ("scene", "view", "index")}
+        # (sequence_id, eye, frame_index, image index), (scene_id, view_id, eye, image index)
+        # of every image holding both fields (eye -1 for one camera), checked after the images
+        self.frames = {name: array("q") for name in ("sequence", "eye", "frame", "index")}
+        self.views = {name: array("q") for name in ("scene", "view", "eye", "index")}
+        self.eyes = {name: array("q") for name in ("pair", "eye", "index")}  # stereo pairs
         # fields that every entry must hold if one does: how many hold it, the first entries
         # that lack it (up to the problems kept) and how many do
         self.fields = {key: _Presence() for key in ("sequence_id", "frame_index", "track_id")}
@@ -439,15 +441,20 @@ class _State:
                     self._map_file(extra, key, image, where)
         for key in ("sequence_id", "frame_index"):
             self.fields[key].see(key in image, index, where, self.out.keep)
+        eye = STEREO_EYES.index(image["eye"]) if image.get("eye") in STEREO_EYES else -1
         if "sequence_id" in image and "frame_index" in image:
             self.out.checked["sequences"] += 1
-            for name, item in (("sequence", image["sequence_id"]),
+            for name, item in (("sequence", image["sequence_id"]), ("eye", eye),
                                ("frame", image["frame_index"]), ("index", index)):
                 self.frames[name].append(item)
-        if "scene_id" in image and "view_id" in image:
+        if "scene_id" in image and "view_id" in image:  # the two eyes of a view share it
             for name, item in (("scene", image["scene_id"]), ("view", image["view_id"]),
-                               ("index", index)):
+                               ("eye", eye), ("index", index)):
                 self.views[name].append(item)
+        if _is_int(image.get("stereo_pair_id")) and eye >= 0:
+            self.out.checked["ids"] += 1
+            for name, item in (("pair", image["stereo_pair_id"]), ("eye", eye), ("index", index)):
+                self.eyes[name].append(item)
 
     def annotation(self, index: int, ann: Any, ok: bool, image_dir: Path, root: Path) -> None:
         value = _int_id(ann)
@@ -559,36 +566,35 @@ class _State:
         self.out.extend(found)
 
     def _check_sequences(self) -> None:
-        """frame_index unique in its sequence and without absurd gaps; sequence fields on
-        every image or none; (scene_id, view_id) unique."""
+        """frame_index unique in its sequence (eye) and without absurd gaps; sequence fields on
+        every image or none; (scene_id, view_id) and (stereo_pair_id, eye) unique."""
         for key in ("sequence_id", "frame_index"):
             self.fields[key].report(self.out, "sequences", key, "images")
-        sequence, frame, index = (_int64(self.frames[name])
-                                  for name in ("sequence", "frame", "index"))
-        order = np.lexsort((index, frame, sequence))
-        same = (sequence[order][1:] == sequence[order][:-1]) \
-            & (frame[order][1:] == frame[order][:-1])
-        for k in np.flatnonzero(same):
-            a, b = order[k], order[k + 1]
+        sequence, eyes, frame, index = (_int64(self.frames[name])
+                                        for name in ("sequence", "eye", "frame", "index"))
+        order = np.lexsort((index, frame, eyes, sequence))
+        for a, b in _repeats(order, sequence, eyes, frame):
             self.out.add("sequences", f"images[{index[b]}].frame_index", f"sequence "
                          f"{sequence[b]} has frame_index {frame[b]} twice (also "
                          f"images[{index[a]}])")
         if sequence.size:
-            ids, start, count = np.unique(sequence[order], return_index=True,
-                                          return_counts=True)
-            last = order[start + count - 1]  # the largest frame_index of each sequence
+            _, start, count = np.unique(np.stack([sequence[order], eyes[order]], 1), axis=0,
+                                        return_index=True, return_counts=True)
+            last = order[start + count - 1]  # the largest frame_index of each sequence (eye)
             for k in np.flatnonzero(frame[last] >= count + MAX_MISSING_FRAMES):
                 self.out.add("sequences", f"images[{index[last[k]]}].frame_index",
-                             f"sequence {ids[k]} has {count[k]} images but frame_index "
+                             f"sequence {sequence[last[k]]} has {count[k]} images but frame_index "
                              f"{frame[last[k]]}: it would miss {frame[last[k]] + 1 - count[k]} "
                              f"frames, more than {MAX_MISSING_FRAMES} (MAX_MISSING_FRAMES)")
-        scene, view, index = (_int64(self.views[name]) for name in ("scene", "view", "index"))
-        order = np.lexsort((index, view, scene))
-        same = (scene[order][1:] == scene[order][:-1]) & (view[order][1:] == view[order][:-1])
-        for k in np.flatnonzero(same):
-            a, b = order[k], order[k + 1]
+        scene, view, eye, index = (_int64(self.views[name])
+                                   for name in ("scene", "view", "eye", "index"))
+        for a, b in _repeats(np.lexsort((index, eye, view, scene)), scene, view, eye):
             self.out.add("ids", f"images[{index[b]}].view_id", f"scene {scene[b]} has "
                          f"view_id {view[b]} twice (also images[{index[a]}])")
+        pair, eye, index = (_int64(self.eyes[name]) for name in ("pair", "eye", "index"))
+        for a, b in _repeats(np.lexsort((index, eye, pair)), pair, eye):
+            self.out.add("ids", f"images[{index[b]}].eye", f"stereo pair {pair[b]} has the "
+                         f"{STEREO_EYES[eye[b]]} eye twice (also images[{index[a]}])")
 
     def finish(self, kind: str) -> None:
         if kind == "images":
@@ -615,6 +621,12 @@ class _State:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _repeats(order: np.ndarray, *keys: np.ndarray) -> Iterable[tuple[int, int]]:
+    """Positions ``(a, b)`` of neighbours in ``order`` whose ``keys`` are all equal."""
+    same = np.logical_and.reduce([key[order][1:] == key[order][:-1] for key in keys])
+    return ((order[k], order[k + 1]) for k in np.flatnonzero(same))
 
 
 def _int64(column: array) -> np.ndarray:

@@ -3,8 +3,12 @@
 //
 // synthscene's edits: Schlick's Fresnel term multiplied out instead of a pow; light loops
 // bounded by compile-time counts when the program is built for them; with the label-outputs
-// define, the instance id and the camera-z depth written to colour attachments 1 and 2; the
-// ambient term times ambient_visibility() (occlusion.glsl: screen-space ambient occlusion).
+// define, the instance id and the camera-z depth written to colour attachments 1 and 2; with
+// USE_ENVIRONMENT, the environment light of environment.glsl (two named terms); with the
+// shadow-map define, each light's term multiplied by its shadow lookup (shadows.glsl); the
+// output encoded as exact sRGB (srgb.glsl) instead of x^(1/2.2).
+// The ambient and environment terms are multiplied by ambient_visibility() (occlusion.glsl:
+// screen-space ambient occlusion; 1 without the AMBIENT_OCCLUSION define).
 #version 330 core
 ///////////////////////////////////////////////////////////////////////////////
 // Structs
@@ -82,6 +86,7 @@ uniform vec3 cam_pos;
 uniform vec3 ambient_light;
 #include "fragment_io.glsl"
 #include "occlusion.glsl"
+#include "srgb.glsl"
 // Normal computation
 vec3 get_normal()
 {
@@ -230,6 +235,8 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
     return shadow;
 }
 
+#include "environment.glsl"
+#include "shadows.glsl"
 #include "main.glsl"
     vec4 color = vec4(vec3(0.0), 1.0);
 ///////////////////////////////////////////////////////////////////////////////
@@ -288,6 +295,13 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
         );
         res = res * (1.0 - shadow);
 #endif
+// synthscene's shadow maps (shadows.glsl):
+#ifdef SHADOW_MAPS
+        if (i < SHADOWED_DIRECTIONAL) {
+            res *= shadow_lookup(shadow_maps, i, shadow_matrices[i], shadow_uv_per_m[i],
+                                 frag_position, n, l);
+        }
+#endif
         color.xyz += res;
     }
 
@@ -304,6 +318,12 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
         // Compute outbound color
         vec3 res = compute_brdf(n, v, l, roughness, metallic,
                                 f0, c_diff, base_color.rgb, radiance);
+// synthscene's shadow maps (shadows.glsl):
+#ifdef POINT_SHADOWS
+        if (i < SHADOWED_POINT) {
+            res *= point_shadow(i, position, frag_position, n, l);
+        }
+#endif
         color.xyz += res;
     }
     for (int i = 0; i < N_SPOT_LIGHTS; i++) {
@@ -334,9 +354,25 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
         );
         res = res * (1.0 - shadow);
 #endif
+// synthscene's shadow maps (shadows.glsl):
+#ifdef SHADOW_MAPS
+        if (i < SHADOWED_SPOT) {
+            int layer = SHADOWED_DIRECTIONAL + i;
+            res *= shadow_lookup(shadow_maps, layer, shadow_matrices[layer],
+                                 shadow_uv_per_m[layer], frag_position, n, l);
+        }
+#endif
         color.xyz += res;
     }
     color.xyz += base_color.xyz * ambient_light * ambient_visibility();  // occlusion.glsl
+
+    // synthscene: environment light (image-based), as two named terms (environment.glsl).
+#ifdef USE_ENVIRONMENT
+    vec3 env_v = normalize(cam_pos - frag_position);
+    vec3 env_diffuse, env_specular;
+    environment_terms(n, env_v, roughness, c_diff, f0, env_diffuse, env_specular);
+    color.xyz += (env_diffuse + env_specular) * ambient_visibility();  // occlusion.glsl
+#endif
 
     // Calculate lighting from environment
 #ifdef USE_IBL
@@ -360,7 +396,7 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
     color *= color_multiplier;
 #endif
 
-    frag_color = clamp(vec4(pow(color.xyz, vec3(1.0/2.2)), color.a * base_color.a), 0.0, 1.0);
+    frag_color = clamp(vec4(linear_to_srgb(color.xyz), color.a * base_color.a), 0.0, 1.0);
 
 #else
     // TODO GLOSSY MATERIAL BRDF

@@ -1,0 +1,211 @@
+"""The environment light on the GL side: its textures, its uniforms in the lit programs, and
+the environment drawn behind the scene (``background.environment``).
+
+:class:`EnvironmentPass` uploads an environment's prepared maps
+(:class:`~synthscene.render.environment.EnvironmentMaps`: the prefiltered chain as the mip levels
+of one float texture, the background copy) once per map and keeps the last
+:data:`TEXTURES_KEPT`; the BRDF table is uploaded once. The textures sit on texture units
+:data:`SPECULAR_UNIT` and :data:`LUT_UNIT` (above the material textures' units) for the whole
+frame. The background is one triangle covering the viewport on the far plane, drawn after the
+scene where the depth buffer is still clear, into the colour attachment only: the label images
+never see it. (As with background images, a see-through object blends with the clear colour,
+not with the environment behind it.)
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from OpenGL import GL
+
+from synthscene.assets.environment_files import read_environment
+from synthscene.assets.sky import sky_image
+from synthscene.core.state import SKY, Environment
+from synthscene.errors import AssetError
+from synthscene.render.environment import EnvironmentMaps, brdf_lut, environment_maps
+from synthscene.render.gl import Program
+
+__all__ = ["EnvironmentDraw", "EnvironmentPass", "LUT_UNIT", "SPECULAR_UNIT", "TEXTURES_KEPT",
+           "prepared_maps"]
+
+SPECULAR_UNIT = 12
+"""Texture unit of the prefiltered chain (material textures use units 0 to 6)."""
+LUT_UNIT = 13
+"""Texture unit of the BRDF table."""
+BACKGROUND_UNIT = 14
+"""Texture unit of the background copy."""
+TEXTURES_KEPT = 8
+"""Environments whose textures stay uploaded."""
+
+_content_keys: dict[tuple, str] = {}
+
+
+def prepared_maps(environment: Environment) -> EnvironmentMaps:
+    """The prepared maps of a frame's environment (cached per process, by file content or by
+    the sky's parameters).
+
+    Raises
+    ------
+    AssetError
+        If the environment's file cannot be read (:func:`read_environment`).
+    """
+    if environment.source == SKY:
+        key = f"sky:{environment.sun_elevation_rad:.9f}:{environment.turbidity:.6f}"
+        return environment_maps(key, lambda: sky_image(environment.sun_elevation_rad,
+                                                       environment.turbidity))
+    try:
+        stat = os.stat(environment.source)
+    except OSError as exc:
+        raise AssetError(f"{environment.source}: cannot read this environment map: "
+                         f"{exc.strerror or exc}") from None
+    file_key = (environment.source, stat.st_mtime_ns, stat.st_size)
+    key = _content_keys.get(file_key)
+    if key is None:
+        image = read_environment(environment.source)
+        _content_keys[file_key] = image.key
+        return environment_maps(image.key, lambda: image.radiance)
+    return environment_maps(key, lambda: read_environment(environment.source).radiance)
+
+
+@dataclass(frozen=True, eq=False)
+class EnvironmentDraw:
+    """What the colour pass needs of a frame's environment.
+
+    Attributes
+    ----------
+    maps : EnvironmentMaps
+    intensity : float
+    rotation_rad : float
+        Turn of the map about +z (see :class:`~synthscene.core.state.Environment`).
+    visible : bool
+        Draw it behind the scene.
+    """
+
+    maps: EnvironmentMaps
+    intensity: float
+    rotation_rad: float
+    visible: bool
+
+    @classmethod
+    def of(cls, environment: Environment) -> EnvironmentDraw:
+        return cls(prepared_maps(environment), float(environment.intensity),
+                   float(environment.rotation_rad), bool(environment.visible))
+
+
+def _float_texture(levels: list[np.ndarray]) -> int:
+    """Upload ``levels`` (each (h, w, 3) float32, halving) as the mip chain of one RGB float
+    texture, wrapped in u, clamped in v; row 0 at t = 0."""
+    name = GL.glGenTextures(1)
+    GL.glBindTexture(GL.GL_TEXTURE_2D, name)
+    GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+    for level, image in enumerate(levels):
+        data = np.ascontiguousarray(image, dtype=np.float32)
+        GL.glTexImage2D(GL.GL_TEXTURE_2D, level, GL.GL_RGB32F, data.shape[1], data.shape[0], 0,
+                        GL.GL_RGB, GL.GL_FLOAT, data)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_BASE_LEVEL, 0)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAX_LEVEL, len(levels) - 1)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER,
+                       GL.GL_LINEAR_MIPMAP_LINEAR if len(levels) > 1 else GL.GL_LINEAR)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_S, GL.GL_REPEAT)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)
+    GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+    return name
+
+
+class EnvironmentPass:
+    """The environment's GL objects; needs a current GL context for its whole life."""
+
+    def __init__(self) -> None:
+        self._textures: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        lut = brdf_lut()
+        self._lut = _float_texture([lut])
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self._lut)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        self._background: Program | None = None
+        self._vao = GL.glGenVertexArrays(1)
+        self._draw: EnvironmentDraw | None = None
+
+    def bind(self, draw: EnvironmentDraw) -> None:
+        """Upload (once) and bind a frame's environment textures to their units."""
+        key = draw.maps.key
+        names = self._textures.get(key)
+        if names is None:
+            names = (_float_texture(draw.maps.specular), _float_texture([draw.maps.background]))
+            self._textures[key] = names
+            if len(self._textures) > TEXTURES_KEPT:
+                GL.glDeleteTextures(list(self._textures.popitem(last=False)[1]))
+        else:
+            self._textures.move_to_end(key)
+        for unit, name in ((SPECULAR_UNIT, names[0]), (LUT_UNIT, self._lut),
+                           (BACKGROUND_UNIT, names[1])):
+            GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
+            GL.glBindTexture(GL.GL_TEXTURE_2D, name)
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        self._draw = draw
+
+    def set_uniforms(self, program: Program) -> None:
+        """Set the environment uniforms of a bound program (those it lacks are skipped)."""
+        draw = self._draw
+        location = program.location("env_sh[0]")
+        if location != -1:
+            GL.glUniform3fv(location, 9, np.ascontiguousarray(draw.maps.sh9, dtype=np.float32))
+        for name, value in (("env_intensity", draw.intensity),
+                            ("env_max_lod", float(len(draw.maps.specular) - 1))):
+            location = program.location(name)
+            if location != -1:
+                GL.glUniform1f(location, value)
+        location = program.location("env_rotation")
+        if location != -1:
+            GL.glUniform2f(location, float(np.cos(draw.rotation_rad)),
+                           float(np.sin(draw.rotation_rad)))
+        for name, unit in (("env_specular", SPECULAR_UNIT), ("env_brdf_lut", LUT_UNIT),
+                           ("env_background", BACKGROUND_UNIT)):
+            location = program.location(name)
+            if location != -1:
+                GL.glUniform1i(location, unit)
+
+    def draw_background(self, world_from_clip: np.ndarray, camera_position: np.ndarray) -> None:
+        """Draw the bound environment on the far plane where the depth buffer is still clear
+        (after the scene, so that only those pixels are shaded; no depth written), into the draw
+        buffers set by the caller."""
+        if self._background is None:
+            self._background = Program("environment.vert", "environment.frag",
+                                       {"USE_ENVIRONMENT": 1})
+        program = self._background
+        program.use()
+        self.set_uniforms(program)
+        program.set_matrix("world_from_clip", world_from_clip)
+        GL.glUniform3fv(program.location("cam_pos"), 1,
+                        np.asarray(camera_position, dtype=np.float32))
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthFunc(GL.GL_LEQUAL)
+        GL.glDepthMask(GL.GL_FALSE)
+        GL.glDisable(GL.GL_BLEND)
+        GL.glDisable(GL.GL_CULL_FACE)
+        GL.glBindVertexArray(self._vao)
+        GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+        GL.glBindVertexArray(0)
+        GL.glUseProgram(0)
+        GL.glDepthFunc(GL.GL_LESS)
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glEnable(GL.GL_BLEND)
+
+    def delete(self) -> None:
+        """Free every GL object (the context must be current). Idempotent."""
+        for names in self._textures.values():
+            GL.glDeleteTextures(list(names))
+        self._textures.clear()
+        if self._lut is not None:
+            GL.glDeleteTextures([self._lut])
+            self._lut = None
+        if self._background is not None:
+            self._background.delete()
+            self._background = None
+        if self._vao is not None:
+            GL.glDeleteVertexArrays(1, [self._vao])
+            self._vao = None

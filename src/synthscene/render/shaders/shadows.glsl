@@ -1,0 +1,67 @@
+// synthscene's shadow-map lookups, included by mesh.frag (render/gl.py's shader_source pastes
+// it in place of the include line, before the defines are applied). The maps are drawn by
+// render/shadow_maps.py: directional lights (orthographic) then spot lights (perspective) in
+// the layers of `shadow_maps`; each point light's six faces (perspective, a little over 90
+// degrees) in six layers of `shadow_faces`. Both are depth textures compared in hardware
+// (nearest texel; a lookup's four taps are its percentage-closer filter).
+#ifdef SHADOW_MAPS
+uniform sampler2DArrayShadow shadow_maps;
+uniform mat4 shadow_matrices[SHADOW_LAYER_COUNT];   // light clip space from world
+uniform float shadow_uv_per_m[SHADOW_LAYER_COUNT];  // map coordinates per metre at clip w = 1
+uniform float shadow_softness_m;                    // filter radius on the receiver, metres
+
+// Four taps on a rotated grid, radius 1.
+const vec2 SHADOW_TAPS[4] = vec2[4](vec2(-0.25, -0.75), vec2(0.75, -0.25),
+                                    vec2(0.25, 0.75), vec2(-0.75, 0.25));
+
+// The fraction of a light that reaches `position` (normal `normal`, unit vector `l` towards
+// the light), looked up in layer `layer` of `maps` drawn with `light_from_world`.
+float shadow_lookup(sampler2DArrayShadow maps, int layer, mat4 light_from_world,
+                    float uv_per_m, vec3 position, vec3 normal, vec3 l)
+{
+    vec4 clip = light_from_world * vec4(position, 1.0);
+    if (clip.w <= 0.0 || dot(normal, l) <= 0.0) {
+        return 1.0;  // behind the light, or a face turned away from it (unlit either way)
+    }
+    // Normal offset: look the receiver up off its surface by half a texel, plus the filter's
+    // reach times the sine of the light's incidence (a tap at lateral distance r from the
+    // lookup sees a plane r tan(angle) nearer the light; lifting by h along the normal moves
+    // the lookup h / cos(angle) nearer). The depth pass adds a slope-scaled polygon offset.
+    float size = float(textureSize(maps, 0).x);
+    float texel_m = clip.w / (uv_per_m * size);
+    float nl = clamp(dot(normal, l), 0.0, 1.0);
+    float reach_m = 1.5 * texel_m + shadow_softness_m;
+    vec3 lifted = position + normal * (0.5 * texel_m + reach_m * sqrt(1.0 - nl * nl));
+    clip = light_from_world * vec4(lifted, 1.0);
+    vec3 uvz = clip.xyz / clip.w * 0.5 + 0.5;
+    if (any(lessThan(uvz.xy, vec2(0.0))) || any(greaterThan(uvz.xy, vec2(1.0)))) {
+        return 1.0;
+    }
+    float reference = min(uvz.z, 1.0);
+    vec2 radius = vec2(max(shadow_softness_m * uv_per_m / clip.w, 1.0 / size));
+    float lit = 0.0;
+    for (int k = 0; k < 4; k++) {
+        lit += texture(maps, vec4(uvz.xy + radius * SHADOW_TAPS[k], float(layer), reference));
+    }
+    return 0.25 * lit;
+}
+
+#ifdef POINT_SHADOWS
+uniform sampler2DArrayShadow shadow_faces;
+uniform mat4 shadow_face_matrices[SHADOW_FACE_COUNT];
+uniform float shadow_face_uv_per_m;
+
+// The fraction of point light `light` (at `light_position`) that reaches `position`: the
+// face of the light's cube that `position` lies in (+x, -x, +y, -y, +z, -z).
+float point_shadow(int light, vec3 light_position, vec3 position, vec3 normal, vec3 l)
+{
+    vec3 a = position - light_position;
+    vec3 b = abs(a);
+    int face = (b.x >= b.y && b.x >= b.z) ? (a.x > 0.0 ? 0 : 1)
+             : (b.y >= b.z ? (a.y > 0.0 ? 2 : 3) : (a.z > 0.0 ? 4 : 5));
+    int layer = 6 * light + face;
+    return shadow_lookup(shadow_faces, layer, shadow_face_matrices[layer],
+                         shadow_face_uv_per_m, position, normal, l);
+}
+#endif
+#endif
