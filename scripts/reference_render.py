@@ -8,9 +8,9 @@ side-by-side sheet.
 
 Rows: the white sphere and red cube on a grey ground under one sun (and a dim uniform sky);
 the same under a uniform white sky alone (ambient occlusion at the contacts); the same under
-the procedural sky alone (when the environment light is there); a frame of
-``scenes/tabletop.yaml``. Columns: ours, the path tracer (both with our shader's output
-transfer). Prints, per scene, the mean luminance of both and the measures of
+the procedural sky alone; a frame of
+``scenes/tabletop.yaml``. Columns: ours, the path tracer (both encoded as our shader encodes,
+exact sRGB). Prints, per scene, the mean luminance of both and the measures of
 ``docs/light.md`` ("Checked against a path tracer").
 """
 
