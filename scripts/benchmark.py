@@ -12,6 +12,8 @@ lit shading, PNG images + COCO annotations written to a temporary folder.
     python scripts/benchmark.py --workers 2 --lens brown_conrady --depth-sensor structured_light
     python scripts/benchmark.py --workers 2 --stereo 0.06
     python scripts/benchmark.py --render-only --shadows off   # the render stage without shadows
+    python scripts/benchmark.py --light full       # shadows, environment and AO against none
+    python scripts/benchmark.py --light ambient_occlusion --render-only   # one switch, rendering
 
 Prints the machine, every run's frames/s, the median, and the median milliseconds per frame of
 each stage (sample, physics, render, labels, write). Start-up (asset loading, GL context) is timed
@@ -50,6 +52,15 @@ placement's median frames/s and median ms per frame of each stage, the ratio of 
 medians, each alternated pair's ratio, and how much less CPU a frame takes (the workers' CPU,
 every thread: the ceiling of the frames/s gain on a machine whose cores are all busy). Each run
 prints the load average: other work on the machine skews single runs.
+
+``--light full`` compares the standard workload with shadows, the environment light and ambient
+occlusion against none of them, in one sitting (``--runs`` runs of each, alternated, with
+``--workers``, default 2), and prints each one's median frames/s and ms per frame of each stage
+and the ratio; ``--light shadows``, ``--light environment`` or ``--light ambient_occlusion``
+compares that one alone against none. A switch the scenario sets keeps its values; one it lacks
+is switched on with its defaults (``environment``: the procedural sky). With ``--render-only`` the
+comparison renders settled frames in this process instead (the render stage alone, and its CPU
+time per frame, every thread: steadier than frames/s on a shared machine).
 
 ``--soak FRAMES`` makes one run of FRAMES frames and prints each worker's resident memory (RSS,
 from ``/proc/self/statm``) once it has made 10 % of its share of the frames (at least
@@ -133,6 +144,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--placement", choices=["stable"], default=None,
                    help="compare objects.placement: stable with drop (alternated runs, "
                         "2 workers unless --workers)")
+    p.add_argument("--light", choices=["full", *LIGHT_SWITCHES], default=None,
+                   help="compare the scene with shadows, environment light and ambient "
+                        "occlusion (full) or one of them against none of them (alternated "
+                        "runs, 2 workers unless --workers)")
     p.add_argument("--soak", type=int, default=None, metavar="FRAMES",
                    help="one long run of FRAMES frames; print each worker's RSS growth")
     args = p.parse_args()
@@ -179,13 +194,14 @@ def render_only_run(scenario, library, args, run: int) -> tuple[float, dict[str,
                   render_settings(scenario)) as renderer:
         for n, state in enumerate(states):
             if n == args.warmup:
-                t_start = time.perf_counter()
+                t_start, cpu_start = time.perf_counter(), time.process_time()
             t0 = time.perf_counter()
             renderer.submit(state).result()
             if n >= args.warmup:
                 per_frame.append((time.perf_counter() - t0) * 1000)
         elapsed = time.perf_counter() - t_start
-    return args.frames / elapsed, {"render": per_frame}
+        cpu = (time.process_time() - cpu_start) / args.frames * 1000
+    return args.frames / elapsed, {"render": per_frame, "cpu": [cpu]}
 
 
 def cpu_per_frame(events: list[FrameDone], skip: int) -> tuple[float, float]:
@@ -350,24 +366,79 @@ def suite(path: Path, data: dict, args) -> None:
 
 def placement_comparison(path: Path, data: dict, args) -> None:
     """Frames/s and per-stage ms of ``drop`` and ``args.placement``, runs alternated."""
-    workers = args.workers or 2
-    scenarios = {}
+    variants = {}
     for name in ("drop", args.placement):
         merged = json.loads(json.dumps(data))
         merged["objects"]["placement"] = {"name": name}
-        scenarios[name] = scenario_from_dict(merged, source=str(path), base_dir=path.parent)
-    print(f"synthscene {synthscene.__version__} benchmark: placements")
+        variants[name] = merged
+    comparison(path, variants, args, "placements")
+
+
+LIGHT_SWITCHES = {
+    "shadows": ("render", "shadows", True),
+    "environment": ("lights", "environment", {"images": "procedural_sky"}),
+    "ambient_occlusion": ("render", "ambient_occlusion", {}),
+}
+"""What ``--light`` switches on: (section, field, value when on and the scene has none). Off,
+the field is removed (``shadows``: false). ``full`` is every switch this synthscene's schema
+has."""
+
+
+def light_variants(data: dict, mode: str) -> dict[str, dict]:
+    """The scenario without any of the light switches (``none``) and with those of ``mode``
+    (one switch, or ``full``): a switch already in the scenario keeps its values."""
+    from synthscene.config.schema import LightsSpec, RenderSpec
+
+    models = {"render": RenderSpec, "lights": LightsSpec}
+    known = [name for name, (section, field, _) in LIGHT_SWITCHES.items()
+             if field in models[section].model_fields]
+    if mode != "full" and mode not in known:
+        raise SystemExit(f"--light {mode}: this synthscene's scenarios have no such field")
+    wanted = known if mode == "full" else [mode]
+    none = json.loads(json.dumps(data))
+    for name in known:
+        section, field, _ = LIGHT_SWITCHES[name]
+        none.setdefault(section, {}).pop(field, None)
+        if name == "shadows":
+            none[section][field] = False
+    on = json.loads(json.dumps(data))
+    for name in known:
+        section, field, value = LIGHT_SWITCHES[name]
+        if name not in wanted:
+            on[section] = dict(none.get(section, {}))
+            on[section].pop(field, None)
+            if name == "shadows":
+                on[section][field] = False
+        elif on.setdefault(section, {}).get(field) in (None, False):
+            on[section][field] = value
+    return {"none": none, mode: on}
+
+
+def comparison(path: Path, variants: dict[str, dict], args, title: str) -> None:
+    """Frames/s and per-stage ms of each variant of the scenario (the first is the base),
+    runs alternated in one sitting; prints the medians and each variant's ratio to the
+    base."""
+    workers = 1 if args.render_only else args.workers or 2
+    scenarios = {name: scenario_from_dict(data, source=str(path), base_dir=path.parent)
+                 for name, data in variants.items()}
+    libraries = {name: build_library(scenario) for name, scenario in scenarios.items()}
+    print(f"synthscene {synthscene.__version__} benchmark: {title}")
     print(f"machine : {machine()}; load average before: {os.getloadavg()[0]:.2f}")
     print(f"GL      : {gl_renderer()}")
+    how = ("rendering only (frames settled beforehand; CPU of every thread)" if args.render_only
+           else f"synthscene.generate with {workers} workers")
     print(f"workload: {path.name}, {args.width}x{args.height}, {args.objects} objects drawn, "
-          f"synthscene.generate with {workers} workers, {args.runs} runs x {args.frames} frames "
-          f"(+{args.warmup} warm-up per worker) of each placement, alternated; medians")
+          f"{how}, {args.runs} runs x {args.frames} frames "
+          f"(+{args.warmup} warm-up per worker) of each variant, alternated; medians")
     rates: dict[str, list[float]] = {name: [] for name in scenarios}
     stages: dict[str, dict[str, list[float]]] = {name: {} for name in scenarios}
     for run in range(args.runs):
         for name, scenario in scenarios.items():
-            fps, per_stage, events = generate_run(scenario, args, workers,
-                                                  args.frames + args.warmup * workers)
+            if args.render_only:
+                fps, per_stage = render_only_run(scenario, libraries[name], args, run)
+            else:
+                fps, per_stage, _ = generate_run(scenario, args, workers,
+                                                 args.frames + args.warmup * workers)
             rates[name].append(fps)
             for stage, values in per_stage.items():
                 stages[name].setdefault(stage, []).append(
@@ -378,13 +449,14 @@ def placement_comparison(path: Path, data: dict, args) -> None:
         per = ", ".join(f"{s} {statistics.median(v):.1f}" for s, v in stages[name].items())
         print(f"{name:8s}: {statistics.median(rates[name]):.1f} frames/s; per frame, median "
               f"ms: {per}")
-    ratio = statistics.median(rates[args.placement]) / statistics.median(rates["drop"])
-    pairs = sorted(b / a for a, b in zip(rates["drop"], rates[args.placement]))
-    cpu = statistics.median(stages["drop"]["cpu"]) / statistics.median(
-        stages[args.placement]["cpu"])
-    print(f"ratio   : {args.placement} / drop = {ratio:.2f}x frames/s (medians; run pairs "
-          f"{', '.join(f'{r:.2f}' for r in pairs)}); {cpu:.2f}x less CPU a frame; load "
-          f"average after: {os.getloadavg()[0]:.2f}")
+    base, *others = scenarios
+    for name in others:
+        ratio = statistics.median(rates[name]) / statistics.median(rates[base])
+        pairs = sorted(b / a for a, b in zip(rates[base], rates[name]))
+        cpu = statistics.median(stages[name]["cpu"]) / statistics.median(stages[base]["cpu"])
+        print(f"ratio   : {name} / {base} = {ratio:.2f}x frames/s ({1 / ratio - 1:+.0%} time "
+              f"per frame; run pairs {', '.join(f'{r:.2f}' for r in pairs)}), {cpu - 1:+.0%} "
+              f"CPU per frame; load average after: {os.getloadavg()[0]:.2f}")
 
 
 def main() -> None:
@@ -431,6 +503,9 @@ def main() -> None:
                                          if name != "depth_sensor"), True)
     if args.placement:
         placement_comparison(path, data, args)
+        return
+    if args.light:
+        comparison(path, light_variants(data, args.light), args, f"light {args.light}")
         return
     if args.suite:
         print(f"synthscene {synthscene.__version__} benchmark suite")

@@ -391,6 +391,8 @@ def test_frame_memory_follows_the_documented_formula():
     assert 8.0 * 2**30 < frame_memory_bytes(big) < 9.5 * 2**30  # 8.4 GiB measured
     msaa = tiny_scenario(render={"msaa_samples": 4}, outputs={"normals": True})
     assert frame_memory_bytes(msaa) == 640 * 480 * (8 * 4 + 16 + 16 + 11 + 12)
+    occlusion = tiny_scenario(render={"ambient_occlusion": {}})
+    assert frame_memory_bytes(occlusion) == 640 * 480 * (24 + 6 + 11)
 
 
 def test_memory_check_refuses_lowers_or_passes():

@@ -30,6 +30,11 @@ def test_every_include_is_resolved_and_the_licence_ships():
     ("mesh.vert", "flat.frag", {"NORMAL_LOC": 1, "TEXCOORD_0_LOC": 2, "INST_M_LOC": 3,
                                 "HAS_BASE_COLOR_TEX": 1, "USE_METALLIC_MATERIAL": 1,
                                 "INVERSE_NORMAL_MATRIX": 1}),
+    ("mesh.vert", "mesh.frag", {"NORMAL_LOC": 1, "INST_M_LOC": 2, "USE_METALLIC_MATERIAL": 1,
+                                "MAX_DIRECTIONAL_LIGHTS": 4, "MAX_POINT_LIGHTS": 4,
+                                "MAX_SPOT_LIGHTS": 4, "AMBIENT_OCCLUSION": 1}),
+    ("label.vert", "ao_prepass.frag", {}),
+    ("fullscreen.vert", "ao.frag", {}),
 ])
 def test_programs_compile_and_link_on_this_driver(vertex, fragment, defines):
     from OpenGL import GL

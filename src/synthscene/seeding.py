@@ -116,7 +116,7 @@ def sensor_rng(seed: int, index: int, stream: str) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(sequence))
 
 
-LIGHTING_STREAMS = ("shadows",)
+LIGHTING_STREAMS = ("shadows", "ambient_occlusion")
 """The named sub-streams of a frame's (or scene's) lighting draws that came after the frame's
 other draws were fixed: each draws from its own stream, so adding one shifts no other draw."""
 

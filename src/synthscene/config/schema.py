@@ -453,6 +453,19 @@ def _shadows_shortcut(value: Any) -> Any:
     return value
 
 
+class AmbientOcclusionSpec(_Spec):
+    """Screen-space ambient occlusion (``docs/light.md``): contacts and creases get less ambient
+    light. Drawn per frame (per scene with several views, per sequence), from the frame's own
+    ``ambient_occlusion`` stream, so switching it on changes no other draw."""
+
+    strength: dist_field(low=0, high=4) = Uniform(0.8, 1.0)
+    """0: no darkening; 1: the estimated occlusion; more darkens more."""
+    radius_m: dist_field(low=0, high=LENGTH_LIMIT_M, low_exclusive=True) = Uniform(0.08, 0.15)
+    """How far from a point its occluders are looked for, metres."""
+    probability: float = Field(1.0, ge=0, le=1)
+    """Chance that a frame has ambient occlusion."""
+
+
 class RenderSpec(_Spec):
     """Shading and output encoding."""
 
@@ -460,6 +473,8 @@ class RenderSpec(_Spec):
     shadows: Annotated[ShadowsSpec, BeforeValidator(_shadows_shortcut)] = Field(
         default_factory=ShadowsSpec)
     """Shadow maps (:class:`ShadowsSpec`); ``true`` or ``false`` for always or never."""
+    ambient_occlusion: AmbientOcclusionSpec | None = None
+    """Screen-space ambient occlusion (lit shading); None: off."""
     msaa_samples: Annotated[Literal[1, 2, 4, 8], BeforeValidator(not_bool)] = 1
     """Multisample anti-aliasing of the colour image (1: none); labels are never blended."""
     png_compression: int = Field(1, ge=0, le=9)

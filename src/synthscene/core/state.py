@@ -309,6 +309,24 @@ class StereoEye:
     baseline_m: float
 
 
+@dataclass(frozen=True)
+class AmbientOcclusion:
+    """Screen-space ambient occlusion of a frame: how much the ambient (and environment) light
+    of a point is darkened by the surfaces near it (``render.ambient_occlusion``).
+
+    Attributes
+    ----------
+    strength : float
+        >= 0: 0 leaves the ambient light as it is, 1 darkens it by the occlusion estimated
+        within ``radius``; larger values darken more (clipped at black).
+    radius : float
+        Metres, > 0: how far from a point the surfaces that occlude it are looked for.
+    """
+
+    strength: float
+    radius: float
+
+
 @dataclass(frozen=True, eq=False)
 class SceneState:
     """Everything that defines one frame, as plain data.
@@ -355,6 +373,8 @@ class SceneState:
         Labelled objects the placement drew but found no place for (the ``stable``
         placement, or a plug-in placement that counts them in ``ObjectPool.left_out``); None
         for a placement that places every object it draws (``drop``).
+    ambient_occlusion : AmbientOcclusion or None
+        The frame's ambient occlusion; None: none (the ambient light reaches every point).
     """
 
     objects: tuple[SceneObject, ...]
@@ -375,6 +395,7 @@ class SceneState:
     environment: Environment | None = None
     shadow_softness_m: float | None = None
     objects_left_out: int | None = None
+    ambient_occlusion: AmbientOcclusion | None = None
 
 
 @dataclass(frozen=True, eq=False)

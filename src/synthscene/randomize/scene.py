@@ -38,6 +38,7 @@ from synthscene.randomize.object_pool import (
     object_size,
     sample_material,
 )
+from synthscene.randomize.occlusion import sample_ambient_occlusion
 from synthscene.randomize.scene_hooks import run_hooks
 from synthscene.randomize.stable import StableParams, arrange, place_all, places_at_rest
 from synthscene.seeding import lighting_rng
@@ -254,7 +255,9 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
     library : SceneLibraries
         The scenario's assets (keys, categories, fixture bounds) and background images.
     rng : numpy.random.Generator
-        The frame's generator; every draw of the frame comes from it, in a fixed order.
+        The frame's generator; every draw of the frame comes from it, in a fixed order, but
+        for the ambient occlusion, drawn from the frame's own stream
+        (``lighting_rng(*seed, "ambient_occlusion")``).
     seed : (2,) tuple of int
         ``(run_seed, frame_index)``, recorded in the state.
 
@@ -312,7 +315,10 @@ def sample_scene(scenario: Scenario, library: SceneLibraries, *, rng: np.random.
                        pending_floating=int(np.count_nonzero(floating)),
                        shadow_softness_m=sample_shadows(
                            spec.render.shadows, rng=lighting_rng(*seed, "shadows")),
-                       objects_left_out=left_out)
+                       objects_left_out=left_out,
+                       ambient_occlusion=sample_ambient_occlusion(
+                           spec.render.ambient_occlusion,
+                           rng=lighting_rng(*seed, "ambient_occlusion")))
     # Drawn after the rest: a scenario without an environment draws as before.
     state = with_environment(state, spec.lights.environment, library.environments,
                              visible=spec.background.environment, rng=rng)

@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from synthscene.core.state import Light
+from synthscene.core.state import AmbientOcclusion, Light
 from synthscene.errors import SynthsceneError
 from synthscene.render.compat import patch_pyrender_numpy2
 from synthscene.render.platform import ensure_gl_platform
@@ -81,6 +81,8 @@ from synthscene.render.gl import (  # noqa: E402
     VertexArray,
     read_labels,
 )
+from synthscene.render.occlusion import DEFINE as OCCLUSION_DEFINE  # noqa: E402
+from synthscene.render.occlusion import OcclusionPass  # noqa: E402
 from synthscene.render.shadow_maps import ShadowFrame  # noqa: E402
 
 __all__ = ["BACKDROP", "ColourItem", "ColourRenderer", "Part"]
@@ -206,6 +208,7 @@ class ColourRenderer:
         self._programs: dict[tuple, Program] = {}
         self._textures = TextureUploads()
         self._environment: EnvironmentPass | None = None  # made on the first environment
+        self._occlusion: OcclusionPass | None = None  # made on the first occlusion
         self._resolved = self._draw_target = None
         try:
             if self.carries_labels:
@@ -246,7 +249,8 @@ class ColourRenderer:
              ambient_light: np.ndarray, bg_color: np.ndarray, world_from_camera_gl: np.ndarray,
              projection: np.ndarray, flat: bool, labels: bool = False,
              environment: EnvironmentDraw | None = None,
-             shadows: ShadowFrame | None = None) -> None:
+             shadows: ShadowFrame | None = None,
+             ambient_occlusion: AmbientOcclusion | None = None) -> None:
         """Queue the colour pass of one frame; :meth:`read_colour` waits for it.
 
         Parameters
@@ -275,6 +279,9 @@ class ColourRenderer:
         shadows : ShadowFrame, optional
             The frame's shadow maps, already drawn for ``lights``
             (:meth:`synthscene.render.shadow_maps.ShadowMaps.draw`); lit shading only.
+        ambient_occlusion : AmbientOcclusion or None
+            Screen-space ambient occlusion of the ambient and environment terms
+            (:mod:`~synthscene.render.occlusion`), lit shading only; None: none.
 
         Raises
         ------
@@ -287,6 +294,16 @@ class ColourRenderer:
                                          for kind in _LIGHT_KINDS)
         self._textures.sync(t for item in items for part in item.parts
                             for t in part.material.textures)
+        # -- ambient occlusion (render/occlusion.py): its passes run first, at half resolution
+        occlusion = None if flat else ambient_occlusion
+        if occlusion is not None:
+            if self._occlusion is None:
+                self._occlusion = OcclusionPass(self.width, self.height)
+            self._occlusion.draw(
+                [(item.world_from_model, [part.mesh for part in item.parts])
+                 for item in items if not item.transparent],
+                np.linalg.inv(world_from_camera_gl), projection, occlusion)
+        # --
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, self._draw_target.id)
         GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
         GL.glViewport(0, 0, self.width, self.height)
@@ -327,12 +344,14 @@ class ColourRenderer:
             model = item.world_from_model.astype(np.float32)
             for part in item.parts:
                 program = self._program(part, flat, counts, labels, shadows,
-                                        environment is not None)
+                                        environment is not None, occlusion is not None)
                 if program is not current:
                     program.use()
                     current = program
                     if id(program) not in ready:
                         self._set_frame_uniforms(program, camera, bound_lights, shadows)
+                        if occlusion is not None:
+                            self._occlusion.set_uniforms(program)
                         if environment is not None and not flat:
                             self._environment.set_uniforms(program)
                         ready.add(id(program))
@@ -355,18 +374,19 @@ class ColourRenderer:
 
     def _program(self, part: Part, flat: bool, light_counts: tuple[int, int, int] | None,
                  labels: bool, shadows: ShadowFrame | None,
-                 environment: bool = False) -> Program:
+                 environment: bool = False, occlusion: bool = False) -> Program:
         """The program of a part, by its vertex buffers and material kind (the defines that
         pyrender's ``Renderer`` gives a primitive's program, without pyrender's shadows): lit
         programs built for the frame's (directional, point, spot) light counts, with the label
         outputs if ``labels``, with our shadow lookups if ``shadows``, with the environment
-        light if ``environment``."""
+        light if ``environment``, reading the ambient-occlusion image if ``occlusion``."""
         material = part.material
         buf_flags, tex_flags = part.mesh.buf_flags, material.tex_flags
         environment = environment and not flat
         shadow_defines = None if shadows is None else shadows.defines()
         key = (buf_flags, tex_flags, type(material), flat, light_counts, labels,
-               None if shadow_defines is None else tuple(shadow_defines.items()), environment)
+               None if shadow_defines is None else tuple(shadow_defines.items()), environment,
+               occlusion)
         program = self._programs.get(key)
         if program is None:
             defines: dict[str, int] = {}
@@ -395,6 +415,8 @@ class ColourRenderer:
                 defines["USE_ENVIRONMENT"] = 1
             if shadow_defines is not None:
                 defines.update(shadow_defines)
+            if occlusion:
+                defines[OCCLUSION_DEFINE] = 1
             if flat:  # pyrender's flat.vert: mesh.vert with its own normal matrix
                 defines["INVERSE_NORMAL_MATRIX"] = 1
             program = Program("mesh.vert", "flat.frag" if flat else "mesh.frag", defines)
@@ -463,6 +485,9 @@ class ColourRenderer:
         if self._environment is not None:
             self._environment.delete()
             self._environment = None
+        if self._occlusion is not None:
+            self._occlusion.delete()
+            self._occlusion = None
 
 
 def _uniform(program: Program, name: str, value) -> None:

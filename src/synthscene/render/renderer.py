@@ -410,6 +410,7 @@ class Renderer:
             bg_color=np.array([*state.background_color, 1.0]),
             world_from_camera_gl=view.world_from_camera, projection=view.projection,
             flat=flat, labels=labels, shadows=shadows,
+            ambient_occlusion=state.ambient_occlusion,
             environment=(None if state.environment is None
                          else EnvironmentDraw.of(state.environment)))
 

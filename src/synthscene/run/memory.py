@@ -29,7 +29,9 @@ def frame_memory_bytes(scenario: Scenario) -> int:
 
     * ``gl = 8 x msaa_samples + 16``: the colour framebuffer (RGBA8 colour and 24-bit depth,
       per MSAA sample) and the label framebuffer (``R32I`` instance ids, ``R32F`` depth);
-      ``+ 16`` with ``outputs.normals`` (an ``RGBA32F`` attachment);
+      ``+ 16`` with ``outputs.normals`` (an ``RGBA32F`` attachment); ``+ 6`` with
+      ``render.ambient_occlusion`` (at half resolution: ``RGBA32F`` normals and depth, a 24-bit
+      depth buffer and the ``RG32F`` result, 24 bytes per half-resolution pixel);
     * ``frame = 11``: the frame read back (RGB 3, float32 depth 4, int32 instance ids 4);
       ``+ 12`` with ``outputs.normals`` (float32 x 3); ``+ 18`` with ``outputs.flow``
       (forward and backward flow, float32 x 2 each, and their validity); ``+ 15`` with
@@ -53,7 +55,8 @@ def frame_memory_bytes(scenario: Scenario) -> int:
     """
     spec = scenario.spec
     outputs = spec.outputs
-    gl = 8 * spec.render.msaa_samples + 16 + (16 if outputs.normals else 0)
+    gl = 8 * spec.render.msaa_samples + 16 + (16 if outputs.normals else 0) \
+        + (6 if spec.render.ambient_occlusion is not None else 0)
     frame = 11 + (12 if outputs.normals else 0) + (18 if outputs.flow else 0) \
         + (15 if spec.render.motion_blur is not None else 0)
     held = spec.sequence.length if spec.sequence is not None else 1

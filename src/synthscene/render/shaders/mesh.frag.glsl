@@ -7,6 +7,8 @@
 // USE_ENVIRONMENT, the environment light of environment.glsl (two named terms); with the
 // shadow-map define, each light's term multiplied by its shadow lookup (shadows.glsl); the
 // output encoded as exact sRGB (srgb.glsl) instead of x^(1/2.2).
+// The ambient and environment terms are multiplied by ambient_visibility() (occlusion.glsl:
+// screen-space ambient occlusion; 1 without the AMBIENT_OCCLUSION define).
 #version 330 core
 ///////////////////////////////////////////////////////////////////////////////
 // Structs
@@ -83,6 +85,7 @@ uniform int n_spot_lights;
 uniform vec3 cam_pos;
 uniform vec3 ambient_light;
 #include "fragment_io.glsl"
+#include "occlusion.glsl"
 #include "srgb.glsl"
 // Normal computation
 vec3 get_normal()
@@ -361,14 +364,14 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
 #endif
         color.xyz += res;
     }
-    color.xyz += base_color.xyz * ambient_light;
+    color.xyz += base_color.xyz * ambient_light * ambient_visibility();  // occlusion.glsl
 
     // synthscene: environment light (image-based), as two named terms (environment.glsl).
 #ifdef USE_ENVIRONMENT
     vec3 env_v = normalize(cam_pos - frag_position);
     vec3 env_diffuse, env_specular;
     environment_terms(n, env_v, roughness, c_diff, f0, env_diffuse, env_specular);
-    color.xyz += env_diffuse + env_specular;
+    color.xyz += (env_diffuse + env_specular) * ambient_visibility();  // occlusion.glsl
 #endif
 
     // Calculate lighting from environment

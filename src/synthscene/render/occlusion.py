@@ -1,0 +1,221 @@
+"""Screen-space ambient occlusion: :class:`OcclusionPass`.
+
+Design (``docs/light.md``, "Ambient occlusion"): before the colour pass of a frame with
+:class:`~synthscene.core.state.AmbientOcclusion`, two small passes at half the image's
+resolution (rounded up) run on the GL driver, queued like the colour pass:
+
+1. **Pre-pass** (``label.vert`` + ``ao_prepass.frag``): every opaque item's camera-frame face
+   normal and camera-z depth, into an ``RGBA32F`` texture;
+2. **Occlusion** (``fullscreen.vert`` + ``ao.frag``): per pixel, 6 taps on a spiral of the
+   frame's radius projected at the pixel's depth, the quad's 4 pixels a quarter turn apart
+   from an angle drawn per quad (a fixed function of its position); each occluding tap darkens
+   by its cosine to the normal with a falloff to 0 at the radius, times the frame's strength:
+   the visibility of the ambient light, in ``[0, 1]``; then the depth-aware mean over the quad
+   (exchanged through fine derivatives, no pass of its own), which turns the pattern of turns
+   into fine noise.
+
+The colour pass then binds the result to :data:`TEXTURE_UNIT` and its lit shader multiplies
+the ambient term (only that: direct light is not occluded; an environment term would be
+multiplied too) by the visibility read at each fragment with bilinear filtering
+(``shaders/occlusion.glsl``). Labels never change: the colour pass writes its ids and depth from
+the same fragments as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from synthscene.core.state import AmbientOcclusion
+from synthscene.render.platform import ensure_gl_platform
+
+ensure_gl_platform()
+
+from OpenGL import GL  # noqa: E402  (the GL platform must be chosen first)
+
+from synthscene.render.gl import GLError, Program, VertexArray  # noqa: E402
+
+__all__ = ["DEFINE", "TEXTURE_UNIT", "OcclusionPass"]
+
+TEXTURE_UNIT = 11
+"""Texture unit of the occlusion image in the lit programs (material textures use 0-6; the
+environment and the shadow maps take units above it)."""
+
+DEFINE = "AMBIENT_OCCLUSION"
+"""The define that builds a lit program with ``ambient_visibility()`` reading the image."""
+
+
+class _Target:
+    """A framebuffer whose colour attachment 0 is a texture (sampled by the next pass), with an
+    optional depth renderbuffer."""
+
+    def __init__(self, width: int, height: int, internal_format: int, fmt: int,
+                 depth: bool, linear: bool = False) -> None:
+        self.width, self.height = width, height
+        self.texture = int(GL.glGenTextures(1))
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self.texture)
+        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, internal_format, width, height, 0, fmt,
+                        GL.GL_FLOAT, None)
+        flt = GL.GL_LINEAR if linear else GL.GL_NEAREST
+        for parameter, value in ((GL.GL_TEXTURE_MIN_FILTER, flt),
+                                 (GL.GL_TEXTURE_MAG_FILTER, flt),
+                                 (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE),
+                                 (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)):
+            GL.glTexParameteri(GL.GL_TEXTURE_2D, parameter, value)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        self.id = int(GL.glGenFramebuffers(1))
+        self._renderbuffer = None
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.id)
+        GL.glFramebufferTexture2D(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, GL.GL_TEXTURE_2D,
+                                  self.texture, 0)
+        if depth:
+            self._renderbuffer = int(GL.glGenRenderbuffers(1))
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, self._renderbuffer)
+            GL.glRenderbufferStorage(GL.GL_RENDERBUFFER, GL.GL_DEPTH_COMPONENT24, width, height)
+            GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT,
+                                         GL.GL_RENDERBUFFER, self._renderbuffer)
+        status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        if status != GL.GL_FRAMEBUFFER_COMPLETE:
+            self.delete()
+            raise GLError(f"an occlusion framebuffer is incomplete (GL status {status:#x})")
+
+    def bind(self) -> None:
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.id)
+        GL.glDrawBuffers(1, [GL.GL_COLOR_ATTACHMENT0])
+        GL.glViewport(0, 0, self.width, self.height)
+
+    def delete(self) -> None:
+        if self.id is not None:
+            GL.glDeleteFramebuffers(1, [self.id])
+            GL.glDeleteTextures([self.texture])
+            if self._renderbuffer is not None:
+                GL.glDeleteRenderbuffers(1, [self._renderbuffer])
+            self.id = None
+
+
+class OcclusionPass:
+    """The ambient-occlusion image of a frame, at half resolution (a current GL context is
+    needed for its whole life).
+
+    Parameters
+    ----------
+    width, height : int
+        The colour image's size in pixels; the passes run at ``(width + 1) // 2`` x
+        ``(height + 1) // 2``.
+
+    Raises
+    ------
+    synthscene.render.gl.GLError
+        If a framebuffer is incomplete.
+    """
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = int(width), int(height)
+        w, h = (self.width + 1) // 2, (self.height + 1) // 2
+        self._targets: list[_Target] = []
+        self._programs: list[Program] = []
+        try:
+            self._geometry = _Target(w, h, GL.GL_RGBA32F, GL.GL_RGBA, depth=True)
+            self._targets.append(self._geometry)
+            self._visibility = _Target(w, h, GL.GL_RG32F, GL.GL_RG, depth=False, linear=True)
+            self._targets.append(self._visibility)
+            self._prepass = Program("label.vert", "ao_prepass.frag")
+            self._programs.append(self._prepass)
+            self._occlusion = Program("fullscreen.vert", "ao.frag")
+            self._programs.append(self._occlusion)
+        except Exception:
+            self.delete()
+            raise
+        self._empty = int(GL.glGenVertexArrays(1))  # full-screen passes read no attributes
+        self._projection = np.eye(4)
+
+    def draw(self, draws: Iterable[tuple[np.ndarray, Sequence[VertexArray]]],
+             camera_from_world: np.ndarray, projection: np.ndarray,
+             occlusion: AmbientOcclusion) -> None:
+        """Queue the two passes of one frame, then bind the result to :data:`TEXTURE_UNIT`
+        (the framebuffer binding, viewport, blending and depth test are left changed).
+
+        Parameters
+        ----------
+        draws : iterable of ((4, 4) float64, sequence of VertexArray)
+            ``world_from_model`` and the vertex arrays of every opaque item.
+        camera_from_world : (4, 4) float64
+            View matrix, OpenGL camera frame.
+        projection : (4, 4) float64
+            The colour pass's OpenGL projection.
+        occlusion : AmbientOcclusion
+            The frame's strength and radius (metres).
+        """
+        self._projection = np.asarray(projection, dtype=np.float64)
+        GL.glDisable(GL.GL_BLEND)
+        GL.glDisable(GL.GL_MULTISAMPLE)
+        # 1. normals and depth
+        self._geometry.bind()
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthMask(GL.GL_TRUE)
+        GL.glDepthFunc(GL.GL_LESS)
+        GL.glEnable(GL.GL_CULL_FACE)
+        GL.glCullFace(GL.GL_BACK)
+        GL.glFrontFace(GL.GL_CCW)
+        GL.glClearBufferfv(GL.GL_COLOR, 0, np.zeros(4, dtype=np.float32))
+        GL.glClearBufferfv(GL.GL_DEPTH, 0, np.ones(1, dtype=np.float32))
+        program = self._prepass
+        program.use()
+        program.set_matrix("projection", projection)
+        for world_from_model, meshes in draws:
+            program.set_matrix("camera_from_model", camera_from_world @ world_from_model)
+            for mesh in meshes:
+                mesh.draw()
+        # 2. occlusion
+        GL.glDisable(GL.GL_DEPTH_TEST)
+        GL.glDisable(GL.GL_CULL_FACE)
+        GL.glBindVertexArray(self._empty)
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        self._visibility.bind()
+        program = self._occlusion
+        program.use()
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self._geometry.texture)
+        GL.glUniform1i(program.location("normal_depth"), 0)
+        p = self._projection
+        GL.glUniform4f(program.location("proj_info"), p[0, 0], p[1, 1], p[0, 2], p[1, 2])
+        GL.glUniform1f(program.location("radius"), float(occlusion.radius))
+        GL.glUniform1f(program.location("strength"), float(occlusion.strength))
+        GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
+        GL.glBindVertexArray(0)
+        GL.glUseProgram(0)
+        GL.glActiveTexture(GL.GL_TEXTURE0 + TEXTURE_UNIT)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self._visibility.texture)
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
+    def set_uniforms(self, program: Program) -> None:
+        """Set the occlusion uniforms of a bound lit program built with :data:`DEFINE`, for the
+        last :meth:`draw`."""
+        GL.glUniform1i(program.location("ao_map"), TEXTURE_UNIT)
+        GL.glUniform2f(program.location("ao_scale"), 1.0 / self.width, 1.0 / self.height)
+
+    def read(self) -> np.ndarray:
+        """Wait for the last :meth:`draw` and return its visibility image, (h, w) float32 in
+        [0, 1] at half resolution, top row first (1 where nothing is), for inspection."""
+        out = np.empty((self._visibility.height, self._visibility.width), dtype=np.float32)
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._visibility.id)
+        GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        GL.glReadPixels(0, 0, self._visibility.width, self._visibility.height, GL.GL_RED,
+                        GL.GL_FLOAT, out)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        return np.ascontiguousarray(out[::-1])
+
+    def delete(self) -> None:
+        """Free every GL resource (the context must be current). Idempotent."""
+        for target in self._targets:
+            target.delete()
+        for program in self._programs:
+            program.delete()
+        self._targets, self._programs = [], []
+        if getattr(self, "_empty", None) is not None:
+            GL.glDeleteVertexArrays(1, [self._empty])
+            self._empty = None
