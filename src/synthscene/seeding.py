@@ -107,12 +107,24 @@ def sensor_rng(seed: int, index: int, stream: str) -> np.random.Generator:
     ValueError
         If ``seed`` or ``index`` is negative or ``stream`` is unknown.
     """
+    return _named_stream(seed, index, _SENSOR_KEY, SENSOR_STREAMS, stream)
+
+
+def _named_stream(seed: int, index: int, key: int, streams: tuple[str, ...],
+                  stream: str) -> np.random.Generator:
+    """``Generator(PCG64(SeedSequence([seed, index], spawn_key=(key, n))))``, ``n`` the
+    position of ``stream`` in ``streams`` (:func:`sensor_rng`, :func:`lighting_rng`).
+
+    Raises
+    ------
+    ValueError
+        If ``seed`` or ``index`` is negative or ``stream`` is not in ``streams``.
+    """
     if seed < 0 or index < 0:
         raise ValueError(f"seed and index must be >= 0, got {seed}, {index}")
-    if stream not in SENSOR_STREAMS:
-        raise ValueError(f"stream must be one of {SENSOR_STREAMS}, got {stream!r}")
-    sequence = np.random.SeedSequence([seed, index],
-                                      spawn_key=(_SENSOR_KEY, SENSOR_STREAMS.index(stream)))
+    if stream not in streams:
+        raise ValueError(f"stream must be one of {streams}, got {stream!r}")
+    sequence = np.random.SeedSequence([seed, index], spawn_key=(key, streams.index(stream)))
     return np.random.Generator(np.random.PCG64(sequence))
 
 
@@ -146,10 +158,4 @@ def lighting_rng(seed: int, index: int, stream: str) -> np.random.Generator:
     ValueError
         If ``seed`` or ``index`` is negative or ``stream`` is unknown.
     """
-    if seed < 0 or index < 0:
-        raise ValueError(f"seed and index must be >= 0, got {seed}, {index}")
-    if stream not in LIGHTING_STREAMS:
-        raise ValueError(f"stream must be one of {LIGHTING_STREAMS}, got {stream!r}")
-    sequence = np.random.SeedSequence([seed, index],
-                                      spawn_key=(_LIGHTING_KEY, LIGHTING_STREAMS.index(stream)))
-    return np.random.Generator(np.random.PCG64(sequence))
+    return _named_stream(seed, index, _LIGHTING_KEY, LIGHTING_STREAMS, stream)
