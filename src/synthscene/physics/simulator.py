@@ -113,7 +113,7 @@ def _import_pybullet_quietly():
 
 pb = _import_pybullet_quietly()
 
-__all__ = ["FALLEN_Z", "MIN_MASS", "PhysicsSimulator"]
+__all__ = ["FALLEN_Z", "MAX_SHAPE_FILES", "MIN_MASS", "PhysicsSimulator"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +134,11 @@ class _HasHulls(Protocol):
 
 class _Library(Protocol):
     def get(self, key: str) -> _HasHulls: ...
+
+
+MAX_SHAPE_FILES = 256
+"""Collision shape files (one per asset and size range) a pybullet client loads before the
+simulator replaces it with a fresh one (:meth:`PhysicsSimulator._reset_world`)."""
 
 
 class PhysicsSimulator:
@@ -171,6 +176,12 @@ class PhysicsSimulator:
     def __enter__(self) -> PhysicsSimulator:
         if self._client is not None:
             raise RuntimeError("PhysicsSimulator is already open")
+        self._open()
+        return self
+
+    def _open(self) -> None:
+        """Connect a DIRECT client (without the TinyRenderer plugin) and make the shape-file
+        folder."""
         client = pb.connect(pb.DIRECT)
         if client < 0:
             raise RuntimeError("pybullet could not open a DIRECT client")
@@ -183,7 +194,6 @@ class PhysicsSimulator:
         if renderer >= 0:
             pb.unloadPlugin(renderer, physicsClientId=client)
         self._folder = Path(tempfile.mkdtemp(prefix="synthscene-physics-"))
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -405,7 +415,18 @@ class PhysicsSimulator:
         return model
 
     def _reset_world(self, state: SceneState) -> None:
-        """Empty the world, set the engine's parameters and add the ground plane at z = 0."""
+        """Empty the world, set the engine's parameters and add the ground plane at z = 0.
+
+        Once the client has loaded :data:`MAX_SHAPE_FILES` shape files, it is replaced by a
+        fresh one first: pybullet keeps every mesh file it has loaded for the client's life, so
+        a library of thousands of assets would otherwise grow the worker's memory for the
+        whole run. Each frame starts from an empty world either way, so the poses are the
+        same.
+        """
+        if len(self._files) >= MAX_SHAPE_FILES:
+            self.close()
+            self._bodies.clear()
+            self._open()
         cid = self._client
         s = self._settings
         pb.resetSimulation(physicsClientId=cid)
