@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -50,15 +51,30 @@ def square_rle(x: int, y: int) -> str:
     return rle["counts"].decode("ascii")
 
 
-def write_dataset(root: Path, images: int, per_image: int) -> Path:
+def annotation_text(ann_id: int, image_id: int, k: int, x: int, y: int, counts: str) -> str:
+    """One annotation as JSON text: square ``k`` of an image, at ``(x, y)``."""
+    return (f'{{"id": {ann_id}, "image_id": {image_id}, "category_id": {k % 3 + 1}, '
+            f'"bbox": [{x}.0, {y}.0, {SIDE}.0, {SIDE}.0], "area": {SIDE * SIDE}, '
+            f'"iscrowd": 0, "segmentation": {{"size": [{HEIGHT}, {WIDTH}], '
+            f'"counts": {counts}}}}}')
+
+
+def write_dataset(root: Path, images: int, per_image: int, *,
+                  grid: list[tuple[int, int]] | None = None,
+                  annotation: Callable[[int, int, int, int, int, str], str] = annotation_text,
+                  description: str = "benchmark_validate") -> Path:
+    """Write ``root/annotations.json`` (streamed) and ``root/images/``; return the file.
+
+    Annotation ``k`` of each image is the square at ``grid[k % len(grid)]`` (default: a 15 px
+    grid of ``per_image`` squares), written by ``annotation``."""
     (root / "images").mkdir(parents=True, exist_ok=True)
-    grid = [(15 * (k % 15) + 40, 15 * (k // 15) + 40) for k in range(per_image)]
+    grid = grid or [(15 * (k % 15) + 40, 15 * (k // 15) + 40) for k in range(per_image)]
     squares = [(x, y, json.dumps(square_rle(x, y))) for x, y in grid]
     ok, png = cv2.imencode(".png", np.full((HEIGHT, WIDTH, 3), 90, np.uint8))
     assert ok
     path = root / "annotations.json"
     with open(path, "w") as out:
-        out.write('{"info": {"description": "benchmark_validate"}, "images": [')
+        out.write(f'{{"info": {{"description": "{description}"}}, "images": [')
         for i in range(1, images + 1):
             name = f"{i:06d}.png"
             (root / "images" / name).write_bytes(png.tobytes())
@@ -67,13 +83,10 @@ def write_dataset(root: Path, images: int, per_image: int) -> Path:
         out.write('], "annotations": [')
         ann_id = 0
         for i in range(1, images + 1):
-            for k, (x, y, counts) in enumerate(squares):
+            for k in range(per_image):
                 ann_id += 1
-                out.write(("," if ann_id > 1 else "") + (
-                    f'{{"id": {ann_id}, "image_id": {i}, "category_id": {k % 3 + 1}, '
-                    f'"bbox": [{x}.0, {y}.0, {SIDE}.0, {SIDE}.0], "area": {SIDE * SIDE}, '
-                    f'"iscrowd": 0, "segmentation": {{"size": [{HEIGHT}, {WIDTH}], '
-                    f'"counts": {counts}}}}}'))
+                x, y, counts = squares[k % len(squares)]
+                out.write(("," if ann_id > 1 else "") + annotation(ann_id, i, k, x, y, counts))
         out.write('], "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, '
                   '{"id": 3, "name": "c"}]}')
     return path

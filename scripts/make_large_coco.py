@@ -17,14 +17,11 @@ Peak memory is the "Maximum resident set size" line of ``/usr/bin/time -v``.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 # the image size and the square masks of scripts/benchmark_validate.py (run from scripts/)
-from benchmark_validate import HEIGHT, SIDE, WIDTH, square_rle
+from benchmark_validate import HEIGHT, SIDE, WIDTH
+from benchmark_validate import write_dataset as write_squares
 
 COLUMNS, ROWS = (WIDTH - 8) // 6, (HEIGHT - 8) // 6
 
@@ -42,32 +39,10 @@ def annotation_text(ann_id: int, image_id: int, k: int, x: int, y: int, counts: 
 
 def write_dataset(root: Path, images: int, per_image: int) -> Path:
     """Write ``root/annotations.json`` and ``root/images/``; return the annotation file."""
-    (root / "images").mkdir(parents=True, exist_ok=True)
-    cells = COLUMNS * ROWS
     grid = [(4 + 6 * (k % COLUMNS), 4 + 6 * ((k // COLUMNS) % ROWS)) for k in range(
-        min(per_image, cells))]
-    squares = [(x, y, json.dumps(square_rle(x, y))) for x, y in grid]
-    ok, png = cv2.imencode(".png", np.full((HEIGHT, WIDTH, 3), 90, np.uint8))
-    assert ok
-    path = root / "annotations.json"
-    with open(path, "w") as out:
-        out.write('{"info": {"description": "make_large_coco"}, "images": [')
-        for i in range(1, images + 1):
-            name = f"{i:06d}.png"
-            (root / "images" / name).write_bytes(png.tobytes())
-            out.write(("," if i > 1 else "") + f'{{"id": {i}, "file_name": "{name}", '
-                      f'"width": {WIDTH}, "height": {HEIGHT}}}')
-        out.write('], "annotations": [')
-        ann_id = 0
-        for i in range(1, images + 1):
-            for k in range(per_image):
-                ann_id += 1
-                x, y, counts = squares[k % len(squares)]
-                out.write(("," if ann_id > 1 else "") + annotation_text(ann_id, i, k, x, y,
-                                                                       counts))
-        out.write('], "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, '
-                  '{"id": 3, "name": "c"}]}')
-    return path
+        min(per_image, COLUMNS * ROWS))]
+    return write_squares(root, images, per_image, grid=grid, annotation=annotation_text,
+                         description="make_large_coco")
 
 
 def main() -> None:
