@@ -195,6 +195,10 @@ class AssetLibrary:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key: object) -> bool:
+        """Whether the library indexes asset ``key`` (a dict lookup, not a scan of ``keys``)."""
+        return key in self._entries
+
     def __repr__(self) -> str:
         return f"AssetLibrary({len(self)} assets, categories={list(self.categories)})"
 
@@ -444,7 +448,7 @@ class SceneLibraries:
 
     def _holder(self, key: str) -> AssetLibrary:
         for library in (self.objects, self.distractors, self.fixtures):
-            if library is not None and key in library.keys:
+            if library is not None and key in library:
                 return library
         raise KeyError(key)
 
