@@ -254,32 +254,51 @@ def generate_run(scenario, args, workers: int, frames: int,
     return (frames - skip) / elapsed, per_stage, events
 
 
+class WorkerMemory:
+    """Each worker's RSS after its frame ``baseline`` and at its last frame, from the
+    ``FrameDone`` events of a run (call it with each)."""
+
+    def __init__(self, baseline: int) -> None:
+        self.baseline = baseline
+        self.seen: dict[int, int] = {}
+        self.first: dict[int, tuple[int, int]] = {}  # worker -> (frames made, RSS bytes)
+        self.last: dict[int, tuple[int, int]] = {}
+
+    def __call__(self, done: FrameDone) -> None:
+        n = self.seen[done.worker] = self.seen.get(done.worker, 0) + 1
+        if n == self.baseline:
+            self.first[done.worker] = (n, done.rss_bytes)
+        self.last[done.worker] = (n, done.rss_bytes)
+
+    def report(self, indent: str = "") -> None:
+        """Print each worker's growth between the two (a worker that made fewer frames than
+        ``baseline`` is named)."""
+        for worker in sorted(self.last):
+            if worker not in self.first:
+                print(f"{indent}worker {worker}: made {self.last[worker][0]} frames, fewer "
+                      "than the warm-up")
+                continue
+            (n0, rss0), (n1, rss1) = self.first[worker], self.last[worker]
+            print(f"{indent}worker {worker}: RSS {rss0 / 2**20:.1f} MiB after frame {n0}, "
+                  f"{rss1 / 2**20:.1f} MiB after frame {n1}: "
+                  f"{100 * (rss1 - rss0) / rss0:+.2f} %")
+
+
 def soak(scenario, args, workers: int) -> None:
     """Print each worker's RSS after warm-up and at the end of one long run."""
     baseline = max(args.warmup, args.soak // workers // 10)
-    seen: dict[int, int] = {}
-    first: dict[int, tuple[int, int]] = {}  # worker -> (frames made, RSS) after its warm-up
-    last: dict[int, tuple[int, int]] = {}
+    memory = WorkerMemory(baseline)
 
     def on_frame(done: FrameDone) -> None:
-        n = seen[done.worker] = seen.get(done.worker, 0) + 1
-        if n == baseline:
-            first[done.worker] = (n, done.rss_bytes)
-        last[done.worker] = (n, done.rss_bytes)
-        total = sum(seen.values())
+        memory(done)
+        total = sum(memory.seen.values())
         if total % 500 == 0:
             print(f"  {total} frames", flush=True)
 
     print(f"soak: {args.soak} frames, {workers} worker(s); RSS of each worker after its "
           f"frame {baseline} and at its last frame")
     fps, _, _ = generate_run(scenario, args, workers, args.soak, on_frame)
-    for worker in sorted(last):
-        if worker not in first:
-            print(f"worker {worker}: made {last[worker][0]} frames, fewer than the warm-up")
-            continue
-        (n0, rss0), (n1, rss1) = first[worker], last[worker]
-        print(f"worker {worker}: RSS {rss0 / 2**20:.1f} MiB after frame {n0}, "
-              f"{rss1 / 2**20:.1f} MiB after frame {n1}: {100 * (rss1 - rss0) / rss0:+.2f} %")
+    memory.report()
     print(f"throughput: {fps:.1f} labelled frames/s written to disk")
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmark import machine  # noqa: E402
+from benchmark import WorkerMemory, machine  # noqa: E402
 from synthscene.assets.cache import AssetCache  # noqa: E402
 from synthscene.assets.library import AssetLibrary, AssetSource  # noqa: E402
 from synthscene.config.loading import scenario_from_dict  # noqa: E402
@@ -189,28 +189,13 @@ def fill(cache: str, args) -> None:
 
 def memory(spec, args) -> None:
     per_worker = max(1, args.frames // args.workers)
-    baseline = max(args.warmup, per_worker // 10)
-    seen: dict[int, int] = {}
-    first: dict[int, tuple[int, int]] = {}
-    last: dict[int, tuple[int, int]] = {}
-
-    def on_frame(done: FrameDone) -> None:
-        n = seen[done.worker] = seen.get(done.worker, 0) + 1
-        if n == baseline:
-            first[done.worker] = (n, done.rss_bytes)
-        last[done.worker] = (n, done.rss_bytes)
-
+    tracker = WorkerMemory(max(args.warmup, per_worker // 10))
     with tempfile.TemporaryDirectory() as folder:
-        run(spec, args, frames=args.frames, cache=args.cache_dir or folder, on_frame=on_frame)
+        run(spec, args, frames=args.frames, cache=args.cache_dir or folder, on_frame=tracker)
     limit = spec.spec.limits.max_loaded_assets
     print(f"memory over {args.frames} frames ({args.workers} workers, max_loaded_assets "
           f"{limit}):")
-    for worker in sorted(last):
-        if worker not in first:
-            continue
-        (n0, rss0), (n1, rss1) = first[worker], last[worker]
-        print(f"  worker {worker}: RSS {rss0 / 2**20:.1f} MiB after frame {n0}, "
-              f"{rss1 / 2**20:.1f} MiB after frame {n1}: {100 * (rss1 - rss0) / rss0:+.2f} %")
+    tracker.report(indent="  ")
 
 
 def memory_per_asset(sources: list[str], args) -> None:
