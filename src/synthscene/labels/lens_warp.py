@@ -146,17 +146,15 @@ whole pixel grid (:func:`_frame_maps`); a power of 2, so that ``cv2.remap``'s bi
 weights (multiples of 1/32) are exact."""
 
 
-def _coarse_knots(camera: Camera, width: int, height: int) -> tuple[np.ndarray, np.ndarray,
-                                                                     np.ndarray]:
-    """The knots of the coarse grid over a ``width x height`` image, every ``_COARSE_PX``
-    pixels from pixel 0 (the last may lie up to ``_COARSE_PX - 1`` pixels beyond the image):
-    their columns ``(nu,)``, rows ``(nv,)`` and undistorted coordinates ``(nv, nu, 2)``
-    float64."""
+def _coarse_knots(camera: Camera, width: int, height: int) -> np.ndarray:
+    """``(nv, nu, 2)`` float64: the undistorted coordinates of the knots of the coarse grid
+    over a ``width x height`` image, every ``_COARSE_PX`` pixels from pixel 0 (the last may lie
+    up to ``_COARSE_PX - 1`` pixels beyond the image)."""
     h = _COARSE_PX
     us = h * np.arange(-(-(width - 1) // h) + 1, dtype=np.float64)
     vs = h * np.arange(-(-(height - 1) // h) + 1, dtype=np.float64)
     ab, _ = camera.lens.unproject(np.stack(np.meshgrid(us, vs), -1), camera.K)
-    return us, vs, ab
+    return ab
 
 
 def _interpolate(knots: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -205,7 +203,7 @@ def _frame_maps(camera: Camera, pinhole: Camera) -> tuple[np.ndarray, np.ndarray
     K = pinhole.K
     scale = np.array([K[0, 0], K[1, 1]])
     offset = np.array([K[0, 2], K[1, 2]])
-    _, _, ab = _coarse_knots(camera, width, height)
+    ab = _coarse_knots(camera, width, height)
     pos = _interpolate(ab * scale + offset, width, height)
     map_x, map_y = np.ascontiguousarray(pos[..., 0]), np.ascontiguousarray(pos[..., 1])
     # The interpolation's error at the centre of each coarse cell, in pinhole pixels, then
