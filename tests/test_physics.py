@@ -515,37 +515,25 @@ def test_an_asset_with_many_hulls_settles_with_at_most_max_hulls():
         PhysicsSettings(max_hulls=0)
 
 
-def test_a_renewed_client_settles_every_frame_to_the_same_poses(monkeypatch):
-    """Past MAX_SHAPE_FILES shape files the simulator replaces its pybullet client (pybullet keeps
-    every mesh file it loaded for the client's life); the poses do not change."""
-    import synthscene.physics.simulator as simulator_module
+def test_the_simulator_keeps_no_parsed_shape_file_in_pybullets_cache(tmp_path):
+    """pybullet caches every OBJ file it parses, for the whole process, by file name, while its
+    file caching is on; a library of thousands of assets (a shape file per asset and size
+    range) grew a worker's memory with it. With the simulator open, a file rewritten under the
+    same name is parsed anew: nothing is kept."""
+    from synthscene.physics.bodies import write_hulls_obj
+    from synthscene.physics.simulator import pb
 
-    rng = np.random.Generator(np.random.PCG64(3))
-    frames = []
-    for _ in range(6):
-        objects = []
-        for i, key in enumerate(("cube", "pyramid", "pair")):
-            xyz = (float(rng.uniform(-0.3, 0.3)), float(rng.uniform(-0.3, 0.3)), 0.3 + 0.25 * i)
-            objects.append(make_object(i + 1, key, float(rng.uniform(0.05, 0.2)), xyz,
-                                       random_rotation(rng)))
-        frames.append(make_state(objects))
+    path = tmp_path / "hull.obj"
 
-    opened = []
-    open_client = PhysicsSimulator._open
-    monkeypatch.setattr(PhysicsSimulator, "_open",
-                        lambda sim: (opened.append(1), open_client(sim))[1])
+    def extent(cid: int, half: float) -> float:
+        write_hulls_obj(path, [CUBE * (2 * half)])
+        shape = pb.createCollisionShape(pb.GEOM_MESH, fileName=str(path),
+                                        physicsClientId=cid)
+        body = pb.createMultiBody(0.0, shape, physicsClientId=cid)
+        lo, hi = pb.getAABB(body, physicsClientId=cid)
+        return hi[0] - lo[0]
 
-    def settle_all() -> tuple[list, int]:
-        opened.clear()
-        with PhysicsSimulator(FakeLibrary(), PhysicsSettings()) as sim:
-            out = [sim.settle(state) for state in frames]
-        return out, len(opened)
-
-    kept, kept_clients = settle_all()
-    monkeypatch.setattr(simulator_module, "MAX_SHAPE_FILES", 2)
-    renewed, renewed_clients = settle_all()
-    assert kept_clients == 1 and renewed_clients > 2
-    for a, b in zip(kept, renewed):
-        assert a.physics_steps == b.physics_steps
-        for oa, ob in zip(a.objects, b.objects):
-            np.testing.assert_array_equal(oa.world_from_object, ob.world_from_object)
+    with PhysicsSimulator(FakeLibrary(), PhysicsSettings()) as sim:
+        small = extent(sim.client_id, 0.5)
+        large = extent(sim.client_id, 2.0)
+    assert large > 3 * small

@@ -113,7 +113,7 @@ def _import_pybullet_quietly():
 
 pb = _import_pybullet_quietly()
 
-__all__ = ["FALLEN_Z", "MAX_SHAPE_FILES", "MIN_MASS", "PhysicsSimulator"]
+__all__ = ["FALLEN_Z", "MIN_MASS", "PhysicsSimulator"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,11 +134,6 @@ class _HasHulls(Protocol):
 
 class _Library(Protocol):
     def get(self, key: str) -> _HasHulls: ...
-
-
-MAX_SHAPE_FILES = 256
-"""Collision shape files (one per asset and size range) a pybullet client loads before the
-simulator replaces it with a fresh one (:meth:`PhysicsSimulator._reset_world`)."""
 
 
 class PhysicsSimulator:
@@ -180,12 +175,17 @@ class PhysicsSimulator:
         return self
 
     def _open(self) -> None:
-        """Connect a DIRECT client (without the TinyRenderer plugin) and make the shape-file
-        folder."""
+        """Connect a DIRECT client (without the TinyRenderer plugin, without pybullet's cache of
+        parsed mesh files) and make the shape-file folder."""
         client = pb.connect(pb.DIRECT)
         if client < 0:
             raise RuntimeError("pybullet could not open a DIRECT client")
         self._client = client
+        # pybullet keeps every OBJ file it parses in one cache of the whole process, keyed by
+        # file name, until caching is switched off (which empties it): with thousands of shape
+        # files (asset x size range) it grew the worker's memory for the whole run. Parsing a
+        # shape file again costs little next to building its hulls.
+        pb.setPhysicsEngineParameter(enableFileCaching=0, physicsClientId=client)
         # pybullet's built-in TinyRenderer plugin builds a render mesh (the convex hull of the
         # collision shape) of every new body, for getCameraImage, which is never called here:
         # about half of createMultiBody's time. Loading a statically linked plugin by name
@@ -415,18 +415,7 @@ class PhysicsSimulator:
         return model
 
     def _reset_world(self, state: SceneState) -> None:
-        """Empty the world, set the engine's parameters and add the ground plane at z = 0.
-
-        Once the client has loaded :data:`MAX_SHAPE_FILES` shape files, it is replaced by a
-        fresh one first: pybullet keeps every mesh file it has loaded for the client's life, so
-        a library of thousands of assets would otherwise grow the worker's memory for the
-        whole run. Each frame starts from an empty world either way, so the poses are the
-        same.
-        """
-        if len(self._files) >= MAX_SHAPE_FILES:
-            self.close()
-            self._bodies.clear()
-            self._open()
+        """Empty the world, set the engine's parameters and add the ground plane at z = 0."""
         cid = self._client
         s = self._settings
         pb.resetSimulation(physicsClientId=cid)
