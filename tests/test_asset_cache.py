@@ -213,6 +213,103 @@ def test_a_tiny_max_loaded_assets_gives_the_same_dataset_bytes(tmp_path):
     assert unlimited == limited
 
 
+@pytest.mark.gl
+def test_a_tiny_max_loaded_mib_gives_the_same_dataset_bytes(tmp_path):
+    # 1 MiB holds about one of these assets with its uploads: nearly every draw reloads.
+    unlimited = _make(tmp_path, "unlimited", cache_dir=tmp_path / "c", frames=5, count=2)
+    limited = _make(tmp_path, "limited", cache_dir=tmp_path / "c", frames=5, count=2,
+                    max_loaded_mib=1)
+    assert unlimited == limited
+
+
+@pytest.mark.gl
+def test_the_renderer_frees_the_uploads_of_the_assets_the_library_dropped(tmp_path):
+    from synthscene.render.renderer import Renderer
+    from synthscene.run.frames import build_library, render_settings
+    from synthscene.run.pipeline import iter_samples
+
+    scenario = _scenario(2, max_loaded_mib=1)
+    libraries = build_library(scenario, cache_dir=tmp_path / "c")
+    states = [s.state for s in iter_samples(scenario, frames=6, seed=3, library=libraries)]
+    drawn = {o.asset_key for state in states for o in state.objects}
+    with Renderer(libraries, 96, 72, render_settings(scenario)) as renderer:
+        for state in [*states, states[-1]]:  # the last again: no upload, only the freeing
+            renderer.render(state)
+        uploaded = set(renderer._base_meshes) | set(renderer._looks)
+    last = {o.asset_key for o in states[-1].objects}
+    assert uploaded <= last | {k for k in drawn if libraries.holds(k)}
+    assert len(uploaded) < len(drawn)
+
+
+def test_loaded_assets_are_bounded_by_their_bytes_least_recently_used_first(tmp_path):
+    from synthscene.assets.footprint import asset_bytes
+    from synthscene.assets.loaded import LoadedAssets
+
+    sizes = {k: asset_bytes(_library(None).get(k)) for k in _library(None).keys[:3]}
+    first, second, third = sizes
+    store = LoadedAssets(max_bytes=sizes[first] + sizes[second])
+    library = AssetLibrary([AssetSource(source=s) for s in SOURCES], cache=AssetCache(tmp_path),
+                           loaded=store)
+    library.get(first), library.get(second)
+    assert store.evicted == 0 and store.nbytes == sizes[first] + sizes[second]
+    library.get(first)  # now the most recent
+    library.get(third)  # over the bytes: drops the least recently used, then fits
+    assert not library.holds(second) and library.holds(first) and library.holds(third)
+    assert store.nbytes == sizes[first] + sizes[third] and store.evicted == 1
+    alone = LoadedAssets(max_bytes=1)  # an asset over the whole budget is still held, alone
+    library = AssetLibrary([AssetSource(source=s) for s in SOURCES], loaded=alone)
+    library.get(first), library.get(second)
+    assert len(alone) == 1 and library.holds(second)
+
+
+def test_an_assets_bytes_count_its_arrays_and_its_uploads():
+    from synthscene.assets.footprint import ASSET_OVERHEAD_BYTES, asset_bytes, look_bytes
+
+    library = _library(None)
+    box, bunny = library.get("primitive:box"), library.get("pybullet_data:bunny.obj")
+    for asset in (box, bunny):
+        mesh = asset.mesh
+        arrays = mesh.vertices.nbytes + mesh.faces.nbytes + mesh.face_normals.nbytes
+        # float32 position, normal and texture coordinates of three vertices a triangle, twice
+        uploads = len(mesh.faces) * 2 * 3 * 8 * 4
+        assert asset_bytes(asset) >= ASSET_OVERHEAD_BYTES + arrays + uploads
+    textured = library.look("pybullet_data:duck_vhacd.urdf")
+    image = next(p.material.base_color_texture for p in textured
+                 if p.material.base_color_texture is not None)
+    assert look_bytes(textured) > 2 * image.nbytes
+
+
+def test_the_default_limits_keep_a_library_of_small_assets_loaded_and_bound_large_ones():
+    from synthscene.run.scene_libraries import index_libraries
+
+    store = index_libraries(_scenario()).objects.loaded
+    for i in range(1000):  # 1,000 assets of 200 KiB (a random_urdfs object with its uploads)
+        store.put("owner", f"small{i}", "asset", i, 200 * 2**10)
+    assert store.evicted == 0 and len(store) == 1000
+    for i in range(20):  # 100 MiB each (a scanned object with a 4k texture)
+        store.put("owner", f"large{i}", "asset", i, 100 * 2**20)
+    assert store.nbytes <= 2**30 and store.evicted > 1000
+
+
+def test_a_library_less_its_broken_assets_loads_through_the_same_cache_and_store(tmp_path):
+    from synthscene.run.frames import build_library
+
+    broken = tmp_path / "own" / "broken" / "broken.obj"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("v 0 0 0\nv 1 0 0\nv nan 1 0\nf 1 2 3\n")
+    (broken.parent / "ok.obj").write_text(  # a tetrahedron, so that the category stays
+        "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n")
+    scenario = scenario_from_dict({"assets": [{"source": s} for s in SOURCES]
+                                   + [{"source": f"dir:{tmp_path / 'own'}"}],
+                                   "limits": {"max_loaded_mib": 64}})
+    libraries = build_library(scenario, cache_dir=tmp_path / "c")
+    assert [c.key for c in libraries.skipped] == [f"dir:{broken}"]
+    objects = libraries.objects
+    assert objects.cache is not None and objects.cache.root == tmp_path / "c"
+    assert objects.loaded.max_bytes == 64 * 2**20
+    assert all(objects.holds(k) for k in objects.keys)  # loaded by the check, kept
+
+
 def test_loaded_assets_are_bounded_least_recently_used_first(tmp_path):
     from synthscene.assets.loaded import LoadedAssets
 

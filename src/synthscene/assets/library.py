@@ -6,8 +6,9 @@ Python): ``primitive:NAME``, ``pybullet_data:RELPATH``, ``dir:PATH``, ``file:PAT
 
 Construction indexes keys and categories eagerly (files must exist, globs must match, primitives
 must be known) but loads meshes lazily: :meth:`AssetLibrary.get` loads an asset on first use and
-keeps it (at most ``limits.max_loaded_assets`` of a scenario's assets, least recently used first
-out: :mod:`synthscene.assets.loaded`), through the on-disk asset cache when it has one
+keeps it (at most ``limits.max_loaded_mib`` of a scenario's assets by their bytes and at most
+``limits.max_loaded_assets`` of them, least recently used first out:
+:mod:`synthscene.assets.loaded`), through the on-disk asset cache when it has one
 (:mod:`synthscene.assets.cache`). Every loaded :class:`Asset` is *normalised*: its mesh's
 axis-aligned bounding box is centred on the origin and its longest edge is exactly 1, so
 ``SceneObject.scale`` is the object's longest bounding-box edge in metres. Collision hulls are
@@ -44,6 +45,7 @@ from synthscene.assets.cache_records import (
     rebuilt_look,
 )
 from synthscene.assets.collision import MAX_HULL_POINTS, CollisionPrimitive
+from synthscene.assets.footprint import asset_bytes, look_bytes
 from synthscene.assets.loaded import LoadedAssets
 from synthscene.assets.loading import load_geometry, load_look
 from synthscene.assets.primitives import PRIMITIVE_NAMES
@@ -225,13 +227,17 @@ class AssetLibrary:
     def without(self, keys: Sequence[str]) -> AssetLibrary:
         """A library of the same index less ``keys`` (assets left out, e.g. broken ones:
         :mod:`synthscene.assets.screening`): its keys and categories are those of a library
-        whose sources never held ``keys``. Like a pickled copy, it loads its assets anew.
+        whose sources never held ``keys``. It loads through the same on-disk cache into the
+        same store of loaded assets, and keeps what this library has loaded.
         """
         dropped = set(keys)
         library = AssetLibrary.__new__(AssetLibrary)
         library.__setstate__({"entries": {k: e for k, e in self._entries.items()
                                           if k not in dropped},
-                              "max_triangles": self.max_triangles})
+                              "max_triangles": self.max_triangles, "cache": self.cache,
+                              "loaded": self.loaded})
+        library._token = self._token  # the same assets: those already loaded are kept
+        library._cache_keys = self._cache_keys
         return library
 
     def _entry(self, key: str) -> AssetEntry:
@@ -296,8 +302,18 @@ class AssetLibrary:
                     cache=self.cache if cache_key is not None else None,
                     cache_key=cache_key,
                 )
-                self.loaded.put(self._token, key, "asset", asset)
+                self.loaded.put(self._token, key, "asset", asset, asset_bytes(asset))
         return asset
+
+    def holds(self, key: str) -> bool:
+        """Whether asset ``key`` is loaded now (held by :attr:`loaded`), without loading it or
+        making it recently used."""
+        return self.loaded.holds(self._token, key)
+
+    @property
+    def evictions(self) -> int:
+        """How many assets the store of loaded assets has dropped so far (it may be shared)."""
+        return self.loaded.evicted
 
     def _cache_key(self, entry: AssetEntry) -> str | None:
         """The asset's key in the on-disk cache (its files hashed once per process)."""
@@ -352,7 +368,7 @@ class AssetLibrary:
                         p.transformed(asset.normalised_from_file)
                         for p in load_look(entry, self.max_triangles)))
                     self._store(asset.cache_key, "look", record)
-                self.loaded.put(self._token, key, "look", parts)
+                self.loaded.put(self._token, key, "look", parts, look_bytes(parts))
         return parts
 
     def preload(self) -> None:
@@ -445,6 +461,24 @@ class SceneLibraries:
             If the asset cannot be loaded.
         """
         return self._holder(key).look(key)
+
+    def holds(self, key: str) -> bool:
+        """Whether asset ``key`` is loaded now in whichever library indexes it (False for a key
+        none indexes)."""
+        for library in self._libraries():
+            if key in library:
+                return library.holds(key)
+        return False
+
+    @property
+    def evictions(self) -> int:
+        """How many assets the libraries' stores of loaded assets have dropped so far."""
+        stores = {id(library.loaded): library.loaded for library in self._libraries()}
+        return sum(store.evicted for store in stores.values())
+
+    def _libraries(self) -> tuple[AssetLibrary, ...]:
+        return tuple(library for library in (self.objects, self.distractors, self.fixtures)
+                     if library is not None)
 
     def _holder(self, key: str) -> AssetLibrary:
         for library in (self.objects, self.distractors, self.fixtures):

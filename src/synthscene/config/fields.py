@@ -36,9 +36,12 @@ OnError = Literal["skip", "fail"]
 the library, or stop before the first frame."""
 MAX_MESH_TRIANGLES = 1_000_000
 """Default of ``limits.max_mesh_triangles``: the triangle budget of one asset's mesh."""
-MAX_LOADED_ASSETS = 256
+MAX_LOADED_ASSETS = 100_000
 """Default of ``limits.max_loaded_assets``: most assets a worker holds loaded, with their GL
-uploads (sized in docs/assets.md, "Memory", to stay under about 1 GiB)."""
+uploads; so high that ``limits.max_loaded_mib`` binds first (docs/assets.md, "Memory")."""
+MAX_LOADED_MIB = 1024
+"""Default of ``limits.max_loaded_mib``: most memory (MiB) a worker's loaded assets take, with
+their GL uploads, by their bytes (:mod:`synthscene.assets.footprint`)."""
 SHELF_BOARDS = (2, 12)
 """Fewest and most boards of a ``primitive:shelf-N`` fixture (``boards``); ``shelf`` has 4."""
 DEFAULT_TIMESTEP_S = 1 / 120

@@ -1,10 +1,11 @@
 """The safety limits of a scenario: who may raise them, and the checks they make.
 
 The limits (:class:`~synthscene.config.schema.LimitsSpec`: ``max_objects``, ``max_lights``,
-``max_mesh_triangles``, ``max_steps_between_frames``, ``max_loaded_assets``) keep a scenario
-from exhausting the machine or running for days. Their defaults are the ceiling for a scenario
-file, which may come from someone else: its ``limits:`` section may only *lower* a limit. A limit
-above its default comes from whoever runs the scenario:
+``max_mesh_triangles``, ``max_steps_between_frames``, ``max_loaded_assets``,
+``max_loaded_mib``) keep a scenario from exhausting the machine or running for days. Their
+defaults are the ceiling for a scenario file, which may come from someone else: its ``limits:``
+section may only *lower* a limit. A limit above its default comes from whoever runs the
+scenario:
 
 - the command line: ``synthscene generate scene.yaml --limit max_objects=5000`` (repeatable, on
   ``generate`` and ``preview``), parsed by :func:`parse_limit_options`;

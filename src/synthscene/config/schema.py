@@ -25,6 +25,7 @@ from synthscene.config.fields import (
     LIGHT_KINDS,
     MAX_LIGHTS,
     MAX_LOADED_ASSETS,
+    MAX_LOADED_MIB,
     MAX_MESH_TRIANGLES,
     MAX_OBJECTS,
     MAX_PHYSICS_STEPS,
@@ -585,6 +586,10 @@ class LimitsSpec(_Spec):
     """Most assets a worker holds in memory with their GL uploads, least recently used first
     out (an asset dropped is loaded again, from the asset cache, when next drawn; the output
     is the same whatever the limit). See docs/assets.md, "Memory"."""
+    max_loaded_mib: int = Field(MAX_LOADED_MIB, ge=1)
+    """Most memory, in MiB, that the assets a worker holds take with their GL uploads (their
+    arrays, textures and an estimate of the uploads), least recently used first out; with
+    ``max_loaded_assets``, whichever is reached first."""
 
 
 class ScenarioSpec(_Spec):

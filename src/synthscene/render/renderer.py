@@ -46,9 +46,10 @@ own threads (llvmpipe) or on the GPU while the caller prepares the next frame (p
 GL resources are built once per asset and reused: each asset's mesh is uploaded once as a set of
 vertex arrays; each object of a frame draws them with its own material
 (:class:`~synthscene.render.color_pass.Part`). Per frame only poses and materials change, so GPU
-memory stays flat over long runs. With ``RenderSettings.max_loaded_assets``, the uploads of at
-most that many assets are kept, the least recently drawn freed first (never those of the current
-or the previous frame), for libraries of thousands of assets.
+memory stays flat over long runs. The uploads of an asset the library no longer holds (its
+store of loaded assets, bounded by ``limits.max_loaded_mib``, dropped it) are freed, and with
+``RenderSettings.max_loaded_assets`` those beyond that many assets, the least recently drawn
+first (never those of the current or the previous frame), for libraries of thousands of assets.
 
 Camera convention: ``Camera.K`` and ``Camera.world_from_camera`` follow OpenCV (x right, y down,
 z forward, pixel centres at integer coordinates); this module converts to OpenGL's (y up, looking
@@ -200,6 +201,7 @@ class Renderer:
         self._drawn: OrderedDict[str, None] = OrderedDict()
         self._frame_keys: set[str] = set()
         self._previous_keys: set[str] = set()
+        self._evictions_seen: int | None = None  # the library's evictions at the last check
         self._label_pass: LabelPass | None = None
         self._amodal_pass: AmodalPass | None = None
         self._shadow_maps: ShadowMaps | None = None
@@ -268,13 +270,28 @@ class Renderer:
         self._frame_keys.add(key)
 
     def _free_unused_uploads(self) -> None:
-        """Free the uploads of the least recently drawn assets beyond
-        ``settings.max_loaded_assets`` (none drawn in this frame or the one before)."""
+        """Free the uploads of the assets the library no longer holds (its store of loaded
+        assets dropped them: ``limits.max_loaded_mib``, ``max_loaded_assets``) and of the least
+        recently drawn beyond ``settings.max_loaded_assets``; never those drawn in this frame or
+        the one before."""
         limit = self.settings.max_loaded_assets
-        if limit is None or len(self._drawn) <= limit:
+        excess = 0 if limit is None else len(self._drawn) - limit
+        evictions = getattr(self._library, "evictions", None)
+        dropped = evictions is not None and evictions != self._evictions_seen
+        if excess <= 0 and not dropped:
             return
         keep = self._frame_keys | self._previous_keys
-        for key in [k for k in self._drawn if k not in keep][:len(self._drawn) - limit]:
+        freed, kept_dropped = [], False
+        for key in self._drawn:  # least recently drawn first
+            held = not dropped or self._library.holds(key)
+            if key in keep:
+                kept_dropped = kept_dropped or not held
+            elif excess > 0 or not held:
+                freed.append(key)
+                excess -= 1
+        # Dropped uploads still drawn recently are freed at a later frame: look again then.
+        self._evictions_seen = None if kept_dropped else evictions
+        for key in freed:
             del self._drawn[key]
             for mesh in self._base_meshes.pop(key, []):
                 mesh.delete()

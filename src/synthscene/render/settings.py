@@ -28,8 +28,9 @@ class RenderSettings:
     max_loaded_assets : int or None
         Most assets whose GL uploads (vertex arrays) the renderer keeps, least recently drawn
         first out, never one drawn in the current or the previous frame (``limits.
-        max_loaded_assets``); None: no limit. An asset dropped is uploaded again when next
-        drawn: the images are the same whatever the limit.
+        max_loaded_assets``); None: no limit. The uploads of an asset the library no longer
+        holds are freed too (its bytes count in ``limits.max_loaded_mib``). An asset dropped
+        is uploaded again when next drawn: the images are the same whatever the limit.
 
     shadow_lights : int
         In a frame with shadows (``SceneState.shadow_softness_m``, drawn per frame), how many

@@ -123,7 +123,7 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None,
     broken ones its sources allow to skip (:func:`synthscene.assets.screening.screen_scene`).
 
     The libraries load through the on-disk asset cache ``cache_dir`` and share one store of
-    loaded assets, bounded by ``limits.max_loaded_assets``.
+    loaded assets, bounded by ``limits.max_loaded_mib`` and ``limits.max_loaded_assets``.
 
     Parameters
     ----------
@@ -165,7 +165,8 @@ def index_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None,
     """Index the scenario's assets (objects, distractors when it draws any, fixtures) and
     background images, loading no asset (``synthscene assets`` checks them itself); the
     libraries load through the asset cache ``cache_dir`` (:func:`build_libraries`) and share
-    one store of loaded assets, bounded by ``limits.max_loaded_assets``.
+    one store of loaded assets, bounded by ``limits.max_loaded_mib`` and
+    ``limits.max_loaded_assets``.
 
     Raises
     ------
@@ -176,7 +177,7 @@ def index_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None,
     """
     spec = scenario.spec
     cache = open_cache(cache_dir)
-    loaded = LoadedAssets(spec.limits.max_loaded_assets)
+    loaded = LoadedAssets(spec.limits.max_loaded_assets, spec.limits.max_loaded_mib * 2**20)
 
     def sources(entries, field: str) -> list[AssetSource]:
         return [AssetSource(source=e.source, category=getattr(e, "category", None),
