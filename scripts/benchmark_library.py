@@ -16,8 +16,10 @@ Prints, each a median over ``--runs`` runs:
   cache folder (cold) and with the folder that run filled (warm);
 - **load all**: seconds to load every asset of the library in this process
   (``AssetLibrary.preload``), cold cache, warm cache and no cache;
-- **steady**: frames/s after ``--warmup`` frames per worker, the large library against one of
-  its first 10 assets (warm cache for both), and the ratio;
+- **steady**: frames/s and the workers' CPU ms a frame after ``--steady-warmup`` frames per
+  worker (each worker has met the library: every asset loaded, its collision shapes built), the
+  large library against one of its first 10 assets (warm cache for both), and the ratios; and
+  frames/s while the workers meet the library (from ``--warmup`` to ``--steady-warmup``);
 - **memory**: each worker's resident memory after 10 % of its frames and at its last frame of
   one run of ``--frames`` frames, and the growth in %; and the bytes of the arrays each loaded
   asset holds (library, GL uploads), to size ``limits.max_loaded_assets``.
@@ -51,6 +53,9 @@ def parse_args() -> argparse.Namespace:
                    help="frames of the memory run (5000 for the real check)")
     p.add_argument("--steady-frames", type=int, default=40, help="timed frames per steady run")
     p.add_argument("--warmup", type=int, default=5, help="untimed frames per worker")
+    p.add_argument("--steady-warmup", type=int, default=300,
+                   help="frames per worker before the steady part's clock starts (by then "
+                        "each worker has drawn each of the 999 assets three times on average)")
     p.add_argument("--objects", type=int, default=10)
     p.add_argument("--width", type=int, default=320)
     p.add_argument("--height", type=int, default=240)
@@ -143,24 +148,42 @@ def load_all(sources: list[str], args) -> None:
 
 
 def steady(spec_large, spec_small, args) -> None:
-    def fps(spec, cache) -> float:
-        skip = args.warmup * args.workers
+    def timed(spec, cache) -> tuple[float, float, float]:
+        """frames/s and the workers' CPU ms per frame after ``--steady-warmup`` frames per
+        worker, and frames/s over the warm-up frames after the first ``--warmup``."""
+        skip = args.steady_warmup * args.workers
         times: list[float] = []
-        run(spec, args, frames=skip + args.steady_frames, cache=cache,
-            on_frame=lambda done: times.append(time.perf_counter()))
-        return (len(times) - skip) / (times[-1] - times[skip - 1])
+        cpu: dict[int, list[float]] = {}
+
+        def on_frame(done: FrameDone) -> None:
+            times.append(time.perf_counter())
+            cpu.setdefault(done.worker, []).append(done.cpu_seconds)
+
+        run(spec, args, frames=skip + args.steady_frames, cache=cache, on_frame=on_frame)
+        first = args.warmup * args.workers
+        meeting = (skip - first) / (times[skip - 1] - times[first - 1])
+        spent = sum(c[-1] - c[args.steady_warmup - 1] for c in cpu.values())
+        counted = sum(len(c) - args.steady_warmup for c in cpu.values())
+        return (len(times) - skip) / (times[-1] - times[skip - 1]), 1000 * spent / counted, \
+            meeting
 
     large, small = [], []
     with tempfile.TemporaryDirectory() as folder:
         cache = args.cache_dir or folder
         fill(cache, args)
         for _ in range(args.runs):  # alternated, so that both see the same machine load
-            large.append(fps(spec_large, cache))
-            small.append(fps(spec_small, cache))
-    ml, ms = statistics.median(large), statistics.median(small)
-    print(f"steady frames/s ({args.workers} workers): 1,000-asset library {ml:.2f}, 10-asset "
-          f"library {ms:.2f}: ratio {ml / ms:.3f} (runs: large "
-          f"{' '.join(f'{v:.2f}' for v in large)}; small {' '.join(f'{v:.2f}' for v in small)})")
+            large.append(timed(spec_large, cache))
+            small.append(timed(spec_small, cache))
+    (ml, cl, wl), (ms, cs, ws) = ([statistics.median(r[i] for r in runs) for i in range(3)]
+                                  for runs in (large, small))
+    print(f"steady, after {args.steady_warmup} frames per worker ({args.workers} workers): "
+          f"1,000-asset library {ml:.2f} frames/s, {cl:.0f} CPU ms a frame; 10-asset library "
+          f"{ms:.2f} frames/s, {cs:.0f} CPU ms a frame: frames/s ratio {ml / ms:.3f}, CPU ratio "
+          f"{cs / cl:.3f} (runs, frames/s: large {' '.join(f'{r[0]:.2f}' for r in large)}; "
+          f"small {' '.join(f'{r[0]:.2f}' for r in small)})")
+    print(f"while each worker meets the library (frames {args.warmup} to "
+          f"{args.steady_warmup} of each worker): 1,000-asset library {wl:.2f} frames/s, "
+          f"10-asset library {ws:.2f}: ratio {wl / ws:.3f}")
 
 
 def _fill_one(task: tuple[str, str, list[str]]) -> None:
