@@ -63,8 +63,9 @@ def parse_args() -> argparse.Namespace:
                    help="the broken random_urdfs folder left out by the globs; none: left "
                         "to the run's check")
     p.add_argument("--cache-dir", default=None,
-                   help="the cache folder of the steady and memory parts (default: a new "
-                        "temporary one; the steady part fills it first)")
+                   help="the cache folder of the steady and memory parts, filled by an "
+                        "earlier run (default: a new temporary one, which the steady part "
+                        "fills first)")
     p.add_argument("--max-loaded-assets", type=int, default=None,
                    help="limits.max_loaded_assets of the runs (default: synthscene's)")
     return p.parse_args()
@@ -153,24 +154,27 @@ def steady(spec_large, spec_small, args) -> None:
         worker, and frames/s over the warm-up frames after the first ``--warmup``."""
         skip = args.steady_warmup * args.workers
         times: list[float] = []
-        cpu: dict[int, list[float]] = {}
+        cpu: dict[int, float] = {}  # each worker's CPU seconds at its latest frame
+        at_start: dict[int, float] = {}  # ... when the clock started
 
         def on_frame(done: FrameDone) -> None:
             times.append(time.perf_counter())
-            cpu.setdefault(done.worker, []).append(done.cpu_seconds)
+            cpu[done.worker] = done.cpu_seconds
+            if len(times) == skip:
+                at_start.update(cpu)
 
         run(spec, args, frames=skip + args.steady_frames, cache=cache, on_frame=on_frame)
         first = args.warmup * args.workers
         meeting = (skip - first) / (times[skip - 1] - times[first - 1])
-        spent = sum(c[-1] - c[args.steady_warmup - 1] for c in cpu.values())
-        counted = sum(len(c) - args.steady_warmup for c in cpu.values())
-        return (len(times) - skip) / (times[-1] - times[skip - 1]), 1000 * spent / counted, \
-            meeting
+        spent = sum(cpu[w] - at_start.get(w, 0.0) for w in cpu)
+        return (len(times) - skip) / (times[-1] - times[skip - 1]), \
+            1000 * spent / (len(times) - skip), meeting
 
     large, small = [], []
     with tempfile.TemporaryDirectory() as folder:
         cache = args.cache_dir or folder
-        fill(cache, args)
+        if args.cache_dir is None:
+            fill(cache, args)
         for _ in range(args.runs):  # alternated, so that both see the same machine load
             large.append(timed(spec_large, cache))
             small.append(timed(spec_small, cache))
