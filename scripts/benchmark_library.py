@@ -51,11 +51,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--frames", type=int, default=200,
                    help="frames of the memory run (5000 for the real check)")
-    p.add_argument("--steady-frames", type=int, default=40, help="timed frames per steady run")
+    p.add_argument("--steady-frames", type=int, default=300, help="timed frames per steady run")
     p.add_argument("--warmup", type=int, default=5, help="untimed frames per worker")
-    p.add_argument("--steady-warmup", type=int, default=300,
+    p.add_argument("--steady-warmup", type=int, default=600,
                    help="frames per worker before the steady part's clock starts (by then "
-                        "each worker has drawn each of the 999 assets three times on average)")
+                        "each worker has drawn each of the 999 assets six times on average)")
     p.add_argument("--objects", type=int, default=10)
     p.add_argument("--width", type=int, default=320)
     p.add_argument("--height", type=int, default=240)
