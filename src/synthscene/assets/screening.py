@@ -246,7 +246,7 @@ def screen_entries(entries: Sequence[AssetEntry], *, max_triangles: int = MAX_ME
         Libraries holding every entry: the assets load through them, hence through their
         on-disk asset cache (:mod:`synthscene.assets.cache`), so that a second check of the
         same files reads the cache (each process keeps at most the libraries'
-        ``max_loaded_assets``).
+        ``max_loaded_mib`` and ``max_loaded_assets``).
 
     Returns
     -------
