@@ -462,16 +462,15 @@ def _crop_runs(crop: np.ndarray, x0: int, y0: int, height: int) -> tuple[np.ndar
         touch (a column's last row and the next column's first) are merged.
     """
     h, w = crop.shape
-    # One zero before and after every crop column, so that no run crosses a column.
-    padded = np.zeros((w, h + 2), dtype=np.int8)
+    # One False before and after every crop column, so that no run crosses a column; then
+    # every change between neighbours in a padded column is a run's first pixel or one past
+    # its last, alternately (padded row r + 1 is crop row r).
+    padded = np.zeros((w, h + 2), dtype=bool)
     padded[:, 1:-1] = crop.T
-    step = np.diff(padded.ravel())
-    first = np.flatnonzero(step == 1) + 1  # padded index of a run's first pixel
-    stop = np.flatnonzero(step == -1) + 1  # padded index one past a run's last pixel
-    col, row = np.divmod(first, h + 2)
-    starts = (x0 + col) * height + y0 + row - 1
-    col, row = np.divmod(stop, h + 2)
-    ends = (x0 + col) * height + y0 + row - 1
+    change = np.flatnonzero(padded[:, 1:] != padded[:, :-1])  # index in (w, h + 1)
+    col, row = np.divmod(change, h + 1)
+    edges = (x0 + col) * height + (y0 + row)
+    starts, ends = edges[0::2], edges[1::2]
     if starts.size > 1:
         touching = starts[1:] == ends[:-1]
         if touching.any():

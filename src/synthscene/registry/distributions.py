@@ -73,7 +73,10 @@ class Uniform(Distribution):
     high: Any
 
     def sample(self, rng: np.random.Generator) -> Any:
-        lo, hi = np.asarray(self.low, float), np.asarray(self.high, float)
+        lo, hi = self.low, self.high
+        if type(lo) is float and type(hi) is float:  # the common scalar case, no arrays made
+            return float(rng.uniform(lo, hi))  # (numpy's scalar path either way: same draw)
+        lo, hi = np.asarray(lo, float), np.asarray(hi, float)
         x = np.asarray(rng.uniform(lo, hi))
         return float(x) if x.ndim == 0 else tuple(x.tolist())
 
