@@ -3,10 +3,11 @@ the warp through the lens (pure numpy and OpenCV, no GL).
 
 A camera with a :class:`~synthscene.core.lens.Lens` is drawn in two steps:
 
-1. :func:`pinhole_camera`: an ideal pinhole at the same pose whose image (a fixed size per
-   run, :func:`pinhole_size`) covers every pixel of the distorted frame, with
-   :data:`MARGIN_PX` pixels to spare on each side. Its ``K`` is fitted per frame to the
-   distorted frame's undistorted outline.
+1. :func:`pinhole_camera`: an ideal pinhole at the same pose whose image covers every pixel
+   of the distorted frame, with :data:`MARGIN_PX` pixels to spare on each side. Its ``K`` is
+   fitted per frame to the distorted frame's undistorted outline; its size is the frame's own
+   (:func:`canvas_size`: the outline at the image's pixel pitch at the centre) or a fixed one
+   (:func:`pinhole_size` of a given scale).
 2. :func:`warp_output`: every distorted pixel centre is unprojected through the lens
    (:meth:`Lens.unproject`) and looked up in the pinhole render (:func:`lens_warp`, maps
    cached per ``(K, lens, size)``): colour bilinearly (``cv2.remap``, ``INTER_LINEAR``);
@@ -31,9 +32,9 @@ import numpy as np
 
 from synthscene.core.state import AmodalMask, Camera, RenderOutput
 
-__all__ = ["MARGIN_PX", "MAX_PINHOLE_SIDE", "LensWarp", "auto_render_scale", "frame_extent",
-           "lens_pinhole", "lens_warp", "pinhole_camera", "pinhole_positions", "pinhole_size",
-           "warp_amodal", "warp_output"]
+__all__ = ["MARGIN_PX", "MAX_PINHOLE_SIDE", "LensWarp", "auto_render_scale", "canvas_size",
+           "frame_extent", "lens_pinhole", "lens_warp", "pinhole_camera", "pinhole_positions",
+           "pinhole_size", "warp_amodal", "warp_output"]
 
 MAX_PINHOLE_SIDE = 4096
 """Largest side, pixels, of the undistorted render of a distorted camera."""
@@ -89,7 +90,8 @@ def frame_extent(camera: Camera) -> tuple[float, float, float, float]:
             float(ab[:, 1].max()))
 
 
-def pinhole_camera(camera: Camera, size: tuple[int, int]) -> Camera:
+def pinhole_camera(camera: Camera, size: tuple[int, int],
+                   extent: tuple[float, float, float, float] | None = None) -> Camera:
     """The ideal pinhole that is rendered for a distorted ``camera``.
 
     Parameters
@@ -97,7 +99,9 @@ def pinhole_camera(camera: Camera, size: tuple[int, int]) -> Camera:
     camera : Camera
         With a ``lens``.
     size : (int, int)
-        ``(W', H')`` of the render (:func:`pinhole_size`).
+        ``(W', H')`` of the render (:func:`pinhole_size`, :func:`canvas_size`).
+    extent : (float, float, float, float), optional
+        The frame's :func:`frame_extent`, if known.
 
     Returns
     -------
@@ -111,7 +115,7 @@ def pinhole_camera(camera: Camera, size: tuple[int, int]) -> Camera:
     ValueError
         As :func:`frame_extent`.
     """
-    xmin, xmax, ymin, ymax = frame_extent(camera)
+    xmin, xmax, ymin, ymax = frame_extent(camera) if extent is None else extent
     width, height = int(size[0]), int(size[1])
     fx = (width - 1 - 2 * MARGIN_PX) / (xmax - xmin)
     fy = (height - 1 - 2 * MARGIN_PX) / (ymax - ymin)
@@ -119,6 +123,15 @@ def pinhole_camera(camera: Camera, size: tuple[int, int]) -> Camera:
                   [0.0, 0.0, 1.0]])
     return Camera(K=K, width=width, height=height, world_from_camera=camera.world_from_camera,
                   znear=camera.znear, zfar=camera.zfar)
+
+
+def _needed_scale(camera: Camera, extent: tuple[float, float, float, float]) -> float:
+    """The render scale (unrounded) whose pinhole over ``extent`` (:func:`frame_extent`) has
+    ``fx' >= fx`` and ``fy' >= fy``."""
+    xmin, xmax, ymin, ymax = extent
+    need_w = camera.K[0, 0] * (xmax - xmin) + 1 + 2 * MARGIN_PX
+    need_h = camera.K[1, 1] * (ymax - ymin) + 1 + 2 * MARGIN_PX
+    return max(need_w / camera.width, need_h / camera.height)
 
 
 def auto_render_scale(cameras: list[Camera]) -> float:
@@ -131,13 +144,26 @@ def auto_render_scale(cameras: list[Camera]) -> float:
     ValueError
         As :func:`frame_extent`.
     """
-    scale = 1.0
-    for camera in cameras:
-        xmin, xmax, ymin, ymax = frame_extent(camera)
-        need_w = camera.K[0, 0] * (xmax - xmin) + 1 + 2 * MARGIN_PX
-        need_h = camera.K[1, 1] * (ymax - ymin) + 1 + 2 * MARGIN_PX
-        scale = max(scale, need_w / camera.width, need_h / camera.height)
+    scale = max([1.0] + [_needed_scale(camera, frame_extent(camera)) for camera in cameras])
     return math.ceil(scale * 16) / 16
+
+
+def canvas_size(camera: Camera, max_scale: float = math.inf,
+                extent: tuple[float, float, float, float] | None = None) -> tuple[int, int]:
+    """``(W', H')``: the render size of ``camera`` (with a lens) alone,
+    ``pinhole_size(width, height, min(auto_render_scale([camera]), max_scale))``: the frame's
+    own undistorted extent at the image's pixel pitch at the centre, no more (``extent``: its
+    :func:`frame_extent`, if known).
+
+    Raises
+    ------
+    ValueError
+        As :func:`frame_extent`.
+    """
+    if extent is None:
+        extent = frame_extent(camera)
+    scale = math.ceil(max(1.0, _needed_scale(camera, extent)) * 16) / 16
+    return pinhole_size(camera.width, camera.height, min(scale, max_scale))
 
 
 _COARSE_PX = 4
@@ -276,26 +302,32 @@ class LensWarp:
     nearest: np.ndarray
 
 
-def _key(camera: Camera, size: tuple[int, int]) -> tuple:
+def _key(camera: Camera, size: tuple[int, int] | None, max_scale: float) -> tuple:
     return (np.asarray(camera.K, np.float64).tobytes(), camera.lens, camera.width,
-            camera.height, int(size[0]), int(size[1]))
+            camera.height, None if size is None else (int(size[0]), int(size[1])),
+            None if size is not None else float(max_scale))
 
 
-def lens_warp(camera: Camera, size: tuple[int, int]) -> LensWarp:
-    """The :class:`LensWarp` of ``camera`` (with a lens) rendered at ``size`` (``(W', H')``),
-    from a small cache keyed by ``(K, lens, image size, size)``; the pose does not enter.
+def lens_warp(camera: Camera, size: tuple[int, int] | None = None,
+              max_scale: float = math.inf) -> LensWarp:
+    """The :class:`LensWarp` of ``camera`` (with a lens) rendered at ``size`` (``(W', H')``;
+    None: the camera's own :func:`canvas_size`, at most ``max_scale``), from a small cache
+    keyed by ``(K, lens, image size, size)``; the pose does not enter.
 
     Raises
     ------
     ValueError
         As :func:`frame_extent`.
     """
-    key = _key(camera, size)
+    key = _key(camera, size, max_scale)
     warp = _maps.get(key)
     if warp is not None:
         _maps.move_to_end(key)
         return warp
-    pinhole = pinhole_camera(camera, size)
+    extent = frame_extent(camera)
+    if size is None:
+        size = canvas_size(camera, max_scale, extent)
+    pinhole = pinhole_camera(camera, size, extent)
     map_x, map_y, nearest = _frame_maps(camera, pinhole)
     warp = LensWarp(pinhole=dataclasses.replace(pinhole, world_from_camera=np.eye(4)),
                     map_x=map_x, map_y=map_y, nearest=nearest)
@@ -437,9 +469,9 @@ def _warp_crop(mask: AmodalMask, camera: Camera, pinhole: Camera, warp: LensWarp
     return AmodalMask(dx0, dy0, out)
 
 
-def lens_pinhole(camera: Camera, size: tuple[int, int]) -> Camera:
+def lens_pinhole(camera: Camera, size: tuple[int, int] | None = None,
+                 max_scale: float = math.inf) -> Camera:
     """The pinhole camera to render for ``camera`` (with a lens): :func:`lens_warp`'s, at the
     distorted camera's pose."""
-    return dataclasses.replace(lens_warp(camera, size).pinhole,
+    return dataclasses.replace(lens_warp(camera, size, max_scale).pinhole,
                                world_from_camera=camera.world_from_camera)
-

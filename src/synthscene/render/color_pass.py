@@ -54,6 +54,7 @@ cheap").
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -85,10 +86,15 @@ from synthscene.render.occlusion import DEFINE as OCCLUSION_DEFINE  # noqa: E402
 from synthscene.render.occlusion import OcclusionPass  # noqa: E402
 from synthscene.render.shadow_maps import ShadowFrame  # noqa: E402
 
-__all__ = ["BACKDROP", "ColourItem", "ColourRenderer", "Part"]
+__all__ = ["BACKDROP", "KEPT_OCCLUSION_SIZES", "ColourItem", "ColourRenderer", "Part"]
 
 BACKDROP = "synthscene-backdrop"
 """Name of items (and pyrender nodes) behind the objects (ground, walls): drawn after them."""
+
+KEPT_OCCLUSION_SIZES = 8
+"""Occlusion passes (their programs and half-resolution targets) a :class:`ColourRenderer` keeps
+for image sizes it no longer draws (:meth:`ColourRenderer.resize`: a lens's render changes size
+from frame to frame among a few sizes)."""
 
 #: (texture flag, material attribute, sampler uniform), in pyrender's binding order.
 _TEXTURE_SLOTS = (
@@ -201,15 +207,21 @@ class ColourRenderer:
     def __init__(self, width: int, height: int, samples: int) -> None:
         self.width, self.height = int(width), int(height)
         self._samples = int(samples)
-        colour = [(GL.GL_RGBA8, GL.GL_COLOR_ATTACHMENT0),
-                  (GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)]
-        labels = [(GL.GL_R32I, GL.GL_COLOR_ATTACHMENT1),  # instance ids
-                  (GL.GL_R32F, GL.GL_COLOR_ATTACHMENT2)]  # camera-z depth, metres
         self._programs: dict[tuple, Program] = {}
         self._textures = TextureUploads()
         self._environment: EnvironmentPass | None = None  # made on the first environment
         self._occlusion: OcclusionPass | None = None  # made on the first occlusion
+        # Occlusion passes of other sizes (resize), kept for a size drawn again; oldest first.
+        self._other_occlusions: OrderedDict[tuple[int, int], OcclusionPass] = OrderedDict()
         self._resolved = self._draw_target = None
+        self._make_framebuffers()
+
+    def _make_framebuffers(self) -> None:
+        colour = [(GL.GL_RGBA8, GL.GL_COLOR_ATTACHMENT0),
+                  (GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)]
+        labels = [(GL.GL_R32I, GL.GL_COLOR_ATTACHMENT1),  # instance ids
+                  (GL.GL_R32F, GL.GL_COLOR_ATTACHMENT2)]  # camera-z depth, metres
+        width, height = self.width, self.height
         try:
             if self.carries_labels:
                 self._resolved = self._draw_target = Framebuffer(width, height, colour + labels)
@@ -219,6 +231,29 @@ class ColourRenderer:
         except GLError as exc:
             self.delete()
             raise ColourPassError(f"the colour framebuffer: {exc}") from None
+
+    def resize(self, width: int, height: int) -> None:
+        """Draw the next passes at ``width`` x ``height`` pixels: new framebuffers, the same
+        programs and textures (the last pass must have been read). The occlusion passes of the
+        last :data:`KEPT_OCCLUSION_SIZES` sizes are kept for a size drawn again.
+
+        Raises
+        ------
+        ColourPassError
+            If a framebuffer is incomplete.
+        """
+        size = (int(width), int(height))
+        if size == (self.width, self.height):
+            return
+        for framebuffer in (self._draw_target, self._resolved):
+            framebuffer.delete()  # idempotent: the two may be one
+        if self._occlusion is not None:
+            self._other_occlusions[(self.width, self.height)] = self._occlusion
+            while len(self._other_occlusions) > KEPT_OCCLUSION_SIZES:
+                self._other_occlusions.popitem(last=False)[1].delete()
+        self._occlusion = self._other_occlusions.pop(size, None)
+        self.width, self.height = size
+        self._make_framebuffers()
 
     @property
     def carries_labels(self) -> bool:
@@ -485,9 +520,11 @@ class ColourRenderer:
         if self._environment is not None:
             self._environment.delete()
             self._environment = None
-        if self._occlusion is not None:
-            self._occlusion.delete()
-            self._occlusion = None
+        for occlusion in (self._occlusion, *self._other_occlusions.values()):
+            if occlusion is not None:
+                occlusion.delete()
+        self._occlusion = None
+        self._other_occlusions.clear()
 
 
 def _uniform(program: Program, name: str, value) -> None:

@@ -45,16 +45,34 @@ class LabelPass:
         self.width, self.height, self.normals = int(width), int(height), bool(normals)
         self._program = Program("label.vert", "label.frag",
                                 {"WITH_NORMALS": 1} if self.normals else None)
+        try:
+            self._framebuffer = self._make_framebuffer()
+        except Exception:
+            self._program.delete()
+            raise
+
+    def _make_framebuffer(self) -> Framebuffer:
         attachments = [(GL.GL_R32I, GL.GL_COLOR_ATTACHMENT0),
                        (GL.GL_R32F, GL.GL_COLOR_ATTACHMENT1),
                        (GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)]
         if self.normals:
             attachments.append((GL.GL_RGBA32F, GL.GL_COLOR_ATTACHMENT2))
-        try:
-            self._framebuffer = Framebuffer(width, height, attachments)
-        except Exception:
-            self._program.delete()
-            raise
+        return Framebuffer(self.width, self.height, attachments)
+
+    def resize(self, width: int, height: int) -> None:
+        """Draw the next passes at ``width`` x ``height`` pixels (a new framebuffer, the same
+        program; the last pass must have been read).
+
+        Raises
+        ------
+        synthscene.render.gl.GLError
+            If the framebuffer is incomplete.
+        """
+        if (int(width), int(height)) == (self.width, self.height):
+            return
+        self._framebuffer.delete()
+        self.width, self.height = int(width), int(height)
+        self._framebuffer = self._make_framebuffer()
 
     def draw(self, camera_from_world: np.ndarray, projection: np.ndarray,
              draws: Sequence[tuple[int, np.ndarray, Sequence[VertexArray]]]) -> None:
