@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from synthscene.core.state import AmodalMask, Camera, RenderOutput
+from synthscene.labels.lens_maps import frame_maps, pinhole_positions
 
 __all__ = ["MARGIN_PX", "MAX_PINHOLE_SIDE", "LensWarp", "auto_render_scale", "canvas_size",
            "frame_extent", "lens_pinhole", "lens_warp", "pinhole_camera", "pinhole_positions",
@@ -166,121 +167,6 @@ def canvas_size(camera: Camera, max_scale: float = math.inf,
     return pinhole_size(camera.width, camera.height, min(scale, max_scale))
 
 
-_COARSE_PX = 4
-"""Spacing of the coarse grid whose undistortion, interpolated, starts Newton's method on a
-whole pixel grid (:func:`_frame_maps`); a power of 2, so that ``cv2.remap``'s bilinear
-weights (multiples of 1/32) are exact."""
-
-
-def _coarse_knots(camera: Camera, width: int, height: int) -> np.ndarray:
-    """``(nv, nu, 2)`` float64: the undistorted coordinates of the knots of the coarse grid
-    over a ``width x height`` image, every ``_COARSE_PX`` pixels from pixel 0 (the last may lie
-    up to ``_COARSE_PX - 1`` pixels beyond the image)."""
-    h = _COARSE_PX
-    us = h * np.arange(-(-(width - 1) // h) + 1, dtype=np.float64)
-    vs = h * np.arange(-(-(height - 1) // h) + 1, dtype=np.float64)
-    ab, _ = camera.lens.unproject(np.stack(np.meshgrid(us, vs), -1), camera.K)
-    return ab
-
-
-def _interpolate(knots: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(height, width, C) float32: ``knots`` ((nv, nu, C), one every ``_COARSE_PX`` pixels from
-    pixel 0) bilinearly interpolated (``cv2.remap``, whose weights are exact here) at every
-    pixel."""
-    h = _COARSE_PX
-    map_x = np.broadcast_to(np.arange(width, dtype=np.float32) / h, (height, width))
-    map_y = np.broadcast_to((np.arange(height, dtype=np.float32) / h)[:, None],
-                            (height, width))
-    return cv2.remap(np.ascontiguousarray(knots, dtype=np.float32),
-                     np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
-                     cv2.INTER_LINEAR)
-
-
-_FLOAT32_SLACK_PX = 1e-3
-"""Pixels added to the interpolation's error bound for the float32 arithmetic of the
-interpolated positions (pinhole positions below :data:`MAX_PINHOLE_SIDE` = 4096 px carry an
-error of a few 2^-12 px at most)."""
-
-
-def _frame_maps(camera: Camera, pinhole: Camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The pinhole pixel positions of every distorted pixel centre, interpolated, and the index
-    of the nearest pinhole pixel of each, exact.
-
-    The undistortion is computed at the knots of a coarse grid (every ``_COARSE_PX`` pixels)
-    and interpolated bilinearly in between (float32, in pinhole pixels): that is the colour
-    map (its error, below 0.01 px for the lenses of the docs, is well under ``cv2.remap``'s
-    1/32 px). The interpolation's error is measured at the centre of every coarse cell (where
-    bilinear interpolation errs most); a pixel is decided exactly (:func:`pinhole_positions`,
-    Newton's method in float64) when its interpolated position lies within twice the
-    largest error of its own and the eight neighbouring cells (plus
-    :data:`_FLOAT32_SLACK_PX`) of a rounding boundary (``k + 0.5``); every other pixel rounds
-    as its exact position does.
-
-    Returns
-    -------
-    map_x, map_y : (H, W) float32
-        Pinhole pixel positions (``cv2.remap``'s maps).
-    nearest : (H, W) intp
-        ``round(y') * W' + round(x')`` of the exact positions (halves up), clipped to the
-        pinhole image.
-    """
-    width, height = camera.width, camera.height
-    h = _COARSE_PX
-    K = pinhole.K
-    scale = np.array([K[0, 0], K[1, 1]])
-    offset = np.array([K[0, 2], K[1, 2]])
-    ab = _coarse_knots(camera, width, height)
-    pos = _interpolate(ab * scale + offset, width, height)
-    map_x, map_y = np.ascontiguousarray(pos[..., 0]), np.ascontiguousarray(pos[..., 1])
-    # The interpolation's error at the centre of each coarse cell, in pinhole pixels, then
-    # the largest over each cell's 3 x 3 neighbourhood.
-    cu = np.arange(h // 2, width, h, dtype=np.float64)
-    cv = np.arange(h // 2, height, h, dtype=np.float64)
-    mid = 0.25 * (ab[:-1, :-1] + ab[1:, :-1] + ab[:-1, 1:] + ab[1:, 1:])  # Newton's start
-    exact, _ = camera.lens.unproject(np.stack(np.meshgrid(cu, cv), -1), camera.K,
-                                     mid[:len(cv), :len(cu)])
-    centres = pos[h // 2::h, h // 2::h].astype(np.float64)
-    error = np.max(np.abs(exact * scale + offset - centres), axis=-1).astype(np.float32)
-    error = cv2.dilate(error, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
-    bound = 2 * error + np.float32(_FLOAT32_SLACK_PX)
-    bound = np.repeat(np.repeat(bound, h, axis=0), h, axis=1)
-    bound = np.pad(bound, ((0, max(0, height - bound.shape[0])),
-                           (0, max(0, width - bound.shape[1]))), mode="edge")[:height, :width]
-    cols = np.floor(map_x + np.float32(0.5))
-    rows = np.floor(map_y + np.float32(0.5))
-    risky = np.abs(map_x - (cols - np.float32(0.5))) <= bound
-    risky |= np.abs(map_x - (cols + np.float32(0.5))) <= bound
-    risky |= np.abs(map_y - (rows - np.float32(0.5))) <= bound
-    risky |= np.abs(map_y - (rows + np.float32(0.5))) <= bound
-    r, c = np.nonzero(risky)
-    if r.size:
-        uv = np.stack([c, r], -1).astype(np.float64)
-        start = (pos[r, c].astype(np.float64) - offset) / scale
-        refined, _ = pinhole_positions(camera, pinhole, uv, start)
-        cols[r, c] = np.floor(refined[:, 0] + 0.5)
-        rows[r, c] = np.floor(refined[:, 1] + 0.5)
-    np.clip(cols, 0, pinhole.width - 1, out=cols)
-    np.clip(rows, 0, pinhole.height - 1, out=rows)
-    nearest = rows.astype(np.intp)
-    nearest *= pinhole.width
-    nearest += cols.astype(np.intp)
-    return map_x, map_y, nearest
-
-
-def pinhole_positions(camera: Camera, pinhole: Camera, uv: np.ndarray,
-                      start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Where distorted pixel positions ``uv`` ((..., 2), pixels) of ``camera`` lie in the
-    ``pinhole`` image: ``(..., 2)`` float64 pinhole pixel positions and a ``(...,)`` bool,
-    True where the lens sees the point. ``start``: a first guess of the undistorted
-    normalised coordinates (:meth:`Lens.unproject`)."""
-    ab, valid = camera.lens.unproject(uv, camera.K, start)
-    K = pinhole.K
-    out = np.empty_like(ab)
-    out[..., 0] = K[0, 0] * ab[..., 0] + K[0, 2]
-    out[..., 1] = K[1, 1] * ab[..., 1] + K[1, 2]
-    return out, valid
-
-
 @dataclasses.dataclass(frozen=True, eq=False)
 class LensWarp:
     """The maps of one distorted camera from its pinhole render.
@@ -328,7 +214,7 @@ def lens_warp(camera: Camera, size: tuple[int, int] | None = None,
     if size is None:
         size = canvas_size(camera, max_scale, extent)
     pinhole = pinhole_camera(camera, size, extent)
-    map_x, map_y, nearest = _frame_maps(camera, pinhole)
+    map_x, map_y, nearest = frame_maps(camera, pinhole)
     warp = LensWarp(pinhole=dataclasses.replace(pinhole, world_from_camera=np.eye(4)),
                     map_x=map_x, map_y=map_y, nearest=nearest)
     _maps[key] = warp
