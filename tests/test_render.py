@@ -121,7 +121,7 @@ def test_a_camera_of_another_size_is_drawn_at_its_size_as_a_fresh_renderer_draws
     from synthscene.render.settings import RenderSettings
 
     objects = [cube(1, (0.05, 0.0, 0.05), 0.1), cube(2, (-0.08, 0.04, 0.05), 0.08)]
-    small, large = top_down_camera(48, 36), top_down_camera(80, 60)
+    small, large, wide = top_down_camera(48, 36), top_down_camera(80, 60), top_down_camera(96, 30)
     occlusion = AmbientOcclusion(strength=1.0, radius=0.1)
     settings = RenderSettings(amodal=True, msaa_samples=msaa, normals=True)
 
@@ -133,10 +133,11 @@ def test_a_camera_of_another_size_is_drawn_at_its_size_as_a_fresh_renderer_draws
         with Renderer(cube_library, cam.width, cam.height, settings) as renderer:
             return renderer.render(frame(cam, ao))
 
-    expected = {(cam.width, ao): fresh(cam, ao) for cam in (small, large) for ao in (False, True)}
+    sequence = [(small, False), (large, True), (small, True), (wide, False), (large, False),
+                (small, False)]
+    expected = {(cam.width, ao): fresh(cam, ao) for cam, ao in set(sequence)}
     with Renderer(cube_library, 64, 48, settings) as renderer:
-        for cam, ao in [(small, False), (large, True), (small, True), (large, False),
-                        (small, False)]:
+        for cam, ao in sequence:
             out, want = renderer.render(frame(cam, ao)), expected[(cam.width, ao)]
             assert out.rgb.shape == (cam.height, cam.width, 3)
             np.testing.assert_array_equal(out.rgb, want.rgb)

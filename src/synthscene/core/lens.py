@@ -97,6 +97,11 @@ class Lens:
         if len(coeffs) != count or not all(math.isfinite(c) for c in coeffs):
             raise ValueError(f"{self.model} takes {count} finite coefficients, got {coeffs}")
         object.__setattr__(self, "coeffs", coeffs)
+        roots = np.roots(self._radial_poly())
+        real = [float(r.real) for r in roots if abs(r.imag) < 1e-12 and r.real > 0]
+        limit = math.sqrt(min(real)) if real else math.inf
+        limit = min(limit, math.pi) if self.model == "kannala_brandt" else limit
+        object.__setattr__(self, "_fold", limit)  # not a field: equality is the coefficients'
 
     # -- the radial functions ------------------------------------------------------------------
     def _radial_poly(self) -> np.ndarray:
@@ -112,10 +117,7 @@ class Lens:
         """Where the radial function stops growing: ``r`` (``brown_conrady``, normalised
         undistorted radius) or ``theta`` (``kannala_brandt``, radians, at most pi); ``inf``
         for ``brown_conrady`` without a fold. Points beyond it are not seen."""
-        roots = np.roots(self._radial_poly())
-        real = [float(s.real) for s in roots if abs(s.imag) < 1e-12 and s.real > 0]
-        limit = math.sqrt(min(real)) if real else math.inf
-        return min(limit, math.pi) if self.model == "kannala_brandt" else limit
+        return self._fold
 
     def max_distorted_radius(self) -> float:
         """The distorted normalised radius at :meth:`max_undistorted_radius` (``inf`` if
@@ -254,12 +256,13 @@ class Lens:
                 det = np.where(np.abs(det) > 1e-12, det, 1e-12)
                 return -np.stack([(j22 * fx - j12 * fy) / det, (j11 * fy - j12 * fx) / det], 1)
 
-            first = start
-            sd = xd_flat * xd_flat + yd_flat * yd_flat  # start: one fixed-point step
-            start = 1 / (1 + sd * (k1 + sd * (k2 + sd * k3)))
-            start = np.where(np.isfinite(start) & (start > 0), start, 1.0)
-            guess = (np.stack([xd_flat * start, yd_flat * start], 1) if first is None
-                     else np.asarray(first, np.float64).reshape(-1, 2).copy())
+            if start is None:  # one fixed-point step
+                sd = xd_flat * xd_flat + yd_flat * yd_flat
+                shrink = 1 / (1 + sd * (k1 + sd * (k2 + sd * k3)))
+                shrink = np.where(np.isfinite(shrink) & (shrink > 0), shrink, 1.0)
+                guess = np.stack([xd_flat * shrink, yd_flat * shrink], 1)
+            else:
+                guess = np.asarray(start, np.float64).reshape(-1, 2).copy()
             ab = _newton(guess, ab_step, steps)
             a, b = ab[:, 0].reshape(xd.shape), ab[:, 1].reshape(xd.shape)
             s = a * a + b * b

@@ -221,7 +221,7 @@ class ColourRenderer:
                   (GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)]
         labels = [(GL.GL_R32I, GL.GL_COLOR_ATTACHMENT1),  # instance ids
                   (GL.GL_R32F, GL.GL_COLOR_ATTACHMENT2)]  # camera-z depth, metres
-        width, height = self.width, self.height
+        width, height = self._capacity = (self.width, self.height)
         try:
             if self.carries_labels:
                 self._resolved = self._draw_target = Framebuffer(width, height, colour + labels)
@@ -233,8 +233,9 @@ class ColourRenderer:
             raise ColourPassError(f"the colour framebuffer: {exc}") from None
 
     def resize(self, width: int, height: int) -> None:
-        """Draw the next passes at ``width`` x ``height`` pixels: new framebuffers, the same
-        programs and textures (the last pass must have been read). The occlusion passes of the
+        """Draw the next passes at ``width`` x ``height`` pixels, the same programs and
+        textures (the last pass must have been read): into the lower-left corner of the
+        framebuffers, which grow (new ones) only for a larger size. The occlusion passes of the
         last :data:`KEPT_OCCLUSION_SIZES` sizes are kept for a size drawn again.
 
         Raises
@@ -245,15 +246,18 @@ class ColourRenderer:
         size = (int(width), int(height))
         if size == (self.width, self.height):
             return
-        for framebuffer in (self._draw_target, self._resolved):
-            framebuffer.delete()  # idempotent: the two may be one
         if self._occlusion is not None:
             self._other_occlusions[(self.width, self.height)] = self._occlusion
             while len(self._other_occlusions) > KEPT_OCCLUSION_SIZES:
                 self._other_occlusions.popitem(last=False)[1].delete()
         self._occlusion = self._other_occlusions.pop(size, None)
+        if size[0] > self._capacity[0] or size[1] > self._capacity[1]:
+            for framebuffer in (self._draw_target, self._resolved):
+                framebuffer.delete()  # idempotent: the two may be one
+            self.width = max(size[0], self._capacity[0])
+            self.height = max(size[1], self._capacity[1])
+            self._make_framebuffers()
         self.width, self.height = size
-        self._make_framebuffers()
 
     @property
     def carries_labels(self) -> bool:
@@ -263,7 +267,7 @@ class ColourRenderer:
     def read_colour(self) -> np.ndarray:
         """Wait for the last pass and return its colour image, (H, W, 3) uint8, top row first."""
         return self._resolved.read(GL.GL_COLOR_ATTACHMENT0, GL.GL_RGB, GL.GL_UNSIGNED_BYTE,
-                                   np.uint8, 3)
+                                   np.uint8, 3, self.width, self.height)
 
     def read_labels(self) -> tuple[np.ndarray, np.ndarray]:
         """Wait for the last :meth:`draw` with ``labels=True``; return its instance-id image
@@ -277,7 +281,7 @@ class ColourRenderer:
         """
         if not self.carries_labels:
             raise ColourPassError("a multisampled colour pass carries no label images")
-        return read_labels(self._resolved, GL.GL_COLOR_ATTACHMENT1)
+        return read_labels(self._resolved, GL.GL_COLOR_ATTACHMENT1, self.width, self.height)
 
     # -- the lean forward pass ---------------------------------------------------------------
     def draw(self, items: Sequence[ColourItem], lights: Sequence[Light], *,
@@ -403,7 +407,7 @@ class ColourRenderer:
         # Resolve MSAA and start the rasteriser (glFlush), but do not wait for it:
         # read_colour() collects the pixels.
         if self._draw_target is not self._resolved:
-            self._draw_target.blit_colour_to(self._resolved)
+            self._draw_target.blit_colour_to(self._resolved, self.width, self.height)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
         GL.glFlush()
 
