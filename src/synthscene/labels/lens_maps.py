@@ -133,7 +133,7 @@ def _second_differences(knots: np.ndarray, axis: int) -> np.ndarray:
 
 def _bound(knots: np.ndarray, weight: np.ndarray, width: int, height: int) -> np.ndarray:
     """(height, width) float32: twice the linear interpolation's error bound of ``knots``
-    ((nv, nu) float64, one render axis) at every pixel, plus ``FLOAT32_SLACK_PX``."""
+    ((nv, nu) float64, one render axis) at every pixel."""
     h = COARSE_PX
 
     def per_cell(d: np.ndarray) -> np.ndarray:  # the largest over each cell and its neighbours
@@ -144,9 +144,9 @@ def _bound(knots: np.ndarray, weight: np.ndarray, width: int, height: int) -> np
     along_u = per_cell(_second_differences(knots, 1))
     along_v = per_cell(_second_differences(knots, 0))
     nv, nu = along_u.shape
-    bound = along_v[:, None, :, None] * weight[None, :, None, None]  # (nv, h, nu, h)
-    bound = bound + along_u[:, None, :, None] * weight[None, None, None, :]
-    bound += np.float32(FLOAT32_SLACK_PX)
+    bound = np.empty((nv, h, nu, h), np.float32)
+    np.multiply(along_v[:, None, :, None], weight[None, :, None, None], out=bound)
+    bound += along_u[:, None, :, None] * weight[None, None, None, :]
     bound = bound.reshape(nv * h, nu * h)
     if bound.shape[0] < height or bound.shape[1] < width:  # a last knot on the last pixel
         bound = np.pad(bound, ((0, max(0, height - bound.shape[0])),
@@ -188,7 +188,7 @@ def frame_maps(camera: Camera, pinhole: Camera) -> tuple[np.ndarray, np.ndarray,
         # size plus the bound reaches 0.5
         near = np.abs(positions - rounded)
         near += _bound(knots, weight, width, height)
-        near = near >= np.float32(0.5)
+        near = near >= np.float32(0.5 - FLOAT32_SLACK_PX)
         risky = near if risky is None else risky | near
         maps.append((positions, rounded))
     (map_x, cols), (map_y, rows) = maps
@@ -201,7 +201,8 @@ def frame_maps(camera: Camera, pinhole: Camera) -> tuple[np.ndarray, np.ndarray,
         rows[r, c] = np.floor(refined[:, 1] + 0.5)
     np.clip(cols, 0, pinhole.width - 1, out=cols)
     np.clip(rows, 0, pinhole.height - 1, out=rows)
-    nearest = rows.astype(np.intp)
-    nearest *= pinhole.width
-    nearest += cols.astype(np.intp)
+    # rows * W' + cols, exact in float arithmetic (below 2^24 in float32, 2^53 in float64)
+    nearest = np.empty(rows.shape, np.intp)
+    np.multiply(rows, np.float32(pinhole.width), out=nearest, casting="unsafe")
+    np.add(nearest, cols, out=nearest, casting="unsafe")
     return map_x, map_y, nearest
