@@ -56,10 +56,11 @@ def pinhole_size(width: int, height: int, scale: float) -> tuple[int, int]:
 
 
 def _outline(width: int, height: int) -> np.ndarray:
-    """(n, 2) pixel positions around the frame, half a pixel outside its outer pixel
-    centres, every half pixel."""
-    us = np.arange(-1.0, width + 0.5, 0.5)
-    vs = np.arange(-1.0, height + 0.5, 0.5)
+    """(n, 2) pixel positions around the frame, one pixel outside its outer pixel centres,
+    every pixel (the outline's extremes between them lie within a micro-pixel of the nearest,
+    far inside :data:`MARGIN_PX`)."""
+    us = np.arange(-1.0, width + 0.5)
+    vs = np.arange(-1.0, height + 0.5)
     top = np.stack([us, np.full_like(us, -1.0)], 1)
     bottom = np.stack([us, np.full_like(us, float(height))], 1)
     left = np.stack([np.full_like(vs, -1.0), vs], 1)
@@ -329,14 +330,16 @@ def _warp_crop(mask: AmodalMask, camera: Camera, pinhole: Camera, warp: LensWarp
         return AmodalMask(0, 0, np.zeros((0, 0), bool))
     out = np.zeros((dy1 - dy0, dx1 - dx0), bool)
 
-    def look_up(r: np.ndarray, c: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    padded = np.zeros((h + 2, w + 2), bool)  # a False border: what lies outside the crop
+    padded[1:-1, 1:-1] = m
+
+    def look_up(r: np.ndarray, c: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
         """The crop's value at pinhole pixels ``(r, c)`` (False outside it or not valid)."""
-        c = c - mask.x0
-        r = r - mask.y0
-        inside = valid & (c >= 0) & (c < w) & (r >= 0) & (r < h)
-        found = np.zeros(r.shape, bool)
-        found[inside] = m[r[inside], c[inside]]
-        return found
+        r = np.clip(r - (mask.y0 - 1), 0, h + 1)
+        c = np.clip(c - (mask.x0 - 1), 0, w + 1)
+        if valid is not None:
+            r[~valid] = 0
+        return padded[r, c]
 
     # The part inside the frame: the warp's nearest indices, a rectangle.
     fx0, fy0 = max(dx0, 0), max(dy0, 0)
@@ -344,7 +347,7 @@ def _warp_crop(mask: AmodalMask, camera: Camera, pinhole: Camera, warp: LensWarp
     todo = np.ones(out.shape, bool)
     if warp is not None and fx1 > fx0 and fy1 > fy0:
         r, c = np.divmod(warp.nearest[fy0:fy1, fx0:fx1], pinhole.width)
-        out[fy0 - dy0:fy1 - dy0, fx0 - dx0:fx1 - dx0] = look_up(r, c, np.ones(r.shape, bool))
+        out[fy0 - dy0:fy1 - dy0, fx0 - dx0:fx1 - dx0] = look_up(r, c, None)
         todo[fy0 - dy0:fy1 - dy0, fx0 - dx0:fx1 - dx0] = False
     if todo.any():  # beyond the frame: unprojected here
         v, u = np.nonzero(todo)
