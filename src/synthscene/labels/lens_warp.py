@@ -247,7 +247,7 @@ def warp_output(output: RenderOutput, camera: Camera, warp: LensWarp) -> RenderO
 
     def nearest(a: np.ndarray) -> np.ndarray:
         flat = a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
-        return flat[warp.nearest]
+        return np.take(flat, warp.nearest, axis=0)
 
     normals = None if output.normals is None else nearest(output.normals)
     amodal = None
@@ -300,13 +300,19 @@ def _outline_rays(mask: AmodalMask, pinhole: Camera) -> np.ndarray | None:
     y0, y1 = mask.y0 + int(rows[0]), mask.y0 + int(rows[-1])
     us = np.linspace(x0 - 1.0, x1 + 1.0, max(2, 2 * (x1 - x0 + 3)))
     vs = np.linspace(y0 - 1.0, y1 + 1.0, max(2, 2 * (y1 - y0 + 3)))
-    outline = np.concatenate([np.stack([us, np.full_like(us, y0 - 1.0)], 1),
-                              np.stack([us, np.full_like(us, y1 + 1.0)], 1),
-                              np.stack([np.full_like(vs, x0 - 1.0), vs], 1),
-                              np.stack([np.full_like(vs, x1 + 1.0), vs], 1)])
+    nu, nv = len(us), len(vs)
+    rays = np.empty((2 * (nu + nv), 3))  # top, bottom, left, right: pixels, then rays
+    rays[:2 * nu, 0] = np.tile(us, 2)
+    rays[:nu, 1], rays[nu:2 * nu, 1] = y0 - 1.0, y1 + 1.0
+    rays[2 * nu:2 * nu + nv, 0], rays[2 * nu + nv:, 0] = x0 - 1.0, x1 + 1.0
+    rays[2 * nu:, 1] = np.tile(vs, 2)
     K = pinhole.K
-    return np.stack([(outline[:, 0] - K[0, 2]) / K[0, 0], (outline[:, 1] - K[1, 2]) / K[1, 1],
-                     np.ones(len(outline))], 1)
+    rays[:, 0] -= K[0, 2]
+    rays[:, 0] /= K[0, 0]
+    rays[:, 1] -= K[1, 2]
+    rays[:, 1] /= K[1, 1]
+    rays[:, 2] = 1.0
+    return rays
 
 
 def _warp_crop(mask: AmodalMask, camera: Camera, pinhole: Camera, warp: LensWarp | None,
