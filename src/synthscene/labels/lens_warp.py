@@ -9,9 +9,10 @@ A camera with a :class:`~synthscene.core.lens.Lens` is drawn in two steps:
    (:func:`canvas_size`: the outline at the image's pixel pitch at the centre) or a fixed one
    (:func:`pinhole_size` of a given scale).
 2. :func:`warp_output`: every distorted pixel centre is unprojected through the lens
-   (:meth:`Lens.unproject`) and looked up in the pinhole render (:func:`lens_warp`, maps
-   cached per ``(K, lens, size)``): colour bilinearly (``cv2.remap``, ``INTER_LINEAR``);
-   instance ids, depth and normals by nearest lookup (the pinhole pixel whose centre is
+   (:meth:`Lens.unproject`) and looked up in the pinhole render (:func:`lens_warp`: the maps
+   of :mod:`synthscene.labels.lens_maps`, cached per ``(K, lens, size)``): colour
+   bilinearly (``cv2.remap``, ``INTER_LINEAR``); instance ids, depth and normals by nearest
+   lookup (the pinhole pixel whose centre is
    nearest, rounding halves up), so ids stay exact and every label recomputed from them
    (masks, boxes, areas, visibility) is pixel-exact. Amodal masks are looked up the same way
    on their own crops, outside the frame too.
