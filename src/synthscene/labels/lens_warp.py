@@ -12,10 +12,9 @@ A camera with a :class:`~synthscene.core.lens.Lens` is drawn in two steps:
    (:meth:`Lens.unproject`) and looked up in the pinhole render (:func:`lens_warp`: the maps
    of :mod:`synthscene.labels.lens_maps`, cached per ``(K, lens, size)``): colour
    bilinearly (``cv2.remap``, ``INTER_LINEAR``); instance ids, depth and normals by nearest
-   lookup (the pinhole pixel whose centre is
-   nearest, rounding halves up), so ids stay exact and every label recomputed from them
-   (masks, boxes, areas, visibility) is pixel-exact. Amodal masks are looked up the same way
-   on their own crops, outside the frame too.
+   lookup (the pinhole pixel whose centre is nearest, rounding halves up), so ids stay exact
+   and every label recomputed from them (masks, boxes, areas, visibility) is pixel-exact.
+   Amodal masks are looked up the same way on their own crops, outside the frame too.
 
 Depth stays metres along the optical axis (camera z): the pinhole and the distorted camera
 share their pose, so the z of the surface seen at a pixel does not change. Normals stay in the
