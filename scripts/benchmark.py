@@ -10,6 +10,7 @@ lit shading, PNG images + COCO annotations written to a temporary folder.
     python scripts/benchmark.py --workers 2 --soak 5000   # memory of each worker over 5000 frames
     python scripts/benchmark.py --workers 2 --views 4 --shading flat --jpeg --soak 5000
     python scripts/benchmark.py --workers 2 --lens brown_conrady --depth-sensor structured_light
+    python scripts/benchmark.py --lens brown_conrady --against-pinhole   # alternated, 2 workers
     python scripts/benchmark.py --workers 2 --stereo 0.06
     python scripts/benchmark.py --render-only --shadows off   # the render stage without shadows
     python scripts/benchmark.py --light full       # shadows, environment and AO against none
@@ -61,6 +62,10 @@ compares that one alone against none. A switch the scenario sets keeps its value
 is switched on with its defaults (``environment``: the procedural sky). With ``--render-only`` the
 comparison renders settled frames in this process instead (the render stage alone, and its CPU
 time per frame, every thread: steadier than frames/s on a shared machine).
+
+``--lens NAME --against-pinhole`` compares the workload through a lens with the same workload
+without it (the pinhole), ``--runs`` runs of each alternated with ``--workers`` (default 2), as
+``--light`` does: the medians, the ratio and the CPU per frame of each.
 
 ``--soak FRAMES`` makes one run of FRAMES frames and prints each worker's resident memory (RSS,
 from ``/proc/self/statm``) once it has made 10 % of its share of the frames (at least
@@ -119,6 +124,9 @@ def parse_args() -> argparse.Namespace:
                    help="camera.views_per_scene: K views of each settled scene")
     p.add_argument("--lens", choices=sorted(LENSES), default=None,
                    help="camera.distortion: a lens (docs/cameras.md)")
+    p.add_argument("--against-pinhole", action="store_true",
+                   help="with --lens: runs of the lens and of the same workload without it, "
+                        "alternated (2 workers unless --workers)")
     p.add_argument("--fov-deg", type=float, default=None,
                    help="camera.fov_deg fixed to this value (the scene draws it otherwise)")
     p.add_argument("--depth-sensor", choices=["structured_light", "stereo"], default=None,
@@ -155,6 +163,8 @@ def parse_args() -> argparse.Namespace:
         p.error("--workers must be >= 1")
     if args.soak is not None and args.soak <= args.warmup:
         p.error("--soak needs more frames than --warmup")
+    if args.against_pinhole and not args.lens:
+        p.error("--against-pinhole needs --lens")
     if args.render_only and (args.workers is not None or args.soak is not None
                              or args.all_outputs):
         p.error("--render-only runs in this process, without --workers, --soak, --all-outputs")
@@ -522,6 +532,11 @@ def main() -> None:
                                          if name != "depth_sensor"), True)
     if args.placement:
         placement_comparison(path, data, args)
+        return
+    if args.against_pinhole:
+        pinhole = json.loads(json.dumps(data))
+        del pinhole["camera"]["distortion"]
+        comparison(path, {"pinhole": pinhole, args.lens: data}, args, f"lens {args.lens}")
         return
     if args.light:
         comparison(path, light_variants(data, args.light), args, f"light {args.light}")

@@ -82,12 +82,13 @@ def test_points_beyond_the_fold_or_behind_are_not_seen():
 
 
 @pytest.mark.parametrize("lens", [BROWN, FISHEYE], ids=lambda lens: lens.model)
-def test_warped_ids_equal_a_direct_nearest_lookup(lens):
-    width, height = 160, 120
+@pytest.mark.parametrize("width, height, scale", [(160, 120, 2.0), (161, 121, None)])
+def test_warped_ids_equal_a_direct_nearest_lookup(lens, width, height, scale):
+    # (161, 121): the last knot of the coarse grid on the last pixel, the lens's own canvas
     camera = Camera(K=_K(120.0, width, height), width=width, height=height,
                     world_from_camera=np.eye(4), lens=lens)
-    size = pinhole_size(width, height, 2.0)
-    warp = lens_warp(camera, size)
+    warp = lens_warp(camera, None if scale is None else pinhole_size(width, height, scale))
+    size = (warp.pinhole.width, warp.pinhole.height)
     rng = np.random.Generator(np.random.PCG64(0))
     ids = rng.integers(0, 100_000, (size[1], size[0]), dtype=np.int32)
     depth = rng.uniform(0.5, 3.0, (size[1], size[0])).astype(np.float32)
@@ -319,3 +320,23 @@ def test_pinhole_covers_the_frame_with_the_centre_pitch_kept():
     pos = _cv_unproject(FISHEYE, corners.astype(float), camera.K, pinhole.K)
     assert (pos >= MARGIN_PX - 1e-6).all()
     assert (pos[:, 0] <= pinhole.width - 1 - MARGIN_PX + 1e-6).all()
+
+
+@pytest.mark.parametrize("lens", [BROWN, FISHEYE], ids=lambda lens: lens.model)
+def test_a_lens_renders_its_own_canvas_at_the_centre_pitch_and_no_larger(lens):
+    from synthscene.labels.lens_warp import canvas_size
+
+    width, height = 320, 240
+    for f in (200.0, 260.0, 330.0):
+        camera = Camera(K=_K(f, width, height), width=width, height=height,
+                        world_from_camera=np.eye(4), lens=lens)
+        size = canvas_size(camera)
+        pinhole = lens_warp(camera).pinhole
+        assert (pinhole.width, pinhole.height) == size
+        K = pinhole.K
+        assert K[0, 0] >= camera.K[0, 0] and K[1, 1] >= camera.K[1, 1]
+        # one step (1/16 of the image) smaller would be coarser than the image at the centre
+        scale = size[0] / width
+        smaller = pinhole_camera(camera, pinhole_size(width, height, scale - 1 / 16))
+        assert smaller.K[0, 0] < camera.K[0, 0] or smaller.K[1, 1] < camera.K[1, 1]
+

@@ -69,6 +69,23 @@ def _frame(lens: Lens, camera_x: float, object_pose: np.ndarray):
     return camera, depth, ids, {1: object_pose}
 
 
+def _opencv_flow(lens, camera_a, depth_a, ids_a, poses_a, camera_b, poses_b) -> np.ndarray:
+    """(H*W, 2): each pixel of frame a unprojected by OpenCV, moved with object 1 (or the
+    static scene) and projected by OpenCV into frame b, minus the pixel."""
+    v, u = np.mgrid[0:HEIGHT, 0:WIDTH]
+    uv = np.stack([u.ravel(), v.ravel()], 1).astype(np.float64)
+    ab = _cv_rays(lens, camera_a.K, uv)
+    d = depth_a.ravel().astype(np.float64)
+    points_a = np.stack([ab[:, 0] * d, ab[:, 1] * d, d], 1)
+    world = points_a @ camera_a.world_from_camera[:3, :3].T + camera_a.world_from_camera[:3, 3]
+    on_object = ids_a.ravel() == 1
+    motion = poses_b[1] @ np.linalg.inv(poses_a[1])
+    world[on_object] = world[on_object] @ motion[:3, :3].T + motion[:3, 3]
+    b_from_world = np.linalg.inv(camera_b.world_from_camera)
+    points_b = world @ b_from_world[:3, :3].T + b_from_world[:3, 3]
+    return _cv_project(lens, camera_b.K, points_b) - uv
+
+
 @pytest.mark.parametrize("lens", LENSES, ids=lambda lens: lens.model)
 def test_flow_of_a_distorted_camera_is_opencvs_projection_of_the_moved_points(lens):
     camera_a, depth_a, ids_a, poses_a = _frame(lens, 0.0, _pose())
@@ -81,19 +98,8 @@ def test_flow_of_a_distorted_camera_is_opencvs_projection_of_the_moved_points(le
     flow, valid = FlowSource(depth_a, ids_a, camera_a, poses_a).flow_to(
         camera_b, poses_b, depth_b, ids_b)
 
-    v, u = np.mgrid[0:HEIGHT, 0:WIDTH]
-    uv = np.stack([u.ravel(), v.ravel()], 1).astype(np.float64)
-    ab = _cv_rays(lens, camera_a.K, uv)
-    d = depth_a.ravel().astype(np.float64)
-    points_a = np.stack([ab[:, 0] * d, ab[:, 1] * d, d], 1)
-    world = points_a @ camera_a.world_from_camera[:3, :3].T + camera_a.world_from_camera[:3, 3]
+    expected = _opencv_flow(lens, camera_a, depth_a, ids_a, poses_a, camera_b, poses_b)
     on_object = ids_a.ravel() == 1
-    motion = moved @ np.linalg.inv(poses_a[1])
-    world[on_object] = world[on_object] @ motion[:3, :3].T + motion[:3, 3]
-    b_from_world = np.linalg.inv(camera_b.world_from_camera)
-    points_b = world @ b_from_world[:3, :3].T + b_from_world[:3, 3]
-    expected = _cv_project(lens, camera_b.K, points_b) - uv
-
     assert valid.mean() > 0.5 and valid.ravel()[on_object].any()
     got = flow.reshape(-1, 2)[valid.ravel()]
     np.testing.assert_allclose(got, expected[valid.ravel()], atol=1e-3)
@@ -104,6 +110,34 @@ def test_flow_of_a_distorted_camera_is_opencvs_projection_of_the_moved_points(le
         pinhole_b, poses_b, depth_b, ids_b)
     both = valid & flat_valid
     assert np.abs(flat[both] - flow[both]).max() > 0.05
+
+
+@pytest.mark.parametrize("coeffs", [(-0.2101, 0.05, 0.0008, -0.0005, 0.0),
+                                    (0.0201, -0.01, 0.0, 0.0)], ids=["brown_conrady",
+                                                                    "kannala_brandt"])
+def test_the_frames_of_a_sequence_unproject_their_pixels_once(coeffs, monkeypatch):
+    lens = Lens("brown_conrady" if len(coeffs) == 5 else "kannala_brandt", coeffs)
+    sizes = []
+    unproject = Lens.unproject
+
+    def counting(self, uv, *args, **kwargs):
+        sizes.append(np.asarray(uv).size // 2)
+        return unproject(self, uv, *args, **kwargs)
+
+    monkeypatch.setattr(Lens, "unproject", counting)
+    frames = [_frame(lens, 0.02 * t, _pose(0.01 * t)) for t in range(4)]
+    flows = []
+    for (camera, depth, ids, poses), (camera_b, depth_b, ids_b, poses_b) in zip(frames,
+                                                                                frames[1:]):
+        flows.append(FlowSource(depth, ids, camera, poses).flow_to(camera_b, poses_b, depth_b,
+                                                                   ids_b))
+    assert sizes.count(WIDTH * HEIGHT) == 1  # three frames' flows, one unprojection
+    for (flow, valid), (camera, depth, ids, poses), (camera_b, _, _, poses_b) in zip(
+            flows, frames, frames[1:]):
+        expected = _opencv_flow(lens, camera, depth, ids, poses, camera_b, poses_b)
+        assert valid.mean() > 0.5
+        np.testing.assert_allclose(flow[valid], expected.reshape(HEIGHT, WIDTH, 2)[valid],
+                                   atol=1e-3)
 
 
 @pytest.mark.parametrize("lens", LENSES, ids=lambda lens: lens.model)

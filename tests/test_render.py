@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
@@ -105,12 +107,48 @@ def test_renderer_lifecycle(cube_library):
     renderer = Renderer(cube_library, 64, 48)
     with renderer:
         renderer.render(scene([cube(1, (0, 0, 0.05), 0.1)], cam))
-        with pytest.raises(RenderError, match="camera is 32x24"):
-            renderer.render(scene([], top_down_camera(32, 24)))
     with pytest.raises(RenderError, match="not open"):
         renderer.render(scene([], cam))
     renderer.close()  # idempotent
     assert pose((1, 2, 3))[0, 3] == 1
+
+
+@pytest.mark.parametrize("msaa", [1, 4])
+def test_a_camera_of_another_size_is_drawn_at_its_size_as_a_fresh_renderer_draws_it(
+        cube_library, msaa):
+    from synthscene.core.state import AmbientOcclusion
+    from synthscene.render.renderer import Renderer
+    from synthscene.render.settings import RenderSettings
+
+    objects = [cube(1, (0.05, 0.0, 0.05), 0.1), cube(2, (-0.08, 0.04, 0.05), 0.08)]
+    small, large, wide = top_down_camera(48, 36), top_down_camera(80, 60), top_down_camera(96, 30)
+    occlusion = AmbientOcclusion(strength=1.0, radius=0.1)
+    settings = RenderSettings(amodal=True, msaa_samples=msaa, normals=True)
+
+    def frame(cam, ao):
+        state = scene(objects, cam)
+        return dataclasses.replace(state, ambient_occlusion=occlusion) if ao else state
+
+    def fresh(cam, ao):
+        with Renderer(cube_library, cam.width, cam.height, settings) as renderer:
+            return renderer.render(frame(cam, ao))
+
+    sequence = [(small, False), (large, True), (small, True), (wide, False), (large, False),
+                (small, False)]
+    expected = {(cam.width, ao): fresh(cam, ao) for cam, ao in set(sequence)}
+    with Renderer(cube_library, 64, 48, settings) as renderer:
+        for cam, ao in sequence:
+            out, want = renderer.render(frame(cam, ao)), expected[(cam.width, ao)]
+            assert out.rgb.shape == (cam.height, cam.width, 3)
+            np.testing.assert_array_equal(out.rgb, want.rgb)
+            np.testing.assert_array_equal(out.instance_ids, want.instance_ids)
+            np.testing.assert_array_equal(out.depth, want.depth)
+            if msaa > 1:  # drawn by the label pass
+                np.testing.assert_array_equal(out.normals, want.normals)
+            assert out.amodal.keys() == want.amodal.keys()
+            for key, mask in out.amodal.items():
+                assert (mask.x0, mask.y0) == (want.amodal[key].x0, want.amodal[key].y0)
+                np.testing.assert_array_equal(mask.mask, want.amodal[key].mask)
 
 
 def test_submitted_frames_match_rendered_frames_and_survive_the_next_submit(cube_library):

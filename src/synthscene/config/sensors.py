@@ -50,9 +50,9 @@ class DistortionSpec(ScenarioSection):
     p2: LensCoeffDist = Constant(0.0)
     """Tangential, ``brown_conrady`` only."""
     render_scale: float | None = Field(None, ge=1.0, le=MAX_RENDER_SCALE)
-    """Size of the undistorted render relative to the image (per side); default: the smallest
-    that keeps the render's pixel pitch at the image centre at or below the image's for the
-    drawn coefficients and intrinsics (estimated once per run from 64 fixed draws)."""
+    """Size of the undistorted render relative to the image (per side), fixed for the run;
+    default: per frame, the smallest (in steps of 1/16) that keeps the render's pixel pitch at
+    the image centre at or below the image's for the frame's coefficients and intrinsics."""
 
     @model_validator(mode="after")
     def _model_coefficients(self) -> DistortionSpec:

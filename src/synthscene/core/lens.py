@@ -47,13 +47,13 @@ _NEWTON_STEPS = 30
 _NEWTON_TOLERANCE = 1e-14
 
 
-def _newton(x: np.ndarray, step) -> np.ndarray:
+def _newton(x: np.ndarray, step, steps: int | None = None) -> np.ndarray:
     """Newton's method on each row of ``x`` ((n,) or (n, k) float64) on its own: ``step(x[idx],
     idx)`` gives the update of the rows ``idx`` still moving (``idx`` a slice while all are);
-    a row stops once its update is below 1e-14 (or after 30 steps), so its result does not
-    depend on the other rows."""
+    a row stops once its update is below 1e-14 (or after ``steps``, default 30, steps), so its
+    result does not depend on the other rows."""
     idx: slice | np.ndarray = slice(None)
-    for _ in range(_NEWTON_STEPS):
+    for _ in range(_NEWTON_STEPS if steps is None else steps):
         delta = step(x[idx], idx)
         x[idx] += delta
         moving = np.abs(delta) > _NEWTON_TOLERANCE
@@ -97,6 +97,11 @@ class Lens:
         if len(coeffs) != count or not all(math.isfinite(c) for c in coeffs):
             raise ValueError(f"{self.model} takes {count} finite coefficients, got {coeffs}")
         object.__setattr__(self, "coeffs", coeffs)
+        roots = np.roots(self._radial_poly())
+        real = [float(r.real) for r in roots if abs(r.imag) < 1e-12 and r.real > 0]
+        limit = math.sqrt(min(real)) if real else math.inf
+        limit = min(limit, math.pi) if self.model == "kannala_brandt" else limit
+        object.__setattr__(self, "_fold", limit)  # not a field: equality is the coefficients'
 
     # -- the radial functions ------------------------------------------------------------------
     def _radial_poly(self) -> np.ndarray:
@@ -112,10 +117,7 @@ class Lens:
         """Where the radial function stops growing: ``r`` (``brown_conrady``, normalised
         undistorted radius) or ``theta`` (``kannala_brandt``, radians, at most pi); ``inf``
         for ``brown_conrady`` without a fold. Points beyond it are not seen."""
-        roots = np.roots(self._radial_poly())
-        real = [float(s.real) for s in roots if abs(s.imag) < 1e-12 and s.real > 0]
-        limit = math.sqrt(min(real)) if real else math.inf
-        return min(limit, math.pi) if self.model == "kannala_brandt" else limit
+        return self._fold
 
     def max_distorted_radius(self) -> float:
         """The distorted normalised radius at :meth:`max_undistorted_radius` (``inf`` if
@@ -187,8 +189,8 @@ class Lens:
         out[~seen] = 0.0
         return out, seen
 
-    def undistort(self, xy: np.ndarray, start: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+    def undistort(self, xy: np.ndarray, start: np.ndarray | None = None,
+                  steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Normalised distorted coordinates to the undistorted ones ``(X / Z, Y / Z)`` (the
         inverse of :meth:`distort`, by Newton's method; what ``cv2.undistortPoints`` and
         ``cv2.fisheye.undistortPoints`` approximate with fewer steps).
@@ -198,6 +200,10 @@ class Lens:
         xy : (..., 2) float
         start : (..., 2) float, optional
             A first guess of the result (e.g. interpolated from a coarser grid): fewer steps.
+        steps : int, optional
+            Newton steps at most (default 30; each point stops once its step is below 1e-14).
+            Fewer give an approximation: one step from a start ``e`` off is about ``e**2``
+            off (a point whose residual stays above 1e-9 is not ``valid``).
 
         Returns
         -------
@@ -225,7 +231,7 @@ class Lens:
 
             guess = target.copy() if start is None else np.clip(np.arctan(np.hypot(
                 start[..., 0], start[..., 1])).ravel(), 0.0, limit)
-            theta = _newton(guess, theta_step).reshape(theta_d.shape)
+            theta = _newton(guess, theta_step, steps).reshape(theta_d.shape)
             target = target.reshape(theta_d.shape)
             valid &= np.abs(self._radial(theta) - target) < 1e-9
             valid &= theta < limit
@@ -250,13 +256,14 @@ class Lens:
                 det = np.where(np.abs(det) > 1e-12, det, 1e-12)
                 return -np.stack([(j22 * fx - j12 * fy) / det, (j11 * fy - j12 * fx) / det], 1)
 
-            first = start
-            sd = xd_flat * xd_flat + yd_flat * yd_flat  # start: one fixed-point step
-            start = 1 / (1 + sd * (k1 + sd * (k2 + sd * k3)))
-            start = np.where(np.isfinite(start) & (start > 0), start, 1.0)
-            guess = (np.stack([xd_flat * start, yd_flat * start], 1) if first is None
-                     else np.asarray(first, np.float64).reshape(-1, 2).copy())
-            ab = _newton(guess, ab_step)
+            if start is None:  # one fixed-point step
+                sd = xd_flat * xd_flat + yd_flat * yd_flat
+                shrink = 1 / (1 + sd * (k1 + sd * (k2 + sd * k3)))
+                shrink = np.where(np.isfinite(shrink) & (shrink > 0), shrink, 1.0)
+                guess = np.stack([xd_flat * shrink, yd_flat * shrink], 1)
+            else:
+                guess = np.asarray(start, np.float64).reshape(-1, 2).copy()
+            ab = _newton(guess, ab_step, steps)
             a, b = ab[:, 0].reshape(xd.shape), ab[:, 1].reshape(xd.shape)
             s = a * a + b * b
             radial = 1 + s * (k1 + s * (k2 + s * k3))
@@ -295,8 +302,8 @@ class Lens:
         uv[~seen] = 0.0
         return uv, seen
 
-    def unproject(self, uv: np.ndarray, K: np.ndarray, start: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+    def unproject(self, uv: np.ndarray, K: np.ndarray, start: np.ndarray | None = None,
+                  steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Distorted pixels to undistorted normalised coordinates ``(X / Z, Y / Z)``.
 
         Parameters
@@ -306,6 +313,8 @@ class Lens:
         K : (3, 3) float
         start : (..., 2) float, optional
             A first guess of ``ab`` (:meth:`undistort`).
+        steps : int, optional
+            Newton steps at most (:meth:`undistort`).
 
         Returns
         -------
@@ -318,4 +327,4 @@ class Lens:
         xy = np.empty(q.shape)
         xy[..., 0] = (q[..., 0] - K[0, 2]) / K[0, 0]
         xy[..., 1] = (q[..., 1] - K[1, 2]) / K[1, 1]
-        return self.undistort(xy, start)
+        return self.undistort(xy, start, steps)

@@ -3,17 +3,18 @@ the warp through the lens (pure numpy and OpenCV, no GL).
 
 A camera with a :class:`~synthscene.core.lens.Lens` is drawn in two steps:
 
-1. :func:`pinhole_camera`: an ideal pinhole at the same pose whose image (a fixed size per
-   run, :func:`pinhole_size`) covers every pixel of the distorted frame, with
-   :data:`MARGIN_PX` pixels to spare on each side. Its ``K`` is fitted per frame to the
-   distorted frame's undistorted outline.
+1. :func:`pinhole_camera`: an ideal pinhole at the same pose whose image covers every pixel
+   of the distorted frame, with :data:`MARGIN_PX` pixels to spare on each side. Its ``K`` is
+   fitted per frame to the distorted frame's undistorted outline; its size is the frame's own
+   (:func:`canvas_size`: the outline at the image's pixel pitch at the centre) or a fixed one
+   (:func:`pinhole_size` of a given scale).
 2. :func:`warp_output`: every distorted pixel centre is unprojected through the lens
-   (:meth:`Lens.unproject`) and looked up in the pinhole render (:func:`lens_warp`, maps
-   cached per ``(K, lens, size)``): colour bilinearly (``cv2.remap``, ``INTER_LINEAR``);
-   instance ids, depth and normals by nearest lookup (the pinhole pixel whose centre is
-   nearest, rounding halves up), so ids stay exact and every label recomputed from them
-   (masks, boxes, areas, visibility) is pixel-exact. Amodal masks are looked up the same way
-   on their own crops, outside the frame too.
+   (:meth:`Lens.unproject`) and looked up in the pinhole render (:func:`lens_warp`: the maps
+   of :mod:`synthscene.labels.lens_maps`, cached per ``(K, lens, size)``): colour
+   bilinearly (``cv2.remap``, ``INTER_LINEAR``); instance ids, depth and normals by nearest
+   lookup (the pinhole pixel whose centre is nearest, rounding halves up), so ids stay exact
+   and every label recomputed from them (masks, boxes, areas, visibility) is pixel-exact.
+   Amodal masks are looked up the same way on their own crops, outside the frame too.
 
 Depth stays metres along the optical axis (camera z): the pinhole and the distorted camera
 share their pose, so the z of the surface seen at a pixel does not change. Normals stay in the
@@ -30,10 +31,11 @@ import cv2
 import numpy as np
 
 from synthscene.core.state import AmodalMask, Camera, RenderOutput
+from synthscene.labels.lens_maps import frame_maps, pinhole_positions
 
-__all__ = ["MARGIN_PX", "MAX_PINHOLE_SIDE", "LensWarp", "auto_render_scale", "frame_extent",
-           "lens_pinhole", "lens_warp", "pinhole_camera", "pinhole_positions", "pinhole_size",
-           "warp_amodal", "warp_output"]
+__all__ = ["MARGIN_PX", "MAX_PINHOLE_SIDE", "LensWarp", "auto_render_scale", "canvas_size",
+           "frame_extent", "lens_pinhole", "lens_warp", "pinhole_camera", "pinhole_positions",
+           "pinhole_size", "warp_amodal", "warp_output"]
 
 MAX_PINHOLE_SIDE = 4096
 """Largest side, pixels, of the undistorted render of a distorted camera."""
@@ -54,10 +56,11 @@ def pinhole_size(width: int, height: int, scale: float) -> tuple[int, int]:
 
 
 def _outline(width: int, height: int) -> np.ndarray:
-    """(n, 2) pixel positions around the frame, half a pixel outside its outer pixel
-    centres, every half pixel."""
-    us = np.arange(-1.0, width + 0.5, 0.5)
-    vs = np.arange(-1.0, height + 0.5, 0.5)
+    """(n, 2) pixel positions around the frame, one pixel outside its outer pixel centres,
+    every pixel (the outline's extremes between them lie within a micro-pixel of the nearest,
+    far inside :data:`MARGIN_PX`)."""
+    us = np.arange(-1.0, width + 0.5)
+    vs = np.arange(-1.0, height + 0.5)
     top = np.stack([us, np.full_like(us, -1.0)], 1)
     bottom = np.stack([us, np.full_like(us, float(height))], 1)
     left = np.stack([np.full_like(vs, -1.0), vs], 1)
@@ -89,7 +92,8 @@ def frame_extent(camera: Camera) -> tuple[float, float, float, float]:
             float(ab[:, 1].max()))
 
 
-def pinhole_camera(camera: Camera, size: tuple[int, int]) -> Camera:
+def pinhole_camera(camera: Camera, size: tuple[int, int],
+                   extent: tuple[float, float, float, float] | None = None) -> Camera:
     """The ideal pinhole that is rendered for a distorted ``camera``.
 
     Parameters
@@ -97,7 +101,9 @@ def pinhole_camera(camera: Camera, size: tuple[int, int]) -> Camera:
     camera : Camera
         With a ``lens``.
     size : (int, int)
-        ``(W', H')`` of the render (:func:`pinhole_size`).
+        ``(W', H')`` of the render (:func:`pinhole_size`, :func:`canvas_size`).
+    extent : (float, float, float, float), optional
+        The frame's :func:`frame_extent`, if known.
 
     Returns
     -------
@@ -111,7 +117,7 @@ def pinhole_camera(camera: Camera, size: tuple[int, int]) -> Camera:
     ValueError
         As :func:`frame_extent`.
     """
-    xmin, xmax, ymin, ymax = frame_extent(camera)
+    xmin, xmax, ymin, ymax = frame_extent(camera) if extent is None else extent
     width, height = int(size[0]), int(size[1])
     fx = (width - 1 - 2 * MARGIN_PX) / (xmax - xmin)
     fy = (height - 1 - 2 * MARGIN_PX) / (ymax - ymin)
@@ -119,6 +125,15 @@ def pinhole_camera(camera: Camera, size: tuple[int, int]) -> Camera:
                   [0.0, 0.0, 1.0]])
     return Camera(K=K, width=width, height=height, world_from_camera=camera.world_from_camera,
                   znear=camera.znear, zfar=camera.zfar)
+
+
+def _needed_scale(camera: Camera, extent: tuple[float, float, float, float]) -> float:
+    """The render scale (unrounded) whose pinhole over ``extent`` (:func:`frame_extent`) has
+    ``fx' >= fx`` and ``fy' >= fy``."""
+    xmin, xmax, ymin, ymax = extent
+    need_w = camera.K[0, 0] * (xmax - xmin) + 1 + 2 * MARGIN_PX
+    need_h = camera.K[1, 1] * (ymax - ymin) + 1 + 2 * MARGIN_PX
+    return max(need_w / camera.width, need_h / camera.height)
 
 
 def auto_render_scale(cameras: list[Camera]) -> float:
@@ -131,128 +146,26 @@ def auto_render_scale(cameras: list[Camera]) -> float:
     ValueError
         As :func:`frame_extent`.
     """
-    scale = 1.0
-    for camera in cameras:
-        xmin, xmax, ymin, ymax = frame_extent(camera)
-        need_w = camera.K[0, 0] * (xmax - xmin) + 1 + 2 * MARGIN_PX
-        need_h = camera.K[1, 1] * (ymax - ymin) + 1 + 2 * MARGIN_PX
-        scale = max(scale, need_w / camera.width, need_h / camera.height)
+    scale = max([1.0] + [_needed_scale(camera, frame_extent(camera)) for camera in cameras])
     return math.ceil(scale * 16) / 16
 
 
-_COARSE_PX = 4
-"""Spacing of the coarse grid whose undistortion, interpolated, starts Newton's method on a
-whole pixel grid (:func:`_frame_maps`); a power of 2, so that ``cv2.remap``'s bilinear
-weights (multiples of 1/32) are exact."""
+def canvas_size(camera: Camera, max_scale: float = math.inf,
+                extent: tuple[float, float, float, float] | None = None) -> tuple[int, int]:
+    """``(W', H')``: the render size of ``camera`` (with a lens) alone,
+    ``pinhole_size(width, height, min(auto_render_scale([camera]), max_scale))``: the frame's
+    own undistorted extent at the image's pixel pitch at the centre, no more (``extent``: its
+    :func:`frame_extent`, if known).
 
-
-def _coarse_knots(camera: Camera, width: int, height: int) -> np.ndarray:
-    """``(nv, nu, 2)`` float64: the undistorted coordinates of the knots of the coarse grid
-    over a ``width x height`` image, every ``_COARSE_PX`` pixels from pixel 0 (the last may lie
-    up to ``_COARSE_PX - 1`` pixels beyond the image)."""
-    h = _COARSE_PX
-    us = h * np.arange(-(-(width - 1) // h) + 1, dtype=np.float64)
-    vs = h * np.arange(-(-(height - 1) // h) + 1, dtype=np.float64)
-    ab, _ = camera.lens.unproject(np.stack(np.meshgrid(us, vs), -1), camera.K)
-    return ab
-
-
-def _interpolate(knots: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(height, width, C) float32: ``knots`` ((nv, nu, C), one every ``_COARSE_PX`` pixels from
-    pixel 0) bilinearly interpolated (``cv2.remap``, whose weights are exact here) at every
-    pixel."""
-    h = _COARSE_PX
-    map_x = np.broadcast_to(np.arange(width, dtype=np.float32) / h, (height, width))
-    map_y = np.broadcast_to((np.arange(height, dtype=np.float32) / h)[:, None],
-                            (height, width))
-    return cv2.remap(np.ascontiguousarray(knots, dtype=np.float32),
-                     np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
-                     cv2.INTER_LINEAR)
-
-
-_FLOAT32_SLACK_PX = 1e-3
-"""Pixels added to the interpolation's error bound for the float32 arithmetic of the
-interpolated positions (pinhole positions below :data:`MAX_PINHOLE_SIDE` = 4096 px carry an
-error of a few 2^-12 px at most)."""
-
-
-def _frame_maps(camera: Camera, pinhole: Camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The pinhole pixel positions of every distorted pixel centre, interpolated, and the index
-    of the nearest pinhole pixel of each, exact.
-
-    The undistortion is computed at the knots of a coarse grid (every ``_COARSE_PX`` pixels)
-    and interpolated bilinearly in between (float32, in pinhole pixels): that is the colour
-    map (its error, below 0.01 px for the lenses of the docs, is well under ``cv2.remap``'s
-    1/32 px). The interpolation's error is measured at the centre of every coarse cell (where
-    bilinear interpolation errs most); a pixel is decided exactly (:func:`pinhole_positions`,
-    Newton's method in float64) when its interpolated position lies within twice the
-    largest error of its own and the eight neighbouring cells (plus
-    :data:`_FLOAT32_SLACK_PX`) of a rounding boundary (``k + 0.5``); every other pixel rounds
-    as its exact position does.
-
-    Returns
-    -------
-    map_x, map_y : (H, W) float32
-        Pinhole pixel positions (``cv2.remap``'s maps).
-    nearest : (H, W) intp
-        ``round(y') * W' + round(x')`` of the exact positions (halves up), clipped to the
-        pinhole image.
+    Raises
+    ------
+    ValueError
+        As :func:`frame_extent`.
     """
-    width, height = camera.width, camera.height
-    h = _COARSE_PX
-    K = pinhole.K
-    scale = np.array([K[0, 0], K[1, 1]])
-    offset = np.array([K[0, 2], K[1, 2]])
-    ab = _coarse_knots(camera, width, height)
-    pos = _interpolate(ab * scale + offset, width, height)
-    map_x, map_y = np.ascontiguousarray(pos[..., 0]), np.ascontiguousarray(pos[..., 1])
-    # The interpolation's error at the centre of each coarse cell, in pinhole pixels, then
-    # the largest over each cell's 3 x 3 neighbourhood.
-    cu = np.arange(h // 2, width, h, dtype=np.float64)
-    cv = np.arange(h // 2, height, h, dtype=np.float64)
-    mid = 0.25 * (ab[:-1, :-1] + ab[1:, :-1] + ab[:-1, 1:] + ab[1:, 1:])  # Newton's start
-    exact, _ = camera.lens.unproject(np.stack(np.meshgrid(cu, cv), -1), camera.K,
-                                     mid[:len(cv), :len(cu)])
-    centres = pos[h // 2::h, h // 2::h].astype(np.float64)
-    error = np.max(np.abs(exact * scale + offset - centres), axis=-1).astype(np.float32)
-    error = cv2.dilate(error, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
-    bound = 2 * error + np.float32(_FLOAT32_SLACK_PX)
-    bound = np.repeat(np.repeat(bound, h, axis=0), h, axis=1)
-    bound = np.pad(bound, ((0, max(0, height - bound.shape[0])),
-                           (0, max(0, width - bound.shape[1]))), mode="edge")[:height, :width]
-    cols = np.floor(map_x + np.float32(0.5))
-    rows = np.floor(map_y + np.float32(0.5))
-    risky = np.abs(map_x - (cols - np.float32(0.5))) <= bound
-    risky |= np.abs(map_x - (cols + np.float32(0.5))) <= bound
-    risky |= np.abs(map_y - (rows - np.float32(0.5))) <= bound
-    risky |= np.abs(map_y - (rows + np.float32(0.5))) <= bound
-    r, c = np.nonzero(risky)
-    if r.size:
-        uv = np.stack([c, r], -1).astype(np.float64)
-        start = (pos[r, c].astype(np.float64) - offset) / scale
-        refined, _ = pinhole_positions(camera, pinhole, uv, start)
-        cols[r, c] = np.floor(refined[:, 0] + 0.5)
-        rows[r, c] = np.floor(refined[:, 1] + 0.5)
-    np.clip(cols, 0, pinhole.width - 1, out=cols)
-    np.clip(rows, 0, pinhole.height - 1, out=rows)
-    nearest = rows.astype(np.intp)
-    nearest *= pinhole.width
-    nearest += cols.astype(np.intp)
-    return map_x, map_y, nearest
-
-
-def pinhole_positions(camera: Camera, pinhole: Camera, uv: np.ndarray,
-                      start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Where distorted pixel positions ``uv`` ((..., 2), pixels) of ``camera`` lie in the
-    ``pinhole`` image: ``(..., 2)`` float64 pinhole pixel positions and a ``(...,)`` bool,
-    True where the lens sees the point. ``start``: a first guess of the undistorted
-    normalised coordinates (:meth:`Lens.unproject`)."""
-    ab, valid = camera.lens.unproject(uv, camera.K, start)
-    K = pinhole.K
-    out = np.empty_like(ab)
-    out[..., 0] = K[0, 0] * ab[..., 0] + K[0, 2]
-    out[..., 1] = K[1, 1] * ab[..., 1] + K[1, 2]
-    return out, valid
+    if extent is None:
+        extent = frame_extent(camera)
+    scale = math.ceil(max(1.0, _needed_scale(camera, extent)) * 16) / 16
+    return pinhole_size(camera.width, camera.height, min(scale, max_scale))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -276,27 +189,33 @@ class LensWarp:
     nearest: np.ndarray
 
 
-def _key(camera: Camera, size: tuple[int, int]) -> tuple:
+def _key(camera: Camera, size: tuple[int, int] | None, max_scale: float) -> tuple:
     return (np.asarray(camera.K, np.float64).tobytes(), camera.lens, camera.width,
-            camera.height, int(size[0]), int(size[1]))
+            camera.height, None if size is None else (int(size[0]), int(size[1])),
+            None if size is not None else float(max_scale))
 
 
-def lens_warp(camera: Camera, size: tuple[int, int]) -> LensWarp:
-    """The :class:`LensWarp` of ``camera`` (with a lens) rendered at ``size`` (``(W', H')``),
-    from a small cache keyed by ``(K, lens, image size, size)``; the pose does not enter.
+def lens_warp(camera: Camera, size: tuple[int, int] | None = None,
+              max_scale: float = math.inf) -> LensWarp:
+    """The :class:`LensWarp` of ``camera`` (with a lens) rendered at ``size`` (``(W', H')``;
+    None: the camera's own :func:`canvas_size`, at most ``max_scale``), from a small cache
+    keyed by ``(K, lens, image size, size)``; the pose does not enter.
 
     Raises
     ------
     ValueError
         As :func:`frame_extent`.
     """
-    key = _key(camera, size)
+    key = _key(camera, size, max_scale)
     warp = _maps.get(key)
     if warp is not None:
         _maps.move_to_end(key)
         return warp
-    pinhole = pinhole_camera(camera, size)
-    map_x, map_y, nearest = _frame_maps(camera, pinhole)
+    extent = frame_extent(camera)
+    if size is None:
+        size = canvas_size(camera, max_scale, extent)
+    pinhole = pinhole_camera(camera, size, extent)
+    map_x, map_y, nearest = frame_maps(camera, pinhole)
     warp = LensWarp(pinhole=dataclasses.replace(pinhole, world_from_camera=np.eye(4)),
                     map_x=map_x, map_y=map_y, nearest=nearest)
     _maps[key] = warp
@@ -328,7 +247,7 @@ def warp_output(output: RenderOutput, camera: Camera, warp: LensWarp) -> RenderO
 
     def nearest(a: np.ndarray) -> np.ndarray:
         flat = a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
-        return flat[warp.nearest]
+        return np.take(flat, warp.nearest, axis=0)
 
     normals = None if output.normals is None else nearest(output.normals)
     amodal = None
@@ -381,13 +300,19 @@ def _outline_rays(mask: AmodalMask, pinhole: Camera) -> np.ndarray | None:
     y0, y1 = mask.y0 + int(rows[0]), mask.y0 + int(rows[-1])
     us = np.linspace(x0 - 1.0, x1 + 1.0, max(2, 2 * (x1 - x0 + 3)))
     vs = np.linspace(y0 - 1.0, y1 + 1.0, max(2, 2 * (y1 - y0 + 3)))
-    outline = np.concatenate([np.stack([us, np.full_like(us, y0 - 1.0)], 1),
-                              np.stack([us, np.full_like(us, y1 + 1.0)], 1),
-                              np.stack([np.full_like(vs, x0 - 1.0), vs], 1),
-                              np.stack([np.full_like(vs, x1 + 1.0), vs], 1)])
+    nu, nv = len(us), len(vs)
+    rays = np.empty((2 * (nu + nv), 3))  # top, bottom, left, right: pixels, then rays
+    rays[:2 * nu, 0] = np.tile(us, 2)
+    rays[:nu, 1], rays[nu:2 * nu, 1] = y0 - 1.0, y1 + 1.0
+    rays[2 * nu:2 * nu + nv, 0], rays[2 * nu + nv:, 0] = x0 - 1.0, x1 + 1.0
+    rays[2 * nu:, 1] = np.tile(vs, 2)
     K = pinhole.K
-    return np.stack([(outline[:, 0] - K[0, 2]) / K[0, 0], (outline[:, 1] - K[1, 2]) / K[1, 1],
-                     np.ones(len(outline))], 1)
+    rays[:, 0] -= K[0, 2]
+    rays[:, 0] /= K[0, 0]
+    rays[:, 1] -= K[1, 2]
+    rays[:, 1] /= K[1, 1]
+    rays[:, 2] = 1.0
+    return rays
 
 
 def _warp_crop(mask: AmodalMask, camera: Camera, pinhole: Camera, warp: LensWarp | None,
@@ -411,14 +336,16 @@ def _warp_crop(mask: AmodalMask, camera: Camera, pinhole: Camera, warp: LensWarp
         return AmodalMask(0, 0, np.zeros((0, 0), bool))
     out = np.zeros((dy1 - dy0, dx1 - dx0), bool)
 
-    def look_up(r: np.ndarray, c: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    padded = np.zeros((h + 2, w + 2), bool)  # a False border: what lies outside the crop
+    padded[1:-1, 1:-1] = m
+
+    def look_up(r: np.ndarray, c: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
         """The crop's value at pinhole pixels ``(r, c)`` (False outside it or not valid)."""
-        c = c - mask.x0
-        r = r - mask.y0
-        inside = valid & (c >= 0) & (c < w) & (r >= 0) & (r < h)
-        found = np.zeros(r.shape, bool)
-        found[inside] = m[r[inside], c[inside]]
-        return found
+        r = np.clip(r - (mask.y0 - 1), 0, h + 1)
+        c = np.clip(c - (mask.x0 - 1), 0, w + 1)
+        if valid is not None:
+            r[~valid] = 0
+        return padded[r, c]
 
     # The part inside the frame: the warp's nearest indices, a rectangle.
     fx0, fy0 = max(dx0, 0), max(dy0, 0)
@@ -426,7 +353,7 @@ def _warp_crop(mask: AmodalMask, camera: Camera, pinhole: Camera, warp: LensWarp
     todo = np.ones(out.shape, bool)
     if warp is not None and fx1 > fx0 and fy1 > fy0:
         r, c = np.divmod(warp.nearest[fy0:fy1, fx0:fx1], pinhole.width)
-        out[fy0 - dy0:fy1 - dy0, fx0 - dx0:fx1 - dx0] = look_up(r, c, np.ones(r.shape, bool))
+        out[fy0 - dy0:fy1 - dy0, fx0 - dx0:fx1 - dx0] = look_up(r, c, None)
         todo[fy0 - dy0:fy1 - dy0, fx0 - dx0:fx1 - dx0] = False
     if todo.any():  # beyond the frame: unprojected here
         v, u = np.nonzero(todo)
@@ -437,9 +364,9 @@ def _warp_crop(mask: AmodalMask, camera: Camera, pinhole: Camera, warp: LensWarp
     return AmodalMask(dx0, dy0, out)
 
 
-def lens_pinhole(camera: Camera, size: tuple[int, int]) -> Camera:
+def lens_pinhole(camera: Camera, size: tuple[int, int] | None = None,
+                 max_scale: float = math.inf) -> Camera:
     """The pinhole camera to render for ``camera`` (with a lens): :func:`lens_warp`'s, at the
     distorted camera's pose."""
-    return dataclasses.replace(lens_warp(camera, size).pinhole,
+    return dataclasses.replace(lens_warp(camera, size, max_scale).pinhole,
                                world_from_camera=camera.world_from_camera)
-

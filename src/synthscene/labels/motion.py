@@ -19,6 +19,7 @@ frame's own depth and ids (the images after the warp).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 
 import numpy as np
@@ -238,8 +239,13 @@ class FlowSource:
         the other camera's lens (:func:`project_points`), in float64."""
         height, width = self.shape
         if self._points is None:
-            rows, cols = np.divmod(np.arange(height * width), width)
-            self._points = camera_points(self._camera, cols, rows, self._d)
+            if self._camera.lens is not None:  # the rays of a sequence's lens, once
+                ab = _pixel_rays(self._camera, height, width)
+                d = self._d.astype(np.float64)
+                self._points = np.stack([ab[:, 0] * d, ab[:, 1] * d, d])
+            else:
+                rows, cols = np.divmod(np.arange(height * width), width)
+                self._points = camera_points(self._camera, cols, rows, self._d)
         camera_b_from_world = np.linalg.inv(np.asarray(other_camera.world_from_camera,
                                                        np.float64))
         world_from_camera_a = np.asarray(self._camera.world_from_camera, np.float64)
@@ -263,6 +269,30 @@ class FlowSource:
         flow[valid, 0] = (x - u)[valid]
         flow[valid, 1] = (y - v)[valid]
         return flow.reshape(height, width, 2), valid.reshape(height, width)
+
+
+_RAYS_KEPT = 2
+_rays: OrderedDict[tuple, np.ndarray] = OrderedDict()
+
+
+def _pixel_rays(camera: Camera, height: int, width: int) -> np.ndarray:
+    """(H*W, 2) float64, read-only: the undistorted normalised coordinates of every pixel
+    centre of ``camera`` (with a lens; :meth:`Lens.unproject`, row by row), cached per ``(K,
+    lens, size)``: the frames of a sequence share their lens and ``K``, so Newton's method runs
+    once a sequence, not once a frame."""
+    key = (np.asarray(camera.K, np.float64).tobytes(), camera.lens, int(width), int(height))
+    ab = _rays.get(key)
+    if ab is None:
+        rows, cols = np.divmod(np.arange(height * width), width)
+        uv = np.stack([cols.astype(np.float64), rows.astype(np.float64)], -1)
+        ab, _ = camera.lens.unproject(uv, camera.K)
+        ab.flags.writeable = False
+        _rays[key] = ab
+        while len(_rays) > _RAYS_KEPT:
+            _rays.popitem(last=False)
+    else:
+        _rays.move_to_end(key)
+    return ab
 
 
 def camera_points(camera: Camera, cols: np.ndarray, rows: np.ndarray,

@@ -168,6 +168,11 @@ class AmodalPass:
             raise
         self._frame: tuple | None = None  # (items by id, projection, pages, rects) of a frame
 
+    def resize(self, width: int, height: int) -> None:
+        """Lay out the next frames for a ``width`` x ``height`` image (the atlas keeps its
+        size; the last frame must have been read)."""
+        self.width, self.height = int(width), int(height)
+
     def delete(self) -> None:
         """Free the GL resources (the context must be current). Idempotent."""
         self._atlas.delete()

@@ -54,6 +54,7 @@ cheap").
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -85,10 +86,15 @@ from synthscene.render.occlusion import DEFINE as OCCLUSION_DEFINE  # noqa: E402
 from synthscene.render.occlusion import OcclusionPass  # noqa: E402
 from synthscene.render.shadow_maps import ShadowFrame  # noqa: E402
 
-__all__ = ["BACKDROP", "ColourItem", "ColourRenderer", "Part"]
+__all__ = ["BACKDROP", "KEPT_OCCLUSION_SIZES", "ColourItem", "ColourRenderer", "Part"]
 
 BACKDROP = "synthscene-backdrop"
 """Name of items (and pyrender nodes) behind the objects (ground, walls): drawn after them."""
+
+KEPT_OCCLUSION_SIZES = 8
+"""Occlusion passes (their programs and half-resolution targets) a :class:`ColourRenderer` keeps
+for image sizes it no longer draws (:meth:`ColourRenderer.resize`: a lens's render changes size
+from frame to frame among a few sizes)."""
 
 #: (texture flag, material attribute, sampler uniform), in pyrender's binding order.
 _TEXTURE_SLOTS = (
@@ -201,15 +207,21 @@ class ColourRenderer:
     def __init__(self, width: int, height: int, samples: int) -> None:
         self.width, self.height = int(width), int(height)
         self._samples = int(samples)
-        colour = [(GL.GL_RGBA8, GL.GL_COLOR_ATTACHMENT0),
-                  (GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)]
-        labels = [(GL.GL_R32I, GL.GL_COLOR_ATTACHMENT1),  # instance ids
-                  (GL.GL_R32F, GL.GL_COLOR_ATTACHMENT2)]  # camera-z depth, metres
         self._programs: dict[tuple, Program] = {}
         self._textures = TextureUploads()
         self._environment: EnvironmentPass | None = None  # made on the first environment
         self._occlusion: OcclusionPass | None = None  # made on the first occlusion
+        # Occlusion passes of other sizes (resize), kept for a size drawn again; oldest first.
+        self._other_occlusions: OrderedDict[tuple[int, int], OcclusionPass] = OrderedDict()
         self._resolved = self._draw_target = None
+        self._make_framebuffers()
+
+    def _make_framebuffers(self) -> None:
+        colour = [(GL.GL_RGBA8, GL.GL_COLOR_ATTACHMENT0),
+                  (GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)]
+        labels = [(GL.GL_R32I, GL.GL_COLOR_ATTACHMENT1),  # instance ids
+                  (GL.GL_R32F, GL.GL_COLOR_ATTACHMENT2)]  # camera-z depth, metres
+        width, height = self._capacity = (self.width, self.height)
         try:
             if self.carries_labels:
                 self._resolved = self._draw_target = Framebuffer(width, height, colour + labels)
@@ -220,6 +232,33 @@ class ColourRenderer:
             self.delete()
             raise ColourPassError(f"the colour framebuffer: {exc}") from None
 
+    def resize(self, width: int, height: int) -> None:
+        """Draw the next passes at ``width`` x ``height`` pixels, the same programs and
+        textures (the last pass must have been read): into the lower-left corner of the
+        framebuffers, which grow (new ones) only for a larger size. The occlusion passes of the
+        last :data:`KEPT_OCCLUSION_SIZES` sizes are kept for a size drawn again.
+
+        Raises
+        ------
+        ColourPassError
+            If a framebuffer is incomplete.
+        """
+        size = (int(width), int(height))
+        if size == (self.width, self.height):
+            return
+        if self._occlusion is not None:
+            self._other_occlusions[(self.width, self.height)] = self._occlusion
+            while len(self._other_occlusions) > KEPT_OCCLUSION_SIZES:
+                self._other_occlusions.popitem(last=False)[1].delete()
+        self._occlusion = self._other_occlusions.pop(size, None)
+        if size[0] > self._capacity[0] or size[1] > self._capacity[1]:
+            for framebuffer in (self._draw_target, self._resolved):
+                framebuffer.delete()  # idempotent: the two may be one
+            self.width = max(size[0], self._capacity[0])
+            self.height = max(size[1], self._capacity[1])
+            self._make_framebuffers()
+        self.width, self.height = size
+
     @property
     def carries_labels(self) -> bool:
         """Whether the framebuffer holds the label images (single-sampled)."""
@@ -228,7 +267,7 @@ class ColourRenderer:
     def read_colour(self) -> np.ndarray:
         """Wait for the last pass and return its colour image, (H, W, 3) uint8, top row first."""
         return self._resolved.read(GL.GL_COLOR_ATTACHMENT0, GL.GL_RGB, GL.GL_UNSIGNED_BYTE,
-                                   np.uint8, 3)
+                                   np.uint8, 3, self.width, self.height)
 
     def read_labels(self) -> tuple[np.ndarray, np.ndarray]:
         """Wait for the last :meth:`draw` with ``labels=True``; return its instance-id image
@@ -242,7 +281,7 @@ class ColourRenderer:
         """
         if not self.carries_labels:
             raise ColourPassError("a multisampled colour pass carries no label images")
-        return read_labels(self._resolved, GL.GL_COLOR_ATTACHMENT1)
+        return read_labels(self._resolved, GL.GL_COLOR_ATTACHMENT1, self.width, self.height)
 
     # -- the lean forward pass ---------------------------------------------------------------
     def draw(self, items: Sequence[ColourItem], lights: Sequence[Light], *,
@@ -368,7 +407,7 @@ class ColourRenderer:
         # Resolve MSAA and start the rasteriser (glFlush), but do not wait for it:
         # read_colour() collects the pixels.
         if self._draw_target is not self._resolved:
-            self._draw_target.blit_colour_to(self._resolved)
+            self._draw_target.blit_colour_to(self._resolved, self.width, self.height)
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
         GL.glFlush()
 
@@ -485,9 +524,11 @@ class ColourRenderer:
         if self._environment is not None:
             self._environment.delete()
             self._environment = None
-        if self._occlusion is not None:
-            self._occlusion.delete()
-            self._occlusion = None
+        for occlusion in (self._occlusion, *self._other_occlusions.values()):
+            if occlusion is not None:
+                occlusion.delete()
+        self._occlusion = None
+        self._other_occlusions.clear()
 
 
 def _uniform(program: Program, name: str, value) -> None:

@@ -192,9 +192,12 @@ class Framebuffer:
             self.delete()
             raise GLError(f"a framebuffer is incomplete (GL status {status:#x})")
 
-    def blit_colour_to(self, target: Framebuffer) -> None:
-        """Resolve (or copy) colour attachment 0 into ``target``'s, with linear filtering."""
-        w, h = self.width, self.height
+    def blit_colour_to(self, target: Framebuffer, width: int | None = None,
+                       height: int | None = None) -> None:
+        """Resolve (or copy) colour attachment 0's lower-left ``width`` x ``height`` pixels
+        (the whole framebuffer by default) into ``target``'s, with linear filtering."""
+        w = self.width if width is None else int(width)
+        h = self.height if height is None else int(height)
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self.id)
         GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, target.id)
         GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, GL.GL_COLOR_BUFFER_BIT, GL.GL_LINEAR)
@@ -245,9 +248,11 @@ class Framebuffer:
             self.id, self._renderbuffers = None, []
 
 
-def read_labels(framebuffer: Framebuffer, id_attachment: int) -> tuple[np.ndarray, np.ndarray]:
-    """Wait for a framebuffer's label images and read them: the ``GL_R32I`` instance ids at
-    colour attachment ``id_attachment`` and the ``GL_R32F`` depth at the next one.
+def read_labels(framebuffer: Framebuffer, id_attachment: int, width: int | None = None,
+                height: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Wait for a framebuffer's label images and read their lower-left ``width`` x ``height``
+    pixels (the whole framebuffer by default): the ``GL_R32I`` instance ids at colour
+    attachment ``id_attachment`` and the ``GL_R32F`` depth at the next one.
 
     Returns
     -------
@@ -255,8 +260,10 @@ def read_labels(framebuffer: Framebuffer, id_attachment: int) -> tuple[np.ndarra
     depth : (height, width) float32
         Both top row first.
     """
-    ids = framebuffer.read(id_attachment, GL.GL_RED_INTEGER, GL.GL_INT, np.int32)
-    depth = framebuffer.read(id_attachment + 1, GL.GL_RED, GL.GL_FLOAT, np.float32)
+    ids = framebuffer.read(id_attachment, GL.GL_RED_INTEGER, GL.GL_INT, np.int32, 1, width,
+                           height)
+    depth = framebuffer.read(id_attachment + 1, GL.GL_RED, GL.GL_FLOAT, np.float32, 1, width,
+                             height)
     return ids, depth
 
 

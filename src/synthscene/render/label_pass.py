@@ -45,16 +45,37 @@ class LabelPass:
         self.width, self.height, self.normals = int(width), int(height), bool(normals)
         self._program = Program("label.vert", "label.frag",
                                 {"WITH_NORMALS": 1} if self.normals else None)
+        try:
+            self._framebuffer = self._make_framebuffer()
+        except Exception:
+            self._program.delete()
+            raise
+
+    def _make_framebuffer(self) -> Framebuffer:
         attachments = [(GL.GL_R32I, GL.GL_COLOR_ATTACHMENT0),
                        (GL.GL_R32F, GL.GL_COLOR_ATTACHMENT1),
                        (GL.GL_DEPTH_COMPONENT24, GL.GL_DEPTH_ATTACHMENT)]
         if self.normals:
             attachments.append((GL.GL_RGBA32F, GL.GL_COLOR_ATTACHMENT2))
-        try:
-            self._framebuffer = Framebuffer(width, height, attachments)
-        except Exception:
-            self._program.delete()
-            raise
+        return Framebuffer(self.width, self.height, attachments)
+
+    def resize(self, width: int, height: int) -> None:
+        """Draw the next passes at ``width`` x ``height`` pixels, into the lower-left corner of
+        the framebuffer, which grows (a new one) only for a larger size (the same program; the
+        last pass must have been read).
+
+        Raises
+        ------
+        synthscene.render.gl.GLError
+            If the framebuffer is incomplete.
+        """
+        width, height = int(width), int(height)
+        if width > self._framebuffer.width or height > self._framebuffer.height:
+            self._framebuffer.delete()
+            self.width = max(width, self._framebuffer.width)
+            self.height = max(height, self._framebuffer.height)
+            self._framebuffer = self._make_framebuffer()
+        self.width, self.height = width, height
 
     def draw(self, camera_from_world: np.ndarray, projection: np.ndarray,
              draws: Sequence[tuple[int, np.ndarray, Sequence[VertexArray]]]) -> None:
@@ -107,11 +128,12 @@ class LabelPass:
         """Wait for the pass; return ids (H, W) int32, depth (H, W) float32 metres (0 where
         nothing was hit) and normals (H, W, 3) float32 (None unless ``normals``), top row
         first."""
-        ids, depth = read_labels(self._framebuffer, GL.GL_COLOR_ATTACHMENT0)
+        ids, depth = read_labels(self._framebuffer, GL.GL_COLOR_ATTACHMENT0, self.width,
+                                 self.height)
         normals = None
         if self.normals:
             rgba = self._framebuffer.read(GL.GL_COLOR_ATTACHMENT2, GL.GL_RGBA, GL.GL_FLOAT,
-                                          np.float32, 4)
+                                          np.float32, 4, self.width, self.height)
             normals = np.ascontiguousarray(rgba[:, :, :3])
         return ids, depth, normals
 

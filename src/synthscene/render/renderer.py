@@ -164,7 +164,9 @@ class Renderer:
         Where object meshes come from (``library.get(key).mesh``, normalised to a longest edge
         of 1; ``SceneObject.scale`` makes it metres).
     width, height : int
-        Image size in pixels; every rendered state's camera must have this size.
+        Image size in pixels of the first frames; a frame whose camera has another size
+        resizes every pass's framebuffers to it before it is drawn (the uploads, programs and
+        shadow maps stay: a lens's pinhole render changes size from frame to frame).
     settings : RenderSettings
 
     Raises
@@ -487,7 +489,7 @@ class Renderer:
         Parameters
         ----------
         state : SceneState
-            The (settled) scene. ``state.camera`` must be ``width`` x ``height``.
+            The (settled) scene; its camera's size is the image's.
 
         Returns
         -------
@@ -498,7 +500,7 @@ class Renderer:
         Raises
         ------
         RenderError
-            If the renderer is not open, or the camera size differs from the renderer's.
+            If the renderer is not open.
         """
         return self.submit(state).result()
 
@@ -512,18 +514,16 @@ class Renderer:
         Raises
         ------
         RenderError
-            If the renderer is not open, or the camera size differs from the renderer's.
+            If the renderer is not open.
         """
         if self._context is None:
             raise RenderError("Renderer is not open: use it as a context manager")
         cam = state.camera
-        if (cam.width, cam.height) != (self.width, self.height):
-            raise RenderError(
-                f"camera is {cam.width}x{cam.height} but the renderer is {self.width}x{self.height}"
-            )
         if self._pending is not None:
             self._pending.result()
         self._context.make_current()
+        if (cam.width, cam.height) != (self.width, self.height):
+            self._resize(cam.width, cam.height)
         self._parts.next_frame()  # frees what the frame before the last drew alone (drawn and
         # read by now); the colour pass frees the textures no longer drawn
         view = _GLView.of(cam)
@@ -539,6 +539,14 @@ class Renderer:
             self._draw_amodal_pass(state, view, draws)
         self._pending = PendingFrame(self, labels_in_colour=labels)
         return self._pending
+
+    def _resize(self, width: int, height: int) -> None:
+        """Draw from now on at ``width`` x ``height``: new framebuffers for every pass (the
+        uploads, programs and shadow maps are kept; no frame may be pending)."""
+        self.width, self.height = int(width), int(height)
+        for gl_pass in (self._colour, self._label_pass, self._amodal_pass):
+            if gl_pass is not None:
+                gl_pass.resize(self.width, self.height)
 
     def _finish(self, labels_in_colour: bool) -> RenderOutput:
         self._context.make_current()

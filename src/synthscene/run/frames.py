@@ -167,8 +167,8 @@ class FrameMaker:
         from synthscene.render.renderer import Renderer
 
         physics = PhysicsSimulator(self.library, physics_settings(self.scenario))
-        renderer = Renderer(self.library, *self._sensors.render_size,
-                            render_settings(self.scenario))
+        size = self._sensors.render_size or self._sensors.image_size  # a lens's: per frame
+        renderer = Renderer(self.library, *size, render_settings(self.scenario))
         physics.__enter__()
         try:
             renderer.__enter__()

@@ -15,11 +15,13 @@ import dataclasses
 import numpy as np
 
 from synthscene.config.loading import Scenario
+from synthscene.config.sensors import MAX_RENDER_SCALE
 from synthscene.core.state import Camera, RenderOutput, SceneState, StereoEye
 from synthscene.core.stereo import EYES, disparity_from_depth, right_camera
 from synthscene.errors import ConfigError
 from synthscene.labels.lens_warp import (
-    auto_render_scale,
+    LensWarp,
+    frame_extent,
     lens_pinhole,
     lens_warp,
     pinhole_size,
@@ -30,11 +32,11 @@ from synthscene.randomize.depth_sensor import depth_reading
 from synthscene.registry.distributions import Constant
 from synthscene.seeding import sensor_rng
 
-__all__ = ["AUTO_SCALE_DRAWS", "Sensors"]
+__all__ = ["LENS_CHECK_DRAWS", "Sensors"]
 
-AUTO_SCALE_DRAWS = 64
-"""Lenses and intrinsics drawn (from a fixed generator) to choose the default
-``camera.distortion.render_scale``."""
+LENS_CHECK_DRAWS = 64
+"""Lenses and intrinsics drawn (from a fixed generator) to check, before the first frame, that
+the lens sees the whole frame."""
 
 
 class Sensors:
@@ -61,30 +63,37 @@ class Sensors:
         self.distortion = spec.camera.distortion
         self.depth_sensor = spec.outputs.depth_sensor
         self.stereo = spec.camera.stereo
-        self.render_size = self.image_size
+        self.render_size: tuple[int, int] | None = self.image_size
+        """The render's size: the image's without a lens; with one, ``render_scale`` times it,
+        or None: each frame's own
+        (:func:`synthscene.labels.lens_warp.canvas_size`)."""
         if self.distortion is not None:
             scale = self.distortion.render_scale
             if scale is None:
-                scale = self._auto_scale()
-            self.render_size = pinhole_size(*self.image_size, scale)
+                self._check_draws()
+                self.render_size = None
+            else:
+                self.render_size = pinhole_size(*self.image_size, scale)
 
     def _error(self, exc: Exception) -> ConfigError:
         return ConfigError(str(self.scenario.source), "camera.distortion", str(exc))
 
-    def _auto_scale(self) -> float:
-        from synthscene.config.sensors import MAX_RENDER_SCALE
-
+    def _check_draws(self) -> None:
+        """Refuse a lens that does not see the whole frame for one of 64 draws (from a fixed
+        generator) of its coefficients and the intrinsics, before the first frame."""
         rng = np.random.Generator(np.random.PCG64(0))
         camera = self.scenario.spec.camera
         width, height = self.image_size
-        cameras = [Camera(K=sample_intrinsics(camera, width, height, rng=rng), width=width,
-                          height=height, world_from_camera=np.eye(4),
-                          lens=sample_lens(self.distortion, rng=rng))
-                   for _ in range(AUTO_SCALE_DRAWS)]
         try:
-            return min(auto_render_scale(cameras), MAX_RENDER_SCALE)
+            for _ in range(LENS_CHECK_DRAWS):
+                frame_extent(Camera(K=sample_intrinsics(camera, width, height, rng=rng),
+                                    width=width, height=height, world_from_camera=np.eye(4),
+                                    lens=sample_lens(self.distortion, rng=rng)))
         except ValueError as exc:
             raise self._error(exc) from None
+
+    def _warp(self, camera: Camera) -> LensWarp:
+        return lens_warp(camera, self.render_size, MAX_RENDER_SCALE)
 
     def with_lens(self, state: SceneState, index: int) -> SceneState:
         """``state`` with its camera's lens drawn (frame or sequence ``index``); unchanged
@@ -102,7 +111,7 @@ class Sensors:
         lens = sample_lens(self.distortion, rng=sensor_rng(self.seed, index, "lens"))
         camera = dataclasses.replace(state.camera, lens=lens)
         try:
-            lens_warp(camera, self.render_size)
+            self._warp(camera)
         except ValueError as exc:
             raise self._error(exc) from None
         return dataclasses.replace(state, camera=camera)
@@ -111,14 +120,15 @@ class Sensors:
         """The state the renderer draws: with the pinhole that covers a distorted camera."""
         if state.camera.lens is None:
             return state
-        return dataclasses.replace(state, camera=lens_pinhole(state.camera, self.render_size))
+        return dataclasses.replace(state, camera=lens_pinhole(state.camera, self.render_size,
+                                                              MAX_RENDER_SCALE))
 
     def through_lens(self, state: SceneState, output: RenderOutput) -> RenderOutput:
         """The distorted camera's output from the pinhole render (:func:`warp_output`);
         ``output`` itself without a lens."""
         if state.camera.lens is None:
             return output
-        return warp_output(output, state.camera, lens_warp(state.camera, self.render_size))
+        return warp_output(output, state.camera, self._warp(state.camera))
 
     def with_depth_reading(self, output: RenderOutput, camera: Camera, index: int,
                            stereo: StereoEye | None = None) -> RenderOutput:
