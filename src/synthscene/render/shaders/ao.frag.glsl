@@ -5,8 +5,8 @@
 // falloff 1 - |q - p|^2 / radius^2 (0 beyond the radius, so no dark halo around a silhouette in
 // front of a far background). The spiral turns by one of 4 angles of a 2x2 pattern aligned
 // with the rasteriser's quads, which a depth-aware mean over the quad (its values exchanged
-// through fine derivatives) averages away. Output: (visibility of the ambient light in
-// [0, 1], camera-z depth in metres; 0 where nothing is).
+// through fine derivatives) averages away. Output: the visibility of the ambient light in
+// [0, 1] (1 where nothing is), into an 8-bit image.
 #version 330 core
 #extension GL_ARB_derivative_control : enable
 #if defined(GL_ARB_derivative_control)
@@ -20,7 +20,7 @@ uniform sampler2D normal_depth;  // (normal, camera-z depth), the pre-pass
 uniform vec4 proj_info;          // P[0][0], P[1][1], P[0][2], P[1][2] of the projection
 uniform float radius;            // metres
 uniform float strength;          // >= 0
-layout(location = 0) out vec2 out_ao;
+layout(location = 0) out float out_ao;
 
 const int TAPS = 6;
 // Tap i at (i + 0.5) / TAPS of the radius, turned by i golden angles (137.5 degrees).
@@ -95,5 +95,5 @@ void main() {
         sum += w * others[i].x;
         weights += w;
     }
-    out_ao = vec2(depth > 0.0 ? sum / weights : 1.0, depth);
+    out_ao = depth > 0.0 ? sum / weights : 1.0;
 }

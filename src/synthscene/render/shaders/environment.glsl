@@ -44,7 +44,8 @@ void environment_terms(vec3 n, vec3 v, float roughness, vec3 c_diff, vec3 f0,
                        out vec3 diffuse, out vec3 specular)
 {
     float nv = clamp(abs(dot(n, v)), 0.001, 1.0);
-    vec3 abc = texture(env_brdf_lut, vec2(nv, roughness)).rgb;
+    vec3 abc = texture(env_brdf_lut, vec2(nv, roughness)).rgb
+        * vec3(1.0, 1.0 / 4.0, 1.0 / 32.0);  // environment_gl.py's LUT_SCALE
     vec3 irradiance = max(env_irradiance(n), vec3(0.0));
     diffuse = env_intensity * c_diff * (1.0 - f0) * (1.0 - abc.z) * irradiance / PI;
     vec3 r = env_direction(reflect(-v, n));

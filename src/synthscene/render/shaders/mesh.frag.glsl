@@ -364,14 +364,15 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
 #endif
         color.xyz += res;
     }
-    color.xyz += base_color.xyz * ambient_light * ambient_visibility();  // occlusion.glsl
+    float visibility = ambient_visibility();  // occlusion.glsl: one lookup for both terms
+    color.xyz += base_color.xyz * ambient_light * visibility;
 
     // synthscene: environment light (image-based), as two named terms (environment.glsl).
 #ifdef USE_ENVIRONMENT
     vec3 env_v = normalize(cam_pos - frag_position);
     vec3 env_diffuse, env_specular;
     environment_terms(n, env_v, roughness, c_diff, f0, env_diffuse, env_specular);
-    color.xyz += (env_diffuse + env_specular) * ambient_visibility();  // occlusion.glsl
+    color.xyz += (env_diffuse + env_specular) * visibility;
 #endif
 
     // Calculate lighting from environment
