@@ -235,6 +235,7 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
     return shadow;
 }
 
+#include "environment_sh.glsl"
 #include "environment.glsl"
 #include "shadows.glsl"
 #include "main.glsl"
