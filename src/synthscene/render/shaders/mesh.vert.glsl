@@ -5,7 +5,8 @@
 // matrix, which INVERSE_NORMAL_MATRIX restores).
 // synthscene's edits: the normal matrix is the model matrix itself (synthscene draws
 // rotation-times-uniform-scale models), not transpose(inverse(M)) per vertex; with
-// ENV_VERTEX_IRRADIANCE, the environment's irradiance per vertex (environment_sh.glsl).
+// ENV_VERTEX_IRRADIANCE, the environment's irradiance per vertex (environment_sh.glsl); with
+// SHADOW_VERTEX_CLIP, the position and normal in each shadow map's clip space (shadows.glsl).
 #version 330 core
 
 // Vertex Attributes
@@ -59,6 +60,11 @@ out vec2 uv_1;
 #ifdef COLOR_0_LOC
 out vec4 color_multiplier;
 #endif
+#ifdef SHADOW_VERTEX_CLIP
+uniform mat4 shadow_matrices[SHADOW_LAYER_COUNT];     // shadows.glsl
+out vec4 shadow_clip[SHADOW_LAYER_COUNT];
+out vec4 shadow_clip_normal[SHADOW_LAYER_COUNT];
+#endif
 #ifdef ENV_VERTEX_IRRADIANCE
 #include "environment_sh.glsl"
 out vec3 env_vertex_irradiance;  // environment.glsl
@@ -101,5 +107,11 @@ void main()
 #endif
 #ifdef ENV_VERTEX_IRRADIANCE
     env_vertex_irradiance = max(env_irradiance(frag_normal), vec3(0.0));
+#endif
+#ifdef SHADOW_VERTEX_CLIP
+    for (int k = 0; k < SHADOW_LAYER_COUNT; k++) {
+        shadow_clip[k] = shadow_matrices[k] * vec4(frag_position, 1.0);
+        shadow_clip_normal[k] = shadow_matrices[k] * vec4(frag_normal, 0.0);
+    }
 #endif
 }
