@@ -3,7 +3,8 @@ own GL objects, and the uniforms with which the lit shader (``shaders/shadows.gl
 up.
 
 :class:`ShadowMaps` owns two depth textures of layers (``GL_TEXTURE_2D_ARRAY``,
-``GL_DEPTH_COMPONENT24``, compared in hardware, nearest texel: the shader's four taps filter):
+``GL_DEPTH_COMPONENT24``, compared in hardware, nearest texel: the shader's taps filter, two
+of four a pixel):
 
 * ``shadow_maps``: one :data:`MAP_PX` square layer per shadowed directional light, then one
   per shadowed spot light, in the order of the frame's lights of that kind;
