@@ -433,9 +433,8 @@ def light_variants(data: dict, mode: str) -> dict[str, dict]:
     on = json.loads(json.dumps(data))
     for name in known:
         section, field, value = LIGHT_SWITCHES[name]
-        if name not in wanted:
-            on[section] = dict(none.get(section, {}))
-            on[section].pop(field, None)
+        if name not in wanted:  # off as in ``none``; the section's other fields kept
+            on.setdefault(section, {}).pop(field, None)
             if name == "shadows":
                 on[section][field] = False
         elif on.setdefault(section, {}).get(field) in (None, False):

@@ -452,8 +452,12 @@ class ColourRenderer:
                 defines["LABEL_OUTPUTS"] = 1
             if environment:
                 defines["USE_ENVIRONMENT"] = 1
+                if "NORMAL_LOC" in defines and "HAS_NORMAL_TEX" not in defines:
+                    defines["ENV_VERTEX_IRRADIANCE"] = 1  # environment_sh.glsl
             if shadow_defines is not None:
                 defines.update(shadow_defines)
+                if "NORMAL_LOC" in defines and "HAS_NORMAL_TEX" not in defines:
+                    defines["SHADOW_VERTEX_CLIP"] = 1  # shadows.glsl
             if occlusion:
                 defines[OCCLUSION_DEFINE] = 1
             if flat:  # pyrender's flat.vert: mesh.vert with its own normal matrix

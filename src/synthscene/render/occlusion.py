@@ -6,13 +6,13 @@ resolution (rounded up) run on the GL driver, queued like the colour pass:
 
 1. **Pre-pass** (``label.vert`` + ``ao_prepass.frag``): every opaque item's camera-frame face
    normal and camera-z depth, into an ``RGBA32F`` texture;
-2. **Occlusion** (``fullscreen.vert`` + ``ao.frag``): per pixel, 6 taps on a spiral of the
+2. **Occlusion** (``fullscreen.vert`` + ``ao.frag``): per pixel, 4 taps on a spiral of the
    frame's radius projected at the pixel's depth, the quad's 4 pixels a quarter turn apart
    from an angle drawn per quad (a fixed function of its position); each occluding tap darkens
    by its cosine to the normal with a falloff to 0 at the radius, times the frame's strength:
-   the visibility of the ambient light, in ``[0, 1]``; then the depth-aware mean over the quad
-   (exchanged through fine derivatives, no pass of its own), which turns the pattern of turns
-   into fine noise.
+   the visibility of the ambient light, in ``[0, 1]``, into an 8-bit ``GL_R8`` image; then the
+   depth-aware mean over the quad (exchanged through fine derivatives, no pass of its own),
+   which turns the pattern of turns into fine noise.
 
 The colour pass then binds the result to :data:`TEXTURE_UNIT` and its lit shader multiplies
 the ambient term (only that: direct light is not occluded; an environment term would be
@@ -34,6 +34,7 @@ ensure_gl_platform()
 
 from OpenGL import GL  # noqa: E402  (the GL platform must be chosen first)
 
+from synthscene.render.coarse_meshes import CoarseMeshes  # noqa: E402
 from synthscene.render.gl import GLError, Program, VertexArray  # noqa: E402
 
 __all__ = ["DEFINE", "TEXTURE_UNIT", "OcclusionPass"]
@@ -41,6 +42,13 @@ __all__ = ["DEFINE", "TEXTURE_UNIT", "OcclusionPass"]
 TEXTURE_UNIT = 11
 """Texture unit of the occlusion image in the lit programs (material textures use 0-6; the
 environment and the shadow maps take units above it)."""
+
+COARSE_CELLS = 8
+"""The pre-pass draws meshes of at least :data:`COARSE_MIN_TRIANGLES` triangles as their
+stand-ins with this many grid cells along the longest edge
+(:mod:`~synthscene.render.coarse_meshes`): within about 1/8 of an object's size, against an
+occlusion radius of about its size, at half resolution."""
+COARSE_MIN_TRIANGLES = 256
 
 DEFINE = "AMBIENT_OCCLUSION"
 """The define that builds a lit program with ``ambient_visibility()`` reading the image."""
@@ -119,7 +127,8 @@ class OcclusionPass:
         try:
             self._geometry = _Target(w, h, GL.GL_RGBA32F, GL.GL_RGBA, depth=True)
             self._targets.append(self._geometry)
-            self._visibility = _Target(w, h, GL.GL_RG32F, GL.GL_RG, depth=False, linear=True)
+            # 8 bits: the lit shader's bilinear lookup gathers one byte per texel.
+            self._visibility = _Target(w, h, GL.GL_R8, GL.GL_RED, depth=False, linear=True)
             self._targets.append(self._visibility)
             self._prepass = Program("label.vert", "ao_prepass.frag")
             self._programs.append(self._prepass)
@@ -128,6 +137,7 @@ class OcclusionPass:
         except Exception:
             self.delete()
             raise
+        self._coarse = CoarseMeshes(COARSE_CELLS, COARSE_MIN_TRIANGLES)
         self._empty = int(GL.glGenVertexArrays(1))  # full-screen passes read no attributes
         self._projection = np.eye(4)
 
@@ -164,10 +174,11 @@ class OcclusionPass:
         program = self._prepass
         program.use()
         program.set_matrix("projection", projection)
+        self._coarse.forget_deleted()
         for world_from_model, meshes in draws:
             program.set_matrix("camera_from_model", camera_from_world @ world_from_model)
             for mesh in meshes:
-                mesh.draw()
+                self._coarse.get(mesh).draw()
         # 2. occlusion
         GL.glDisable(GL.GL_DEPTH_TEST)
         GL.glDisable(GL.GL_CULL_FACE)
@@ -216,6 +227,8 @@ class OcclusionPass:
         for program in self._programs:
             program.delete()
         self._targets, self._programs = [], []
+        if getattr(self, "_coarse", None) is not None:
+            self._coarse.delete()
         if getattr(self, "_empty", None) is not None:
             GL.glDeleteVertexArrays(1, [self._empty])
             self._empty = None

@@ -3,7 +3,8 @@ own GL objects, and the uniforms with which the lit shader (``shaders/shadows.gl
 up.
 
 :class:`ShadowMaps` owns two depth textures of layers (``GL_TEXTURE_2D_ARRAY``,
-``GL_DEPTH_COMPONENT24``, compared in hardware, nearest texel: the shader's four taps filter):
+``GL_DEPTH_COMPONENT24``, compared in hardware, nearest texel: the shader's taps filter, two
+of four a pixel):
 
 * ``shadow_maps``: one :data:`MAP_PX` square layer per shadowed directional light, then one
   per shadowed spot light, in the order of the frame's lights of that kind;
@@ -11,7 +12,8 @@ up.
 
 Where each map looks is fitted per frame (:mod:`synthscene.render.shadow_fit`). The objects
 cast shadows; the backdrop (ground, walls) only receives them: a room's walls would otherwise
-shut out every light outside the room. Casters are drawn back faces only (front faces culled,
+shut out every light outside the room. Large casters are drawn as coarse stand-ins
+(:data:`COARSE_CELLS`). Casters are drawn back faces only (front faces culled,
 as the colour pass culls back faces: lit faces never compare against themselves), with a
 polygon offset (the constant and slope-scaled depth bias); the lit shader adds a normal offset.
 Layers grow as a frame needs more and are reused frame to frame, so memory is flat over a run.
@@ -40,6 +42,7 @@ ensure_gl_platform()
 
 from OpenGL import GL  # noqa: E402  (the GL platform must be chosen first)
 
+from synthscene.render.coarse_meshes import CoarseMeshes  # noqa: E402
 from synthscene.render.gl import Program, VertexArray  # noqa: E402
 
 __all__ = ["FACE_PX", "MAP_PX", "ShadowFrame", "ShadowMaps"]
@@ -50,6 +53,14 @@ FACE_PX = 256
 """Side of each of a point light's six maps, texels."""
 POLYGON_OFFSET = (1.5, 2.0)
 """``glPolygonOffset(factor, units)`` of the casters: slope-scaled and constant depth bias."""
+
+COARSE_CELLS = 16
+"""Casters of at least :data:`COARSE_MIN_TRIANGLES` triangles are drawn into the maps as their
+stand-ins with this many grid cells along the longest edge
+(:mod:`~synthscene.render.coarse_meshes`): on a smooth surface within a fraction of a
+millimetre of the mesh; the thin-walled bundled meshes (the mug) have fewer triangles and are
+drawn as they are."""
+COARSE_MIN_TRIANGLES = 1024
 
 SHADOW_UNITS = (14, 15)
 """Texture units of ``shadow_maps`` and ``shadow_faces`` in the colour pass (above those of
@@ -135,6 +146,7 @@ class ShadowMaps:
         self._maps = _LayeredDepth(MAP_PX)
         self._faces = _LayeredDepth(FACE_PX)
         self._bounds: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._coarse = CoarseMeshes(COARSE_CELLS, COARSE_MIN_TRIANGLES)
 
     def _mesh_corners(self, mesh: VertexArray) -> np.ndarray:
         """(8, 3) float64: the bounding-box corners of a vertex array's positions (cached)."""
@@ -222,6 +234,7 @@ class ShadowMaps:
         GL.glPolygonOffset(*POLYGON_OFFSET)
         self._program.use()
         self._program.set_matrix("projection", np.eye(4))
+        self._coarse.forget_deleted()
         for texture, views in ((self._maps, views_2d), (self._faces, views_faces)):
             GL.glViewport(0, 0, texture.size, texture.size)
             for layer, view in enumerate(views):
@@ -259,13 +272,14 @@ class ShadowMaps:
                 continue
             self._program.set_matrix("camera_from_model", view.clip_from_world @ world_from_model)
             for mesh in meshes:
-                mesh.draw()
+                self._coarse.get(mesh).draw()
 
     def delete(self) -> None:
         """Free every GL resource (the context must be current). Idempotent."""
         self._maps.delete()
         self._faces.delete()
         self._program.delete()
+        self._coarse.delete()
         if self._framebuffer is not None:
             GL.glDeleteFramebuffers(1, [self._framebuffer])
             self._framebuffer = None

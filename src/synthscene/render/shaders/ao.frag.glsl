@@ -1,12 +1,12 @@
 // synthscene's screen-space ambient occlusion (render/occlusion.py), at half resolution: the
-// alchemy/scalable ambient obscurance estimator (McGuire et al. 2011, 2012) with 6 taps on a
+// alchemy/scalable ambient obscurance estimator (McGuire et al. 2011, 2012) with 4 taps on a
 // spiral whose screen radius is the world radius projected at the pixel's depth. A tap's
 // surface point q occludes the pixel's point p by falloff * max(0, cos(n, q - p) - bias), the
 // falloff 1 - |q - p|^2 / radius^2 (0 beyond the radius, so no dark halo around a silhouette in
 // front of a far background). The spiral turns by one of 4 angles of a 2x2 pattern aligned
 // with the rasteriser's quads, which a depth-aware mean over the quad (its values exchanged
-// through fine derivatives) averages away. Output: (visibility of the ambient light in
-// [0, 1], camera-z depth in metres; 0 where nothing is).
+// through fine derivatives) averages away. Output: the visibility of the ambient light in
+// [0, 1] (1 where nothing is), into an 8-bit image.
 #version 330 core
 #extension GL_ARB_derivative_control : enable
 #if defined(GL_ARB_derivative_control)
@@ -20,13 +20,13 @@ uniform sampler2D normal_depth;  // (normal, camera-z depth), the pre-pass
 uniform vec4 proj_info;          // P[0][0], P[1][1], P[0][2], P[1][2] of the projection
 uniform float radius;            // metres
 uniform float strength;          // >= 0
-layout(location = 0) out vec2 out_ao;
+layout(location = 0) out float out_ao;
 
-const int TAPS = 6;
+const int TAPS = 4;
 // Tap i at (i + 0.5) / TAPS of the radius, turned by i golden angles (137.5 degrees).
 const vec2 SPIRAL[TAPS] = vec2[TAPS](
-    vec2(0.083333, 0.000000), vec2(-0.184342, 0.168873), vec2(0.036427, -0.415071),
-    vec2(0.354923, 0.462934), vec2(-0.738535, -0.130636), vec2(0.773442, -0.492001));
+    vec2(0.125000, 0.000000), vec2(-0.276513, 0.253309), vec2(0.054641, -0.622607),
+    vec2(0.532384, 0.694401));
 const float BIAS = 0.05;         // cosine below which a tap does not occlude (facets, noise)
 const float SCALE = 4.0;         // occlusion at strength 1 per mean occluding cosine
 const float TWO_PI = 6.283185307179586;
@@ -95,5 +95,5 @@ void main() {
         sum += w * others[i].x;
         weights += w;
     }
-    out_ao = vec2(depth > 0.0 ? sum / weights : 1.0, depth);
+    out_ao = depth > 0.0 ? sum / weights : 1.0;
 }

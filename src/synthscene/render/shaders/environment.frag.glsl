@@ -3,6 +3,7 @@
 // the environment's intensity, encoded as mesh.frag encodes its colours.
 #version 330 core
 const float PI = 3.141592653589793;
+#include "environment_sh.glsl"
 #include "environment.glsl"
 #include "srgb.glsl"
 in vec2 ndc;

@@ -235,6 +235,7 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
     return shadow;
 }
 
+#include "environment_sh.glsl"
 #include "environment.glsl"
 #include "shadows.glsl"
 #include "main.glsl"
@@ -270,6 +271,9 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
 
     // Compute normal
     vec3 n = normalize(get_normal());
+#ifdef SHADOW_VERTEX_CLIP
+    float normal_scale = inversesqrt(dot(frag_normal, frag_normal));  // shadows.glsl
+#endif
 
     // Loop over lights
     for (int i = 0; i < N_DIRECTIONAL_LIGHTS; i++) {
@@ -298,8 +302,14 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
 // synthscene's shadow maps (shadows.glsl):
 #ifdef SHADOW_MAPS
         if (i < SHADOWED_DIRECTIONAL) {
+#ifdef SHADOW_VERTEX_CLIP
+            res *= shadow_lookup_clip(shadow_maps, i, shadow_clip[i],
+                                      shadow_clip_normal[i] * normal_scale,
+                                      shadow_uv_per_m[i], n, l);
+#else
             res *= shadow_lookup(shadow_maps, i, shadow_matrices[i], shadow_uv_per_m[i],
                                  frag_position, n, l);
+#endif
         }
 #endif
         color.xyz += res;
@@ -358,20 +368,27 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
 #ifdef SHADOW_MAPS
         if (i < SHADOWED_SPOT) {
             int layer = SHADOWED_DIRECTIONAL + i;
+#ifdef SHADOW_VERTEX_CLIP
+            res *= shadow_lookup_clip(shadow_maps, layer, shadow_clip[layer],
+                                      shadow_clip_normal[layer] * normal_scale,
+                                      shadow_uv_per_m[layer], n, l);
+#else
             res *= shadow_lookup(shadow_maps, layer, shadow_matrices[layer],
                                  shadow_uv_per_m[layer], frag_position, n, l);
+#endif
         }
 #endif
         color.xyz += res;
     }
-    color.xyz += base_color.xyz * ambient_light * ambient_visibility();  // occlusion.glsl
+    float visibility = ambient_visibility();  // occlusion.glsl: one lookup for both terms
+    color.xyz += base_color.xyz * ambient_light * visibility;
 
     // synthscene: environment light (image-based), as two named terms (environment.glsl).
 #ifdef USE_ENVIRONMENT
     vec3 env_v = normalize(cam_pos - frag_position);
     vec3 env_diffuse, env_specular;
     environment_terms(n, env_v, roughness, c_diff, f0, env_diffuse, env_specular);
-    color.xyz += (env_diffuse + env_specular) * ambient_visibility();  // occlusion.glsl
+    color.xyz += (env_diffuse + env_specular) * visibility;
 #endif
 
     // Calculate lighting from environment

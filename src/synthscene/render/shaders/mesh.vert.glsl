@@ -3,8 +3,10 @@
 //
 // Also the vertex shader of flat.frag (pyrender's flat.vert is this file but for the normal
 // matrix, which INVERSE_NORMAL_MATRIX restores).
-// synthscene's edit: the normal matrix is the model matrix itself (synthscene draws
-// rotation-times-uniform-scale models), not transpose(inverse(M)) per vertex.
+// synthscene's edits: the normal matrix is the model matrix itself (synthscene draws
+// rotation-times-uniform-scale models), not transpose(inverse(M)) per vertex; with
+// ENV_VERTEX_IRRADIANCE, the environment's irradiance per vertex (environment_sh.glsl); with
+// SHADOW_VERTEX_CLIP, the position and normal in each shadow map's clip space (shadows.glsl).
 #version 330 core
 
 // Vertex Attributes
@@ -58,6 +60,15 @@ out vec2 uv_1;
 #ifdef COLOR_0_LOC
 out vec4 color_multiplier;
 #endif
+#ifdef SHADOW_VERTEX_CLIP
+uniform mat4 shadow_matrices[SHADOW_LAYER_COUNT];     // shadows.glsl
+out vec4 shadow_clip[SHADOW_LAYER_COUNT];
+out vec4 shadow_clip_normal[SHADOW_LAYER_COUNT];
+#endif
+#ifdef ENV_VERTEX_IRRADIANCE
+#include "environment_sh.glsl"
+out vec3 env_vertex_irradiance;  // environment.glsl
+#endif
 
 
 void main()
@@ -93,5 +104,14 @@ void main()
 #endif
 #ifdef COLOR_0_LOC
     color_multiplier = color_0;
+#endif
+#ifdef ENV_VERTEX_IRRADIANCE
+    env_vertex_irradiance = max(env_irradiance(frag_normal), vec3(0.0));
+#endif
+#ifdef SHADOW_VERTEX_CLIP
+    for (int k = 0; k < SHADOW_LAYER_COUNT; k++) {
+        shadow_clip[k] = shadow_matrices[k] * vec4(frag_position, 1.0);
+        shadow_clip_normal[k] = shadow_matrices[k] * vec4(frag_normal, 0.0);
+    }
 #endif
 }
