@@ -51,10 +51,11 @@ from synthscene.core.state import (
     SceneObject,
     SceneState,
 )
+from synthscene.randomize.geometry import look_at_opencv
 
 __all__ = ["with_shadows", "FixedLibrary", "bundled_frame", "contact_scene", "environment_radiance",
-           "contact_ratio", "ground_regions", "hue_deg", "shadow_mask", "shadow_measures",
-           "sphere_top", "world_points",
+           "contact_ratio", "ground_regions", "hue_deg", "look_at_camera", "shadow_mask",
+           "shadow_measures", "sphere_top", "world_points",
            "linear_from_ours", "luminance", "ours", "reference", "scene_dict", "sky_scene",
            "srgb_display", "sun_scene"]
 
@@ -128,15 +129,10 @@ GREY = Material(base_color=(0.4, 0.4, 0.4, 1.0), metallic=0.0, roughness=1.0)
 
 def look_at_camera(eye, target, width: int, height: int, f: float) -> Camera:
     """A pinhole camera (OpenCV axes) at ``eye`` looking at ``target`` with world z up."""
-    eye, target = np.asarray(eye, dtype=float), np.asarray(target, dtype=float)
-    z = (target - eye) / np.linalg.norm(target - eye)
-    x = np.cross(z, [0.0, 0.0, 1.0])
-    x /= np.linalg.norm(x)
-    world_from_camera = np.eye(4)
-    world_from_camera[:3, :3] = np.column_stack([x, np.cross(z, x), z])
-    world_from_camera[:3, 3] = eye
     K = np.array([[f, 0.0, (width - 1) / 2], [0.0, f, (height - 1) / 2], [0.0, 0.0, 1.0]])
-    return Camera(K=K, width=width, height=height, world_from_camera=world_from_camera)
+    return Camera(K=K, width=width, height=height,
+                  world_from_camera=look_at_opencv(np.asarray(eye, dtype=float),
+                                                   np.asarray(target, dtype=float)))
 
 
 def _pose(xyz, yaw_rad: float = 0.0) -> np.ndarray:

@@ -12,6 +12,7 @@ import pytest
 
 import synthscene
 from conftest import cube, scene, top_down_camera
+from mitsuba_reference import look_at_camera
 from synthscene.config.loading import scenario_from_dict
 from synthscene.core.state import AmbientOcclusion, Camera
 from synthscene.errors import ConfigError
@@ -32,15 +33,7 @@ def _luminance(rgb: np.ndarray) -> np.ndarray:
 
 def _oblique_camera() -> Camera:
     """From (0, -0.9, 0.6) m towards (0, 0, 0.05): the cube's near face (y = -0.1) in view."""
-    eye, target = np.array([0.0, -0.9, 0.6]), np.array([0.0, 0.0, 0.05])
-    z = (target - eye) / np.linalg.norm(target - eye)
-    x = np.cross(z, [0.0, 0.0, 1.0])
-    x /= np.linalg.norm(x)
-    world_from_camera = np.eye(4)
-    world_from_camera[:3, :3] = np.column_stack([x, np.cross(z, x), z])
-    world_from_camera[:3, 3] = eye
-    K = np.array([[150.0, 0.0, (W - 1) / 2], [0.0, 150.0, (H - 1) / 2], [0.0, 0.0, 1.0]])
-    return Camera(K=K, width=W, height=H, world_from_camera=world_from_camera)
+    return look_at_camera((0.0, -0.9, 0.6), (0.0, 0.0, 0.05), W, H, 150.0)
 
 
 def _world_points(camera: Camera, depth: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from synthscene.assets.library import SceneLibraries
 from synthscene.core.state import Camera, Light, Material, SceneObject, SceneState
 from synthscene.errors import OutputError
 from synthscene.io.fileio import probe_writable, write_atomic
+from synthscene.randomize.geometry import aim_negative_z, look_at_opencv
 
 __all__ = ["BACKGROUND", "CELL", "COLUMNS", "LABEL_HEIGHT", "PER_PAGE", "check_sheet_path",
            "page_paths", "sheet_pages", "write_sheets"]
@@ -79,17 +80,6 @@ def check_sheet_path(path: str | Path) -> Path:
     return path
 
 
-def _look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """world_from_camera (OpenCV axes: x right, y down, z forward) looking from eye at target."""
-    z = (target - eye) / np.linalg.norm(target - eye)
-    x = np.cross(z, [0.0, 0.0, 1.0])
-    x /= np.linalg.norm(x)
-    pose = np.eye(4)
-    pose[:3, :3] = np.stack([x, np.cross(z, x), z], axis=1)
-    pose[:3, 3] = eye
-    return pose
-
-
 def _state(key: str) -> SceneState:
     """The asset ``key`` alone, longest edge 0.5 m, framed whole by the camera."""
     f = CELL / (2 * math.tan(_HALF_FOV_RAD))
@@ -97,9 +87,10 @@ def _state(key: str) -> SceneState:
     # The bounding sphere of a box of longest edge s has radius <= s * sqrt(3) / 2, which a
     # 40 degree view from 1.5 * s * sqrt(3) away holds whole (sin 20 deg * 1.5 > 1 / 2).
     eye = 1.5 * math.sqrt(3) * _SCALE_M * _EYE_DIRECTION
-    camera = Camera(K=K, width=CELL, height=CELL, world_from_camera=_look_at(eye, np.zeros(3)))
-    light = Light(kind="directional", world_from_light=_look_at(eye, np.zeros(3))
-                  @ np.diag([1.0, -1.0, -1.0, 1.0]), color=(1.0, 1.0, 1.0), intensity=3.0)
+    camera = Camera(K=K, width=CELL, height=CELL,
+                    world_from_camera=look_at_opencv(eye, np.zeros(3)))
+    light = Light(kind="directional", world_from_light=aim_negative_z(eye, np.zeros(3)),
+                  color=(1.0, 1.0, 1.0), intensity=3.0)
     obj = SceneObject(instance_id=1, asset_key=key, category="asset", scale=_SCALE_M,
                       world_from_object=np.eye(4), material=_KEEP)
     return SceneState(objects=(obj,), lights=(light,), camera=camera, ground=None,
