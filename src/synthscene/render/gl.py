@@ -25,7 +25,8 @@ ensure_gl_platform()
 from OpenGL import GL  # noqa: E402  (the GL platform must be chosen first)
 from OpenGL.GL import shaders as gl_shaders  # noqa: E402
 
-__all__ = ["Framebuffer", "GLError", "Program", "TextureUploads", "VertexArray", "shader_source"]
+__all__ = ["Framebuffer", "GLError", "Program", "TextureUploads", "VertexArray",
+           "opaque_pass_state", "shader_source"]
 
 _FLOAT_SIZE = 4
 
@@ -137,6 +138,29 @@ class Program:
 GL_PACK_INVERT_MESA = 0x8758
 """``glPixelStorei`` parameter of Mesa's ``GL_MESA_pack_invert``: ``glReadPixels`` returns the
 top row first."""
+
+
+def opaque_pass_state(cull_face: int = GL.GL_BACK) -> None:
+    """Set the GL state every opaque, depth-tested pass draws with (the context must be current).
+
+    Blending and multisampling off; faces culled with counter-clockwise front faces (as the
+    colour pass culls, so labels and light see the faces the image shows); the depth test on
+    with ``GL_LESS`` and depth writes on.
+
+    Parameters
+    ----------
+    cull_face : GLenum
+        The faces culled: ``GL_BACK`` (what the camera sees) or ``GL_FRONT`` (a shadow map's
+        back faces, against acne).
+    """
+    GL.glDisable(GL.GL_BLEND)
+    GL.glDisable(GL.GL_MULTISAMPLE)
+    GL.glEnable(GL.GL_CULL_FACE)
+    GL.glCullFace(cull_face)
+    GL.glFrontFace(GL.GL_CCW)
+    GL.glEnable(GL.GL_DEPTH_TEST)
+    GL.glDepthMask(GL.GL_TRUE)
+    GL.glDepthFunc(GL.GL_LESS)
 
 
 def _has_extension(name: str) -> bool:

@@ -20,7 +20,13 @@ ensure_gl_platform()
 
 from OpenGL import GL  # noqa: E402  (the GL platform must be chosen first)
 
-from synthscene.render.gl import Framebuffer, Program, VertexArray, read_labels  # noqa: E402
+from synthscene.render.gl import (  # noqa: E402
+    Framebuffer,
+    Program,
+    VertexArray,
+    opaque_pass_state,
+    read_labels,
+)
 
 __all__ = ["LabelPass"]
 
@@ -96,16 +102,9 @@ class LabelPass:
             attachments.append(GL.GL_COLOR_ATTACHMENT2)
         GL.glDrawBuffers(len(attachments), attachments)
         GL.glViewport(0, 0, self.width, self.height)
-        GL.glDisable(GL.GL_BLEND)
         # Cull back faces exactly as the colour pass does (counter-clockwise front faces), so a
         # pixel that shows the background through an open mesh is background in the labels.
-        GL.glEnable(GL.GL_CULL_FACE)
-        GL.glCullFace(GL.GL_BACK)
-        GL.glFrontFace(GL.GL_CCW)
-        GL.glDisable(GL.GL_MULTISAMPLE)
-        GL.glEnable(GL.GL_DEPTH_TEST)
-        GL.glDepthMask(GL.GL_TRUE)
-        GL.glDepthFunc(GL.GL_LESS)
+        opaque_pass_state()
         GL.glClearBufferiv(GL.GL_COLOR, 0, np.zeros(4, dtype=np.int32))
         GL.glClearBufferfv(GL.GL_COLOR, 1, np.zeros(4, dtype=np.float32))
         if self.normals:

@@ -35,7 +35,7 @@ ensure_gl_platform()
 from OpenGL import GL  # noqa: E402  (the GL platform must be chosen first)
 
 from synthscene.render.coarse_meshes import CoarseMeshes  # noqa: E402
-from synthscene.render.gl import GLError, Program, VertexArray  # noqa: E402
+from synthscene.render.gl import GLError, Program, VertexArray, opaque_pass_state  # noqa: E402
 
 __all__ = ["DEFINE", "TEXTURE_UNIT", "OcclusionPass"]
 
@@ -159,16 +159,9 @@ class OcclusionPass:
             The frame's strength and radius (metres).
         """
         self._projection = np.asarray(projection, dtype=np.float64)
-        GL.glDisable(GL.GL_BLEND)
-        GL.glDisable(GL.GL_MULTISAMPLE)
         # 1. normals and depth
         self._geometry.bind()
-        GL.glEnable(GL.GL_DEPTH_TEST)
-        GL.glDepthMask(GL.GL_TRUE)
-        GL.glDepthFunc(GL.GL_LESS)
-        GL.glEnable(GL.GL_CULL_FACE)
-        GL.glCullFace(GL.GL_BACK)
-        GL.glFrontFace(GL.GL_CCW)
+        opaque_pass_state()
         GL.glClearBufferfv(GL.GL_COLOR, 0, np.zeros(4, dtype=np.float32))
         GL.glClearBufferfv(GL.GL_DEPTH, 0, np.ones(1, dtype=np.float32))
         program = self._prepass

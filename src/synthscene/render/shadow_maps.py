@@ -43,7 +43,7 @@ ensure_gl_platform()
 from OpenGL import GL  # noqa: E402  (the GL platform must be chosen first)
 
 from synthscene.render.coarse_meshes import CoarseMeshes  # noqa: E402
-from synthscene.render.gl import Program, VertexArray  # noqa: E402
+from synthscene.render.gl import Program, VertexArray, opaque_pass_state  # noqa: E402
 
 __all__ = ["FACE_PX", "MAP_PX", "ShadowFrame", "ShadowMaps"]
 
@@ -221,15 +221,8 @@ class ShadowMaps:
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._framebuffer)
         GL.glDrawBuffer(GL.GL_NONE)
         GL.glReadBuffer(GL.GL_NONE)
-        GL.glDisable(GL.GL_BLEND)
-        GL.glEnable(GL.GL_CULL_FACE)
-        GL.glCullFace(GL.GL_FRONT)
-        GL.glFrontFace(GL.GL_CCW)
-        GL.glDisable(GL.GL_MULTISAMPLE)
-        GL.glEnable(GL.GL_DEPTH_TEST)
+        opaque_pass_state(GL.GL_FRONT)
         GL.glEnable(GL.GL_DEPTH_CLAMP)
-        GL.glDepthMask(GL.GL_TRUE)
-        GL.glDepthFunc(GL.GL_LESS)
         GL.glEnable(GL.GL_POLYGON_OFFSET_FILL)
         GL.glPolygonOffset(*POLYGON_OFFSET)
         self._program.use()
