@@ -12,7 +12,7 @@ import pytest
 
 from synthscene.core.lens import Lens
 from synthscene.core.state import Camera
-from synthscene.labels.motion import FlowSource, point_tracks
+from synthscene.labels.motion import FlowBuffers, FlowSource, point_tracks
 
 LENSES = [Lens("brown_conrady", (-0.22, 0.05, 0.0008, -0.0005, 0.0)),
           Lens("kannala_brandt", (0.02, -0.01, 0.0, 0.0))]
@@ -127,10 +127,11 @@ def test_the_frames_of_a_sequence_unproject_their_pixels_once(coeffs, monkeypatc
     monkeypatch.setattr(Lens, "unproject", counting)
     frames = [_frame(lens, 0.02 * t, _pose(0.01 * t)) for t in range(4)]
     flows = []
+    buffers = FlowBuffers()  # one for the run's frames, as the frame maker keeps
     for (camera, depth, ids, poses), (camera_b, depth_b, ids_b, poses_b) in zip(frames,
                                                                                 frames[1:]):
-        flows.append(FlowSource(depth, ids, camera, poses).flow_to(camera_b, poses_b, depth_b,
-                                                                   ids_b))
+        flows.append(FlowSource(depth, ids, camera, poses, buffers=buffers).flow_to(
+            camera_b, poses_b, depth_b, ids_b))
     assert sizes.count(WIDTH * HEIGHT) == 1  # three frames' flows, one unprojection
     for (flow, valid), (camera, depth, ids, poses), (camera_b, _, _, poses_b) in zip(
             flows, frames, frames[1:]):

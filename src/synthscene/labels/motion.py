@@ -74,16 +74,25 @@ def rigid_flow(depth: np.ndarray, instance_ids: np.ndarray, camera: Camera,
         other_camera, other_world_from_object, other_depth, other_instance_ids)
 
 
+_RAYS_KEPT = 2
+"""Cameras (K, lens and size) whose pixel rays a :class:`FlowBuffers` keeps."""
+
+
 class FlowBuffers:
     """Work arrays that flows reuse from frame to frame (one per run of frames of one size), so
     that a flow allocates little more than its result: fresh large arrays cost a page fault per
     4 KiB page when first written, about a third of a flow's time otherwise.
+
+    They also keep the pixel rays of the last :data:`_RAYS_KEPT` cameras with a lens
+    (:meth:`pixel_rays`): the frames of a sequence share their lens and ``K``, so Newton's method
+    runs once a sequence, not once a frame.
 
     Not thread-safe: one flow at a time. ``FlowSource(..., buffers=None)`` uses throwaway ones.
     """
 
     def __init__(self) -> None:
         self._arrays: dict[tuple, np.ndarray] = {}
+        self._rays: OrderedDict[tuple, np.ndarray] = OrderedDict()
 
     def array(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
         """The work array ``name`` of this shape and dtype (contents undefined)."""
@@ -92,6 +101,29 @@ class FlowBuffers:
         if out is None:
             out = self._arrays[key] = np.empty(shape, dtype=dtype)
         return out
+
+    def pixel_rays(self, camera: Camera, height: int, width: int) -> np.ndarray:
+        """The undistorted normalised coordinates of every pixel centre of ``camera`` (which
+        has a lens; :meth:`Lens.unproject`, row by row), kept per ``(K, lens, size)``.
+
+        Returns
+        -------
+        (H*W, 2) float64
+            Read-only.
+        """
+        key = (np.asarray(camera.K, np.float64).tobytes(), camera.lens, int(width), int(height))
+        ab = self._rays.get(key)
+        if ab is None:
+            rows, cols = np.divmod(np.arange(height * width), width)
+            uv = np.stack([cols.astype(np.float64), rows.astype(np.float64)], -1)
+            ab, _ = camera.lens.unproject(uv, camera.K)
+            ab.flags.writeable = False
+            self._rays[key] = ab
+            while len(self._rays) > _RAYS_KEPT:
+                self._rays.popitem(last=False)
+        else:
+            self._rays.move_to_end(key)
+        return ab
 
 
 class FlowSource:
@@ -240,9 +272,8 @@ class FlowSource:
         height, width = self.shape
         if self._points is None:
             if self._camera.lens is not None:  # the rays of a sequence's lens, once
-                ab = _pixel_rays(self._camera, height, width)
-                d = self._d.astype(np.float64)
-                self._points = np.stack([ab[:, 0] * d, ab[:, 1] * d, d])
+                self._points = _points_from_rays(
+                    self._buffers.pixel_rays(self._camera, height, width), self._d)
             else:
                 rows, cols = np.divmod(np.arange(height * width), width)
                 self._points = camera_points(self._camera, cols, rows, self._d)
@@ -271,28 +302,11 @@ class FlowSource:
         return flow.reshape(height, width, 2), valid.reshape(height, width)
 
 
-_RAYS_KEPT = 2
-_rays: OrderedDict[tuple, np.ndarray] = OrderedDict()
-
-
-def _pixel_rays(camera: Camera, height: int, width: int) -> np.ndarray:
-    """(H*W, 2) float64, read-only: the undistorted normalised coordinates of every pixel
-    centre of ``camera`` (with a lens; :meth:`Lens.unproject`, row by row), cached per ``(K,
-    lens, size)``: the frames of a sequence share their lens and ``K``, so Newton's method runs
-    once a sequence, not once a frame."""
-    key = (np.asarray(camera.K, np.float64).tobytes(), camera.lens, int(width), int(height))
-    ab = _rays.get(key)
-    if ab is None:
-        rows, cols = np.divmod(np.arange(height * width), width)
-        uv = np.stack([cols.astype(np.float64), rows.astype(np.float64)], -1)
-        ab, _ = camera.lens.unproject(uv, camera.K)
-        ab.flags.writeable = False
-        _rays[key] = ab
-        while len(_rays) > _RAYS_KEPT:
-            _rays.popitem(last=False)
-    else:
-        _rays.move_to_end(key)
-    return ab
+def _points_from_rays(ab: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """(3, N) float64 camera-frame points from (N, 2) undistorted normalised coordinates and
+    (N,) depths along the optical axis (metres)."""
+    d = np.asarray(depth, np.float64)
+    return np.stack([ab[:, 0] * d, ab[:, 1] * d, d])
 
 
 def camera_points(camera: Camera, cols: np.ndarray, rows: np.ndarray,
@@ -319,8 +333,7 @@ def camera_points(camera: Camera, cols: np.ndarray, rows: np.ndarray,
                              np.concatenate([uv, np.ones((len(uv), 1))], 1).T)[:2].T
     else:
         ab, _ = camera.lens.unproject(uv, camera.K)
-    d = np.asarray(depth, np.float64)
-    return np.stack([ab[:, 0] * d, ab[:, 1] * d, d])
+    return _points_from_rays(ab, depth)
 
 
 def project_points(camera: Camera, points: np.ndarray
