@@ -465,10 +465,10 @@ class SceneLibraries:
     def holds(self, key: str) -> bool:
         """Whether asset ``key`` is loaded now in whichever library indexes it (False for a key
         none indexes)."""
-        for library in self._libraries():
-            if key in library:
-                return library.holds(key)
-        return False
+        try:
+            return self._holder(key).holds(key)
+        except KeyError:
+            return False
 
     @property
     def evictions(self) -> int:
@@ -481,13 +481,13 @@ class SceneLibraries:
                      if library is not None)
 
     def _holder(self, key: str) -> AssetLibrary:
-        for library in (self.objects, self.distractors, self.fixtures):
-            if library is not None and key in library:
+        for library in self._libraries():
+            if key in library:
                 return library
         raise KeyError(key)
 
     def preload(self) -> None:
         """Load every asset of the small libraries now (see ``PRELOAD_LIMIT``)."""
-        for library in (self.objects, self.distractors, self.fixtures):
-            if library is not None and len(library) <= PRELOAD_LIMIT:
+        for library in self._libraries():
+            if len(library) <= PRELOAD_LIMIT:
                 library.preload()
