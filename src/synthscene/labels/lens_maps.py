@@ -23,7 +23,7 @@ at 640 x 480, and a lens drawn per frame needs new maps every frame, so
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -51,7 +51,6 @@ interpolated positions (pinhole positions below 4096 px carry an error of a few 
 most)."""
 
 _CACHE_SIZE = 4
-_grids: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
 
 
 def pinhole_positions(camera: Camera, pinhole: Camera, uv: np.ndarray,
@@ -100,26 +99,19 @@ def _coarse_knots(camera: Camera, width: int, height: int) -> np.ndarray:
     return ab
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def _grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``cv2.remap``'s fixed-point maps (``CV_16SC2``) of the positions ``(u / COARSE_PX, v /
     COARSE_PX)`` of every pixel of a ``width x height`` image, and ``(COARSE_PX,)`` float32 the
     linear interpolation's error weight ``s (1 - s) / 2`` at each fraction ``s`` of a step;
     cached per size."""
-    key = (int(width), int(height))
-    grid = _grids.get(key)
-    if grid is None:
-        h = COARSE_PX
-        map_x = np.broadcast_to(np.arange(width, dtype=np.float32) / h, (height, width))
-        map_y = np.broadcast_to((np.arange(height, dtype=np.float32) / h)[:, None],
-                                (height, width))
-        fixed, fraction = cv2.convertMaps(np.ascontiguousarray(map_x),
-                                          np.ascontiguousarray(map_y), cv2.CV_16SC2)
-        s = np.arange(h) / h
-        grid = (fixed, fraction, (s * (1 - s) / 2).astype(np.float32))
-        _grids[key] = grid
-        while len(_grids) > _CACHE_SIZE:
-            _grids.popitem(last=False)
-    return grid
+    h = COARSE_PX
+    map_x = np.broadcast_to(np.arange(width, dtype=np.float32) / h, (height, width))
+    map_y = np.broadcast_to((np.arange(height, dtype=np.float32) / h)[:, None], (height, width))
+    fixed, fraction = cv2.convertMaps(np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
+                                      cv2.CV_16SC2)
+    s = np.arange(h) / h
+    return fixed, fraction, (s * (1 - s) / 2).astype(np.float32)
 
 
 def _second_differences(knots: np.ndarray, axis: int) -> np.ndarray:
