@@ -54,7 +54,6 @@ cheap").
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -86,15 +85,10 @@ from synthscene.render.occlusion import DEFINE as OCCLUSION_DEFINE  # noqa: E402
 from synthscene.render.occlusion import OcclusionPass  # noqa: E402
 from synthscene.render.shadow_maps import ShadowFrame  # noqa: E402
 
-__all__ = ["BACKDROP", "KEPT_OCCLUSION_SIZES", "ColourItem", "ColourRenderer", "Part"]
+__all__ = ["BACKDROP", "ColourItem", "ColourRenderer", "Part"]
 
 BACKDROP = "synthscene-backdrop"
 """Name of items (and pyrender nodes) behind the objects (ground, walls): drawn after them."""
-
-KEPT_OCCLUSION_SIZES = 8
-"""Occlusion passes (their programs and half-resolution targets) a :class:`ColourRenderer` keeps
-for image sizes it no longer draws (:meth:`ColourRenderer.resize`: a lens's render changes size
-from frame to frame among a few sizes)."""
 
 #: (texture flag, material attribute, sampler uniform), in pyrender's binding order.
 _TEXTURE_SLOTS = (
@@ -211,8 +205,6 @@ class ColourRenderer:
         self._textures = TextureUploads()
         self._environment: EnvironmentPass | None = None  # made on the first environment
         self._occlusion: OcclusionPass | None = None  # made on the first occlusion
-        # Occlusion passes of other sizes (resize), kept for a size drawn again; oldest first.
-        self._other_occlusions: OrderedDict[tuple[int, int], OcclusionPass] = OrderedDict()
         self._resolved = self._draw_target = None
         self._make_framebuffers()
 
@@ -235,22 +227,21 @@ class ColourRenderer:
     def resize(self, width: int, height: int) -> None:
         """Draw the next passes at ``width`` x ``height`` pixels, the same programs and
         textures (the last pass must have been read): into the lower-left corner of the
-        framebuffers, which grow (new ones) only for a larger size. The occlusion passes of the
-        last :data:`KEPT_OCCLUSION_SIZES` sizes are kept for a size drawn again.
+        framebuffers, which grow (new ones) only for a larger size; the occlusion pass
+        switches to its targets of that size (:meth:`OcclusionPass.resize`).
 
         Raises
         ------
         ColourPassError
             If a framebuffer is incomplete.
+        synthscene.render.gl.GLError
+            If an occlusion framebuffer is incomplete.
         """
         size = (int(width), int(height))
         if size == (self.width, self.height):
             return
         if self._occlusion is not None:
-            self._other_occlusions[(self.width, self.height)] = self._occlusion
-            while len(self._other_occlusions) > KEPT_OCCLUSION_SIZES:
-                self._other_occlusions.popitem(last=False)[1].delete()
-        self._occlusion = self._other_occlusions.pop(size, None)
+            self._occlusion.resize(*size)
         if size[0] > self._capacity[0] or size[1] > self._capacity[1]:
             for framebuffer in (self._draw_target, self._resolved):
                 framebuffer.delete()  # idempotent: the two may be one
@@ -528,11 +519,9 @@ class ColourRenderer:
         if self._environment is not None:
             self._environment.delete()
             self._environment = None
-        for occlusion in (self._occlusion, *self._other_occlusions.values()):
-            if occlusion is not None:
-                occlusion.delete()
-        self._occlusion = None
-        self._other_occlusions.clear()
+        if self._occlusion is not None:
+            self._occlusion.delete()
+            self._occlusion = None
 
 
 def _uniform(program: Program, name: str, value) -> None:

@@ -23,6 +23,7 @@ the same fragments as before.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -37,7 +38,7 @@ from OpenGL import GL  # noqa: E402  (the GL platform must be chosen first)
 from synthscene.render.coarse_meshes import CoarseMeshes  # noqa: E402
 from synthscene.render.gl import GLError, Program, VertexArray, opaque_pass_state  # noqa: E402
 
-__all__ = ["DEFINE", "TEXTURE_UNIT", "OcclusionPass"]
+__all__ = ["DEFINE", "KEPT_SIZES", "TEXTURE_UNIT", "OcclusionPass"]
 
 TEXTURE_UNIT = 11
 """Texture unit of the occlusion image in the lit programs (material textures use 0-6; the
@@ -49,6 +50,11 @@ stand-ins with this many grid cells along the longest edge
 (:mod:`~synthscene.render.coarse_meshes`): within about 1/8 of an object's size, against an
 occlusion radius of about its size, at half resolution."""
 COARSE_MIN_TRIANGLES = 256
+
+KEPT_SIZES = 8
+"""Image sizes whose half-resolution targets an :class:`OcclusionPass` keeps
+(:meth:`OcclusionPass.resize`: a lens's render changes size from frame to frame among a few
+sizes)."""
 
 DEFINE = "AMBIENT_OCCLUSION"
 """The define that builds a lit program with ``ambient_visibility()`` reading the image."""
@@ -103,6 +109,19 @@ class _Target:
             self.id = None
 
 
+def _half_resolution_targets(width: int, height: int) -> tuple[_Target, _Target]:
+    """The pre-pass's normals and depth, and the visibility image, for a ``width`` x
+    ``height`` image (at ``(width + 1) // 2`` x ``(height + 1) // 2``)."""
+    w, h = (width + 1) // 2, (height + 1) // 2
+    geometry = _Target(w, h, GL.GL_RGBA32F, GL.GL_RGBA, depth=True)
+    try:
+        # 8 bits: the lit shader's bilinear lookup gathers one byte per texel.
+        return geometry, _Target(w, h, GL.GL_R8, GL.GL_RED, depth=False, linear=True)
+    except Exception:
+        geometry.delete()
+        raise
+
+
 class OcclusionPass:
     """The ambient-occlusion image of a frame, at half resolution (a current GL context is
     needed for its whole life).
@@ -120,26 +139,41 @@ class OcclusionPass:
     """
 
     def __init__(self, width: int, height: int) -> None:
-        self.width, self.height = int(width), int(height)
-        w, h = (self.width + 1) // 2, (self.height + 1) // 2
-        self._targets: list[_Target] = []
+        self._sizes: OrderedDict[tuple[int, int], tuple[_Target, _Target]] = OrderedDict()
         self._programs: list[Program] = []
         try:
-            self._geometry = _Target(w, h, GL.GL_RGBA32F, GL.GL_RGBA, depth=True)
-            self._targets.append(self._geometry)
-            # 8 bits: the lit shader's bilinear lookup gathers one byte per texel.
-            self._visibility = _Target(w, h, GL.GL_R8, GL.GL_RED, depth=False, linear=True)
-            self._targets.append(self._visibility)
             self._prepass = Program("label.vert", "ao_prepass.frag")
             self._programs.append(self._prepass)
             self._occlusion = Program("fullscreen.vert", "ao.frag")
             self._programs.append(self._occlusion)
+            self.resize(width, height)
         except Exception:
             self.delete()
             raise
         self._coarse = CoarseMeshes(COARSE_CELLS, COARSE_MIN_TRIANGLES)
         self._empty = int(GL.glGenVertexArrays(1))  # full-screen passes read no attributes
         self._projection = np.eye(4)
+
+    def resize(self, width: int, height: int) -> None:
+        """Draw the next frames for a ``width`` x ``height`` image: the half-resolution targets
+        of that size, made on its first use (those of the last :data:`KEPT_SIZES` sizes are
+        kept; the programs and the coarse stand-ins serve every size).
+
+        Raises
+        ------
+        synthscene.render.gl.GLError
+            If a framebuffer is incomplete.
+        """
+        size = (int(width), int(height))
+        targets = self._sizes.pop(size, None)
+        if targets is None:
+            targets = _half_resolution_targets(*size)
+        self._sizes[size] = targets
+        while len(self._sizes) > KEPT_SIZES:
+            for target in self._sizes.popitem(last=False)[1]:
+                target.delete()
+        self.width, self.height = size
+        self._geometry, self._visibility = targets
 
     def draw(self, draws: Iterable[tuple[np.ndarray, Sequence[VertexArray]]],
              camera_from_world: np.ndarray, projection: np.ndarray,
@@ -215,11 +249,13 @@ class OcclusionPass:
 
     def delete(self) -> None:
         """Free every GL resource (the context must be current). Idempotent."""
-        for target in self._targets:
-            target.delete()
+        for targets in self._sizes.values():
+            for target in targets:
+                target.delete()
         for program in self._programs:
             program.delete()
-        self._targets, self._programs = [], []
+        self._sizes.clear()
+        self._programs = []
         if getattr(self, "_coarse", None) is not None:
             self._coarse.delete()
         if getattr(self, "_empty", None) is not None:
