@@ -128,12 +128,12 @@ def pinhole_camera(camera: Camera, size: tuple[int, int],
 
 
 def _needed_scale(camera: Camera, extent: tuple[float, float, float, float]) -> float:
-    """The render scale (unrounded) whose pinhole over ``extent`` (:func:`frame_extent`) has
-    ``fx' >= fx`` and ``fy' >= fy``."""
+    """The smallest render scale whose pinhole over ``extent`` (:func:`frame_extent`) has
+    ``fx' >= fx`` and ``fy' >= fy``, rounded up to 1/16; at least 1."""
     xmin, xmax, ymin, ymax = extent
     need_w = camera.K[0, 0] * (xmax - xmin) + 1 + 2 * MARGIN_PX
     need_h = camera.K[1, 1] * (ymax - ymin) + 1 + 2 * MARGIN_PX
-    return max(need_w / camera.width, need_h / camera.height)
+    return math.ceil(max(1.0, need_w / camera.width, need_h / camera.height) * 16) / 16
 
 
 def auto_render_scale(cameras: list[Camera]) -> float:
@@ -146,8 +146,7 @@ def auto_render_scale(cameras: list[Camera]) -> float:
     ValueError
         As :func:`frame_extent`.
     """
-    scale = max([1.0] + [_needed_scale(camera, frame_extent(camera)) for camera in cameras])
-    return math.ceil(scale * 16) / 16
+    return max([1.0] + [_needed_scale(camera, frame_extent(camera)) for camera in cameras])
 
 
 def canvas_size(camera: Camera, max_scale: float = math.inf,
@@ -164,8 +163,7 @@ def canvas_size(camera: Camera, max_scale: float = math.inf,
     """
     if extent is None:
         extent = frame_extent(camera)
-    scale = math.ceil(max(1.0, _needed_scale(camera, extent)) * 16) / 16
-    return pinhole_size(camera.width, camera.height, min(scale, max_scale))
+    return pinhole_size(camera.width, camera.height, min(_needed_scale(camera, extent), max_scale))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
