@@ -32,27 +32,39 @@ def _asset_cache_in_a_temporary_folder(tmp_path_factory):
 GREY = Material(base_color=(0.6, 0.6, 0.6, 1.0))
 
 
-class UnitCubeLibrary:
-    """Stands in for AssetLibrary: one asset 'cube', a unit cube centred on its origin."""
+class OneAssetLibrary:
+    """Stands in for AssetLibrary: one asset ``key`` of ``category``, ``mesh`` normalised (its
+    collision hull: the mesh's vertices)."""
 
-    keys = ("cube",)
-    categories = ("cube",)
-
-    def __init__(self) -> None:
-        self._asset = types.SimpleNamespace(
-            key="cube", category="cube", mesh=trimesh.creation.box((1.0, 1.0, 1.0)),
-            collision_hulls=(trimesh.creation.box((1.0, 1.0, 1.0)).vertices.copy(),),
-            source_path=None,
-        )
+    def __init__(self, key: str, category: str, mesh: trimesh.Trimesh) -> None:
+        self.keys, self.categories = (key,), (category,)
+        self._asset = types.SimpleNamespace(key=key, category=category, mesh=mesh,
+                                            collision_hulls=(mesh.vertices.copy(),),
+                                            source_path=None)
 
     def get(self, key: str):
         return self._asset
 
     def category_of(self, key: str) -> str:
-        return "cube"
+        return self.categories[0]
 
     def __len__(self) -> int:
         return 1
+
+
+class UnitCubeLibrary(OneAssetLibrary):
+    """One asset 'cube', a unit cube centred on its origin."""
+
+    def __init__(self) -> None:
+        super().__init__("cube", "cube", trimesh.creation.box((1.0, 1.0, 1.0)))
+
+
+class UnitSphereLibrary(OneAssetLibrary):
+    """One asset 'sphere' of ``category``: a unit-diameter icosphere (radial normals)."""
+
+    def __init__(self, category: str = "sphere") -> None:
+        super().__init__("sphere", category, trimesh.creation.icosphere(subdivisions=4,
+                                                                        radius=0.5))
 
 
 def top_down_camera(width: int, height: int, f: float = 300.0, z: float = 1.0) -> Camera:

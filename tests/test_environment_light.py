@@ -8,15 +8,13 @@ import colorsys
 import json
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-import trimesh
 
-from conftest import pose, top_down_camera
+from conftest import UnitSphereLibrary, pose, top_down_camera
 from synthscene.assets.environment_files import equirect_directions
 from synthscene.assets.sky import sky_image
 from synthscene.core.state import SKY, Camera, Environment, Material, SceneObject, SceneState
@@ -115,28 +113,6 @@ def test_the_sky_is_brightest_near_its_sun_and_blue_overhead():
 
 # -- the lit shader (GL) ---------------------------------------------------------------------
 
-class _SphereLibrary:
-    """One asset 'sphere': a unit-diameter icosphere with radial normals."""
-
-    keys = ("sphere",)
-    categories = ("sphere",)
-
-    def __init__(self) -> None:
-        mesh = trimesh.creation.icosphere(subdivisions=4, radius=0.5)
-        self._asset = types.SimpleNamespace(key="sphere", category="sphere", mesh=mesh,
-                                            collision_hulls=(mesh.vertices.copy(),),
-                                            source_path=None)
-
-    def get(self, key: str):
-        return self._asset
-
-    def category_of(self, key: str) -> str:
-        return "sphere"
-
-    def __len__(self) -> int:
-        return 1
-
-
 def _white_sphere_scene(environment: Environment | None, camera: Camera) -> SceneState:
     white = Material(base_color=(1.0, 1.0, 1.0, 1.0), metallic=0.0, roughness=1.0)
     sphere = SceneObject(instance_id=1, asset_key="sphere", category="sphere", scale=0.4,
@@ -182,7 +158,7 @@ def test_a_uniform_environment_gives_a_white_sphere_the_albedo_times_the_radianc
     cv2.imwrite(str(path), np.full((32, 64, 3), radiance, np.float32))
     camera = top_down_camera(64, 48, f=100.0, z=1.0)
     environment = Environment(str(path), intensity=1.0, rotation_rad=0.7, visible=True)
-    with Renderer(_SphereLibrary(), 64, 48) as renderer:
+    with Renderer(UnitSphereLibrary(), 64, 48) as renderer:
         out = renderer.render(_white_sphere_scene(environment, camera))
         dark = renderer.render(_white_sphere_scene(None, camera))
     expected = _srgb_levels(radiance * _pyrender_brdf_albedo(1.0, 1.0, 1.0))
@@ -200,7 +176,7 @@ def test_a_sky_with_a_blue_zenith_tints_the_top_of_a_white_sphere_blue():
 
     camera = top_down_camera(64, 48, f=100.0, z=1.0)
     sky = Environment(SKY, intensity=0.25, sun_elevation_rad=np.radians(20.0), turbidity=2.5)
-    with Renderer(_SphereLibrary(), 64, 48) as renderer:
+    with Renderer(UnitSphereLibrary(), 64, 48) as renderer:
         top = renderer.render(_white_sphere_scene(sky, camera)).rgb[23:25, 31:33]
     r, g, b = top.reshape(-1, 3).mean(axis=0) / 255.0
     hue, saturation, _ = colorsys.rgb_to_hsv(r, g, b)
@@ -230,7 +206,7 @@ def test_the_background_shows_the_map_turned_by_its_rotation(tmp_path):
     image[26:38, 58:70] = (0.0, 0.6, 0.0)
     path = tmp_path / "patch.hdr"
     cv2.imwrite(str(path), image)
-    with Renderer(_SphereLibrary(), 33, 33) as renderer:
+    with Renderer(UnitSphereLibrary(), 33, 33) as renderer:
         def centre(direction, rotation):
             environment = Environment(str(path), rotation_rad=rotation, visible=True)
             state = SceneState(objects=(), lights=(), camera=_camera_looking_along(direction),

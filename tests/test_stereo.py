@@ -11,9 +11,8 @@ import types
 import cv2
 import numpy as np
 import pytest
-import trimesh
 
-from conftest import GREY, pose, scene
+from conftest import GREY, UnitSphereLibrary, pose, scene
 from synthscene.core.state import Camera, SceneObject
 from synthscene.core.stereo import disparity_from_depth, right_camera
 from synthscene.errors import ConfigError, OptionError
@@ -47,32 +46,10 @@ def _left_camera() -> Camera:
                   world_from_camera=_look_at([0.1, -0.9, 0.8], [0.0, 0.0, 0.0]))
 
 
-class _Spheres:
-    """Stands in for AssetLibrary: one unit-diameter sphere."""
-
-    keys = ("sphere",)
-    categories = ("marker",)
-
-    def __init__(self) -> None:
-        mesh = trimesh.creation.icosphere(subdivisions=4, radius=0.5)
-        self._asset = types.SimpleNamespace(key="sphere", category="marker", mesh=mesh,
-                                            collision_hulls=(mesh.vertices.copy(),),
-                                            source_path=None)
-
-    def get(self, key: str):
-        return self._asset
-
-    def category_of(self, key: str) -> str:
-        return "marker"
-
-    def __len__(self) -> int:
-        return 1
-
-
 def _render(camera: Camera, objects, ground: bool):
     from synthscene.render.renderer import Renderer
 
-    with Renderer(_Spheres(), camera.width, camera.height) as renderer:
+    with Renderer(UnitSphereLibrary("marker"), camera.width, camera.height) as renderer:
         return renderer.render(scene(objects, camera, ground=ground))
 
 
