@@ -19,6 +19,11 @@ from synthscene.assets.environment_files import equirect_directions
 from synthscene.assets.sky import sky_image
 from synthscene.core.state import SKY, Camera, Environment, Material, SceneObject, SceneState
 from synthscene.render.environment import irradiance_sh9, prefilter, project_sh9
+from synthscene.render.octahedral import (
+    equirect_to_octahedral,
+    octahedral_directions,
+    octahedral_uv,
+)
 from synthscene.seeding import frame_rng
 
 
@@ -26,6 +31,40 @@ def _srgb_levels(linear: float) -> float:
     """IEC 61966-2-1 encoding of a linear value, in 8-bit levels (unrounded)."""
     x = float(np.clip(linear, 0.0, 1.0))
     return 255.0 * (12.92 * x if x <= 0.0031308 else 1.055 * x ** (1 / 2.4) - 0.055)
+
+
+# -- the octahedral layout of the prefiltered chain (no GL) -----------------------------------
+
+def test_octahedral_layout_puts_the_axes_where_the_octahedron_unfolds_them():
+    """Cigolle et al. 2014's octahedral map: +z at the centre, +-x and +-y at the middles of
+    the edges, -z at the four corners; every texel centre maps back to itself."""
+    axes = np.array([[0, 0, 1], [1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0]], float)
+    np.testing.assert_allclose(octahedral_uv(axes),
+                               [[0.5, 0.5], [1, 0.5], [0, 0.5], [0.5, 1], [0.5, 0]], atol=1e-12)
+    corners = octahedral_uv(np.array([[1e-9, 1e-9, -1], [-1e-9, 1e-9, -1], [-1e-9, -1e-9, -1]]))
+    np.testing.assert_allclose(corners, [[1, 1], [0, 1], [0, 0]], atol=1e-8)
+    for size in (1, 2, 7, 64):
+        d = octahedral_directions(size)
+        np.testing.assert_allclose(np.linalg.norm(d, axis=-1), 1.0, atol=1e-12)
+        centres = (np.arange(size) + 0.5) / size
+        uv = octahedral_uv(d)
+        np.testing.assert_allclose(uv[..., 0], np.broadcast_to(centres, (size, size)), atol=1e-12)
+        np.testing.assert_allclose(uv[..., 1], np.broadcast_to(centres[:, None], (size, size)),
+                                   atol=1e-12)
+
+
+def test_octahedral_resampling_of_an_equirectangular_map_keeps_a_smooth_radiance():
+    """A radiance linear in the direction, resampled from the equirectangular layout, is the
+    same function of the octahedral texels' directions (bilinear error of a smooth map)."""
+    directions, _ = equirect_directions(64, 128)
+    weights = np.array([[1.0, 0.2, -0.3], [0.5, 1.0, 0.1], [-0.2, 0.4, 1.0]])
+    image = (directions @ weights.T + 2.0).astype(np.float32)
+    octahedral = equirect_to_octahedral(image, 64)
+    expected = octahedral_directions(64) @ weights.T + 2.0
+    assert octahedral.shape == (64, 64, 3) and octahedral.dtype == np.float32
+    np.testing.assert_allclose(octahedral, expected, atol=5e-3)
+    with pytest.raises(ValueError):
+        octahedral_directions(0)
 
 
 # -- spherical harmonics (no GL) -------------------------------------------------------------

@@ -1,11 +1,11 @@
 """Coarse stand-ins of uploaded meshes, for the passes that need an object's shape but not its
-every triangle: the ambient-occlusion pre-pass (normals and depth at half the image's
+every triangle: the ambient-occlusion pre-pass (normals and depth at a quarter of the image's
 resolution) and the shadow-map passes (depth from the light).
 
 On llvmpipe a triangle costs about 0.1 microseconds on the thread that submits it (vertex
 processing, clipping, culling, binning) whether or not it covers a pixel, so a pass that draws
 every object again pays for each of its triangles again; a household mesh of 2000 to 9000
-triangles covers a few hundred pixels of a half-resolution image. :func:`cluster_vertices`
+triangles covers a few hundred pixels of a quarter-resolution image. :func:`cluster_vertices`
 merges the vertices that fall in one cell of a grid over the mesh's bounding box (vertex
 clustering, Rossignac and Borrel 1993, "Multi-resolution 3D approximations for rendering
 complex scenes") into their mean and drops the triangles that collapse; the surviving triangles

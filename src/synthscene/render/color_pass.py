@@ -324,7 +324,7 @@ class ColourRenderer:
                                          for kind in _LIGHT_KINDS)
         self._textures.sync(t for item in items for part in item.parts
                             for t in part.material.textures)
-        # -- ambient occlusion (render/occlusion.py): its passes run first, at half resolution
+        # -- ambient occlusion (render/occlusion.py): its passes run first, at a quarter resolution
         occlusion = None if flat else ambient_occlusion
         if occlusion is not None:
             if self._occlusion is None:

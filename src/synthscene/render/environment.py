@@ -40,12 +40,17 @@ import cv2
 import numpy as np
 
 from synthscene.assets.environment_files import equirect_directions
+from synthscene.render.octahedral import equirect_to_octahedral
 
-__all__ = ["CACHE_SIZE", "LUT_SIZE", "SPECULAR_LEVELS", "EnvironmentMaps", "brdf_lut",
+__all__ = ["CACHE_SIZE", "LUT_SIZE", "OCTAHEDRAL_SIZE", "SPECULAR_LEVELS", "EnvironmentMaps", "brdf_lut",
            "environment_maps", "irradiance_sh9", "prefilter", "project_sh9"]
 
 SPECULAR_LEVELS = 5
-"""Levels of the prefiltered chain: 128 x 64 (roughness 0: the map itself) down to 8 x 4."""
+"""Levels of the prefiltered chain: 128 x 64 (roughness 0: the map itself) down to 8 x 4, then
+resampled to octahedral squares of :data:`OCTAHEDRAL_SIZE` down to 8 x 8 texels."""
+OCTAHEDRAL_SIZE = 128
+"""Side of level 0 of the chain as the lit shader reads it (:mod:`~synthscene.render.octahedral`:
+no arc tangent or arc cosine per pixel); level ``k`` is ``OCTAHEDRAL_SIZE >> k``."""
 BASE_SIZE = (128, 64)
 """(width, height) of the chain's level 0; larger maps are reduced by area averaging."""
 BACKGROUND_MAX_WIDTH = 2048
@@ -71,9 +76,10 @@ class EnvironmentMaps:
     sh9 : (9, 3) float32
         Radiance coefficients ``L_lm`` in the order L00, L1-1, L10, L11, L2-2, L2-1, L20, L21,
         L22 (Ramamoorthi and Hanrahan's real basis, z up), per linear RGB channel.
-    specular : list of (h, w, 3) float32
-        The prefiltered chain, level ``k`` for perceptual roughness ``k / (len - 1)``, each half
-        the size of the one before.
+    specular : list of (s, s, 3) float32
+        The prefiltered chain (:func:`prefilter`) in the octahedral layout of
+        :mod:`~synthscene.render.octahedral`: level ``k`` for perceptual roughness
+        ``k / (len - 1)``, ``s = OCTAHEDRAL_SIZE >> k`` texels a side.
     background : (h, w, 3) float32
         The map at up to :data:`BACKGROUND_MAX_WIDTH` pixels wide, for the background.
     """
@@ -304,7 +310,8 @@ def environment_maps(key: str, radiance: Callable[[], np.ndarray]) -> Environmen
     image = radiance()
     width = min(BACKGROUND_MAX_WIDTH, image.shape[1])
     maps = EnvironmentMaps(key=key, sh9=project_sh9(image).astype(np.float32),
-                           specular=prefilter(image),
+                           specular=[equirect_to_octahedral(level, OCTAHEDRAL_SIZE >> k)
+                                     for k, level in enumerate(prefilter(image))],
                            background=_reduce(image, width, max(1, width // 2)))
     _CACHE[key] = maps
     if len(_CACHE) > CACHE_SIZE:

@@ -100,9 +100,10 @@ LUT_SCALE = (1.0, 4.0, 32.0)
 [0, 1]: A up to 1, B up to 0.15, C up to 0.03) in 10 bits; ``environment.glsl`` divides."""
 
 
-def _float_texture(levels: list[np.ndarray], internal_format: int = GL.GL_RGB9_E5) -> int:
+def _float_texture(levels: list[np.ndarray], internal_format: int = GL.GL_RGB9_E5,
+                   wrap_s: int = GL.GL_REPEAT) -> int:
     """Upload ``levels`` (each (h, w, 3) float32 >= 0, halving) as the mip chain of one RGB
-    texture, wrapped in u, clamped in v; row 0 at t = 0.
+    texture, wrapped in u as ``wrap_s`` says, clamped in v; row 0 at t = 0.
 
     The default format, ``GL_RGB9_E5`` (three 9-bit mantissas sharing an exponent: 0.2 % of
     the texel's largest channel, the range of float16), holds a texel in 32 bits: llvmpipe
@@ -123,7 +124,7 @@ def _float_texture(levels: list[np.ndarray], internal_format: int = GL.GL_RGB9_E
     GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER,
                        GL.GL_LINEAR_MIPMAP_NEAREST if len(levels) > 1 else GL.GL_LINEAR)
     GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
-    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_S, GL.GL_REPEAT)
+    GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_S, wrap_s)
     GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)
     GL.glBindTexture(GL.GL_TEXTURE_2D, 0)
     return name
@@ -148,7 +149,7 @@ class EnvironmentPass:
         key = draw.maps.key
         names = self._textures.get(key)
         if names is None:
-            names = (_float_texture(draw.maps.specular),
+            names = (_float_texture(draw.maps.specular, wrap_s=GL.GL_CLAMP_TO_EDGE),
                      _float_texture([draw.maps.background], GL.GL_RGB32F))
             self._textures[key] = names
             if len(self._textures) > TEXTURES_KEPT:

@@ -1,8 +1,9 @@
 """Screen-space ambient occlusion: :class:`OcclusionPass`.
 
 Design (``docs/light.md``, "Ambient occlusion"): before the colour pass of a frame with
-:class:`~synthscene.core.state.AmbientOcclusion`, two small passes at half the image's
-resolution (rounded up) run on the GL driver, queued like the colour pass:
+:class:`~synthscene.core.state.AmbientOcclusion`, two small passes at a quarter of the image's
+resolution along each axis (:data:`DOWNSAMPLE`, rounded up) run on the GL driver, queued like
+the colour pass:
 
 1. **Pre-pass** (``label.vert`` + ``ao_prepass.frag``): every opaque item's camera-frame face
    normal and camera-z depth, into an ``RGBA32F`` texture;
@@ -38,7 +39,7 @@ from OpenGL import GL  # noqa: E402  (the GL platform must be chosen first)
 from synthscene.render.coarse_meshes import CoarseMeshes  # noqa: E402
 from synthscene.render.gl import GLError, Program, VertexArray, opaque_pass_state  # noqa: E402
 
-__all__ = ["DEFINE", "KEPT_SIZES", "TEXTURE_UNIT", "OcclusionPass"]
+__all__ = ["DEFINE", "DOWNSAMPLE", "KEPT_SIZES", "TEXTURE_UNIT", "OcclusionPass"]
 
 TEXTURE_UNIT = 11
 """Texture unit of the occlusion image in the lit programs (material textures use 0-6; the
@@ -48,11 +49,17 @@ COARSE_CELLS = 8
 """The pre-pass draws meshes of at least :data:`COARSE_MIN_TRIANGLES` triangles as their
 stand-ins with this many grid cells along the longest edge
 (:mod:`~synthscene.render.coarse_meshes`): within about 1/8 of an object's size, against an
-occlusion radius of about its size, at half resolution."""
+occlusion radius of about its size, at a quarter of the resolution."""
 COARSE_MIN_TRIANGLES = 256
 
+DOWNSAMPLE = 4
+"""The passes run at ``ceil(width / DOWNSAMPLE)`` x ``ceil(height / DOWNSAMPLE)`` pixels: an
+occlusion radius of 8 to 15 cm seen from about a metre spans 30 to 60 pixels of a 640 x 480
+image, and the estimate is smooth across it; at 4 the two passes cost about a quarter of what
+they cost at 2 (``docs/light.md``, "Cost")."""
+
 KEPT_SIZES = 8
-"""Image sizes whose half-resolution targets an :class:`OcclusionPass` keeps
+"""Image sizes whose low-resolution targets an :class:`OcclusionPass` keeps
 (:meth:`OcclusionPass.resize`: a lens's render changes size from frame to frame among a few
 sizes)."""
 
@@ -109,10 +116,10 @@ class _Target:
             self.id = None
 
 
-def _half_resolution_targets(width: int, height: int) -> tuple[_Target, _Target]:
+def _low_resolution_targets(width: int, height: int) -> tuple[_Target, _Target]:
     """The pre-pass's normals and depth, and the visibility image, for a ``width`` x
-    ``height`` image (at ``(width + 1) // 2`` x ``(height + 1) // 2``)."""
-    w, h = (width + 1) // 2, (height + 1) // 2
+    ``height`` image (at :data:`DOWNSAMPLE` times fewer pixels along each axis, rounded up)."""
+    w, h = -(-width // DOWNSAMPLE), -(-height // DOWNSAMPLE)
     geometry = _Target(w, h, GL.GL_RGBA32F, GL.GL_RGBA, depth=True)
     try:
         # 8 bits: the lit shader's bilinear lookup gathers one byte per texel.
@@ -123,14 +130,14 @@ def _half_resolution_targets(width: int, height: int) -> tuple[_Target, _Target]
 
 
 class OcclusionPass:
-    """The ambient-occlusion image of a frame, at half resolution (a current GL context is
+    """The ambient-occlusion image of a frame, at low resolution (a current GL context is
     needed for its whole life).
 
     Parameters
     ----------
     width, height : int
-        The colour image's size in pixels; the passes run at ``(width + 1) // 2`` x
-        ``(height + 1) // 2``.
+        The colour image's size in pixels; the passes run at :data:`DOWNSAMPLE` times fewer
+        pixels along each axis (rounded up).
 
     Raises
     ------
@@ -155,7 +162,7 @@ class OcclusionPass:
         self._projection = np.eye(4)
 
     def resize(self, width: int, height: int) -> None:
-        """Draw the next frames for a ``width`` x ``height`` image: the half-resolution targets
+        """Draw the next frames for a ``width`` x ``height`` image: the low-resolution targets
         of that size, made on its first use (those of the last :data:`KEPT_SIZES` sizes are
         kept; the programs and the coarse stand-ins serve every size).
 
@@ -167,7 +174,7 @@ class OcclusionPass:
         size = (int(width), int(height))
         targets = self._sizes.pop(size, None)
         if targets is None:
-            targets = _half_resolution_targets(*size)
+            targets = _low_resolution_targets(*size)
         self._sizes[size] = targets
         while len(self._sizes) > KEPT_SIZES:
             for target in self._sizes.popitem(last=False)[1]:
@@ -237,7 +244,8 @@ class OcclusionPass:
 
     def read(self) -> np.ndarray:
         """Wait for the last :meth:`draw` and return its visibility image, (h, w) float32 in
-        [0, 1] at half resolution, top row first (1 where nothing is), for inspection."""
+        [0, 1] at :data:`DOWNSAMPLE` times fewer pixels along each axis, top row first (1 where
+        nothing is), for inspection."""
         out = np.empty((self._visibility.height, self._visibility.width), dtype=np.float32)
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._visibility.id)
         GL.glReadBuffer(GL.GL_COLOR_ATTACHMENT0)

@@ -1,4 +1,4 @@
-// synthscene's screen-space ambient occlusion (render/occlusion.py), at half resolution: the
+// synthscene's screen-space ambient occlusion (render/occlusion.py), at a quarter resolution: the
 // alchemy/scalable ambient obscurance estimator (McGuire et al. 2011, 2012) with 4 taps on a
 // spiral whose screen radius is the world radius projected at the pixel's depth. A tap's
 // surface point q occludes the pixel's point p by falloff * max(0, cos(n, q - p) - bias), the

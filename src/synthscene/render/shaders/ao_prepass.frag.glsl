@@ -1,4 +1,4 @@
-// synthscene's ambient-occlusion pre-pass (render/occlusion.py), with label.vert: at half the
+// synthscene's ambient-occlusion pre-pass (render/occlusion.py), with label.vert: at a quarter of the
 // image's resolution, each pixel's camera-frame face normal (OpenGL axes, turned to the camera)
 // and camera-z depth in metres (0 where nothing is).
 #version 330 core

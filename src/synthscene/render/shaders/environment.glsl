@@ -11,13 +11,25 @@
 in vec3 env_vertex_irradiance;  // mesh.vert
 #endif
 uniform float env_intensity;    // multiplies the map's radiance
-uniform sampler2D env_specular; // prefiltered chain: mip level k is roughness k / env_max_lod
+uniform sampler2D env_specular; // prefiltered chain, octahedral: mip level k is roughness k / env_max_lod
 uniform sampler2D env_brdf_lut; // (n.v, roughness) -> (A, B, C), render/environment.py
 uniform float env_max_lod;
 
+// The equirectangular map's texture coordinates of direction d (the background).
 vec2 env_uv(vec3 d)
 {
     return vec2(atan(d.y, d.x) / (2.0 * PI) + 0.5, acos(clamp(d.z, -1.0, 1.0)) / PI);
+}
+
+// The octahedral chain's texture coordinates of direction d (render/octahedral.py: Cigolle et
+// al. 2014, listing 1; no arc tangent or arc cosine per pixel).
+vec2 env_octahedral_uv(vec3 d)
+{
+    vec2 p = d.xy / (abs(d.x) + abs(d.y) + abs(d.z));
+    if (d.z < 0.0) {
+        p = (1.0 - abs(p.yx)) * vec2(d.x >= 0.0 ? 1.0 : -1.0, d.y >= 0.0 ? 1.0 : -1.0);
+    }
+    return p * 0.5 + 0.5;
 }
 
 // The environment's two terms at a surface point, one table lookup for both.
@@ -37,7 +49,7 @@ void environment_terms(vec3 n, vec3 v, float roughness, vec3 c_diff, vec3 f0,
 #endif
     diffuse = env_intensity * c_diff * (1.0 - f0) * (1.0 - abc.z) * irradiance / PI;
     vec3 r = env_direction(reflect(-v, n));
-    vec3 radiance = textureLod(env_specular, env_uv(r), roughness * env_max_lod).rgb;
+    vec3 radiance = textureLod(env_specular, env_octahedral_uv(r), roughness * env_max_lod).rgb;
     specular = env_intensity * radiance * (f0 * abc.x + abc.y);
 }
 #endif
