@@ -228,10 +228,11 @@ class ShadowMaps:
         self._program.use()
         self._program.set_matrix("projection", np.eye(4))
         self._coarse.forget_deleted()
+        starts = np.cumsum([0] + [len(box) for box in boxes[:-1]])
         for texture, views in ((self._maps, views_2d), (self._faces, views_faces)):
             GL.glViewport(0, 0, texture.size, texture.size)
             for layer, view in enumerate(views):
-                self._draw_layer(texture, layer, view, casters, boxes)
+                self._draw_layer(texture, layer, view, casters, caster_points, starts)
         GL.glDisable(GL.GL_POLYGON_OFFSET_FILL)
         GL.glDisable(GL.GL_DEPTH_CLAMP)
         GL.glBindVertexArray(0)
@@ -252,16 +253,19 @@ class ShadowMaps:
 
     def _draw_layer(self, texture: _LayeredDepth, layer: int, view: LightView | None,
                     casters: Sequence[tuple[np.ndarray, Sequence[VertexArray]]],
-                    boxes: Sequence[np.ndarray]) -> None:
+                    corners: np.ndarray | None, starts: np.ndarray) -> None:
         """Clear one layer and draw into it the casters whose bounding boxes reach into its view
-        (none if ``view`` is None): a point light's face draws only what lies in that face."""
+        (none if ``view`` is None): a point light's face draws only what lies in that face.
+        ``corners``: every caster's box corners, concatenated; ``starts``: each caster's first
+        row in them."""
         GL.glFramebufferTextureLayer(GL.GL_FRAMEBUFFER, GL.GL_DEPTH_ATTACHMENT, texture.id, 0,
                                      layer)
         GL.glClearBufferfv(GL.GL_DEPTH, 0, np.ones(1, dtype=np.float32))
-        if view is None:
+        if view is None or corners is None:
             return
-        for (world_from_model, meshes), corners in zip(casters, boxes):
-            if not _in_view(view.clip_from_world, corners):
+        seen = _in_view(view.clip_from_world, corners, starts)
+        for (world_from_model, meshes), drawn in zip(casters, seen):
+            if not drawn:
                 continue
             self._program.set_matrix("camera_from_model", view.clip_from_world @ world_from_model)
             for mesh in meshes:
@@ -278,17 +282,21 @@ class ShadowMaps:
             self._framebuffer = None
 
 
-def _in_view(clip_from_world: np.ndarray, corners: np.ndarray) -> bool:
-    """Whether the convex hull of ``corners`` (n, 3) may reach into a map's view: False only if
-    every corner is beyond one and the same side plane of the view, or behind the light (depth
-    is clamped, so nothing is culled by the near or far plane)."""
+def _in_view(clip_from_world: np.ndarray, corners: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per caster, whether the convex hull of its corners may reach into a map's view: False
+    only if every corner is beyond one and the same side plane of the view, or behind the light
+    (depth is clamped, so nothing is culled by the near or far plane).
+
+    ``corners``: (n, 3) float64, the casters' corners one caster after another; ``starts``:
+    (k,) int, each caster's first row (k casters, each with at least one corner). Returns (k,)
+    bool."""
     clip = corners @ clip_from_world[:3, :3].T + clip_from_world[:3, 3]
     w = corners @ clip_from_world[3, :3] + clip_from_world[3, 3]
     # Each side plane (x = w, x = -w, y = w, y = -w) is a plane in world space: a box wholly
     # beyond one is wholly out of the view.
-    outside = ((clip[:, 0] > w).all() or (clip[:, 0] < -w).all()
-               or (clip[:, 1] > w).all() or (clip[:, 1] < -w).all())
-    return not (outside or (w <= 0.0).all())
+    beyond = np.stack([clip[:, 0] > w, clip[:, 0] < -w, clip[:, 1] > w, clip[:, 1] < -w,
+                       w <= 0.0], axis=1)
+    return ~np.logical_and.reduceat(beyond, starts, axis=0).any(axis=1)
 
 
 def _layer_uniforms(matrices: str, scales: str | None, layer: int,
