@@ -25,14 +25,14 @@ def test_every_include_is_resolved_and_the_licence_ships():
 
 @pytest.mark.parametrize("vertex, fragment, defines", [
     ("mesh.vert", "mesh.frag", {"NORMAL_LOC": 1, "INST_M_LOC": 2, "USE_METALLIC_MATERIAL": 1,
-                                "MAX_DIRECTIONAL_LIGHTS": 4, "MAX_POINT_LIGHTS": 4,
-                                "MAX_SPOT_LIGHTS": 4, "LABEL_OUTPUTS": 1}),
+                                "MAX_DIRECTIONAL_LIGHTS": 4, "MAX_POSITIONAL_LIGHTS": 4,
+                                "LABEL_OUTPUTS": 1}),
     ("mesh.vert", "flat.frag", {"NORMAL_LOC": 1, "TEXCOORD_0_LOC": 2, "INST_M_LOC": 3,
                                 "HAS_BASE_COLOR_TEX": 1, "USE_METALLIC_MATERIAL": 1,
                                 "INVERSE_NORMAL_MATRIX": 1}),
     ("mesh.vert", "mesh.frag", {"NORMAL_LOC": 1, "INST_M_LOC": 2, "USE_METALLIC_MATERIAL": 1,
-                                "MAX_DIRECTIONAL_LIGHTS": 4, "MAX_POINT_LIGHTS": 4,
-                                "MAX_SPOT_LIGHTS": 4, "AMBIENT_OCCLUSION": 1}),
+                                "MAX_DIRECTIONAL_LIGHTS": 4, "MAX_POSITIONAL_LIGHTS": 4,
+                                "AMBIENT_OCCLUSION": 1}),
     ("label.vert", "ao_prepass.frag", {}),
     ("fullscreen.vert", "ao.frag", {}),
 ])

@@ -29,11 +29,15 @@ pyrender's material classes (as plain data: ``pyrender.MetallicRoughnessMaterial
   - the normal matrix is the model matrix itself, not ``transpose(inverse(M))`` per vertex,
     which is the same direction for the rotation-times-uniform-scale matrices synthscene draws;
   - Schlick's Fresnel term ``(1 - v.h)^5`` is multiplied out instead of a ``pow``;
-  - the three light loops run to compile-time counts: the lean pass builds each lit program for
-    the frame's (directional, point, spot) light counts, shadows on or off (a variant is
-    compiled on first use, and Mesa keeps compiled shaders in its on-disk cache).
-    pyrender's loops run to uniform counts and index the light arrays with a loop variable,
-    which llvmpipe executes as masked work over the arrays for every fragment;
+  - point and spot lights share one array and one loop (a point light is a spot light whose
+    cone factor is 1: pyrender's point term exactly), and the two light loops run to
+    compile-time counts: the lean pass builds each lit program for the frame's (directional,
+    positional) light counts, shadows on or off (a variant is compiled on first use, and Mesa
+    keeps compiled shaders in its on-disk cache). pyrender's loops run to uniform counts and
+    index the light arrays with a loop variable, which llvmpipe executes as masked work over
+    the arrays for every fragment. Programs per count of three kinds were up to 34 variants of
+    1 to 4 lights (more again per kind of shadowed light), each a few MiB of compiled code in
+    llvmpipe: a long run's memory grew as rare ones turned up; two kinds make 14;
   - with a frame's environment (``USE_ENVIRONMENT``), the environment light of
     ``environment.glsl`` (its diffuse and specular terms, named) added after the ambient term,
     and the environment drawn where nothing else was (:mod:`synthscene.render.environment_gl`).
@@ -43,8 +47,8 @@ pyrender's material classes (as plain data: ``pyrender.MetallicRoughnessMaterial
   number of lights of a kind.
 * **Shadows** (:mod:`synthscene.render.shadow_maps`): given a
   :class:`~synthscene.render.shadow_maps.ShadowFrame`, lit programs are built with the
-  shadow-map define and multiply the term of each shadowed light (the first ones of each
-  kind in the light list) by its shadow lookup (``shaders/shadows.glsl``); the depth passes
+  shadow-map define and multiply the term of each shadowed light (the first directional
+  lights; the first positional ones, spot then point lights) by its shadow lookup (``shaders/shadows.glsl``); the depth passes
   are drawn before the colour pass, with our own GL objects. Every frame is drawn by this
   pass: pyrender's ``Renderer`` is never used.
 
@@ -120,8 +124,14 @@ _TEXTURE_DEFINES = (
     (TexFlags.SPECULAR_GLOSSINESS, "HAS_SPECULAR_GLOSSINESS_TEX"),
 )
 
-_LIGHT_KINDS = ("directional", "point", "spot")
-"""Light kinds in the order ``mesh.frag`` sums them."""
+_LIGHT_LOOPS = ("directional", "positional")
+"""The light loops of ``mesh.frag``, in the order it sums them (point and spot lights are
+positional)."""
+
+
+def _loop(light: Light) -> str:
+    """The loop of ``mesh.frag`` that sums ``light``."""
+    return "directional" if light.kind == "directional" else "positional"
 
 
 class ColourPassError(SynthsceneError):
@@ -320,8 +330,8 @@ class ColourRenderer:
         """
         if labels and not self.carries_labels:
             raise ValueError("a multisampled colour pass carries no label images")
-        counts = None if flat else tuple(sum(light.kind == kind for light in lights)
-                                         for kind in _LIGHT_KINDS)
+        counts = None if flat else tuple(sum(_loop(light) == loop for light in lights)
+                                         for loop in _LIGHT_LOOPS)
         self._textures.sync(t for item in items for part in item.parts
                             for t in part.material.textures)
         # -- ambient occlusion (render/occlusion.py): its passes run first, at a quarter resolution
@@ -402,12 +412,12 @@ class ColourRenderer:
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
         GL.glFlush()
 
-    def _program(self, part: Part, flat: bool, light_counts: tuple[int, int, int] | None,
+    def _program(self, part: Part, flat: bool, light_counts: tuple[int, int] | None,
                  labels: bool, shadows: ShadowFrame | None,
                  environment: bool = False, occlusion: bool = False) -> Program:
         """The program of a part, by its vertex buffers and material kind (the defines that
         pyrender's ``Renderer`` gives a primitive's program, without pyrender's shadows): lit
-        programs built for the frame's (directional, point, spot) light counts, with the label
+        programs built for the frame's (directional, positional) light counts, with the label
         outputs if ``labels``, with our shadow lookups if ``shadows``, with the environment
         light if ``environment``, reading the ambient-occlusion image if ``occlusion``."""
         material = part.material
@@ -428,17 +438,17 @@ class ColourRenderer:
             defines["INST_M_LOC"] = location
             # The light arrays: sized to the frame's counts (at least 1: GLSL has no empty
             # arrays) in lit programs, to pyrender's 4 in flat ones (which read no light).
-            sizes = light_counts or (MAX_N_LIGHTS,) * 3
-            defines.update((f"MAX_{kind.upper()}_LIGHTS", max(1, size))
-                           for kind, size in zip(_LIGHT_KINDS, sizes))
+            sizes = light_counts or (MAX_N_LIGHTS,) * 2
+            defines.update((f"MAX_{loop.upper()}_LIGHTS", max(1, size))
+                           for loop, size in zip(_LIGHT_LOOPS, sizes))
             defines.update((name, 1) for flag, name in _TEXTURE_DEFINES if tex_flags & flag)
             if isinstance(material, pyrender.MetallicRoughnessMaterial):
                 defines["USE_METALLIC_MATERIAL"] = 1
             elif isinstance(material, pyrender.SpecularGlossinessMaterial):
                 defines["USE_GLOSSY_MATERIAL"] = 1
             if light_counts is not None:
-                defines.update((f"N_{kind.upper()}_LIGHTS", count)
-                               for kind, count in zip(_LIGHT_KINDS, light_counts))
+                defines.update((f"N_{loop.upper()}_LIGHTS", count)
+                               for loop, count in zip(_LIGHT_LOOPS, light_counts))
             if labels:
                 defines["LABEL_OUTPUTS"] = 1
             if environment:
@@ -553,34 +563,36 @@ class _Camera:
 @dataclass(frozen=True)
 class _LightUniforms:
     """The light uniforms of ``mesh.frag``, as pyrender's ``Renderer`` sets them for
-    shadowless lights: (name, value) pairs."""
+    shadowless lights, a point light as a spot light without a cone (``PositionalLight``):
+    (name, value) pairs."""
 
     values: tuple
 
     @classmethod
     def of(cls, lights: Sequence[Light], ambient_light: np.ndarray) -> _LightUniforms:
         values = [("ambient_light", _f32(ambient_light))]
-        counters = {"directional": 0, "spot": 0, "point": 0}
+        counters = dict.fromkeys(_LIGHT_LOOPS, 0)
         for light in lights:
             pose = np.asarray(light.world_from_light, dtype=np.float64)
             position, direction = pose[:3, 3], -pose[:3, 2]
-            base = f"{light.kind}_lights[{counters[light.kind]}]."
-            counters[light.kind] += 1
-            if light.kind == "point":
-                values.append((base + "position", _f32(position)))
-            elif light.kind == "spot":
-                scale = 1.0 / max(0.001, np.cos(light.inner_cone_angle)
-                                  - np.cos(light.outer_cone_angle))
-                values += [(base + "direction", _f32(direction)),
+            loop = _loop(light)
+            base = f"{loop}_lights[{counters[loop]}]."
+            counters[loop] += 1
+            if light.kind == "directional":
+                values.append((base + "direction", _f32(direction)))
+            else:
+                axis, scale, offset = np.zeros(3), 0.0, 1.0  # a point light: no cone
+                if light.kind == "spot":
+                    scale = 1.0 / max(0.001, np.cos(light.inner_cone_angle)
+                                      - np.cos(light.outer_cone_angle))
+                    axis, offset = direction, -np.cos(light.outer_cone_angle) * scale
+                values += [(base + "direction", _f32(axis)),
                            (base + "position", _f32(position)),
                            (base + "light_angle_scale", float(scale)),
-                           (base + "light_angle_offset",
-                            float(-np.cos(light.outer_cone_angle) * scale))]
-            else:
-                values.append((base + "direction", _f32(direction)))
+                           (base + "light_angle_offset", float(offset))]
             values += [(base + "color", _f32(light.color)),
                        (base + "intensity", float(light.intensity))]
-        values += [(f"n_{kind}_lights", count) for kind, count in counters.items()]
+        values += [(f"n_{loop}_lights", count) for loop, count in counters.items()]
         return cls(tuple(values))
 
 

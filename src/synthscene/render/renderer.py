@@ -418,8 +418,11 @@ class Renderer:
         flat = self.settings.shading == "flat"
         lights, shadows = list(state.lights), None
         if not flat and state.shadow_softness_m is not None and self.settings.shadow_lights:
-            # The shadowed lights first: the first of each kind in the shader's loops.
+            # The shadowed lights first, in the order of their maps (ShadowFrame.counts):
+            # directional, spot, then point lights, each kind strongest first.
             picked = strongest(lights, self.settings.shadow_lights)
+            order = {"directional": 0, "spot": 1, "point": 2}
+            picked = sorted(picked, key=lambda i: order[lights[i].kind])  # stable
             lights = ([lights[i] for i in picked]
                       + [light for i, light in enumerate(lights) if i not in picked])
             shadows = self._draw_shadow_maps(state, items, view, lights[:len(picked)])

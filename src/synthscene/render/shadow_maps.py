@@ -74,9 +74,10 @@ class ShadowFrame:
     Attributes
     ----------
     counts : (3,) tuple of int
-        Shadowed (directional, point, spot) lights: the first lights of each kind in the
-        colour pass's light list. Directional then spot lights have a layer each of
-        ``shadow_maps``; point lights six layers each of ``shadow_faces``.
+        Shadowed (directional, point, spot) lights: the first directional lights of the colour
+        pass's light list, and its first positional ones, spot then point lights. Directional
+        then spot lights have a layer each of ``shadow_maps``; point lights six layers each of
+        ``shadow_faces``.
     uniforms : tuple of (str, value)
         Uniform names of ``shaders/shadows.glsl`` and their values (float32 matrices, floats,
         sampler units).

@@ -1,8 +1,9 @@
 // Adapted from pyrender 0.1.45, shaders/mesh.frag (https://github.com/mmatl/pyrender).
 // pyrender's MIT licence: PYRENDER_LICENSE in this folder.
 //
-// synthscene's edits: Schlick's Fresnel term multiplied out instead of a pow; light loops
-// bounded by compile-time counts when the program is built for them; with the label-outputs
+// synthscene's edits: Schlick's Fresnel term multiplied out instead of a pow; point and spot
+// lights in one loop (a point light is a spot light without a cone: see PositionalLight);
+// light loops bounded by compile-time counts when the program is built for them; with the label-outputs
 // define, the instance id and the camera-z depth written to colour attachments 1 and 2; with
 // USE_ENVIRONMENT, the environment light of environment.glsl (two named terms); with the
 // shadow-map define, each light's term multiplied by its shadow lookup (shadows.glsl); the
@@ -14,7 +15,12 @@
 // Structs
 ///////////////////////////////////////////////////////////////////////////////
 
-struct SpotLight {
+// synthscene: pyrender's point and spot lights in one array and one loop (its spot light's
+// terms): a point light is a spot light whose cone factor is 1 (light_angle_scale 0,
+// light_angle_offset 1, direction 0), so its term is pyrender's point term, intensity over the
+// squared distance. Programs then vary with the counts of directional and positional lights,
+// not of three kinds.
+struct PositionalLight {
     vec3 color;
     float intensity;
     float range;
@@ -22,11 +28,6 @@ struct SpotLight {
     vec3 direction;
     float light_angle_scale;
     float light_angle_offset;
-
-    #ifdef SPOT_LIGHT_SHADOWS
-    sampler2D shadow_map;
-    mat4 light_matrix;
-    #endif
 };
 
 struct DirectionalLight {
@@ -40,16 +41,6 @@ struct DirectionalLight {
     #endif
 };
 
-struct PointLight {
-    vec3 color;
-    float intensity;
-    float range;
-    vec3 position;
-
-    #ifdef POINT_LIGHT_SHADOWS
-    samplerCube shadow_map;
-    #endif
-};
 #include "material.glsl"
 struct PBRInfo {
     float nl;
@@ -67,20 +58,15 @@ struct PBRInfo {
 // Uniforms
 ///////////////////////////////////////////////////////////////////////////////
 uniform Material material;
-uniform PointLight point_lights[MAX_POINT_LIGHTS];
-uniform int n_point_lights;
 uniform DirectionalLight directional_lights[MAX_DIRECTIONAL_LIGHTS];
 uniform int n_directional_lights;
-uniform SpotLight spot_lights[MAX_SPOT_LIGHTS];
-uniform int n_spot_lights;
+uniform PositionalLight positional_lights[MAX_POSITIONAL_LIGHTS];
+uniform int n_positional_lights;
 #ifndef N_DIRECTIONAL_LIGHTS
 #define N_DIRECTIONAL_LIGHTS n_directional_lights
 #endif
-#ifndef N_POINT_LIGHTS
-#define N_POINT_LIGHTS n_point_lights
-#endif
-#ifndef N_SPOT_LIGHTS
-#define N_SPOT_LIGHTS n_spot_lights
+#ifndef N_POSITIONAL_LIGHTS
+#define N_POSITIONAL_LIGHTS n_positional_lights
 #endif
 uniform vec3 cam_pos;
 uniform vec3 ambient_light;
@@ -315,56 +301,28 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
         color.xyz += res;
     }
 
-    for (int i = 0; i < N_POINT_LIGHTS; i++) {
-        vec3 position = point_lights[i].position;
+    for (int i = 0; i < N_POSITIONAL_LIGHTS; i++) {
+        vec3 position = positional_lights[i].position;
         vec3 v = normalize(cam_pos - frag_position); // Vector towards camera
         vec3 l = normalize(position - frag_position); // Vector towards light
 
         // Compute attenuation and radiance
-        float dist = length(position - frag_position);
-        float attenuation = point_lights[i].intensity / (dist * dist);
-        vec3 radiance = attenuation * point_lights[i].color;
-
-        // Compute outbound color
-        vec3 res = compute_brdf(n, v, l, roughness, metallic,
-                                f0, c_diff, base_color.rgb, radiance);
-// synthscene's shadow maps (shadows.glsl):
-#ifdef POINT_SHADOWS
-        if (i < SHADOWED_POINT) {
-            res *= point_shadow(i, position, frag_position, n, l);
-        }
-#endif
-        color.xyz += res;
-    }
-    for (int i = 0; i < N_SPOT_LIGHTS; i++) {
-        vec3 position = spot_lights[i].position;
-        vec3 v = normalize(cam_pos - frag_position); // Vector towards camera
-        vec3 l = normalize(position - frag_position); // Vector towards light
-
-        // Compute attenuation and radiance
-        vec3 direction = spot_lights[i].direction;
-        float las = spot_lights[i].light_angle_scale;
-        float lao = spot_lights[i].light_angle_offset;
+        vec3 direction = positional_lights[i].direction;
+        float las = positional_lights[i].light_angle_scale;
+        float lao = positional_lights[i].light_angle_offset;
         float dist = length(position - frag_position);
         float cd = clamp(dot(direction, -l), 0.0, 1.0);
         float attenuation = clamp(cd * las + lao, 0.0, 1.0);
-        attenuation = attenuation * attenuation * spot_lights[i].intensity;
+        attenuation = attenuation * attenuation * positional_lights[i].intensity;
         attenuation = attenuation / (dist * dist);
-        vec3 radiance = attenuation * spot_lights[i].color;
+        vec3 radiance = attenuation * positional_lights[i].color;
 
         // Compute outbound color
         vec3 res = compute_brdf(n, v, l, roughness, metallic,
                                 f0, c_diff, base_color.rgb, radiance);
-#ifdef SPOT_LIGHT_SHADOWS
-        float nl = clamp(dot(n,l), 0.0, 1.0);
-        float shadow = shadow_calc(
-            spot_lights[i].light_matrix,
-            spot_lights[i].shadow_map,
-            nl
-        );
-        res = res * (1.0 - shadow);
-#endif
-// synthscene's shadow maps (shadows.glsl):
+// synthscene's shadow maps (shadows.glsl): the first SHADOWED_SPOT positional lights are spot
+// lights with a layer each of shadow_maps (after the directional ones), the next
+// SHADOWED_POINT point lights with six layers each of shadow_faces.
 #ifdef SHADOW_MAPS
         if (i < SHADOWED_SPOT) {
             int layer = SHADOWED_DIRECTIONAL + i;
@@ -377,6 +335,11 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
                                  shadow_uv_per_m[layer], frag_position, n, l);
 #endif
         }
+#ifdef POINT_SHADOWS
+        else if (i < SHADOWED_SPOT + SHADOWED_POINT) {
+            res *= point_shadow(i - SHADOWED_SPOT, position, frag_position, n, l);
+        }
+#endif
 #endif
         color.xyz += res;
     }
