@@ -340,3 +340,75 @@ def test_a_lens_renders_its_own_canvas_at_the_centre_pitch_and_no_larger(lens):
         smaller = pinhole_camera(camera, pinhole_size(width, height, scale - 1 / 16))
         assert smaller.K[0, 0] < camera.K[0, 0] or smaller.K[1, 1] < camera.K[1, 1]
 
+
+
+# -- the footprint: pinhole pixels outside the frame's outline are not shaded -----------------
+
+WIDE_FISHEYE = Lens("kannala_brandt", (0.03, 0.0, 0.0, 0.0))
+PINCUSHION = Lens("brown_conrady", (0.12, 0.0, 0.0, 0.0, 0.0))
+
+
+@pytest.mark.parametrize("lens, f", [(BROWN, 260.0), (FISHEYE, 200.0), (WIDE_FISHEYE, 150.0),
+                                     (PINCUSHION, 300.0)],
+                         ids=["brown", "fisheye", "wide_fisheye", "pincushion"])
+def test_the_footprint_holds_every_pixel_the_warp_reads_and_winds_once_about_the_axis(lens, f):
+    """Every pinhole pixel a bilinear or nearest lookup of the warp reads lies inside the
+    footprint polygon (OpenCV's pointPolygonTest), at least half a pixel from its edge; the
+    polygon goes once around the principal point without turning back (star-shaped: the
+    wedges of its outside do not reach into it)."""
+    width, height = 320, 240
+    camera = Camera(K=_K(f, width, height), width=width, height=height,
+                    world_from_camera=np.eye(4), lens=lens)
+    warp = lens_warp(camera)
+    polygon = warp.pinhole.footprint
+    centre = warp.pinhole.K[:2, 2]
+    x0, y0 = np.floor(warp.map_x), np.floor(warp.map_y)
+    read = np.concatenate([np.stack([x0 + dx, y0 + dy], -1).reshape(-1, 2)
+                           for dx in (0, 1) for dy in (0, 1)])
+    nearest = np.stack(np.divmod(warp.nearest.ravel(), warp.pinhole.width)[::-1], -1)
+    read = np.unique(np.concatenate([read, nearest]).astype(np.float64), axis=0)
+    contour = polygon.astype(np.float32).reshape(-1, 1, 2)
+    distance = np.array([cv2.pointPolygonTest(contour, (float(x), float(y)), True)
+                         for x, y in read[::7]])
+    assert distance.min() >= 0.5, distance.min()
+    angles = np.unwrap(np.arctan2(polygon[:, 1] - centre[1], polygon[:, 0] - centre[0]))
+    steps = np.diff(np.append(angles, angles[0] + 2 * np.pi * np.sign(angles[-1] - angles[0])))
+    assert (steps > 0).all() or (steps < 0).all()
+    assert abs(abs(angles[-1] - angles[0]) - 2 * np.pi) < 0.1
+
+
+@pytest.mark.gl
+@pytest.mark.parametrize("lens", [BROWN, FISHEYE], ids=lambda lens: lens.model)
+def test_the_footprint_mask_changes_no_warped_pixel_and_leaves_the_outside_unshaded(lens):
+    """The same frame rendered with the camera's footprint and without it: the warped images
+    are the same bytes; the pinhole render outside the footprint keeps the clear values."""
+    import dataclasses
+
+    from synthscene.render.renderer import Renderer
+
+    width, height = 320, 240
+    camera = Camera(K=_K(230.0, width, height), width=width, height=height,
+                    world_from_camera=np.eye(4), lens=lens)
+    warp = lens_warp(camera)
+    size = (warp.pinhole.width, warp.pinhole.height)
+    # A wall of spheres filling the pinhole view, 1 m away.
+    grid = [(x, y) for x in np.linspace(-1.6, 1.6, 17) for y in np.linspace(-1.2, 1.2, 13)]
+    objects = [SceneObject(instance_id=i + 1, asset_key="sphere", category="marker", scale=0.3,
+                           world_from_object=pose((x, y, 1.0)), material=GREY)
+               for i, (x, y) in enumerate(grid)]
+    masked = scene(objects, lens_pinhole(camera), ground=False)
+    unmasked = dataclasses.replace(masked, camera=dataclasses.replace(masked.camera,
+                                                                      footprint=None))
+    with Renderer(_MarkerLibrary(), *size) as renderer:
+        raw_masked = renderer.render(masked)
+        raw_unmasked = renderer.render(unmasked)
+    a, b = (warp_output(raw, camera, warp) for raw in (raw_masked, raw_unmasked))
+    assert np.array_equal(a.rgb, b.rgb) and np.array_equal(a.instance_ids, b.instance_ids)
+    assert np.array_equal(a.depth, b.depth)
+    outside = np.ones(raw_masked.instance_ids.shape, np.uint8)
+    cv2.fillPoly(outside, [np.round(masked.camera.footprint).astype(np.int32)], 0)
+    outside = cv2.erode(outside, np.ones((3, 3), np.uint8)).astype(bool)
+    assert outside.mean() > 0.03
+    assert (raw_unmasked.instance_ids[outside] > 0).mean() > 0.5  # the wall is drawn there
+    assert (raw_masked.instance_ids[outside] == 0).all()
+    assert (raw_masked.depth[outside] == 0).all()

@@ -202,6 +202,12 @@ class Camera:
         Lens distortion (:class:`synthscene.core.lens.Lens`, OpenCV's models): a point
         projects to ``K`` applied to its *distorted* normalised coordinates. None: an ideal
         pinhole.
+    footprint : (n, 2) float64 or None
+        Pixel positions, in order around it, of a polygon (star-shaped about the principal
+        point) outside which no pixel of this camera's image is used: the pinhole render of a
+        distorted camera (:func:`synthscene.labels.lens_warp.lens_pinhole`), whose pixels
+        outside the frame's outline through the lens the renderer does not shade. None: every
+        pixel is used.
     """
 
     K: np.ndarray
@@ -211,6 +217,7 @@ class Camera:
     znear: float = 0.01
     zfar: float = 100.0
     lens: Lens | None = None
+    footprint: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

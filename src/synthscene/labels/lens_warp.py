@@ -33,7 +33,8 @@ import numpy as np
 from synthscene.core.state import AmodalMask, Camera, RenderOutput
 from synthscene.labels.lens_maps import frame_maps, pinhole_positions
 
-__all__ = ["MARGIN_PX", "MAX_PINHOLE_SIDE", "LensWarp", "auto_render_scale", "canvas_size",
+__all__ = ["FOOTPRINT_MARGIN_PX", "FOOTPRINT_STEP", "MARGIN_PX", "MAX_PINHOLE_SIDE", "LensWarp",
+           "footprint", "auto_render_scale", "canvas_size",
            "frame_extent", "lens_pinhole", "lens_warp", "pinhole_camera", "pinhole_positions",
            "pinhole_size", "warp_amodal", "warp_output"]
 
@@ -43,6 +44,18 @@ MAX_PINHOLE_SIDE = 4096
 MARGIN_PX = 2
 """Pinhole pixels kept beyond the distorted frame's outline on every side (bilinear lookups at
 the frame's border stay inside the render)."""
+
+FOOTPRINT_STEP = 2
+"""The footprint polygon (:func:`footprint`) takes every this many border pixels of the frame
+(and its corners): two border pixels lie at most a few pinhole pixels apart (a fisheye's
+corners), and the outline between them bulges a small fraction of a pixel beyond their chord."""
+
+FOOTPRINT_MARGIN_PX = 4.0
+"""Pinhole pixels by which each point of the footprint polygon is pushed out, once along the
+ray from the principal point and once along the outline's outward normal there: a bilinear
+lookup reaches 1 pixel beyond a border pixel's position, a nearest one half a pixel. Towards a
+fisheye's corners the outline runs almost along the rays, so the radial push alone would leave
+it next to the border pixels; the normal push keeps it clear there too."""
 
 _CACHE_SIZE = 4
 _maps: OrderedDict[tuple, LensWarp] = OrderedDict()
@@ -166,6 +179,44 @@ def canvas_size(camera: Camera, max_scale: float = math.inf,
     return pinhole_size(camera.width, camera.height, min(_needed_scale(camera, extent), max_scale))
 
 
+def footprint(map_x: np.ndarray, map_y: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """A polygon of pinhole pixel positions outside which the warp reads no pixel.
+
+    The pinhole positions of the frame's border pixels (every :data:`FOOTPRINT_STEP`, and the
+    four corners), in order around the frame, each pushed out by :data:`FOOTPRINT_MARGIN_PX`
+    along the ray from ``centre`` (the pinhole's principal point, about which a radial lens's
+    outline is star-shaped) and as much along the outline's outward normal.
+
+    Parameters
+    ----------
+    map_x, map_y : (H, W) float32
+        Pinhole pixel position of each distorted pixel centre (:class:`LensWarp`).
+    centre : (2,) float
+        The pinhole's principal point, pixels.
+
+    Returns
+    -------
+    (n, 2) float64
+    """
+    height, width = map_x.shape
+    # The border ring, clockwise from the top-left corner: top, right, bottom, left.
+    rows = np.concatenate([np.zeros(width - 1, int), np.arange(height - 1),
+                           np.full(width - 1, height - 1), np.arange(height - 1, 0, -1)])
+    cols = np.concatenate([np.arange(width - 1), np.full(height - 1, width - 1),
+                           np.arange(width - 1, 0, -1), np.zeros(height - 1, int)])
+    corners = np.cumsum([0, width - 1, height - 1, width - 1])
+    keep = np.union1d(np.arange(0, len(rows), FOOTPRINT_STEP), corners)
+    points = np.stack([map_x[rows[keep], cols[keep]], map_y[rows[keep], cols[keep]]],
+                      axis=1).astype(np.float64)
+    away = points - np.asarray(centre, dtype=np.float64)
+    radial = away / np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-9)
+    tangent = np.roll(points, -1, axis=0) - np.roll(points, 1, axis=0)
+    normal = np.stack([tangent[:, 1], -tangent[:, 0]], axis=1)
+    normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-9)
+    normal *= np.where((normal * radial).sum(axis=1, keepdims=True) < 0.0, -1.0, 1.0)
+    return points + (radial + normal) * FOOTPRINT_MARGIN_PX
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class LensWarp:
     """The maps of one distorted camera from its pinhole render.
@@ -173,7 +224,8 @@ class LensWarp:
     Attributes
     ----------
     pinhole : Camera
-        The undistorted render's camera (:func:`pinhole_camera`).
+        The undistorted render's camera (:func:`pinhole_camera`), with its
+        :attr:`~synthscene.core.state.Camera.footprint` (:func:`footprint`).
     map_x, map_y : (H, W) float32
         Pinhole pixel position of each distorted pixel centre (``cv2.remap``'s maps).
     nearest : (H, W) intp
@@ -214,7 +266,9 @@ def lens_warp(camera: Camera, size: tuple[int, int] | None = None,
         size = canvas_size(camera, max_scale, extent)
     pinhole = pinhole_camera(camera, size, extent)
     map_x, map_y, nearest = frame_maps(camera, pinhole)
-    warp = LensWarp(pinhole=dataclasses.replace(pinhole, world_from_camera=np.eye(4)),
+    outline = footprint(map_x, map_y, pinhole.K[:2, 2])
+    warp = LensWarp(pinhole=dataclasses.replace(pinhole, world_from_camera=np.eye(4),
+                                                footprint=outline),
                     map_x=map_x, map_y=map_y, nearest=nearest)
     _maps[key] = warp
     while len(_maps) > _CACHE_SIZE:

@@ -85,6 +85,7 @@ from synthscene.render.gl import (  # noqa: E402
     VertexArray,
     read_labels,
 )
+from synthscene.render.footprint_mask import FootprintMask  # noqa: E402
 from synthscene.render.occlusion import DEFINE as OCCLUSION_DEFINE  # noqa: E402
 from synthscene.render.occlusion import OcclusionPass  # noqa: E402
 from synthscene.render.shadow_maps import ShadowFrame  # noqa: E402
@@ -215,6 +216,7 @@ class ColourRenderer:
         self._textures = TextureUploads()
         self._environment: EnvironmentPass | None = None  # made on the first environment
         self._occlusion: OcclusionPass | None = None  # made on the first occlusion
+        self._footprint_mask: FootprintMask | None = None  # made on the first footprint
         self._resolved = self._draw_target = None
         self._make_framebuffers()
 
@@ -290,7 +292,8 @@ class ColourRenderer:
              projection: np.ndarray, flat: bool, labels: bool = False,
              environment: EnvironmentDraw | None = None,
              shadows: ShadowFrame | None = None,
-             ambient_occlusion: AmbientOcclusion | None = None) -> None:
+             ambient_occlusion: AmbientOcclusion | None = None,
+             footprint: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Queue the colour pass of one frame; :meth:`read_colour` waits for it.
 
         Parameters
@@ -322,6 +325,12 @@ class ColourRenderer:
         ambient_occlusion : AmbientOcclusion or None
             Screen-space ambient occlusion of the ambient and environment terms
             (:mod:`~synthscene.render.occlusion`), lit shading only; None: none.
+
+        footprint : ((n, 2) float64, (2,) float64), optional
+            A polygon of pixel positions and a point about which it is star-shaped
+            (:attr:`~synthscene.core.state.Camera.footprint` and the principal point): the
+            pixels outside it are not drawn (:class:`FootprintMask`: they fail the depth test
+            before they are shaded) and keep the clear values.
 
         Raises
         ------
@@ -365,6 +374,10 @@ class ColourRenderer:
             GL.glDisablei(GL.GL_BLEND, 2)
         GL.glPolygonMode(GL.GL_FRONT_AND_BACK, GL.GL_FILL)
         GL.glDisable(GL.GL_PROGRAM_POINT_SIZE)
+        if footprint is not None:
+            if self._footprint_mask is None:
+                self._footprint_mask = FootprintMask()
+            self._footprint_mask.draw(*footprint, self.width, self.height)
         view = np.linalg.inv(world_from_camera_gl)
         if environment is not None:  # synthscene's environment light
             if self._environment is None:
@@ -532,6 +545,9 @@ class ColourRenderer:
         if self._occlusion is not None:
             self._occlusion.delete()
             self._occlusion = None
+        if self._footprint_mask is not None:
+            self._footprint_mask.delete()
+            self._footprint_mask = None
 
 
 def _uniform(program: Program, name: str, value) -> None:

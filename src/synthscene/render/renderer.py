@@ -434,7 +434,9 @@ class Renderer:
             flat=flat, labels=labels, shadows=shadows,
             ambient_occlusion=state.ambient_occlusion,
             environment=(None if state.environment is None
-                         else EnvironmentDraw.of(state.environment)))
+                         else EnvironmentDraw.of(state.environment)),
+            footprint=(None if state.camera.footprint is None
+                       else (state.camera.footprint, np.asarray(state.camera.K)[:2, 2])))
 
     def _draw_shadow_maps(self, state: SceneState, items: list[ColourItem], view: _GLView,
                           lights: list) -> ShadowFrame | None:
