@@ -7,7 +7,8 @@ the colour pass:
 
 1. **Pre-pass** (``label.vert`` + ``ao_prepass.frag``): every opaque item's camera-frame face
    normal and camera-z depth, into an ``RGBA32F`` texture;
-2. **Occlusion** (``fullscreen.vert`` + ``ao.frag``): per pixel, 4 taps on a spiral of the
+2. **Occlusion** (``fullscreen.vert`` + ``ao.frag``): per pixel, 8 taps (a spiral of 4 and
+   the same turned by 45 degrees) of the
    frame's radius projected at the pixel's depth, the quad's 4 pixels a quarter turn apart
    from an angle drawn per quad (a fixed function of its position); each occluding tap darkens
    by its cosine to the normal with a falloff to 0 at the radius, times the frame's strength:

@@ -1,5 +1,5 @@
 // synthscene's screen-space ambient occlusion (render/occlusion.py), at a quarter resolution: the
-// alchemy/scalable ambient obscurance estimator (McGuire et al. 2011, 2012) with 4 taps on a
+// alchemy/scalable ambient obscurance estimator (McGuire et al. 2011, 2012) with 8 taps on a
 // spiral whose screen radius is the world radius projected at the pixel's depth. A tap's
 // surface point q occludes the pixel's point p by falloff * max(0, cos(n, q - p) - bias), the
 // falloff 1 - |q - p|^2 / radius^2 (0 beyond the radius, so no dark halo around a silhouette in
@@ -22,11 +22,14 @@ uniform float radius;            // metres
 uniform float strength;          // >= 0
 layout(location = 0) out float out_ao;
 
-const int TAPS = 4;
-// Tap i at (i + 0.5) / TAPS of the radius, turned by i golden angles (137.5 degrees).
+const int TAPS = 8;
+// Taps 0-3 at (i + 0.5) / 4 of the radius, turned by i golden angles (137.5 degrees); taps 4-7
+// the same four turned by 45 degrees more (the same radii: the estimate's mean is the 4-tap
+// one's, its noise lower).
 const vec2 SPIRAL[TAPS] = vec2[TAPS](
     vec2(0.125000, 0.000000), vec2(-0.276513, 0.253309), vec2(0.054641, -0.622607),
-    vec2(0.532384, 0.694401));
+    vec2(0.532384, 0.694401), vec2(0.088388, 0.088388), vec2(-0.374641, -0.016408),
+    vec2(0.478887, -0.401613), vec2(-0.114563, 0.867468));
 const float BIAS = 0.05;         // cosine below which a tap does not occlude (facets, noise)
 const float SCALE = 4.0;         // occlusion at strength 1 per mean occluding cosine
 const float TWO_PI = 6.283185307179586;
