@@ -48,9 +48,9 @@ pyrender's material classes (as plain data: ``pyrender.MetallicRoughnessMaterial
 * **Shadows** (:mod:`synthscene.render.shadow_maps`): given a
   :class:`~synthscene.render.shadow_maps.ShadowFrame`, lit programs are built with the
   shadow-map define and multiply the term of each shadowed light (the first directional
-  lights; the first positional ones, spot then point lights) by its shadow lookup (``shaders/shadows.glsl``); the depth passes
-  are drawn before the colour pass, with our own GL objects. Every frame is drawn by this
-  pass: pyrender's ``Renderer`` is never used.
+  lights; the first positional ones, spot then point lights) by its shadow lookup
+  (``shaders/shadows.glsl``); the depth passes are drawn before the colour pass, with our own
+  GL objects. Every frame is drawn by this pass: pyrender's ``Renderer`` is never used.
 
 What each of these saves is measured in ``docs/performance.md`` ("Rendering: what makes a frame
 cheap").
@@ -77,6 +77,7 @@ from OpenGL import GL  # noqa: E402
 from pyrender.constants import MAX_N_LIGHTS, BufFlags, TexFlags  # noqa: E402
 
 from synthscene.render.environment_gl import EnvironmentDraw, EnvironmentPass  # noqa: E402
+from synthscene.render.footprint_mask import FootprintMask  # noqa: E402
 from synthscene.render.gl import (  # noqa: E402
     Framebuffer,
     GLError,
@@ -85,7 +86,6 @@ from synthscene.render.gl import (  # noqa: E402
     VertexArray,
     read_labels,
 )
-from synthscene.render.footprint_mask import FootprintMask  # noqa: E402
 from synthscene.render.occlusion import DEFINE as OCCLUSION_DEFINE  # noqa: E402
 from synthscene.render.occlusion import OcclusionPass  # noqa: E402
 from synthscene.render.shadow_maps import ShadowFrame  # noqa: E402

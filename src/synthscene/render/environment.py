@@ -42,8 +42,8 @@ import numpy as np
 from synthscene.assets.environment_files import equirect_directions
 from synthscene.render.octahedral import equirect_to_octahedral
 
-__all__ = ["CACHE_SIZE", "LUT_SIZE", "OCTAHEDRAL_SIZE", "SPECULAR_LEVELS", "EnvironmentMaps", "brdf_lut",
-           "environment_maps", "irradiance_sh9", "prefilter", "project_sh9"]
+__all__ = ["CACHE_SIZE", "LUT_SIZE", "OCTAHEDRAL_SIZE", "SPECULAR_LEVELS", "EnvironmentMaps",
+           "brdf_lut", "environment_maps", "irradiance_sh9", "prefilter", "project_sh9"]
 
 SPECULAR_LEVELS = 5
 """Levels of the prefiltered chain: 128 x 64 (roughness 0: the map itself) down to 8 x 4, then
