@@ -102,7 +102,11 @@ from synthscene.render.looks import (  # noqa: E402
 )
 from synthscene.render.recent import RecentFrames  # noqa: E402
 from synthscene.render.shadow_fit import strongest  # noqa: E402
-from synthscene.render.shadow_maps import ShadowFrame, ShadowMaps  # noqa: E402
+from synthscene.render.shadow_maps import (  # noqa: E402
+    ShadowFrame,
+    ShadowMaps,
+    in_map_order,
+)
 
 if TYPE_CHECKING:
     from synthscene.assets.library import AssetLibrary
@@ -418,12 +422,10 @@ class Renderer:
         flat = self.settings.shading == "flat"
         lights, shadows = list(state.lights), None
         if not flat and state.shadow_softness_m is not None and self.settings.shadow_lights:
-            # The shadowed lights first, in the order of their maps (ShadowFrame.counts):
-            # directional, spot, then point lights, each kind strongest first.
+            # The shadowed lights first, in the order of their maps (directional, spot, then
+            # point lights), each kind strongest first.
             picked = strongest(lights, self.settings.shadow_lights)
-            order = {"directional": 0, "spot": 1, "point": 2}
-            picked = sorted(picked, key=lambda i: order[lights[i].kind])  # stable
-            lights = ([lights[i] for i in picked]
+            lights = (in_map_order([lights[i] for i in picked])
                       + [light for i, light in enumerate(lights) if i not in picked])
             shadows = self._draw_shadow_maps(state, items, view, lights[:len(picked)])
         self._colour.draw(

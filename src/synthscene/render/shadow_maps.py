@@ -45,7 +45,8 @@ from OpenGL import GL  # noqa: E402  (the GL platform must be chosen first)
 from synthscene.render.coarse_meshes import CoarseMeshes  # noqa: E402
 from synthscene.render.gl import Program, VertexArray, opaque_pass_state  # noqa: E402
 
-__all__ = ["FACE_PX", "MAP_PX", "ShadowFrame", "ShadowMaps"]
+__all__ = ["FACE_PX", "MAP_PX", "SHADOWED_KINDS", "ShadowFrame", "ShadowMaps",
+           "in_map_order"]
 
 MAP_PX = 512
 """Side of a directional or spot light's map, texels."""
@@ -61,6 +62,11 @@ stand-ins with this many grid cells along the longest edge
 millimetre of the mesh; the thin-walled bundled meshes (the mug) have fewer triangles and are
 drawn as they are."""
 COARSE_MIN_TRIANGLES = 1024
+
+SHADOWED_KINDS = ("directional", "spot", "point")
+"""The order of a frame's shadowed lights: the order of their maps (directional then spot
+lights a layer each of ``shadow_maps``, then point lights six each of ``shadow_faces``), which
+the colour pass's light list follows (:func:`in_map_order`)."""
 
 SHADOW_UNITS = (14, 15)
 """Texture units of ``shadow_maps`` and ``shadow_faces`` in the colour pass (above those of
@@ -180,8 +186,8 @@ class ShadowMaps:
         backdrop : sequence of ((4, 4) float64, sequence of VertexArray)
             The same of what only receives shadows (ground, walls).
         lights : sequence of Light
-            The lights that cast shadows: the first of each kind in the colour pass's list, in
-            its order.
+            The lights that cast shadows: the first lights of the colour pass's list, in the
+            order of their maps (:func:`in_map_order`).
         world_from_camera_gl, projection : (4, 4) float64
             The camera (OpenGL conventions), to fit directional maps to what it sees.
         softness_m : float
@@ -199,9 +205,9 @@ class ShadowMaps:
                  else float(np.linalg.norm(everything - camera, axis=1).max()))
         visible = frustum_corners(world_from_camera_gl, projection, max(far_m, 1e-3))
         pad_m = 2.0 * float(softness_m) + 1e-3
-        planar = [light for light in lights if light.kind == "directional"]
-        planar += [light for light in lights if light.kind == "spot"]
-        points = [light for light in lights if light.kind == "point"]
+        ordered = in_map_order(lights)
+        planar = [light for light in ordered if light.kind != "point"]
+        points = [light for light in ordered if light.kind == "point"]
         views_2d: list[LightView | None] = []
         for light in planar:
             pose = np.asarray(light.world_from_light, dtype=np.float64)
@@ -281,6 +287,12 @@ class ShadowMaps:
         if self._framebuffer is not None:
             GL.glDeleteFramebuffers(1, [self._framebuffer])
             self._framebuffer = None
+
+
+def in_map_order(lights: Sequence[Light]) -> list[Light]:
+    """``lights`` in the order of their maps (:data:`SHADOWED_KINDS`), each kind in its given
+    order (a stable sort)."""
+    return sorted(lights, key=lambda light: SHADOWED_KINDS.index(light.kind))
 
 
 def _in_view(clip_from_world: np.ndarray, corners: np.ndarray, starts: np.ndarray) -> np.ndarray:
