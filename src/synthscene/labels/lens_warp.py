@@ -34,9 +34,9 @@ from synthscene.core.state import AmodalMask, Camera, RenderOutput
 from synthscene.labels.lens_maps import frame_maps, pinhole_positions
 
 __all__ = ["FOOTPRINT_MARGIN_PX", "FOOTPRINT_STEP", "MARGIN_PX", "MAX_PINHOLE_SIDE", "LensWarp",
-           "footprint", "auto_render_scale", "canvas_size",
-           "frame_extent", "lens_pinhole", "lens_warp", "pinhole_camera", "pinhole_positions",
-           "pinhole_size", "warp_amodal", "warp_output"]
+           "auto_render_scale", "canvas_size", "footprint", "frame_extent", "lens_pinhole",
+           "lens_warp", "pinhole_camera", "pinhole_positions", "pinhole_size", "warp_amodal",
+           "warp_output"]
 
 MAX_PINHOLE_SIDE = 4096
 """Largest side, pixels, of the undistorted render of a distorted camera."""
