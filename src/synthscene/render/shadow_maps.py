@@ -199,7 +199,9 @@ class ShadowMaps:
         """
         boxes = [self._corners([caster]) for caster in casters]  # (8k, 3) per caster
         caster_points = np.concatenate(boxes) if boxes else None
-        everything = self._corners([*casters, *backdrop])
+        behind = self._corners(backdrop)
+        known = [points for points in (caster_points, behind) if points is not None]
+        everything = np.concatenate(known) if known else None
         camera = world_from_camera_gl[:3, 3]
         far_m = (1.0 if everything is None
                  else float(np.linalg.norm(everything - camera, axis=1).max()))
