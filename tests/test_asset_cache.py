@@ -63,6 +63,7 @@ def test_cold_warm_damaged_and_no_cache_give_the_same_dataset_bytes(tmp_path):
     written = _entries(cache)
     kinds = {p.name.split(".")[1] for p in written}
     assert {"geometry", "look"} <= kinds and any(k.startswith("poses-") for k in kinds)
+    assert any(k.startswith("resting-") for k in kinds)
     warm = _make(tmp_path, "warm", cache_dir=cache)
     for path in written:  # truncate every entry: each must be read as a miss and rewritten
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
@@ -90,10 +91,8 @@ def _arrays(library: AssetLibrary) -> list[np.ndarray]:
 
 
 def _files_refused(load):
-    def refuse(entry, *args, **kwargs):
-        if entry.kind != "primitive":  # primitives are made, not cached
-            raise AssertionError(f"{entry.key} was loaded although the cache holds it")
-        return load(entry, *args, **kwargs)
+    def refuse(entry, *args, **kwargs):  # (primitives too: they are cached like files)
+        raise AssertionError(f"{entry.key} was loaded although the cache holds it")
     return refuse
 
 
@@ -106,6 +105,52 @@ def test_a_warm_cache_loads_no_asset_file_and_gives_the_same_arrays(tmp_path, mo
     assert len(cold) == len(warm)
     for a, b in zip(cold, warm):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def _resting_arrays(library: AssetLibrary) -> list:
+    from synthscene.randomize.stable_poses import resting_poses
+
+    out = []
+    for key in library.keys:
+        asset = library.get(key)
+        for scale in (0.03, 0.1, 0.3):  # three scale buckets
+            poses = resting_poses(asset, scale, min_tip_rad=0.1)
+            out += [poses.rotations, poses.probabilities, poses.lowest, poses.highest,
+                    *poses.footprints, np.array([poses.margin_m, poses.any_rotation])]
+    return out
+
+
+def test_a_warm_cache_computes_no_stable_or_resting_pose_and_gives_the_same_poses(
+        tmp_path, monkeypatch):
+    import synthscene.randomize.stable_poses as stable_poses
+
+    cold = _resting_arrays(_library(AssetCache(tmp_path)))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("poses computed although the cache holds them")
+
+    monkeypatch.setattr(stable_poses, "_compute", refuse)
+    monkeypatch.setattr(stable_poses, "_corrected", refuse)
+    warm = _resting_arrays(_library(AssetCache(tmp_path)))
+    assert len(cold) == len(warm)
+    for a, b in zip(cold, warm):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_a_primitives_key_follows_the_code_that_makes_it(monkeypatch):
+    import synthscene.assets.cache as cache_module
+    from synthscene.assets.sources import index_source
+
+    box, sphere = (index_source(AssetSource(source=f"primitive:{name}"))[0]
+                   for name in ("box", "sphere"))
+    cache = AssetCache(Path("unused"))
+    options = {"max_triangles": 1000}
+    key = cache.key(box, options=options)
+    assert key is not None and key == AssetCache(Path("other")).key(box, options=options)
+    assert key != cache.key(sphere, options=options)
+    assert key != cache.key(box, options={"max_triangles": 2000})
+    monkeypatch.setattr(cache_module, "_primitive_code", lambda: "trimesh 0.0 edited")
+    assert cache.key(box, options=options) != key
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "empty", "other-key"])

@@ -9,12 +9,13 @@ shared by workers and runs:
   triangle budget), the asset's kind and file name, and the *content* of every file it is read
   from (:func:`asset_files`: the mesh or URDF file, the mesh files a URDF names, the MTL files an
   OBJ names, the textures they name, a glTF's buffers and images). A file edited in place gets
-  a new key; a renamed or moved file keeps its entry. Built-in primitives are not cached.
+  a new key; a renamed or moved file keeps its entry. A built-in primitive's key is made of its
+  name, trimesh's version and the source of :mod:`synthscene.assets.primitives` instead of files.
 - **entries**: ``ROOT/assets/ab/<key>.<kind>.npz``, one per kind of result (``geometry``,
-  ``look``, ``hulls-N``, ``poses-…``): an ``.npz`` of two members, ``data`` (the bytes of every
-  array, one after the other) and ``meta`` (JSON: the scalars, and each array's dtype, shape
-  and place in ``data``), read with ``allow_pickle=False`` (no pickled objects).
-  :mod:`synthscene.assets.cache_records` converts loaded assets to and from them.
+  ``look``, ``hulls-N``, ``poses-…``, ``resting-…``): an ``.npz`` of two members, ``data``
+  (the bytes of every array, one after the other) and ``meta`` (JSON: the scalars, and each
+  array's dtype, shape and place in ``data``), read with ``allow_pickle=False`` (no pickled
+  objects). :mod:`synthscene.assets.cache_records` converts loaded assets to and from them.
 - **atomic**: an entry is written to a temporary file (named as
   :func:`synthscene.io.fileio.write_atomic` names them) and moved into place with
   :func:`os.replace`: a killed process leaves no partial entry, and two processes writing the
@@ -32,6 +33,7 @@ None; :func:`clear_cache` removes the entries (and only them).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
     from synthscene.assets.sources import AssetEntry
 
 __all__ = ["CACHE_ENV", "LOADER_VERSION", "AssetCache", "asset_files", "clear_cache",
-           "default_cache_dir", "open_cache", "pose_kind"]
+           "default_cache_dir", "open_cache", "pose_kind", "resting_kind"]
 
 logger = logging.getLogger(__name__)
 
@@ -206,8 +208,9 @@ class AssetCache:
         self.__init__(state["root"])
 
     def key(self, entry: AssetEntry, *, options: Mapping[str, Any]) -> str | None:
-        """The cache key of an indexed asset, or None when it is not cached (a primitive, or a
-        file that cannot be read: loading it will say why).
+        """The cache key of an indexed asset (a built-in primitive's from its name and the code
+        that makes it), or None when it is not cached (a file that cannot be read: loading it
+        will say why).
 
         Parameters
         ----------
@@ -220,12 +223,16 @@ class AssetCache:
         str or None
             64 hexadecimal digits.
         """
+        digest = hashlib.sha256()
+        head = {"loader": LOADER_VERSION, "kind": entry.kind, "options": dict(options)}
+        if entry.kind == "primitive":  # made by code: the code's version instead of files
+            head.update(name=entry.primitive, made_by=_primitive_code())
+            digest.update(json.dumps(head, sort_keys=True).encode())
+            return digest.hexdigest()
         files = asset_files(entry)
         if files is None:
             return None
-        digest = hashlib.sha256()
-        head = {"loader": LOADER_VERSION, "kind": entry.kind, "options": dict(options),
-                "name": files[0].name.lower()}
+        head["name"] = files[0].name.lower()
         digest.update(json.dumps(head, sort_keys=True).encode())
         for path in files:
             try:
@@ -312,6 +319,18 @@ class AssetCache:
         return True
 
 
+@functools.lru_cache(maxsize=1)
+def _primitive_code() -> str:
+    """What a built-in primitive's cache key holds of the code that makes it: trimesh's version
+    and the SHA-256 of :mod:`synthscene.assets.primitives`'s source (read once per process)."""
+    import trimesh
+
+    from synthscene.assets import primitives
+
+    source = Path(primitives.__file__).read_bytes()
+    return f"trimesh {trimesh.__version__} " + hashlib.sha256(source).hexdigest()
+
+
 def _file_sha256(path: Path) -> bytes:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -353,6 +372,13 @@ def _unpacked(data: np.ndarray, layout: Mapping[str, list]) -> dict[str, np.ndar
 def pose_kind(min_tip_rad: float) -> str:
     """The entry kind of stable poses computed with ``min_tip_rad`` (its exact float64 bits)."""
     return "poses-" + struct.pack("<d", float(min_tip_rad)).hex()
+
+
+def resting_kind(bucket: int, min_tip_rad: float) -> str:
+    """The entry kind of the stable poses corrected to the collided shape of scale bucket
+    ``bucket`` (:func:`synthscene.assets.margins.margin_shrink`) with ``min_tip_rad`` (the exact
+    bits of both)."""
+    return "resting-" + struct.pack("<qd", int(bucket), float(min_tip_rad)).hex()
 
 
 # --------------------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ class Asset:
     cache : AssetCache or None
         The on-disk cache the asset was loaded through (where its stable poses are kept too).
     cache_key : str or None
-        Its key in ``cache`` (None for a primitive, or without a cache).
+        Its key in ``cache`` (None without a cache).
     """
 
     key: str

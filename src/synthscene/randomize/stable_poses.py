@@ -6,7 +6,7 @@ asset with ``trimesh.poses.compute_stable_poses`` (on the convex hull of the ass
 parts, with their centre of mass) and keeps them for the process; :data:`POSE_STORE` keeps them
 on disk too, in the asset cache the asset was loaded through (:class:`AssetCachePoseStore`).
 :func:`resting_poses` corrects them to the shape the simulation collides (hulls shrunk by the
-collision margin, :mod:`synthscene.assets.margins`), per scale bucket.
+collision margin, :mod:`synthscene.assets.margins`), per scale bucket, kept the same two ways.
 
 trimesh, scipy and :mod:`synthscene.assets.collision` (which imports both) are imported where
 they are used: importing synthscene registers the ``stable`` placement and loads no mesh
@@ -98,29 +98,36 @@ class StablePoses:
 
 
 class PoseStore(Protocol):
-    """Where computed stable poses are kept between processes (an on-disk asset cache)."""
+    """Where computed stable poses are kept between processes (an on-disk asset cache), by
+    kind: ``("stable", min_tip_rad)`` for :func:`stable_poses`, ``("resting", bucket,
+    min_tip_rad)`` for :func:`resting_poses`."""
 
-    def load(self, asset: Asset, min_tip_rad: float) -> StablePoses | None:
-        """The poses stored for ``asset``, or None."""
+    def load(self, asset: Asset, kind: tuple) -> StablePoses | None:
+        """The poses of ``kind`` stored for ``asset``, or None."""
 
-    def save(self, asset: Asset, min_tip_rad: float, poses: StablePoses) -> None:
-        """Keep ``poses`` for ``asset``."""
+    def save(self, asset: Asset, kind: tuple, poses: StablePoses) -> None:
+        """Keep ``poses`` of ``kind`` for ``asset``."""
 
 
 class AssetCachePoseStore:
     """Stable poses kept in the on-disk asset cache (:mod:`synthscene.assets.cache`) that an
-    asset was loaded through (its ``cache`` and ``cache_key``), one entry per ``min_tip_rad``;
-    nothing for an asset loaded without a cache (a primitive, or a library without one)."""
+    asset was loaded through (its ``cache`` and ``cache_key``), one entry per kind
+    (:func:`~synthscene.assets.cache.pose_kind`, :func:`~synthscene.assets.cache.resting_kind`);
+    nothing for an asset loaded without a cache."""
 
-    def load(self, asset: Asset, min_tip_rad: float) -> StablePoses | None:
-        """The poses stored for ``asset``, or None (also for an entry that does not read
-        back)."""
+    @staticmethod
+    def _entry_kind(kind: tuple) -> str:
+        from synthscene.assets.cache import pose_kind, resting_kind
+
+        return pose_kind(*kind[1:]) if kind[0] == "stable" else resting_kind(*kind[1:])
+
+    def load(self, asset: Asset, kind: tuple) -> StablePoses | None:
+        """The poses of ``kind`` stored for ``asset``, or None (also for an entry that does not
+        read back)."""
         cache, key = getattr(asset, "cache", None), getattr(asset, "cache_key", None)
         if cache is None or key is None:
             return None
-        from synthscene.assets.cache import pose_kind
-
-        found = cache.read(key, pose_kind(min_tip_rad))
+        found = cache.read(key, self._entry_kind(kind))
         if found is None:
             return None
         meta, arrays = found
@@ -133,24 +140,23 @@ class AssetCachePoseStore:
         except (KeyError, ValueError, TypeError):
             return None
 
-    def save(self, asset: Asset, min_tip_rad: float, poses: StablePoses) -> None:
-        """Keep ``poses`` for ``asset`` in its cache (nothing without one)."""
+    def save(self, asset: Asset, kind: tuple, poses: StablePoses) -> None:
+        """Keep ``poses`` of ``kind`` for ``asset`` in its cache (nothing without one)."""
         cache, key = getattr(asset, "cache", None), getattr(asset, "cache_key", None)
         if cache is None or key is None:
             return
-        from synthscene.assets.cache import pose_kind
-
         arrays = {"rotations": poses.rotations, "probabilities": poses.probabilities,
                   "lowest": poses.lowest, "highest": poses.highest}
         arrays.update({f"footprint_{i}": f for i, f in enumerate(poses.footprints)})
-        cache.write(key, pose_kind(min_tip_rad),
+        cache.write(key, self._entry_kind(kind),
                     {"poses": len(poses.footprints), "any_rotation": bool(poses.any_rotation),
                      "margin_m": float(poses.margin_m)}, arrays)
 
 
 POSE_STORE: PoseStore | None = AssetCachePoseStore()
-"""Where :func:`stable_poses` looks before computing an asset's poses, and gives what it
-computed: the asset cache the asset was loaded through. None: poses are kept per process only."""
+"""Where :func:`stable_poses` and :func:`resting_poses` look before computing an asset's poses,
+and give what they computed: the asset cache the asset was loaded through. None: poses are kept
+per process only."""
 
 _CACHE: weakref.WeakKeyDictionary[Any, dict[float, StablePoses]] = weakref.WeakKeyDictionary()
 
@@ -176,11 +182,11 @@ def stable_poses(asset: Asset, *, min_tip_rad: float = 0.0) -> StablePoses:
     per_asset = _CACHE.setdefault(asset, {})
     poses = per_asset.get(min_tip_rad)
     if poses is None and POSE_STORE is not None:
-        poses = POSE_STORE.load(asset, min_tip_rad)
+        poses = POSE_STORE.load(asset, ("stable", min_tip_rad))
     if poses is None:
         poses = _compute(asset, min_tip_rad)
         if POSE_STORE is not None:
-            POSE_STORE.save(asset, min_tip_rad, poses)
+            POSE_STORE.save(asset, ("stable", min_tip_rad), poses)
     per_asset[min_tip_rad] = poses
     return poses
 
@@ -188,16 +194,17 @@ def stable_poses(asset: Asset, *, min_tip_rad: float = 0.0) -> StablePoses:
 @dataclass(eq=False)
 class _Collider:
     """An asset as the simulation collides it: its hulls merged as for a simulated object, their
-    centre of mass, the vertices of their union's convex hull, and its poses per scale bucket
-    and tipping angle (:func:`resting_poses`)."""
+    centre of mass and the vertices of their union's convex hull."""
 
     hulls: list
     com: np.ndarray
     points: np.ndarray
-    resting: dict[tuple[int, float], StablePoses]
 
 
 _COLLIDERS: weakref.WeakKeyDictionary[Any, _Collider] = weakref.WeakKeyDictionary()
+_RESTING: weakref.WeakKeyDictionary[Any, dict[tuple[int, float], StablePoses]] = \
+    weakref.WeakKeyDictionary()
+"""Per asset, :func:`resting_poses` per ``(scale bucket, min_tip_rad)``, for the process."""
 
 
 def _collider(asset: Asset) -> _Collider:
@@ -212,7 +219,7 @@ def _collider(asset: Asset) -> _Collider:
         hulls = list(collision_parts(asset, DEFAULT_MAX_HULLS))
         points = np.vstack([np.asarray(h, dtype=np.float64) for h in asset.collision_hulls])
         collider = _Collider(hulls, mass_properties(hulls).center,
-                             np.asarray(trimesh.convex.convex_hull(points).vertices), {})
+                             np.asarray(trimesh.convex.convex_hull(points).vertices))
         _COLLIDERS[asset] = collider
     return collider
 
@@ -227,7 +234,7 @@ def resting_poses(asset: Asset, scale: float, *, min_tip_rad: float) -> StablePo
     hulls' convex hull that a ray from the centre of mass along the pose's downward direction
     leaves through; poses turned by more than ``MAX_LEAN_RAD`` or then tipping over when tilted
     by less than ``min_tip_rad`` are not used (unless none is left). Computed once per asset,
-    scale bucket and ``min_tip_rad``.
+    scale bucket and ``min_tip_rad`` (then kept for the process and in :data:`POSE_STORE`).
 
     Parameters
     ----------
@@ -247,10 +254,23 @@ def resting_poses(asset: Asset, scale: float, *, min_tip_rad: float) -> StablePo
         return stable_poses(asset, min_tip_rad=min_tip_rad)
     bucket, shrink = margin_shrink(scale)
     key = (bucket, min_tip_rad)
-    collider = _COLLIDERS.get(asset)
-    poses = collider.resting.get(key) if collider is not None else None
+    per_asset = _RESTING.get(asset)
+    poses = per_asset.get(key) if per_asset is not None else None
     if poses is not None:  # (every frame's case once the worker has warmed up)
         return poses
+    if POSE_STORE is not None:
+        poses = POSE_STORE.load(asset, ("resting", *key))
+    if poses is None:
+        poses = _corrected(asset, shrink, min_tip_rad)
+        if POSE_STORE is not None:
+            POSE_STORE.save(asset, ("resting", *key), poses)
+    _RESTING.setdefault(asset, {})[key] = poses
+    return poses
+
+
+def _corrected(asset: Asset, shrink: float, min_tip_rad: float) -> StablePoses:
+    """:func:`resting_poses` computed: ``asset``'s stable poses turned onto the faces of its
+    hulls shrunk by ``shrink`` (normalised units)."""
     from scipy.spatial import ConvexHull, QhullError
 
     base = stable_poses(asset, min_tip_rad=min_tip_rad)
@@ -272,13 +292,11 @@ def resting_poses(asset: Asset, scale: float, *, min_tip_rad: float) -> StablePo
                      hull_2d(turned[:, :2])))
     kept = [r for r in rows if r[0]] or rows[:1]
     probs = np.array([r[2] for r in kept])
-    poses = StablePoses(rotations=np.array([r[1] for r in kept]),
-                        probabilities=probs / probs.sum(),
-                        lowest=np.array([r[3] for r in kept]),
-                        highest=np.array([r[4] for r in kept]),
-                        footprints=tuple(r[5] for r in kept), margin_m=COLLISION_MARGIN_M)
-    collider.resting[key] = poses
-    return poses
+    return StablePoses(rotations=np.array([r[1] for r in kept]),
+                       probabilities=probs / probs.sum(),
+                       lowest=np.array([r[3] for r in kept]),
+                       highest=np.array([r[4] for r in kept]),
+                       footprints=tuple(r[5] for r in kept), margin_m=COLLISION_MARGIN_M)
 
 
 MAX_LEAN_RAD = math.radians(2.0)
