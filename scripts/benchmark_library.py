@@ -229,8 +229,8 @@ def memory_per_asset(sources: list[str], args) -> None:
     """The bytes of the arrays a loaded asset holds (library: mesh, face normals, hulls, look),
     per asset and per triangle, over the assets of 60 frames; and the float32 vertex data of one
     GL upload (three un-merged vertices a triangle: position, normal, texture coordinates),
-    which pyrender's primitive and the GL driver (Mesa: in the process) each hold. Counted,
-    not read from RSS, which freed memory reused by the allocator hides."""
+    which the GL driver (Mesa: in the process) holds, and the positions the renderer keeps.
+    Counted, not read from RSS, which freed memory reused by the allocator hides."""
     from synthscene.run.pipeline import build_library, iter_samples
 
     spec = scenario(args, sources, max_loaded_assets=100_000)
@@ -248,11 +248,12 @@ def memory_per_asset(sources: list[str], args) -> None:
             held += part.vertices.nbytes + part.faces.nbytes
             held += 0 if part.uv is None else part.uv.nbytes
         triangles += len(mesh.faces)
-    upload = 3 * 8 * 4  # bytes per triangle of one upload
+    upload, kept = 3 * 8 * 4, 3 * 3 * 4  # bytes per triangle: the driver's, the renderer's
     print(f"arrays held per loaded asset: {held / len(keys) / 2**10:.0f} KiB over {len(keys)} "
           f"assets of {triangles / len(keys):.0f} triangles on average ({held / triangles:.0f} "
-          f"bytes per triangle); one GL upload: {upload} bytes per triangle, held twice "
-          f"(primitive, driver), once for a randomized material and once for the own look")
+          f"bytes per triangle); one GL upload: {upload} bytes per triangle in the driver and "
+          f"{kept} of positions the renderer keeps, once for a randomized material and once for "
+          f"the own look")
 
 
 def _loaded_keys(library, states) -> set[str]:

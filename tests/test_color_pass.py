@@ -44,7 +44,26 @@ def _lit_scene(width: int, height: int):
     return dataclasses.replace(state, lights=lights, ambient_light=(0.1, 0.1, 0.12))
 
 
-def _pyrender_scene(state, items, view):
+@pytest.fixture
+def uploaded(monkeypatch):
+    """The pyrender primitive each VertexArray made from now on was uploaded from (a
+    VertexArray keeps only what later passes read)."""
+    import weakref
+
+    from synthscene.render.gl import VertexArray
+
+    primitives: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    upload = VertexArray.__init__
+
+    def recording(self, primitive) -> None:
+        upload(self, primitive)
+        primitives[self] = primitive
+
+    monkeypatch.setattr(VertexArray, "__init__", recording)
+    return primitives
+
+
+def _pyrender_scene(state, items, view, uploaded):
     """The frame as a ``pyrender.Scene`` (the reference: pyrender's own scene graph), with its
     lights sorted by name so that the shader sums them in a fixed order."""
     import pyrender
@@ -61,7 +80,7 @@ def _pyrender_scene(state, items, view):
     for item in items:
         primitives = []
         for part in item.parts:
-            p = part.mesh.primitive
+            p = uploaded[part.mesh]
             primitives.append(pyrender.Primitive(
                 positions=p.positions, normals=p.normals, tangents=p.tangents,
                 texcoord_0=p.texcoord_0, texcoord_1=p.texcoord_1, color_0=p.color_0,
@@ -83,7 +102,7 @@ def _pyrender_scene(state, items, view):
     return scene
 
 
-def _pyrenders_own(renderer, state, flags) -> np.ndarray:
+def _pyrenders_own(renderer, state, flags, uploaded) -> np.ndarray:
     """The same items through pyrender's public ``Renderer.render`` (its scene graph, its
     uniforms, its own shaders, 4x MSAA) in the renderer's context: the reference, its lit
     colours re-encoded from pyrender's x^(1/2.2) to sRGB as ours are."""
@@ -93,7 +112,7 @@ def _pyrenders_own(renderer, state, flags) -> np.ndarray:
     from synthscene.render.renderer import _GLView
 
     items, _ = renderer._colour_items(state)
-    scene = _pyrender_scene(state, items, _GLView.of(state.camera))
+    scene = _pyrender_scene(state, items, _GLView.of(state.camera), uploaded)
     reference = pyrender.Renderer(renderer.width, renderer.height)
     try:
         rgb, _ = reference.render(scene, flags | pyrender.RenderFlags.OFFSCREEN)
@@ -127,7 +146,7 @@ def _assert_close_to_pyrenders(lean, reference) -> None:
     # run to uniform counts. Some other counts, one kind missing or repeated:
     ("lit", (2,)), ("lit", (1, 1, 1)), ("lit", (3, 0, 2, 2)),
 ])
-def test_lean_pass_gives_pyrenders_pixels(cube_library, shading, light_subset):
+def test_lean_pass_gives_pyrenders_pixels(cube_library, uploaded, shading, light_subset):
     import pyrender
 
     from synthscene.render.renderer import Renderer
@@ -140,7 +159,7 @@ def test_lean_pass_gives_pyrenders_pixels(cube_library, shading, light_subset):
     settings = RenderSettings(shading=shading, msaa_samples=4)
     with Renderer(cube_library, width, height, settings) as renderer:
         lean = renderer.render(state).rgb
-        reference = _pyrenders_own(renderer, state, flags)
+        reference = _pyrenders_own(renderer, state, flags, uploaded)
     assert lean.std() > 10  # a lit, textured picture, not a blank one
     assert np.unique(lean.reshape(-1, 3), axis=0).shape[0] > 100
     _assert_close_to_pyrenders(lean, reference)
@@ -182,7 +201,7 @@ def test_shadows_darken_the_ground_and_leave_the_labels(cube_library):
 
 
 @pytest.mark.parametrize("metallic", [0.0, 0.9])
-def test_edited_shaders_match_pyrenders_own_within_two_levels(cube_library, metallic):
+def test_edited_shaders_match_pyrenders_own_within_two_levels(cube_library, uploaded, metallic):
     import pyrender
 
     from synthscene.render.renderer import Renderer
@@ -196,7 +215,7 @@ def test_edited_shaders_match_pyrenders_own_within_two_levels(cube_library, meta
     state = dataclasses.replace(state, objects=objects)
     with Renderer(cube_library, width, height, RenderSettings(msaa_samples=4)) as renderer:
         ours = renderer.render(state).rgb
-        theirs = _pyrenders_own(renderer, state, pyrender.RenderFlags.NONE)
+        theirs = _pyrenders_own(renderer, state, pyrender.RenderFlags.NONE, uploaded)
     _assert_close_to_pyrenders(ours, theirs)
 
 

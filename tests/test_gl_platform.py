@@ -99,3 +99,34 @@ def test_framebuffer_reads_come_back_top_row_first(pack_invert):
     np.testing.assert_array_equal(rgb[..., 0], np.where(expected == 7, 255, 0))
     assert rgb.flags.c_contiguous and rgb.flags.writeable and ids.flags.writeable
     np.testing.assert_array_equal(corner, expected[height - 20:, :10])
+
+
+@pytest.mark.gl
+def test_an_upload_keeps_the_positions_and_lets_the_rest_of_the_vertex_data_go():
+    # The GL driver holds its own copy of the vertex data: the VertexArray keeps the float32
+    # triangle corners (trimesh's, un-merged as pyrender's flat-shaded primitives are) and
+    # lets the primitive, with its normals and texture coordinates, be freed.
+    import gc
+    import weakref
+
+    import numpy as np
+    import trimesh
+
+    from synthscene.render.gl import VertexArray
+    from synthscene.render.looks import mesh_primitives
+    from synthscene.render.platform import GLContext
+
+    mesh = trimesh.creation.icosphere(subdivisions=2)
+    mesh.visual = trimesh.visual.TextureVisuals(uv=np.zeros((len(mesh.vertices), 2)))
+    with GLContext(8, 8):
+        (primitive,) = mesh_primitives(mesh)
+        gone = weakref.ref(primitive)
+        uploaded = VertexArray(primitive)
+        del primitive
+        gc.collect()
+        assert gone() is None
+        assert uploaded.has_texcoords and not uploaded.translucent_colours
+        np.testing.assert_array_equal(
+            uploaded.positions, mesh.vertices[mesh.faces].reshape(-1, 3).astype(np.float32))
+        assert uploaded.positions.nbytes == len(mesh.faces) * 3 * 3 * 4
+        uploaded.delete()

@@ -2,17 +2,20 @@
 
 A loaded asset holds its arrays in the library (the normalised mesh, its face normals, texture
 coordinates and texture, its collision hulls; its look's parts and their textures), and, once
-drawn, its GL uploads: the renderer's vertex data (three un-merged vertices a triangle: position,
-normal, texture coordinates as float32, and colours when the part has them) and the GL driver's
-copy of it (with Mesa, in the process), plus a decoded texture's copy while it is drawn. On top
-of the arrays every asset holds Python objects (trimesh's caches, the GL objects): about
+drawn, its GL uploads: the GL driver's copy of the vertex data (with Mesa, in the process; three
+un-merged vertices a triangle: position, normal, texture coordinates as float32, and colours
+when the part has them), the positions the renderer keeps of it
+(:class:`~synthscene.render.gl.VertexArray`), plus a decoded texture's copy while it is drawn.
+On top of the arrays every asset holds Python objects (trimesh's caches, the GL objects): about
 :data:`ASSET_OVERHEAD_BYTES`, measured. The arrays are counted as they are held; the uploads are
 estimated from the triangle counts (an asset drawn only with a randomized material never uploads
 its look, and the other way round, so the estimate errs on the high side).
 
-Measured on ``random_urdfs`` (464 triangles on average; ``scripts/benchmark_library.py``): the
-estimate of :func:`asset_bytes` is 185 KiB an asset, resident memory grew by 187 KiB an asset
-loaded and uploaded.
+Measured on ``random_urdfs`` (464 triangles on average; ``scripts/benchmark_library.py``), when
+the renderer still kept all of its vertex data (192 bytes a triangle counted): the estimate of
+:func:`asset_bytes` was 185 KiB an asset, resident memory grew by 187 KiB an asset loaded and
+uploaded. Keeping only the positions takes 60 bytes a triangle off each upload (about 27 KiB an
+asset there; 159 KiB estimated).
 """
 
 from __future__ import annotations
@@ -28,12 +31,12 @@ ASSET_OVERHEAD_BYTES = 64 * 2**10
 """Bytes of Python objects an asset holds besides its arrays (the mesh object and trimesh's
 caches, the asset, its GL objects), counted once per asset and once more for its look."""
 
-UPLOAD_BYTES_PER_TRIANGLE = 2 * 3 * (3 + 3 + 2) * 4
-"""Bytes of one GL upload per triangle: three vertices of float32 position, normal and texture
-coordinates, held twice (the renderer's vertex data and the driver's copy)."""
+UPLOAD_BYTES_PER_TRIANGLE = 3 * (3 + 3 + 2) * 4 + 3 * 3 * 4
+"""Bytes of one GL upload per triangle: the driver's copy of three vertices of float32 position,
+normal and texture coordinates, and the float32 positions the renderer keeps."""
 
-_COLOUR_BYTES_PER_TRIANGLE = 2 * 3 * 4 * 4
-"""More bytes per triangle of an upload with vertex colours (float32 RGBA, held twice)."""
+_COLOUR_BYTES_PER_TRIANGLE = 3 * 4 * 4
+"""More bytes per triangle of an upload with vertex colours (the driver's float32 RGBA)."""
 
 
 def _nbytes(values: Iterable[Any]) -> int:

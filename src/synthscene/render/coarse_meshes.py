@@ -111,12 +111,11 @@ class CoarseMeshes:
         return coarse
 
     def _make(self, mesh: VertexArray) -> VertexArray:
-        primitive = mesh.primitive
         if mesh.mode != GL.GL_TRIANGLES or mesh.instances != 1:
             return mesh
-        positions = np.asarray(primitive.positions)
-        triangles = (np.arange(len(positions)) if primitive.indices is None
-                     else np.asarray(primitive.indices)).reshape(-1, 3)
+        positions = mesh.positions
+        triangles = (np.arange(len(positions)) if mesh.indices is None
+                     else mesh.indices).reshape(-1, 3)
         if len(triangles) < self.min_triangles:
             return mesh
         vertices, kept = cluster_vertices(positions, triangles, self.cells)

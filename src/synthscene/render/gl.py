@@ -301,14 +301,34 @@ class VertexArray:
     where present, in that order at the next locations; then four locations of per-instance model
     matrices (the identity unless the primitive has poses); indices as uint32.
 
+    Of the data only what later passes read is kept (the GL driver holds its own copy of the
+    rest): the positions and indices (bounds, coarse stand-ins), whether there are texture
+    coordinates, and whether a vertex colour is translucent.
+
     Parameters
     ----------
     primitive : pyrender.Primitive
-        The data (read through its public attributes, which hold float32 arrays).
+        The data (read through its public attributes, which hold float32 arrays); not kept.
+
+    Attributes
+    ----------
+    positions : (n, 3) float32
+        The vertex positions, model frame.
+    indices : (m, 3) array or None
+        Triangle vertex indices, if the primitive has them.
+    has_texcoords : bool
+        Whether the primitive has texture coordinates (``texcoord_0``).
+    translucent_colours : bool
+        Whether a vertex colour has alpha below 1 (pyrender then draws the primitive as
+        transparent whatever its material).
     """
 
     def __init__(self, primitive) -> None:
-        self.primitive = primitive
+        self.positions = np.asarray(primitive.positions)
+        self.indices = None if primitive.indices is None else np.asarray(primitive.indices)
+        self.has_texcoords = primitive.texcoord_0 is not None
+        colours = primitive.color_0
+        self.translucent_colours = colours is not None and bool(np.any(colours[:, 3] != 1.0))
         self.mode = int(primitive.mode)
         self.buf_flags = primitive.buf_flags
         self.instances = 1 if primitive.poses is None else len(primitive.poses)
@@ -349,13 +369,6 @@ class VertexArray:
         self._buffers.append(buffer)
         GL.glBindBuffer(target, buffer)
         GL.glBufferData(target, data.nbytes, data, GL.GL_STATIC_DRAW)
-
-    @property
-    def translucent_colours(self) -> bool:
-        """Whether a vertex colour has alpha below 1 (pyrender then draws the primitive as
-        transparent whatever its material)."""
-        colours = self.primitive.color_0
-        return colours is not None and bool(np.any(colours[:, 3] != 1.0))
 
     def draw(self) -> None:
         """Draw once with the bound program (the label passes)."""

@@ -70,7 +70,7 @@ def object_materials(material: Material,
         return made[textured]
 
     return [plain_or_textured(material.texture is not None
-                              and base.primitive.texcoord_0 is not None) for base in bases]
+                              and base.has_texcoords) for base in bases]
 
 
 @dataclass

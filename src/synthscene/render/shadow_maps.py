@@ -159,7 +159,7 @@ class ShadowMaps:
         """(8, 3) float64: the bounding-box corners of a vertex array's positions (cached)."""
         corners = self._bounds.get(mesh)
         if corners is None:
-            positions = np.asarray(mesh.primitive.positions, dtype=np.float64)
+            positions = np.asarray(mesh.positions, dtype=np.float64)
             corners = box_corners(positions.min(axis=0), positions.max(axis=0))
             self._bounds[mesh] = corners
         return corners
