@@ -341,7 +341,6 @@ def test_a_lens_renders_its_own_canvas_at_the_centre_pitch_and_no_larger(lens):
         assert smaller.K[0, 0] < camera.K[0, 0] or smaller.K[1, 1] < camera.K[1, 1]
 
 
-
 # -- the footprint: pinhole pixels outside the frame's outline are not shaded -----------------
 
 WIDE_FISHEYE = Lens("kannala_brandt", (0.03, 0.0, 0.0, 0.0))

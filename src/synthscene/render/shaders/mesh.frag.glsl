@@ -3,11 +3,12 @@
 //
 // synthscene's edits: Schlick's Fresnel term multiplied out instead of a pow; point and spot
 // lights in one loop (a point light is a spot light without a cone: see PositionalLight);
-// light loops bounded by compile-time counts when the program is built for them; with the label-outputs
-// define, the instance id and the camera-z depth written to colour attachments 1 and 2; with
-// USE_ENVIRONMENT, the environment light of environment.glsl (two named terms); with the
-// shadow-map define, each light's term multiplied by its shadow lookup (shadows.glsl); the
-// output encoded as exact sRGB (srgb.glsl) instead of x^(1/2.2).
+// light loops bounded by compile-time counts when the program is built for them; with the
+// label-outputs define, the instance id and the camera-z depth written to colour attachments 1
+// and 2; with USE_ENVIRONMENT, the environment light of environment.glsl (two named terms);
+// with the shadow-map define, each light's term multiplied by its shadow lookup (shadows.glsl),
+// in place of pyrender's own shadow-map code (its per-light samplers, shadow_calc and PCF),
+// which is left out; the output encoded as exact sRGB (srgb.glsl) instead of x^(1/2.2).
 // The ambient and environment terms are multiplied by ambient_visibility() (occlusion.glsl:
 // screen-space ambient occlusion; 1 without the AMBIENT_OCCLUSION define).
 #version 330 core
@@ -34,11 +35,6 @@ struct DirectionalLight {
     vec3 color;
     float intensity;
     vec3 direction;
-
-    #ifdef DIRECTIONAL_LIGHT_SHADOWS
-    sampler2D shadow_map;
-    mat4 light_matrix;
-    #endif
 };
 
 #include "material.glsl"
@@ -175,52 +171,6 @@ vec3 compute_brdf(vec3 n, vec3 v, vec3 l,
         return color;
 }
 
-float texture2DCompare(sampler2D depths, vec2 uv, float compare) {
-    return compare > texture(depths, uv.xy).r ? 1.0 : 0.0;
-}
-
-float texture2DShadowLerp(sampler2D depths, vec2 size, vec2 uv, float compare) {
-    vec2 texelSize = vec2(1.0)/size;
-    vec2 f = fract(uv*size+0.5);
-    vec2 centroidUV = floor(uv*size+0.5)/size;
-
-    float lb = texture2DCompare(depths, centroidUV+texelSize*vec2(0.0, 0.0), compare);
-    float lt = texture2DCompare(depths, centroidUV+texelSize*vec2(0.0, 1.0), compare);
-    float rb = texture2DCompare(depths, centroidUV+texelSize*vec2(1.0, 0.0), compare);
-    float rt = texture2DCompare(depths, centroidUV+texelSize*vec2(1.0, 1.0), compare);
-    float a = mix(lb, lt, f.y);
-    float b = mix(rb, rt, f.y);
-    float c = mix(a, b, f.x);
-    return c;
-}
-
-float PCF(sampler2D depths, vec2 size, vec2 uv, float compare){
-    float result = 0.0;
-    for(int x=-1; x<=1; x++){
-        for(int y=-1; y<=1; y++){
-            vec2 off = vec2(x,y)/size;
-            result += texture2DShadowLerp(depths, size, uv+off, compare);
-        }
-    }
-    return result/9.0;
-}
-
-float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
-{
-    // Compute light texture UV coords
-    vec4 proj_coords = vec4(light_matrix * vec4(frag_position.xyz, 1.0));
-    vec3 light_coords = proj_coords.xyz / proj_coords.w;
-    light_coords = light_coords * 0.5 + 0.5;
-    float current_depth = light_coords.z;
-    float bias = max(0.001 * (1.0 - nl), 0.0001) / proj_coords.w;
-    float compare = (current_depth - bias);
-    float shadow = PCF(shadow_map, textureSize(shadow_map, 0), light_coords.xy, compare);
-    if (light_coords.z > 1.0) {
-        shadow = 0.0;
-    }
-    return shadow;
-}
-
 #include "environment_sh.glsl"
 #include "environment.glsl"
 #include "shadows.glsl"
@@ -275,16 +225,6 @@ float shadow_calc(mat4 light_matrix, sampler2D shadow_map, float nl)
         vec3 res = compute_brdf(n, v, l, roughness, metallic,
                                 f0, c_diff, base_color.rgb, radiance);
 
-        // Compute shadow
-#ifdef DIRECTIONAL_LIGHT_SHADOWS
-        float nl = clamp(dot(n,l), 0.0, 1.0);
-        float shadow = shadow_calc(
-            directional_lights[i].light_matrix,
-            directional_lights[i].shadow_map,
-            nl
-        );
-        res = res * (1.0 - shadow);
-#endif
 // synthscene's shadow maps (shadows.glsl):
 #ifdef SHADOW_MAPS
         if (i < SHADOWED_DIRECTIONAL) {
