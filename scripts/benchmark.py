@@ -69,7 +69,8 @@ without it (the pinhole), ``--runs`` runs of each alternated with ``--workers`` 
 
 ``--soak FRAMES`` makes one run of FRAMES frames and prints each worker's resident memory (RSS,
 from ``/proc/self/statm``) once it has made 10 % of its share of the frames (at least
-``--warmup``; by then every asset and cache has been used) and at its last frame, and the growth.
+``--warmup``; by then every asset and cache has been used), once it has made half of it and at
+its last frame, and the growth from the first and over the second half.
 """
 
 from __future__ import annotations
@@ -265,19 +266,22 @@ def generate_run(scenario, args, workers: int, frames: int,
 
 
 class WorkerMemory:
-    """Each worker's RSS after its frame ``baseline`` and at its last frame, from the
-    ``FrameDone`` events of a run (call it with each)."""
+    """Each worker's RSS after its frame ``baseline``, after its frame ``midpoint`` (if given)
+    and at its last frame, from the ``FrameDone`` events of a run (call it with each)."""
 
-    def __init__(self, baseline: int) -> None:
-        self.baseline = baseline
+    def __init__(self, baseline: int, midpoint: int | None = None) -> None:
+        self.baseline, self.midpoint = baseline, midpoint
         self.seen: dict[int, int] = {}
         self.first: dict[int, tuple[int, int]] = {}  # worker -> (frames made, RSS bytes)
+        self.middle: dict[int, tuple[int, int]] = {}
         self.last: dict[int, tuple[int, int]] = {}
 
     def __call__(self, done: FrameDone) -> None:
         n = self.seen[done.worker] = self.seen.get(done.worker, 0) + 1
         if n == self.baseline:
             self.first[done.worker] = (n, done.rss_bytes)
+        if n == self.midpoint:
+            self.middle[done.worker] = (n, done.rss_bytes)
         self.last[done.worker] = (n, done.rss_bytes)
 
     def report(self, indent: str = "") -> None:
@@ -289,15 +293,20 @@ class WorkerMemory:
                       "than the warm-up")
                 continue
             (n0, rss0), (n1, rss1) = self.first[worker], self.last[worker]
-            print(f"{indent}worker {worker}: RSS {rss0 / 2**20:.1f} MiB after frame {n0}, "
-                  f"{rss1 / 2**20:.1f} MiB after frame {n1}: "
-                  f"{100 * (rss1 - rss0) / rss0:+.2f} %")
+            line = (f"{indent}worker {worker}: RSS {rss0 / 2**20:.1f} MiB after frame {n0}, "
+                    f"{rss1 / 2**20:.1f} MiB after frame {n1}: "
+                    f"{100 * (rss1 - rss0) / rss0:+.2f} %")
+            if worker in self.middle:  # the second half alone: growth that has not stopped
+                nm, rssm = self.middle[worker]
+                line += (f"; {rssm / 2**20:.1f} MiB after frame {nm}, so "
+                         f"{100 * (rss1 - rssm) / rssm:+.2f} % over the second half")
+            print(line)
 
 
 def soak(scenario, args, workers: int) -> None:
     """Print each worker's RSS after warm-up and at the end of one long run."""
     baseline = max(args.warmup, args.soak // workers // 10)
-    memory = WorkerMemory(baseline)
+    memory = WorkerMemory(baseline, args.soak // workers // 2)
 
     def on_frame(done: FrameDone) -> None:
         memory(done)

@@ -20,9 +20,10 @@ Prints, each a median over ``--runs`` runs:
   worker (each worker has met the library: every asset loaded, its collision shapes built), the
   large library against one of its first 10 assets (warm cache for both), and the ratios; and
   frames/s while the workers meet the library (from ``--warmup`` to ``--steady-warmup``);
-- **memory**: each worker's resident memory after 10 % of its frames and at its last frame of
-  one run of ``--frames`` frames, and the growth in %; and the bytes of the arrays each loaded
-  asset holds (library, GL uploads), to size ``limits.max_loaded_assets``.
+- **memory**: each worker's resident memory after 10 % of its frames, after half of them and
+  at its last frame of one run of ``--frames`` frames, and the growth in % from the first and
+  over the second half (growth that has not stopped shows there); and the bytes of the arrays
+  each loaded asset holds (library, GL uploads), to size ``limits.max_loaded_assets``.
 """
 
 from __future__ import annotations
@@ -216,7 +217,7 @@ def fill(cache: str, args) -> None:
 
 def memory(spec, args) -> None:
     per_worker = max(1, args.frames // args.workers)
-    tracker = WorkerMemory(max(args.warmup, per_worker // 10))
+    tracker = WorkerMemory(max(args.warmup, per_worker // 10), per_worker // 2)
     with tempfile.TemporaryDirectory() as folder:
         run(spec, args, frames=args.frames, cache=args.cache_dir or folder, on_frame=tracker)
     limit = spec.spec.limits.max_loaded_assets

@@ -18,7 +18,13 @@ from conftest import UnitSphereLibrary, pose, top_down_camera
 from synthscene.assets.environment_files import equirect_directions
 from synthscene.assets.sky import sky_image
 from synthscene.core.state import SKY, Camera, Environment, Material, SceneObject, SceneState
-from synthscene.render.environment import irradiance_sh9, prefilter, project_sh9
+from synthscene.render.environment import (
+    EnvironmentMapCache,
+    brdf_lut,
+    irradiance_sh9,
+    prefilter,
+    project_sh9,
+)
 from synthscene.render.octahedral import (
     equirect_to_octahedral,
     octahedral_directions,
@@ -68,6 +74,39 @@ def test_octahedral_resampling_of_an_equirectangular_map_keeps_a_smooth_radiance
 
 
 # -- spherical harmonics (no GL) -------------------------------------------------------------
+
+def test_an_environment_map_cache_prepares_each_map_once_and_keeps_the_last_used():
+    """Each key's radiance is read and prepared once while it is kept; past the capacity the
+    least recently used goes and is prepared again when drawn again."""
+    reads: list[str] = []
+
+    def radiance(key: str):
+        def read() -> np.ndarray:
+            reads.append(key)
+            return np.full((16, 32, 3), float(len(key)), np.float32)
+        return read
+
+    cache = EnvironmentMapCache(capacity=2)
+    a = cache.get("a", radiance("a"))
+    assert cache.get("a", radiance("a")) is a and reads == ["a"]
+    np.testing.assert_allclose(a.sh9[0], np.full(3, 2 * np.sqrt(np.pi)), rtol=1e-5)  # L Y00 4pi
+    cache.get("bb", radiance("bb"))
+    cache.get("a", radiance("a"))  # a is now the most recent: bb goes first
+    cache.get("ccc", radiance("ccc"))
+    assert reads == ["a", "bb", "ccc"]
+    cache.get("a", radiance("a"))
+    cache.get("bb", radiance("bb"))
+    assert reads == ["a", "bb", "ccc", "bb"]
+    assert EnvironmentMapCache(capacity=2).get("a", radiance("a")) is not a  # none shared
+
+
+def test_the_brdf_table_is_computed_once_per_size_and_sample_count_and_read_only():
+    table = brdf_lut(8, 64)
+    assert brdf_lut(8, 64) is table and not table.flags.writeable
+    other = brdf_lut(8, 128)
+    assert other is not table and other.shape == (8, 8, 3)
+    assert not np.array_equal(other[..., :2], table[..., :2])  # its own samples
+
 
 def test_sh9_of_a_constant_and_of_a_cosine_lobe_are_the_closed_forms():
     directions, _ = equirect_directions(128, 256)

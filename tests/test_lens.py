@@ -16,6 +16,8 @@ from synthscene.core.lens import Lens
 from synthscene.core.state import AmodalMask, Camera, RenderOutput, SceneObject
 from synthscene.errors import ConfigError
 from synthscene.labels.lens_warp import (
+    WARPS_KEPT,
+    LensWarps,
     lens_pinhole,
     lens_warp,
     pinhole_camera,
@@ -105,6 +107,40 @@ def test_warped_ids_equal_a_direct_nearest_lookup(lens, width, height, scale):
     np.testing.assert_array_equal(out.instance_ids, ids[row, col])
     np.testing.assert_array_equal(out.depth, depth[row, col])  # z is looked up, not blended
     assert out.instance_ids.dtype == np.int32 and out.depth.dtype == np.float32
+
+
+def test_lens_warps_make_each_cameras_maps_once_and_keep_the_last_few(monkeypatch):
+    """A camera drawn again (same K, lens and sizes; any pose) reuses its warp; past
+    WARPS_KEPT the least recently used is made again; two caches share nothing."""
+    import synthscene.labels.lens_warp as module
+
+    made: list[float] = []
+    real = module.frame_maps
+
+    def counted(camera, pinhole):
+        made.append(float(camera.lens.coeffs[0]))
+        return real(camera, pinhole)
+
+    monkeypatch.setattr(module, "frame_maps", counted)
+
+    def camera(k1: float, world_from_camera=np.eye(4)) -> Camera:
+        return Camera(K=_K(60.0, 64, 48), width=64, height=48,
+                      world_from_camera=world_from_camera, lens=Lens("brown_conrady",
+                                                                     (k1, 0, 0, 0, 0)))
+
+    warps = LensWarps()
+    first = warps.get(camera(-0.1))
+    moved = np.eye(4)
+    moved[:3, 3] = (0.3, -0.2, 1.0)
+    assert warps.get(camera(-0.1, moved)) is first and made == [-0.1]
+    np.testing.assert_array_equal(first.nearest, lens_warp(camera(-0.1)).nearest)
+    for i in range(WARPS_KEPT):
+        warps.get(camera(-0.11 - 0.01 * i))
+    assert made[-1] == pytest.approx(-0.1 - 0.01 * WARPS_KEPT)
+    count = len(made)
+    warps.get(camera(-0.1))  # the oldest went: made again
+    assert len(made) == count + 1
+    assert LensWarps().get(camera(-0.1)) is not first
 
 
 def _pattern(ab: np.ndarray) -> np.ndarray:

@@ -10,7 +10,8 @@ A camera with a :class:`~synthscene.core.lens.Lens` is drawn in two steps:
    (:func:`pinhole_size` of a given scale).
 2. :func:`warp_output`: every distorted pixel centre is unprojected through the lens
    (:meth:`Lens.unproject`) and looked up in the pinhole render (:func:`lens_warp`: the maps
-   of :mod:`synthscene.labels.lens_maps`, cached per ``(K, lens, size)``): colour
+   of :mod:`synthscene.labels.lens_maps`; :class:`LensWarps` keeps the last few per
+   ``(K, lens, size)``): colour
    bilinearly (``cv2.remap``, ``INTER_LINEAR``); instance ids, depth and normals by nearest
    lookup (the pinhole pixel whose centre is nearest, rounding halves up), so ids stay exact
    and every label recomputed from them (masks, boxes, areas, visibility) is pixel-exact.
@@ -33,10 +34,10 @@ import numpy as np
 from synthscene.core.state import AmodalMask, Camera, RenderOutput
 from synthscene.labels.lens_maps import frame_maps, pinhole_positions
 
-__all__ = ["FOOTPRINT_MARGIN_PX", "FOOTPRINT_STEP", "MARGIN_PX", "MAX_PINHOLE_SIDE", "LensWarp",
-           "auto_render_scale", "canvas_size", "footprint", "frame_extent", "lens_pinhole",
-           "lens_warp", "pinhole_camera", "pinhole_positions", "pinhole_size", "warp_amodal",
-           "warp_output"]
+__all__ = ["FOOTPRINT_MARGIN_PX", "FOOTPRINT_STEP", "MARGIN_PX", "MAX_PINHOLE_SIDE", "WARPS_KEPT",
+           "LensWarp", "LensWarps", "auto_render_scale", "canvas_size", "footprint",
+           "frame_extent", "lens_pinhole", "lens_warp", "pinhole_camera", "pinhole_positions",
+           "pinhole_size", "warp_amodal", "warp_output"]
 
 MAX_PINHOLE_SIDE = 4096
 """Largest side, pixels, of the undistorted render of a distorted camera."""
@@ -57,8 +58,9 @@ lookup reaches 1 pixel beyond a border pixel's position, a nearest one half a pi
 fisheye's corners the outline runs almost along the rays, so the radial push alone would leave
 it next to the border pixels; the normal push keeps it clear there too."""
 
-_CACHE_SIZE = 4
-_maps: OrderedDict[tuple, LensWarp] = OrderedDict()
+WARPS_KEPT = 4
+"""Warps a :class:`LensWarps` keeps (a frame's lens and intrinsics drawn per frame make a new
+one each frame; a fixed lens reuses one)."""
 
 
 def pinhole_size(width: int, height: int, scale: float) -> tuple[int, int]:
@@ -239,41 +241,56 @@ class LensWarp:
     nearest: np.ndarray
 
 
-def _key(camera: Camera, size: tuple[int, int] | None, max_scale: float) -> tuple:
-    return (np.asarray(camera.K, np.float64).tobytes(), camera.lens, camera.width,
-            camera.height, None if size is None else (int(size[0]), int(size[1])),
-            None if size is not None else float(max_scale))
-
-
 def lens_warp(camera: Camera, size: tuple[int, int] | None = None,
               max_scale: float = math.inf) -> LensWarp:
     """The :class:`LensWarp` of ``camera`` (with a lens) rendered at ``size`` (``(W', H')``;
-    None: the camera's own :func:`canvas_size`, at most ``max_scale``), from a small cache
-    keyed by ``(K, lens, image size, size)``; the pose does not enter.
+    None: the camera's own :func:`canvas_size`, at most ``max_scale``); the pose does not
+    enter (:class:`LensWarps` keeps the last few made).
 
     Raises
     ------
     ValueError
         As :func:`frame_extent`.
     """
-    key = _key(camera, size, max_scale)
-    warp = _maps.get(key)
-    if warp is not None:
-        _maps.move_to_end(key)
-        return warp
     extent = frame_extent(camera)
     if size is None:
         size = canvas_size(camera, max_scale, extent)
     pinhole = pinhole_camera(camera, size, extent)
     map_x, map_y, nearest = frame_maps(camera, pinhole)
     outline = footprint(map_x, map_y, pinhole.K[:2, 2])
-    warp = LensWarp(pinhole=dataclasses.replace(pinhole, world_from_camera=np.eye(4),
+    return LensWarp(pinhole=dataclasses.replace(pinhole, world_from_camera=np.eye(4),
                                                 footprint=outline),
                     map_x=map_x, map_y=map_y, nearest=nearest)
-    _maps[key] = warp
-    while len(_maps) > _CACHE_SIZE:
-        _maps.popitem(last=False)
-    return warp
+
+
+class LensWarps:
+    """The :func:`lens_warp` of the last :data:`WARPS_KEPT` cameras, keyed by ``(K, lens, image
+    size, render size)`` (least recently used out): a frame's camera is warped for its render
+    and for its labels, and a fixed lens for every frame, with maps made once."""
+
+    def __init__(self) -> None:
+        self._warps: OrderedDict[tuple, LensWarp] = OrderedDict()
+
+    def get(self, camera: Camera, size: tuple[int, int] | None = None,
+            max_scale: float = math.inf) -> LensWarp:
+        """:func:`lens_warp` of ``camera``, ``size`` and ``max_scale``, made once.
+
+        Raises
+        ------
+        ValueError
+            As :func:`frame_extent`.
+        """
+        key = (np.asarray(camera.K, np.float64).tobytes(), camera.lens, camera.width,
+               camera.height, None if size is None else (int(size[0]), int(size[1])),
+               None if size is not None else float(max_scale))
+        warp = self._warps.get(key)
+        if warp is not None:
+            self._warps.move_to_end(key)
+            return warp
+        warp = self._warps[key] = lens_warp(camera, size, max_scale)
+        while len(self._warps) > WARPS_KEPT:
+            self._warps.popitem(last=False)
+        return warp
 
 
 def warp_output(output: RenderOutput, camera: Camera, warp: LensWarp) -> RenderOutput:
@@ -417,8 +434,9 @@ def _warp_crop(mask: AmodalMask, camera: Camera, pinhole: Camera, warp: LensWarp
 
 
 def lens_pinhole(camera: Camera, size: tuple[int, int] | None = None,
-                 max_scale: float = math.inf) -> Camera:
-    """The pinhole camera to render for ``camera`` (with a lens): :func:`lens_warp`'s, at the
-    distorted camera's pose."""
-    return dataclasses.replace(lens_warp(camera, size, max_scale).pinhole,
-                               world_from_camera=camera.world_from_camera)
+                 max_scale: float = math.inf, warp: LensWarp | None = None) -> Camera:
+    """The pinhole camera to render for ``camera`` (with a lens): :func:`lens_warp`'s (or that
+    of ``warp``, its warp already made), at the distorted camera's pose."""
+    if warp is None:
+        warp = lens_warp(camera, size, max_scale)
+    return dataclasses.replace(warp.pinhole, world_from_camera=camera.world_from_camera)

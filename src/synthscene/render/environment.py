@@ -25,8 +25,9 @@ The BRDF of the punctual lights weights the diffuse term by ``(1 - F)``; with Sc
 a surface exactly what very many directional lights spread evenly over the sky would give it:
 ``L`` times the directional albedo of pyrender's BRDF (the units in ``docs/light.md``).
 
-:func:`environment_maps` prepares a map once and keeps the last :data:`CACHE_SIZE` per process,
-keyed by the file's content (or the sky's parameters).
+:func:`prepare_maps` prepares a map; an :class:`EnvironmentMapCache` (one per renderer) keeps the
+last :data:`CACHE_SIZE` prepared, keyed by the file's content (or the sky's parameters), so each
+is prepared once.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ import numpy as np
 from synthscene.assets.environment_files import equirect_directions
 from synthscene.render.octahedral import equirect_to_octahedral
 
-__all__ = ["CACHE_SIZE", "LUT_SIZE", "OCTAHEDRAL_SIZE", "SPECULAR_LEVELS", "EnvironmentMaps",
-           "brdf_lut", "environment_maps", "irradiance_sh9", "prefilter", "project_sh9"]
+__all__ = ["CACHE_SIZE", "LUT_SIZE", "OCTAHEDRAL_SIZE", "SPECULAR_LEVELS", "EnvironmentMapCache",
+           "EnvironmentMaps", "brdf_lut", "irradiance_sh9", "prefilter", "prepare_maps",
+           "project_sh9"]
 
 SPECULAR_LEVELS = 5
 """Levels of the prefiltered chain: 128 x 64 (roughness 0: the map itself) down to 8 x 4, then
@@ -217,11 +219,10 @@ def _hammersley(count: int) -> np.ndarray:
     return np.stack([i / count, bits.astype(np.float64) / 2.0 ** 32], axis=-1)
 
 
-_LUT: np.ndarray | None = None
-
-
+@lru_cache(maxsize=2)
 def brdf_lut(size: int = LUT_SIZE, samples: int = 1024) -> np.ndarray:
-    """The split-sum table of the lit shader's BRDF (computed once per process).
+    """The split-sum table of the lit shader's BRDF (a pure function of its arguments, computed
+    once per process for each; the array returned is read-only).
 
     Parameters
     ----------
@@ -237,9 +238,6 @@ def brdf_lut(size: int = LUT_SIZE, samples: int = 1024) -> np.ndarray:
         ``A``, ``B``: the specular reflectance is ``f0 A + B``; ``C``: the diffuse Fresnel loss,
         so the diffuse reflectance is ``c_diff (1 - f0) (1 - C)`` (module notes).
     """
-    global _LUT
-    if _LUT is not None and _LUT.shape[0] == size:
-        return _LUT
     nv = (np.arange(size) + 0.5) / size
     rough = np.maximum((np.arange(size) + 0.5) / size, _MIN_ROUGHNESS)
     u = _hammersley(samples)
@@ -264,8 +262,9 @@ def brdf_lut(size: int = LUT_SIZE, samples: int = 1024) -> np.ndarray:
         out[j, :, 0] = (weight * (1.0 - fresnel)).mean(axis=1)
         out[j, :, 1] = (weight * fresnel).mean(axis=1)
     out[..., 2] = _diffuse_fresnel(nv)[None, :]
-    _LUT = out.astype(np.float32)
-    return _LUT
+    lut = out.astype(np.float32)
+    lut.flags.writeable = False
+    return lut
 
 
 def _diffuse_fresnel(nv: np.ndarray, steps: int = 256) -> np.ndarray:
@@ -286,34 +285,61 @@ def _diffuse_fresnel(nv: np.ndarray, steps: int = 256) -> np.ndarray:
     return np.array(result)
 
 
-_CACHE: OrderedDict[str, EnvironmentMaps] = OrderedDict()
-
-
-def environment_maps(key: str, radiance: Callable[[], np.ndarray]) -> EnvironmentMaps:
-    """The prepared maps of an environment, made on first use and kept (:data:`CACHE_SIZE`).
+def prepare_maps(key: str, image: np.ndarray) -> EnvironmentMaps:
+    """The prepared maps of an environment: its 9 spherical-harmonic coefficients, its
+    prefiltered chain in the octahedral layout and its background copy.
 
     Parameters
     ----------
     key : str
         What identifies the environment's radiance (a file's content hash, a sky's parameters).
-    radiance : callable
-        Returns the (H, W, 3) float32 map; called only when ``key`` is not cached.
+    image : (H, W, 3) float32
+        Equirectangular linear radiance (:mod:`synthscene.assets.environment_files`).
 
     Returns
     -------
     EnvironmentMaps
     """
-    maps = _CACHE.get(key)
-    if maps is not None:
-        _CACHE.move_to_end(key)
-        return maps
-    image = radiance()
     width = min(BACKGROUND_MAX_WIDTH, image.shape[1])
-    maps = EnvironmentMaps(key=key, sh9=project_sh9(image).astype(np.float32),
+    return EnvironmentMaps(key=key, sh9=project_sh9(image).astype(np.float32),
                            specular=[equirect_to_octahedral(level, OCTAHEDRAL_SIZE >> k)
                                      for k, level in enumerate(prefilter(image))],
                            background=_reduce(image, width, max(1, width // 2)))
-    _CACHE[key] = maps
-    if len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return maps
+
+
+class EnvironmentMapCache:
+    """Prepared maps by key: the last ``capacity`` used are kept (least recently used out), so
+    an environment drawn again is not prepared again.
+
+    Parameters
+    ----------
+    capacity : int
+        Maps kept (default :data:`CACHE_SIZE`), >= 1.
+    """
+
+    def __init__(self, capacity: int = CACHE_SIZE) -> None:
+        self.capacity = max(1, int(capacity))
+        self._maps: OrderedDict[str, EnvironmentMaps] = OrderedDict()
+
+    def get(self, key: str, radiance: Callable[[], np.ndarray]) -> EnvironmentMaps:
+        """The prepared maps of ``key`` (:func:`prepare_maps`), made on first use.
+
+        Parameters
+        ----------
+        key : str
+            What identifies the environment's radiance.
+        radiance : callable
+            Returns the (H, W, 3) float32 map; called only when ``key`` is not kept.
+
+        Returns
+        -------
+        EnvironmentMaps
+        """
+        maps = self._maps.get(key)
+        if maps is not None:
+            self._maps.move_to_end(key)
+            return maps
+        maps = self._maps[key] = prepare_maps(key, radiance())
+        if len(self._maps) > self.capacity:
+            self._maps.popitem(last=False)
+        return maps

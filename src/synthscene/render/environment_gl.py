@@ -25,11 +25,11 @@ from synthscene.assets.environment_files import read_environment
 from synthscene.assets.sky import sky_image
 from synthscene.core.state import SKY, Environment
 from synthscene.errors import AssetError
-from synthscene.render.environment import EnvironmentMaps, brdf_lut, environment_maps
+from synthscene.render.environment import EnvironmentMapCache, EnvironmentMaps, brdf_lut
 from synthscene.render.gl import Program
 
 __all__ = ["EnvironmentDraw", "EnvironmentPass", "LUT_UNIT", "SPECULAR_UNIT", "TEXTURES_KEPT",
-           "prepared_maps"]
+           "PreparedMaps"]
 
 SPECULAR_UNIT = 12
 """Texture unit of the prefiltered chain (material textures use units 0 to 6)."""
@@ -40,34 +40,40 @@ BACKGROUND_UNIT = 14
 TEXTURES_KEPT = 8
 """Environments whose textures stay uploaded."""
 
-_content_keys: dict[tuple, str] = {}
 
+class PreparedMaps:
+    """The prepared maps of the environments one renderer draws (each prepared once and kept,
+    :class:`~synthscene.render.environment.EnvironmentMapCache`), by file content or by the
+    sky's parameters."""
 
-def prepared_maps(environment: Environment) -> EnvironmentMaps:
-    """The prepared maps of a frame's environment (cached per process, by file content or by
-    the sky's parameters).
+    def __init__(self) -> None:
+        self._cache = EnvironmentMapCache()
+        self._content_keys: dict[tuple, str] = {}  # (path, mtime, size) -> content hash
 
-    Raises
-    ------
-    AssetError
-        If the environment's file cannot be read (:func:`read_environment`).
-    """
-    if environment.source == SKY:
-        key = f"sky:{environment.sun_elevation_rad:.9f}:{environment.turbidity:.6f}"
-        return environment_maps(key, lambda: sky_image(environment.sun_elevation_rad,
-                                                       environment.turbidity))
-    try:
-        stat = os.stat(environment.source)
-    except OSError as exc:
-        raise AssetError(f"{environment.source}: cannot read this environment map: "
-                         f"{exc.strerror or exc}") from None
-    file_key = (environment.source, stat.st_mtime_ns, stat.st_size)
-    key = _content_keys.get(file_key)
-    if key is None:
-        image = read_environment(environment.source)
-        _content_keys[file_key] = image.key
-        return environment_maps(image.key, lambda: image.radiance)
-    return environment_maps(key, lambda: read_environment(environment.source).radiance)
+    def of(self, environment: Environment) -> EnvironmentMaps:
+        """The prepared maps of a frame's environment.
+
+        Raises
+        ------
+        AssetError
+            If the environment's file cannot be read (:func:`read_environment`).
+        """
+        if environment.source == SKY:
+            key = f"sky:{environment.sun_elevation_rad:.9f}:{environment.turbidity:.6f}"
+            return self._cache.get(key, lambda: sky_image(environment.sun_elevation_rad,
+                                                          environment.turbidity))
+        try:
+            stat = os.stat(environment.source)
+        except OSError as exc:
+            raise AssetError(f"{environment.source}: cannot read this environment map: "
+                             f"{exc.strerror or exc}") from None
+        file_key = (environment.source, stat.st_mtime_ns, stat.st_size)
+        key = self._content_keys.get(file_key)
+        if key is None:
+            image = read_environment(environment.source)
+            self._content_keys[file_key] = image.key
+            return self._cache.get(image.key, lambda: image.radiance)
+        return self._cache.get(key, lambda: read_environment(environment.source).radiance)
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,8 +96,15 @@ class EnvironmentDraw:
     visible: bool
 
     @classmethod
-    def of(cls, environment: Environment) -> EnvironmentDraw:
-        return cls(prepared_maps(environment), float(environment.intensity),
+    def of(cls, environment: Environment, prepared: PreparedMaps) -> EnvironmentDraw:
+        """The draw of a frame's ``environment``, its maps from ``prepared`` (the renderer's).
+
+        Raises
+        ------
+        AssetError
+            As :meth:`PreparedMaps.of`.
+        """
+        return cls(prepared.of(environment), float(environment.intensity),
                    float(environment.rotation_rad), bool(environment.visible))
 
 

@@ -86,7 +86,7 @@ from synthscene.render.color_pass import (  # noqa: E402
     ColourRenderer,
     Part,
 )
-from synthscene.render.environment_gl import EnvironmentDraw  # noqa: E402
+from synthscene.render.environment_gl import EnvironmentDraw, PreparedMaps  # noqa: E402
 from synthscene.render.gl import VertexArray  # noqa: E402
 from synthscene.render.label_pass import LabelPass  # noqa: E402
 from synthscene.render.looks import (  # noqa: E402
@@ -211,6 +211,7 @@ class Renderer:
         self._label_pass: LabelPass | None = None
         self._amodal_pass: AmodalPass | None = None
         self._shadow_maps: ShadowMaps | None = None
+        self._environments = PreparedMaps()  # each environment map prepared once
         self._pending: PendingFrame | None = None
 
     # -- context management ------------------------------------------------------------------
@@ -436,7 +437,7 @@ class Renderer:
             flat=flat, labels=labels, shadows=shadows,
             ambient_occlusion=state.ambient_occlusion,
             environment=(None if state.environment is None
-                         else EnvironmentDraw.of(state.environment)),
+                         else EnvironmentDraw.of(state.environment, self._environments)),
             footprint=(None if state.camera.footprint is None
                        else (state.camera.footprint, np.asarray(state.camera.K)[:2, 2])))
 

@@ -21,9 +21,9 @@ from synthscene.core.stereo import EYES, disparity_from_depth, right_camera
 from synthscene.errors import ConfigError
 from synthscene.labels.lens_warp import (
     LensWarp,
+    LensWarps,
     frame_extent,
     lens_pinhole,
-    lens_warp,
     pinhole_size,
     warp_output,
 )
@@ -63,6 +63,7 @@ class Sensors:
         self.distortion = spec.camera.distortion
         self.depth_sensor = spec.outputs.depth_sensor
         self.stereo = spec.camera.stereo
+        self._warps = LensWarps()
         self.render_size: tuple[int, int] | None = self.image_size
         """The render's size: the image's without a lens; with one, ``render_scale`` times it,
         or None: each frame's own
@@ -93,7 +94,7 @@ class Sensors:
             raise self._error(exc) from None
 
     def _warp(self, camera: Camera) -> LensWarp:
-        return lens_warp(camera, self.render_size, MAX_RENDER_SCALE)
+        return self._warps.get(camera, self.render_size, MAX_RENDER_SCALE)
 
     def with_lens(self, state: SceneState, index: int) -> SceneState:
         """``state`` with its camera's lens drawn (frame or sequence ``index``); unchanged
@@ -120,8 +121,8 @@ class Sensors:
         """The state the renderer draws: with the pinhole that covers a distorted camera."""
         if state.camera.lens is None:
             return state
-        return dataclasses.replace(state, camera=lens_pinhole(state.camera, self.render_size,
-                                                              MAX_RENDER_SCALE))
+        camera = lens_pinhole(state.camera, warp=self._warp(state.camera))
+        return dataclasses.replace(state, camera=camera)
 
     def through_lens(self, state: SceneState, output: RenderOutput) -> RenderOutput:
         """The distorted camera's output from the pinhole render (:func:`warp_output`);
