@@ -8,6 +8,8 @@ Layout while a run is going (and after a crash)::
                                          the name templates of its files, the broken assets
                                          it left out)
     OUT/.synthscene/frames/000001.json   one record per finished frame (see below)
+    OUT/.synthscene/worker-0-crash.txt   the stack of a worker killed by a fatal signal
+                                         (:mod:`synthscene.run.crash_logs`), if one was
     OUT/annotations.json                 only once every frame has a record
 
 Rules that make a crash or ``kill -9`` at any moment harmless:
@@ -74,6 +76,7 @@ from synthscene.io.fileio import (
 )
 from synthscene.io.layout import ANNOTATIONS_NAME, IMAGES_DIR, STATE_DIR, frame_stem
 from synthscene.io.maps import NpyFile
+from synthscene.run.crash_logs import is_crash_log, remove_crash_logs
 from synthscene.run.manifest import (
     DATASET_FOLDERS,
     MANIFEST_FORMAT,
@@ -268,6 +271,7 @@ class RunFolder:
                 raise OutputError(f"{self.out_dir}: cannot resume: {name} was not written by "
                                   "the run in this folder; move it away or choose another "
                                   "folder")
+            remove_crash_logs(self.out_dir)  # the stacks of the earlier run's crashed workers
             if overwrite:
                 self._remove_run(previous.run_files(), previous.frames)
                 previous = None
@@ -405,7 +409,7 @@ class RunFolder:
             return self.annotations_path
         records = RunFiles([f"{FRAMES_DIR}/{{frame}}.json"], frames)
         checks = [(self.state_dir, lambda name: name == MANIFEST_NAME
-                   or temporary_target(name) == MANIFEST_NAME),
+                   or temporary_target(name) == MANIFEST_NAME or is_crash_log(name)),
                   (self.frames_dir, lambda name: records.owns(FRAMES_DIR, name))]
         checks += [(folder, lambda name, f=folder.name: previous.owns(f, name))
                    for folder in self._places(previous, mine)]

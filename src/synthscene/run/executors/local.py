@@ -14,7 +14,9 @@ run of ten.
 Which worker makes which frame does not matter: frame ``i`` depends only on ``(seed, i)``.
 Workers report each written frame on an event queue (one progress bar for all of them); the first
 worker error stops every worker and is raised in the main process with the worker's message. A
-worker whose parent dies (``kill -9``) exits by itself.
+worker whose parent dies (``kill -9``) exits by itself. A worker killed by a fatal signal leaves
+the stack of its threads in the run folder (:mod:`synthscene.run.crash_logs`), and the message
+names the file.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
 from synthscene.errors import SynthsceneError
+from synthscene.run.crash_logs import (
+    crash_log_path,
+    crash_note,
+    fault_log,
+    remove_crash_logs,
+)
 from synthscene.run.worker import (
     FrameDone,
     FrameJob,
@@ -140,6 +148,7 @@ def run_processes(job: FrameJob, frames: Collection[int], workers: int,
         tasks, scene_groups(frames, frames_per_scene(job.scenario)), count, stop))
     feeder.start()
     processes: list[Any] = []
+    crash_logs = [crash_log_path(job.out_dir, worker) for worker in range(count)]
     try:
         for worker in range(count):
             process = context.Process(target=_process_main, args=(job, worker, tasks, events),
@@ -152,10 +161,11 @@ def run_processes(job: FrameJob, frames: Collection[int], workers: int,
             try:
                 event = events.get(timeout=POLL_SECONDS)
             except queue.Empty:
-                _check_alive(processes, remaining, idle=True)
+                _check_alive(processes, remaining, idle=True, crash_logs=crash_logs)
                 continue
             if time.monotonic() - last_check > POLL_SECONDS:  # a worker may die while others
-                _check_alive(processes, remaining, idle=False)  # keep reporting
+                _check_alive(processes, remaining, idle=False,  # keep reporting
+                             crash_logs=crash_logs)
                 last_check = time.monotonic()
             kind = event[0]
             if kind == "frame":
@@ -168,6 +178,7 @@ def run_processes(job: FrameJob, frames: Collection[int], workers: int,
     finally:
         stop.set()
         _stop(processes)
+        remove_crash_logs(job.out_dir, empty_only=True)  # workers stopped, not crashed
         feeder.join()
         tasks.cancel_join_thread()
         tasks.close()
@@ -190,16 +201,19 @@ def _feed(tasks: Any, groups: Iterator[list[int]], workers: int,
                 continue
 
 
-def _check_alive(processes: list[Any], remaining: int, *, idle: bool) -> None:
-    """Raise if a worker died; if ``idle`` (no event came for a while), also if every worker
-    exited (normally) with frames left."""
-    for process in processes:
+def _check_alive(processes: list[Any], remaining: int, *, idle: bool,
+                 crash_logs: list[Any] | None = None) -> None:
+    """Raise if a worker died (naming the file with its stack, from ``crash_logs``, one path
+    per process, if it left one); if ``idle`` (no event came for a while), also if every
+    worker exited (normally) with frames left."""
+    for i, process in enumerate(processes):
         if process.exitcode not in (None, 0):
             code = process.exitcode
             how = f"was killed by signal {-code}{_signal_name(-code)}" if code < 0 \
                 else f"exited with status {code}"
+            note = crash_note(crash_logs[i]) if crash_logs is not None and code < 0 else ""
             raise SynthsceneError(f"worker process {process.name} {how} before its "
-                                  "frames were written")
+                                  f"frames were written{note}")
     if idle and all(process.exitcode is not None for process in processes):
         raise SynthsceneError(f"every worker process exited with {remaining} frames not made")
 
@@ -233,7 +247,8 @@ def _process_main(job: FrameJob, worker: int, tasks: Any, events: Any) -> None:
     logging.basicConfig(level=job.log_level,
                         format=f"%(levelname)s %(name)s [worker {worker}]: %(message)s")
     try:
-        with FrameWorker(job, worker, on_done=lambda done: events.put(("frame", done))) as w:
+        with fault_log(crash_log_path(job.out_dir, worker)), \
+                FrameWorker(job, worker, on_done=lambda done: events.put(("frame", done))) as w:
             w.run(index for group in iter(tasks.get, None) for index in group)
         events.put(("done", worker))
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the main process
