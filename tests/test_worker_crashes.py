@@ -146,3 +146,36 @@ def test_a_run_whose_worker_crashes_names_the_signal_and_the_stack_file(tmp_path
     assert resumed.returncode == 0, resumed.stderr
     assert (tmp_path / "out" / "annotations.json").exists()
     assert not list((tmp_path / "out" / STATE_DIR).glob("worker-*-crash.txt"))
+
+
+@pytest.mark.slow
+@pytest.mark.gl
+def test_a_ray_actor_that_crashes_leaves_its_stack_and_the_message_names_it(tmp_path,
+                                                                            monkeypatch):
+    pytest.importorskip("ray")  # in the test extras; a local Ray instance with 2 CPUs
+    import synthscene
+    from synthscene import plugins
+    from synthscene.config.loading import scenario_from_dict
+
+    plugin = str(tmp_path / "crash_plugin.py")
+    (tmp_path / "crash_plugin.py").write_text(PLUGIN)
+    synthscene.load_plugins([plugin])
+    request_unload = plugins.unload_plugin
+    scene = {"name": "crash", "image": {"width": 64, "height": 48},
+             "assets": [{"source": "primitive:box"}],
+             "objects": {"count": 2, "size_m": 0.1}, "physics": {"max_steps": 50},
+             "effects": [{"name": "segfault"}]}
+    monkeypatch.setenv("CRASH_NOW", "1")  # Ray's processes start with this environment
+    try:
+        with pytest.raises(SynthsceneError) as info:
+            synthscene.generate(scenario_from_dict(scene), tmp_path / "out", frames=4,
+                                workers=2, executor="ray", plugins=[plugin], cache_dir=None)
+    finally:
+        request_unload(plugin)
+    message = str(info.value)
+    logs = sorted((tmp_path / "out" / STATE_DIR).glob("worker-*-crash.txt"))
+    named = [log for log in logs if f"the stack of its threads is in {log}" in message]
+    assert len(named) == 1, message
+    assert "in segfault" in named[0].read_text()
+    assert all(log.stat().st_size > 0 for log in logs)
+    assert message.startswith("Ray worker ") and "\n" not in message

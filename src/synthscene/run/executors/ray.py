@@ -9,6 +9,9 @@ file system every node sees at the same path (NFS, Lustre, a mounted bucket, ...
 merges the records into ``annotations.json`` exactly as for local workers, so the dataset is
 byte-identical to a local run.
 
+An actor killed by a fatal signal leaves the stack of its threads in the run folder
+(:mod:`synthscene.run.crash_logs`), and the run's message names the file.
+
 Scheduling, nodes and restarts are Ray's (``ray up``, KubeRay, ``ray start`` inside a SLURM
 allocation); synthscene only asks for ``num_cpus=1`` per actor. Ray is optional:
 ``pip install 'synthscene[ray]'``.
@@ -16,12 +19,19 @@ allocation); synthscene only asks for ``num_cpus=1`` per actor. Ray is optional:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
 from synthscene.errors import SynthsceneError
+from synthscene.run.crash_logs import (
+    crash_log_path,
+    crash_note,
+    fault_log,
+    remove_crash_logs,
+)
 from synthscene.run.worker import (
     FrameDone,
     FrameJob,
@@ -59,13 +69,16 @@ def require_ray() -> Any:
 
 
 class _FrameActor:
-    """Body of a Ray actor: one :class:`FrameWorker` kept open across calls."""
+    """Body of a Ray actor: one :class:`FrameWorker` kept open across calls, and the fault
+    log of its process (:func:`~synthscene.run.crash_logs.fault_log`) until it is closed."""
 
     def __init__(self, job: FrameJob, worker: int) -> None:
         self._job = job
         self._worker_index = worker
         self._worker: FrameWorker | None = None
         self._done: list[FrameDone] = []
+        self._fault_log = contextlib.ExitStack()
+        self._fault_log.enter_context(fault_log(crash_log_path(job.out_dir, worker)))
 
     def make(self, frames: list[int]) -> tuple[str, Any]:
         """Make and write ``frames``; return ``("ok", [FrameDone])`` or ``("error", report)``."""
@@ -83,10 +96,11 @@ class _FrameActor:
         return "ok", done
 
     def close(self) -> None:
-        """Release the GL context and the pybullet client."""
+        """Release the GL context and the pybullet client; remove the fault log."""
         worker, self._worker = self._worker, None
         if worker is not None:
             worker.__exit__(None, None, None)
+        self._fault_log.close()
 
 
 def _chunks(frames: Iterable[int], size: int, views_per_scene: int) -> Iterator[list[int]]:
@@ -175,8 +189,12 @@ def run_ray(job: FrameJob, frames: Collection[int], *, workers: int | None,
             try:
                 status, payload = ray.get(ready[0])
             except RayActorError as exc:
-                raise SynthsceneError(f"a Ray worker died before its frames were written "
-                                      f"(out of memory, or its node was lost?): {exc}") from None
+                index = actors.index(actor)
+                note = crash_note(crash_log_path(job.out_dir, index))
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise SynthsceneError(  # one line: Ray's own report runs over many
+                    f"Ray worker {index} died before its frames were written"
+                    f"{note or ' (out of memory, or its node was lost?)'}: {first}") from None
             except RayError as exc:
                 raise RuntimeError(f"a Ray worker failed: {exc}") from None
             if status == "error":
@@ -194,3 +212,4 @@ def run_ray(job: FrameJob, frames: Collection[int], *, workers: int | None,
                 pass
         if started_here:
             ray.shutdown()
+        remove_crash_logs(job.out_dir, empty_only=True)  # actors stopped, not crashed
