@@ -137,6 +137,43 @@ def test_a_warm_cache_computes_no_stable_or_resting_pose_and_gives_the_same_pose
         assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
+def test_the_check_before_the_first_frame_merges_the_hulls_the_workers_then_read(
+        tmp_path, monkeypatch):
+    """Building a run's libraries merges every asset's collision hulls (as the simulator
+    will) into the cache; frames made from that cache merge none, and give the bytes a run
+    that merged its own gives."""
+    import synthscene.assets.cache_records as records
+    from synthscene.run.pipeline import build_library, iter_samples
+
+    spec = _scenario()
+    merged: list[int] = []
+    real = records.merge_hulls
+
+    def counted(hulls, max_hulls):
+        merged.append(int(max_hulls))
+        return real(hulls, max_hulls)
+
+    monkeypatch.setattr(records, "merge_hulls", counted)
+    library = build_library(spec, cache_dir=tmp_path / "cache")
+    assert len(merged) == len(library.keys)  # each asset once, at the objects' budget
+    assert not [p for p in _entries(tmp_path / "cache")
+                if ".hulls-" not in p.name and ".geometry." not in p.name
+                and ".look." not in p.name and ".poses-" not in p.name
+                and ".resting-" not in p.name]
+    hull_entries = {p.name.split(".")[0] for p in _entries(tmp_path / "cache")
+                    if f".hulls-{merged[0]}." in p.name}
+    assert len(hull_entries) == len(library.keys)
+    merged.clear()
+    fresh = build_library(spec, cache_dir=tmp_path / "cache")
+    assert merged == []  # the second check reads them
+    warm = [s.render.rgb for s in iter_samples(spec, frames=2, seed=3, library=fresh)]
+    assert merged == []  # and so do the frames
+    monkeypatch.setattr(records, "merge_hulls", real)
+    cold = [s.render.rgb for s in iter_samples(spec, frames=2, seed=3,
+                                               library=build_library(spec, cache_dir="none"))]
+    assert all(np.array_equal(a, b) for a, b in zip(warm, cold))
+
+
 def test_a_primitives_key_follows_the_code_that_makes_it(monkeypatch):
     import synthscene.assets.cache as cache_module
     from synthscene.assets.sources import index_source

@@ -3,7 +3,10 @@
 :func:`check_entry` loads one indexed asset as a run would (its geometry, collision and look) and
 returns an :class:`AssetCheck`: usable or refused with a one-line reason, and the facts
 ``synthscene assets`` tabulates. :func:`screen_entries` checks many, over worker processes;
-:func:`screen_scene` checks a scenario's libraries and applies each source's ``on_error``:
+:func:`screen_scene` checks a scenario's libraries (given hull budgets, also merging each
+asset's collision hulls as the simulator will, through the asset cache, so that a hull that
+cannot be made solid is found here and the workers read the merged hulls instead of computing
+them) and applies each source's ``on_error``:
 
 * ``skip`` (default for a folder or a glob): the asset is left out of its library's index before
   any frame is drawn, so every worker draws from the same library and the dataset is the one a
@@ -21,7 +24,7 @@ import logging
 import multiprocessing
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
@@ -31,6 +34,7 @@ import numpy as np
 import trimesh
 
 from synthscene.assets.appearance import VisualPart
+from synthscene.assets.cache_records import collision_parts
 from synthscene.assets.library import PRELOAD_LIMIT, AssetLibrary, SceneLibraries
 from synthscene.assets.loading import load_geometry, load_look
 from synthscene.assets.sources import AssetEntry
@@ -229,7 +233,8 @@ def process_count(assets: int, workers: int) -> int:
 def screen_entries(entries: Sequence[AssetEntry], *, max_triangles: int = MAX_MESH_TRIANGLES,
                    workers: int = 1,
                    progress: Callable[[AssetCheck], None] | None = None,
-                   libraries: AssetLibrary | SceneLibraries | None = None) -> list[AssetCheck]:
+                   libraries: AssetLibrary | SceneLibraries | None = None,
+                   max_hulls: int | None = None) -> list[AssetCheck]:
     """Check every entry (:func:`check_entry`, or through ``libraries``), over ``workers``
     processes.
 
@@ -247,6 +252,10 @@ def screen_entries(entries: Sequence[AssetEntry], *, max_triangles: int = MAX_ME
         on-disk asset cache (:mod:`synthscene.assets.cache`), so that a second check of the
         same files reads the cache (each process keeps at most the libraries'
         ``max_loaded_mib`` and ``max_loaded_assets``).
+    max_hulls : int, optional
+        With ``libraries``: also merge each asset's collision hulls down to this many
+        (:func:`~synthscene.assets.cache_records.collision_parts`, written to the cache); an
+        asset whose hulls cannot be made solid is refused.
 
     Returns
     -------
@@ -268,7 +277,7 @@ def screen_entries(entries: Sequence[AssetEntry], *, max_triangles: int = MAX_ME
             progress(check)
 
     check = (partial(check_entry, max_triangles=max_triangles) if libraries is None
-             else partial(_check_in, libraries))
+             else partial(_check_in, libraries, max_hulls=max_hulls))
     if workers == 1:
         for entry in entries:
             done(check(entry))
@@ -287,12 +296,14 @@ def screen_entries(entries: Sequence[AssetEntry], *, max_triangles: int = MAX_ME
     return checks
 
 
-def screen_library(library: AssetLibrary, *, workers: int = 1) -> list[AssetCheck]:
+def screen_library(library: AssetLibrary, *, workers: int = 1,
+                   max_hulls: int | None = None) -> list[AssetCheck]:
     """Check every asset of ``library``, in key order.
 
     A library of at most :data:`~synthscene.assets.library.PRELOAD_LIMIT` assets is checked in
     this process through the library itself, which keeps what it loads (its preload); a larger
-    one over ``workers`` processes (:func:`screen_entries`), keeping nothing.
+    one over ``workers`` processes (:func:`screen_entries`), keeping nothing. ``max_hulls``:
+    also merge each asset's collision hulls (:func:`screen_entries`).
 
     Returns
     -------
@@ -300,15 +311,19 @@ def screen_library(library: AssetLibrary, *, workers: int = 1) -> list[AssetChec
     """
     if len(library) > PRELOAD_LIMIT:
         return screen_entries(library.entries, max_triangles=library.max_triangles,
-                              workers=workers, libraries=library)
-    return [_check_in(library, e) for e in library.entries]
+                              workers=workers, libraries=library, max_hulls=max_hulls)
+    return [_check_in(library, e, max_hulls=max_hulls) for e in library.entries]
 
 
-def _check_in(libraries: AssetLibrary | SceneLibraries, entry: AssetEntry) -> AssetCheck:
-    """Check ``entry`` by loading it through ``libraries`` (their cache and store)."""
+def _check_in(libraries: AssetLibrary | SceneLibraries, entry: AssetEntry, *,
+              max_hulls: int | None = None) -> AssetCheck:
+    """Check ``entry`` by loading it through ``libraries`` (their cache and store), and merge
+    its collision hulls down to ``max_hulls`` if given."""
     def load() -> AssetCheck:
         asset = libraries.get(entry.key)
         parts = libraries.look(entry.key)
+        if max_hulls is not None:
+            collision_parts(asset, max_hulls)
         solid = asset.collision_primitive
         return _facts(entry, asset.mesh, asset.collision_hulls,
                       solid.kind if solid is not None else None,
@@ -346,7 +361,8 @@ def _kept(library: AssetLibrary, checks: Sequence[AssetCheck]) -> AssetLibrary:
     return left
 
 
-def screen_scene(libraries: SceneLibraries, *, workers: int = 1) -> SceneLibraries:
+def screen_scene(libraries: SceneLibraries, *, workers: int = 1,
+                 max_hulls: Mapping[str, int] | None = None) -> SceneLibraries:
     """Check every asset of a scenario's libraries and leave out the broken ``skip`` ones.
 
     Parameters
@@ -354,6 +370,9 @@ def screen_scene(libraries: SceneLibraries, *, workers: int = 1) -> SceneLibrari
     libraries : SceneLibraries
     workers : int
         Processes for a library over :data:`~synthscene.assets.library.PRELOAD_LIMIT` assets.
+    max_hulls : mapping of str to int, optional
+        Per library (``objects``, ``distractors``, ``fixtures``), the hull budget its assets'
+        collision hulls are merged down to while they are checked (:func:`screen_library`).
 
     Returns
     -------
@@ -374,7 +393,8 @@ def screen_scene(libraries: SceneLibraries, *, workers: int = 1) -> SceneLibrari
         if library is None:
             kept[name] = None
             continue
-        checks = screen_library(library, workers=workers)
+        checks = screen_library(library, workers=workers,
+                                max_hulls=None if max_hulls is None else max_hulls.get(name))
         kept[name] = _kept(library, checks)
         skipped.update((c.key, c) for c in checks if not c.ok)
     if not skipped:

@@ -105,6 +105,11 @@ class PhysicsSettings:
     steps_after_placement: int = 0
     max_fixture_hulls: int = 16
 
+    def hull_budget(self, static: bool) -> int:
+        """The most convex hulls of a body's collision shape: ``max_fixture_hulls`` for a
+        static body, else ``max_hulls``."""
+        return self.max_fixture_hulls if static else self.max_hulls
+
     def __post_init__(self) -> None:
         positive = {
             "timestep": self.timestep,

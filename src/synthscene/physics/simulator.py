@@ -399,7 +399,7 @@ class PhysicsSimulator:
     def _body(self, key: str, static: bool = False) -> BodyModel:
         """Collision and mass properties of an asset, computed once (as a static body, its
         hulls are merged down to ``max_fixture_hulls`` instead of ``max_hulls``)."""
-        max_hulls = self._settings.max_fixture_hulls if static else self._settings.max_hulls
+        max_hulls = self._settings.hull_budget(static)
         model = self._bodies.get(key if not static else f"{key}\0static")
         if model is None:
             asset = self._library.get(key)
