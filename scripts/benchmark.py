@@ -76,12 +76,15 @@ its last frame, and the growth from the first and over the second half.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +93,7 @@ import yaml
 
 import synthscene
 from synthscene.config.loading import scenario_from_dict
+from synthscene.errors import SynthsceneError
 from synthscene.resources import default_scene_path
 from synthscene.run.pipeline import STAGES, FrameDone, build_library, generate, iter_samples
 
@@ -215,6 +219,22 @@ def render_only_run(scenario, library, args, run: int) -> tuple[float, dict[str,
     return args.frames / elapsed, {"render": per_frame, "cpu": [cpu]}
 
 
+@contextlib.contextmanager
+def temporary_run_folder() -> Iterator[Path]:
+    """A dataset folder for one run, deleted afterwards; if the run fails, the stacks that
+    crashed workers left in it (``.synthscene/worker-N-crash.txt``, named by the error) are
+    printed to stderr first, since the folder goes with them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out"
+        try:
+            yield out
+        except SynthsceneError:
+            for log in sorted((out / ".synthscene").glob("worker-*-crash.txt")):
+                print(f"--- {log.name} (the folder is deleted next):\n{log.read_text()}",
+                      file=sys.stderr, flush=True)
+            raise
+
+
 def cpu_per_frame(events: list[FrameDone], skip: int) -> tuple[float, float]:
     """CPU seconds the workers spent per frame after the first ``skip`` frames, and the frames
     that covers: per worker, its ``cpu_seconds`` at its last frame minus at its last frame
@@ -256,8 +276,8 @@ def generate_run(scenario, args, workers: int, frames: int,
         if on_frame is not None:
             on_frame(done)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        generate(scenario, Path(tmp) / "out", frames=frames, seed=args.seed, workers=workers,
+    with temporary_run_folder() as out:
+        generate(scenario, out, frames=frames, seed=args.seed, workers=workers,
                  on_frame=on_done)
         elapsed = time.perf_counter() - t_start
     per_stage = {s: [d.timings.get(s, 0.0) * 1000 for d in events[skip:]] for s in STAGES}

@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmark import WorkerMemory, machine  # noqa: E402
+from benchmark import WorkerMemory, machine, temporary_run_folder  # noqa: E402
 from synthscene.assets.cache import AssetCache  # noqa: E402
 from synthscene.assets.library import AssetLibrary, AssetSource  # noqa: E402
 from synthscene.config.loading import scenario_from_dict  # noqa: E402
@@ -106,8 +106,8 @@ def run(spec, args, *, frames: int, cache: str | Path, on_frame=None) -> float:
         if on_frame is not None:
             on_frame(done)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        generate(spec, Path(tmp) / "out", frames=frames, seed=0, workers=args.workers,
+    with temporary_run_folder() as out:
+        generate(spec, out, frames=frames, seed=0, workers=args.workers,
                  on_frame=on_done, cache_dir=cache)
     return first
 
