@@ -160,7 +160,6 @@ def test_a_ray_actor_that_crashes_leaves_its_stack_and_the_message_names_it(tmp_
     plugin = str(tmp_path / "crash_plugin.py")
     (tmp_path / "crash_plugin.py").write_text(PLUGIN)
     synthscene.load_plugins([plugin])
-    request_unload = plugins.unload_plugin
     scene = {"name": "crash", "image": {"width": 64, "height": 48},
              "assets": [{"source": "primitive:box"}],
              "objects": {"count": 2, "size_m": 0.1}, "physics": {"max_steps": 50},
@@ -171,7 +170,7 @@ def test_a_ray_actor_that_crashes_leaves_its_stack_and_the_message_names_it(tmp_
             synthscene.generate(scenario_from_dict(scene), tmp_path / "out", frames=4,
                                 workers=2, executor="ray", plugins=[plugin], cache_dir=None)
     finally:
-        request_unload(plugin)
+        plugins.unload_plugin(plugin)
     message = str(info.value)
     logs = sorted((tmp_path / "out" / STATE_DIR).glob("worker-*-crash.txt"))
     named = [log for log in logs if f"the stack of its threads is in {log}" in message]

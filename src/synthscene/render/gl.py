@@ -332,9 +332,6 @@ class VertexArray:
         self.mode = int(primitive.mode)
         self.buf_flags = primitive.buf_flags
         self.instances = 1 if primitive.poses is None else len(primitive.poses)
-        self.count = (primitive.indices.size if primitive.indices is not None
-                      else len(primitive.positions))
-        self.indexed = primitive.indices is not None
         self.id = GL.glGenVertexArrays(1)
         GL.glBindVertexArray(self.id)
         self._buffers = []
@@ -363,6 +360,16 @@ class VertexArray:
             self._buffer(GL.GL_ELEMENT_ARRAY_BUFFER,
                          primitive.indices.flatten().astype(np.uint32))
         GL.glBindVertexArray(0)
+
+    @property
+    def indexed(self) -> bool:
+        """Whether the primitive has indices (drawn with ``glDrawElements``)."""
+        return self.indices is not None
+
+    @property
+    def count(self) -> int:
+        """Indices (indexed) or vertices drawn."""
+        return self.indices.size if self.indices is not None else len(self.positions)
 
     def _buffer(self, target: int, data: np.ndarray) -> None:
         buffer = GL.glGenBuffers(1)
