@@ -174,6 +174,33 @@ def test_the_check_before_the_first_frame_merges_the_hulls_the_workers_then_read
     assert all(np.array_equal(a, b) for a, b in zip(warm, cold))
 
 
+def test_a_run_without_physics_merges_no_hull_before_the_first_frame(tmp_path, monkeypatch):
+    """With ``physics.enabled: false`` the simulator never builds a body, so the check before
+    the first frame merges no collision hull (and writes no ``hulls-N`` entry)."""
+    import synthscene.assets.cache_records as records
+    from synthscene.run.pipeline import build_library
+
+    spec = scenario_from_dict({
+        "name": "no-physics", "image": {"width": 96, "height": 72},
+        "assets": [{"source": s} for s in SOURCES],
+        "objects": {"count": 3}, "lights": {"count": 1}, "physics": {"enabled": False},
+    })
+    merged: list[int] = []
+    real = records.merge_hulls
+
+    def counted(hulls, max_hulls):
+        merged.append(int(max_hulls))
+        return real(hulls, max_hulls)
+
+    monkeypatch.setattr(records, "merge_hulls", counted)
+    library = build_library(spec, cache_dir=tmp_path / "cache")
+    checked = {p.name.split(".")[0] for p in _entries(tmp_path / "cache")
+               if ".geometry." in p.name}
+    assert len(checked) == len(library.keys) > 0  # every asset was loaded and checked
+    assert merged == []
+    assert not [p for p in _entries(tmp_path / "cache") if ".hulls-" in p.name]
+
+
 def test_a_primitives_key_follows_the_code_that_makes_it(monkeypatch):
     import synthscene.assets.cache as cache_module
     from synthscene.assets.sources import index_source

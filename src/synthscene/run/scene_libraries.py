@@ -153,12 +153,14 @@ def build_libraries(scenario: Scenario, *, objects: AssetLibrary | None = None,
         If ``background.images`` is not a folder of images.
     """
     # The collision hulls merged while checking, as the run's simulator will merge them
-    # (fixtures are its static bodies), so that workers read them from the cache.
+    # (fixtures are its static bodies), so that workers read them from the cache; a run without
+    # physics never merges them.
     from synthscene.run.frames import physics_settings  # (frames imports this module)
 
     physics = physics_settings(scenario)
-    budgets = {"objects": physics.hull_budget(False), "distractors": physics.hull_budget(False),
-               "fixtures": physics.hull_budget(True)}
+    budgets = None if not physics.enabled else {
+        "objects": physics.hull_budget(False), "distractors": physics.hull_budget(False),
+        "fixtures": physics.hull_budget(True)}
     libs = screen_scene(index_libraries(scenario, objects=objects, cache_dir=cache_dir),
                         workers=workers, max_hulls=budgets)
     if (isinstance(scenario.spec.objects.size_m, NativeSize)
