@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections import OrderedDict
 
 import cv2
 import numpy as np
 
+from synthscene.core.kept import LeastRecentlyUsed
 from synthscene.core.state import AmodalMask, Camera, RenderOutput
 from synthscene.labels.lens_maps import frame_maps, pinhole_positions
 
@@ -269,7 +269,7 @@ class LensWarps:
     and for its labels, and a fixed lens for every frame, with maps made once."""
 
     def __init__(self) -> None:
-        self._warps: OrderedDict[tuple, LensWarp] = OrderedDict()
+        self._warps: LeastRecentlyUsed[tuple, LensWarp] = LeastRecentlyUsed(WARPS_KEPT)
 
     def get(self, camera: Camera, size: tuple[int, int] | None = None,
             max_scale: float = math.inf) -> LensWarp:
@@ -283,14 +283,7 @@ class LensWarps:
         key = (np.asarray(camera.K, np.float64).tobytes(), camera.lens, camera.width,
                camera.height, None if size is None else (int(size[0]), int(size[1])),
                None if size is not None else float(max_scale))
-        warp = self._warps.get(key)
-        if warp is not None:
-            self._warps.move_to_end(key)
-            return warp
-        warp = self._warps[key] = lens_warp(camera, size, max_scale)
-        while len(self._warps) > WARPS_KEPT:
-            self._warps.popitem(last=False)
-        return warp
+        return self._warps.get(key, lambda: lens_warp(camera, size, max_scale))
 
 
 def warp_output(output: RenderOutput, camera: Camera, warp: LensWarp) -> RenderOutput:

@@ -19,11 +19,11 @@ frame's own depth and ids (the images after the warp).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 
 import numpy as np
 
+from synthscene.core.kept import LeastRecentlyUsed
 from synthscene.core.state import Camera
 
 __all__ = ["DEPTH_TOLERANCE", "FlowBuffers", "FlowSource", "camera_points", "point_tracks",
@@ -92,7 +92,7 @@ class FlowBuffers:
 
     def __init__(self) -> None:
         self._arrays: dict[tuple, np.ndarray] = {}
-        self._rays: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._rays: LeastRecentlyUsed[tuple, np.ndarray] = LeastRecentlyUsed(_RAYS_KEPT)
 
     def array(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
         """The work array ``name`` of this shape and dtype (contents undefined)."""
@@ -112,18 +112,15 @@ class FlowBuffers:
             Read-only.
         """
         key = (np.asarray(camera.K, np.float64).tobytes(), camera.lens, int(width), int(height))
-        ab = self._rays.get(key)
-        if ab is None:
+
+        def unproject() -> np.ndarray:
             rows, cols = np.divmod(np.arange(height * width), width)
             uv = np.stack([cols.astype(np.float64), rows.astype(np.float64)], -1)
             ab, _ = camera.lens.unproject(uv, camera.K)
             ab.flags.writeable = False
-            self._rays[key] = ab
-            while len(self._rays) > _RAYS_KEPT:
-                self._rays.popitem(last=False)
-        else:
-            self._rays.move_to_end(key)
-        return ab
+            return ab
+
+        return self._rays.get(key, unproject)
 
 
 class FlowSource:

@@ -5,12 +5,11 @@ Pure numpy/OpenCV: no GL.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import cv2
 import numpy as np
 
 from synthscene.assets.image_files import read_image_rgb
+from synthscene.core.kept import LeastRecentlyUsed
 from synthscene.core.state import BackgroundImage
 
 __all__ = ["BackgroundLoader", "composite_background", "crop_to_frame"]
@@ -88,8 +87,7 @@ class BackgroundLoader:
     """
 
     def __init__(self, capacity: int = 16) -> None:
-        self._capacity = int(capacity)
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache: LeastRecentlyUsed[str, np.ndarray] = LeastRecentlyUsed(int(capacity))
 
     def load(self, path: str) -> np.ndarray:
         """Return the image at ``path`` as (h, w, 3) uint8 RGB.
@@ -99,15 +97,7 @@ class BackgroundLoader:
         AssetError
             If the file cannot be read as an image.
         """
-        image = self._cache.get(path)
-        if image is not None:
-            self._cache.move_to_end(path)
-            return image
-        image = read_image_rgb(path, what="background image")
-        self._cache[path] = image
-        if len(self._cache) > self._capacity:
-            self._cache.popitem(last=False)
-        return image
+        return self._cache.get(path, lambda: read_image_rgb(path, what="background image"))
 
     def frame(self, background: BackgroundImage, width: int, height: int) -> np.ndarray:
         """The background of one frame, (height, width, 3) uint8 RGB."""

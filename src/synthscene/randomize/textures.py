@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from synthscene.assets.image_files import check_image_file, read_image_rgb
+from synthscene.core.kept import LeastRecentlyUsed
 from synthscene.errors import AssetError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -405,15 +406,14 @@ class ImageTextureFolder:
                              f"({', '.join(IMAGE_EXTENSIONS)}) file")
         for image in self.paths:
             check_image_file(image, what="texture image")
-        self._cache_size = cache_size
-        self._cache: dict[int, np.ndarray] = {}
+        self._cache: LeastRecentlyUsed[int, np.ndarray] = LeastRecentlyUsed(max(0, cache_size))
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getstate__(self) -> dict:
         # Sent to worker processes without the decoded images; each process decodes its own.
-        return {**self.__dict__, "_cache": {}}
+        return {**self.__dict__, "_cache": LeastRecentlyUsed(self._cache.capacity)}
 
     def __repr__(self) -> str:
         return f"ImageTextureFolder({str(self.folder)!r}, {len(self)} images)"
@@ -426,19 +426,14 @@ class ImageTextureFolder:
         AssetError
             Naming the file if it cannot be read or decoded.
         """
-        if index in self._cache:
-            image = self._cache.pop(index)
-            self._cache[index] = image
-            return image
+        return self._cache.get(index, lambda: self._read(index))
+
+    def _read(self, index: int) -> np.ndarray:
         try:
             image = read_image_rgb(self.paths[index], what="texture image")
         except AssetError as exc:
             raise AssetError(f"{self.where}: {exc}" if self.where else str(exc)) from None
         image.flags.writeable = False
-        if self._cache_size > 0:
-            if len(self._cache) >= self._cache_size:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[index] = image
         return image
 
     def sample(self, *, rng: np.random.Generator, size: int | tuple[int, int],

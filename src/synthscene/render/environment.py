@@ -32,7 +32,6 @@ is prepared once.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -41,6 +40,7 @@ import cv2
 import numpy as np
 
 from synthscene.assets.environment_files import equirect_directions
+from synthscene.core.kept import LeastRecentlyUsed
 from synthscene.render.octahedral import equirect_to_octahedral
 
 __all__ = ["CACHE_SIZE", "LUT_SIZE", "OCTAHEDRAL_SIZE", "SPECULAR_LEVELS", "EnvironmentMapCache",
@@ -318,8 +318,8 @@ class EnvironmentMapCache:
     """
 
     def __init__(self, capacity: int = CACHE_SIZE) -> None:
-        self.capacity = max(1, int(capacity))
-        self._maps: OrderedDict[str, EnvironmentMaps] = OrderedDict()
+        self._maps: LeastRecentlyUsed[str, EnvironmentMaps] = LeastRecentlyUsed(
+            max(1, int(capacity)))
 
     def get(self, key: str, radiance: Callable[[], np.ndarray]) -> EnvironmentMaps:
         """The prepared maps of ``key`` (:func:`prepare_maps`), made on first use.
@@ -335,11 +335,4 @@ class EnvironmentMapCache:
         -------
         EnvironmentMaps
         """
-        maps = self._maps.get(key)
-        if maps is not None:
-            self._maps.move_to_end(key)
-            return maps
-        maps = self._maps[key] = prepare_maps(key, radiance())
-        if len(self._maps) > self.capacity:
-            self._maps.popitem(last=False)
-        return maps
+        return self._maps.get(key, lambda: prepare_maps(key, radiance()))

@@ -15,7 +15,6 @@ not with the environment behind it.)
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +22,7 @@ from OpenGL import GL
 
 from synthscene.assets.environment_files import read_environment
 from synthscene.assets.sky import sky_image
+from synthscene.core.kept import LeastRecentlyUsed
 from synthscene.core.state import SKY, Environment
 from synthscene.errors import AssetError
 from synthscene.render.environment import EnvironmentMapCache, EnvironmentMaps, brdf_lut
@@ -147,7 +147,8 @@ class EnvironmentPass:
     """The environment's GL objects; needs a current GL context for its whole life."""
 
     def __init__(self) -> None:
-        self._textures: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        self._textures: LeastRecentlyUsed[str, tuple[int, int]] = LeastRecentlyUsed(
+            TEXTURES_KEPT, on_drop=lambda names: GL.glDeleteTextures(list(names)))
         lut = np.clip(brdf_lut() * np.asarray(LUT_SCALE, dtype=np.float32), 0.0, 1.0)
         self._lut = _float_texture([lut], GL.GL_RGB10_A2)
         GL.glBindTexture(GL.GL_TEXTURE_2D, self._lut)
@@ -159,16 +160,9 @@ class EnvironmentPass:
 
     def bind(self, draw: EnvironmentDraw) -> None:
         """Upload (once) and bind a frame's environment textures to their units."""
-        key = draw.maps.key
-        names = self._textures.get(key)
-        if names is None:
-            names = (_float_texture(draw.maps.specular, wrap_s=GL.GL_CLAMP_TO_EDGE),
-                     _float_texture([draw.maps.background], GL.GL_RGB32F))
-            self._textures[key] = names
-            if len(self._textures) > TEXTURES_KEPT:
-                GL.glDeleteTextures(list(self._textures.popitem(last=False)[1]))
-        else:
-            self._textures.move_to_end(key)
+        names = self._textures.get(draw.maps.key, lambda: (
+            _float_texture(draw.maps.specular, wrap_s=GL.GL_CLAMP_TO_EDGE),
+            _float_texture([draw.maps.background], GL.GL_RGB32F)))
         for unit, name in ((SPECULAR_UNIT, names[0]), (LUT_UNIT, self._lut),
                            (BACKGROUND_UNIT, names[1])):
             GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
