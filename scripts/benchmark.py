@@ -95,6 +95,7 @@ import synthscene
 from synthscene.config.loading import scenario_from_dict
 from synthscene.errors import SynthsceneError
 from synthscene.resources import default_scene_path
+from synthscene.run.crash_logs import crash_logs
 from synthscene.run.pipeline import STAGES, FrameDone, build_library, generate, iter_samples
 
 LENSES = {
@@ -229,7 +230,7 @@ def temporary_run_folder() -> Iterator[Path]:
         try:
             yield out
         except SynthsceneError:
-            for log in sorted((out / ".synthscene").glob("worker-*-crash.txt")):
+            for log in crash_logs(out):
                 print(f"--- {log.name} (the folder is deleted next):\n{log.read_text()}",
                       file=sys.stderr, flush=True)
             raise

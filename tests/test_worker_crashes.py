@@ -18,6 +18,7 @@ from synthscene.errors import SynthsceneError
 from synthscene.io.layout import STATE_DIR
 from synthscene.run.crash_logs import (
     crash_log_path,
+    crash_logs,
     fault_log,
     is_crash_log,
     remove_crash_logs,
@@ -92,6 +93,7 @@ def test_only_crash_files_are_removed_and_only_empty_ones_after_a_run(tmp_path):
     other.write_text("")
     assert is_crash_log("worker-12-crash.txt") and not is_crash_log(other.name)
     assert not is_crash_log("worker-a-crash.txt") and not is_crash_log("manifest.json")
+    assert crash_logs(tmp_path) == [crashed, stopped]
     remove_crash_logs(tmp_path, empty_only=True)
     assert crashed.exists() and not stopped.exists() and kept.exists()
     remove_crash_logs(tmp_path)

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from synthscene.io.layout import STATE_DIR
 
-__all__ = ["crash_log_path", "crash_note", "fault_log", "is_crash_log", "remove_crash_logs"]
+__all__ = ["crash_log_path", "crash_logs", "crash_note", "fault_log", "is_crash_log",
+           "remove_crash_logs"]
 
 _PATTERN = "worker-*-crash.txt"
 _NAME = re.compile(r"worker-[0-9]+-crash\.txt")
@@ -58,12 +59,16 @@ def fault_log(path: Path) -> Iterator[None]:
         path.unlink(missing_ok=True)
 
 
+def crash_logs(out_dir: Path) -> list[Path]:
+    """The crash files in ``out_dir``'s state folder, sorted by name."""
+    return sorted(path for path in (Path(out_dir) / STATE_DIR).glob(_PATTERN)
+                  if is_crash_log(path.name))
+
+
 def remove_crash_logs(out_dir: Path, *, empty_only: bool = False) -> None:
     """Delete the crash files in ``out_dir``'s state folder (only the empty ones if
     ``empty_only``); files that cannot be deleted are left."""
-    for path in (Path(out_dir) / STATE_DIR).glob(_PATTERN):
-        if not is_crash_log(path.name):
-            continue
+    for path in crash_logs(out_dir):
         with contextlib.suppress(OSError):
             if not empty_only or path.stat().st_size == 0:
                 path.unlink()
